@@ -1,0 +1,79 @@
+"""Text normalisation that remembers where every character came from.
+
+Advertisers write digits as fullwidth ``７１３``, mathematical bold ``𝟕``, circled ``⑦``, keycap emoji
+``7️⃣`` or other scripts' digits, and hide zero-width characters between them. Extractors work on the
+normalised text (NFKC, every decimal digit as ASCII, invisible characters removed) and map what they
+find back to offsets in the text as posted, so evidence spans always point at the original.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["Normalised", "normalise"]
+
+# Characters that carry no visible content and are used to break up identifiers for filters:
+# variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM.
+_INVISIBLE = frozenset(
+    "\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f"
+)
+
+
+@lru_cache(maxsize=65536)
+def _map_char(ch: str) -> str:
+    if ch in _INVISIBLE:
+        return ""
+    digit = unicodedata.decimal(ch, None)
+    if digit is not None:
+        return str(digit)
+    mapped = unicodedata.normalize("NFKC", ch)
+    # NFKC can turn one character into several ("½" -> "1⁄2"); any digits it yields in another
+    # script are mapped too.
+    if mapped != ch and not mapped.isascii():
+        mapped = "".join(str(d) if (d := unicodedata.decimal(c, None)) is not None else c for c in mapped)
+    return mapped
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """A normalised text and, unless it is the original unchanged, the origin of each character."""
+
+    original: str
+    text: str
+    origin: tuple[int, ...] | None  # origin[k] = index in `original` of text[k]; None = identity
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map ``[start, end)`` of the normalised text to ``[start, end)`` of the original."""
+        if self.origin is None:
+            return start, end
+        n = len(self.text)
+        o_start = self.origin[start] if start < n else len(self.original)
+        if end <= start:
+            return o_start, o_start
+        last = self.origin[end - 1]
+        # The end runs to the next kept character, so a keycap's combining marks stay in the span.
+        o_end = self.origin[end] if end < n else len(self.original)
+        return o_start, max(o_end, last + 1)
+
+
+def normalise(text: str) -> Normalised:
+    """NFKC-normalise ``text``, map all decimal digits to ASCII and drop invisible characters.
+
+    Linear in the length of the text; ASCII text is returned as is without an offset table.
+    """
+    if text.isascii():
+        return Normalised(text, text, None)
+    pieces: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch < "\x80":
+            pieces.append(ch)
+            origin.append(i)
+            continue
+        mapped = _map_char(ch)
+        if mapped:
+            pieces.append(mapped)
+            origin.extend([i] * len(mapped))
+    return Normalised(text, "".join(pieces), tuple(origin))
