@@ -1,0 +1,73 @@
+"""Extract one ad: every extractor run over its texts, the region chosen from its location."""
+
+from __future__ import annotations
+
+from threadline.extract.contacts import find_emails, find_handles
+from threadline.extract.emoji import find_emoji
+from threadline.extract.images import hash_images
+from threadline.extract.money import find_prices
+from threadline.extract.people import find_ages, find_names
+from threadline.extract.phones import find_phones
+from threadline.extract.places import find_places, region_for, resolve_location
+from threadline.model import KINDS, Ad, Extraction, Found
+
+__all__ = ["DEFAULT_REGION", "contract_record", "extract_ad"]
+
+DEFAULT_REGION = "US"
+_CURRENCY = {"GB": "GBP", "US": "USD", "CA": "CAD", "AU": "AUD", "IE": "EUR", "FR": "EUR", "DE": "EUR"}
+
+
+def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = True) -> Extraction:
+    """Every identifier in ``ad``, each with the spans it was read from.
+
+    Phone numbers without a country code are read in the country of the ad's location field, else
+    in ``default_region`` (a source's home country). ``images=False`` skips reading image files.
+    """
+    place = resolve_location(ad.location) if ad.location else None
+    region = region_for(place) if place else default_region
+    texts = list(ad.texts())
+    found: list[Found] = [
+        *find_phones(texts, region),
+        *find_emails(texts),
+        *find_handles(texts),
+        *find_names(texts),
+        *find_ages(texts),
+        *find_prices(texts, _CURRENCY.get(region, "USD")),
+        *find_places(texts, ad.location),
+        *(hash_images(ad.images) if images else ()),
+        *find_emoji(texts),
+    ]
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    found.sort(key=lambda f: order.get(f.kind, len(order)))
+    return Extraction(ad.source, ad.id, tuple(found), region)
+
+
+def _span_json(f: Found) -> list[dict[str, object]]:
+    return [{"field": s.field, "start": s.start, "end": s.end} for s in f.spans]
+
+
+def contract_record(ex: Extraction, *, evidence: bool = True) -> dict[str, object]:
+    """The `extract` command's output line (DESIGN.md section 3), plus evidence spans if asked."""
+    record: dict[str, object] = {
+        "id": ex.id,
+        "source": ex.source,
+        "phones": ex.values("phone"),
+        "emails": ex.values("email"),
+        "handles": ex.values("handle"),
+        "names": ex.values("name"),
+        "ages": [int(v) for v in ex.values("age")],
+        "prices": [f.detail.get("per_hour", f.value) for f in ex.of_kind("price")],
+        "places": ex.values("place"),
+        "image_hashes": [
+            {k: f.detail.get(k) for k in ("path", "sha256", "pdq", "pdq_quality", "phash")}
+            for f in ex.of_kind("image")
+        ],
+        "emoji": ex.values("emoji"),
+    }
+    if evidence:
+        record["evidence"] = [
+            {"kind": f.kind, "value": f.value, "spans": _span_json(f), **f.detail}
+            for f in ex.found
+            if f.kind != "image"
+        ]
+    return record
