@@ -65,7 +65,7 @@ _UNIT_GLUED = re.compile(
 )
 _UNIT_SPACED = re.compile(
     r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|dollars?|"
-    r"bucks|donation|special)(?![^\W_])"
+    r"bucks|donation)(?![^\W_])"
 )
 _CURRENCY = frozenset("$£€¥")
 # What may stand between the pieces of one number: separators, brackets, emoji and filler words.
@@ -170,16 +170,29 @@ def _tokens(low: str) -> list[_Group]:
 
 @lru_cache(maxsize=4096)
 def _joins(gap: str) -> bool:
-    return len(gap) <= _MAX_GAP and _GAP.fullmatch(gap) is not None
+    # A line break ends a number: "near I-405" on one line and the phone on the next are two things.
+    return len(gap) <= _MAX_GAP and "\n" not in gap and _GAP.fullmatch(gap) is not None
+
+
+# Words that make a short number after them a room, a size or an age ("room 1208", "size 4",
+# "5 ft 4"); on the same line only, since "text for room #" often ends the line before the phone.
+_CUE_BEFORE = re.compile(
+    r"(?<![^\W_])(?:room|suite|rm|apt|unit|size|zip|age|edad|hab|habitacion|ext|ft|feet|"
+    r"i-|us-|hwy|highway|route|exit)[ \t:#.]{0,3}\Z"
+)
 
 
 def _is_quantity(low: str, g: _Group) -> bool:
-    """A standalone number that the text marks as money, an age or a measure ("$200", "24 yo")."""
-    before = low[max(0, g.start - 2) : g.start].rstrip()
-    if before[-1:] in _CURRENCY:
+    """A standalone number that the text marks as money or a measure ("$200", "24 yo", "80 hh")."""
+    if low[max(0, g.start - 2) : g.start].rstrip()[-1:] in _CURRENCY:
         return True
     after = low[g.end : g.end + 8].lstrip(" ")
     return bool(after) and (after[0] in "%'\"" or _UNIT_SPACED.match(after) is not None)
+
+
+def _is_cued(low: str, g: _Group) -> bool:
+    """A number after a cue word ("room 301"): weak, since "room # 7135550142" still has a phone."""
+    return _CUE_BEFORE.search(low, max(0, g.start - 14), g.start) is not None
 
 
 def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
@@ -191,6 +204,8 @@ def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
                 chains.append(current)
             current = []
             continue
+        if g.digits and not g.weak and _is_cued(low, g):
+            g = _Group(g.start, g.end, g.digits, True, g.styles)
         if current and not _joins(low[current[-1].end : g.start]):
             chains.append(current)
             current = []
@@ -199,22 +214,34 @@ def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
         chains.append(current)
     result = []
     for chain in chains:
-        if all(g.weak for g in chain):
-            continue
-        # Multipliers apply to the next token: "triple five" is 555.
+        if all(g.weak and "letters" in g.styles for g in chain):
+            continue  # "o i l": look-alike letters alone are words, not a number
         expanded: list[_Group] = []
         factor = 1
-        for g in chain:
+        for k, g in enumerate(chain):
             if g.digits.startswith(_MULTIPLIER):
                 factor = int(g.digits[1:])
                 continue
             if factor > 1 and g.digits:
-                g = _Group(
-                    g.start, g.end, g.digits[0] * factor + g.digits[1:], False, g.styles | {"words_mult"}
-                )
+                # "triple five" is 5 5 5: single spelled digits, as if each had been written out.
+                styles = g.styles | {"words_mult"}
+                expanded.extend(_Group(g.start, g.end, g.digits[0], False, styles) for _ in range(factor))
+                if len(g.digits) > 1:
+                    expanded.append(_Group(g.start, g.end, g.digits[1:], False, styles))
+                factor = 1
+                continue
             factor = 1
+            if (
+                g.digits == "0"
+                and k
+                and low[g.start - 1 : g.start] == "("
+                and low[g.end : g.end + 1] == ")"
+                and low[max(0, chain[k - 1].start - 2) : chain[k - 1].start].rstrip().endswith("+")
+            ):
+                continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
             expanded.append(g)
-        result.append(expanded)
+        if expanded:
+            result.append(expanded)
     return result
 
 
@@ -293,14 +320,15 @@ class _Chain:
         # Every group has at least one digit, so offsets are strictly increasing.
         self.index_at = {o: k for k, o in enumerate(offsets)}
 
-    def number_from(
+    def numbers_from(
         self, i: int, regions: tuple[str, ...], lengths: tuple[int, ...]
-    ) -> tuple[int, str, bool] | None:
-        """The longest valid number read from groups i..j: (j, E.164, international prefix?)."""
+    ) -> list[tuple[int, str, bool, bool]]:
+        """Every valid number read from groups i..j: (j, E.164, international prefix?, other region?)."""
         groups, low = self.groups, self.low
         start = self.offsets[i]
         plus = low[max(0, groups[i].start - 2) : groups[i].start].rstrip().endswith("+")
         intl_lengths = range(_MAX_DIGITS + 2, 8, -1)
+        found = []
         for length in intl_lengths if plus or self.digits.startswith("00", start) else lengths:
             k = self.index_at.get(start + length)
             if k is None:
@@ -316,31 +344,45 @@ class _Chain:
                     continue
                 layout = _layout(typed, r)
                 if layout and _plausible_grouping(groups[i : j + 1], layout[1]):
-                    return j, layout[0], intl
-        return None
+                    found.append((j, layout[0], intl, r != regions[0]))
+                    break
+        return found
 
 
 def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple[str, list[_Group], bool]]:
-    """(E.164, groups it was read from, whether a '+' or '00' prefix made it international)."""
-    found = []
+    """(E.164, groups it was read from, whether a '+' or '00' prefix made it international).
+
+    A chain may hold several numbers and stray digits ("suite 301 📱 6 0 9 5 5 5 0 1 8 6"); of
+    all ways to read it as numbers, take the one covering the most real digits, and on a tie the
+    one starting later, since rooms, sizes and ages precede phones far more often than follow them.
+    """
     regions = (region, *(r for r in _FALLBACK_REGIONS if r != region))
     lengths = tuple(sorted(_possible_lengths(region) | {10, 11}, reverse=True))
     chain = _Chain(low, groups)
+    n = len(groups)
+    # best[i] = (digits covered from group i on, chosen reading as (j, E.164, intl) or None to skip i)
+    best: list[tuple[float, tuple[int, str, bool] | None]] = [(0.0, None)] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        choice: tuple[float, tuple[int, str, bool] | None] = (best[i + 1][0], None)
+        for j, e164, intl, elsewhere in chain.numbers_from(i, regions, lengths):
+            # A weak group ("oh", "I", a room number) counts half a digit: enough to prefer
+            # "oh two oh 7946 0311" whole, never enough to outweigh a real digit. A reading in
+            # the ad's own region beats one that only makes sense in another.
+            covered = sum(0.5 if g.weak else len(g.digits) for g in groups[i : j + 1]) + best[j + 1][0]
+            covered -= 0.5 if elsewhere else 0.0
+            if covered > choice[0]:
+                choice = (covered, (j, e164, intl))
+        best[i] = choice
+    found = []
     i = 0
-    while i < len(groups):
-        taken = chain.number_from(i, regions, lengths)
-        if taken and groups[i].weak and i + 1 < len(groups):
-            # "I 713 555 0142": a look-alike letter starts the number only if the number
-            # cannot be read without it ("oh two oh 7946 0311" can't).
-            after = chain.number_from(i + 1, regions, lengths)
-            if after and after[0] >= taken[0]:
-                taken = None
-        if taken:
-            j, e164, intl = taken
-            found.append((e164, groups[i : j + 1], intl))
-            i = j + 1
-        else:
+    while i < n:
+        taken = best[i][1]
+        if taken is None:
             i += 1
+            continue
+        j, e164, intl = taken
+        found.append((e164, groups[i : j + 1], intl))
+        i = j + 1
     return found
 
 
