@@ -8,7 +8,7 @@ from threadline.extract.images import hash_images
 from threadline.extract.money import find_prices
 from threadline.extract.people import find_ages, find_names
 from threadline.extract.phones import find_phones
-from threadline.extract.places import find_places, region_for, resolve_location
+from threadline.extract.places import country_of_location, find_places
 from threadline.model import KINDS, Ad, Extraction, Found
 
 __all__ = ["DEFAULT_REGION", "contract_record", "extract_ad"]
@@ -23,8 +23,7 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
     Phone numbers without a country code are read in the country of the ad's location field, else
     in ``default_region`` (a source's home country). ``images=False`` skips reading image files.
     """
-    place = resolve_location(ad.location) if ad.location else None
-    region = region_for(place) if place else default_region
+    region = (country_of_location(ad.location) if ad.location else None) or default_region
     texts = list(ad.texts())
     found: list[Found] = [
         *find_phones(texts, region),

@@ -75,6 +75,7 @@ _GAP = re.compile(
 _PLAIN_GAP = re.compile(r"[ \-.()+]*")
 _MAX_GAP = 12
 _MAX_DIGITS = 15  # E.164 maximum
+_MIN_DIGITS = 7  # no region's numbers are shorter (see `possible_lengths`)
 
 
 class _Group:
@@ -322,13 +323,20 @@ class _Chain:
 
     def numbers_from(
         self, i: int, regions: tuple[str, ...], lengths: tuple[int, ...]
-    ) -> list[tuple[int, str, bool, bool]]:
-        """Every valid number read from groups i..j: (j, E.164, international prefix?, other region?)."""
+    ) -> list[tuple[int, str, bool, float]]:
+        """Every valid number read from groups i..j: (j, E.164, international prefix?, doubt).
+
+        ``doubt`` is 0 for a number typed as the ad's own region types it, and grows for readings
+        that need another region or lack the trunk 0 a local would type ("7865550147" in a UK ad
+        is more likely a US number than the UK mobile 07865 550147).
+        """
         groups, low = self.groups, self.low
         start = self.offsets[i]
+        if len(self.digits) - start < _MIN_DIGITS:
+            return []
         plus = low[max(0, groups[i].start - 2) : groups[i].start].rstrip().endswith("+")
         intl_lengths = range(_MAX_DIGITS + 2, 8, -1)
-        found = []
+        found: list[tuple[int, str, bool, float]] = []
         for length in intl_lengths if plus or self.digits.startswith("00", start) else lengths:
             k = self.index_at.get(start + length)
             if k is None:
@@ -337,16 +345,35 @@ class _Chain:
             digits = self.digits[start : start + length]
             intl = plus or digits.startswith("00")
             typed = "+" + digits.removeprefix("00") if intl else digits
+            best: tuple[float, str] | None = None
             for r in regions if not intl else regions[:1]:
                 if not intl and length not in _possible_lengths(r):
                     continue
                 if r != regions[0] and not _fallback_fits(r, digits):
                     continue
+                doubt = 0.0 if intl else _doubt(r, regions[0], digits)
+                if best is not None and best[0] <= doubt:
+                    continue
                 layout = _layout(typed, r)
                 if layout and _plausible_grouping(groups[i : j + 1], layout[1]):
-                    found.append((j, layout[0], intl, r != regions[0]))
-                    break
+                    best = (doubt, layout[0])
+            if best is not None:
+                found.append((j, best[1], intl, best[0]))
         return found
+
+
+@lru_cache(maxsize=256)
+def _trunk_zero(region: str) -> bool:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return meta is not None and meta.national_prefix == "0"
+
+
+def _doubt(region: str, home: str, digits: str) -> float:
+    if region != home:
+        return 0.5
+    if _trunk_zero(region) and digits[0] != "0":
+        return 0.75
+    return 0.0
 
 
 def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple[str, list[_Group], bool]]:
@@ -364,12 +391,12 @@ def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple
     best: list[tuple[float, tuple[int, str, bool] | None]] = [(0.0, None)] * (n + 1)
     for i in range(n - 1, -1, -1):
         choice: tuple[float, tuple[int, str, bool] | None] = (best[i + 1][0], None)
-        for j, e164, intl, elsewhere in chain.numbers_from(i, regions, lengths):
+        for j, e164, intl, doubt in chain.numbers_from(i, regions, lengths):
             # A weak group ("oh", "I", a room number) counts half a digit: enough to prefer
             # "oh two oh 7946 0311" whole, never enough to outweigh a real digit. A reading in
             # the ad's own region beats one that only makes sense in another.
             covered = sum(0.5 if g.weak else len(g.digits) for g in groups[i : j + 1]) + best[j + 1][0]
-            covered -= 0.5 if elsewhere else 0.0
+            covered -= doubt
             if covered > choice[0]:
                 choice = (covered, (j, e164, intl))
         best[i] = choice
@@ -427,6 +454,8 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
         if not groups:
             continue
         for chain in _chains(low, groups):
+            if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
+                continue  # an age, a time, a price: too few digits for any number
             for e164, used, intl in _numbers_in_chain(low, chain, region):
                 first = used[0].start
                 if first and low[first - 1] == "(" and low.startswith(")", used[0].end):

@@ -8,6 +8,7 @@ find back to offsets in the text as posted, so evidence spans always point at th
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,9 +17,10 @@ __all__ = ["Normalised", "normalise"]
 
 # Characters that carry no visible content and are used to break up identifiers for filters:
 # variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM.
-_INVISIBLE = frozenset(
-    "\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f"
-)
+_INVISIBLE = frozenset("\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f")
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 @lru_cache(maxsize=65536)
@@ -58,22 +60,31 @@ class Normalised:
         return o_start, max(o_end, last + 1)
 
 
+@lru_cache(maxsize=64)
 def normalise(text: str) -> Normalised:
     """NFKC-normalise ``text``, map all decimal digits to ASCII and drop invisible characters.
 
     Linear in the length of the text; ASCII text is returned as is without an offset table.
+    Cached for the few most recent texts: every extractor normalises the same texts of an ad.
     """
     if text.isascii():
         return Normalised(text, text, None)
     pieces: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        if ch < "\x80":
-            pieces.append(ch)
-            origin.append(i)
-            continue
-        mapped = _map_char(ch)
-        if mapped:
-            pieces.append(mapped)
-            origin.extend([i] * len(mapped))
+    done = 0
+    # ASCII runs are copied whole; only the other characters are mapped one by one.
+    for m in _NON_ASCII.finditer(text):
+        start = m.start()
+        if start > done:
+            pieces.append(text[done:start])
+            origin.extend(range(done, start))
+        for i in range(start, m.end()):
+            mapped = _map_char(text[i])
+            if mapped:
+                pieces.append(mapped)
+                origin.extend([i] * len(mapped))
+        done = m.end()
+    if done < len(text):
+        pieces.append(text[done:])
+        origin.extend(range(done, len(text)))
     return Normalised(text, "".join(pieces), tuple(origin))

@@ -1,0 +1,245 @@
+"""Prices, normalised to an amount per hour.
+
+Ads state rates in code ("150 roses", "80hh", "qv 60", "200 donation") and in rate tables whose
+order varies ("hh 80 / hr 150" or "80 hh, 150 hr"). The per-hour rate is comparable across ads: an
+unusually low one is a published indicator of coercion, and identical rate tables link ads.
+
+How it works. Prices are anchored on numbers of two to four digits (rare in text; a fast scan).
+Around each one, short bounded expressions read a currency or coded word and a duration after it
+("$200/hr", "150 roses/hr", "100 for 30 min") or a duration before it ("hh 80", "30 min 100",
+"1 hr - $200"). Rate tables are read left to right and a duration used after one amount is not
+reused before the next, which settles "hh 80 hr 150" against "80 hh 150 hr". A number is a price
+only with a currency, a coded word, or a duration; bare numbers, phone pieces ("713-555-0143"),
+times ("10:30", "24/7"), ages ("24 yo") and heights are not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from threadline.extract.text import Normalised, normalise
+from threadline.model import Found, Span
+
+__all__ = ["find_prices"]
+
+
+_MIN_AMOUNT = 20  # with a currency or coded word
+_MIN_BARE = 40  # with only a duration ("150 hr"); "24 hr" is opening hours
+_MAX_AMOUNT = 5000
+_NOT_BARE = frozenset({48, 72, 96})  # "48 hrs notice", "72 hours"
+
+# A duration. Groups: half hour, quick visit, n hours, n minutes.
+_DURATION = (
+    r"(?:(?P<{p}half>hhr|hh|half[ \t-]{{0,2}}(?:an?[ \t]{{1,2}})?(?:hour|hr)s?"
+    r"|(?:1/2|1⁄2)[ \t]{{0,2}}(?:hour|hr|h)s?)"
+    r"|(?P<{p}qv>qv|qk|quick[ \t]{{0,2}}(?:visit|v)|quickie)"
+    r"|(?:(?P<{p}hn>1[0-2]|[1-9]|one|two|three)[ \t]{{0,2}}|(?:an?|per|the)[ \t]{{1,2}})?"
+    r"(?P<{p}hr>hours?|hrs?|h|hourly)"
+    r"|(?P<{p}mn>[1-9][0-9]{{0,2}})[ \t]{{0,2}}(?P<{p}min>minutes?|mins?|m))(?![a-z])"
+)
+_CURRENCY_AFTER = r"(?P<cur>\$|£|€|🌹|usd|gbp|eur|euros?|dollars?|bucks|quid|roses?|donations?|r(?![a-z]))"
+# What may follow an amount: cents, a currency or coded word, then a duration with a connector.
+_AFTER = re.compile(
+    r"(?P<cents>[.,]00(?![0-9]))?"
+    rf"(?:[ \t]{{0,2}}+{_CURRENCY_AFTER})?"
+    r"(?:[ \t]{0,2}+(?:/|per(?![a-z])|for(?![a-z])|each(?![a-z])|an?(?![a-z])|-)?[ \t]{0,2}+"
+    rf"(?P<dur>{_DURATION.format(p='a_')}))?"
+)
+# What may precede an amount: a duration and separators, searched at the end of a short window.
+_BEFORE = re.compile(
+    rf"(?<![a-z0-9])(?P<dur>{_DURATION.format(p='b_')})[ \t]{{0,3}}(?:[:=@.–—-]|for|is)?[ \t]{{0,3}}"
+    r"(?P<pre>[$£€🌹])?[ \t]{0,2}$"
+)
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3}
+_PREFIX = frozenset("$£€🌹")
+_CODED = frozenset({"🌹", "r", "rose", "roses", "donation", "donations"})
+# First characters of anything `_AFTER` can read: cents, currencies and coded words, connectors,
+# durations (with their counts).
+_AFTER_FIRST = frozenset("$£€🌹.,ugedbqr/pfa-h1ot0123456789")
+_DURATION_WORDS = frozenset(
+    "hh hhr hour hours hr hrs h hourly qv qk visit v quickie min mins minute minutes m".split()
+)
+_GAP_CHARS = " \t:=@.–—-$£€🌹"
+# Units that make the number an age, a size, a time or an ordinal, whatever stands before it.
+_NOT_MONEY_AFTER = re.compile(
+    r"[ \t]{0,2}+(?:y(?:ea)?rs?|y[ \t]?/[ \t]?o|y\.?o|lbs?|kg|cm|ft|feet|inch(?:es)?|pm|am|%|th|st|nd|rd|dd+)"
+    r"(?![a-z])"
+)
+# Another group of digits glued on ("713-555", "10:30", "1/24") or three or more digits at most
+# three symbols away with no letters between ("215🌹555"): the amount is a piece of a phone
+# number, date or time. Cents ("$150.00") are not a piece.
+_PIECE_AFTER = re.compile(r"(?![.,]00(?![0-9]))(?:[-.:/][0-9]|[^\w\n]{1,3}[0-9]{3})")
+_PIECE_BEFORE = re.compile(r"(?:[0-9][-.:/]|[0-9]{3}[^\w\n]{1,3})$")
+# Written as [0-9][0-9]{1,3}: a leading repeat would stop the engine's fast scan for a digit.
+_AMOUNT = re.compile(r"[0-9][0-9]{1,3}+(?![0-9])")
+_LEAD = 12  # longest text before a duration's last word ("half an ", "quick ", "1/2 ")
+
+
+def _currency(sign: str | None, default: str) -> str:
+    if sign in ("£", "gbp", "quid"):
+        return "GBP"
+    if sign in ("€", "eur", "euro", "euros"):
+        return "EUR"
+    if sign == "usd":
+        return "USD"
+    return default
+
+
+def _minutes(m: re.Match[str], p: str) -> int | None:
+    """Minutes of the duration matched with group prefix ``p``."""
+    if m.group(f"{p}half"):
+        return 30
+    if m.group(f"{p}qv"):
+        return 15
+    if m.group(f"{p}hr"):
+        n = m.group(f"{p}hn")
+        if not n:
+            return 60
+        return 60 * (_COUNT_WORDS[n] if n in _COUNT_WORDS else int(n))
+    if m.group(f"{p}min"):
+        return int(m.group(f"{p}mn"))
+    return None
+
+
+def _phone_piece(low: str, start: int, end: int) -> bool:
+    """Digits glued to other digits by a dash, dot or colon (a phone number, date or time), or one
+    group of a number split by emoji or symbols ("215🌹555🌹0143", "725 • 555 • 0164")."""
+    if _PIECE_AFTER.match(low, end):
+        return True
+    return _PIECE_BEFORE.search(low, start - 6 if start > 6 else 0, start) is not None
+
+
+def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list[Found]:
+    """Prices as the per-hour amount (``"160"`` for 80 per half hour).
+
+    ``detail``: ``amount`` as written, ``minutes`` it buys (``None`` when not stated: the rate is then
+    taken as hourly), ``currency`` (``£``/``€`` recognised; ``$``, coded words and bare numbers
+    take ``currency``), ``per_hour`` and ``coded`` (roses, donation, hh or qv wording).
+
+    >>> [(f.value, f.detail["minutes"]) for f in find_prices([("body", "hh 80 roses, hr 150")])]
+    [('160', 30), ('150', 60)]
+    """
+    acc = _Accumulator("price")
+    for field, text in texts:
+        norm = normalise(text)
+        low = _lower_same_length(norm.text)
+        claimed = 0  # end of the last duration read after an amount (not to be reused before)
+        for m in _AMOUNT.finditer(low):
+            start, end = m.span()
+            if start and low[start - 1].isdigit():
+                continue
+            if low[start] == "0":
+                continue  # "0143": no price starts with a zero
+            amount = int(m.group())
+            if not _MIN_AMOUNT <= amount <= _MAX_AMOUNT or _phone_piece(low, start, end):
+                continue
+            if _NOT_MONEY_AFTER.match(low, end):
+                continue  # "🌹 24yo", "$ 5ft", "10pm": a unit of something else
+            # Cheap character tests decide whether the bounded expressions need to run at all:
+            # most numbers in an ad (ages, counts, phone pieces) have nothing price-like around.
+            after = None
+            nxt = low[end : end + 3].lstrip(" \t")[:1]
+            if nxt and nxt in _AFTER_FIRST:
+                after = _AFTER.match(low, end)
+                if after is not None and after.end() == end:
+                    after = None
+            before = None
+            # Only when the word before the amount ends a duration is the window searched.
+            tail_start = start - 10 if start > 10 else 0
+            tail = low[tail_start:start].rstrip(_GAP_CHARS)
+            if tail.endswith(("for", " is")):
+                tail = tail[:-3].rstrip(_GAP_CHARS)
+            i = len(tail)
+            while i and tail[i - 1].isalpha():
+                i -= 1
+            if tail[i:] in _DURATION_WORDS:
+                # The duration ends with that word; its count or "half an" comes at most
+                # _LEAD characters earlier, which bounds the window searched.
+                lo = tail_start + i - _LEAD
+                before = _BEFORE.search(low, lo if lo > claimed else claimed, start)
+            prev = low[start - 1] if start else ""
+            if before is None and (prev.isalpha() or prev == "_"):
+                continue  # glued to a word ("mia_rose22"); "hh80" has a duration before it
+            sign: str | None = None
+            span_start, span_end = start, end
+            if before is not None and before.group("pre"):
+                sign = before.group("pre")
+                span_start = before.start("pre")
+            elif prev in _PREFIX:
+                sign = prev
+                span_start = start - 1
+            elif prev == " " and start > 1 and low[start - 2] in _PREFIX:
+                sign = low[start - 2]
+                span_start = start - 2
+            if before is None and after is None and sign is None:
+                continue
+            if after is not None and after.group("cents"):
+                span_end = after.end("cents")
+            if after is not None and after.group("cur"):
+                sign = sign if sign in ("£", "€") else after.group("cur")
+                span_end = after.end("cur")
+            minutes: int | None = None
+            if before is not None:
+                minutes = _minutes(before, "b_")
+                span_start = min(span_start, before.start())
+            elif after is not None and after.group("dur"):
+                minutes = _minutes(after, "a_")
+                span_end = after.end()
+                claimed = after.end()
+            if minutes is None and sign is None:
+                continue  # a bare number
+            if sign is None and (amount < _MIN_BARE or amount in _NOT_BARE):
+                continue  # "24 hr", "48 hrs": hours, not money
+            if minutes is not None and not 5 <= minutes <= 24 * 60:
+                continue
+            coded = sign in _CODED or bool(
+                (before is not None and (before.group("b_half") or before.group("b_qv")))
+                or (after is not None and (after.group("a_half") or after.group("a_qv")))
+            )
+            per_hour = amount * 60 / minutes if minutes else float(amount)
+            detail: dict[str, Any] = {
+                "amount": amount,
+                "minutes": minutes,
+                "currency": _currency(sign, currency),
+                "per_hour": round(per_hour, 2),
+                "coded": coded,
+            }
+            acc.add(str(round(per_hour)), field, norm, span_start, span_end, detail)
+    return acc.found()
+
+
+def _lower_same_length(text: str) -> str:
+    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+class _Accumulator:
+    """Collects values in order of first appearance; one `Found` per value, one span per place.
+
+    Spans are kept in insertion-ordered dicts so that a value repeated 100,000 times in a hostile
+    text does not cost a list scan per repeat.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._spans: dict[str, dict[Span, None]] = {}
+        self._detail: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
+    ) -> None:
+        span = Span(field, *norm.span(start, end))
+        spans = self._spans.get(value)
+        if spans is None:
+            self._spans[value] = {span: None}
+            self._detail[value] = detail
+        else:
+            spans[span] = None
+
+    def found(self) -> list[Found]:
+        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

@@ -1,0 +1,349 @@
+"""Names and ages the ads state about the person advertised.
+
+A stated age under 18 is the strongest single indicator an ad can carry, so ages are kept from 12
+up (and to 80); names are weaker identifiers (many ads reuse a handful of names) but link ads when
+combined with other evidence, and a name that changes across ads sharing a phone is itself a sign.
+
+Names are read only after a self-introduction cue, and the cues differ in how much they prove:
+
+* strong ("my name is", "name:", "me llamo"): any word from the first-names list, or an unknown
+  word written with a capital ("my name is Xanthe");
+* medium ("call me", "ask for"): a listed name, or a capitalised word that is not a common word
+  ("call me Now" and "ask for Details" are instructions);
+* weak ("I'm", "I am", "it's", "this is", "soy", "<name> here"): only a listed name ("I'm new",
+  "I'm available", "I'm sweet" are not names). Listed names that are also ordinary words ("hope",
+  "honey", "summer") need a capital letter after any cue.
+
+Ages are anchored on two-digit numbers (rare in text, found by a fast scan), then confirmed by what
+stands around them: a unit after ("24 yo", "24yrs", "24 years old", "24y/o", "24 años") or a cue
+before ("age: 24", "edad 24", "I'm 24"). After "I'm", a number followed by a unit of something
+else (hours, money, height, a cup size, "24/7") is not an age.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache, lru_cache
+from importlib.resources import files
+from typing import Any
+
+from threadline.extract.text import Normalised, normalise
+from threadline.model import Found, Span
+
+__all__ = ["MAX_AGE", "MIN_AGE", "find_ages", "find_names", "first_names"]
+
+MIN_AGE = 12  # below this a number is a count or a rating, not a stated age
+MAX_AGE = 80
+
+
+# Normalised texts are shared by the two extractors of this module, so one ad's texts are
+# normalised once. Only short texts are kept: the offset table of a hostile megabyte of non-ASCII
+# text is tens of megabytes, and a cache of them would hold gigabytes.
+@lru_cache(maxsize=32)
+def _normalise_short(text: str) -> Normalised:
+    return normalise(text)
+
+
+def _normalise(text: str) -> Normalised:
+    return _normalise_short(text) if len(text) <= _CACHE_MAX_CHARS or text.isascii() else normalise(text)
+
+
+_CACHE_MAX_CHARS = 20_000
+
+
+def _lower_same_length(text: str) -> str:
+    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """The shipped list of common first names (lower case)."""
+    text = files("threadline").joinpath("data/first_names.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------
+
+# Listed names that are also ordinary words: taken only when written with a capital.
+_AMBIGUOUS_NAMES = frozenset(
+    """
+    angel honey candy sugar sunny summer hope faith grace joy precious heaven star sky skye ginger
+    kitty autumn april june dawn brandy cherry crystal diamond destiny essence ebony harmony melody
+    ember lyric paris pearl penny rose ruby jade amber violet iris willow hazel coco
+    """.split()
+)
+# Words that follow a cue but are never a name: states, descriptions, instructions, time words.
+_NOT_NAMES = frozenset(
+    """
+    new available here there back ready waiting open free single real independent young petite
+    sexy hot good fun clean discreet safe busy sweet nice shy easy bored lonely ok okay sorry sure
+    glad happy currently definitely easygoing well the this that what who how one two three four
+    five six seven eight nine ten gonna going coming passing traveling travelling visiting
+    located staying offering looking brand latina asian blonde brunette redhead curvy thick slim
+    tall short mature college student model girl lady woman baby babe daddy princess goddess queen
+    boss mistress your ur you not no never now today tonight tomorrow anytime asap later always
+    also still all just only very so too really in at on by from to for with about over under
+    incall outcall cash verified legit providing serving details specials special rates rate more
+    pics pictures photos prices price discount discounts availability info information appointment
+    appointments donations me him her them us it its is am are was be been a an and or but if
+    monday tuesday wednesday thursday friday saturday sunday weekend week month
+    january february march august september october november december
+    gentlemen gentleman guys bae hun dear darling love lover gorgeous playful exotic busty classy
+    elite vip upscale beautiful pretty cute lovely stunning naughty wild ts tv hi hello hey updated
+    bumped reposted thai brazilian russian polish dominican colombian mexican cuban korean japanese
+    chinese filipina black white mixed italian french spanish indian arab persian european ukrainian
+    """.split()
+)
+_NAME_TAIL = r"[ \t,:\-]{0,4}+(?P<name>[^\W\d_]{2,20}+)(?![^\W\d_'’])"
+# One expression per cue, each starting with a literal: the regex engine finds a literal prefix
+# with a fast search, where one alternation of all cues would try every letter (18 µs per ad
+# instead of ~4 µs). The character before a cue is checked in Python ("him", "fits").
+_NAME_CUES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(rf"(?P<cue>{cue}){_NAME_TAIL}"), strength)
+    for cue, strength in (
+        (r"names?(?:[ \t]{1,3}is(?![a-z])|['’]s(?![a-z])|[ \t]{0,2}[:=])", 3),  # my name is, name:
+        (r"llamo(?![a-z])", 3),  # me llamo
+        (r"nombre[ \t]{1,3}es(?![a-z])", 3),  # mi nombre es
+        (r"call[ \t]{1,3}me(?![a-z])", 2),
+        (r"ask[ \t]{1,3}for(?![a-z])", 2),
+        (
+            r"i(?:[ \t]{0,2}['’]?[ \t]{0,2}m|[ \t]{1,3}am|t[ \t]{0,2}['’]?[ \t]{0,2}s)(?![a-z])",
+            1,
+        ),  # I'm, it's
+        (r"this[ \t]{1,3}is(?![a-z])", 1),
+        (r"soy(?![a-z])", 1),
+    )
+)
+# "<name> here", "<name> is back": anchored on the literal that follows the name, the name read
+# from the few characters before.
+_AFTER_NAME = (
+    (re.compile(r" here(?![a-z])"), "here"),
+    (re.compile(r" is back(?![a-z])"), "is back"),
+)
+# A title that starts with the name ("MEI 27 😘 NORTH SIDE", "Sweet Crystal - city center",
+# "💕💕 LILY 💕💕"): up to two descriptions, then a listed name.
+_TITLE_WORDS = 3
+_NAME_BEFORE = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,20}[ \t]{0,2}$")
+_NAME_FIELDS = frozenset({"fields.name", "fields.nickname", "fields.display_name", "fields.alias"})
+_FIELD_WORD = re.compile(r"[^\W\d_]{2,20}+")
+
+
+def _is_titled(word: str) -> bool:
+    return word[:1].isupper() and not word[1:].isupper()
+
+
+def _accept_name(word: str, strength: int) -> bool:
+    """Whether ``word`` (as written) is a name after a cue of the given strength (1 weak .. 3)."""
+    low = word.lower()
+    if not low.isascii():
+        # "Zoë", "Sofía": the list is written without accents.
+        low = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+    if low in _NOT_NAMES:
+        return False
+    listed = low in first_names()
+    if listed and (low not in _AMBIGUOUS_NAMES or _is_titled(word)):
+        return True
+    if strength >= 3:
+        return listed or word[:1].isupper()
+    if strength == 2:
+        return _is_titled(word)
+    return False
+
+
+def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
+    """Self-stated names, title-cased (``"Mia"``), with the span of the name as written.
+
+    Also the first word of a name field (``fields.name``) that is not a description ("Sexy Mia"
+    gives "Mia").
+
+    >>> [f.value for f in find_names([("body", "Hi, I'm MIA. I'm new here and I'm 24")])]
+    ['Mia']
+    """
+    acc = _Accumulator("name")
+    title_names: list[tuple[str, str, Normalised, tuple[int, int]]] = []
+    for field, text in texts:
+        norm = _normalise(text)
+        t = norm.text
+        if field in _NAME_FIELDS:
+            for m in _FIELD_WORD.finditer(t):
+                if m.group().lower() not in _NOT_NAMES:
+                    acc.add(m.group().title(), field, norm, *m.span(), {"cue": "field"})
+                    break
+            continue
+        low = _lower_same_length(t)
+        for pattern, strength in _NAME_CUES:
+            for m in pattern.finditer(low):
+                if m.start() > 0 and low[m.start() - 1].isalpha():
+                    continue  # the cue is the tail of a longer word ("him", "fits")
+                start, end = m.span("name")
+                word = t[start:end]
+                if _accept_name(word, strength):
+                    acc.add(word.title(), field, norm, start, end, {"cue": " ".join(m.group("cue").split())})
+        for pattern, cue in _AFTER_NAME:
+            for h in pattern.finditer(low):
+                before = _NAME_BEFORE.search(t, max(0, h.start() - 24), h.start())
+                if before is None:
+                    continue
+                word = before.group().rstrip(" \t")
+                start = before.start()
+                if _accept_name(word, 1):
+                    acc.add(word.title(), field, norm, start, start + len(word), {"cue": cue})
+        if field == "title":
+            got = _title_name(t)
+            if got is not None:
+                title_names.append((t[got[0] : got[1]].title(), field, norm, got))
+    # A title's first word is weaker evidence than a cue ("CHARLOTTE 💗 LUNA" over "Luna here" is a
+    # city and a name): it counts only if the texts state no other name.
+    for value, field, norm, (start, end) in title_names:
+        if acc.empty() or acc.has(value):
+            acc.add(value, field, norm, start, end, {"cue": "title"})
+    return acc.found()
+
+
+def _title_name(t: str) -> tuple[int, int] | None:
+    """Where the name a title starts with is, if it starts with one (after at most two words of
+    description). Listed names only; the ones that are also words need a capital, and give way to
+    a name right after them ("EBONY YUKI", "Ebony Valentina": the first is a description)."""
+    words = list(_FIELD_WORD.finditer(t, 0, 80))[: _TITLE_WORDS + 1]
+    names = first_names()
+    for i, m in enumerate(words[:_TITLE_WORDS]):
+        word = m.group()
+        low = word.lower()
+        if low in _NOT_NAMES:
+            continue
+        if low not in names:
+            return None
+        if low in _AMBIGUOUS_NAMES:
+            if not word[:1].isupper():
+                return None
+            following = words[i + 1].group().lower() if i + 1 < len(words) else ""
+            if following in names and following not in _AMBIGUOUS_NAMES:
+                continue
+        return m.span()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Ages
+# ---------------------------------------------------------------------------------------------
+
+# A standalone two-digit number (not part of a longer digit run). The look-behind comes after the
+# digits so that the engine can scan for a digit quickly.
+_TWO_DIGITS = re.compile(r"[0-9][0-9](?<![0-9]{3})(?![0-9])")
+_AGE_UNIT = re.compile(
+    r"[ \t]{0,2}+(?:-[ \t]{0,2}+)?"
+    r"(?:y(?:ea)?rs?[ \t-]{0,2}+old|y(?:ea)?rs?[ \t]{1,2}+young|years?|yrs?|y[ \t]?/[ \t]?o|y\.[ \t]?o\.?"
+    r"|yo|a[nñ]os)(?![a-z])"
+)
+# "24 years experience", "10 yrs in the business": a duration, not an age.
+_DURATION_AFTER = re.compile(r"[ \t]{0,2}+(?:of|exp|experience|in|ago|since|together|with|as)(?![a-z])")
+# Cues before the number, matched at the end of a short window ("age: ", "I'm ", "edad ").
+_AGE_CUE = re.compile(
+    r"(?<![a-z])(?:(?P<age>aged?|edad)[ \t]{0,2}(?:[:=\-][ \t]{0,2})?(?:is[ \t]{1,2})?"
+    r"|(?P<im>i[ \t]{0,2}['’]?[ \t]{0,2}m|i[ \t]{1,3}am)[ \t]{1,3}(?:only[ \t]{1,2}|just[ \t]{1,2})?)$"
+)
+# After "I'm 24": things that make the number a time, money, height, weight or cup size.
+_NOT_AN_AGE_AFTER = re.compile(
+    r"[ \t]{0,2}(?:/|%|\$|'|\"|:|[.,]\d|h(?:rs?|ours?)?(?![a-z])|min|lbs?|kg|cm|ft|feet|inch|in(?![a-z])"
+    r"|roses?|dollars?|usd|pm|am(?![a-z])|x[ \t]*\d|-[ \t]*\d|k(?![a-z])|dd+(?![a-z])|[a-h](?![a-z]))"
+)
+_FIELD_AGE = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
+_AGE_FIELDS = frozenset({"fields.age"})
+
+
+def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
+    """Stated ages from 12 to 80 as strings (``"24"``); ``detail["minor"]`` flags ages under 18.
+
+    >>> [f.value for f in find_ages([("body", "Sweet 24yo, available 24/7, 5'4\\" 120lbs")])]
+    ['24']
+    """
+    acc = _Accumulator("age")
+    for field, text in texts:
+        norm = _normalise(text)
+        t = norm.text
+        if field in _AGE_FIELDS:
+            m = _FIELD_AGE.search(t)
+            if m is not None and MIN_AGE <= int(m.group()) <= MAX_AGE:
+                age = int(m.group())
+                acc.add(str(age), field, norm, *m.span(), {"minor": age < 18, "cue": "field"})
+            continue
+        low = _lower_same_length(t)
+        for m in _TWO_DIGITS.finditer(low):
+            start, end = m.span()
+            age = int(m.group())
+            if not MIN_AGE <= age <= MAX_AGE:
+                continue
+            unit = _AGE_UNIT.match(low, end)
+            if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
+                unit = None
+            # A cue ends in one of these letters ("age", "aged", "edad", "I'm", "I am", "just",
+            # "only", "is"), possibly followed by spaces or ":"; the window search runs only then.
+            cue = None
+            before = low[max(0, start - 4) : start].rstrip(" \t:=-")
+            if before and before[-1] in "medtys":
+                cue = _AGE_CUE.search(low, max(0, start - 20), start)
+            prev = low[start - 1] if start else ""
+            if prev and prev in ".,$£€/:#+-" and (cue is None or not cue.group("age")):
+                continue  # a decimal, price, date or list piece ("$24", "1/24", "3.24", "12:30")
+            if unit is None and cue is None and field == "title" and not _NOT_AN_AGE_AFTER.match(low, end):
+                # "MEI 27 😘", "Camila, 31": a title that is a name and a number.
+                name = _title_name(t)
+                if name is not None and 0 < start - name[1] <= 3 and not t[name[1] : start].strip(" ,-"):
+                    acc.add(str(age), field, norm, name[0], end, {"minor": age < 18, "cue": "name"})
+                    continue
+            if unit is None:
+                if cue is None:
+                    continue
+                if cue.group("im") and _NOT_AN_AGE_AFTER.match(low, end):
+                    continue
+            span_start = cue.start() if cue is not None else start
+            span_end = unit.end() if unit is not None else end
+            how = "unit" if unit is not None else "cue"
+            acc.add(str(age), field, norm, span_start, span_end, {"minor": age < 18, "cue": how})
+    return acc.found()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class _Accumulator:
+    """Collects values in order of first appearance; one `Found` per value, one span per place.
+
+    Spans are kept in insertion-ordered dicts so that a value repeated 100,000 times in a hostile
+    text does not cost a list scan per repeat.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._spans: dict[str, dict[Span, None]] = {}
+        self._detail: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
+    ) -> None:
+        span = Span(field, *norm.span(start, end))
+        spans = self._spans.get(value)
+        if spans is None:
+            self._spans[value] = {span: None}
+            self._detail[value] = detail
+        else:
+            spans[span] = None
+
+    def empty(self) -> bool:
+        return not self._spans
+
+    def has(self, value: str) -> bool:
+        return value in self._spans
+
+    def found(self) -> list[Found]:
+        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

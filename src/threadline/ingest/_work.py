@@ -1,0 +1,114 @@
+"""The part of ingest that runs in worker processes: hash each ad's content, extract if new.
+
+Kept apart from the pipeline so that a worker process imports what it needs to hash and extract,
+and the pipeline stays the single writer.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from threadline.ingest.validate import content_hash, file_sha256
+from threadline.model import Ad, Extraction
+
+__all__ = ["Job", "Outcome", "default_extract", "exit_with", "run_job"]
+
+Extract = Callable[[Ad], Extraction]
+
+
+def default_extract(ad: Ad) -> Extraction:
+    """The project's extraction (`threadline.extract.extract_ad`), imported where it runs."""
+    from threadline.extract import extract_ad
+
+    return extract_ad(ad)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One batch of validated ads, with the content hashes the store already had for each."""
+
+    ads: list[Ad]
+    known: list[frozenset[str]]
+    extract: Extract
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one ad: hashed, and extracted unless its content was already stored.
+
+    ``error`` is a quarantine reason (an unreadable image, an extractor that failed on this ad).
+    """
+
+    content_hash: str | None = None
+    image_sha256: tuple[str, ...] = ()
+    extraction: Extraction | None = None
+    error: str | None = None
+
+
+def exit_with(pid: int) -> None:
+    """Pool initializer: make this worker exit as soon as process ``pid`` (the ingest) is gone.
+
+    A pool's workers do not notice their parent dying: after a ``kill -9`` of the ingest they would
+    wait for work for ever, each holding its memory (and the fork server alive). A daemon thread
+    waits on the ingest's pidfd (or polls, where there are none) and ends the worker.
+    """
+    threading.Thread(target=_exit_when_gone, args=(pid,), name="exit-with-ingest", daemon=True).start()
+
+
+def _exit_when_gone(pid: int) -> None:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # not Linux, or a kernel before 5.3
+        pidfd = -1
+    if pidfd >= 0:
+        select.select([pidfd], [], [])  # readable once the process has exited
+        os._exit(1)
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def run_job(job: Job) -> list[Outcome]:
+    outcomes = []
+    for ad, known in zip(job.ads, job.known, strict=True):
+        shas: list[str] = []
+        try:
+            for path in ad.images:
+                shas.append(file_sha256(path))
+        except OSError as exc:
+            # Checked to exist at validation; gone or unreadable since (permissions, a crawler
+            # still writing the folder).
+            reason = f"images[{len(shas)}] cannot be read: {exc.strerror or exc}"
+            outcomes.append(Outcome(error=reason))
+            continue
+        digest = content_hash(ad, shas)
+        if digest in known:
+            outcomes.append(Outcome(digest, tuple(shas)))
+            continue
+        try:
+            extraction = job.extract(ad)
+        except Exception as exc:
+            # One ad that breaks an extractor must not stop the file; quarantined, it is retried
+            # (and stored) by the next ingest once the extractor is fixed.
+            reason = _one_line(f"extraction failed: {type(exc).__name__}: {exc}")
+            outcomes.append(Outcome(digest, tuple(shas), error=reason))
+            continue
+        outcomes.append(Outcome(digest, tuple(shas), extraction))
+    return outcomes

@@ -1,0 +1,345 @@
+"""`ingest_file`: read, validate, hash, extract and store one input file.
+
+The flow per batch of records:
+
+1. the main process reads and validates (cheap; bad records become `Quarantined`),
+2. asks the store which content hashes it already holds for the batch's ``(source, id)``s,
+3. hands the batch to a worker process that hashes each ad (image bytes included) and extracts
+   only the ads whose hash the store did not hold,
+4. and, when the batch is back, writes it in one transaction: the main process is the store's
+   only writer. The store re-checks the hashes inside that transaction, so an ad repeated in two
+   batches in flight is stored once, and versions are numbered in file order.
+
+A few batches are in flight at once, so the workers stay busy while the main process reads and
+writes, and memory stays flat however long the file is.
+
+Crash safety: every batch is one transaction and writing is idempotent by content hash (and
+quarantine rows by ``(file, line, reason)``), so an ingest killed at any point and run again ends
+with every record stored exactly once. Nothing needs a resume marker; the re-run re-reads the file
+and skips what is stored, without extracting it again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from threadline.ingest._work import Extract, Job, Outcome, default_extract, exit_with, run_job
+from threadline.ingest.readers import RawRecord, read_records
+from threadline.ingest.validate import Invalid, Validator
+from threadline.model import Ad
+from threadline.store._records import Quarantined, StoredAd
+
+if TYPE_CHECKING:
+    from threadline.store import Store
+
+__all__ = ["IngestError", "IngestReport", "Progress", "ingest_file", "read_ads"]
+
+Progress = Callable[[int, int, int], None]
+"""``progress(records_done, bytes_read, total_bytes)``, called after each batch is stored."""
+
+
+class IngestError(RuntimeError):
+    """The input file cannot be ingested at all (missing, not a file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one `ingest_file` did. ``read`` = new_ads + new_versions + unchanged + quarantined."""
+
+    file: str
+    read: int
+    new_ads: int
+    new_versions: int
+    unchanged: int
+    quarantined: int
+    seconds: float
+    run_id: int
+
+    @property
+    def stored(self) -> int:
+        return self.new_ads + self.new_versions
+
+    @property
+    def records_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Batch:
+    """A batch between reading and writing: what validated, what did not, and how far we are."""
+
+    valid: list[tuple[RawRecord, Ad]]
+    quarantined: list[Quarantined]
+    records: int
+    end_offset: int
+
+
+@dataclass
+class _Totals:
+    read: int = 0
+    new_ads: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+
+def _batches(
+    records: Iterator[RawRecord], file: str, corpus: Path, default_source: str, size: int
+) -> Iterator[_Batch]:
+    validate = Validator(corpus, default_source)
+    batch = _Batch([], [], 0, 0)
+    for raw in records:
+        batch.records += 1
+        batch.end_offset = raw.end_offset
+        if raw.record is None:
+            batch.quarantined.append(Quarantined(file, raw.line, raw.error or "unreadable record", raw.raw))
+        else:
+            try:
+                ad = validate(raw.record, raw.raw)
+            except Invalid as exc:
+                batch.quarantined.append(Quarantined(file, raw.line, exc.reason, raw.raw))
+            else:
+                batch.valid.append((raw, ad))
+        if batch.records >= size:
+            yield batch
+            batch = _Batch([], [], 0, 0)
+    if batch.records:
+        yield batch
+
+
+def read_ads(path: str | os.PathLike[str]) -> Iterator[tuple[Ad | str, int, int, int]]:
+    """Validated ads of a file without a store: ``(ad or "LINE: reason", records, bytes, total)``.
+
+    For the ``extract`` command: each record is an `Ad`, or for a record that breaks the input
+    contract the string ``"<line>: <reason>"``; then records read so far, bytes read so far and
+    the file's size, for progress.
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise IngestError(f"{path}: no such file")
+    total = file.stat().st_size
+    validate = Validator(file.parent, file.stem)
+    for done, raw in enumerate(read_records(file), start=1):
+        if raw.record is None:
+            yield f"{raw.line}: {raw.error}", done, raw.end_offset, total
+            continue
+        try:
+            ad = validate(raw.record, raw.raw)
+        except Invalid as exc:
+            yield f"{raw.line}: {exc.reason}", done, raw.end_offset, total
+        else:
+            yield ad, done, raw.end_offset, total
+
+
+# The reason given for an ad whose extraction killed its worker process (a decoder crash on a
+# hostile image, the kernel's out-of-memory killer): quarantined, so the rest of the file goes on.
+CRASHED = "extraction crashed its worker process (killed, or out of memory)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Submitted:
+    """A job handed to one pool (or already run in this process, ``future`` None)."""
+
+    job: Job
+    pool: ProcessPoolExecutor | None = None
+    future: Future[list[Outcome]] | None = None
+    outcomes: list[Outcome] | None = None
+
+
+class _Workers:
+    """The extraction processes, or none (``workers=0``: extract in this process).
+
+    A worker that dies (a decoder crash on a hostile image, the out-of-memory killer) breaks its
+    whole pool, and every job in flight on it fails. The pool is replaced and each such job run
+    again; a job that breaks the new pool too is run one ad at a time to find the ad that kills
+    its worker, and that ad is quarantined. Without this one poisonous record would stop every
+    ingest of its file, for ever.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool = self._start() if workers > 0 else None
+
+    def _start(self) -> ProcessPoolExecutor:
+        # Not fork: the main process holds DuckDB's threads, and forking a threaded process can
+        # deadlock the child. A fork server starts clean and forks workers cheaply from itself;
+        # it imports the extractors once, so each run's workers start with them loaded.
+        context: BaseContext
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            forkserver = multiprocessing.get_context("forkserver")
+            forkserver.set_forkserver_preload(["threadline.ingest._work", "threadline.extract"])
+            context = forkserver
+        else:
+            context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
+        )
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Replace ``broken`` unless that was done already (one break fails many jobs)."""
+        if broken is self._pool:
+            broken.shutdown(wait=True)
+            self._pool = self._start()
+
+    def submit(self, job: Job) -> _Submitted:
+        pool = self._pool
+        if pool is None:
+            return _Submitted(job, outcomes=run_job(job))
+        try:
+            return _Submitted(job, pool, pool.submit(run_job, job))
+        except BrokenProcessPool:  # broke since the last result was collected
+            self._replace(pool)
+            return self.submit(job)
+
+    def result(self, submitted: _Submitted) -> list[Outcome]:
+        if submitted.outcomes is not None:
+            return submitted.outcomes
+        assert submitted.pool is not None and submitted.future is not None
+        try:
+            return submitted.future.result()
+        except BrokenProcessPool:
+            self._replace(submitted.pool)
+        retry = self.submit(submitted.job)
+        try:
+            assert retry.future is not None
+            return retry.future.result()
+        except BrokenProcessPool:
+            assert retry.pool is not None
+            self._replace(retry.pool)
+        job = submitted.job
+        return [
+            self._one(Job([ad], [known], job.extract)) for ad, known in zip(job.ads, job.known, strict=True)
+        ]
+
+    def _one(self, job: Job) -> Outcome:
+        single = self.submit(job)
+        assert single.pool is not None and single.future is not None
+        try:
+            (outcome,) = single.future.result()
+        except BrokenProcessPool:
+            self._replace(single.pool)
+            return Outcome(error=CRASHED)
+        return outcome
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def ingest_file(
+    path: str | os.PathLike[str],
+    store: Store,
+    *,
+    workers: int | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    extract: Extract | None = None,
+) -> IngestReport:
+    """Ingest one JSON Lines or CSV file into ``store``; returns what it did.
+
+    Records are validated, quarantined with a reason when they break the input contract, and
+    stored as new ads or new versions; records whose content is already stored are counted as
+    unchanged and not extracted again.
+
+    ``workers`` is the number of extraction processes (default: one per CPU); 0 extracts in this
+    process, which is slower but easy to debug. Workers are started by a fork server, which
+    imports the calling script's ``__main__`` module again: a script calling this needs the usual
+    ``if __name__ == "__main__":`` guard. ``extract`` replaces the project's extraction
+    (`threadline.extract.extract_ad`); with workers it must be a module-level function.
+    ``progress(records_done, bytes_read, total_bytes)`` is called after each stored batch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    started = time.perf_counter()
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise IngestError(f"{path}: no such file")
+    total_bytes = file.stat().st_size
+    name = str(file)
+    extract_fn = extract if extract is not None else default_extract
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    run_id = store.begin_run(name)
+    totals = _Totals()
+    # Enough batches in flight to keep every worker busy while the main process reads and
+    # writes; few enough that memory does not grow with the file.
+    in_flight = max(2, workers + 1)
+    pending: deque[tuple[_Batch, _Submitted]] = deque()
+    pool = _Workers(workers)
+
+    def write_oldest() -> None:
+        batch, submitted = pending.popleft()
+        outcomes = pool.result(submitted)
+        _write(store, batch, outcomes, name, run_id, totals)
+        if progress is not None:
+            progress(totals.read, batch.end_offset, total_bytes)
+
+    try:
+        records = _batches(read_records(file), name, file.parent, file.stem, batch_size)
+        for batch in records:
+            known = store.known_hashes((ad.source, ad.id) for _, ad in batch.valid)
+            empty: frozenset[str] = frozenset()
+            job = Job(
+                [ad for _, ad in batch.valid],
+                [k.hashes if (k := known.get((ad.source, ad.id))) else empty for _, ad in batch.valid],
+                extract_fn,
+            )
+            pending.append((batch, pool.submit(job)))
+            while len(pending) >= in_flight:
+                write_oldest()
+        while pending:
+            write_oldest()
+    finally:
+        pool.close()
+
+    store.finish_run(
+        run_id,
+        read=totals.read,
+        new_ads=totals.new_ads,
+        new_versions=totals.new_versions,
+        unchanged=totals.unchanged,
+        quarantined=totals.quarantined,
+    )
+    return IngestReport(
+        file=name,
+        read=totals.read,
+        new_ads=totals.new_ads,
+        new_versions=totals.new_versions,
+        unchanged=totals.unchanged,
+        quarantined=totals.quarantined,
+        seconds=time.perf_counter() - started,
+        run_id=run_id,
+    )
+
+
+def _write(
+    store: Store, batch: _Batch, outcomes: list[Outcome], file: str, run_id: int, totals: _Totals
+) -> None:
+    to_store: list[StoredAd] = []
+    quarantined = list(batch.quarantined)
+    skipped = 0
+    for (raw, ad), outcome in zip(batch.valid, outcomes, strict=True):
+        if outcome.error is not None:
+            quarantined.append(Quarantined(file, raw.line, outcome.error, raw.raw))
+        elif outcome.extraction is None:
+            skipped += 1  # its content was stored before this batch was read
+        else:
+            assert outcome.content_hash is not None
+            to_store.append(
+                StoredAd(ad, outcome.content_hash, file, raw.line, outcome.extraction, outcome.image_sha256)
+            )
+    result = store.write_batch(to_store, quarantined, run_id=run_id)
+    totals.read += batch.records
+    totals.new_ads += result.new_ads
+    totals.new_versions += result.new_versions
+    totals.unchanged += result.unchanged + skipped
+    totals.quarantined += len(quarantined)

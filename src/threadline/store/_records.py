@@ -1,0 +1,105 @@
+"""The plain records the store takes and gives back.
+
+They live here rather than in `threadline.model` because only ingest and the store's readers use
+them; `threadline.ingest` re-exports `Quarantined`, which ingest produces and the store keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from threadline.model import Ad, Extraction
+
+__all__ = ["BatchResult", "Counts", "IngestRun", "Known", "Quarantined", "StoredAd", "ValueCount"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A record that failed validation, kept with the reason so nothing is dropped silently.
+
+    ``line`` is the 1-based line of the input file where the record starts. ``raw`` is the record
+    as read (invalid UTF-8 shown as ``\\xNN`` escapes); the store keeps its first 4 KB.
+    """
+
+    file: str
+    line: int
+    reason: str
+    raw: str
+    quarantined_at: datetime | None = None  # set by the store when read back
+
+
+class StoredAd(NamedTuple):
+    """One validated ad with what the store needs to keep it, as `Store.write_batch` takes it.
+
+    The first five items are the ``(ad, content_hash, file, line, extraction)`` tuple; a plain
+    5-tuple is accepted too. ``image_sha256`` is the SHA-256 of each of ``ad.images`` in order,
+    as ingest computed it for the content hash; when empty, the store takes each image's SHA-256
+    from the extraction (its ``image`` values).
+    """
+
+    ad: Ad
+    content_hash: str
+    file: str
+    line: int
+    extraction: Extraction
+    image_sha256: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store already holds for one ``(source, id)``: its versions' content hashes."""
+
+    latest_version: int
+    latest_hash: str
+    hashes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one `Store.write_batch` did.
+
+    ``versions[i]`` is the version the i-th ad was stored as, or None when its content was
+    already stored (the no-op of the input contract).
+    """
+
+    new_ads: int
+    new_versions: int
+    unchanged: int
+    quarantined: int
+    versions: tuple[int | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Sizes of a store, for summaries and health checks."""
+
+    ads: int  # distinct (source, id)
+    versions: int  # rows of `ads`: every version of every ad
+    values: dict[str, int] = field(default_factory=dict)  # distinct extracted values by kind
+    images: int = 0  # distinct image files (by SHA-256)
+    quarantined: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ValueCount:
+    """An extracted value and how many distinct ads (any version) carry it."""
+
+    value: str
+    ads: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    """One row of ``ingest_runs``; ``finished`` is None for a run that was killed or still runs."""
+
+    id: int
+    file: str
+    started: datetime
+    finished: datetime | None
+    read: int | None
+    new_ads: int | None
+    new_versions: int | None
+    unchanged: int | None
+    quarantined: int | None

@@ -1,0 +1,654 @@
+"""`Store`: the one object that reads and writes a Threadline store file.
+
+One writer. A store file is owned by one process at a time: DuckDB locks the file for the process
+that opens it for writing, and a second process gets `StoreBusyError` (so while the web server
+runs, it owns the file and anything else must go through it). Inside that process a `Store`
+holds one connection and is not safe to share between threads without a lock of your own: a web
+app serialises writes through one thread, as sqlite-utils/datasette do. Several processes may
+open the same file with ``read_only=True`` while nobody has it open for writing.
+
+The store never parses ad text and never reads image files: it keeps what ingest validated and
+extraction found, and decides only what the input contract asks of it, namely whether a record is
+new content for its ``(source, id)`` and which version number it gets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from threadline.model import Ad, Extraction, Found, Span
+from threadline.store._records import (
+    BatchResult,
+    Counts,
+    IngestRun,
+    Known,
+    Quarantined,
+    StoredAd,
+    ValueCount,
+)
+from threadline.store.schema import LATEST_VERSION, current_version, migrate, utc_now
+
+__all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError"]
+
+# Enough of a bad record to see what went wrong without letting one huge line bloat the file.
+QUARANTINE_RAW_BYTES = 4096
+
+_IMAGE_FIELD = re.compile(r"images\[(\d+)\]\Z")
+
+
+class StoreError(RuntimeError):
+    """A store file that cannot be used as asked (wrong schema, opened read-only, ...)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process has the store file open for writing."""
+
+
+def _utc_naive(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value  # naive means UTC by the input contract
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _json_default(value: Any) -> Any:
+    # Extractors may hand back numpy scalars (image sizes, hash qualities); keep them as numbers.
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _truncate_utf8(text: str, limit: int) -> str:
+    data = text.encode("utf-8", "backslashreplace")
+    if len(data) <= limit:
+        return data.decode("utf-8")
+    return data[:limit].decode("utf-8", "ignore")
+
+
+@dataclass
+class _Columns:
+    """Column lists for one bulk insert, filled row by row in Python and handed over as Arrow."""
+
+    names: tuple[str, ...]
+    data: dict[str, list[Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data = {name: [] for name in self.names}
+
+    def add(self, *values: Any) -> None:
+        for name, value in zip(self.names, values, strict=True):
+            self.data[name].append(value)
+
+    def __len__(self) -> int:
+        return len(self.data[self.names[0]])
+
+    def table(self, schema: pa.Schema) -> pa.Table:
+        return pa.Table.from_pydict(self.data, schema=schema)
+
+
+_TYPES = {"str": pa.string(), "i32": pa.int32(), "i64": pa.int64(), "ts": pa.timestamp("us")}
+
+
+def _schema(spec: str) -> pa.Schema:
+    """An Arrow schema from ``"name:type ..."``, matching a table's columns in order."""
+    return pa.schema([(name, _TYPES[kind]) for name, kind in (c.split(":") for c in spec.split())])
+
+
+# JSON columns travel as strings and are cast by DuckDB on insert.
+_ADS = _schema(
+    "source:str id:str version:i32 content_hash:str title:str body:str url:str posted_at:ts"
+    " captured_at:ts location:str images:str fields:str extra:str region:str file:str line:i32"
+    " run_id:i64 ingested_at:ts"
+)
+_EXTRACTIONS = _schema(
+    "source:str ad_id:str version:i32 found_index:i32 span_index:i32 kind:str value:str field:str"
+    " span_start:i32 span_end:i32 detail:str"
+)
+_IMAGES = _schema("sha256:str pdq:str pdq_quality:i32 phash:str width:i32 height:i32")
+_AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha256:str")
+_QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+_AD_COLUMNS = "title, body, url, posted_at, captured_at, location, images, fields, extra"
+
+
+def _ad_from_row(source: str, id: str, row: Sequence[Any]) -> Ad:
+    title, body, url, posted_at, captured_at, location, images, fields, extra = row
+    return Ad(
+        source=source,
+        id=id,
+        title=title,
+        body=body,
+        url=url,
+        posted_at=posted_at.replace(tzinfo=UTC) if posted_at else None,
+        captured_at=captured_at.replace(tzinfo=UTC) if captured_at else None,
+        location=location,
+        images=tuple(json.loads(images)),
+        fields=json.loads(fields),
+        extra=json.loads(extra),
+    )
+
+
+def _check_is_store_file(file: Path) -> None:
+    """Refuse an existing file that is not a DuckDB database.
+
+    DuckDB opens some other files (JSON, CSV) as a read-through database held in memory, so
+    ``--db ads.jsonl`` (arguments swapped) would "work" and then lose everything written.
+    """
+    try:
+        with open(file, "rb") as f:
+            header = f.read(12)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot open store {file}: {exc.strerror or exc}") from exc
+    if header and header[8:12] != b"DUCK":
+        raise StoreError(f"{file} is not a Threadline store (not a DuckDB database file)")
+
+
+class Store:
+    """A Threadline store: an embedded DuckDB file with a versioned schema.
+
+    >>> with Store.open("threadline.duckdb") as store:   # doctest: +SKIP
+    ...     store.counts()
+
+    Writes go through `write_batch` (one transaction per batch); everything else reads.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
+        # Use `Store.open`; this constructor takes an already migrated connection.
+        self._con = con
+        self._path = path
+        self._read_only = read_only
+
+    # -- opening and closing ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> Store:
+        """Open (creating if needed) the store file at ``path`` and bring its schema up to date.
+
+        Raises `StoreBusyError` when another process has it open for writing. A read-only open
+        never migrates, so it refuses a file on an older schema.
+        """
+        file = Path(path)
+        _check_is_store_file(file)
+        try:
+            con = duckdb.connect(str(file), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"{file} is open in another process (a store has one writer at a time)"
+                ) from exc
+            raise StoreError(f"cannot open store {file}: {exc}") from exc
+        try:
+            if read_only:
+                version = current_version(con)
+                if version != LATEST_VERSION:
+                    raise StoreError(
+                        f"{file} has schema version {version}, not {LATEST_VERSION}: "
+                        "open it once for writing to migrate it"
+                    )
+            else:
+                migrate(con)
+        except BaseException:
+            con.close()
+            raise
+        return cls(con, file, read_only=read_only)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        return current_version(self._con)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one SQL statement and return its rows: the escape hatch for analysts and tests."""
+        return self._con.execute(sql, list(params)).fetchall()
+
+    # -- ingest runs ----------------------------------------------------------------------------
+
+    def begin_run(self, file: str) -> int:
+        """Record the start of an ingest of ``file``; returns the run id to pass to writes."""
+        self._check_writable()
+        row = self._con.execute(
+            "INSERT INTO ingest_runs (file, started) VALUES (?, ?) RETURNING id", [file, utc_now()]
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        read: int,
+        new_ads: int,
+        new_versions: int,
+        unchanged: int,
+        quarantined: int,
+    ) -> None:
+        """Record the end of a run. A run never finished was killed (or is still going)."""
+        self._check_writable()
+        self._con.execute(
+            "UPDATE ingest_runs SET finished = ?, read = ?, new_ads = ?, new_versions = ?,"
+            " unchanged = ?, quarantined = ? WHERE id = ?",
+            [utc_now(), read, new_ads, new_versions, unchanged, quarantined, run_id],
+        )
+
+    def runs(self, limit: int = 20) -> list[IngestRun]:
+        """The latest ingest runs, newest first."""
+        rows = self._con.execute(
+            "SELECT id, file, started, finished, read, new_ads, new_versions, unchanged, quarantined"
+            " FROM ingest_runs ORDER BY id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [IngestRun(*row) for row in rows]
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def known_hashes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Known]:
+        """For each ``(source, id)`` already stored, its versions' content hashes.
+
+        Keys not in the store are absent from the result. Ingest asks this before extracting, so
+        that unchanged records skip extraction entirely.
+        """
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        table = pa.table({"source": [k[0] for k in wanted], "id": [k[1] for k in wanted]})
+        self._con.register("_wanted_keys", table)
+        try:
+            rows = self._con.execute(
+                "SELECT a.source, a.id, a.version, a.content_hash FROM ads a"
+                " SEMI JOIN _wanted_keys k ON a.source = k.source AND a.id = k.id"
+            ).fetchall()
+        finally:
+            self._con.unregister("_wanted_keys")
+        grouped: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for source, ad_id, version, content_hash in rows:
+            grouped.setdefault((source, ad_id), []).append((version, content_hash))
+        known = {}
+        for key, versions in grouped.items():
+            latest_version, latest_hash = max(versions)
+            known[key] = Known(latest_version, latest_hash, frozenset(h for _, h in versions))
+        return known
+
+    def write_batch(
+        self,
+        ads: Sequence[StoredAd],
+        quarantined: Sequence[Quarantined] = (),
+        *,
+        run_id: int | None = None,
+    ) -> BatchResult:
+        """Store a batch of ads with their extractions, and quarantined records, atomically.
+
+        Each item is ``(ad, content_hash, file, line, extraction)`` (a `StoredAd`), in input
+        order. An ad whose content hash is already stored for its ``(source, id)`` is a no-op;
+        new content becomes version ``max + 1`` (version 1 for a new ad), earlier versions kept.
+        Items are decided in order, so two versions of one ad in a batch both land, in order.
+
+        The whole batch is one transaction: a process killed mid-batch leaves none of it, and the
+        batch written again does exactly what it would have done. Quarantine rows are unique on
+        ``(file, line, reason)``, so writing the same one twice keeps one.
+        """
+        self._check_writable()
+        now = utc_now()
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = self._write(ads, quarantined, run_id, now)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return result
+
+    def _write(
+        self,
+        items: Sequence[StoredAd],
+        quarantined: Sequence[Quarantined],
+        run_id: int | None,
+        now: datetime,
+    ) -> BatchResult:
+        # Decided inside the transaction: what is stored now is what this batch is compared to.
+        known = {
+            key: (k.latest_version, set(k.hashes))
+            for key, k in self.known_hashes((item[0].source, item[0].id) for item in items).items()
+        }
+        ads = _Columns(_ADS.names)
+        extractions = _Columns(_EXTRACTIONS.names)
+        ad_images = _Columns(_AD_IMAGES.names)
+        images: dict[str, tuple[Any, ...]] = {}
+        versions: list[int | None] = []
+        new_ads = new_versions = unchanged = 0
+        for item in items:
+            ad, content_hash, file, line, extraction = item[:5]
+            image_sha256: tuple[str, ...] = item[5] if len(item) > 5 else ()
+            key = (ad.source, ad.id)
+            seen = known.get(key)
+            if seen is not None and content_hash in seen[1]:
+                unchanged += 1
+                versions.append(None)
+                continue
+            if seen is None:
+                version = 1
+                new_ads += 1
+                known[key] = (1, {content_hash})
+            else:
+                version = seen[0] + 1
+                new_versions += 1
+                seen[1].add(content_hash)
+                known[key] = (version, seen[1])
+            versions.append(version)
+            ads.add(
+                ad.source,
+                ad.id,
+                version,
+                content_hash,
+                ad.title,
+                ad.body,
+                ad.url,
+                _utc_naive(ad.posted_at),
+                _utc_naive(ad.captured_at),
+                ad.location,
+                _dumps(list(ad.images)),
+                _dumps(ad.fields),
+                _dumps(ad.extra),
+                extraction.region,
+                file,
+                line,
+                run_id,
+                now,
+            )
+            self._add_extraction(extractions, ad, version, extraction)
+            self._add_images(ad_images, images, ad, version, extraction, image_sha256)
+
+        self._insert("ads", ads, _ADS)
+        self._insert("extractions", extractions, _EXTRACTIONS)
+        if images:
+            image_rows = _Columns(_IMAGES.names)
+            for row in images.values():
+                image_rows.add(*row)
+            # A file seen before keeps its fingerprints; one hashed now for the first time (say
+            # after an ingest run without image hashing) gets them filled in.
+            self._insert(
+                "images",
+                image_rows,
+                _IMAGES,
+                " ON CONFLICT (sha256) DO UPDATE SET"
+                " pdq = coalesce(images.pdq, excluded.pdq),"
+                " pdq_quality = coalesce(images.pdq_quality, excluded.pdq_quality),"
+                " phash = coalesce(images.phash, excluded.phash),"
+                " width = coalesce(images.width, excluded.width),"
+                " height = coalesce(images.height, excluded.height)",
+            )
+        self._insert("ad_images", ad_images, _AD_IMAGES)
+        stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
+        return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions))
+
+    @staticmethod
+    def _add_extraction(rows: _Columns, ad: Ad, version: int, extraction: Extraction) -> None:
+        for found_index, found in enumerate(extraction.found):
+            detail = _dumps(found.detail)
+            if not found.spans:
+                rows.add(
+                    ad.source,
+                    ad.id,
+                    version,
+                    found_index,
+                    0,
+                    found.kind,
+                    found.value,
+                    None,
+                    None,
+                    None,
+                    detail,
+                )
+            for span_index, span in enumerate(found.spans):
+                rows.add(
+                    ad.source,
+                    ad.id,
+                    version,
+                    found_index,
+                    span_index,
+                    found.kind,
+                    found.value,
+                    span.field,
+                    span.start,
+                    span.end,
+                    detail,
+                )
+
+    @staticmethod
+    def _add_images(
+        rows: _Columns,
+        images: dict[str, tuple[Any, ...]],
+        ad: Ad,
+        version: int,
+        extraction: Extraction,
+        image_sha256: tuple[str, ...],
+    ) -> None:
+        if not ad.images:
+            return
+        by_position: dict[int, Found] = {}
+        for found in extraction.found:
+            if found.kind != "image":
+                continue
+            for span in found.spans:
+                match = _IMAGE_FIELD.match(span.field)
+                if match:
+                    by_position[int(match.group(1))] = found
+        for position, path in enumerate(ad.images):
+            image = by_position.get(position)
+            detail = image.detail if image is not None else {}
+            sha256: str | None
+            if position < len(image_sha256):
+                sha256 = image_sha256[position]
+            else:
+                sha256 = _str_or_none(detail.get("sha256")) or (image.value if image is not None else None)
+            if not sha256:
+                raise ValueError(
+                    f"{ad.source}/{ad.id} images[{position}]: no SHA-256 given or extracted "
+                    "(the store does not read image files)"
+                )
+            rows.add(ad.source, ad.id, version, position, path, sha256)
+            row = (
+                sha256,
+                _str_or_none(detail.get("pdq")),
+                _int_or_none(detail.get("pdq_quality")),
+                _str_or_none(detail.get("phash")),
+                _int_or_none(detail.get("width")),
+                _int_or_none(detail.get("height")),
+            )
+            previous = images.get(sha256)
+            if previous is None or (previous[1] is None and row[1] is not None):
+                images[sha256] = row
+
+    def _insert(self, table: str, rows: _Columns, schema: pa.Schema, suffix: str = "") -> int:
+        """Insert all ``rows`` in one statement from an Arrow table (no per-row round trips)."""
+        if not len(rows):
+            return 0
+        view = f"_batch_{table}"
+        self._con.register(view, rows.table(schema))
+        try:
+            result = self._con.execute(
+                f"INSERT INTO {table} ({', '.join(schema.names)}) SELECT * FROM {view}{suffix}"
+            ).fetchone()
+        finally:
+            self._con.unregister(view)
+        return int(result[0]) if result else 0
+
+    def _insert_quarantine(
+        self, quarantined: Sequence[Quarantined], run_id: int | None, now: datetime
+    ) -> int:
+        rows = _Columns(_QUARANTINE.names)
+        seen: set[tuple[str, int, str]] = set()
+        for q in quarantined:
+            key = (q.file, q.line, q.reason)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.add(q.file, q.line, q.reason, _truncate_utf8(q.raw, QUARANTINE_RAW_BYTES), now, run_id)
+        if not len(rows):
+            return 0
+        self._con.register("_batch_quarantine", rows.table(_QUARANTINE))
+        try:
+            result = self._con.execute(
+                "INSERT OR IGNORE INTO quarantine SELECT * FROM _batch_quarantine"
+            ).fetchone()
+        finally:
+            self._con.unregister("_batch_quarantine")
+        return int(result[0]) if result else 0
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise StoreError(f"{self._path} is open read-only")
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def counts(self) -> Counts:
+        """How many ads, versions, extracted values (distinct, by kind), images, quarantined."""
+        con = self._con
+        # Versions are numbered from 1 without gaps, so counting version 1 counts distinct ads.
+        row = con.execute("SELECT count(*), count(*) FILTER (WHERE version = 1) FROM ads").fetchone()
+        versions, ads = (int(row[0]), int(row[1])) if row else (0, 0)
+        values = {
+            kind: int(n)
+            for kind, n in con.execute(
+                "SELECT kind, count(DISTINCT value) FROM extractions GROUP BY kind ORDER BY kind"
+            ).fetchall()
+        }
+        images_row = con.execute("SELECT count(*) FROM images").fetchone()
+        quarantine_row = con.execute("SELECT count(*) FROM quarantine").fetchone()
+        return Counts(
+            ads=ads,
+            versions=versions,
+            values=values,
+            images=int(images_row[0]) if images_row else 0,
+            quarantined=int(quarantine_row[0]) if quarantine_row else 0,
+        )
+
+    def top_values(self, kind: str, n: int = 10) -> list[ValueCount]:
+        """The ``n`` values of ``kind`` carried by the most distinct ads (any version)."""
+        rows = self._con.execute(
+            "SELECT value, count(DISTINCT (source, ad_id)) AS ads FROM extractions WHERE kind = ?"
+            " GROUP BY value ORDER BY ads DESC, value LIMIT ?",
+            [kind, n],
+        ).fetchall()
+        return [ValueCount(value, int(ads)) for value, ads in rows]
+
+    def quarantine(self, limit: int = 100) -> list[Quarantined]:
+        """The latest quarantined records, newest first, then in file order."""
+        rows = self._con.execute(
+            "SELECT file, line, reason, raw, quarantined_at FROM quarantine"
+            " ORDER BY quarantined_at DESC, file, line, reason LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [Quarantined(file, line, reason, raw, at) for file, line, reason, raw, at in rows]
+
+    def extractions_for(self, source: str, id: str) -> dict[int, Extraction]:
+        """Every stored version of one ad mapped to what was extracted from it."""
+        regions = dict(
+            self._con.execute(
+                "SELECT version, region FROM ads WHERE source = ? AND id = ? ORDER BY version", [source, id]
+            ).fetchall()
+        )
+        rows = self._con.execute(
+            "SELECT version, found_index, kind, value, field, span_start, span_end, detail"
+            " FROM extractions WHERE source = ? AND ad_id = ?"
+            " ORDER BY version, found_index, span_index",
+            [source, id],
+        ).fetchall()
+        found: dict[int, dict[int, tuple[str, str, list[Span], dict[str, Any]]]] = {v: {} for v in regions}
+        for version, found_index, kind, value, field_name, start, end, detail in rows:
+            entry = found.setdefault(version, {}).setdefault(
+                found_index, (kind, value, [], json.loads(detail))
+            )
+            if field_name is not None:
+                entry[2].append(Span(field_name, start, end))
+        return {
+            version: Extraction(
+                source,
+                id,
+                tuple(
+                    Found(kind, value, tuple(spans), detail)
+                    for kind, value, spans, detail in by_index.values()
+                ),
+                regions.get(version) or "",
+            )
+            for version, by_index in found.items()
+        }
+
+    def ad(self, source: str, id: str, version: int | None = None) -> Ad | None:
+        """One stored version of an ad (the latest when ``version`` is None), as an `Ad`."""
+        rows = self._con.execute(
+            f"SELECT {_AD_COLUMNS} FROM ads WHERE source = ? AND id = ? AND (? IS NULL OR version = ?)"
+            " ORDER BY version DESC LIMIT 1",
+            [source, id, version, version],
+        ).fetchall()
+        if not rows:
+            return None
+        return _ad_from_row(source, id, rows[0])
+
+    def versions(self, source: str, id: str) -> list[tuple[int, str, datetime]]:
+        """``(version, content_hash, ingested_at)`` of every stored version of one ad, oldest first."""
+        return [
+            (int(v), h, at)
+            for v, h, at in self._con.execute(
+                "SELECT version, content_hash, ingested_at FROM ads"
+                " WHERE source = ? AND id = ? ORDER BY version",
+                [source, id],
+            ).fetchall()
+        ]
+
+    def iter_ads(self, *, latest_only: bool = True, batch_size: int = 10_000) -> Iterator[Ad]:
+        """Every stored ad (the latest version of each, or every version), in key order."""
+        table = "latest_ads" if latest_only else "ads"
+        cursor = self._con.cursor()
+        try:
+            cursor.execute(f"SELECT source, id, {_AD_COLUMNS} FROM {table} ORDER BY source, id, version")
+            while rows := cursor.fetchmany(batch_size):
+                for source, id_, *row in rows:
+                    yield _ad_from_row(source, id_, row)
+        finally:
+            cursor.close()

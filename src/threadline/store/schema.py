@@ -1,0 +1,199 @@
+"""The store's schema, as an ordered list of migrations.
+
+A store file records the migrations applied to it in ``schema_version``. Opening a store applies
+the missing ones, in order, in one transaction: a file is either fully on the new schema or left
+as it was. Migrations are append-only: once released, a migration's SQL never changes (files in
+the field were built with it); a change is a new migration at the end.
+
+Conventions the SQL follows:
+
+* Every timestamp is ``TIMESTAMP`` in UTC. (``TIMESTAMPTZ`` would make every read depend on the
+  reader's session time zone.)
+* ``fields``, ``extra``, ``images`` and ``detail`` are ``JSON``: analysts query them with DuckDB's
+  ``->>`` operators, and unknown input fields stay verbatim.
+* Few indexes: DuckDB scans columns fast and every index costs memory and insert time. The keys the
+  input contract needs to be unique carry one (ads, ad_images, images, quarantine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "Migration",
+    "SchemaTooNewError",
+    "current_version",
+    "migrate",
+    "utc_now",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+class SchemaTooNewError(RuntimeError):
+    """The file was written by a newer Threadline; an older one must not guess at its schema."""
+
+
+_INITIAL = (
+    """
+    CREATE TABLE ads (
+        source       VARCHAR   NOT NULL,
+        id           VARCHAR   NOT NULL,
+        version      INTEGER   NOT NULL,  -- 1, 2, ... in the order changed content arrived
+        content_hash VARCHAR   NOT NULL,  -- SHA-256 of the canonical contract fields (hex)
+        title        VARCHAR   NOT NULL,
+        body         VARCHAR   NOT NULL,
+        url          VARCHAR,
+        posted_at    TIMESTAMP,           -- UTC
+        captured_at  TIMESTAMP,           -- UTC
+        location     VARCHAR,
+        images       JSON      NOT NULL,  -- list of absolute paths, as in `Ad.images`
+        fields       JSON      NOT NULL,  -- object of strings
+        extra        JSON      NOT NULL,  -- unknown input fields, verbatim
+        region       VARCHAR,             -- default phone region the extraction used
+        file         VARCHAR   NOT NULL,  -- input file (absolute) and line the version came from
+        line         INTEGER   NOT NULL,
+        run_id       BIGINT,              -- ingest_runs.id
+        ingested_at  TIMESTAMP NOT NULL,
+        PRIMARY KEY (source, id, version)
+    )
+    """,
+    """
+    CREATE TABLE extractions (
+        source      VARCHAR NOT NULL,
+        ad_id       VARCHAR NOT NULL,
+        version     INTEGER NOT NULL,
+        found_index INTEGER NOT NULL,  -- position of the value in `Extraction.found`
+        span_index  INTEGER NOT NULL,  -- position of the span in `Found.spans`
+        kind        VARCHAR NOT NULL,
+        value       VARCHAR NOT NULL,
+        field       VARCHAR,           -- NULL only for a value found without a span
+        span_start  INTEGER,
+        span_end    INTEGER,
+        detail      JSON    NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE images (
+        sha256      VARCHAR PRIMARY KEY,
+        pdq         VARCHAR,  -- 256-bit PDQ hash, hex
+        pdq_quality INTEGER,
+        phash       VARCHAR,  -- 64-bit DCT hash, hex
+        width       INTEGER,
+        height      INTEGER
+    )
+    """,
+    """
+    CREATE TABLE ad_images (
+        source   VARCHAR NOT NULL,
+        ad_id    VARCHAR NOT NULL,
+        version  INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        path     VARCHAR NOT NULL,
+        sha256   VARCHAR NOT NULL,
+        PRIMARY KEY (source, ad_id, version, position)
+    )
+    """,
+    """
+    CREATE TABLE quarantine (
+        file           VARCHAR   NOT NULL,
+        line           INTEGER   NOT NULL,
+        reason         VARCHAR   NOT NULL,
+        raw            VARCHAR   NOT NULL,  -- first 4 KB of the record as read
+        quarantined_at TIMESTAMP NOT NULL,
+        run_id         BIGINT,
+        UNIQUE (file, line, reason)
+    )
+    """,
+    "CREATE SEQUENCE ingest_run_ids START 1",
+    """
+    CREATE TABLE ingest_runs (
+        id           BIGINT PRIMARY KEY DEFAULT nextval('ingest_run_ids'),
+        file         VARCHAR   NOT NULL,
+        started      TIMESTAMP NOT NULL,
+        finished     TIMESTAMP,  -- NULL: killed, or still running
+        read         BIGINT,
+        new_ads      BIGINT,
+        new_versions BIGINT,
+        unchanged    BIGINT,
+        quarantined  BIGINT
+    )
+    """,
+)
+
+# The view analysts ask for first: the current state of every ad. (Deleted ads are not marked
+# yet: a deletion is only visible as an ad that stops being re-crawled.)
+_LATEST_ADS = (
+    """
+    CREATE VIEW latest_ads AS
+    SELECT * FROM ads
+    QUALIFY version = max(version) OVER (PARTITION BY source, id)
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
+    Migration(2, "latest_ads view", _LATEST_ADS),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def utc_now() -> datetime:
+    """Now, as the naive UTC timestamp every ``TIMESTAMP`` column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of the open file: 0 for an empty file."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(
+    con: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> tuple[int, int]:
+    """Bring the file to the last of ``migrations``; returns (version before, version after).
+
+    All missing migrations run in one transaction, so a crash mid-way leaves the old schema.
+    """
+    target = migrations[-1].version
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        before = current_version(con)
+        if before > target:
+            raise SchemaTooNewError(
+                f"store schema is version {before}, this Threadline knows up to {target}: upgrade Threadline"
+            )
+        for migration in migrations:
+            if migration.version <= before:
+                continue
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [migration.version, migration.description, utc_now()],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return before, target
