@@ -299,3 +299,19 @@ def test_typical_ad_is_cheap() -> None:
         find_ages(texts)
     per_ad = (time.perf_counter() - t0) / len(ads)
     assert per_ad < 1e-3  # measured ~30 µs for both; the bound leaves room for slow machines
+
+
+@pytest.mark.parametrize(
+    ("text", "ages"),
+    [
+        ("Hi, I'm Mia, 24. Sweet and discreet.", ["24"]),
+        ("my name is Ruby 21 and new in town", ["21"]),
+        ("I'm Mia, 5'4 and petite", []),
+        ("It's Jade, 22", ["22"]),
+    ],
+)
+def test_age_right_after_a_self_stated_name(text: str, ages: list[str]) -> None:
+    found = find_ages([("body", text)])
+    assert [f.value for f in found] == ages
+    for f in found:
+        assert text[f.spans[0].start : f.spans[0].end] == f.value

@@ -18,7 +18,7 @@ class Progress:
         self.quiet = quiet
         self.live = self.stream.isatty()
         self.started = time.monotonic()
-        self._last = 0.0
+        self._last = self.started  # short runs stay silent
         self._every = 0.25 if self.live else 5.0
         self._shown = False
         self._state = (0, 0, 0)

@@ -257,6 +257,11 @@ _NOT_AN_AGE_AFTER = re.compile(
     r"[ \t]{0,2}(?:/|%|\$|'|\"|:|[.,]\d|h(?:rs?|ours?)?(?![a-z])|min|lbs?|kg|cm|ft|feet|inch|in(?![a-z])"
     r"|roses?|dollars?|usd|pm|am(?![a-z])|x[ \t]*\d|-[ \t]*\d|k(?![a-z])|dd+(?![a-z])|[a-h](?![a-z]))"
 )
+# "Hi, I'm Mia, 24." / "my name is Ruby 21": a self-stated name, then the age.
+_NAMED_BEFORE = re.compile(
+    r"(?<![A-Za-z])(?:[Ii][ \t]{0,2}['’]?[ \t]{0,2}[Mm]|[Ii][ \t]{1,3}am|[Mm]y[ \t]{1,3}name[ \t]{1,3}is"
+    r"|[Cc]all[ \t]{1,3}me|[Ss]oy|[Ii]t['’]s)[ \t]{1,3}[A-Z][a-z]{1,20}[ \t]{0,2},?[ \t]{0,2}\Z"
+)
 _FIELD_AGE = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
 _AGE_FIELDS = frozenset({"fields.age"})
 
@@ -300,6 +305,11 @@ def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
                 name = _title_name(t)
                 if name is not None and 0 < start - name[1] <= 3 and not t[name[1] : start].strip(" ,-"):
                     acc.add(str(age), field, norm, name[0], end, {"minor": age < 18, "cue": "name"})
+                    continue
+            if unit is None and cue is None and not _NOT_AN_AGE_AFTER.match(low, end):
+                named = _NAMED_BEFORE.search(t, max(0, start - 40), start)
+                if named is not None:
+                    acc.add(str(age), field, norm, start, end, {"minor": age < 18, "cue": "name"})
                     continue
             if unit is None:
                 if cue is None:
