@@ -135,6 +135,41 @@ def ingest_speed(ads: Path, workers: int) -> dict[str, object]:
     }
 
 
+def _photo_corpus(n: int, seed: int) -> Path:
+    """Ads each carrying one unique 640x480 JPEG (shapes and noise): the cost of hashing photos
+    of the size sites serve, which the synthetic corpus's small images understate."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    folder = OUT / "photos"
+    marker = folder / f".done-{n}-{seed}"
+    if marker.exists():
+        return folder / "ads.jsonl"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    with (folder / "ads.jsonl").open("w") as out:
+        for i in range(n):
+            small = (rng.random((30, 40, 3)) * 255).astype(np.uint8)
+            img = Image.fromarray(small).resize((640, 480), Image.Resampling.BICUBIC)
+            draw = ImageDraw.Draw(img)
+            for _ in range(5):
+                x, y = (int(v) for v in rng.integers(0, 560, 2))
+                draw.rectangle(
+                    (x, y % 400, x + 80, y % 400 + 60), fill=tuple(int(c) for c in rng.integers(0, 255, 3))
+                )
+            img.save(folder / "images" / f"{i}.jpg", quality=85)
+            ad = {
+                "id": str(i),
+                "source": "photos",
+                "body": f"Call 713-555-01{i % 100:02d}",
+                "images": [f"images/{i}.jpg"],
+            }
+            out.write(json.dumps(ad) + "\n")
+    marker.touch()
+    return folder / "ads.jsonl"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -143,11 +178,12 @@ def main() -> None:
     parser.add_argument("--quality-ads", type=int, default=20_000)
     parser.add_argument("--ingest-ads", type=int, default=20_000, help="ads with images for ingest speed")
     parser.add_argument("--rss-ads", type=int, default=100_000, help="ads with images for peak memory")
+    parser.add_argument("--photo-ads", type=int, default=5000, help="ads with a 640x480 photo each")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="small corpora, for checking the script")
     args = parser.parse_args()
     if args.quick:
-        args.quality_ads, args.ingest_ads, args.rss_ads = 2000, 2000, 5000
+        args.quality_ads, args.ingest_ads, args.rss_ads, args.photo_ads = 2000, 2000, 5000, 500
     OUT.mkdir(exist_ok=True)
     results: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
 
@@ -169,6 +205,10 @@ def main() -> None:
     rss_ads = _corpus("rss", args.rss_ads, args.seed + 2, images=True)
     results["ingest_large"] = r = ingest_speed(rss_ads, args.workers)
     print(json.dumps(r, indent=2), flush=True)
+
+    print(f"ingest of ads with one unique 640x480 photo each, {args.photo_ads:,} ads:", flush=True)
+    results["ingest_photos"] = p = ingest_speed(_photo_corpus(args.photo_ads, args.seed), args.workers)
+    print(json.dumps(p, indent=2), flush=True)
 
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["bench_process_peak_rss_mib"] = round(self_peak)
