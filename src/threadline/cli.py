@@ -62,7 +62,13 @@ def synth(out_dir: Path, n_ads: int, seed: int, images: bool, malformed: int) ->
     from threadline.synth import generate
 
     summary = generate(out_dir, n_ads, seed, images=images, malformed=malformed)
-    click.echo(f"synth: {summary}", err=True)
+    networks = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.networks.items()))
+    click.echo(
+        f"synth: {summary.ads:,} ads ({summary.versions:,} edited versions, "
+        f"{summary.malformed:,} malformed), {summary.persons:,} persons, {summary.phones:,} phones, "
+        f"{summary.images:,} images; networks: {networks}",
+        err=True,
+    )
     click.echo(str(out_dir / "ads.jsonl"))
 
 
