@@ -140,13 +140,3 @@ def test_hostile_megabyte_is_fast_and_linear(kind: str) -> None:
 
 def test_hundred_thousand_emoji_in_well_under_a_second() -> None:
     assert _timed(_HOSTILE["emoji-100k"]) < 1.0
-
-
-def test_typical_ad_is_cheap() -> None:
-    ad = "NEW 🌹🌹 Hi gentlemen 💋 sweet and discreet ✨ Visiting Dallas 👻 mia_rose22 🍒🍒💦 " * 5
-    ads = [[("body", f"{ad} ref {i}")] for i in range(300)]
-    t0 = time.perf_counter()
-    for texts in ads:
-        find_emoji(texts)
-    per_ad = (time.perf_counter() - t0) / len(ads)
-    assert per_ad < 1e-3  # measured ~20 µs; the bound leaves room for slow machines

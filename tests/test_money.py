@@ -165,11 +165,6 @@ def test_per_hour_is_amount_over_duration(amount: int, form: tuple[str, int | No
 # Speed
 # ---------------------------------------------------------------------------------------------
 
-_TYPICAL = (
-    "NEW IN TOWN!! Hi gentlemen, my name is Mia and I'm 24 yo, sweet and discreet. Visiting Dallas this "
-    "week only. Rates: hh 80 roses, hr 150 roses, 2hr 280. Text 713-555-0143, no blocked calls. Snap: "
-    "mia_rose22. Serious gentlemen only, available 24/7. Ask for Mia."
-)
 
 _HOSTILE = {
     "digits": "7" * 1_000_000,
@@ -205,12 +200,3 @@ def test_hostile_megabyte_is_fast_and_linear(kind: str) -> None:
     assert t_full < 2.0
     # Linear: twice the text costs about twice the time, not four times.
     assert t_full < 3.0 * t_half + 0.1, (t_half, t_full)
-
-
-def test_typical_ad_is_cheap() -> None:
-    ads = [[("body", f"{_TYPICAL} ref {i}")] for i in range(300)]
-    t0 = time.perf_counter()
-    for texts in ads:
-        find_prices(texts)
-    per_ad = (time.perf_counter() - t0) / len(ads)
-    assert per_ad < 1e-3  # measured ~30 µs; the bound leaves room for slow machines

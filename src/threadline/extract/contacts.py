@@ -30,10 +30,9 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from threadline.extract.text import Normalised, normalise
-from threadline.model import Found, Span
+from threadline.extract.text import Accumulator, Normalised, lower_same_length, normalise
+from threadline.model import Found
 
 __all__ = ["KNOWN_TLDS", "find_emails", "find_handles"]
 
@@ -48,29 +47,6 @@ KNOWN_TLDS = frozenset(
     space website vip love sexy xxx porn adult cam cc ws ly gg ai so to ee am fm la bio gl social
     """.split()
 )
-
-
-# Normalised texts are shared by the two extractors of this module, so one ad's texts are
-# normalised once. Only short texts are kept: the offset table of a hostile megabyte of non-ASCII
-# text is tens of megabytes, and a cache of them would hold gigabytes.
-@lru_cache(maxsize=32)
-def _normalise_short(text: str) -> Normalised:
-    return normalise(text)
-
-
-def _normalise(text: str) -> Normalised:
-    return _normalise_short(text) if len(text) <= _CACHE_MAX_CHARS or text.isascii() else normalise(text)
-
-
-_CACHE_MAX_CHARS = 20_000
-
-
-def _lower_same_length(text: str) -> str:
-    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +117,10 @@ class _Email:
 def _emails_in(low: str) -> tuple[_Email, ...]:
     """Every address in the lower-cased normalised text ``low`` (cached for short texts: both
     extractors of this module need them)."""
-    return _emails_in_short(low) if len(low) <= _CACHE_MAX_CHARS else _scan_emails(low)
+    return _emails_in_short(low) if len(low) <= _SHORT else _scan_emails(low)
+
+
+_SHORT = 20_000  # longer texts are not cached: a cache of hostile megabytes would hold gigabytes
 
 
 @lru_cache(maxsize=32)
@@ -245,10 +224,10 @@ def find_emails(texts: Iterable[tuple[str, str]]) -> list[Found]:
     >>> [f.value for f in find_emails([("body", "write ruby [at] example [dot] com")])]
     ['ruby@example.com']
     """
-    acc = _Accumulator("email")
+    acc = Accumulator("email")
     for name, text in texts:
-        norm = _normalise(text)
-        for e in _emails_in(_lower_same_length(norm.text)):
+        norm = normalise(text)
+        for e in _emails_in(lower_same_length(norm.text)):
             acc.add(e.address, name, norm, e.start, e.end, {"obfuscated": e.obfuscated})
     return acc.found()
 
@@ -458,10 +437,10 @@ def find_handles(texts: Iterable[tuple[str, str]]) -> list[Found]:
     >>> [f.value for f in find_handles([("body", "SC/IG: ruby_lane")])]
     ['snapchat:ruby_lane', 'instagram:ruby_lane']
     """
-    acc = _Accumulator("handle")
+    acc = Accumulator("handle")
     for name, text in texts:
-        norm = _normalise(text)
-        low = _lower_same_length(norm.text)
+        norm = normalise(text)
+        low = lower_same_length(norm.text)
         # Inside an e-mail address nothing is a handle or a site (the local part is not a handle).
         taken = _Taken((e.start, e.end) for e in _emails_in(low))
         for pattern in _HANDLE_CUES:
@@ -480,7 +459,7 @@ def find_handles(texts: Iterable[tuple[str, str]]) -> list[Found]:
 
 
 def _add_cue_handles(
-    acc: _Accumulator,
+    acc: Accumulator,
     name: str,
     norm: Normalised,
     low: str,
@@ -516,7 +495,7 @@ def _add_cue_handles(
         taken.add(h_start, h_end)
 
 
-def _add_url(acc: _Accumulator, name: str, norm: Normalised, m: re.Match[str]) -> None:
+def _add_url(acc: Accumulator, name: str, norm: Normalised, m: re.Match[str]) -> None:
     host = m.group("host")
     path = m.group("path") or ""
     if host in _PLATFORM_HOSTS:
@@ -566,30 +545,3 @@ class _Taken:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-class _Accumulator:
-    """Collects values in order of first appearance; one `Found` per value, one span per place.
-
-    Spans are kept in insertion-ordered dicts: a value repeated 100,000 times in a hostile text
-    must not cost a list scan per repeat.
-    """
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._spans: dict[str, dict[Span, None]] = {}
-        self._detail: dict[str, dict[str, Any]] = {}
-
-    def add(
-        self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
-    ) -> None:
-        span = Span(field, *norm.span(start, end))
-        spans = self._spans.get(value)
-        if spans is None:
-            self._spans[value] = {span: None}
-            self._detail[value] = detail
-        else:
-            spans[span] = None
-
-    def found(self) -> list[Found]:
-        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

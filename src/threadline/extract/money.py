@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from threadline.extract.text import Normalised, normalise
-from threadline.model import Found, Span
+from threadline.extract.text import Accumulator, lower_same_length, normalise
+from threadline.model import Found
 
 __all__ = ["find_prices"]
 
@@ -121,10 +121,10 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
     >>> [(f.value, f.detail["minutes"]) for f in find_prices([("body", "hh 80 roses, hr 150")])]
     [('160', 30), ('150', 60)]
     """
-    acc = _Accumulator("price")
+    acc = Accumulator("price")
     for field, text in texts:
         norm = normalise(text)
-        low = _lower_same_length(norm.text)
+        low = lower_same_length(norm.text)
         claimed = 0  # end of the last duration read after an amount (not to be reused before)
         for m in _AMOUNT.finditer(low):
             start, end = m.span()
@@ -208,38 +208,3 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
             }
             acc.add(str(round(per_hour)), field, norm, span_start, span_end, detail)
     return acc.found()
-
-
-def _lower_same_length(text: str) -> str:
-    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-
-
-class _Accumulator:
-    """Collects values in order of first appearance; one `Found` per value, one span per place.
-
-    Spans are kept in insertion-ordered dicts so that a value repeated 100,000 times in a hostile
-    text does not cost a list scan per repeat.
-    """
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._spans: dict[str, dict[Span, None]] = {}
-        self._detail: dict[str, dict[str, Any]] = {}
-
-    def add(
-        self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
-    ) -> None:
-        span = Span(field, *norm.span(start, end))
-        spans = self._spans.get(value)
-        if spans is None:
-            self._spans[value] = {span: None}
-            self._detail[value] = detail
-        else:
-            spans[span] = None
-
-    def found(self) -> list[Found]:
-        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

@@ -25,40 +25,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import cache
 from importlib.resources import files
-from typing import Any
 
-from threadline.extract.text import Normalised, normalise
-from threadline.model import Found, Span
+from threadline.extract.text import Accumulator, Normalised, lower_same_length, normalise
+from threadline.model import Found
 
 __all__ = ["MAX_AGE", "MIN_AGE", "find_ages", "find_names", "first_names"]
 
 MIN_AGE = 12  # below this a number is a count or a rating, not a stated age
 MAX_AGE = 80
-
-
-# Normalised texts are shared by the two extractors of this module, so one ad's texts are
-# normalised once. Only short texts are kept: the offset table of a hostile megabyte of non-ASCII
-# text is tens of megabytes, and a cache of them would hold gigabytes.
-@lru_cache(maxsize=32)
-def _normalise_short(text: str) -> Normalised:
-    return normalise(text)
-
-
-def _normalise(text: str) -> Normalised:
-    return _normalise_short(text) if len(text) <= _CACHE_MAX_CHARS or text.isascii() else normalise(text)
-
-
-_CACHE_MAX_CHARS = 20_000
-
-
-def _lower_same_length(text: str) -> str:
-    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 @cache
@@ -169,10 +145,10 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
     >>> [f.value for f in find_names([("body", "Hi, I'm MIA. I'm new here and I'm 24")])]
     ['Mia']
     """
-    acc = _Accumulator("name")
+    acc = Accumulator("name")
     title_names: list[tuple[str, str, Normalised, tuple[int, int]]] = []
     for field, text in texts:
-        norm = _normalise(text)
+        norm = normalise(text)
         t = norm.text
         if field in _NAME_FIELDS:
             for m in _FIELD_WORD.finditer(t):
@@ -180,7 +156,7 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
                     acc.add(m.group().title(), field, norm, *m.span(), {"cue": "field"})
                     break
             continue
-        low = _lower_same_length(t)
+        low = lower_same_length(t)
         for pattern, strength in _NAME_CUES:
             for m in pattern.finditer(low):
                 if m.start() > 0 and low[m.start() - 1].isalpha():
@@ -272,9 +248,9 @@ def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
     >>> [f.value for f in find_ages([("body", "Sweet 24yo, available 24/7, 5'4\\" 120lbs")])]
     ['24']
     """
-    acc = _Accumulator("age")
+    acc = Accumulator("age")
     for field, text in texts:
-        norm = _normalise(text)
+        norm = normalise(text)
         t = norm.text
         if field in _AGE_FIELDS:
             m = _FIELD_AGE.search(t)
@@ -282,7 +258,7 @@ def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
                 age = int(m.group())
                 acc.add(str(age), field, norm, *m.span(), {"minor": age < 18, "cue": "field"})
             continue
-        low = _lower_same_length(t)
+        low = lower_same_length(t)
         for m in _TWO_DIGITS.finditer(low):
             start, end = m.span()
             age = int(m.group())
@@ -324,36 +300,3 @@ def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-class _Accumulator:
-    """Collects values in order of first appearance; one `Found` per value, one span per place.
-
-    Spans are kept in insertion-ordered dicts so that a value repeated 100,000 times in a hostile
-    text does not cost a list scan per repeat.
-    """
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._spans: dict[str, dict[Span, None]] = {}
-        self._detail: dict[str, dict[str, Any]] = {}
-
-    def add(
-        self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
-    ) -> None:
-        span = Span(field, *norm.span(start, end))
-        spans = self._spans.get(value)
-        if spans is None:
-            self._spans[value] = {span: None}
-            self._detail[value] = detail
-        else:
-            spans[span] = None
-
-    def empty(self) -> bool:
-        return not self._spans
-
-    def has(self, value: str) -> bool:
-        return value in self._spans
-
-    def found(self) -> list[Found]:
-        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

@@ -31,7 +31,7 @@ from itertools import pairwise
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
-from threadline.extract.text import Normalised, normalise
+from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
 __all__ = ["find_phones", "possible_lengths"]
@@ -114,14 +114,6 @@ def _possible_lengths(region: str) -> frozenset[int]:
         lengths |= {n + len(meta.national_prefix) for n in national}
     lengths |= {n + cc for n in national}
     return frozenset(n for n in lengths if n >= 7)
-
-
-def _lower_same_length(text: str) -> str:
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    # A few characters (e.g. "İ") grow when lower-cased; keep offsets aligned by leaving them be.
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 @lru_cache(maxsize=16384)
@@ -449,7 +441,7 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
     by_number: dict[str, tuple[list[Span], set[str]]] = {}
     for field_name, text in texts:
         norm = normalise(text)
-        low = _lower_same_length(norm.text)
+        low = lower_same_length(norm.text)
         groups = _tokens(low)
         if not groups:
             continue

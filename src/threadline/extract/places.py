@@ -29,7 +29,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from threadline.extract.text import Normalised, normalise
+from threadline.extract.text import Accumulator, lower_same_length, normalise
 from threadline.model import Found, Span
 
 __all__ = ["Place", "country_of_location", "find_places", "region_for", "resolve_location"]
@@ -381,14 +381,6 @@ _WORD = re.compile(r"[^ \t]+")
 _STATE_AFTER = re.compile(r",?[ \t]{0,2}+(?P<st>[a-z]{2})(?![a-z])")
 
 
-def _lower_same_length(text: str) -> str:
-    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-
-
 def _pick(
     cands: list[Place], region: tuple[str, str] | None, prefer: str | None, min_pop: int
 ) -> Place | None:
@@ -458,7 +450,7 @@ def find_places(texts: Iterable[tuple[str, str]], location: str | None = None) -
     >>> [f.value for f in find_places([("body", "New in Dallas this week")], "Houston, TX")]
     ['Houston, TX, US', 'Dallas, TX, US']
     """
-    acc = _Accumulator("place")
+    acc = Accumulator("place")
     prefer: str | None = None
     if location:
         place = resolve_location(location)
@@ -466,7 +458,7 @@ def find_places(texts: Iterable[tuple[str, str]], location: str | None = None) -
             prefer = place.country
             lead = len(location) - len(location.lstrip())
             span = Span("location", lead, len(location.rstrip()))
-            acc.add_span(place, span, "location")
+            acc.add_span(place.key, span, {**place.detail(), "source": "location"})
     texts = list(texts)
     if not texts:
         return acc.found()
@@ -474,7 +466,7 @@ def find_places(texts: Iterable[tuple[str, str]], location: str | None = None) -
     for field, text in texts:
         norm = normalise(text)
         t = norm.text
-        low = _lower_same_length(t)
+        low = lower_same_length(t)
         taken_until = -1
         hits: list[tuple[int, int, Place]] = []
         for pattern in _MENTION_CUES:
@@ -502,28 +494,5 @@ def find_places(texts: Iterable[tuple[str, str]], location: str | None = None) -
             if start < taken_until:
                 continue  # the same mention found by a cue and by the "City, ST" form
             taken_until = end
-            acc.add(place, field, norm, start, end, "text")
+            acc.add(place.key, field, norm, start, end, {**place.detail(), "source": "text"})
     return acc.found()
-
-
-class _Accumulator:
-    """Places in order of first appearance; one `Found` per place, one span per mention."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._spans: dict[str, dict[Span, None]] = {}
-        self._detail: dict[str, dict[str, Any]] = {}
-
-    def add(self, place: Place, field: str, norm: Normalised, start: int, end: int, source: str) -> None:
-        self.add_span(place, Span(field, *norm.span(start, end)), source)
-
-    def add_span(self, place: Place, span: Span, source: str) -> None:
-        spans = self._spans.get(place.key)
-        if spans is None:
-            self._spans[place.key] = {span: None}
-            self._detail[place.key] = {**place.detail(), "source": source}
-        else:
-            spans[span] = None
-
-    def found(self) -> list[Found]:
-        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

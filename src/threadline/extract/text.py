@@ -12,8 +12,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-__all__ = ["Normalised", "normalise"]
+from threadline.model import Found, Span
+
+__all__ = ["Accumulator", "Normalised", "lower_same_length", "normalise"]
 
 # Characters that carry no visible content and are used to break up identifiers for filters:
 # variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM.
@@ -60,13 +63,27 @@ class Normalised:
         return o_start, max(o_end, last + 1)
 
 
-@lru_cache(maxsize=64)
 def normalise(text: str) -> Normalised:
     """NFKC-normalise ``text``, map all decimal digits to ASCII and drop invisible characters.
 
     Linear in the length of the text; ASCII text is returned as is without an offset table.
-    Cached for the few most recent texts: every extractor normalises the same texts of an ad.
+    The most recent short texts are cached, since every extractor normalises the same texts of an
+    ad; long ones are not, as the offset table of a hostile megabyte is tens of megabytes.
     """
+    if len(text) <= _CACHE_MAX_CHARS:
+        return _normalise_cached(text)
+    return _normalise(text)
+
+
+_CACHE_MAX_CHARS = 20_000
+
+
+@lru_cache(maxsize=64)
+def _normalise_cached(text: str) -> Normalised:
+    return _normalise(text)
+
+
+def _normalise(text: str) -> Normalised:
     if text.isascii():
         return Normalised(text, text, None)
     pieces: list[str] = []
@@ -88,3 +105,47 @@ def normalise(text: str) -> Normalised:
         pieces.append(text[done:])
         origin.extend(range(done, len(text)))
     return Normalised(text, "".join(pieces), tuple(origin))
+
+
+def lower_same_length(text: str) -> str:
+    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+class Accumulator:
+    """Collects values in order of first appearance; one `Found` per value, one span per place.
+
+    Spans are kept in insertion-ordered dicts so that a value repeated 100,000 times in a hostile
+    text does not cost a list scan per repeat. The detail of a value is that of its first sighting.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._spans: dict[str, dict[Span, None]] = {}
+        self._detail: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
+    ) -> None:
+        """A sighting at ``[start, end)`` of the normalised text ``norm`` of ``field``."""
+        self.add_span(value, Span(field, *norm.span(start, end)), detail)
+
+    def add_span(self, value: str, span: Span, detail: dict[str, Any]) -> None:
+        spans = self._spans.get(value)
+        if spans is None:
+            self._spans[value] = {span: None}
+            self._detail[value] = detail
+        else:
+            spans[span] = None
+
+    def empty(self) -> bool:
+        return not self._spans
+
+    def has(self, value: str) -> bool:
+        return value in self._spans
+
+    def found(self) -> list[Found]:
+        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]

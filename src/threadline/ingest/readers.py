@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from threadline.ingest.validate import json_type
+
 __all__ = ["MAX_LINE_BYTES", "RawRecord", "read_csv", "read_jsonl", "read_records"]
 
 # Longer than any real ad (each field is capped at 1 MiB by validation): a line past this is cut
@@ -115,22 +117,8 @@ def read_jsonl(path: str | Path) -> Iterator[RawRecord]:
                 if isinstance(value, dict):
                     yield RawRecord(number, text, value, None, line.end_offset)
                     continue
-                error = f"not a JSON object: got {_json_type(value)}"
+                error = f"not a JSON object: got {json_type(value)}"
             yield RawRecord(number, text, None, error, line.end_offset)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 # Bytes that are not UTF-8 survive decoding as lone surrogates (surrogateescape), so the CSV

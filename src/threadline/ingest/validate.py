@@ -45,6 +45,7 @@ __all__ = [
     "Validator",
     "content_hash",
     "file_sha256",
+    "json_type",
     "validate",
 ]
 
@@ -74,7 +75,8 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
-def _type_name(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """How a JSON value is named in a quarantine reason ("a list", "null", ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -130,7 +132,7 @@ def _optional_str(record: Mapping[str, Any], name: str) -> str | None:
     value = record.get(name)
     if value is None or isinstance(value, str):
         return value
-    raise Invalid(f"{name} must be a string, got {_type_name(value)}")
+    raise Invalid(f"{name} must be a string, got {json_type(value)}")
 
 
 def _timestamp(record: Mapping[str, Any], name: str) -> datetime | None:
@@ -151,7 +153,7 @@ def _id(record: Mapping[str, Any]) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise Invalid(f"id must be a string (or an integer), got {_type_name(value)}")
+        raise Invalid(f"id must be a string (or an integer), got {json_type(value)}")
     if not value.strip():
         raise Invalid("id is empty")
     return value
@@ -192,11 +194,11 @@ def _images(record: Mapping[str, Any], paths: _ImagePaths) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise Invalid(f"images must be a list of strings, got {_type_name(value)}")
+        raise Invalid(f"images must be a list of strings, got {json_type(value)}")
     resolved_paths = []
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise Invalid(f"images[{i}] must be a string, got {_type_name(item)}")
+            raise Invalid(f"images[{i}] must be a string, got {json_type(item)}")
         if not item.strip() or "\x00" in item:
             raise Invalid(f"images[{i}] is not a file path: {_shown(item)}")
         try:
@@ -218,7 +220,7 @@ def _fields(record: Mapping[str, Any]) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise Invalid(f"fields must be an object of strings, got {_type_name(value)}")
+        raise Invalid(f"fields must be an object of strings, got {json_type(value)}")
     fields = {}
     for key, item in value.items():
         if isinstance(item, str):
@@ -228,7 +230,7 @@ def _fields(record: Mapping[str, Any]) -> dict[str, str]:
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             fields[key] = str(item)
         else:
-            raise Invalid(f"fields.{key} must be a string, got {_type_name(item)}")
+            raise Invalid(f"fields.{key} must be a string, got {json_type(item)}")
     return fields
 
 
@@ -262,7 +264,7 @@ class Validator:
         if source is None:
             source = self._default_source
         elif not isinstance(source, str):
-            raise Invalid(f"source must be a string, got {_type_name(source)}")
+            raise Invalid(f"source must be a string, got {json_type(source)}")
         elif not source.strip():
             raise Invalid("source is empty")
         title = _optional_str(record, "title") or ""
