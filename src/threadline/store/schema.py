@@ -141,9 +141,87 @@ _LATEST_ADS = (
     """,
 )
 
+# Linking: stable keys for ads, analysts' decisions, and the results of the last link run.
+_LINKING = (
+    """
+    CREATE TABLE ad_keys (
+        source VARCHAR NOT NULL,
+        id     VARCHAR NOT NULL,
+        ad_key BIGINT  NOT NULL PRIMARY KEY,  -- 1, 2, ... in the order ads were first ingested
+        UNIQUE (source, id)
+    )
+    """,
+    """
+    CREATE TABLE hub_marks (
+        kind      VARCHAR   NOT NULL,  -- phone, email, handle, image
+        value     VARCHAR   NOT NULL,
+        is_hub    BOOLEAN   NOT NULL,  -- the analyst's word overrides what the data says
+        analyst   VARCHAR   NOT NULL,
+        note      VARCHAR,
+        marked_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (kind, value)
+    )
+    """,
+    """
+    CREATE TABLE link_decisions (
+        decision   VARCHAR   NOT NULL,  -- 'merge' (these ads belong together)
+        source_a   VARCHAR   NOT NULL,
+        id_a       VARCHAR   NOT NULL,
+        source_b   VARCHAR   NOT NULL,
+        id_b       VARCHAR   NOT NULL,
+        analyst    VARCHAR   NOT NULL,
+        note       VARCHAR,
+        decided_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE ad_links (
+        ad_key  BIGINT  NOT NULL PRIMARY KEY,
+        source  VARCHAR NOT NULL,
+        id      VARCHAR NOT NULL,
+        network VARCHAR NOT NULL,  -- 'N' + the first ad_key of the network: stable while it grows
+        person  VARCHAR NOT NULL   -- 'P' + the first ad_key of the person
+    )
+    """,
+    """
+    CREATE TABLE link_hubs (
+        kind      VARCHAR NOT NULL,
+        value     VARCHAR NOT NULL,
+        ads       BIGINT  NOT NULL,
+        co_phones BIGINT  NOT NULL,  -- other phone numbers seen in the ads that carry it
+        names     BIGINT  NOT NULL,  -- self-stated names seen in those ads
+        detected  BOOLEAN NOT NULL,  -- what the data says
+        is_hub    BOOLEAN NOT NULL,  -- what linking used (an analyst's mark wins)
+        marked_by VARCHAR,
+        PRIMARY KEY (kind, value)
+    )
+    """,
+    """
+    CREATE TABLE link_evidence (
+        network  VARCHAR NOT NULL,
+        kind     VARCHAR NOT NULL,  -- phone, email, handle, image, similar_image, analyst_merge
+        value    VARCHAR NOT NULL,
+        ads      BIGINT  NOT NULL,  -- ads of the network this piece of evidence joins
+        detail   VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE link_runs (
+        finished   TIMESTAMP NOT NULL,
+        params     JSON      NOT NULL,
+        ads        BIGINT    NOT NULL,
+        networks   BIGINT    NOT NULL,
+        persons    BIGINT    NOT NULL,
+        hubs       BIGINT    NOT NULL,
+        seconds    DOUBLE    NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
+    Migration(3, "linking: ad keys, analyst decisions, persons and networks, hubs, evidence", _LINKING),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

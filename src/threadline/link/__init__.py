@@ -1,0 +1,135 @@
+"""Linking: from ads to the persons and networks (operations) behind them, every link explained.
+
+`link_store` runs the set-based steps of `steps` on the store's own DuckDB connection and saves
+the results in the store: ``ad_links`` (ad -> person, network), ``link_hubs`` (identifiers and
+images shown as hubs and not trusted), ``link_evidence`` (what joins each network) and
+``link_runs``. Network and person ids are the first ad of the group (``N00000042``), so a network
+keeps its id while it only grows, and a full recompute gives the same ids.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from threadline.link.engine import DuckDBEngine, Engine, components_sql
+from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
+
+__all__ = ["DuckDBEngine", "Engine", "LinkParams", "LinkReport", "assign_ad_keys", "components_sql", "link"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkReport:
+    ads: int
+    networks: int
+    persons: int
+    hubs: int
+    seconds: float
+
+
+def assign_ad_keys(con: duckdb.DuckDBPyConnection) -> int:
+    """Give every ad not yet keyed the next keys, in the order its first version was ingested."""
+    before = con.execute("SELECT COUNT(*) FROM ad_keys").fetchone()
+    con.execute(
+        """
+        INSERT INTO ad_keys
+        SELECT a.source, a.id,
+               (SELECT COALESCE(MAX(ad_key), 0) FROM ad_keys)
+               + row_number() OVER (
+                   ORDER BY a.run_id NULLS FIRST, a.ingested_at, a.file, a.line, a.source, a.id
+               )
+        FROM ads a
+        WHERE a.version = 1 AND NOT EXISTS (SELECT 1 FROM ad_keys k WHERE k.source = a.source AND k.id = a.id)
+        """
+    )
+    after = con.execute("SELECT COUNT(*) FROM ad_keys").fetchone()
+    return int(after[0] if after else 0) - int(before[0] if before else 0)
+
+
+def link(con: duckdb.DuckDBPyConnection, params: LinkParams | None = None) -> LinkReport:
+    """Link every ad of the store behind ``con`` and save the results (one transaction)."""
+    params = params or LinkParams()
+    t0 = time.perf_counter()
+    engine = DuckDBEngine(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        assign_ad_keys(con)
+        build_inputs(engine)
+        detect_hubs(engine, params)
+        image_pairs(engine, params)
+        link_components(engine)
+        _save(con)
+        report = _report(con, time.perf_counter() - t0)
+        con.execute(
+            "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                datetime.now(UTC).replace(tzinfo=None),
+                json.dumps(asdict(params)),
+                report.ads,
+                report.networks,
+                report.persons,
+                report.hubs,
+                report.seconds,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return report
+
+
+def _save(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM ad_links")
+    con.execute(
+        """
+        INSERT INTO ad_links
+        SELECT l.ad_key, l.source, l.id,
+               'N' || lpad(CAST(n.component AS VARCHAR), 8, '0'),
+               'P' || lpad(CAST(p.component AS VARCHAR), 8, '0')
+        FROM link_ads l
+        JOIN networks n ON n.node = l.ad_key
+        JOIN persons p ON p.node = l.ad_key
+        """
+    )
+    con.execute("DELETE FROM link_hubs")
+    con.execute(
+        """
+        INSERT INTO link_hubs
+        SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM hubs
+        """
+    )
+    con.execute("DELETE FROM link_evidence")
+    con.execute(
+        """
+        INSERT INTO link_evidence
+        SELECT l.network, e.kind, e.value, COUNT(DISTINCT e.a) AS ads, NULL AS detail
+        FROM net_edges e JOIN ad_links l ON l.ad_key = e.a
+        WHERE e.kind IN ('phone', 'email', 'handle', 'image', 'analyst_merge')
+        GROUP BY l.network, e.kind, e.value
+        HAVING COUNT(DISTINCT e.a) > 1
+        UNION ALL
+        SELECT l.network, 'similar_image', p.sha_a || ' ' || p.sha_b, 2,
+               'PDQ distance ' || p.pdq_distance || ', pHash distance ' || p.phash_distance
+        FROM image_pairs p
+        JOIN link_images i ON i.sha256 = p.sha_a
+        JOIN ad_links l ON l.ad_key = i.ad_key
+        GROUP BY ALL
+        """
+    )
+
+
+def _report(con: duckdb.DuckDBPyConnection, seconds: float) -> LinkReport:
+    row = con.execute(
+        """
+        SELECT COUNT(*), COUNT(DISTINCT network), COUNT(DISTINCT person),
+               (SELECT COUNT(*) FROM link_hubs WHERE is_hub)
+        FROM ad_links
+        """
+    ).fetchone()
+    assert row is not None
+    return LinkReport(int(row[0]), int(row[1]), int(row[2]), int(row[3]), round(seconds, 2))
