@@ -118,26 +118,217 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
     "--workers", type=click.IntRange(1), default=None, help="Extraction processes (default: cores)."
 )
 @click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--link/--no-link", "do_link", default=True, show_default=True, help="Link after storing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def ingest(ads: Path, db: Path, workers: int | None, batch_size: int, quiet: bool) -> None:
-    """Validate, extract and store ADS (JSON Lines or CSV) into the store --db.
+def ingest(ads: Path, db: Path, workers: int | None, batch_size: int, do_link: bool, quiet: bool) -> None:
+    """Validate, extract, store and link ADS (JSON Lines or CSV) into the store --db.
 
     Incremental: records already stored are no-ops; changed content for the same (source, id)
     becomes a new version. Malformed records go to quarantine with their line and reason.
     """
     from threadline.ingest import ingest_file
+    from threadline.link import link
     from threadline.store import Store
 
     _readable(ads)
     progress = Progress("ingest", quiet=quiet)
     with Store.open(db) as store:
         report = ingest_file(ads, store, workers=workers, batch_size=batch_size, progress=progress)
-    progress.close()
+        progress.close()
+        click.echo(
+            f"ingest: {report.read:,} records: {report.new_ads:,} new ads, "
+            f"{report.new_versions:,} new versions, {report.unchanged:,} unchanged, "
+            f"{report.quarantined:,} quarantined "
+            f"({report.seconds:,.1f}s, {report.read / max(report.seconds, 1e-9):,.0f} records/s)"
+        )
+        if do_link:
+            _echo_link(link(store.connection))
+
+
+def _echo_link(report: Any) -> None:
     click.echo(
-        f"ingest: {report.read:,} records: {report.new_ads:,} new ads, {report.new_versions:,} new versions, "
-        f"{report.unchanged:,} unchanged, {report.quarantined:,} quarantined "
-        f"({report.seconds:,.1f}s, {report.read / max(report.seconds, 1e-9):,.0f} records/s)"
+        f"link: {report.ads:,} ads in {report.networks:,} networks and {report.persons:,} persons; "
+        f"{report.hubs:,} hubs not trusted ({report.seconds:,.1f}s)"
     )
+
+
+@cli.command("link")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--hub-co-phones", type=click.IntRange(2), default=None, help="Phones that make a hub.")
+def link_command(db: Path, hub_co_phones: int | None) -> None:
+    """Link every ad of the store into persons and networks again (after analysts' decisions)."""
+    from threadline.link import LinkParams, link
+    from threadline.store import Store
+
+    _readable(db)
+    params = LinkParams() if hub_co_phones is None else LinkParams(hub_co_phones=hub_co_phones)
+    with Store.open(db) as store:
+        _echo_link(link(store.connection, params))
+
+
+@cli.group()
+def export() -> None:
+    """Write results as JSON Lines (DESIGN.md section 3)."""
+
+
+@export.command("networks")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def export_networks(db: Path, output: Path | None) -> None:
+    """One line per ad: {"id", "source", "network", "person"}."""
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store, ExitStack() as stack:
+        out: IO[str] = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        rows = store.connection.execute(
+            "SELECT id, source, network, person FROM ad_links ORDER BY ad_key"
+        ).fetchall()
+        if not rows and not store.connection.execute("SELECT COUNT(*) FROM link_runs").fetchall()[0][0]:
+            _fail(f"{db}: not linked yet (run: threadline link --db {db})")
+        for ad_id, source, network, person in rows:
+            line = {"id": ad_id, "source": source, "network": network, "person": person}
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@cli.command()
+@click.argument("network")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Rows per section.")
+def explain(network: str, db: Path, limit: int) -> None:
+    """Print the evidence tree of NETWORK: its persons and ads, and what links them."""
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store:
+        con = store.connection
+        ads = con.execute(
+            """
+            SELECT l.person, COUNT(DISTINCT l.ad_key) AS ads,
+                   list(DISTINCT n.value) FILTER (WHERE n.value IS NOT NULL)
+            FROM ad_links l
+            LEFT JOIN latest_ads a ON a.source = l.source AND a.id = l.id
+            LEFT JOIN extractions n
+              ON n.source = a.source AND n.ad_id = a.id AND n.version = a.version AND n.kind = 'name'
+            WHERE l.network = ? GROUP BY l.person ORDER BY ads DESC
+            """,
+            [network],
+        ).fetchall()
+        if not ads:
+            _fail(f"no network {network} in {db}")
+        total = sum(row[1] for row in ads)
+        click.echo(f"network {network}: {total:,} ads, {len(ads):,} persons")
+        click.echo("  persons (self-stated names):")
+        for person, n, names in ads[:limit]:
+            click.echo(f"    {person}  {n:>6,} ads  {', '.join(names or []) or '-'}")
+        evidence = con.execute(
+            """
+            SELECT kind, value, ads, detail FROM link_evidence
+            WHERE network = ? ORDER BY ads DESC, kind, value
+            """,
+            [network],
+        ).fetchall()
+        click.echo("  linked by (each shared by these ads of the network):")
+        for kind, value, n, detail in evidence[:limit]:
+            click.echo(f"    {kind:<14} {value:<40} {n:>6,} ads" + (f"  ({detail})" if detail else ""))
+        if len(evidence) > limit:
+            click.echo(f"    ... {len(evidence) - limit:,} more")
+        hubs = con.execute(
+            """
+            SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
+            FROM link_hubs h
+            JOIN extractions e ON e.kind = h.kind AND e.value = h.value
+            JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
+            WHERE h.is_hub AND l.network = ?
+            ORDER BY h.ads DESC
+            """,
+            [network],
+        ).fetchall()
+        if hubs:
+            click.echo("  hubs in these ads, not used for linking:")
+            for kind, value, n, co, by in hubs[:limit]:
+                why = f"marked by {by}" if by else f"seen with {co:,} other phones in {n:,} ads"
+                click.echo(f"    {kind:<14} {value:<40} {why}")
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+def hubs(db: Path, limit: int) -> None:
+    """List the hubs: identifiers and images shared by many unrelated posters, not used for linking."""
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store:
+        rows = store.connection.execute(
+            """
+            SELECT kind, value, ads, co_phones, names, detected, marked_by FROM link_hubs
+            WHERE is_hub OR marked_by IS NOT NULL ORDER BY is_hub DESC, ads DESC LIMIT ?
+            """,
+            [limit],
+        ).fetchall()
+    for kind, value, n, co, names, _detected, by in rows:
+        how = f"marked by {by}" if by else "detected"
+        click.echo(f"{kind:<7} {value:<66} {n:>7,} ads {co:>6,} other phones {names:>4,} names  {how}")
+    if not rows:
+        click.echo("no hubs")
+
+
+@cli.command("mark-hub")
+@click.argument("kind", type=click.Choice(["phone", "email", "handle", "image"]))
+@click.argument("value")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--analyst", required=True, help="Who decides (kept with the decision).")
+@click.option("--not-hub", is_flag=True, help="The value is NOT a hub: trust it for linking.")
+@click.option("--clear", is_flag=True, help="Forget the analyst's mark; the data decides again.")
+@click.option("--note", default=None)
+def mark_hub(
+    kind: str, value: str, db: Path, analyst: str, not_hub: bool, clear: bool, note: str | None
+) -> None:
+    """Mark VALUE as a hub (never used for linking) or as not a hub, then link again."""
+    from threadline.link import link
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db) as store:
+        con = store.connection
+        con.execute("DELETE FROM hub_marks WHERE kind = ? AND value = ?", [kind, value])
+        if not clear:
+            con.execute(
+                "INSERT INTO hub_marks VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
+                [kind, value, not not_hub, analyst, note],
+            )
+        _echo_link(link(con))
+
+
+@cli.command()
+@click.argument("ad_a")
+@click.argument("ad_b")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--analyst", required=True, help="Who decides (kept with the decision).")
+@click.option("--note", default=None)
+def merge(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> None:
+    """Record that ads AD_A and AD_B (SOURCE:ID) belong to one network, then link again."""
+    from threadline.link import link
+    from threadline.store import Store
+
+    _readable(db)
+    keys = []
+    for ad in (ad_a, ad_b):
+        source, sep, ad_id = ad.partition(":")
+        if not sep or not source or not ad_id:
+            _fail(f"{ad}: expected SOURCE:ID")
+        keys.append((source, ad_id))
+    with Store.open(db) as store:
+        con = store.connection
+        for source, ad_id in keys:
+            if not con.execute("SELECT 1 FROM ads WHERE source = ? AND id = ?", [source, ad_id]).fetchall():
+                _fail(f"no ad {source}:{ad_id} in {db}")
+        con.execute(
+            "INSERT INTO link_decisions VALUES ('merge', ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            [*keys[0], *keys[1], analyst, note],
+        )
+        _echo_link(link(con))
 
 
 @cli.command()

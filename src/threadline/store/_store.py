@@ -239,6 +239,11 @@ class Store:
         return self._path
 
     @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for the engine that runs linking and scoring steps on the store."""
+        return self._con
+
+    @property
     def schema_version(self) -> int:
         return current_version(self._con)
 
