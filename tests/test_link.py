@@ -1,0 +1,288 @@
+"""Linking ads into persons and networks: hubs, photos, stable ids, incremental runs, analysts."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+
+from threadline.ingest import ingest_file
+from threadline.link import DuckDBEngine, LinkParams, components_sql, link
+from threadline.store import Store
+
+FOOTER = "Site support: 1-800-555-0199. All advertisers are adults."
+NAMES = ["Mia", "Ruby", "Jade", "Luna", "Nina", "Rose", "Gia", "Zoe", "Ivy", "Kim"]
+AREAS = [213, 312, 415, 617]
+CITIES = ["Houston, TX", "Dallas, TX", "Austin, TX", "Denver, CO", "Miami, FL", "Atlanta, GA"]
+
+
+def phone(i: int, area: int = 713) -> str:
+    return f"({area}) 555-01{i:02d}"
+
+
+def write_ads(path: Path, ads: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(ad) + "\n" for ad in ads), encoding="utf-8")
+    return path
+
+
+def photo(path: Path, seed: int, *, crop: int = 0, size: int = 240, quality: int = 90) -> str:
+    """A generated picture (blobs and noise, never a person), optionally cropped/resized."""
+    rng = np.random.default_rng(seed)
+    base = (rng.random((24, 24, 3)) * 255).astype(np.uint8)
+    img = Image.fromarray(base).resize((320, 320), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = (int(v) for v in rng.integers(0, 260, 2))
+        draw.ellipse((x, y, x + 50, y + 40), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+    if crop:
+        img = img.crop((crop, crop, 320 - crop, 320 - crop))
+    img.resize((size, size)).save(path, quality=quality)
+    return path.name
+
+
+def independents(n: int, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Independent advertisers: own phone, own name, a site footer with a support number."""
+    for i in range(start, start + n):
+        yield {
+            "id": f"ind-{i}",
+            "source": "site",
+            "title": f"{NAMES[i % len(NAMES)]} in town",
+            "body": f"Hi, I'm {NAMES[i % len(NAMES)]}. Call {phone(i % 100, AREAS[i // 100])}. {FOOTER}",
+            "location": CITIES[i % len(CITIES)],
+        }
+
+
+def ingest_and_link(tmp_path: Path, name: str, *files: Path, params: LinkParams | None = None) -> Store:
+    store = Store.open(tmp_path / f"{name}.duckdb")
+    for f in files:
+        ingest_file(f, store, workers=0)
+    link(store.connection, params)
+    return store
+
+
+def networks(store: Store) -> dict[str, str]:
+    rows = store.connection.execute("SELECT id, network FROM ad_links").fetchall()
+    return {ad_id: network for ad_id, network in rows}
+
+
+def persons(store: Store) -> dict[str, str]:
+    rows = store.connection.execute("SELECT id, person FROM ad_links").fetchall()
+    return {ad_id: person for ad_id, person in rows}
+
+
+def test_footer_number_is_a_hub_and_does_not_glue_strangers(tmp_path: Path) -> None:
+    ads = write_ads(tmp_path / "ads.jsonl", list(independents(60)))
+    with ingest_and_link(tmp_path, "s", ads) as store:
+        net = networks(store)
+        assert len(set(net.values())) == 60  # every independent alone
+        hubs = store.connection.execute(
+            "SELECT kind, value, co_phones FROM link_hubs WHERE is_hub"
+        ).fetchall()
+        assert [(k, v) for k, v, _ in hubs] == [("phone", "+18005550199")]
+        assert hubs[0][2] == 60
+    # Without hub detection the footer number merges everything: the failure the field reports most.
+    with ingest_and_link(tmp_path, "naive", ads, params=LinkParams(hub_co_phones=10_000)) as store:
+        assert len(set(networks(store).values())) == 1
+
+
+def test_controller_phone_joins_several_persons_into_one_network(tmp_path: Path) -> None:
+    ads = list(independents(40))
+    for k in range(12):
+        name = ["Mia", "Ruby", "Jade"][k % 3]
+        ads.append(
+            {
+                "id": f"op-{k}",
+                "source": "site",
+                "title": f"{name} new in town",
+                "body": f"I'm {name}. Ask for the manager, call {phone(77, 832)}. {FOOTER}",
+                "location": CITIES[k % 4],
+            }
+        )
+    with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "ads.jsonl", ads)) as store:
+        net, per = networks(store), persons(store)
+        assert len({net[f"op-{k}"] for k in range(12)}) == 1
+        assert len({per[f"op-{k}"] for k in range(12)}) == 3  # Mia, Ruby and Jade
+        assert net["op-0"] not in {net[f"ind-{i}"] for i in range(40)}
+        evidence = store.connection.execute(
+            "SELECT kind, value, ads FROM link_evidence WHERE network = ?", [net["op-0"]]
+        ).fetchall()
+        assert ("phone", "+18325550177", 12) in evidence
+
+
+def test_burner_operation_linked_only_by_photos(tmp_path: Path) -> None:
+    # A new phone in every city: only re-uploaded (resized, cropped, re-compressed) photos tie
+    # the posts together.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    ads = list(independents(30))
+    variants = [
+        dict(crop=0, size=240, quality=90),
+        dict(crop=0, size=180, quality=60),
+        dict(crop=5, size=240, quality=85),
+        dict(crop=0, size=300, quality=40),
+    ]
+    for k, variant in enumerate(variants):
+        img = photo(corpus / f"burner-{k}.jpg", seed=99, **variant)  # type: ignore[arg-type]
+        ads.append(
+            {
+                "id": f"burner-{k}",
+                "source": "site",
+                "body": f"Sweet girl visiting. Text {phone(k, [404, 305, 702, 206][k])}",
+                "location": CITIES[k],
+                "images": [img],
+            }
+        )
+    ads.append(
+        {
+            "id": "other",
+            "source": "site",
+            "body": f"Call {phone(50, 305)}",
+            "images": [photo(corpus / "o.jpg", 5)],
+        }
+    )
+    with ingest_and_link(tmp_path, "s", write_ads(corpus / "ads.jsonl", ads)) as store:
+        net = networks(store)
+        assert len({net[f"burner-{k}"] for k in range(4)}) == 1
+        assert net["other"] != net["burner-0"]
+        similar = store.connection.execute("SELECT COUNT(*) FROM link_evidence WHERE kind = 'similar_image'")
+        assert similar.fetchall()[0][0] >= 1
+
+
+def test_stock_image_is_a_hub(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    stock = photo(corpus / "stock.jpg", seed=1)
+    ads = [dict(ad, images=[stock]) for ad in independents(30)]
+    with ingest_and_link(tmp_path, "s", write_ads(corpus / "ads.jsonl", ads)) as store:
+        assert len(set(networks(store).values())) == 30
+        [(kind,)] = store.connection.execute(
+            "SELECT kind FROM link_hubs WHERE is_hub AND kind = 'image'"
+        ).fetchall()
+        assert kind == "image"
+
+
+def _operation(k: int, first: int, n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"op{k}-{i}",
+            "source": "site",
+            "body": f"I'm {NAMES[i % 3]}. Text {phone(k, 903)} {FOOTER}",
+            "location": CITIES[i % 5],
+        }
+        for i in range(first, first + n)
+    ]
+
+
+def test_network_ids_are_stable_while_a_network_grows(tmp_path: Path) -> None:
+    first = write_ads(tmp_path / "day1.jsonl", _operation(1, 0, 5) + list(independents(20)))
+    second = write_ads(tmp_path / "day2.jsonl", _operation(1, 5, 5) + list(independents(20, start=20)))
+    with Store.open(tmp_path / "s.duckdb") as store:
+        ingest_file(first, store, workers=0)
+        link(store.connection)
+        before = networks(store)
+        ingest_file(second, store, workers=0)
+        link(store.connection)
+        after = networks(store)
+    assert all(after[ad] == network for ad, network in before.items())
+    assert after["op1-9"] == before["op1-0"]
+
+
+def test_incremental_runs_equal_one_batch_run(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    days = []
+    for d in range(3):
+        ads = _operation(d, 0, 4) + _operation(5, d * 4, 4) + list(independents(15, start=d * 15))
+        rng.shuffle(ads)
+        days.append(write_ads(tmp_path / f"day{d}.jsonl", ads))
+    with Store.open(tmp_path / "daily.duckdb") as daily:
+        for f in days:
+            ingest_file(f, daily, workers=0)
+            link(daily.connection)
+        incremental = daily.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+    with ingest_and_link(tmp_path, "batch", *days) as batch:
+        once = batch.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+    assert sorted(incremental) == sorted(once)
+
+
+def test_analyst_decisions_survive_recomputation(tmp_path: Path) -> None:
+    ads = write_ads(tmp_path / "ads.jsonl", list(independents(30)) + _operation(3, 0, 6))
+    with ingest_and_link(tmp_path, "s", ads) as store:
+        con = store.connection
+        # The analyst knows the operation's phone is an agency switchboard: not evidence.
+        con.execute("INSERT INTO hub_marks VALUES ('phone', '+19035550103', true, 'analyst1', NULL, now())")
+        # ... and that two independents are the same woman.
+        con.execute(
+            "INSERT INTO link_decisions VALUES ('merge', 'site', 'ind-1', 'site', 'ind-2', 'analyst1', NULL, now())"
+        )
+        # ... and that the footer number, hub or not, stays a hub by decision.
+        con.execute("INSERT INTO hub_marks VALUES ('phone', '+18005550199', true, 'analyst2', NULL, now())")
+        for _ in range(2):  # a decision holds on every recomputation
+            link(con)
+            net = networks(store)
+            assert len({net[f"op3-{i}"] for i in range(6)}) == 6
+            assert net["ind-1"] == net["ind-2"]
+            marked = con.execute(
+                "SELECT value, marked_by FROM link_hubs WHERE marked_by IS NOT NULL"
+            ).fetchall()
+            assert sorted(marked) == [("+18005550199", "analyst2"), ("+19035550103", "analyst1")]
+        # Unmarking gives the decision back to the data.
+        con.execute("DELETE FROM hub_marks WHERE value = '+19035550103'")
+        link(con)
+        net = networks(store)
+        assert len({net[f"op3-{i}"] for i in range(6)}) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    edges=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=120),
+)
+def test_sql_components_equal_the_vectorised_ones(n: int, edges: list[tuple[int, int]]) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE nodes AS SELECT range * 3 + 1 AS node FROM range(?)", [n])
+    pairs = [(a * 3 + 1, b * 3 + 1) for a, b in edges if a < n and b < n]
+    con.execute("CREATE TABLE edges (a BIGINT, b BIGINT)")
+    if pairs:
+        con.executemany("INSERT INTO edges VALUES (?, ?)", pairs)
+    DuckDBEngine(con).connected_components("edges", "nodes", "fast")
+    components_sql(DuckDBEngine(con), "edges", "nodes", "slow")
+    fast = con.execute("SELECT node, component FROM fast ORDER BY node").fetchall()
+    slow = con.execute("SELECT node, component FROM slow ORDER BY node").fetchall()
+    assert fast == slow
+    assert len(fast) == n
+    # Labels are the smallest node of the component.
+    assert all(component <= node for node, component in fast)
+
+
+def test_exported_network_ids_name_the_first_ad(tmp_path: Path) -> None:
+    ads = write_ads(tmp_path / "ads.jsonl", _operation(4, 0, 3) + list(independents(5)))
+    with ingest_and_link(tmp_path, "s", ads) as store:
+        rows = store.connection.execute(
+            "SELECT l.network, MIN(k.ad_key) FROM ad_links l JOIN ad_keys k USING (ad_key) GROUP BY l.network"
+        ).fetchall()
+    assert all(network == f"N{first:08d}" for network, first in rows)
+
+
+@pytest.mark.parametrize("co_phones", [2, 5])
+def test_hub_threshold_is_a_parameter(tmp_path: Path, co_phones: int) -> None:
+    # One number printed beside three different personal numbers.
+    ads = [
+        {"id": f"a{i}", "source": "s", "body": f"Call {phone(i, 214)} or the desk {phone(99, 972)}"}
+        for i in range(3)
+    ]
+    with ingest_and_link(
+        tmp_path, "s", write_ads(tmp_path / "a.jsonl", ads), params=LinkParams(co_phones)
+    ) as store:
+        is_hub = store.connection.execute(
+            "SELECT is_hub FROM link_hubs WHERE value = '+19725550199'"
+        ).fetchall()
+        assert is_hub == [(co_phones <= 3,)]
