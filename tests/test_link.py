@@ -221,7 +221,8 @@ def test_analyst_decisions_survive_recomputation(tmp_path: Path) -> None:
         con.execute("INSERT INTO hub_marks VALUES ('phone', '+19035550103', true, 'analyst1', NULL, now())")
         # ... and that two independents are the same woman.
         con.execute(
-            "INSERT INTO link_decisions VALUES ('merge', 'site', 'ind-1', 'site', 'ind-2', 'analyst1', NULL, now())"
+            "INSERT INTO link_decisions VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
+            ["merge", "site", "ind-1", "site", "ind-2", "analyst1"],
         )
         # ... and that the footer number, hub or not, stays a hub by decision.
         con.execute("INSERT INTO hub_marks VALUES ('phone', '+18005550199', true, 'analyst2', NULL, now())")
