@@ -37,6 +37,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/link.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

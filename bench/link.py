@@ -1,0 +1,162 @@
+"""Benchmarks of linking (issue 3): network quality against ground truth, and link time at scale.
+
+    .venv/bin/python bench/link.py                 # quality on 20k ads + scale on 1M text-only ads
+    .venv/bin/python bench/link.py --scale-ads 100000
+
+Quality: network and person B-cubed precision/recall on a fresh synthetic corpus with images,
+beside the baseline the field starts from (union-find over phone numbers). Scale: link a store of
+N text-only ads (ingested without linking first), then add 10k new ads with `ingest`, which links
+again. Results go to bench/out/link-results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import OUT, _corpus, _run_measured
+from threadline.store import Store
+
+
+def bcubed(pred: dict[tuple[str, str], str], truth: dict[tuple[str, str], str]) -> dict[str, float]:
+    """B-cubed precision and recall of a partition ``pred`` against ``truth`` (same keys)."""
+    keys = [k for k in truth if k in pred]
+    cells = Counter((pred[k], truth[k]) for k in keys)
+    pred_sizes = Counter(pred[k] for k in keys)
+    true_sizes = Counter(truth[k] for k in keys)
+    n = len(keys)
+    p = sum(c * c / pred_sizes[a] for (a, _), c in cells.items()) / n
+    r = sum(c * c / true_sizes[b] for (_, b), c in cells.items()) / n
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4)}
+
+
+def _truth(corpus: Path, key: str) -> dict[tuple[str, str], str]:
+    out = {}
+    with (corpus / "truth.jsonl").open() as f:
+        for line in f:
+            row = json.loads(line)
+            out[row["source"], row["id"]] = row[key]
+    return out
+
+
+def _phone_union_find(store: Store) -> dict[tuple[str, str], str]:
+    """The baseline: ads sharing any phone number are one network (no hubs, no images)."""
+    rows = store.connection.execute(
+        """
+        SELECT l.source, l.id, e.value FROM ad_links l
+        JOIN latest_ads a ON a.source = l.source AND a.id = l.id
+        LEFT JOIN extractions e ON e.source = a.source AND e.ad_id = a.id AND e.version = a.version
+             AND e.kind = 'phone'
+        """
+    ).fetchall()
+    parent: dict[object, object] = {}
+
+    def find(x: object) -> object:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]  # type: ignore[index]
+            x = parent[x]
+        return x
+
+    for source, ad_id, value in rows:
+        if value is not None:
+            parent[find((source, ad_id))] = find(value)
+    return {(s, i): str(find((s, i))) for s, i, _ in rows}
+
+
+def quality(n: int, seed: int) -> dict[str, object]:
+    ads = _corpus("link-quality", n, seed, images=True)
+    db = OUT / "link-quality.duckdb"
+    db.unlink(missing_ok=True)
+    exe = str(Path(sys.executable).with_name("threadline"))
+    seconds, _peak, report = _run_measured([exe, "ingest", str(ads), "--db", str(db), "-q"])
+    nets, persons = _truth(ads.parent, "network"), _truth(ads.parent, "person")
+    with Store.open(db, read_only=True) as store:
+        rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+        pred_net = {(s, i): net for s, i, net, _ in rows}
+        pred_person = {(s, i): p for s, i, _, p in rows}
+        baseline = _phone_union_find(store)
+        [(link_seconds,)] = store.connection.execute(
+            "SELECT seconds FROM link_runs ORDER BY finished DESC LIMIT 1"
+        ).fetchall()
+    return {
+        "ads": len(rows),
+        "network_bcubed": bcubed(pred_net, nets),
+        "person_bcubed": bcubed(pred_person, persons),
+        "largest_predicted_network": max(Counter(pred_net.values()).values()),
+        "largest_true_network": max(Counter(nets.values()).values()),
+        "baseline_phone_union_find_bcubed": bcubed(baseline, nets),
+        "baseline_largest_network": max(Counter(baseline.values()).values()),
+        "ingest_and_link_seconds": round(seconds, 1),
+        "link_seconds": link_seconds,
+        "ingest_report": report,
+    }
+
+
+def scale(n: int, added: int, seed: int, workers: int) -> dict[str, object]:
+    """Link N text-only ads, then ingest and link `added` more."""
+    corpus = _corpus("link-scale", n + added, seed, images=False)
+    lines = corpus.read_bytes().splitlines(keepends=True)
+    base, extra = corpus.parent / f"base-{n}.jsonl", corpus.parent / f"extra-{added}.jsonl"
+    base.write_bytes(b"".join(lines[:n]))
+    extra.write_bytes(b"".join(lines[n : n + added]))
+    del lines
+    db = OUT / f"link-scale-{n}.duckdb"
+    db.unlink(missing_ok=True)
+    exe = str(Path(sys.executable).with_name("threadline"))
+    t0 = time.perf_counter()
+    ingest_s, ingest_peak, ingest_report = _run_measured(
+        [exe, "ingest", str(base), "--db", str(db), "--no-link", "--workers", str(workers), "-q"]
+    )
+    link_s, link_peak, link_report = _run_measured([exe, "link", "--db", str(db)])
+    add_s, add_peak, add_report = _run_measured(
+        [exe, "ingest", str(extra), "--db", str(db), "--workers", str(workers), "-q"]
+    )
+    size_mib = db.stat().st_size / 2**20
+    return {
+        "ads": n,
+        "ingest_seconds": round(ingest_s, 1),
+        "ingest_peak_rss_mib": round(ingest_peak),
+        "ingest_report": ingest_report,
+        "link_seconds": round(link_s, 1),
+        "link_peak_rss_mib": round(link_peak),
+        "link_report": link_report,
+        "add_ads": added,
+        "add_ingest_and_link_seconds": round(add_s, 1),
+        "add_peak_rss_mib": round(add_peak),
+        "add_report": add_report,
+        "store_mib": round(size_mib),
+        "total_seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--quality-ads", type=int, default=20_000)
+    parser.add_argument("--scale-ads", type=int, default=1_000_000)
+    parser.add_argument("--add-ads", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-scale", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    results: dict[str, object] = {}
+    print(f"network quality, {args.quality_ads:,} ads with images (seed {args.seed}):", flush=True)
+    results["quality"] = q = quality(args.quality_ads, args.seed)
+    print(json.dumps(q, indent=2), flush=True)
+    if not args.skip_scale:
+        print(f"scale: link {args.scale_ads:,} text-only ads, then add {args.add_ads:,}:", flush=True)
+        results["scale"] = s = scale(args.scale_ads, args.add_ads, args.seed + 1, args.workers)
+        print(json.dumps(s, indent=2), flush=True)
+    (OUT / "link-results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
