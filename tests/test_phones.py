@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threadline.extract.phones import find_phones
+from threadline.synth.obfuscate import STYLES as SYNTH_STYLES
+from threadline.synth.obfuscate import render_phone
 
 
 def phones(text: str, region: str = "US") -> list[str]:
@@ -235,3 +237,28 @@ def test_hostile_megabyte_is_fast_and_linear(kind: str) -> None:
     assert t_full < 2.0
     # Linear: twice the text costs about twice the time, not four times.
     assert t_full < 3.0 * t_half + 0.05, (t_half, t_full)
+
+
+# The synthetic corpus's own renderer is a second, independent author of obfuscations: every one of
+# its styles, for US and London numbers, must read back.
+@settings(max_examples=300, deadline=None)
+@given(
+    country=st.sampled_from(["US", "GB"]),
+    area=st.sampled_from(_AREA_CODES),
+    line=st.integers(0, 999),
+    style=st.sampled_from(SYNTH_STYLES),
+    before=st.lists(st.sampled_from(_FILLER_WORDS), max_size=5),
+    after=st.lists(st.sampled_from(_FILLER_WORDS), max_size=5),
+    seed=st.integers(0, 2**32),
+)
+def test_every_style_of_the_corpus_generator_is_recovered(
+    country: str, area: int, line: int, style: str, before: list[str], after: list[str], seed: int
+) -> None:
+    if country == "US":
+        national = f"{area}555{line % 100 + 100:04d}"
+        e164 = f"+1{national}"
+    else:
+        national = f"0207946{line:04d}"
+        e164 = f"+44{national[1:]}"
+    text = " ".join([*before, render_phone(national, country, style, random.Random(seed)), *after])
+    assert phones(text, country) == [e164], text
