@@ -203,14 +203,37 @@ def test_incremental_runs_equal_one_batch_run(tmp_path: Path) -> None:
         ads = _operation(d, 0, 4) + _operation(5, d * 4, 4) + list(independents(15, start=d * 15))
         rng.shuffle(ads)
         days.append(write_ads(tmp_path / f"day{d}.jsonl", ads))
+    relinked = []
     with Store.open(tmp_path / "daily.duckdb") as daily:
         for f in days:
             ingest_file(f, daily, workers=0)
-            link(daily.connection)
+            relinked.append(link(daily.connection).relinked)
         incremental = daily.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
     with ingest_and_link(tmp_path, "batch", *days) as batch:
         once = batch.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
     assert sorted(incremental) == sorted(once)
+    assert relinked[-1] < len(once)  # the last day clustered only what it touched
+
+
+def test_incremental_run_clusters_only_what_changed(tmp_path: Path) -> None:
+    first = write_ads(tmp_path / "a.jsonl", list(independents(50)) + _operation(2, 0, 5))
+    with ingest_and_link(tmp_path, "s", first) as store:
+        # A new post of the operation and one new independent: the operation's network and the
+        # new ad are clustered again, the 50 independents are not.
+        more = write_ads(tmp_path / "b.jsonl", _operation(2, 5, 1) + list(independents(1, start=50)))
+        ingest_file(more, store, workers=0)
+        report = link(store.connection)
+        assert report.relinked == 7
+        # An edited version of an independent's ad that now shows the operation's phone moves her
+        # into the operation's network.
+        edited = dict(next(independents(1, start=3)), body=f"New number {phone(2, 903)}")
+        ingest_file(write_ads(tmp_path / "c.jsonl", [edited]), store, workers=0)
+        report = link(store.connection)
+        net = networks(store)
+        assert net["ind-3"] == net["op2-0"]
+        full = link(store.connection, full=True)
+        assert full.relinked == full.ads
+        assert networks(store) == net
 
 
 def test_analyst_decisions_survive_recomputation(tmp_path: Path) -> None:
@@ -287,3 +310,31 @@ def test_hub_threshold_is_a_parameter(tmp_path: Path, co_phones: int) -> None:
             "SELECT is_hub FROM link_hubs WHERE value = '+19725550199'"
         ).fetchall()
         assert is_hub == [(co_phones <= 3,)]
+
+
+def test_incremental_equals_full_on_a_synthetic_corpus(tmp_path: Path) -> None:
+    # Everything at once (hubs, photos, near-duplicate texts, new versions) on a generated corpus
+    # fed in three parts, against one full run over the same store.
+    from threadline.synth import generate
+
+    generate(tmp_path / "corpus", 1500, seed=11, images=True)
+    lines = (tmp_path / "corpus" / "ads.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    parts = []
+    for k in range(3):
+        part = tmp_path / "corpus" / f"part{k}.jsonl"
+        part.write_text("".join(lines[k * 500 : (k + 1) * 500]), encoding="utf-8")
+        parts.append(part)
+    with Store.open(tmp_path / "s.duckdb") as store:
+        for part in parts:
+            ingest_file(part, store, workers=0)
+            report = link(store.connection)
+        assert report.relinked < report.ads
+        incremental = sorted(
+            store.connection.execute("SELECT ad_key, network, person FROM ad_links").fetchall()
+        )
+        evidence = sorted(store.connection.execute("SELECT * FROM link_evidence").fetchall())
+        link(store.connection, full=True)
+        assert sorted(
+            store.connection.execute("SELECT ad_key, network, person FROM ad_links").fetchall()
+        ) == (incremental)
+        assert sorted(store.connection.execute("SELECT * FROM link_evidence").fetchall()) == evidence

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 
@@ -224,16 +225,26 @@ _HOSTILE = {
 }
 
 
+def _timed(text: str) -> float:
+    """Best of two runs, without the garbage collector's pauses (other tests' garbage)."""
+    gc.collect()
+    gc.disable()
+    try:
+        best = float("inf")
+        for _ in range(2):
+            t0 = time.perf_counter()
+            find_phones([("body", text)])
+            best = min(best, time.perf_counter() - t0)
+        return best
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("kind", sorted(_HOSTILE))
 def test_hostile_megabyte_is_fast_and_linear(kind: str) -> None:
     text = _HOSTILE[kind]
-    half = text[: len(text) // 2]
-    t0 = time.perf_counter()
-    find_phones([("body", half)])
-    t_half = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    find_phones([("body", text)])
-    t_full = time.perf_counter() - t0
+    t_half = _timed(text[: len(text) // 2])
+    t_full = _timed(text)
     assert t_full < 2.0
     # Linear: twice the text costs about twice the time, not four times.
     assert t_full < 3.0 * t_half + 0.05, (t_half, t_full)

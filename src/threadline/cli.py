@@ -148,22 +148,23 @@ def ingest(ads: Path, db: Path, workers: int | None, batch_size: int, do_link: b
 def _echo_link(report: Any) -> None:
     click.echo(
         f"link: {report.ads:,} ads in {report.networks:,} networks and {report.persons:,} persons; "
-        f"{report.hubs:,} hubs not trusted ({report.seconds:,.1f}s)"
+        f"{report.hubs:,} hubs not trusted; {report.relinked:,} ads clustered ({report.seconds:,.1f}s)"
     )
 
 
 @cli.command("link")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--hub-co-phones", type=click.IntRange(2), default=None, help="Phones that make a hub.")
-def link_command(db: Path, hub_co_phones: int | None) -> None:
-    """Link every ad of the store into persons and networks again (after analysts' decisions)."""
+@click.option("--full", is_flag=True, help="Cluster every ad again, not only what changed.")
+def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
+    """Link the ads of the store into persons and networks (incremental unless --full)."""
     from threadline.link import LinkParams, link
     from threadline.store import Store
 
     _readable(db)
     params = LinkParams() if hub_co_phones is None else LinkParams(hub_co_phones=hub_co_phones)
     with Store.open(db) as store:
-        _echo_link(link(store.connection, params))
+        _echo_link(link(store.connection, params, full=full))
 
 
 @cli.group()

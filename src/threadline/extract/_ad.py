@@ -9,6 +9,7 @@ from threadline.extract.money import find_prices
 from threadline.extract.people import find_ages, find_names
 from threadline.extract.phones import find_phones
 from threadline.extract.places import country_of_location, find_places
+from threadline.extract.sentences import find_sentences
 from threadline.model import KINDS, Ad, Extraction, Found
 
 __all__ = ["DEFAULT_REGION", "contract_record", "extract_ad"]
@@ -36,6 +37,8 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
         *(hash_images(ad.images) if images else ()),
         *find_emoji(texts),
     ]
+    # Last: sentences are read with every identifier found above masked.
+    found.extend(find_sentences(texts, found))
     order = {kind: i for i, kind in enumerate(KINDS)}
     found.sort(key=lambda f: order.get(f.kind, len(order)))
     return Extraction(ad.source, ad.id, tuple(found), region)
@@ -46,7 +49,9 @@ def _span_json(f: Found) -> list[dict[str, object]]:
 
 
 def contract_record(ex: Extraction, *, evidence: bool = True) -> dict[str, object]:
-    """The `extract` command's output line (DESIGN.md section 3), plus evidence spans if asked."""
+    """The `extract` command's output line (DESIGN.md section 3), plus evidence spans if asked.
+
+    Sentences (linking input) have no key of their own; they appear in the evidence only."""
     record: dict[str, object] = {
         "id": ex.id,
         "source": ex.source,

@@ -8,7 +8,7 @@ compare texts across cities and names, each sentence is reduced to what the writ
   punctuation, bullets and emoji (used as bullets);
 * the phones, emails, handles, names, ages, prices and places the other extractors found are
   replaced by placeholders (``<phone>``, ``<name>``, ...), and so is every other sighting of a
-  found name or place, so "Mia - new in Dallas" and "Lola - new in Tulsa" read the same;
+  found name, so "Mia - new in Dallas" and "Lola - new in Tulsa" read the same;
 * remaining digit runs become ``#`` (rooms, heights, dates, sizes change from ad to ad);
 * the rest is NFKC-normalised, lower-cased and reduced to its words (punctuation, HTML entities
   and invisible characters dropped).
@@ -17,7 +17,8 @@ Each distinct masked sentence of three or more tokens (at least two of them word
 of kind ``"sentence"``: its value a stable 63-bit hash (decimal, fits a signed BIGINT in any SQL
 engine) of the masked text, its detail the masked text, its spans the sentences as posted.
 
-Linear in the length of the texts: one scan for separators, one per segment for tokens. An ad
+Linear in the length of the texts: one scan for separators, one per segment for tokens; about
+30 µs on a typical ad, as stock lines repeat across ads and their masked forms are cached. An ad
 yields at most `MAX_SENTENCES` distinct sentences and `MAX_SPANS` spans of each (a hostile text
 repeating one line a million times is one sentence, not a million rows of evidence).
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from hashlib import blake2b
 
 from threadline.model import Found, Span
@@ -53,22 +55,43 @@ MIN_WORDS = 2
 MAX_SENTENCES = 300
 MAX_SPANS = 20
 _MAX_SENTENCE_CHARS = 2000  # a longer "sentence" is cut there for hashing (spans stay whole)
+_MAX_CACHED_CHARS = 300
+_MIN_CHARS = MIN_TOKENS * 2 - 1
 
+# While masking, a masked span becomes one private-use character (its placeholder) followed by
+# fillers, so the masked text keeps every offset of the original: no offset table is needed, and
+# a full stop inside a masked span ("St. Louis", "713.555.0142") cannot end a sentence.
+_MARK = {kind: chr(0xE000 + i) for i, kind in enumerate(MASKED_KINDS)}
+_FILLER = "\ue0ff"
+_UNMARK = {ord(_MARK[kind]): placeholder for kind, placeholder in MASKED_KINDS.items()}
 # Where sentences end: an HTML tag, line breaks, sentence-final punctuation before a space or the
-# end, bullets and separators ("|", "~", "•", " - " between spaced words is left alone), and emoji
-# or other pictographs, which ads use as bullets. Every alternative is bounded or a plain class.
+# end, bullets and separators ("|", "~", "•"), and emoji or other pictographs, which ads use as
+# bullets. The expression starts with one character class (the characters any separator starts
+# with), which lets the regex engine skip ordinary text fast; what follows is decided by that
+# character (look-behinds). Punctuation only counts at the start of its run, so a megabyte of "!"
+# costs one attempt per run, not one per character; every repetition is possessive or bounded, so
+# the scan is linear. The one group makes `split` return the separators too (offsets are counted).
+_STOPS = ".!?\u2026\u3002\uff01\uff1f"
+_BREAKS = "\r\n\u2028\u2029"
+_BULLETS = "|~\u2022\u00b7\u25cf\u25aa\u2605\u2606\u2665\u2661\u2764\u2192\u27a1\u27a4\u2794*="
+_PICTOGRAPHS = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u20e3\u200d"
 _SEPARATOR = re.compile(
-    r"<[^<>]{0,300}>"
-    r"|[\r\n\u2028\u2029]+"
-    r"|(?<![.!?\u2026\u3002\uff01\uff1f])[.!?\u2026\u3002\uff01\uff1f]++(?=[\s<]|$)"
-    r"|[|~\u2022\u00b7\u25cf\u25aa\u2605\u2606\u2665\u2661\u2764\u2192\u27a1\u27a4\u2794*=]+"
-    r"|[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u20e3\u200d]+"
+    rf"([<{_BREAKS}{_STOPS}{_BULLETS}{_PICTOGRAPHS}]"
+    rf"(?:(?<=<)[^<>]{{0,300}}>"
+    rf"|(?<=[{_BREAKS}])[{_BREAKS}]*+"
+    rf"|(?<=[{_STOPS}])(?<![{_STOPS}].)[{_STOPS}]*+(?=[\s<]|$)"
+    rf"|(?<=[{_BULLETS}{_PICTOGRAPHS}])[{_BULLETS}{_PICTOGRAPHS}]*+))"
 )
 # HTML entities count as a space (``&nbsp;``) or as punctuation (``&amp;``): never as words.
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
-_TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*|\d+")
+# Words (with inner apostrophes), numbers (runs of digits, or "#" as written) and placeholders.
+_TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*+|[\d#]++|[\ue000-\ue0fe]")
+_NUMBER = re.compile(r"[\d#]+")
+_NOT_WORD = re.compile(r"[#\ue000-\ue0fe]")
 # Characters that carry no visible content (as in `text.normalise`), deleted before tokenising.
-_INVISIBLE = dict.fromkeys(map(ord, "\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f"))
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f")
+)
 _HASH_MASK = (1 << 63) - 1
 
 
@@ -78,99 +101,96 @@ def sentence_hash(masked: str) -> int:
     return int.from_bytes(digest, "big") & _HASH_MASK
 
 
-def _tokens(piece: str, out: list[str]) -> None:
-    """Append the word and number tokens of a piece of original text (numbers as ``#``)."""
-    if not piece.isascii():
-        piece = piece.translate(_INVISIBLE)
-        piece = unicodedata.normalize("NFKC", piece)
+def mask_sentence(piece: str) -> tuple[str, int, int]:
+    """The masked form of one sentence of a masked text, its number of tokens and of words.
+
+    ``piece`` is a slice of the output of `_masked_text` (masked spans as private-use marks)."""
     if "&" in piece:
         piece = _ENTITY.sub(" ", piece)
-    for tok in _TOKEN.findall(piece.lower()):
-        out.append("#" if tok[0].isdigit() else tok)
+    if not piece.isascii():
+        piece = unicodedata.normalize("NFKC", piece.translate(_INVISIBLE))
+    tokens = _TOKEN.findall(piece.lower())
+    if len(tokens) < MIN_TOKENS:
+        return "", len(tokens), 0
+    masked = _NUMBER.sub("#", " ".join(tokens))
+    not_words = _NOT_WORD.findall(masked)
+    if len(not_words) > masked.count("#"):
+        masked = masked.translate(_UNMARK)
+    return masked, len(tokens), len(tokens) - len(not_words)
 
 
-def mask_sentence(text: str, masks: Sequence[tuple[int, int, str]] = ()) -> tuple[list[str], int]:
-    """Tokens of ``text`` with ``masks`` ``(start, end, placeholder)`` (sorted, disjoint) replaced,
-    and how many of the tokens are words (not placeholders or ``#``)."""
-    tokens: list[str] = []
-    done = 0
-    for start, end, placeholder in masks:
-        if start > done:
-            _tokens(text[done:start], tokens)
-        if not tokens or tokens[-1] != placeholder:
-            tokens.append(placeholder)
-        done = max(done, end)
-    if done < len(text):
-        _tokens(text[done:], tokens)
-    words = sum(1 for t in tokens if t != "#" and t[0] != "<")
-    return tokens, words
+@lru_cache(maxsize=32768)
+def _sentence(piece: str) -> tuple[int, str] | None:
+    """(hash, masked text) of one piece of masked text, or None if it is too short to count.
+
+    Cached: stock sentences, footers and templates repeat across thousands of ads."""
+    masked, tokens, words = mask_sentence(piece)
+    if tokens < MIN_TOKENS or words < MIN_WORDS:
+        return None
+    return sentence_hash(masked), masked
 
 
 def _echoes(text: str, values: Iterable[str]) -> list[tuple[int, int]]:
-    """Every whole-word, case-insensitive sighting of ``values`` in ``text``."""
-    low = text.lower()
-    if len(low) != len(text):
-        return []  # offsets would not line up; the extractor's own spans still apply
+    """Every whole-word sighting of ``values`` in ``text``, as written, lower- or upper-cased."""
     found: list[tuple[int, int]] = []
+    n = len(text)
     for value in values:
-        v = value.lower()
-        if not v:
-            continue
-        i = low.find(v)
-        while i >= 0:
-            j = i + len(v)
-            if (i == 0 or not low[i - 1].isalnum()) and (j == len(low) or not low[j].isalnum()):
-                found.append((i, j))
-            i = low.find(v, j)
+        for v in {value, value.lower(), value.upper()}:
+            if not v:
+                continue
+            i = text.find(v)
+            while i >= 0:
+                j = i + len(v)
+                if (i == 0 or not text[i - 1].isalnum()) and (j == n or not text[j].isalnum()):
+                    found.append((i, j))
+                i = text.find(v, j)
     return found
 
 
-def _field_masks(field: str, text: str, found: Sequence[Found]) -> list[tuple[int, int, str]]:
-    raw: list[tuple[int, int, str]] = []
+def _masks(texts: Sequence[tuple[str, str]], found: Sequence[Found]) -> dict[str, list[tuple[int, int, str]]]:
+    """For each text, sorted and disjoint ``(start, end, mark)`` of everything to mask in it."""
+    raw: dict[str, list[tuple[int, int, str]]] = {field: [] for field, _ in texts}
     echoed: dict[str, set[str]] = {}
     for f in found:
-        placeholder = MASKED_KINDS.get(f.kind)
-        if placeholder is None:
+        mark = _MARK.get(f.kind)
+        if mark is None:
             continue
         for span in f.spans:
-            if span.field == field and span.end > span.start:
-                raw.append((span.start, span.end, placeholder))
+            spans = raw.get(span.field)
+            if spans is not None and span.end > span.start:
+                spans.append((span.start, span.end, mark))
         if f.kind in _ECHOED_KINDS:
-            echoed.setdefault(placeholder, set()).add(f.value)
-    for placeholder, values in echoed.items():
-        raw.extend((s, e, placeholder) for s, e in _echoes(text, values))
-    if not raw:
-        return raw
-    raw.sort()
-    merged: list[tuple[int, int, str]] = []
-    for start, end, placeholder in raw:
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            if end > last[1]:
-                merged[-1] = (last[0], end, last[2])
-            continue
-        merged.append((start, end, placeholder))
-    return merged
+            echoed.setdefault(mark, set()).add(f.value)
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for field, text in texts:
+        spans = raw[field]
+        for mark, values in echoed.items():
+            spans.extend((s, e, mark) for s, e in _echoes(text, values))
+        spans.sort()
+        merged: list[tuple[int, int, str]] = []
+        for start, end, mark in spans:
+            if merged and start < merged[-1][1]:
+                last = merged[-1]
+                if end > last[1]:
+                    merged[-1] = (last[0], end, last[2])
+                continue
+            merged.append((start, end, mark))
+        out[field] = merged
+    return out
 
 
-def _segments(text: str, masks: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
-    """``[start, end)`` of the pieces between separators; separators inside a mask do not count
-    (the full stop of "St. Louis" or the dots of "713.555.0142")."""
-    segments: list[tuple[int, int]] = []
-    start = 0
-    m_i = 0
-    for m in _SEPARATOR.finditer(text):
-        s, e = m.span()
-        while m_i < len(masks) and masks[m_i][1] <= s:
-            m_i += 1
-        if m_i < len(masks) and masks[m_i][0] < e and s < masks[m_i][1]:
-            continue
-        if s > start:
-            segments.append((start, s))
-        start = e
-    if start < len(text):
-        segments.append((start, len(text)))
-    return segments
+def _masked_text(text: str, masks: Sequence[tuple[int, int, str]]) -> str:
+    """``text`` with each mask as its mark followed by fillers: the same length as ``text``."""
+    if not masks:
+        return text
+    pieces: list[str] = []
+    done = 0
+    for start, end, mark in masks:
+        pieces.append(text[done:start])
+        pieces.append(mark + _FILLER * (end - start - 1))
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> list[Found]:
@@ -179,38 +199,33 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
     ``found`` is what the other extractors read from the same texts; their spans are masked.
 
     >>> [f.detail["text"] for f in find_sentences([("body", "Hi, I'm Mia! Call 713-555-0142 now.")], [])]
-    ['hi i m mia', 'call # # # now']
+    ["hi i'm mia", 'call # # # now']
     """
     spans: dict[int, dict[Span, None]] = {}
     details: dict[int, dict[str, str]] = {}
+    texts = [(field, text) for field, text in texts if field in _TEXT_FIELDS and text]
+    masks = _masks(texts, found)
     for field, text in texts:
-        if field not in _TEXT_FIELDS or not text:
-            continue
-        masks = _field_masks(field, text, found)
-        m_i = 0
-        for seg_start, seg_end in _segments(text, masks):
-            # The masks inside this segment, shifted to it.
-            while m_i < len(masks) and masks[m_i][1] <= seg_start:
-                m_i += 1
-            local: list[tuple[int, int, str]] = []
-            k = m_i
-            while k < len(masks) and masks[k][0] < seg_end:
-                s, e, placeholder = masks[k]
-                local.append((max(s, seg_start) - seg_start, min(e, seg_end) - seg_start, placeholder))
-                k += 1
-            piece = text[seg_start:seg_end]
-            if len(piece) > _MAX_SENTENCE_CHARS:
-                piece = piece[:_MAX_SENTENCE_CHARS]
-                local = [(s, min(e, _MAX_SENTENCE_CHARS), p) for s, e, p in local if s < _MAX_SENTENCE_CHARS]
-            tokens, words = mask_sentence(piece, local)
-            if len(tokens) < MIN_TOKENS or words < MIN_WORDS:
+        masked_text = _masked_text(text, masks[field])
+        # Pieces and separators alternate: [piece, separator, piece, ...].
+        parts = _SEPARATOR.split(masked_text)
+        parts.append("")
+        end = 0
+        for i in range(0, len(parts) - 1, 2):
+            piece = parts[i]
+            start = end
+            end = start + len(piece) + len(parts[i + 1])
+            if len(piece) < _MIN_CHARS:
                 continue
-            masked = " ".join(tokens)
-            value = sentence_hash(masked)
+            if len(piece) > _MAX_CACHED_CHARS:
+                sentence = _sentence.__wrapped__(piece[:_MAX_SENTENCE_CHARS])
+            else:
+                sentence = _sentence(piece)
+            if sentence is None:
+                continue
+            value, masked = sentence
             # The span runs from the sentence's first to its last visible character.
-            lead = len(piece) - len(piece.lstrip())
-            trail = len(piece.rstrip())
-            span = Span(field, seg_start + lead, seg_start + trail)
+            span = Span(field, start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip()))
             seen = spans.get(value)
             if seen is None:
                 if len(spans) >= MAX_SENTENCES:

@@ -1,10 +1,12 @@
 """Linking: from ads to the persons and networks (operations) behind them, every link explained.
 
-`link_store` runs the set-based steps of `steps` on the store's own DuckDB connection and saves
-the results in the store: ``ad_links`` (ad -> person, network), ``link_hubs`` (identifiers and
-images shown as hubs and not trusted), ``link_evidence`` (what joins each network) and
-``link_runs``. Network and person ids are the first ad of the group (``N00000042``), so a network
-keeps its id while it only grows, and a full recompute gives the same ids.
+`link_store` runs the set-based steps of `steps` and `text` on the store's own DuckDB connection
+and saves the results in the store: ``ad_links`` (ad -> person, network), ``link_hubs``
+(identifiers and images shown as hubs and not trusted), ``link_evidence`` (what joins each
+network: shared identifiers and images, similar images, and for near-duplicate text each ad's
+closest text pair) and ``link_runs``. Network and person ids are the first ad of the group
+(``N00000042``), so a network keeps its id while it only grows, and a full recompute gives the
+same ids.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from datetime import UTC, datetime
 import duckdb
 
 from threadline.link.engine import DuckDBEngine, Engine, components_sql
+from threadline.link.incremental import affected_ads
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
+from threadline.link.text import text_pairs
 
 __all__ = ["DuckDBEngine", "Engine", "LinkParams", "LinkReport", "assign_ad_keys", "components_sql", "link"]
 
@@ -29,6 +33,7 @@ class LinkReport:
     persons: int
     hubs: int
     seconds: float
+    relinked: int = 0  # ads clustered again by this run (all of them on a full run)
 
 
 def assign_ad_keys(con: duckdb.DuckDBPyConnection) -> int:
@@ -50,20 +55,34 @@ def assign_ad_keys(con: duckdb.DuckDBPyConnection) -> int:
     return int(after[0] if after else 0) - int(before[0] if before else 0)
 
 
-def link(con: duckdb.DuckDBPyConnection, params: LinkParams | None = None) -> LinkReport:
-    """Link every ad of the store behind ``con`` and save the results (one transaction)."""
+def link(
+    con: duckdb.DuckDBPyConnection, params: LinkParams | None = None, *, full: bool = False
+) -> LinkReport:
+    """Link the ads of the store behind ``con`` and save the results (one transaction).
+
+    Incremental: only the ads affected by what changed since the last run are clustered again
+    (see `incremental`), with the same result as a ``full`` run. A run with other parameters than
+    the last one is always full.
+    """
     params = params or LinkParams()
     t0 = time.perf_counter()
     engine = DuckDBEngine(con)
     con.execute("BEGIN TRANSACTION")
     try:
         assign_ad_keys(con)
+        last = con.execute("SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1").fetchall()
+        full = full or not last or json.loads(last[0][0]) != asdict(params)
         build_inputs(engine)
         detect_hubs(engine, params)
         image_pairs(engine, params)
-        link_components(engine)
-        _save(con)
-        report = _report(con, time.perf_counter() - t0)
+        text_pairs(engine, params)
+        scope = None
+        if not full:
+            affected_ads(engine)
+            scope = "_affected"
+        link_components(engine, scope)
+        relinked = _save(con, scope)
+        report = _report(con, time.perf_counter() - t0, relinked)
         con.execute(
             "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -83,12 +102,17 @@ def link(con: duckdb.DuckDBPyConnection, params: LinkParams | None = None) -> Li
     return report
 
 
-def _save(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM ad_links")
+def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
+    """Replace the saved results of the ads in ``scope`` (all ads if None); returns their count."""
+    where = f"WHERE ad_key IN (SELECT ad_key FROM {scope})" if scope else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _old_networks AS SELECT DISTINCT network FROM ad_links {where}"
+    )
+    con.execute(f"DELETE FROM ad_links {where}")
     con.execute(
         """
         INSERT INTO ad_links
-        SELECT l.ad_key, l.source, l.id,
+        SELECT l.ad_key, l.source, l.id, l.version,
                'N' || lpad(CAST(n.component AS VARCHAR), 8, '0'),
                'P' || lpad(CAST(p.component AS VARCHAR), 8, '0')
         FROM link_ads l
@@ -96,6 +120,10 @@ def _save(con: duckdb.DuckDBPyConnection) -> None:
         JOIN persons p ON p.node = l.ad_key
         """
     )
+    con.execute("DELETE FROM link_image_pairs")
+    con.execute("INSERT INTO link_image_pairs SELECT sha_a, sha_b FROM image_pairs")
+    con.execute("DELETE FROM link_text_pairs")
+    con.execute("INSERT INTO link_text_pairs SELECT ad_a, ad_b, jaccard, shared FROM text_pairs")
     con.execute("DELETE FROM link_hubs")
     con.execute(
         """
@@ -103,10 +131,17 @@ def _save(con: duckdb.DuckDBPyConnection) -> None:
         SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM hubs
         """
     )
-    con.execute("DELETE FROM link_evidence")
     con.execute(
         """
-        INSERT INTO link_evidence
+        CREATE OR REPLACE TEMP TABLE _changed_networks AS
+        SELECT network FROM _old_networks
+        UNION SELECT DISTINCT 'N' || lpad(CAST(component AS VARCHAR), 8, '0') FROM networks
+        """
+    )
+    con.execute("DELETE FROM link_evidence WHERE network IN (SELECT network FROM _changed_networks)")
+    con.execute(
+        """
+        INSERT INTO link_evidence SELECT * FROM (
         SELECT l.network, e.kind, e.value, COUNT(DISTINCT e.a) AS ads, NULL AS detail
         FROM net_edges e JOIN ad_links l ON l.ad_key = e.a
         WHERE e.kind IN ('phone', 'email', 'handle', 'image', 'analyst_merge')
@@ -119,11 +154,26 @@ def _save(con: duckdb.DuckDBPyConnection) -> None:
         JOIN link_images i ON i.sha256 = p.sha_a
         JOIN ad_links l ON l.ad_key = i.ad_key
         GROUP BY ALL
+        UNION ALL
+        SELECT l.network, 'text', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
+               'jaccard ' || CAST(ROUND(t.jaccard, 2) AS VARCHAR) || ', ' || t.shared || ' sentences'
+        FROM (
+            SELECT ad_a, ad_b, jaccard, shared,
+                   row_number() OVER (PARTITION BY ad_b ORDER BY jaccard DESC, shared DESC, ad_a) AS rank
+            FROM text_pairs
+        ) t
+        JOIN ad_links l ON l.ad_key = t.ad_a
+        JOIN link_ads a ON a.ad_key = t.ad_a
+        JOIN link_ads b ON b.ad_key = t.ad_b
+        WHERE t.rank = 1
+        ) WHERE network IN (SELECT network FROM _changed_networks)
         """
     )
+    [(relinked,)] = con.execute("SELECT COUNT(*) FROM networks").fetchall()
+    return int(relinked)
 
 
-def _report(con: duckdb.DuckDBPyConnection, seconds: float) -> LinkReport:
+def _report(con: duckdb.DuckDBPyConnection, seconds: float, relinked: int) -> LinkReport:
     row = con.execute(
         """
         SELECT COUNT(*), COUNT(DISTINCT network), COUNT(DISTINCT person),
@@ -132,4 +182,4 @@ def _report(con: duckdb.DuckDBPyConnection, seconds: float) -> LinkReport:
         """
     ).fetchone()
     assert row is not None
-    return LinkReport(int(row[0]), int(row[1]), int(row[2]), int(row[3]), round(seconds, 2))
+    return LinkReport(int(row[0]), int(row[1]), int(row[2]), int(row[3]), round(seconds, 2), relinked)

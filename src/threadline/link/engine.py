@@ -34,6 +34,9 @@ class Engine(Protocol):
     def popcount_xor(self, a: str, b: str) -> str:
         """SQL counting the differing bits of two unsigned 64-bit integers."""
 
+    def json_text(self, expr: str, key: str) -> str:
+        """SQL reading the string member ``key`` of the JSON object ``expr`` (NULL if absent)."""
+
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         """Table ``out(node, component)``: for every node of table ``nodes(node)`` the smallest
         node reachable from it over the undirected edges of table ``edges(a, b)``."""
@@ -95,6 +98,9 @@ class DuckDBEngine:
 
     def popcount_xor(self, a: str, b: str) -> str:
         return f"CAST(bit_count(xor({a}, {b})) AS INTEGER)"
+
+    def json_text(self, expr: str, key: str) -> str:
+        return f"json_extract_string({expr}, '$.{key}')"
 
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         if self.sql_components:

@@ -6,6 +6,8 @@ From the store's latest ad versions and their extractions, the steps build:
   support number in every footer, a stock photo). Detected from the data by the diversity of what
   they join: the number of *other* phone numbers seen in the ads that carry them. They are shown,
   never trusted for linking; an analyst can mark or unmark one.
+* ``text_pairs`` (see `threadline.link.text`): near-duplicate texts, by MinHash and LSH over
+  each ad's sentences with identifiers masked and boilerplate dropped.
 * ``image_pairs``: near-identical images (PDQ or pHash within a Hamming radius), found through an
   index of hash chunks (equal 16-bit chunks), never by comparing all pairs.
 * ``net_edges`` / ``person_edges``: ad-to-ad edges. Shared identifiers and images are joined as
@@ -41,6 +43,30 @@ class LinkParams:
     pdq_min_quality: int = 50
     # Index buckets larger than this are flat or degenerate hashes, not evidence.
     max_bucket: int = 500
+    # Near-duplicate text (link/text.py). A sentence in more than this share of one source's ads
+    # (and in at least min_ads of them), or beside this many phone numbers, is boilerplate.
+    text_boilerplate_share: float = 0.2
+    text_boilerplate_min_ads: int = 20
+    text_boilerplate_co_phones: int = 5000
+    # MinHash over each ad's remaining sentences: the hash family and its seed fix every signature,
+    # so runs with different values here are not comparable. perms = bands x rows.
+    text_minhash_scheme: str = "ax+b mod 2^31-1"
+    text_minhash_seed: int = 20240611
+    text_minhash_perms: int = 32
+    text_minhash_rows: int = 4
+    # Compare consecutive sentence pairs too, not only sentences: a template keeps its order.
+    text_sentence_pairs: bool = True
+    # LSH buckets larger than this are joined as a star to their first ad, not pairwise.
+    text_max_bucket: int = 200
+    # A text pair links only with this many shared sentences, this many shared consecutive pairs
+    # (with text_sentence_pairs) and this Jaccard similarity (of sentences and pairs together).
+    text_min_shared: int = 5
+    text_min_shared_pairs: int = 4
+    text_min_jaccard: float = 0.5
+    # ... and only if what the two ads share in the same order is unlikely by chance among all
+    # pairs of N ads: the sum of ln(N / ads carrying it) over the shared sentence pairs must exceed
+    # ln(N^2) by this many nats (e^6: some 400 times fewer chance matches than pairs compared).
+    text_min_surprise: float = 6.0
 
 
 def _values(n: int) -> str:
@@ -186,10 +212,14 @@ def image_pairs(engine: Engine, params: LinkParams) -> None:
     )
 
 
-def link_components(engine: Engine) -> None:
+def link_components(engine: Engine, scope: str | None = None) -> None:
     """Tables ``net_edges``, ``person_edges``, ``networks(node, component)``, ``persons(...)``.
 
-    Networks join ads over every trusted (non-hub) identifier, image and analyst merge. Persons
+    With ``scope`` (a table of ``ad_key``, closed under links: see `incremental`) only those ads
+    are clustered; the others keep what the last run gave them.
+
+    Networks join ads over every trusted (non-hub) identifier, image, near-duplicate text (an
+    operation's template: one writer, possibly many persons) and analyst merge. Persons
     join, inside a network, ads that show the same photos, or the same identifier under the same
     self-stated name, or an identifier only ever used under one name (an independent's phone).
     """
@@ -228,11 +258,16 @@ def link_components(engine: Engine) -> None:
         """,
     )
     engine.table(
-        "net_edges",
+        "_net_edges_all",
         """
         SELECT t.ad_key AS a, MIN(t.ad_key) OVER (PARTITION BY t.kind, t.value) AS b, t.kind, t.value
         FROM _trusted_ids t
         UNION ALL SELECT a, b, kind, value FROM _image_edges
+        UNION ALL
+        SELECT ad_a AS a, ad_b AS b, 'text' AS kind,
+               'jaccard ' || CAST(ROUND(jaccard, 2) AS STRING) || ', ' || CAST(shared AS STRING)
+               || ' sentences' AS value
+        FROM text_pairs
         UNION ALL
         SELECT ka.ad_key AS a, kb.ad_key AS b, 'analyst_merge' AS kind, d.analyst AS value
         FROM link_decisions d
@@ -241,12 +276,13 @@ def link_components(engine: Engine) -> None:
         WHERE d.decision = 'merge'
         """,
     )
-    engine.table("_net_nodes", "SELECT ad_key AS node FROM link_ads")
+    engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
+    engine.table("net_edges", _within("_net_edges_all", scope))
     engine.connected_components("net_edges", "_net_nodes", "networks")
     # Identifiers used under exactly one name (or none) identify one person; others (an
     # operation's shared phone) only together with the name.
     engine.table(
-        "person_edges",
+        "_person_edges_all",
         """
         WITH named AS (
             SELECT t.ad_key, t.kind, t.value, n.name
@@ -263,4 +299,15 @@ def link_components(engine: Engine) -> None:
         UNION ALL SELECT a, b, kind, value FROM _image_edges
         """,
     )
+    engine.table("person_edges", _within("_person_edges_all", scope))
     engine.connected_components("person_edges", "_net_nodes", "persons")
+
+
+def _within(edges: str, scope: str | None) -> str:
+    if scope is None:
+        return f"SELECT * FROM {edges}"
+    return f"""
+        SELECT e.* FROM {edges} e
+        JOIN {scope} sa ON sa.ad_key = e.a
+        JOIN {scope} sb ON sb.ad_key = e.b
+    """

@@ -179,6 +179,7 @@ _LINKING = (
         ad_key  BIGINT  NOT NULL PRIMARY KEY,
         source  VARCHAR NOT NULL,
         id      VARCHAR NOT NULL,
+        version INTEGER NOT NULL,  -- the version of the ad this link run saw
         network VARCHAR NOT NULL,  -- 'N' + the first ad_key of the network: stable while it grows
         person  VARCHAR NOT NULL   -- 'P' + the first ad_key of the person
     )
@@ -203,6 +204,20 @@ _LINKING = (
         value    VARCHAR NOT NULL,
         ads      BIGINT  NOT NULL,  -- ads of the network this piece of evidence joins
         detail   VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE link_image_pairs (  -- the last run's similar images, to see what a run changed
+        sha_a VARCHAR NOT NULL,
+        sha_b VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE link_text_pairs (  -- the last run's near-duplicate texts
+        ad_a    BIGINT NOT NULL,
+        ad_b    BIGINT NOT NULL,
+        jaccard DOUBLE NOT NULL,  -- shown as evidence: a change must refresh the evidence
+        shared  BIGINT NOT NULL
     )
     """,
     """

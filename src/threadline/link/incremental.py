@@ -1,0 +1,103 @@
+"""Which ads a link run must cluster again, so that new ads do not recompute the whole archive.
+
+The indexes (identifiers, hub statistics, image and text pairs) are cheap set-based queries; the
+clustering and the saved results are what grows with the archive. A run clusters again only the
+*affected* ads: the ads that are new or changed since the last run, the ads that share a trusted
+identifier, a similar image or a similar text with them, the holders of every value whose hub
+status flipped, both ends of every similar-image or similar-text pair that appeared or
+disappeared, and the whole previous networks of all of those. That set is closed under the
+links of the new graph (an ad linked to it either was in one of those networks already, or is
+linked through something new, which is in the set), so clustering it alone gives exactly the
+components, and so the ids, of a full run over everything (tested against one).
+"""
+
+from __future__ import annotations
+
+from threadline.link.engine import Engine
+
+__all__ = ["affected_ads"]
+
+
+def affected_ads(engine: Engine) -> None:
+    """Table ``_affected(ad_key)``; needs the tables a link run builds before clustering."""
+    engine.table(
+        "_dirty",
+        """
+        SELECT l.ad_key FROM link_ads l
+        LEFT JOIN ad_links p ON p.ad_key = l.ad_key AND p.version = l.version
+        WHERE p.ad_key IS NULL
+        """,
+    )
+    engine.table(
+        "_flipped",
+        """
+        SELECT h.kind, h.value FROM hubs h
+        LEFT JOIN link_hubs o ON o.kind = h.kind AND o.value = h.value
+        WHERE o.is_hub IS NULL OR o.is_hub <> h.is_hub
+        """,
+    )
+    engine.table(
+        "_text_changes",
+        """
+        (SELECT ad_a, ad_b, jaccard, shared FROM text_pairs
+         EXCEPT SELECT ad_a, ad_b, jaccard, shared FROM link_text_pairs)
+        UNION ALL
+        (SELECT ad_a, ad_b, jaccard, shared FROM link_text_pairs
+         EXCEPT SELECT ad_a, ad_b, jaccard, shared FROM text_pairs)
+        """,
+    )
+    engine.table(
+        "_image_changes",
+        """
+        (SELECT sha_a, sha_b FROM image_pairs EXCEPT SELECT sha_a, sha_b FROM link_image_pairs)
+        UNION ALL
+        (SELECT sha_a, sha_b FROM link_image_pairs EXCEPT SELECT sha_a, sha_b FROM image_pairs)
+        """,
+    )
+    engine.table(
+        "_seed",
+        """
+        SELECT ad_key FROM _dirty
+        UNION
+        -- holders of the trusted values the changed ads carry
+        SELECT v.ad_key FROM _values v
+        JOIN hubs h ON h.kind = v.kind AND h.value = v.value AND NOT h.is_hub
+        JOIN (SELECT DISTINCT v2.kind, v2.value FROM _values v2 JOIN _dirty d ON d.ad_key = v2.ad_key) t
+          ON t.kind = v.kind AND t.value = v.value
+        UNION
+        -- holders of values that became hubs or stopped being hubs
+        SELECT v.ad_key FROM _values v JOIN _flipped f ON f.kind = v.kind AND f.value = v.value
+        UNION
+        -- both sides of similar images and texts that touch a changed ad
+        SELECT i2.ad_key FROM image_pairs p
+        JOIN link_images i1 ON i1.sha256 = p.sha_a OR i1.sha256 = p.sha_b
+        JOIN _dirty d ON d.ad_key = i1.ad_key
+        JOIN link_images i2 ON i2.sha256 = p.sha_a OR i2.sha256 = p.sha_b
+        UNION
+        SELECT CASE WHEN d.ad_key = t.ad_a THEN t.ad_b ELSE t.ad_a END FROM text_pairs t
+        JOIN _dirty d ON d.ad_key = t.ad_a OR d.ad_key = t.ad_b
+        UNION
+        -- Similar texts depend on corpus-wide counts (boilerplate shares, how rare a sentence
+        -- is), and an image index bucket can outgrow its cap: a pair between two unchanged ads
+        -- can appear or disappear. Both ends of every pair that did are affected.
+        SELECT ad_a FROM _text_changes UNION SELECT ad_b FROM _text_changes
+        UNION
+        SELECT i.ad_key FROM _image_changes c
+        JOIN link_images i ON i.sha256 = c.sha_a OR i.sha256 = c.sha_b
+        UNION
+        -- analysts' merges are few: their ads are always clustered again
+        SELECT k.ad_key FROM link_decisions d
+        JOIN ad_keys k
+          ON (k.source = d.source_a AND k.id = d.id_a) OR (k.source = d.source_b AND k.id = d.id_b)
+        """,
+    )
+    engine.table(
+        "_affected",
+        """
+        SELECT ad_key FROM _seed
+        UNION
+        SELECT p2.ad_key FROM _seed s
+        JOIN ad_links p1 ON p1.ad_key = s.ad_key
+        JOIN ad_links p2 ON p2.network = p1.network
+        """,
+    )

@@ -1,0 +1,230 @@
+"""Near-duplicate text: ads written from the same template, across cities, names and phones.
+
+Input: the ``"sentence"`` extractions of the latest ad versions (see `threadline.extract.sentences`:
+one 63-bit hash per distinct sentence with identifiers, numbers and names masked). Steps:
+
+1. ``text_boilerplate``: sentences that say nothing about who wrote the ad: a site's footer and
+   the lines that fill it, found from the data as sentences carried by more than
+   ``text_boilerplate_share`` of one source's ads (once at least ``text_boilerplate_min_ads``
+   ads carry them), dropped from that source's ads; and stock text seen beside more than
+   ``text_boilerplate_co_phones`` distinct phone numbers, dropped everywhere.
+2. Features: each ad's remaining sentences and each pair of consecutive ones. A template keeps
+   its order; a chance mix of stock lines (the main risk: single lines are shared by thousands of
+   unrelated ads) does not.
+3. MinHash signatures of each ad's features, computed in SQL with a portable hash family
+   ``h_k(x) = (a_k * (x mod P) + b_k) mod P``, ``P = 2^31 - 1``, ``a_k, b_k < 2^31`` drawn from a
+   seeded generator: every product stays below 2^63, so any SQL engine gives the same signature.
+   The parameters (scheme, seed, permutations, rows per band) are part of `LinkParams` and
+   recorded with every run.
+4. LSH banding: ads agreeing on all the minima of one band (``rows`` of them) are candidates.
+   Buckets larger than ``text_max_bucket`` are joined as a star to their first ad instead of
+   pairwise, so a template posted ten thousand times costs ten thousand candidates, not 10^8.
+5. Verification on the exact feature sets. A pair links only if the two ads share at least
+   ``text_min_shared`` sentences, ``text_min_shared_pairs`` consecutive pairs, a Jaccard
+   similarity of ``text_min_jaccard`` (sentences and pairs together), and if what they share in
+   order is unlikely by chance among all pairs of the N ads linked: the sum over the shared pairs
+   of ln(N / ads carrying the pair) must exceed ln(N^2) by ``text_min_surprise`` nats. The last
+   test grows with the corpus, as chance matches do; connected components turn a few false pairs
+   into one giant false network, so every test errs towards missing a link.
+
+Output: ``text_pairs(ad_a, ad_b, jaccard, shared, shared_pairs, surprise)`` with ``ad_a < ad_b``
+(ad keys). Text pairs join networks (an operation's template), never persons: one writer, the
+controller, posts many persons.
+"""
+
+from __future__ import annotations
+
+import random
+
+from threadline.link.engine import Engine
+from threadline.link.steps import LinkParams
+
+__all__ = ["MINHASH_PRIME", "minhash_coefficients", "text_pairs"]
+
+MINHASH_PRIME = 2**31 - 1
+_PAIR_MIX = 1_000_003  # C above: any constant below 2^31 that is not a multiple of P
+
+
+def minhash_coefficients(params: LinkParams) -> list[tuple[int, int]]:
+    """``(a_k, b_k)`` of each permutation: fixed by the seed, ``1 <= a < P``, ``0 <= b < P``."""
+    if params.text_minhash_scheme != "ax+b mod 2^31-1":
+        raise ValueError(f"unknown MinHash scheme {params.text_minhash_scheme!r}")
+    rng = random.Random(params.text_minhash_seed)
+    return [
+        (rng.randrange(1, MINHASH_PRIME), rng.randrange(0, MINHASH_PRIME))
+        for _ in range(params.text_minhash_perms)
+    ]
+
+
+def text_pairs(engine: Engine, params: LinkParams) -> None:
+    """Tables ``text_boilerplate`` and ``text_pairs`` (see the module docstring).
+
+    Needs ``link_ads`` and ``link_ids`` (`steps.build_inputs`) and the store's ``extractions``.
+    """
+    perms, rows = params.text_minhash_perms, params.text_minhash_rows
+    if rows < 1 or perms < rows or perms % rows:
+        raise ValueError(f"{perms} MinHash permutations do not split into bands of {rows} rows")
+    # Each ad's distinct sentences, with the position of their first sighting (title first).
+    engine.table(
+        "_text_sentences",
+        """
+        SELECT l.ad_key, l.source, CAST(e.value AS BIGINT) AS h,
+               MIN(CASE WHEN e.field = 'title' THEN 0 ELSE 1000000000 END + e.span_start) AS pos
+        FROM extractions e
+        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+        WHERE e.kind = 'sentence'
+        GROUP BY l.ad_key, l.source, CAST(e.value AS BIGINT)
+        """,
+    )
+    _boilerplate(engine, params)
+    p = MINHASH_PRIME
+    # What is compared: each ad's sentences less boilerplate and, if asked, each pair of
+    # consecutive ones (the order a template keeps and a chance mix of stock lines does not). A pair
+    # (x, y) of sentences is the number r + P * (x mod P + 1), r = (x mod P * C + y mod P) mod P: it
+    # is one number per pair of residues, below 2^63, and its own residue r (all MinHash reads)
+    # mixes both sentences. Only ads with enough sentences to pass are kept.
+    pairs = (
+        f"""
+        UNION ALL
+        SELECT ad_key, ((prev % {p}) * {_PAIR_MIX} + h % {p}) % {p} + {p} * (prev % {p} + 1) AS h,
+               0 AS sentence
+        FROM (SELECT ad_key, h, LAG(h) OVER (PARTITION BY ad_key ORDER BY pos) AS prev FROM kept) q
+        WHERE prev IS NOT NULL
+        """
+        if params.text_sentence_pairs
+        else ""
+    )
+    # The surprise of a feature: ln(N / ads carrying it), N all ads linked, of the pairs (or of the
+    # sentences, without pairs): what order says about a writer is carried by the pairs.
+    order_kind = 0 if params.text_sentence_pairs else 1
+    engine.table("_text_total", "SELECT COUNT(*) AS ads FROM link_ads")
+    engine.table(
+        "_text_sets",
+        f"""
+        WITH kept AS (
+            SELECT s.ad_key, s.h, s.pos
+            FROM _text_sentences s
+            WHERE NOT EXISTS (SELECT 1 FROM text_boilerplate b WHERE b.h = s.h AND b.source = s.source)
+        ), enough AS (
+            SELECT ad_key FROM kept GROUP BY ad_key HAVING COUNT(*) >= {params.text_min_shared}
+        ), features AS (
+            SELECT DISTINCT f.ad_key, f.h, f.sentence
+            FROM (SELECT ad_key, h, 1 AS sentence FROM kept {pairs}) f
+            JOIN enough e ON e.ad_key = f.ad_key
+        ), counted AS (
+            SELECT ad_key, h, sentence, COUNT(*) OVER (PARTITION BY ad_key) AS n,
+                   COUNT(*) OVER (PARTITION BY h) AS df
+            FROM features
+        )
+        SELECT c.ad_key, c.h, c.sentence, c.n,
+               CASE WHEN c.sentence = {order_kind} THEN LN(CAST(t.ads AS DOUBLE) / c.df) ELSE 0 END
+               AS surprise
+        FROM counted c CROSS JOIN _text_total t
+        """,
+    )
+    minima = ",\n".join(
+        f"MIN(({a} * (h % {p}) + {b}) % {p}) AS m{k}" for k, (a, b) in enumerate(minhash_coefficients(params))
+    )
+    engine.table("_text_minhash", f"SELECT ad_key, {minima} FROM _text_sets GROUP BY ad_key")
+    cols = [f"r{i}" for i in range(rows)]
+    engine.table(
+        "_text_bands",
+        "\nUNION ALL\n".join(
+            f"SELECT ad_key, {band} AS band, "
+            + ", ".join(f"m{band * rows + i} AS r{i}" for i in range(rows))
+            + " FROM _text_minhash"
+            for band in range(perms // rows)
+        ),
+    )
+    key = ", ".join(["band", *cols])
+    same = " AND ".join(f"{{x}}.{c} = {{y}}.{c}" for c in ["band", *cols])
+    engine.table(
+        "_text_buckets",
+        f"""
+        SELECT {key}, COUNT(*) AS n, MIN(ad_key) AS first_ad
+        FROM _text_bands GROUP BY {key} HAVING COUNT(*) >= 2
+        """,
+    )
+    engine.table(
+        "_text_candidates",
+        f"""
+        SELECT a.ad_key AS a, b.ad_key AS b
+        FROM _text_bands a
+        JOIN _text_buckets k ON {same.format(x="k", y="a")}
+        JOIN _text_bands b ON {same.format(x="b", y="a")}
+        WHERE a.ad_key < b.ad_key AND k.n <= {params.text_max_bucket}
+        UNION
+        SELECT k.first_ad AS a, a.ad_key AS b
+        FROM _text_bands a
+        JOIN _text_buckets k ON {same.format(x="k", y="a")}
+        WHERE k.n > {params.text_max_bucket} AND a.ad_key > k.first_ad
+        """,
+    )
+    # Exact verification. The features of each candidate's first ad are laid out first, then
+    # matched against the second ad's: two steps, so that no engine can choose to join the two
+    # ads' sentences on the sentence alone (every ad carrying a stock line, squared).
+    engine.table(
+        "_text_candidate_features",
+        """
+        SELECT c.a, c.b, s.h, s.sentence, s.surprise, s.n AS na
+        FROM _text_candidates c JOIN _text_sets s ON s.ad_key = c.a
+        """,
+    )
+    engine.table(
+        "text_pairs",
+        f"""
+        WITH shared AS (
+            SELECT f.a, f.b, MIN(f.na) AS na, MIN(s.n) AS nb, COUNT(*) AS common, SUM(f.sentence) AS shared,
+                   SUM(f.surprise) AS surprise
+            FROM _text_candidate_features f
+            JOIN _text_sets s ON s.ad_key = f.b AND s.h = f.h
+            GROUP BY f.a, f.b
+        )
+        SELECT a AS ad_a, b AS ad_b, CAST(common AS DOUBLE) / (na + nb - common) AS jaccard, shared,
+               common - shared AS shared_pairs, surprise - 2 * LN(t.ads) AS surprise
+        FROM shared CROSS JOIN _text_total t
+        WHERE shared >= {params.text_min_shared}
+          AND common - shared >= {params.text_min_shared_pairs}
+          AND CAST(common AS DOUBLE) / (na + nb - common) >= {params.text_min_jaccard}
+          AND surprise - 2 * LN(t.ads) >= {params.text_min_surprise}
+        """,
+    )
+
+
+def _boilerplate(engine: Engine, params: LinkParams) -> None:
+    """Table ``text_boilerplate(h, source, ads, share, co_phones, example)``: the sentences dropped
+    from the ads of each source, with their number of ads and share there, the distinct phone
+    numbers seen beside them anywhere, and a readable (masked) form.
+
+    Boilerplate is a site's: a sentence that fills a small site (a few writers' stock lines) is
+    dropped from that site's ads only, where it says nothing, and still compared elsewhere.
+    """
+    engine.table(
+        "text_boilerplate",
+        f"""
+        WITH source_ads AS (
+            SELECT source, COUNT(*) AS ads FROM link_ads GROUP BY source
+        ), per_source AS (
+            SELECT s.h, s.source, COUNT(*) AS ads, CAST(COUNT(*) AS DOUBLE) / MIN(t.ads) AS share
+            FROM _text_sentences s JOIN source_ads t ON t.source = s.source
+            GROUP BY s.h, s.source
+        ), co AS (
+            SELECT s.h, COUNT(DISTINCT p.value) AS co_phones
+            FROM _text_sentences s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+            GROUP BY s.h
+        ), dropped AS (
+            SELECT w.h, w.source, w.ads, w.share, COALESCE(co.co_phones, 0) AS co_phones
+            FROM per_source w LEFT JOIN co ON co.h = w.h
+            WHERE (w.ads >= {params.text_boilerplate_min_ads} AND w.share > {params.text_boilerplate_share})
+               OR COALESCE(co.co_phones, 0) >= {params.text_boilerplate_co_phones}
+        ), examples AS (
+            SELECT CAST(e.value AS BIGINT) AS h, MIN({engine.json_text("e.detail", "text")}) AS example
+            FROM extractions e
+            JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+            WHERE e.kind = 'sentence' AND CAST(e.value AS BIGINT) IN (SELECT h FROM dropped)
+            GROUP BY CAST(e.value AS BIGINT)
+        )
+        SELECT d.h, d.source, d.ads, d.share, d.co_phones, x.example
+        FROM dropped d LEFT JOIN examples x ON x.h = d.h
+        """,
+    )

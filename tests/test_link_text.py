@@ -1,0 +1,354 @@
+"""Near-duplicate text: masked sentences per ad, boilerplate, MinHash/LSH, and text links.
+
+Ads are built here with fictional numbers only (NXX-555-01xx); stores are real DuckDB files in
+tmp_path. The corpora mix one "burner" operation (a new phone and name in every city, the same
+template) with independents who write from a shared pool of stock sentences and carry a site
+footer: the template must join its ads into one network, the stock lines and footer must not.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from threadline.extract._ad import contract_record, extract_ad
+from threadline.extract.sentences import find_sentences, sentence_hash
+from threadline.ingest import ingest_file
+from threadline.link import LinkParams, link
+from threadline.link.text import MINHASH_PRIME, minhash_coefficients
+from threadline.model import Ad, Found, Span
+from threadline.store import Store
+
+FOOTER = "Site support: 1-800-555-0199. All advertisers are adults and agree to the terms."
+# Stock lines everyone uses: each independent picks a few, so each line is in about a tenth of ads.
+STOCK = [
+    "Sweet and discreet.",
+    "Classy, fun and easy going.",
+    "Let me make your day better.",
+    "Friendly, clean and respectful.",
+    "No rush, relaxing time.",
+    "Great conversation and a warm smile.",
+    "Come see me, you won't regret it.",
+    "Treat yourself today.",
+    "Your secret is safe with me.",
+    "Available for dinner dates.",
+    "Private and comfortable place.",
+    "Respectful gentlemen only.",
+    "Satisfaction guaranteed every time.",
+    "Pretty face and a nice smile.",
+    "Unforgettable company for you.",
+    "Let's have a good time.",
+    "Quality over quantity always.",
+    "The girl next door.",
+    "Funny, sweet and very discreet.",
+    "Clean and safe location.",
+    "Stress relief guaranteed.",
+    "Fresh and clean every time.",
+    "Easy to talk to.",
+    "I love to travel and meet new people.",
+    "Special for first timers.",
+    "Outcall and incall available.",
+    "Screening required, references welcome.",
+    "Deposit required for first time clients.",
+    "I set my own schedule.",
+    "Please read my ad before texting.",
+    "No blocked calls please.",
+    "Please be on time.",
+    "I only see a few people a week.",
+    "Independent, no agency.",
+    "Ask about my weekend rates.",
+    "I reply fastest by text.",
+    "Serious inquiries only please.",
+    "Check my reviews online.",
+    "Gentlemen over thirty preferred.",
+    "Best company in town!",
+]
+TEMPLATE = [
+    "Sweet and discreet.",
+    "Our girls are ready for you tonight.",
+    "Private parking behind the building.",
+    "Treat yourself today.",
+    "Walk-ins welcome after eight in the evening.",
+    "Ask about the two hour special.",
+    "Real photos, no surprises.",
+]
+NAMES = ["Mia", "Ruby", "Jade", "Luna", "Nina", "Rose", "Gia", "Zoe", "Ivy", "Kim", "Lola", "Sasha"]
+CITIES = [
+    ("Denver, CO", 303),
+    ("Miami, FL", 305),
+    ("Dallas, TX", 214),
+    ("Atlanta, GA", 404),
+    ("Chicago, IL", 312),
+    ("Boston, MA", 617),
+    ("Seattle, WA", 206),
+    ("Phoenix, AZ", 602),
+]
+INDEPENDENT_AREAS = [713, 832, 281]
+
+
+def write_ads(path: Path, ads: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(ad) + "\n" for ad in ads), encoding="utf-8")
+    return path
+
+
+def burner_ads() -> list[dict[str, Any]]:
+    """One operation, eight cities: a new phone and name each time, the same template."""
+    ads = []
+    for k, (city, area) in enumerate(CITIES):
+        name = NAMES[(k * 5) % len(NAMES)]
+        town = city.split(",")[0]
+        lines = list(TEMPLATE)
+        if k == 3:
+            lines.pop(4)  # one post drops a line
+        if k == 5:
+            lines[1], lines[2] = lines[2], lines[1]  # another swaps two
+        ads.append(
+            {
+                "id": f"burner-{k}",
+                "source": "site",
+                "title": f"{name} - new in {town}",
+                "body": f"Hi, I'm {name}, new in {town}!<br>"
+                + "<br>".join(lines)
+                + f"<br>Call {area}-555-01{40 + k:02d}<br><br>{FOOTER}",
+                "location": city,
+            }
+        )
+    return ads
+
+
+def independent_ads(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Independents writing from the same stock sentences, each her own pick and order."""
+    rng = random.Random(seed)
+    ads = []
+    for i in range(n):
+        name = NAMES[i % len(NAMES)]
+        area = INDEPENDENT_AREAS[i // 100]
+        lines = rng.sample(STOCK, rng.randint(4, 6))
+        ads.append(
+            {
+                "id": f"ind-{i}",
+                "source": "site",
+                "title": f"{name} is available",
+                "body": f"Hi, I'm {name}. " + " ".join(lines) + f" Call {area}-555-01{i % 100:02d}. {FOOTER}",
+                "location": CITIES[i % len(CITIES)][0],
+            }
+        )
+    return ads
+
+
+def ingest_and_link(tmp_path: Path, ads: list[dict[str, Any]], params: LinkParams | None = None) -> Store:
+    tmp_path.mkdir(exist_ok=True)
+    store = Store.open(tmp_path / "store.duckdb")
+    ingest_file(write_ads(tmp_path / "ads.jsonl", ads), store, workers=0)
+    link(store.connection, params)
+    return store
+
+
+def networks(store: Store) -> dict[str, str]:
+    return dict(store.connection.execute("SELECT id, network FROM ad_links").fetchall())
+
+
+def persons(store: Store) -> dict[str, str]:
+    return dict(store.connection.execute("SELECT id, person FROM ad_links").fetchall())
+
+
+# -- sentences: masking and spans ------------------------------------------------------------------
+
+
+def sentences_of(ad: Ad) -> dict[str, Found]:
+    return {f.detail["text"]: f for f in extract_ad(ad, images=False).of_kind("sentence")}
+
+
+def test_identifiers_names_places_and_numbers_are_masked_and_spans_point_at_the_original() -> None:
+    body = "Hi, I'm Lola, new in Denver!<br>Room 12, 5'4.<br>Text 303-555-0142 for the 2 hour special."
+    ad = Ad("site", "1", title="LOLA - new in Denver", body=body, location="Denver, CO")
+    found = sentences_of(ad)
+    assert set(found) == {
+        "<name> new in <place>",
+        "hi i'm <name> new in <place>",
+        "text <phone> for the # hour special",
+    }
+    # "Room 12, 5'4" has one word left once numbers go: not a sentence.
+    hi = found["hi i'm <name> new in <place>"]
+    assert [s.text_of(ad) for s in hi.spans] == ["Hi, I'm Lola, new in Denver"]
+    special = found["text <phone> for the # hour special"]
+    assert [s.text_of(ad) for s in special.spans] == ["Text 303-555-0142 for the 2 hour special"]
+    assert [s.field for s in found["<name> new in <place>"].spans] == ["title"]
+    assert int(special.value) == sentence_hash("text <phone> for the # hour special")
+    assert 0 <= int(special.value) < 2**63
+
+
+def test_the_same_template_hashes_the_same_across_names_cities_and_phones() -> None:
+    a = Ad("site", "1", body="Hi, I'm Lola, new in Denver! Ask for Lola at 303-555-0142 tonight.")
+    b = Ad("site", "2", body="Hi, I'm Mia, new in Miami! Ask for Mia at 305-555-0143 tonight.")
+    assert {f.value for f in sentences_of(a).values()} == {f.value for f in sentences_of(b).values()}
+
+
+def test_html_splits_sentences_and_entities_invisibles_and_styles_do_not_count() -> None:
+    plain = Ad("site", "1", body="Sweet and discreet. Private parking behind the building.")
+    html = Ad(
+        "site",
+        "2",
+        body="<p>Sweet&nbsp;and discreet</p><b>PRIVATE park\u200bing behind the building</b>",
+    )
+    styled = Ad("site", "3", body="𝐒𝐰𝐞𝐞𝐭 and discreet 💋 Private parking behind the building!!!")
+    expected = {"sweet and discreet", "private parking behind the building"}
+    for ad in (plain, html, styled):
+        assert set(sentences_of(ad)) == expected, ad.body
+
+
+def test_short_lines_are_skipped_and_repeats_are_one_value_with_every_span() -> None:
+    body = "Top quality.\nCall me.\nNo rush, relaxing time.\nNO RUSH - relaxing time!!"
+    found = find_sentences([("body", body)], [])
+    assert [f.detail["text"] for f in found] == ["no rush relaxing time"]
+    assert [body[s.start : s.end] for s in found[0].spans] == [
+        "No rush, relaxing time",
+        "NO RUSH - relaxing time",
+    ]
+    # Structured fields are not sentences.
+    assert find_sentences([("fields.about", "Sweet and discreet always")], []) == []
+
+
+def test_masks_come_from_the_other_extractors_spans() -> None:
+    text = "Ask for Sasha at the front desk"
+    found = [Found("name", "Sasha", (Span("body", 8, 13),))]
+    [sentence] = find_sentences([("body", text)], found)
+    assert sentence.detail["text"] == "ask for <name> at the front desk"
+
+
+def test_sentences_are_evidence_but_not_contract_keys() -> None:
+    ad = Ad("site", "1", body="Hi, I'm Lola. Sweet and discreet. Call 303-555-0142.")
+    record = contract_record(extract_ad(ad, images=False))
+    assert "sentences" not in record and "sentence" not in record
+    evidence = record["evidence"]
+    assert isinstance(evidence, list)
+    assert {"sweet and discreet", "hi i'm <name>"} <= {e["text"] for e in evidence if e["kind"] == "sentence"}
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["Sweet and discreet. ", "a" * 50, "!" * 50 + "a", "<" + "b" * 40, "<br>", "1 ", "&amp;", "💋 ok x "],
+)
+def test_hostile_megabyte_is_linear(unit: str) -> None:
+    text = unit * (1_000_000 // len(unit))
+    half = text[: len(text) // 2]
+    t0 = time.perf_counter()
+    find_sentences([("body", half)], [])
+    t_half = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    found = find_sentences([("body", text)], [])
+    t_full = time.perf_counter() - t0
+    assert t_full < 2.0
+    assert t_full < 3.0 * t_half + 0.05, (t_half, t_full)
+    assert sum(len(f.spans) for f in found) <= 20 * 300
+
+
+# -- linking ---------------------------------------------------------------------------------------
+
+
+def test_burner_template_joins_one_network_across_cities_names_and_phones(tmp_path: Path) -> None:
+    with ingest_and_link(tmp_path, independent_ads(240) + burner_ads()) as store:
+        net, per = networks(store), persons(store)
+        burner = {net[f"burner-{k}"] for k in range(len(CITIES))}
+        assert len(burner) == 1
+        members = [ad_id for ad_id, n in net.items() if n in burner]
+        assert sorted(members) == sorted(f"burner-{k}" for k in range(len(CITIES)))
+        # Text joins networks, never persons: one writer posts many persons.
+        assert len({per[f"burner-{k}"] for k in range(len(CITIES))}) == len(CITIES)
+        evidence = store.connection.execute(
+            "SELECT kind, value, ads, detail FROM link_evidence WHERE network = ? AND kind = 'text'",
+            [burner.pop()],
+        ).fetchall()
+        assert len(evidence) == len(CITIES) - 1  # each ad's closest partner
+        assert all(detail.startswith("jaccard ") and detail.endswith(" sentences") for *_, detail in evidence)
+        assert all(ads == 2 and value.startswith("site:burner-") for _, value, ads, _ in evidence)
+
+
+def test_stock_sentences_and_a_footer_do_not_join_strangers(tmp_path: Path) -> None:
+    ads = independent_ads(240)
+    # Two strangers with the same five stock lines, in another order, and the same footer.
+    ads.append(
+        {"id": "x-1", "source": "site", "body": " ".join(STOCK[i] for i in (0, 1, 2, 3, 4)) + f" {FOOTER}"}
+    )
+    ads.append(
+        {"id": "x-2", "source": "site", "body": " ".join(STOCK[i] for i in (3, 0, 4, 2, 1)) + f" {FOOTER}"}
+    )
+    with ingest_and_link(tmp_path, ads) as store:
+        net = networks(store)
+        assert len(set(net.values())) == len(ads)  # every one alone
+        [(pairs,)] = store.connection.execute("SELECT COUNT(*) FROM text_pairs").fetchall()
+        assert pairs == 0
+    # Compared as bags of sentences, without the order and chance tests, they would join.
+    loose = LinkParams(text_sentence_pairs=False, text_min_shared_pairs=0, text_min_surprise=-1000.0)
+    with ingest_and_link(tmp_path / "loose", ads, loose) as store:
+        net = networks(store)
+        assert net["x-1"] == net["x-2"]
+
+
+def test_footer_is_boilerplate_of_its_site(tmp_path: Path) -> None:
+    ads = independent_ads(200)
+    ads += [{**ad, "id": f"other-{ad['id']}", "source": "othersite"} for ad in independent_ads(5, seed=3)]
+    with ingest_and_link(tmp_path, ads) as store:
+        rows = store.connection.execute(
+            "SELECT source, example, ads, share FROM text_boilerplate ORDER BY source, example"
+        ).fetchall()
+        site = {example: (ads_, share) for source, example, ads_, share in rows if source == "site"}
+        assert site["site support <phone>"] == (200, 1.0)
+        assert site["all advertisers are adults and agree to the terms"] == (200, 1.0)
+        # Stock lines each fill a fraction of the site's ads: kept.
+        assert "sweet and discreet" not in site
+        # The small site has fewer ads than a sentence needs to count as boilerplate there.
+        assert not any(source == "othersite" for source, *_ in rows)
+    # A lower share makes the stock lines boilerplate too.
+    with ingest_and_link(tmp_path / "strict", ads, LinkParams(text_boilerplate_share=0.05)) as store:
+        examples = {e for (e,) in store.connection.execute("SELECT example FROM text_boilerplate").fetchall()}
+        assert "sweet and discreet" in examples
+
+
+def test_minhash_parameters_are_recorded_and_the_signatures_are_portable_arithmetic(tmp_path: Path) -> None:
+    params = LinkParams()
+    with ingest_and_link(tmp_path, independent_ads(120) + burner_ads(), params) as store:
+        con = store.connection
+        [(recorded,)] = con.execute("SELECT params FROM link_runs").fetchall()
+        recorded = json.loads(recorded)
+        for key in ("text_minhash_scheme", "text_minhash_seed", "text_minhash_perms", "text_minhash_rows"):
+            assert recorded[key] == getattr(params, key)
+        # The SQL signature equals the same arithmetic done here, for every ad compared.
+        coefficients = minhash_coefficients(params)
+        sets: dict[int, list[int]] = {}
+        for ad_key, h in con.execute("SELECT ad_key, h FROM _text_sets").fetchall():
+            sets.setdefault(ad_key, []).append(h)
+        signatures = {row[0]: list(row[1:]) for row in con.execute("SELECT * FROM _text_minhash").fetchall()}
+        assert signatures.keys() == sets.keys() and len(sets) > 50
+        for ad_key, hs in sets.items():
+            expected = [
+                min((a * (h % MINHASH_PRIME) + b) % MINHASH_PRIME for h in hs) for a, b in coefficients
+            ]
+            assert signatures[ad_key] == expected
+    assert all(1 <= a < MINHASH_PRIME and 0 <= b < MINHASH_PRIME for a, b in coefficients)
+    assert len(coefficients) == params.text_minhash_perms
+    assert minhash_coefficients(LinkParams(text_minhash_seed=1)) != coefficients
+    with pytest.raises(ValueError, match="scheme"):
+        minhash_coefficients(LinkParams(text_minhash_scheme="xxhash"))
+
+
+def test_bands_must_divide_the_permutations(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "store.duckdb") as store:
+        ingest_file(write_ads(tmp_path / "ads.jsonl", burner_ads()), store, workers=0)
+        with pytest.raises(ValueError, match="bands"):
+            link(store.connection, LinkParams(text_minhash_perms=30, text_minhash_rows=4))
+
+
+def test_giant_buckets_are_joined_as_stars(tmp_path: Path) -> None:
+    # With a tiny bucket limit every bucket is a star to its first ad; the burner still joins.
+    params = LinkParams(text_max_bucket=2)
+    with ingest_and_link(tmp_path, independent_ads(240) + burner_ads(), params) as store:
+        net = networks(store)
+        assert len({net[f"burner-{k}"] for k in range(len(CITIES))}) == 1
+        [(pairs,)] = store.connection.execute("SELECT COUNT(*) FROM text_pairs").fetchall()
+        assert pairs >= len(CITIES) - 1
