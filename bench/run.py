@@ -83,6 +83,27 @@ def text_extraction_speed(ads: Path) -> dict[str, object]:
     return {"ads": len(items), "seconds": round(seconds, 2), "ads_per_s_1core": round(len(items) / seconds)}
 
 
+def hostile_bodies() -> dict[str, float]:
+    """Seconds for `extract_ad` (every extractor) on one 1 MB adversarial body of each kind."""
+    from threadline.model import Ad
+
+    bodies = {
+        "digit run": "7" * 1_000_000,
+        "digit groups": "713 555 " * 125_000,
+        "separators": "-.-( )" * 170_000,
+        "100k emoji": "💋🌹" * 50_000 + "x" * 600_000,
+        "spelled digits": "seven one " * 100_000,
+        "at/dot words": "a at b dot " * 90_000,
+        "one letter": "a" * 1_000_000,
+    }
+    out = {}
+    for name, body in bodies.items():
+        t0 = time.perf_counter()
+        extract_ad(Ad(source="bench", id=name, body=body), images=False)
+        out[name] = round(time.perf_counter() - t0, 3)
+    return out
+
+
 def _run_measured(cmd: list[str]) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak RSS of its whole process tree in MiB, last output line)."""
     peak = 0
@@ -191,6 +212,10 @@ def main() -> None:
     quality_ads = _corpus("quality", args.quality_ads, args.seed, images=False)
     results["phone_quality"] = q = phone_quality(quality_ads)
     print(json.dumps(q, indent=2), flush=True)
+
+    print("one 1 MB adversarial body through every extractor (seconds):", flush=True)
+    results["hostile_1mb_seconds"] = h = hostile_bodies()
+    print(json.dumps(h, indent=2), flush=True)
 
     print("text-only extraction, one core:", flush=True)
     results["text_extraction"] = t = text_extraction_speed(quality_ads)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import random
-import time
 
 import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linearity import assert_linear
 from threadline.extract.phones import find_phones
 from threadline.synth.obfuscate import STYLES as SYNTH_STYLES
 from threadline.synth.obfuscate import render_phone
@@ -225,29 +224,10 @@ _HOSTILE = {
 }
 
 
-def _timed(text: str) -> float:
-    """Best of two runs, without the garbage collector's pauses (other tests' garbage)."""
-    gc.collect()
-    gc.disable()
-    try:
-        best = float("inf")
-        for _ in range(2):
-            t0 = time.perf_counter()
-            find_phones([("body", text)])
-            best = min(best, time.perf_counter() - t0)
-        return best
-    finally:
-        gc.enable()
-
-
 @pytest.mark.parametrize("kind", sorted(_HOSTILE))
 def test_hostile_megabyte_is_fast_and_linear(kind: str) -> None:
     text = _HOSTILE[kind]
-    t_half = _timed(text[: len(text) // 2])
-    t_full = _timed(text)
-    assert t_full < 2.0
-    # Linear: twice the text costs about twice the time, not four times.
-    assert t_full < 3.0 * t_half + 0.05, (t_half, t_full)
+    assert_linear(lambda t: find_phones([("body", t)]), text)
 
 
 # The synthetic corpus's own renderer is a second, independent author of obfuscations: every one of

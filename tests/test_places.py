@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linearity import assert_linear
 from threadline.extract.places import Place, country_of_location, find_places, region_for, resolve_location
 
 
@@ -191,23 +191,12 @@ _HOSTILE = {
 }
 
 
-def _timed(text: str) -> float:
-    gc.collect()
-    t0 = time.perf_counter()
-    find_places([("body", text)], None)
-    return time.perf_counter() - t0
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(_HOSTILE))
 def test_hostile_megabyte_is_fast_and_linear(kind: str) -> None:
     resolve_location("Houston")  # the gazetteer load is not part of the measurement
     text = _HOSTILE[kind]
-    t_half = min(_timed(text[: len(text) // 2] + f" {i}") for i in range(2))
-    t_full = min(_timed(text + f" {i}") for i in range(2))
-    assert t_full < 2.0
-    # Linear: twice the text costs about twice the time, not four times.
-    assert t_full < 3.0 * t_half + 0.1, (t_half, t_full)
+    assert_linear(lambda t: find_places([("body", t)], None), text)
 
 
 @pytest.mark.parametrize(
