@@ -19,6 +19,9 @@ from threadline.ingest import ingest_file
 from threadline.link import DuckDBEngine, LinkParams, components_sql, link
 from threadline.store import Store
 
+# Tests of incremental runs on small stores: cluster only the affected ads even when they are
+# most of the store (a real run would take one full pass instead, with the same result).
+ALWAYS_INCREMENTAL = LinkParams(incremental_max_share=1.0)
 FOOTER = "Site support: 1-800-555-0199. All advertisers are adults."
 NAMES = ["Mia", "Ruby", "Jade", "Luna", "Nina", "Rose", "Gia", "Zoe", "Ivy", "Kim"]
 AREAS = [213, 312, 415, 617]
@@ -187,10 +190,10 @@ def test_network_ids_are_stable_while_a_network_grows(tmp_path: Path) -> None:
     second = write_ads(tmp_path / "day2.jsonl", _operation(1, 5, 5) + list(independents(20, start=20)))
     with Store.open(tmp_path / "s.duckdb") as store:
         ingest_file(first, store, workers=0)
-        link(store.connection)
+        link(store.connection, ALWAYS_INCREMENTAL)
         before = networks(store)
         ingest_file(second, store, workers=0)
-        link(store.connection)
+        link(store.connection, ALWAYS_INCREMENTAL)
         after = networks(store)
     assert all(after[ad] == network for ad, network in before.items())
     assert after["op1-9"] == before["op1-0"]
@@ -207,9 +210,9 @@ def test_incremental_runs_equal_one_batch_run(tmp_path: Path) -> None:
     with Store.open(tmp_path / "daily.duckdb") as daily:
         for f in days:
             ingest_file(f, daily, workers=0)
-            relinked.append(link(daily.connection).relinked)
+            relinked.append(link(daily.connection, ALWAYS_INCREMENTAL).relinked)
         incremental = daily.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
-    with ingest_and_link(tmp_path, "batch", *days) as batch:
+    with ingest_and_link(tmp_path, "batch", *days, params=ALWAYS_INCREMENTAL) as batch:
         once = batch.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
     assert sorted(incremental) == sorted(once)
     assert relinked[-1] < len(once)  # the last day clustered only what it touched
@@ -217,21 +220,21 @@ def test_incremental_runs_equal_one_batch_run(tmp_path: Path) -> None:
 
 def test_incremental_run_clusters_only_what_changed(tmp_path: Path) -> None:
     first = write_ads(tmp_path / "a.jsonl", list(independents(50)) + _operation(2, 0, 5))
-    with ingest_and_link(tmp_path, "s", first) as store:
+    with ingest_and_link(tmp_path, "s", first, params=ALWAYS_INCREMENTAL) as store:
         # A new post of the operation and one new independent: the operation's network and the
         # new ad are clustered again, the 50 independents are not.
         more = write_ads(tmp_path / "b.jsonl", _operation(2, 5, 1) + list(independents(1, start=50)))
         ingest_file(more, store, workers=0)
-        report = link(store.connection)
+        report = link(store.connection, ALWAYS_INCREMENTAL)
         assert report.relinked == 7
         # An edited version of an independent's ad that now shows the operation's phone moves her
         # into the operation's network.
         edited = dict(next(independents(1, start=3)), body=f"New number {phone(2, 903)}")
         ingest_file(write_ads(tmp_path / "c.jsonl", [edited]), store, workers=0)
-        report = link(store.connection)
+        report = link(store.connection, ALWAYS_INCREMENTAL)
         net = networks(store)
         assert net["ind-3"] == net["op2-0"]
-        full = link(store.connection, full=True)
+        full = link(store.connection, ALWAYS_INCREMENTAL, full=True)
         assert full.relinked == full.ads
         assert networks(store) == net
 
@@ -327,14 +330,22 @@ def test_incremental_equals_full_on_a_synthetic_corpus(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.duckdb") as store:
         for part in parts:
             ingest_file(part, store, workers=0)
-            report = link(store.connection)
+            report = link(store.connection, ALWAYS_INCREMENTAL)
         assert report.relinked < report.ads
         incremental = sorted(
             store.connection.execute("SELECT ad_key, network, person FROM ad_links").fetchall()
         )
         evidence = sorted(store.connection.execute("SELECT * FROM link_evidence").fetchall())
-        link(store.connection, full=True)
+        link(store.connection, ALWAYS_INCREMENTAL, full=True)
         assert sorted(
             store.connection.execute("SELECT ad_key, network, person FROM ad_links").fetchall()
         ) == (incremental)
         assert sorted(store.connection.execute("SELECT * FROM link_evidence").fetchall()) == evidence
+
+
+def test_a_run_affecting_most_of_the_store_takes_one_full_pass(tmp_path: Path) -> None:
+    first = write_ads(tmp_path / "a.jsonl", _operation(6, 0, 8) + list(independents(2)))
+    with ingest_and_link(tmp_path, "s", first) as store:
+        ingest_file(write_ads(tmp_path / "b.jsonl", _operation(6, 8, 1)), store, workers=0)
+        report = link(store.connection)  # the operation is 9 of 11 ads: over the 30% cap
+        assert report.relinked == report.ads == 11

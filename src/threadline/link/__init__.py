@@ -79,7 +79,12 @@ def link(
         scope = None
         if not full:
             affected_ads(engine)
-            scope = "_affected"
+            [(affected, total)] = engine.query(
+                "SELECT (SELECT COUNT(*) FROM _affected), (SELECT COUNT(*) FROM link_ads)"
+            )
+            # When most of the archive is affected anyway, one full pass is cheaper (same result).
+            if affected <= total * params.incremental_max_share:
+                scope = "_affected"
         link_components(engine, scope)
         relinked = _save(con, scope)
         report = _report(con, time.perf_counter() - t0, relinked)

@@ -54,6 +54,16 @@ def affected_ads(engine: Engine) -> None:
         (SELECT sha_a, sha_b FROM link_image_pairs EXCEPT SELECT sha_a, sha_b FROM image_pairs)
         """,
     )
+    # Both ends of every pair, as (one end, the other): equality joins only, since a join on
+    # "a = x OR b = x" is a nested loop over all pairs.
+    engine.table(
+        "_image_ends",
+        "SELECT sha_a AS sha, sha_b AS other FROM image_pairs UNION ALL SELECT sha_b, sha_a FROM image_pairs",
+    )
+    engine.table(
+        "_text_ends",
+        "SELECT ad_a AS ad, ad_b AS other FROM text_pairs UNION ALL SELECT ad_b, ad_a FROM text_pairs",
+    )
     engine.table(
         "_seed",
         """
@@ -68,27 +78,27 @@ def affected_ads(engine: Engine) -> None:
         -- holders of values that became hubs or stopped being hubs
         SELECT v.ad_key FROM _values v JOIN _flipped f ON f.kind = v.kind AND f.value = v.value
         UNION
-        -- both sides of similar images and texts that touch a changed ad
-        SELECT i2.ad_key FROM image_pairs p
-        JOIN link_images i1 ON i1.sha256 = p.sha_a OR i1.sha256 = p.sha_b
-        JOIN _dirty d ON d.ad_key = i1.ad_key
-        JOIN link_images i2 ON i2.sha256 = p.sha_a OR i2.sha256 = p.sha_b
+        -- the other side of similar images and texts that touch a changed ad
+        SELECT i2.ad_key FROM _dirty d
+        JOIN link_images i1 ON i1.ad_key = d.ad_key
+        JOIN _image_ends e ON e.sha = i1.sha256
+        JOIN link_images i2 ON i2.sha256 = e.other
         UNION
-        SELECT CASE WHEN d.ad_key = t.ad_a THEN t.ad_b ELSE t.ad_a END FROM text_pairs t
-        JOIN _dirty d ON d.ad_key = t.ad_a OR d.ad_key = t.ad_b
+        SELECT e.other FROM _dirty d JOIN _text_ends e ON e.ad = d.ad_key
         UNION
         -- Similar texts depend on corpus-wide counts (boilerplate shares, how rare a sentence
         -- is), and an image index bucket can outgrow its cap: a pair between two unchanged ads
         -- can appear or disappear. Both ends of every pair that did are affected.
         SELECT ad_a FROM _text_changes UNION SELECT ad_b FROM _text_changes
         UNION
-        SELECT i.ad_key FROM _image_changes c
-        JOIN link_images i ON i.sha256 = c.sha_a OR i.sha256 = c.sha_b
+        SELECT i.ad_key FROM _image_changes c JOIN link_images i ON i.sha256 = c.sha_a
+        UNION
+        SELECT i.ad_key FROM _image_changes c JOIN link_images i ON i.sha256 = c.sha_b
         UNION
         -- analysts' merges are few: their ads are always clustered again
-        SELECT k.ad_key FROM link_decisions d
-        JOIN ad_keys k
-          ON (k.source = d.source_a AND k.id = d.id_a) OR (k.source = d.source_b AND k.id = d.id_b)
+        SELECT k.ad_key FROM link_decisions d JOIN ad_keys k ON k.source = d.source_a AND k.id = d.id_a
+        UNION
+        SELECT k.ad_key FROM link_decisions d JOIN ad_keys k ON k.source = d.source_b AND k.id = d.id_b
         """,
     )
     engine.table(

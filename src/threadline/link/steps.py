@@ -43,6 +43,9 @@ class LinkParams:
     pdq_min_quality: int = 50
     # Index buckets larger than this are flat or degenerate hashes, not evidence.
     max_bucket: int = 500
+    # An incremental run clusters only the affected ads, unless they are more than this share
+    # of the archive; then a full pass is cheaper and gives the same result.
+    incremental_max_share: float = 0.3
     # Near-duplicate text (link/text.py). A sentence in more than this share of one source's ads
     # (and in at least min_ads of them), or beside this many phone numbers, is boilerplate.
     text_boilerplate_share: float = 0.2
