@@ -98,7 +98,41 @@ def quality(n: int, seed: int) -> dict[str, object]:
     }
 
 
-def scale(n: int, added: int, seed: int, workers: int) -> dict[str, object]:
+def _forget(db: Path, file: Path) -> None:
+    """Take the ads of one ingested file out of a store again (for --reuse)."""
+    with Store.open(db) as store:
+        con = store.connection
+        con.execute(
+            "CREATE TEMP TABLE gone AS SELECT source, id, version FROM ads WHERE file = ?", [str(file)]
+        )
+        con.execute(
+            """
+            DELETE FROM extractions e USING gone g
+            WHERE e.source = g.source AND e.ad_id = g.id AND e.version = g.version
+            """
+        )
+        con.execute(
+            """
+            DELETE FROM ad_images e USING gone g
+            WHERE e.source = g.source AND e.ad_id = g.id AND e.version = g.version
+            """
+        )
+        con.execute(
+            """
+            DELETE FROM ads a USING gone g
+            WHERE a.source = g.source AND a.id = g.id AND a.version = g.version
+            """
+        )
+        con.execute(
+            """
+            DELETE FROM ad_keys
+            WHERE NOT EXISTS (SELECT 1 FROM ads a WHERE a.source = ad_keys.source AND a.id = ad_keys.id)
+            """
+        )
+        con.execute("DELETE FROM ad_links WHERE ad_key NOT IN (SELECT ad_key FROM ad_keys)")
+
+
+def scale(n: int, added: int, seed: int, workers: int, reuse: bool = False) -> dict[str, object]:
     """Link N text-only ads, then ingest and link `added` more."""
     corpus = _corpus("link-scale", n + added, seed, images=False)
     lines = corpus.read_bytes().splitlines(keepends=True)
@@ -107,13 +141,18 @@ def scale(n: int, added: int, seed: int, workers: int) -> dict[str, object]:
     extra.write_bytes(b"".join(lines[n : n + added]))
     del lines
     db = OUT / f"link-scale-{n}.duckdb"
-    db.unlink(missing_ok=True)
     exe = str(Path(sys.executable).with_name("threadline"))
     t0 = time.perf_counter()
-    ingest_s, ingest_peak, ingest_report = _run_measured(
-        [exe, "ingest", str(base), "--db", str(db), "--no-link", "--workers", str(workers), "-q"]
-    )
-    link_s, link_peak, link_report = _run_measured([exe, "link", "--db", str(db)])
+    if reuse and db.exists():
+        # The N ads of an earlier run are stored already: take the added ones out again.
+        _forget(db, extra)
+        ingest_s, ingest_peak, ingest_report = 0.0, 0.0, "reused"
+    else:
+        db.unlink(missing_ok=True)
+        ingest_s, ingest_peak, ingest_report = _run_measured(
+            [exe, "ingest", str(base), "--db", str(db), "--no-link", "--workers", str(workers), "-q"]
+        )
+    link_s, link_peak, link_report = _run_measured([exe, "link", "--db", str(db), "--full"])
     add_s, add_peak, add_report = _run_measured(
         [exe, "ingest", str(extra), "--db", str(db), "--workers", str(workers), "-q"]
     )
@@ -145,17 +184,21 @@ def main() -> None:
     parser.add_argument("--add-ads", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="reuse the scale store of an earlier run")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     results: dict[str, object] = {}
-    print(f"network quality, {args.quality_ads:,} ads with images (seed {args.seed}):", flush=True)
-    results["quality"] = q = quality(args.quality_ads, args.seed)
-    print(json.dumps(q, indent=2), flush=True)
+    if not args.skip_quality:
+        print(f"network quality, {args.quality_ads:,} ads with images (seed {args.seed}):", flush=True)
+        results["quality"] = q = quality(args.quality_ads, args.seed)
+        print(json.dumps(q, indent=2), flush=True)
     if not args.skip_scale:
         print(f"scale: link {args.scale_ads:,} text-only ads, then add {args.add_ads:,}:", flush=True)
-        results["scale"] = s = scale(args.scale_ads, args.add_ads, args.seed + 1, args.workers)
+        results["scale"] = s = scale(args.scale_ads, args.add_ads, args.seed + 1, args.workers, args.reuse)
         print(json.dumps(s, indent=2), flush=True)
-    (OUT / "link-results.json").write_text(json.dumps(results, indent=2))
+    name = "link-results.json" if not args.skip_quality else "link-scale-results.json"
+    (OUT / name).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -101,13 +101,14 @@ def affected_ads(engine: Engine) -> None:
         SELECT k.ad_key FROM link_decisions d JOIN ad_keys k ON k.source = d.source_b AND k.id = d.id_b
         """,
     )
+    # Whole previous networks of the seeds, as a semi-join on the network: joining seed ads to
+    # their network's ads row by row would square the size of a big network.
     engine.table(
         "_affected",
         """
         SELECT ad_key FROM _seed
         UNION
-        SELECT p2.ad_key FROM _seed s
-        JOIN ad_links p1 ON p1.ad_key = s.ad_key
-        JOIN ad_links p2 ON p2.network = p1.network
+        SELECT p.ad_key FROM ad_links p
+        WHERE p.network IN (SELECT DISTINCT p1.network FROM ad_links p1 JOIN _seed s ON s.ad_key = p1.ad_key)
         """,
     )
