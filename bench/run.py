@@ -133,20 +133,21 @@ def _run_measured(cmd: list[str]) -> tuple[float, float, str]:
     return seconds, peak / 2**20, out.strip().splitlines()[-1]
 
 
-def ingest_speed(ads: Path, workers: int) -> dict[str, object]:
+def ingest_speed(ads: Path, workers: int, *, link: bool = False) -> dict[str, object]:
+    """`threadline ingest` of a file into a new store: extract and store (and link, if asked)."""
     db = OUT / f"ingest-{ads.parent.name}.duckdb"
     db.unlink(missing_ok=True)
     n = sum(1 for _ in ads.open("rb"))
     exe = str(Path(sys.executable).with_name("threadline"))
-    seconds, peak_mib, line = _run_measured(
-        [exe, "ingest", str(ads), "--db", str(db), "--workers", str(workers), "-q"]
-    )
-    again, _, line2 = _run_measured(
-        [exe, "ingest", str(ads), "--db", str(db), "--workers", str(workers), "-q"]
-    )
+    cmd = [exe, "ingest", str(ads), "--db", str(db), "--workers", str(workers), "-q"]
+    if not link:
+        cmd.append("--no-link")
+    seconds, peak_mib, line = _run_measured(cmd)
+    again, _, line2 = _run_measured(cmd)
     return {
         "records": n,
         "workers": workers,
+        "linked": link,
         "seconds": round(seconds, 1),
         "records_per_s": round(n / seconds),
         "peak_rss_mib": round(peak_mib),
@@ -229,6 +230,9 @@ def main() -> None:
     print(f"peak memory, ingesting {args.rss_ads:,} ads with images:", flush=True)
     rss_ads = _corpus("rss", args.rss_ads, args.seed + 2, images=True)
     results["ingest_large"] = r = ingest_speed(rss_ads, args.workers)
+    print(json.dumps(r, indent=2), flush=True)
+    print("the same, linking too (as `threadline ingest` does by default):", flush=True)
+    results["ingest_large_linked"] = r = ingest_speed(rss_ads, args.workers, link=True)
     print(json.dumps(r, indent=2), flush=True)
 
     print(f"ingest of ads with one unique 640x480 photo each, {args.photo_ads:,} ads:", flush=True)

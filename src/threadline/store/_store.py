@@ -171,6 +171,13 @@ def _check_is_store_file(file: Path) -> None:
         raise StoreError(f"{file} is not a Threadline store (not a DuckDB database file)")
 
 
+def _memory_limit() -> str:
+    """DuckDB's memory cap: it spills to disk beyond it. Its default (80% of the machine) lets a
+    link run of a laptop's store take gigabytes that a smaller cap does not need.
+    THREADLINE_MEMORY_LIMIT (e.g. "4GB") overrides it."""
+    return os.environ.get("THREADLINE_MEMORY_LIMIT", "1GB")
+
+
 class Store:
     """A Threadline store: an embedded DuckDB file with a versioned schema.
 
@@ -198,7 +205,7 @@ class Store:
         file = Path(path)
         _check_is_store_file(file)
         try:
-            con = duckdb.connect(str(file), read_only=read_only)
+            con = duckdb.connect(str(file), read_only=read_only, config={"memory_limit": _memory_limit()})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreBusyError(
