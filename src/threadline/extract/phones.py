@@ -175,16 +175,23 @@ _CUE_BEFORE = re.compile(
 )
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def _is_quantity(low: str, g: _Group) -> bool:
     """A standalone number that the text marks as money or a measure ("$200", "24 yo", "80 hh")."""
     if low[max(0, g.start - 2) : g.start].rstrip()[-1:] in _CURRENCY:
         return True
     after = low[g.end : g.end + 8].lstrip(" ")
-    return bool(after) and (after[0] in "%'\"" or _UNIT_SPACED.match(after) is not None)
+    if not after or not (after[0].isalpha() or after[0] in "%'\""):
+        return False  # the common case, decided without a regex
+    return after[0] in "%'\"" or _UNIT_SPACED.match(after) is not None
 
 
 def _is_cued(low: str, g: _Group) -> bool:
     """A number after a cue word ("room 301"): weak, since "room # 7135550142" still has a phone."""
+    if _LETTER.search(low, max(0, g.start - 5), g.start) is None:
+        return False  # every cue ends in a letter at most three separators before the number
     return _CUE_BEFORE.search(low, max(0, g.start - 14), g.start) is not None
 
 
