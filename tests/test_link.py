@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from threadline.ingest import ingest_file
 from threadline.link import DuckDBEngine, LinkParams, components_sql, link
+from threadline.link.decisions import UnknownAd, clear_hub_mark, mark_hub, record_merge
 from threadline.store import Store
 
 # Tests of incremental runs on small stores: cluster only the affected ads even when they are
@@ -244,14 +245,13 @@ def test_analyst_decisions_survive_recomputation(tmp_path: Path) -> None:
     with ingest_and_link(tmp_path, "s", ads) as store:
         con = store.connection
         # The analyst knows the operation's phone is an agency switchboard: not evidence.
-        con.execute("INSERT INTO hub_marks VALUES ('phone', '+19035550103', true, 'analyst1', NULL, now())")
+        mark_hub(con, "phone", "+19035550103", is_hub=True, analyst="analyst1")
         # ... and that two independents are the same woman.
-        con.execute(
-            "INSERT INTO link_decisions VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
-            ["merge", "site", "ind-1", "site", "ind-2", "analyst1"],
-        )
+        record_merge(con, ("site", "ind-1"), ("site", "ind-2"), analyst="analyst1")
+        with pytest.raises(UnknownAd):
+            record_merge(con, ("site", "ind-1"), ("site", "nobody"), analyst="analyst1")
         # ... and that the footer number, hub or not, stays a hub by decision.
-        con.execute("INSERT INTO hub_marks VALUES ('phone', '+18005550199', true, 'analyst2', NULL, now())")
+        mark_hub(con, "phone", "+18005550199", is_hub=True, analyst="analyst2")
         for _ in range(2):  # a decision holds on every recomputation
             link(con)
             net = networks(store)
@@ -262,7 +262,7 @@ def test_analyst_decisions_survive_recomputation(tmp_path: Path) -> None:
             ).fetchall()
             assert sorted(marked) == [("+18005550199", "analyst2"), ("+19035550103", "analyst1")]
         # Unmarking gives the decision back to the data.
-        con.execute("DELETE FROM hub_marks WHERE value = '+19035550103'")
+        clear_hub_mark(con, "phone", "+19035550103")
         link(con)
         net = networks(store)
         assert len({net[f"op3-{i}"] for i in range(6)}) == 1

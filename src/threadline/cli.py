@@ -288,17 +288,17 @@ def mark_hub(
 ) -> None:
     """Mark VALUE as a hub (never used for linking) or as not a hub, then link again."""
     from threadline.link import link
+    from threadline.link.decisions import clear_hub_mark
+    from threadline.link.decisions import mark_hub as record_mark
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db) as store:
         con = store.connection
-        con.execute("DELETE FROM hub_marks WHERE kind = ? AND value = ?", [kind, value])
-        if not clear:
-            con.execute(
-                "INSERT INTO hub_marks VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-                [kind, value, not not_hub, analyst, note],
-            )
+        if clear:
+            clear_hub_mark(con, kind, value)
+        else:
+            record_mark(con, kind, value, is_hub=not not_hub, analyst=analyst, note=note)
         _echo_link(link(con))
 
 
@@ -311,6 +311,7 @@ def mark_hub(
 def merge(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> None:
     """Record that ads AD_A and AD_B (SOURCE:ID) belong to one network, then link again."""
     from threadline.link import link
+    from threadline.link.decisions import UnknownAd, record_merge
     from threadline.store import Store
 
     _readable(db)
@@ -321,15 +322,11 @@ def merge(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> Non
             _fail(f"{ad}: expected SOURCE:ID")
         keys.append((source, ad_id))
     with Store.open(db) as store:
-        con = store.connection
-        for source, ad_id in keys:
-            if not con.execute("SELECT 1 FROM ads WHERE source = ? AND id = ?", [source, ad_id]).fetchall():
-                _fail(f"no ad {source}:{ad_id} in {db}")
-        con.execute(
-            "INSERT INTO link_decisions VALUES ('merge', ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [*keys[0], *keys[1], analyst, note],
-        )
-        _echo_link(link(con))
+        try:
+            record_merge(store.connection, keys[0], keys[1], analyst=analyst, note=note)
+        except UnknownAd as exc:
+            _fail(f"{exc} in {db}")
+        _echo_link(link(store.connection))
 
 
 @cli.command()

@@ -96,13 +96,9 @@ _QUANTITY = frozenset({"quantity"})
 _MULTIPLIER = "*"  # digits value of a "double"/"triple" token, followed by the factor
 
 
+@lru_cache(maxsize=256)
 def possible_lengths(region: str) -> frozenset[int]:
     """Digit counts a number of ``region`` can have as typed: national, with trunk 0, with country code."""
-    return _possible_lengths(region)
-
-
-@lru_cache(maxsize=256)
-def _possible_lengths(region: str) -> frozenset[int]:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if meta is None:
         return frozenset(range(7, _MAX_DIGITS + 1))
@@ -346,7 +342,7 @@ class _Chain:
             typed = "+" + digits.removeprefix("00") if intl else digits
             best: tuple[float, str] | None = None
             for r in regions if not intl else regions[:1]:
-                if not intl and length not in _possible_lengths(r):
+                if not intl and length not in possible_lengths(r):
                     continue
                 if r != regions[0] and not _fallback_fits(r, digits):
                     continue
@@ -383,7 +379,7 @@ def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple
     one starting later, since rooms, sizes and ages precede phones far more often than follow them.
     """
     regions = (region, *(r for r in _FALLBACK_REGIONS if r != region))
-    lengths = tuple(sorted(_possible_lengths(region) | {10, 11}, reverse=True))
+    lengths = tuple(sorted(possible_lengths(region) | {10, 11}, reverse=True))
     chain = _Chain(low, groups)
     n = len(groups)
     # best[i] = (digits covered from group i on, chosen reading as (j, E.164, intl) or None to skip i)
