@@ -79,6 +79,30 @@ def test_an_old_version_file_is_migrated_on_open_and_keeps_its_data(tmp_path: Pa
         assert store.query("SELECT id, version, body FROM latest_ads") == [("a1", 2, "b2")]
 
 
+def test_merges_made_before_decisions_had_sides_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "v3.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, MIGRATIONS[:3])  # merges were pairs in link_decisions
+    con.execute(
+        "INSERT INTO link_decisions VALUES ('merge', 's', 'a', 's', 'b', 'kim', 'same woman', now()),"
+        " ('merge', 's', 'c', 's', 'd', 'lee', NULL, now() + INTERVAL 1 HOUR)"
+    )
+    con.close()
+    with Store.open(path) as store:
+        assert store.query(
+            "SELECT decision_id, decision, analyst, note, revoked_by FROM analyst_decisions"
+        ) == [
+            (1, "merge", "kim", "same woman", None),
+            (2, "merge", "lee", None, None),
+        ]
+        assert store.query("SELECT * FROM analyst_decision_ads ORDER BY ALL") == [
+            (1, "a", "s", "a"),
+            (1, "a", "s", "b"),
+            (2, "a", "s", "c"),
+            (2, "a", "s", "d"),
+        ]
+
+
 def test_a_failing_migration_leaves_the_file_on_its_old_schema(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     Store.open(path).close()

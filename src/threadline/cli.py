@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from threadline import __version__
 from threadline._progress import Progress
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["cli", "main"]
 
@@ -302,31 +305,133 @@ def mark_hub(
         _echo_link(link(con))
 
 
-@cli.command()
-@click.argument("ad_a")
-@click.argument("ad_b")
-@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@click.option("--analyst", required=True, help="Who decides (kept with the decision).")
-@click.option("--note", default=None)
-def merge(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> None:
-    """Record that ads AD_A and AD_B (SOURCE:ID) belong to one network, then link again."""
-    from threadline.link import link
-    from threadline.link.decisions import UnknownAd, record_merge
-    from threadline.store import Store
-
-    _readable(db)
+def _ad_refs(refs: tuple[str, ...]) -> list[tuple[str, str]]:
     keys = []
-    for ad in (ad_a, ad_b):
+    for ad in refs:
         source, sep, ad_id = ad.partition(":")
         if not sep or not source or not ad_id:
             _fail(f"{ad}: expected SOURCE:ID")
         keys.append((source, ad_id))
+    return keys
+
+
+def _decide(db: Path, record: Callable[[duckdb.DuckDBPyConnection], int]) -> None:
+    """Record one analyst decision and link again, in one go; print the decision's number."""
+    from threadline.link import link
+    from threadline.store import Store
+
+    _readable(db)
     with Store.open(db) as store:
         try:
-            record_merge(store.connection, keys[0], keys[1], analyst=analyst, note=note)
-        except UnknownAd as exc:
-            _fail(f"{exc} in {db}")
+            decision_id = record(store.connection)
+        except (LookupError, ValueError) as exc:
+            _fail(f"{exc} in {db}" if isinstance(exc, LookupError) else str(exc))
+        click.echo(f"decision {decision_id} recorded")
         _echo_link(link(store.connection))
+
+
+_ANALYST = click.option("--analyst", required=True, help="Who decides (kept with the decision).")
+_NOTE = click.option("--note", default=None, help="Why (kept with the decision).")
+
+
+@cli.command()
+@click.argument("ads", nargs=-1, required=True)
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_NOTE
+def merge(ads: tuple[str, ...], db: Path, analyst: str, note: str | None) -> None:
+    """Record that ADS (two or more, SOURCE:ID) belong to one network, then link again."""
+    from threadline.link.decisions import record_merge
+
+    keys = _ad_refs(ads)
+    _decide(db, lambda con: record_merge(con, *keys, analyst=analyst, note=note))
+
+
+@cli.command()
+@click.argument("ad_a")
+@click.argument("ad_b")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_NOTE
+def separate(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> None:
+    """Record that ads AD_A and AD_B (SOURCE:ID) are not linked, then link again.
+
+    Every run keeps them in different networks by cutting the fewest links between them; `explain`
+    shows what was cut.
+    """
+    from threadline.link.decisions import record_separation
+
+    a, b = _ad_refs((ad_a, ad_b))
+    _decide(db, lambda con: record_separation(con, [a], [b], analyst=analyst, note=note))
+
+
+@cli.command()
+@click.argument("network")
+@click.argument("ads", nargs=-1, required=True)
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_NOTE
+def split(network: str, ads: tuple[str, ...], db: Path, analyst: str, note: str | None) -> None:
+    """Split ADS (SOURCE:ID) out of NETWORK into a network of their own, then link again."""
+    from threadline.link.decisions import record_split
+
+    keys = _ad_refs(ads)
+    _decide(db, lambda con: record_split(con, network, keys, analyst=analyst, note=note))
+
+
+@cli.command()
+@click.argument("decision_id", type=int)
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_NOTE
+def revoke(decision_id: int, db: Path, analyst: str, note: str | None) -> None:
+    """Withdraw analyst decision DECISION_ID (it stays on record), then link again."""
+    from threadline.link.decisions import revoke as record_revoke
+
+    def record(con: duckdb.DuckDBPyConnection) -> int:
+        record_revoke(con, decision_id, analyst=analyst, note=note)
+        return decision_id
+
+    _decide(db, record)
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+def decisions(db: Path) -> None:
+    """List analysts' merges, separations and splits, with who made (or revoked) each."""
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store:
+        rows = store.connection.execute(
+            """
+            SELECT d.decision_id, d.decision, d.analyst, d.decided_at, d.note, d.revoked_by, d.revoked_at,
+                   list(s.source || ':' || s.id ORDER BY s.source, s.id) FILTER (WHERE s.side = 'a'),
+                   list(s.source || ':' || s.id ORDER BY s.source, s.id) FILTER (WHERE s.side = 'b')
+            FROM analyst_decisions d JOIN analyst_decision_ads s ON s.decision_id = d.decision_id
+            GROUP BY ALL ORDER BY d.decision_id
+            """
+        ).fetchall()
+        cuts = dict(
+            store.connection.execute(
+                "SELECT decision_id, COUNT(*) FROM link_cuts GROUP BY decision_id"
+            ).fetchall()
+        )
+    if not rows:
+        click.echo("no decisions")
+    for did, kind, analyst, at, note, revoked_by, revoked_at, side_a, side_b in rows:
+        state = f"revoked by {revoked_by} {revoked_at:%Y-%m-%d %H:%M}" if revoked_by else "active"
+        why = f": {note}" if note else ""
+        click.echo(f"#{did} {kind} by {analyst} {at:%Y-%m-%d %H:%M} ({state}){why}")
+        click.echo(f"  {_few(side_a)}")
+        if side_b:
+            click.echo(f"  not linked to {_few(side_b)}")
+            click.echo(f"  links cut by the last run: {cuts.get(did, 0)}")
+
+
+def _few(refs: list[str], shown: int = 5) -> str:
+    more = f" and {len(refs) - shown:,} more" if len(refs) > shown else ""
+    return ", ".join(refs[:shown]) + more
 
 
 @cli.command()

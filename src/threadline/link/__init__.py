@@ -129,6 +129,9 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     con.execute("INSERT INTO link_image_pairs SELECT sha_a, sha_b FROM image_pairs")
     con.execute("DELETE FROM link_text_pairs")
     con.execute("INSERT INTO link_text_pairs SELECT ad_a, ad_b, jaccard, shared FROM text_pairs")
+    # Every cut of the last run is inside the scope (its ends are always affected): replace all.
+    con.execute("DELETE FROM link_cuts")
+    con.execute("INSERT INTO link_cuts SELECT decision_id, a, b, kind, value FROM link_cut_edges")
     con.execute("DELETE FROM link_hubs")
     con.execute(
         """
@@ -159,6 +162,17 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
         JOIN link_images i ON i.sha256 = p.sha_a
         JOIN ad_links l ON l.ad_key = i.ad_key
         GROUP BY ALL
+        UNION ALL
+        SELECT l.network, 'analyst_cut', c.kind || ' ' || c.value, 2,
+               'cut between ' || a.source || ':' || a.id || ' and ' || b.source || ':' || b.id
+               || ' for decision ' || CAST(c.decision_id AS VARCHAR) || ' by ' || d.analyst
+        FROM (
+            SELECT a AS here, * FROM link_cut_edges UNION ALL SELECT b AS here, * FROM link_cut_edges
+        ) c
+        JOIN analyst_decisions d ON d.decision_id = c.decision_id
+        JOIN ad_links l ON l.ad_key = c.here
+        JOIN link_ads a ON a.ad_key = c.a
+        JOIN link_ads b ON b.ad_key = c.b
         UNION ALL
         SELECT l.network, 'text', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
                'jaccard ' || CAST(ROUND(t.jaccard, 2) AS VARCHAR) || ', ' || t.shared || ' sentences'

@@ -1,21 +1,40 @@
 """Analysts' decisions about linking, kept in the store so that every later run honours them.
 
-A mark says a value is (or is not) a hub whatever the data says; a merge says two ads belong to
-one network. Linking reads both (`steps.detect_hubs`, `steps.link_components`); nothing else
-writes them, so the command line and a workspace record decisions the same way.
+A mark says a value is (or is not) a hub whatever the data says. A merge says ads belong to one
+network; a separation says two sets of ads are not linked ("these are not the same operation"),
+and a split takes ads out of their network (a separation from the rest of it). Decisions are
+numbered, never deleted (a revoked one keeps who revoked it), and every link run honours the
+active ones (`steps.detect_hubs`, `steps.link_components`, `constraints`). Nothing else writes
+them, so the command line and a workspace record decisions the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
-__all__ = ["HUB_KINDS", "UnknownAd", "clear_hub_mark", "mark_hub", "record_merge"]
+__all__ = [
+    "HUB_KINDS",
+    "UnknownAd",
+    "UnknownNetwork",
+    "clear_hub_mark",
+    "mark_hub",
+    "record_merge",
+    "record_separation",
+    "record_split",
+    "revoke",
+]
 
 HUB_KINDS = ("phone", "email", "handle", "image")
 
 
 class UnknownAd(LookupError):
     """A decision named an ad the store does not hold."""
+
+
+class UnknownNetwork(LookupError):
+    """A decision named a network the last link run did not make."""
 
 
 def mark_hub(
@@ -41,19 +60,109 @@ def clear_hub_mark(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> Non
     con.execute("DELETE FROM hub_marks WHERE kind = ? AND value = ?", [kind, value])
 
 
+def _check_ads(con: duckdb.DuckDBPyConnection, ads: Sequence[tuple[str, str]]) -> None:
+    for source, ad_id in ads:
+        if not con.execute("SELECT 1 FROM ads WHERE source = ? AND id = ?", [source, ad_id]).fetchall():
+            raise UnknownAd(f"no ad {source}:{ad_id}")
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    decision: str,
+    sides: dict[str, Sequence[tuple[str, str]]],
+    analyst: str,
+    note: str | None,
+) -> int:
+    [(decision_id,)] = con.execute(
+        "SELECT COALESCE(MAX(decision_id), 0) + 1 FROM analyst_decisions"
+    ).fetchall()
+    con.execute(
+        "INSERT INTO analyst_decisions VALUES (?, ?, ?, ?, now()::TIMESTAMP, NULL, NULL, NULL)",
+        [decision_id, decision, analyst, note],
+    )
+    con.executemany(
+        "INSERT INTO analyst_decision_ads VALUES (?, ?, ?, ?)",
+        [[decision_id, side, source, ad_id] for side, ads in sides.items() for source, ad_id in ads],
+    )
+    return int(decision_id)
+
+
 def record_merge(
     con: duckdb.DuckDBPyConnection,
-    ad_a: tuple[str, str],
-    ad_b: tuple[str, str],
+    *ads: tuple[str, str],
+    analyst: str,
+    note: str | None = None,
+) -> int:
+    """Record that the ads ``(source, id)`` belong to one network; returns the decision's id."""
+    distinct = list(dict.fromkeys(ads))
+    if len(distinct) < 2:
+        raise ValueError("a merge needs at least two different ads")
+    _check_ads(con, distinct)
+    return _record(con, "merge", {"a": distinct}, analyst, note)
+
+
+def record_separation(
+    con: duckdb.DuckDBPyConnection,
+    side_a: Sequence[tuple[str, str]],
+    side_b: Sequence[tuple[str, str]],
     *,
     analyst: str,
     note: str | None = None,
+) -> int:
+    """Record that the ads of ``side_a`` are not linked to those of ``side_b``.
+
+    Every later run keeps the two sides in different networks by removing the fewest links that
+    join them (a minimum cut, see `constraints`), and shows what it removed. Returns the id.
+    """
+    a, b = list(dict.fromkeys(side_a)), list(dict.fromkeys(side_b))
+    if not a or not b:
+        raise ValueError("a separation needs an ad on each side")
+    if set(a) & set(b):
+        both = ", ".join(f"{s}:{i}" for s, i in sorted(set(a) & set(b)))
+        raise ValueError(f"an ad cannot be on both sides of a separation: {both}")
+    _check_ads(con, a + b)
+    return _record(con, "separate", {"a": a, "b": b}, analyst, note)
+
+
+def record_split(
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    ads: Sequence[tuple[str, str]],
+    *,
+    analyst: str,
+    note: str | None = None,
+) -> int:
+    """Split ``ads`` out of ``network``: a separation between them and the network's other ads.
+
+    The other side is the network as the last link run left it; ads that join later go wherever
+    their own links take them.
+    """
+    rows = con.execute("SELECT source, id FROM ad_links WHERE network = ?", [network]).fetchall()
+    members = {(s, i) for s, i in rows}
+    if not members:
+        raise UnknownNetwork(f"no network {network}")
+    outside = [f"{s}:{i}" for s, i in ads if (s, i) not in members]
+    if outside:
+        raise ValueError(f"not in network {network}: {', '.join(outside)}")
+    rest = sorted(members - set(ads))
+    if not rest:
+        raise ValueError(f"that is all of network {network}: nothing would be left to split from")
+    return record_separation(con, ads, rest, analyst=analyst, note=note)
+
+
+def revoke(
+    con: duckdb.DuckDBPyConnection, decision_id: int, *, analyst: str, note: str | None = None
 ) -> None:
-    """Record that ads ``(source, id)`` ``ad_a`` and ``ad_b`` belong to one network."""
-    for source, ad_id in (ad_a, ad_b):
-        if not con.execute("SELECT 1 FROM ads WHERE source = ? AND id = ?", [source, ad_id]).fetchall():
-            raise UnknownAd(f"no ad {source}:{ad_id}")
+    """Withdraw a decision; it stays on record with who withdrew it. The next link run obeys."""
+    row = con.execute(
+        "SELECT revoked_by FROM analyst_decisions WHERE decision_id = ?", [decision_id]
+    ).fetchall()
+    if not row:
+        raise LookupError(f"no decision {decision_id}")
+    if row[0][0] is not None:
+        raise ValueError(f"decision {decision_id} was already revoked by {row[0][0]}")
     con.execute(
-        "INSERT INTO link_decisions VALUES ('merge', ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [*ad_a, *ad_b, analyst, note],
+        "UPDATE analyst_decisions SET revoked_by = ?, revoked_at = now()::TIMESTAMP, revoke_note = ?"
+        " WHERE decision_id = ?",
+        [analyst, note, decision_id],
     )

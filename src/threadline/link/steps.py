@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from threadline.link.constraints import separate
 from threadline.link.engine import Engine
 
 __all__ = ["LinkParams", "build_inputs", "detect_hubs", "image_pairs", "link_components"]
@@ -260,6 +261,17 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
         JOIN _image_first fb ON fb.sha256 = p.sha_b
         """,
     )
+    # Analysts' active decisions, by ad key (ads not linked yet have none and wait for their run).
+    engine.table(
+        "_decision_ads",
+        """
+        SELECT d.decision_id, d.decision, d.analyst, s.side, k.ad_key
+        FROM analyst_decisions d
+        JOIN analyst_decision_ads s ON s.decision_id = d.decision_id
+        JOIN ad_keys k ON k.source = s.source AND k.id = s.id
+        WHERE d.revoked_at IS NULL
+        """,
+    )
     engine.table(
         "_net_edges_all",
         """
@@ -272,16 +284,15 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
                || ' sentences' AS value
         FROM text_pairs
         UNION ALL
-        SELECT ka.ad_key AS a, kb.ad_key AS b, 'analyst_merge' AS kind, d.analyst AS value
-        FROM link_decisions d
-        JOIN ad_keys ka ON ka.source = d.source_a AND ka.id = d.id_a
-        JOIN ad_keys kb ON kb.source = d.source_b AND kb.id = d.id_b
-        WHERE d.decision = 'merge'
+        SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY decision_id) AS b, 'analyst_merge' AS kind,
+               'decision ' || CAST(decision_id AS STRING) || ' by ' || analyst AS value
+        FROM _decision_ads WHERE decision = 'merge'
         """,
     )
     engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
     engine.table("net_edges", _within("_net_edges_all", scope))
     engine.connected_components("net_edges", "_net_nodes", "networks")
+    separate(engine)  # analysts' "not linked" and splits: cut the fewest links (see constraints)
     # Identifiers used under exactly one name (or none) identify one person; others (an
     # operation's shared phone) only together with the name.
     engine.table(
@@ -302,7 +313,16 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
         UNION ALL SELECT a, b, kind, value FROM _image_edges
         """,
     )
-    engine.table("person_edges", _within("_person_edges_all", scope))
+    # A person never spans two networks (a separation may have cut between her ads).
+    engine.table(
+        "person_edges",
+        f"""
+        SELECT e.* FROM ({_within("_person_edges_all", scope)}) e
+        JOIN networks na ON na.node = e.a
+        JOIN networks nb ON nb.node = e.b
+        WHERE na.component = nb.component
+        """,
+    )
     engine.connected_components("person_edges", "_net_nodes", "persons")
 
 

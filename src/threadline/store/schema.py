@@ -233,10 +233,60 @@ _LINKING = (
     """,
 )
 
+_DECISIONS: tuple[str, ...] = (
+    # Decisions are never deleted: a revoked one keeps who made it and who revoked it, and why.
+    """
+    CREATE TABLE analyst_decisions (
+        decision_id BIGINT    NOT NULL PRIMARY KEY,  -- 1, 2, ... in the order they were made
+        decision    VARCHAR   NOT NULL,  -- 'merge': one network; 'separate': side a apart from side b
+        analyst     VARCHAR   NOT NULL,
+        note        VARCHAR,
+        decided_at  TIMESTAMP NOT NULL,
+        revoked_by  VARCHAR,             -- set when an analyst withdraws the decision
+        revoked_at  TIMESTAMP,
+        revoke_note VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE analyst_decision_ads (
+        decision_id BIGINT  NOT NULL,
+        side        VARCHAR NOT NULL,  -- 'a' (every ad of a merge), or one side of a separation
+        source      VARCHAR NOT NULL,
+        id          VARCHAR NOT NULL
+    )
+    """,
+    """
+    INSERT INTO analyst_decisions
+    SELECT row_number() OVER (ORDER BY decided_at, source_a, id_a, source_b, id_b),
+           decision, analyst, note, decided_at, NULL, NULL, NULL
+    FROM link_decisions
+    """,
+    """
+    INSERT INTO analyst_decision_ads
+    WITH numbered AS (
+        SELECT row_number() OVER (ORDER BY decided_at, source_a, id_a, source_b, id_b) AS decision_id, *
+        FROM link_decisions
+    )
+    SELECT decision_id, 'a', source_a, id_a FROM numbered
+    UNION ALL SELECT decision_id, 'a', source_b, id_b FROM numbered
+    """,
+    "DROP TABLE link_decisions",
+    """
+    CREATE TABLE link_cuts (  -- links the last run removed to honour an analyst's separation
+        decision_id BIGINT  NOT NULL,
+        a           BIGINT  NOT NULL,  -- ad keys of the link's two ends
+        b           BIGINT  NOT NULL,
+        kind        VARCHAR NOT NULL,
+        value       VARCHAR NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
     Migration(3, "linking: ad keys, analyst decisions, persons and networks, hubs, evidence", _LINKING),
+    Migration(4, "analyst decisions with sides and revocation; links cut for separations", _DECISIONS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

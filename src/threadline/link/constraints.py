@@ -1,0 +1,159 @@
+"""Analysts' separations: keep two sets of ads in different networks by cutting the fewest links.
+
+An analyst who says "these ads are not linked" (or splits ads out of a network) is right about the
+outcome, but rarely says which piece of evidence misled the linker. So the step finds it: in the
+network the linker built, it removes a minimum set of links whose removal puts the two sides in
+different networks (a minimum s-t cut, with every ad of one side joined to a super-source and
+every ad of the other to a super-sink). Every removed link is saved with the decision it serves
+(``link_cuts``) and shown as evidence, so the cut is as explainable as a link.
+
+Costs: each link costs 1 to cut, except an analyst's merge, which is cut only when nothing else
+separates the sides (a later "not linked" wins over an earlier "same network" that contradicts
+it). Decisions apply in the order they were made, each to the graph the earlier ones left.
+
+Only networks holding both sides of a decision are cut; their links (a few thousand at most in a
+real archive) are fetched and cut on one machine by scipy's maximum flow. A cluster engine runs
+the same step: the constrained networks are few and small next to the archive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+from threadline.link.engine import Engine
+
+__all__ = ["MERGE_COST", "min_cut", "separate"]
+
+# The cost of cutting one analyst merge: more than any number of evidence links a network has.
+MERGE_COST = 1_000_000
+_INFINITE = 2**31 - 1 - 1  # scipy's flows are int32
+
+
+def min_cut(edges: list[tuple[int, int, int]], side_a: set[int], side_b: set[int]) -> set[tuple[int, int]]:
+    """The node pairs ``(u, v)`` (u < v) of a minimum cut separating ``side_a`` from ``side_b``.
+
+    ``edges`` are undirected ``(u, v, cost)``; pairs given more than once add their costs. An empty
+    set when the sides are not connected.
+    """
+    nodes = sorted({u for u, _, _ in edges} | {v for _, v, _ in edges} | side_a | side_b)
+    index = {n: i for i, n in enumerate(nodes)}
+    source, sink = len(nodes), len(nodes) + 1
+    cost: dict[tuple[int, int], int] = defaultdict(int)
+    for u, v, c in edges:
+        if u != v:
+            cost[min(u, v), max(u, v)] += c
+    rows, cols, caps = [], [], []
+    for (u, v), c in sorted(cost.items()):
+        c = min(c, _INFINITE)
+        rows += [index[u], index[v]]
+        cols += [index[v], index[u]]
+        caps += [c, c]
+    for n in sorted(side_a):
+        rows.append(source)
+        cols.append(index[n])
+        caps.append(_INFINITE)
+    for n in sorted(side_b):
+        rows.append(index[n])
+        cols.append(sink)
+        caps.append(_INFINITE)
+    size = len(nodes) + 2
+    graph = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(size, size))
+    flow = maximum_flow(graph, source, sink, method="dinic")
+    if flow.flow_value == 0:
+        return set()
+    # The source side of the cut: what the source still reaches through unsaturated capacity.
+    residual = graph - flow.flow
+    residual.data[residual.data < 0] = 0
+    residual.eliminate_zeros()
+    reached = set(breadth_first_order(residual, source, directed=True, return_predecessors=False).tolist())
+    return {(u, v) for (u, v) in cost if (index[u] in reached) != (index[v] in reached)}
+
+
+def separate(engine: Engine) -> bool:
+    """Cut the links that join the sides of analysts' separations; True if any was cut.
+
+    Reads ``networks``, ``net_edges`` and ``_decision_ads``; writes ``link_cut_edges`` (the links
+    removed, with their decision), and when something was cut, replaces ``net_edges`` without
+    those links and recomputes ``networks``.
+    """
+    constrained = engine.query(
+        """
+        SELECT d.decision_id, d.side, d.ad_key, n.component
+        FROM _decision_ads d JOIN networks n ON n.node = d.ad_key
+        WHERE d.decision = 'separate'
+          AND n.component IN (
+              SELECT n2.component FROM _decision_ads d2 JOIN networks n2 ON n2.node = d2.ad_key
+              WHERE d2.decision = 'separate'
+              GROUP BY n2.component, d2.decision_id HAVING COUNT(DISTINCT d2.side) = 2
+          )
+        ORDER BY d.decision_id, d.side, d.ad_key
+        """
+    )
+    cuts: list[tuple[int, int, int, str, str]] = []
+    if constrained:
+        components = sorted({row[3] for row in constrained})
+        in_list = ", ".join(str(int(c)) for c in components)
+        edge_rows = engine.query(
+            f"""
+            SELECT n.component, e.a, e.b, e.kind, e.value
+            FROM net_edges e JOIN networks n ON n.node = e.a
+            WHERE n.component IN ({in_list}) AND e.a <> e.b
+            ORDER BY n.component, e.a, e.b, e.kind, e.value
+            """
+        )
+        by_component: dict[int, list[tuple[int, int, str, str]]] = defaultdict(list)
+        for component, a, b, kind, value in edge_rows:
+            by_component[component].append((a, b, kind, value))
+        sides: dict[tuple[int, int], dict[str, set[int]]] = defaultdict(lambda: {"a": set(), "b": set()})
+        for decision_id, side, ad_key, component in constrained:
+            sides[component, decision_id][side].add(ad_key)
+        for component in components:
+            edges = by_component[component]
+            for decision_id in sorted(d for c, d in sides if c == component):
+                side_a, side_b = sides[component, decision_id]["a"], sides[component, decision_id]["b"]
+                if not side_a or not side_b:
+                    continue
+                weighted = [(a, b, MERGE_COST if kind == "analyst_merge" else 1) for a, b, kind, _ in edges]
+                pairs = min_cut(weighted, side_a, side_b)
+                if not pairs:
+                    continue
+                kept = []
+                for a, b, kind, value in edges:
+                    if (min(a, b), max(a, b)) in pairs:
+                        cuts.append((decision_id, a, b, kind, value))
+                    else:
+                        kept.append((a, b, kind, value))
+                edges = kept
+    if cuts:
+        values = ", ".join(f"({d}, {a}, {b}, {_quote(k)}, {_quote(v)})" for d, a, b, k, v in cuts)
+        engine.table(
+            "link_cut_edges",
+            f"SELECT * FROM (VALUES {values}) AS t(decision_id, a, b, kind, value)",
+        )
+    else:
+        engine.table(
+            "link_cut_edges",
+            "SELECT CAST(NULL AS BIGINT) AS decision_id, CAST(NULL AS BIGINT) AS a,"
+            " CAST(NULL AS BIGINT) AS b, CAST(NULL AS STRING) AS kind, CAST(NULL AS STRING) AS value"
+            " WHERE 1 = 0",
+        )
+        return False
+    engine.table(
+        "_net_edges_kept",
+        """
+        SELECT e.* FROM net_edges e
+        LEFT JOIN (SELECT DISTINCT a, b FROM link_cut_edges) c ON c.a = e.a AND c.b = e.b
+        WHERE c.a IS NULL
+        """,
+    )
+    engine.table("net_edges", "SELECT * FROM _net_edges_kept")
+    engine.connected_components("net_edges", "_net_nodes", "networks")
+    return True
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
