@@ -75,6 +75,10 @@ def synth(out_dir: Path, n_ads: int, seed: int, images: bool, malformed: int) ->
     click.echo(str(out_dir / "ads.jsonl"))
 
 
+_ANALYST = click.option("--analyst", required=True, help="Who decides (kept with the decision).")
+_NOTE = click.option("--note", default=None, help="Why (kept with the decision).")
+
+
 @cli.command()
 @click.argument("ads", type=_INPUT)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
@@ -130,7 +134,6 @@ def ingest(ads: Path, db: Path, workers: int | None, batch_size: int, do_link: b
     becomes a new version. Malformed records go to quarantine with their line and reason.
     """
     from threadline.ingest import ingest_file
-    from threadline.link import link
     from threadline.store import Store
 
     _readable(ads)
@@ -145,7 +148,20 @@ def ingest(ads: Path, db: Path, workers: int | None, batch_size: int, do_link: b
             f"({report.seconds:,.1f}s, {report.read / max(report.seconds, 1e-9):,.0f} records/s)"
         )
         if do_link:
-            _echo_link(link(store.connection))
+            _link_and_score(store.connection)
+
+
+def _link_and_score(con: duckdb.DuckDBPyConnection, params: Any = None, *, full: bool = False) -> None:
+    """Link (incremental unless ``full``) and score again, printing what each did."""
+    from threadline.link import link
+    from threadline.score.scorer import score_store
+
+    _echo_link(link(con, params, full=full))
+    report = score_store(con, inputs_built=True)
+    click.echo(
+        f"score: {report.ads:,} ads and {report.networks:,} networks "
+        f"({report.model} weights, {report.seconds:,.1f}s)"
+    )
 
 
 def _echo_link(report: Any) -> None:
@@ -161,13 +177,13 @@ def _echo_link(report: Any) -> None:
 @click.option("--full", is_flag=True, help="Cluster every ad again, not only what changed.")
 def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
     """Link the ads of the store into persons and networks (incremental unless --full)."""
-    from threadline.link import LinkParams, link
+    from threadline.link import LinkParams
     from threadline.store import Store
 
     _readable(db)
     params = LinkParams() if hub_co_phones is None else LinkParams(hub_co_phones=hub_co_phones)
     with Store.open(db) as store:
-        _echo_link(link(store.connection, params, full=full))
+        _link_and_score(store.connection, params, full=full)
 
 
 @cli.group()
@@ -193,6 +209,91 @@ def export_networks(db: Path, output: Path | None) -> None:
         for ad_id, source, network, person in rows:
             line = {"id": ad_id, "source": source, "network": network, "person": person}
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+@export.command("scores")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def export_scores(db: Path, output: Path | None) -> None:
+    """One line per ad, highest priority first: {"id", "score", "reasons", "network", ...}."""
+    from threadline.score.scorer import iter_ad_scores
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store, ExitStack() as stack:
+        if not store.connection.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0]:
+            _fail(f"{db}: not scored yet (run: threadline score --db {db})")
+        out: IO[str] = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        for record in iter_ad_scores(store.connection):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@cli.command("score")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+def score_command(db: Path) -> None:
+    """Score every ad and network again (ingest already does), e.g. after editing the lexicon's
+    or the weights' file (THREADLINE_LEXICON, THREADLINE_WEIGHTS)."""
+    from threadline.score.scorer import score_store
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db) as store:
+        if not store.connection.execute("SELECT COUNT(*) FROM link_runs").fetchall()[0][0]:
+            _fail(f"{db}: not linked yet (run: threadline link --db {db})")
+        report = score_store(store.connection)
+    click.echo(
+        f"score: {report.ads:,} ads and {report.networks:,} networks "
+        f"({report.model} weights, {report.seconds:,.1f}s)"
+    )
+
+
+@cli.command()
+@click.argument("network")
+@click.argument("label", type=click.Choice(["trafficking", "independent", "unsure"]))
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_NOTE
+def label(network: str, label: str, db: Path, analyst: str, note: str | None) -> None:
+    """Label NETWORK for learning (`fit`): trafficking, independent or unsure."""
+    from threadline.score.learn import label_network
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db) as store:
+        try:
+            label_id = label_network(store.connection, network, label, analyst=analyst, note=note)
+        except LookupError as exc:
+            _fail(f"{exc} in {db}")
+    click.echo(f"label {label_id}: {network} {label}")
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@click.option("--folds", type=click.IntRange(2), default=5, show_default=True)
+def fit(db: Path, analyst: str, folds: int) -> None:
+    """Fit score weights on the labelled networks; used only if they beat the priors, then rescore."""
+    from threadline.score.learn import NotEnoughLabels
+    from threadline.score.learn import fit as fit_weights
+    from threadline.score.scorer import score_store
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db) as store:
+        try:
+            report = fit_weights(store.connection, analyst=analyst, folds=folds)
+        except NotEnoughLabels as exc:
+            _fail(str(exc))
+        verdict = "adopted" if report.adopted else "not adopted: the prior weights stay"
+        click.echo(
+            f"model {report.model_id}: {report.labels} labelled networks ({report.positives} trafficking); "
+            f"cross-validated average precision {report.model_ap:.3f} against the priors' "
+            f"{report.prior_ap:.3f}: {verdict}"
+        )
+        for feature, weight in sorted(report.coefficients.items(), key=lambda kv: -kv[1]):
+            click.echo(f"  {feature:<32} {weight:8.3f}")
+        scored = score_store(store.connection)
+        click.echo(f"score: {scored.ads:,} ads and {scored.networks:,} networks ({scored.model} weights)")
 
 
 @cli.command()
@@ -290,7 +391,6 @@ def mark_hub(
     kind: str, value: str, db: Path, analyst: str, not_hub: bool, clear: bool, note: str | None
 ) -> None:
     """Mark VALUE as a hub (never used for linking) or as not a hub, then link again."""
-    from threadline.link import link
     from threadline.link.decisions import clear_hub_mark
     from threadline.link.decisions import mark_hub as record_mark
     from threadline.store import Store
@@ -302,7 +402,7 @@ def mark_hub(
             clear_hub_mark(con, kind, value)
         else:
             record_mark(con, kind, value, is_hub=not not_hub, analyst=analyst, note=note)
-        _echo_link(link(con))
+        _link_and_score(con)
 
 
 def _ad_refs(refs: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -317,7 +417,6 @@ def _ad_refs(refs: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def _decide(db: Path, record: Callable[[duckdb.DuckDBPyConnection], int]) -> None:
     """Record one analyst decision and link again, in one go; print the decision's number."""
-    from threadline.link import link
     from threadline.store import Store
 
     _readable(db)
@@ -327,11 +426,7 @@ def _decide(db: Path, record: Callable[[duckdb.DuckDBPyConnection], int]) -> Non
         except (LookupError, ValueError) as exc:
             _fail(f"{exc} in {db}" if isinstance(exc, LookupError) else str(exc))
         click.echo(f"decision {decision_id} recorded")
-        _echo_link(link(store.connection))
-
-
-_ANALYST = click.option("--analyst", required=True, help="Who decides (kept with the decision).")
-_NOTE = click.option("--note", default=None, help="Why (kept with the decision).")
+        _link_and_score(store.connection)
 
 
 @cli.command()

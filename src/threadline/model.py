@@ -14,9 +14,22 @@ from typing import Any
 
 __all__ = ["KINDS", "Ad", "Extraction", "Found", "Span"]
 
-# Kinds of extracted value, in the order the `extract` command writes them. "sentence" (a masked
-# sentence's hash, for near-duplicate text) is linking input, not part of the output contract.
-KINDS = ("phone", "email", "handle", "name", "age", "price", "place", "image", "emoji", "sentence")
+# Kinds of extracted value, in the order the `extract` command writes them. "indicator" is a
+# lexicon entry's id (score/lexicon.py). "sentence" (a masked sentence's hash, for near-duplicate
+# text) is linking input, not part of the output contract.
+KINDS = (
+    "phone",
+    "email",
+    "handle",
+    "name",
+    "age",
+    "price",
+    "place",
+    "image",
+    "emoji",
+    "indicator",
+    "sentence",
+)
 
 
 @dataclass(frozen=True, slots=True)

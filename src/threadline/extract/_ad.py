@@ -5,6 +5,7 @@ from __future__ import annotations
 from threadline.extract.contacts import find_emails, find_handles
 from threadline.extract.emoji import find_emoji
 from threadline.extract.images import hash_images
+from threadline.extract.indicators import find_indicators
 from threadline.extract.money import find_prices
 from threadline.extract.people import find_ages, find_names
 from threadline.extract.phones import find_phones
@@ -36,6 +37,7 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
         *find_places(texts, ad.location),
         *(hash_images(ad.images) if images else ()),
         *find_emoji(texts),
+        *find_indicators(texts),
     ]
     # Last: sentences are read with every identifier found above masked.
     found.extend(find_sentences(texts, found))
@@ -67,6 +69,7 @@ def contract_record(ex: Extraction, *, evidence: bool = True) -> dict[str, objec
             for f in ex.of_kind("image")
         ],
         "emoji": ex.values("emoji"),
+        "indicators": ex.values("indicator"),
     }
     if evidence:
         record["evidence"] = [

@@ -282,11 +282,86 @@ _DECISIONS: tuple[str, ...] = (
     """,
 )
 
+_SCORES: tuple[str, ...] = (
+    """
+    CREATE TABLE score_parts (  -- every contribution to every score, so each score shows its reasons
+        level        VARCHAR NOT NULL,  -- 'network' (a network's own) or 'ad' (an ad's own)
+        unit         VARCHAR NOT NULL,  -- the network id, or the ad key as text
+        feature      VARCHAR NOT NULL,  -- e.g. persons_per_phone, lexicon:third_party, mean:obscured_phone
+        value        DOUBLE  NOT NULL,  -- what was measured
+        detail       VARCHAR,           -- which phone, which phrase, which circuit ...
+        x            DOUBLE  NOT NULL,  -- the value as the model reads it (above floor, to cap)
+        contribution DOUBLE  NOT NULL   -- log-odds added; never negative
+    )
+    """,
+    """
+    CREATE TABLE network_scores (
+        network VARCHAR NOT NULL PRIMARY KEY,
+        ads     BIGINT  NOT NULL,
+        logit   DOUBLE  NOT NULL,
+        score   DOUBLE  NOT NULL,  -- 0..1: a priority for review, not a finding
+        model   VARCHAR NOT NULL   -- 'prior' or 'model <id>'
+    )
+    """,
+    """
+    CREATE TABLE ad_scores (
+        ad_key  BIGINT  NOT NULL PRIMARY KEY,
+        source  VARCHAR NOT NULL,
+        id      VARCHAR NOT NULL,
+        network VARCHAR NOT NULL,
+        logit   DOUBLE  NOT NULL,
+        score   DOUBLE  NOT NULL,
+        model   VARCHAR NOT NULL
+    )
+    """,
+    # Labels name a network by one of its ads, so they follow the ad when networks merge or split.
+    """
+    CREATE TABLE score_labels (
+        label_id    BIGINT    NOT NULL PRIMARY KEY,
+        source      VARCHAR   NOT NULL,
+        id          VARCHAR   NOT NULL,
+        network     VARCHAR   NOT NULL,  -- the network when it was labelled (for the record)
+        label       VARCHAR   NOT NULL,  -- trafficking, independent, unsure
+        analyst     VARCHAR   NOT NULL,
+        note        VARCHAR,
+        labelled_at TIMESTAMP NOT NULL,
+        revoked_by  VARCHAR,
+        revoked_at  TIMESTAMP
+    )
+    """,
+    """
+    CREATE TABLE score_models (
+        model_id     BIGINT    NOT NULL PRIMARY KEY,
+        created_at   TIMESTAMP NOT NULL,
+        analyst      VARCHAR   NOT NULL,
+        labels       BIGINT    NOT NULL,  -- labelled networks it was fitted on
+        bias         DOUBLE    NOT NULL,
+        coefficients JSON      NOT NULL,  -- feature -> log-odds per unit of x
+        model_ap     DOUBLE,              -- cross-validated average precision of the fitted weights
+        prior_ap     DOUBLE,              -- ... and of the prior weights on the same labels
+        adopted      BOOLEAN   NOT NULL,  -- used for scoring (only when it beat the priors)
+        detail       JSON      NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE score_runs (
+        finished TIMESTAMP NOT NULL,
+        ads      BIGINT    NOT NULL,
+        networks BIGINT    NOT NULL,
+        model    VARCHAR   NOT NULL,
+        lexicon  VARCHAR   NOT NULL,
+        weights  VARCHAR   NOT NULL,
+        seconds  DOUBLE    NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
     Migration(3, "linking: ad keys, analyst decisions, persons and networks, hubs, evidence", _LINKING),
     Migration(4, "analyst decisions with sides and revocation; links cut for separations", _DECISIONS),
+    Migration(5, "scores with their parts, analysts' labels, fitted models", _SCORES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,0 +1,33 @@
+"""Indicator language in an ad: every lexicon entry found, with its spans (see `score.lexicon`).
+
+The lexicon in effect (``$THREADLINE_LEXICON`` or the shipped one) is read once per process. The
+value is the entry's id; its weight is read from the lexicon at scoring time, so a unit that
+re-weights an entry need not extract again (a unit that adds entries runs `threadline score
+--rematch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from threadline.model import Found, Span
+from threadline.score.lexicon import default_lexicon
+
+__all__ = ["find_indicators"]
+
+
+def find_indicators(texts: Iterable[tuple[str, str]]) -> list[Found]:
+    """One `Found` per lexicon entry, with every span where it matched."""
+    lexicon = default_lexicon()
+    spans: dict[str, list[Span]] = {}
+    detail: dict[str, dict[str, str]] = {}
+    for field, text in texts:
+        for hit in lexicon.match(text):
+            spans.setdefault(hit.id, []).append(Span(field, hit.start, hit.end))
+            # The words as the ad wrote them, where first seen (shown as the reason).
+            detail.setdefault(
+                hit.id, {"category": hit.category, "text": " ".join(text[hit.start : hit.end].split())[:120]}
+            )
+    return [
+        Found("indicator", entry, tuple(entry_spans), detail[entry]) for entry, entry_spans in spans.items()
+    ]

@@ -1,0 +1,44 @@
+"""Reading the unit-editable data files (lexicon, weights): UTF-8 text, rows with line numbers."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+__all__ = ["Problem", "read_rows", "read_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What is wrong with one line of a data file (line 0: the file as a whole)."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
+
+
+def read_text(source: Path | Traversable, name: str, error: Callable[[list[Problem]], Exception]) -> str:
+    """The file as text (a spreadsheet's byte-order mark dropped); ``error`` if it is not UTF-8."""
+    data = source.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error([Problem(name, line, "not UTF-8 text (save the file as UTF-8)")]) from None
+
+
+def read_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every line that is not blank or a ``#`` comment."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = next(csv.reader([line], delimiter=delimiter))
+        if not cells or cells[0].lstrip().startswith("#") or not any(c.strip() for c in cells):
+            continue
+        yield number, cells

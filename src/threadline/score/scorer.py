@@ -1,0 +1,411 @@
+"""Priority scores for every ad and network, each with the contributions that make it up.
+
+A score is ``1 / (1 + e^-logit)`` with ``logit = bias + sum of contributions``:
+
+* a **network**'s contributions are its structure (`structure`: persons per phone, rotated
+  phones, one writer's text over many persons ...), its movement (`movement`: places, speed,
+  foreign area codes, circuits), and the mean over its ads of each of the ads' own signs
+  (``mean:lexicon:third_party``, ``mean:obscured_phone`` ...);
+* an **ad**'s are its own signs (each lexicon category once, at its strongest entry; an obscured
+  phone; a stated age under 18) plus its network's structure and movement (an ad of an operation
+  is a lead even when its own text is clean).
+
+Every contribution is a non-negative weight times a value clamped to ``[floor, cap]`` minus the
+floor, so a score never falls when evidence is added (tested), and no single feature can outweigh
+everything else without limit. Weights are the priors of ``score_weights.tsv`` and the lexicon,
+or a model fitted on the unit's labels (`learn`) once it beat the priors. Every part is saved
+(``score_parts``) so each score is shown with its reasons; the score is a priority for human
+review, not a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from threadline.link.engine import DuckDBEngine, Engine
+from threadline.score.lexicon import Lexicon, default_lexicon
+from threadline.score.movement import movement_steps
+from threadline.score.structure import structure_features
+from threadline.score.weights import Weights, load_weights
+
+__all__ = [
+    "NOTE",
+    "Model",
+    "ScoreReport",
+    "adopted_model",
+    "build_features",
+    "iter_ad_scores",
+    "network_features",
+    "prior_model",
+    "reasons",
+    "score_store",
+]
+
+NOTE = "a priority for human review, not a finding"
+MOVEMENT_FEATURES = ("places", "max_km_per_day", "foreign_code_share", "circuit_repeats")
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Network-level weights: the priors, or fitted ones (feature -> log-odds per unit of x)."""
+
+    name: str  # 'prior' or 'model <id>'
+    bias: float
+    coefficients: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreReport:
+    ads: int
+    networks: int
+    model: str
+    seconds: float
+
+
+def _values(rows: list[tuple[Any, ...]], columns: str, types: tuple[str, ...]) -> str:
+    """A SQL relation of literal rows (typed even when empty)."""
+    names = columns.split(", ")
+    if not rows:
+        nulls = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in zip(names, types, strict=True))
+        return f"SELECT {nulls} WHERE 1 = 0"
+    body = ", ".join(
+        "(" + ", ".join(_literal(v, t) for v, t in zip(r, types, strict=True)) + ")" for r in rows
+    )
+    return f"SELECT * FROM (VALUES {body}) AS t({columns})"
+
+
+def _literal(value: Any, sql_type: str) -> str:
+    if value is None:
+        return f"CAST(NULL AS {sql_type})"
+    if sql_type == "DOUBLE":
+        return f"CAST({float(value)!r} AS DOUBLE)"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def prior_model(weights: Weights, lexicon: Lexicon) -> Model:
+    """The network-level weights as the data files give them (means of ad signs count once)."""
+    coefficients = {w.feature: w.weight for w in weights.level("network")}
+    for w in weights.level("ad"):
+        coefficients[f"mean:{w.feature}"] = 1.0
+    for category in sorted({e.category for e in lexicon}):
+        coefficients[f"mean:lexicon:{category}"] = 1.0
+    return Model("prior", weights.bias["network"], coefficients)
+
+
+def adopted_model(con: duckdb.DuckDBPyConnection) -> Model | None:
+    """The last fitted model, if it beat the priors on its labels (see `learn`); else None."""
+    rows = con.execute(
+        "SELECT model_id, bias, coefficients, adopted FROM score_models ORDER BY model_id DESC LIMIT 1"
+    ).fetchall()
+    if not rows or not rows[0][3]:
+        return None
+    model_id, bias, coefficients, _ = rows[0]
+    return Model(f"model {model_id}", float(bias), {k: float(v) for k, v in json.loads(coefficients).items()})
+
+
+def _ad_signs(engine: Engine, weights: Weights, lexicon: Lexicon) -> None:
+    """Table ``_ad_parts(ad_key, feature, value, detail, x, contribution)``: each ad's own signs."""
+    ad_weights = [(w.feature, w.floor, w.cap, w.weight) for w in weights.level("ad")]
+    engine.table(
+        "_ad_weights", _values(ad_weights, "feature, floor, cap, weight", ("STRING",) + ("DOUBLE",) * 3)
+    )
+    entries = [(e.id, e.category, max(e.weight, 0.0)) for e in lexicon]
+    engine.table("_lexicon", _values(entries, "entry, category, weight", ("STRING", "STRING", "DOUBLE")))
+    obfuscated = engine.json_text("e.detail", "obfuscated")
+    styles = "CAST(json_extract(e.detail, '$.styles') AS STRING)"
+    minor = engine.json_text("e.detail", "minor")
+    said = engine.json_text("e.detail", "text")
+    engine.table(
+        "_ad_raw",
+        f"""
+        WITH lex AS (
+            SELECT s.ad_key, l.category, l.weight,
+                   e.value || ' ' || COALESCE({said}, '') AS entry,
+                   row_number() OVER (
+                       PARTITION BY s.ad_key, l.category ORDER BY l.weight DESC, e.value
+                   ) AS rank
+            FROM score_ads s
+            JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+            JOIN _lexicon l ON l.entry = e.value
+            WHERE e.kind = 'indicator' AND e.span_index = 0
+        )
+        SELECT ad_key, 'lexicon:' || category AS feature, weight AS value, entry AS detail
+        FROM lex WHERE rank = 1 AND weight > 0
+        UNION ALL
+        SELECT p.ad_key, 'obscured_phone', 1.0, MIN(p.phone || ' ' || {styles})
+        FROM score_phones p
+        JOIN score_ads s ON s.ad_key = p.ad_key
+        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+             AND e.kind = 'phone' AND e.value = p.phone AND e.span_index = 0
+        WHERE {obfuscated} = 'true'
+        GROUP BY p.ad_key
+        UNION ALL
+        SELECT s.ad_key, 'minor_age', 1.0, 'age ' || MIN(e.value)
+        FROM score_ads s
+        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+        WHERE e.kind = 'age' AND {minor} = 'true' AND e.span_index = 0
+        GROUP BY s.ad_key
+        """,
+    )
+    engine.table(
+        "_ad_parts",
+        """
+        SELECT r.ad_key, r.feature, r.value, r.detail,
+               CASE WHEN r.feature LIKE 'lexicon:%' THEN r.value
+                    ELSE LEAST(GREATEST(r.value, w.floor), w.cap) - w.floor END AS x,
+               CASE WHEN r.feature LIKE 'lexicon:%' THEN r.value
+                    ELSE w.weight * (LEAST(GREATEST(r.value, w.floor), w.cap) - w.floor) END AS contribution
+        FROM _ad_raw r LEFT JOIN _ad_weights w ON w.feature = r.feature
+        WHERE r.feature LIKE 'lexicon:%' OR w.feature IS NOT NULL
+        """,
+    )
+
+
+def network_features(engine: Engine, weights: Weights) -> None:
+    """Table ``_net_x(network, feature, value, detail, x)``: what the network-level model reads.
+
+    Needs ``structure``, ``movement`` and ``_ad_parts``. ``x`` is the value above its floor, up
+    to its cap (structure and movement), or the mean over the network's ads of an ad sign's
+    contribution (``mean:...``).
+    """
+    net_weights = [(w.feature, w.floor, w.cap) for w in weights.level("network")]
+    engine.table("_net_weights", _values(net_weights, "feature, floor, cap", ("STRING", "DOUBLE", "DOUBLE")))
+    moved = " UNION ALL ".join(
+        f"SELECT network, '{f}' AS feature, CAST({f} AS DOUBLE) AS value, "
+        + (
+            "circuit"
+            if f == "circuit_repeats"
+            else "'origin ' || origin"
+            if f == "foreign_code_share"
+            else "CAST(NULL AS STRING)"
+        )
+        + f" AS detail FROM movement WHERE {f} IS NOT NULL"
+        for f in MOVEMENT_FEATURES
+    )
+    engine.table(
+        "_net_x",
+        f"""
+        WITH raw AS (
+            SELECT network, feature, value, detail FROM structure
+            UNION ALL {moved}
+        ), sized AS (
+            SELECT network, COUNT(*) AS ads FROM score_ads GROUP BY network
+        )
+        SELECT r.network, r.feature, r.value, r.detail,
+               LEAST(GREATEST(r.value, w.floor), w.cap) - w.floor AS x
+        FROM raw r JOIN _net_weights w ON w.feature = r.feature
+        UNION ALL
+        SELECT s.network, 'mean:' || p.feature, SUM(p.contribution) / MIN(z.ads),
+               CAST(COUNT(*) AS STRING) || ' of ' || CAST(MIN(z.ads) AS STRING) || ' ads',
+               SUM(p.contribution) / MIN(z.ads)
+        FROM _ad_parts p JOIN score_ads s ON s.ad_key = p.ad_key JOIN sized z ON z.network = s.network
+        GROUP BY s.network, p.feature
+        """,
+    )
+
+
+def build_features(engine: Engine, weights: Weights, lexicon: Lexicon, *, inputs_built: bool = False) -> None:
+    """Every input of a score: tables ``_ad_parts`` (ads' own signs) and ``_net_x`` (networks')."""
+    if not inputs_built:
+        from threadline.link.steps import build_inputs
+
+        build_inputs(engine)
+    structure_features(engine)
+    movement_steps(engine)
+    _ad_signs(engine, weights, lexicon)
+    network_features(engine, weights)
+
+
+def score_store(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    weights: Weights | None = None,
+    lexicon: Lexicon | None = None,
+    model: Model | None = None,
+    inputs_built: bool = False,
+) -> ScoreReport:
+    """Score every linked ad and network of the store behind ``con`` and save the scores.
+
+    ``model`` defaults to the adopted fitted model, else the priors. ``inputs_built``: the link
+    inputs of this session are current (a link run just built them).
+    """
+    t0 = time.perf_counter()
+    weights = weights or load_weights()
+    lexicon = lexicon or default_lexicon()
+    model = model or adopted_model(con) or prior_model(weights, lexicon)
+    engine = DuckDBEngine(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        build_features(engine, weights, lexicon, inputs_built=inputs_built)
+        coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
+        engine.table("_coef", _values(coefficients, "feature, coef", ("STRING", "DOUBLE")))
+        engine.table(
+            "_net_parts",
+            """
+            SELECT x.network, x.feature, x.value, x.detail, x.x, c.coef * x.x AS contribution
+            FROM _net_x x JOIN _coef c ON c.feature = x.feature
+            WHERE x.x > 0
+            """,
+        )
+        con.execute("DELETE FROM score_parts")
+        con.execute(
+            """
+            INSERT INTO score_parts
+            SELECT 'network', network, feature, value, detail, x, contribution FROM _net_parts
+            UNION ALL
+            SELECT 'ad', CAST(ad_key AS VARCHAR), feature, value, detail, x, contribution FROM _ad_parts
+            """
+        )
+        net_bias, ad_bias = model.bias, weights.bias["ad"]
+        con.execute("DELETE FROM network_scores")
+        con.execute(
+            f"""
+            INSERT INTO network_scores
+            WITH sums AS (SELECT network, SUM(contribution) AS total FROM _net_parts GROUP BY network),
+                 sized AS (SELECT network, COUNT(*) AS ads FROM score_ads GROUP BY network)
+            SELECT z.network, z.ads, {net_bias!r} + COALESCE(s.total, 0),
+                   1 / (1 + exp(-({net_bias!r} + COALESCE(s.total, 0)))), ?
+            FROM sized z LEFT JOIN sums s ON s.network = z.network
+            """,
+            [model.name],
+        )
+        con.execute("DELETE FROM ad_scores")
+        con.execute(
+            f"""
+            INSERT INTO ad_scores
+            WITH own AS (SELECT ad_key, SUM(contribution) AS total FROM _ad_parts GROUP BY ad_key),
+                 structure AS (
+                     SELECT network, SUM(contribution) AS total FROM _net_parts
+                     WHERE feature NOT LIKE 'mean:%' GROUP BY network
+                 )
+            SELECT a.ad_key, a.source, a.id, a.network,
+                   {ad_bias!r} + COALESCE(o.total, 0) + COALESCE(n.total, 0),
+                   1 / (1 + exp(-({ad_bias!r} + COALESCE(o.total, 0) + COALESCE(n.total, 0)))), ?
+            FROM score_ads a
+            LEFT JOIN own o ON o.ad_key = a.ad_key
+            LEFT JOIN structure n ON n.network = a.network
+            """,
+            [model.name],
+        )
+        [(ads, networks)] = con.execute(
+            "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores)"
+        ).fetchall()
+        seconds = time.perf_counter() - t0
+        con.execute(
+            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                datetime.now(UTC).replace(tzinfo=None),
+                ads,
+                networks,
+                model.name,
+                lexicon.path,
+                weights.path,
+                seconds,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return ScoreReport(int(ads), int(networks), model.name, round(seconds, 2))
+
+
+def reasons(
+    parts: list[tuple[str, str, float, str | None, float]], weights: Weights, lexicon: Lexicon
+) -> list[dict[str, Any]]:
+    """Readable reasons from ``(level, feature, value, detail, contribution)`` rows, largest first."""
+    out = []
+    for level, feature, value, detail, contribution in sorted(parts, key=lambda p: (-p[4], p[1])):
+        out.append(
+            {
+                "reason": _text(level, feature, value, detail, weights, lexicon),
+                "contribution": round(contribution, 4),
+                "level": level,
+                "feature": feature,
+            }
+        )
+    return out
+
+
+def _text(
+    level: str, feature: str, value: float, detail: str | None, weights: Weights, lexicon: Lexicon
+) -> str:
+    if feature.startswith("mean:"):
+        inner = feature[5:]
+        return f"across the network's ads: {_label(inner, lexicon)} ({detail})"
+    if feature.startswith("lexicon:"):
+        entry, _, said = (detail or "").partition(" ")
+        return f"{_label(feature, lexicon)}: “{' '.join(said.split())}” ({entry})"
+    key = (level, feature)
+    if key in weights.features:
+        return weights.features[key].explain(value, detail)
+    return f"{feature} = {value:g}" + (f" ({detail})" if detail else "")
+
+
+def _label(feature: str, lexicon: Lexicon) -> str:
+    if feature.startswith("lexicon:"):
+        return f"{feature[8:].replace('_', ' ')} language"
+    return feature.replace("_", " ")
+
+
+def iter_ad_scores(
+    con: duckdb.DuckDBPyConnection, weights: Weights | None = None, lexicon: Lexicon | None = None
+) -> Iterator[dict[str, Any]]:
+    """The `export scores` records: one per ad, best first, each with its reasons."""
+    weights = weights or load_weights()
+    lexicon = lexicon or default_lexicon()
+    cursor = con.execute(
+        """
+        WITH own AS (
+            SELECT CAST(unit AS BIGINT) AS ad_key,
+                   list((level, feature, value, detail, contribution)) AS parts
+            FROM score_parts WHERE level = 'ad' GROUP BY unit
+        ), net AS (
+            SELECT unit AS network, list((level, feature, value, detail, contribution)) AS parts
+            FROM score_parts WHERE level = 'network' AND feature NOT LIKE 'mean:%' GROUP BY unit
+        )
+        SELECT s.source, s.id, s.score, s.network, n.score, s.model, o.parts, p.parts
+        FROM ad_scores s
+        JOIN network_scores n ON n.network = s.network
+        LEFT JOIN own o ON o.ad_key = s.ad_key
+        LEFT JOIN net p ON p.network = s.network
+        ORDER BY s.score DESC, s.source, s.id
+        """
+    )
+    while rows := cursor.fetchmany(10_000):
+        for source, ad_id, score, network, network_score, model, own, net in rows:
+            parts = [
+                tuple(p.values()) if isinstance(p, dict) else tuple(p) for p in (own or []) + (net or [])
+            ]
+            yield {
+                "id": ad_id,
+                "source": source,
+                "score": round(float(score), 6),
+                "network": network,
+                "network_score": round(float(network_score), 6),
+                "model": model,
+                "reasons": [
+                    *reasons(parts, weights, lexicon),  # type: ignore[arg-type]
+                    {
+                        "reason": "starting point"
+                        if parts
+                        else "starting point: no sign found in the ad or its network",
+                        "contribution": weights.bias["ad"],
+                        "level": "ad",
+                        "feature": "bias",
+                    },
+                ],
+                "note": NOTE,
+            }
+
+
+def logistic(logit: float) -> float:
+    return 1 / (1 + math.exp(-logit))

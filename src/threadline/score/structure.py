@@ -1,0 +1,155 @@
+"""Network structure: what an operation cannot hide however it words its ads.
+
+Set-based SQL through the linking `Engine` seam, over the store's saved link results. Each
+feature is a number per network, with a short detail an analyst can check:
+
+* ``persons_per_phone``: the most distinct persons (and self-stated names) advertised under one
+  phone number: one phone answering for several women is a controller's (Ibanez & Suthers 2014;
+  Polaris Project's typology).
+* ``phones_per_person``: the most phone numbers one person was advertised with.
+* ``rotated_phones``: phone numbers each used in one city only, in a network seen in several
+  cities (a new number in each city) beyond the first.
+* ``places`` and ``moves`` come from `movement`; this module adds none of them.
+* ``shared_text_persons``: persons whose ads carry one writer's near-duplicate text.
+* ``hours_covered``: distinct hours of the day with posts, once a network has 24 ads or more
+  (operations post around the clock; one woman rarely does).
+* ``cheap_share``: how far the network's median hourly price is below the local median (0..1),
+  a weak hypothesis (prices well under the market are reported in case studies, not measured).
+
+Hub phones (site footers, switchboards) are never counted: they are not the network's own.
+"""
+
+from __future__ import annotations
+
+from threadline.link.engine import Engine
+
+__all__ = ["STRUCTURE_FEATURES", "structure_features"]
+
+STRUCTURE_FEATURES = (
+    "persons_per_phone",
+    "phones_per_person",
+    "rotated_phones",
+    "shared_text_persons",
+    "hours_covered",
+    "cheap_share",
+)
+
+
+def structure_features(engine: Engine) -> None:
+    """Tables ``score_ads`` (one row per linked ad) and ``structure(network, feature, value, detail)``."""
+    place_source = engine.json_text("e.detail", "source")
+    per_hour = engine.json_text("e.detail", "per_hour")
+    engine.table(
+        "score_ads",
+        f"""
+        WITH places AS (
+            -- The site's own location field wins over a city named in the text (which may be
+            -- where she is going, or a stock line).
+            SELECT e.source, e.ad_id, e.version,
+                   MIN(e.value) FILTER (WHERE {place_source} = 'location') AS site_place,
+                   MIN(e.value) AS any_place
+            FROM extractions e WHERE e.kind = 'place'
+            GROUP BY e.source, e.ad_id, e.version
+        ), prices AS (
+            SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
+            FROM extractions e WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
+            GROUP BY e.source, e.ad_id, e.version
+        )
+        SELECT l.ad_key, l.source, l.id, l.version, l.network, l.person, a.posted_at,
+               EXTRACT(hour FROM a.posted_at) AS hour,
+               COALESCE(p.site_place, p.any_place) AS place,
+               pr.per_hour
+        FROM ad_links l
+        JOIN latest_ads a ON a.source = l.source AND a.id = l.id
+        LEFT JOIN places p ON p.source = l.source AND p.ad_id = l.id AND p.version = l.version
+        LEFT JOIN prices pr ON pr.source = l.source AND pr.ad_id = l.id AND pr.version = l.version
+        """,
+    )
+    engine.table(
+        "score_phones",
+        """
+        SELECT DISTINCT s.ad_key, s.network, s.person, s.place, e.value AS phone
+        FROM score_ads s
+        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+        WHERE e.kind = 'phone'
+          AND e.value NOT IN (
+              SELECT split_part(value, ' ', 1) FROM link_hubs WHERE kind = 'phone' AND is_hub
+          )
+        """,
+    )
+    engine.table(
+        "_names",
+        """
+        SELECT DISTINCT s.ad_key, e.value AS name
+        FROM score_ads s
+        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+        WHERE e.kind = 'name'
+        """,
+    )
+    engine.table(
+        "structure",
+        """
+        WITH per_phone AS (
+            SELECT p.network, p.phone, COUNT(DISTINCT p.person) AS persons, COUNT(DISTINCT n.name) AS names
+            FROM score_phones p LEFT JOIN _names n ON n.ad_key = p.ad_key
+            GROUP BY p.network, p.phone
+        ), per_phone_max AS (
+            SELECT network, MAX(GREATEST(persons, names)) AS value,
+                   arg_max(phone, GREATEST(persons, names)) AS phone,
+                   arg_max(persons, GREATEST(persons, names)) AS persons,
+                   arg_max(names, GREATEST(persons, names)) AS names
+            FROM per_phone GROUP BY network
+        ), per_person AS (
+            SELECT network, person, COUNT(DISTINCT phone) AS phones
+            FROM score_phones GROUP BY network, person
+        ), per_person_max AS (
+            SELECT network, MAX(phones) AS value FROM per_person GROUP BY network
+        ), network_places AS (
+            SELECT network, COUNT(DISTINCT place) AS places FROM score_ads GROUP BY network
+        ), phone_places AS (
+            SELECT network, phone, COUNT(DISTINCT place) AS places
+            FROM score_phones WHERE place IS NOT NULL GROUP BY network, phone
+        ), rotated AS (
+            SELECT p.network, GREATEST(COUNT(*) - 1, 0) AS value
+            FROM phone_places p JOIN network_places n ON n.network = p.network
+            WHERE p.places = 1 AND n.places >= 2
+            GROUP BY p.network
+        ), text_persons AS (
+            SELECT network, COUNT(DISTINCT person) AS value FROM (
+                SELECT sa.network, sa.person FROM link_text_pairs t
+                JOIN score_ads sa ON sa.ad_key = t.ad_a JOIN score_ads sb ON sb.ad_key = t.ad_b
+                WHERE sa.network = sb.network AND sa.person <> sb.person
+                UNION ALL
+                SELECT sb.network, sb.person FROM link_text_pairs t
+                JOIN score_ads sa ON sa.ad_key = t.ad_a JOIN score_ads sb ON sb.ad_key = t.ad_b
+                WHERE sa.network = sb.network AND sa.person <> sb.person
+            ) GROUP BY network
+        ), hours AS (
+            SELECT network, COUNT(DISTINCT hour) AS value, COUNT(*) AS ads
+            FROM score_ads WHERE hour IS NOT NULL GROUP BY network HAVING COUNT(*) >= 24
+        ), local_prices AS (
+            SELECT place, MEDIAN(per_hour) AS median, COUNT(*) AS ads
+            FROM score_ads WHERE per_hour IS NOT NULL AND place IS NOT NULL GROUP BY place
+        ), network_prices AS (
+            SELECT s.network, MEDIAN(s.per_hour / l.median) AS ratio
+            FROM score_ads s JOIN local_prices l ON l.place = s.place
+            WHERE s.per_hour IS NOT NULL AND l.ads >= 20
+            GROUP BY s.network
+        )
+        SELECT network, 'persons_per_phone' AS feature, CAST(value AS DOUBLE) AS value,
+               phone || ': ' || CAST(persons AS VARCHAR) || ' persons, ' || CAST(names AS VARCHAR)
+               || ' names' AS detail
+        FROM per_phone_max
+        UNION ALL
+        SELECT network, 'phones_per_person', CAST(value AS DOUBLE), NULL FROM per_person_max
+        UNION ALL
+        SELECT network, 'rotated_phones', CAST(value AS DOUBLE), NULL FROM rotated
+        UNION ALL
+        SELECT network, 'shared_text_persons', CAST(value AS DOUBLE), NULL FROM text_persons
+        UNION ALL
+        SELECT network, 'hours_covered', CAST(value AS DOUBLE), CAST(ads AS VARCHAR) || ' ads' FROM hours
+        UNION ALL
+        SELECT network, 'cheap_share', GREATEST(0.0, 1.0 - ratio),
+               'median price ' || CAST(ROUND(100 * ratio) AS VARCHAR) || '% of local' FROM network_prices
+        """,
+    )

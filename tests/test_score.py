@@ -1,0 +1,241 @@
+"""Scores: weights as data, monotone scores with reasons, export, labels and fitted weights."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from test_link import FOOTER, independents, ingest_and_link, phone, write_ads
+from threadline.ingest import ingest_file
+from threadline.link import link
+from threadline.score.learn import NotEnoughLabels, fit, label_network, revoke_label
+from threadline.score.scorer import adopted_model, iter_ad_scores, score_store
+from threadline.score.weights import Weight, WeightsError, load_weights
+from threadline.store import Store
+from threadline.synth import generate
+
+
+def test_shipped_weights_load_and_every_row_has_a_source() -> None:
+    weights = load_weights()
+    assert set(weights.bias) == {"network", "ad"}
+    assert weights.features and all(w.source and w.weight >= 0 for w in weights.features.values())
+
+
+def test_broken_weights_are_reported_with_their_lines(tmp_path: Path) -> None:
+    shipped = (Path(load_weights().path)).read_text(encoding="utf-8").splitlines()
+    header = next(i for i, line in enumerate(shipped) if line.startswith("feature\t"))
+    rows = [
+        "persons_per_phone\tnetwork\t1\t5\t-0.8\tx\tsomeone 2020",  # negative
+        "places\tcity\t1\t8\t0.1\tx\tsomeone 2020",  # unknown level
+        "moves\tnetwork\t1\t8\tlots\tx\tsomeone 2020",  # not a number
+        "hours_covered\tnetwork\t14\t24\t0.06\tx\t",  # no source
+        "cheap_share\tnetwork\t0.7\t0.2\t1\tx\tsomeone 2020",  # cap below floor
+        "too\tfew",
+    ]
+    broken = tmp_path / "w.tsv"
+    broken.write_text(
+        "\n".join([*shipped[: header + 1], *rows, *shipped[header + 1 :]]) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(WeightsError) as caught:
+        load_weights(broken)
+    lines = [p.line for p in caught.value.problems]
+    assert lines == [header + 2 + i for i in range(len(rows))], str(caught.value)
+    message = str(caught.value)
+    for reason in (
+        "negative",
+        "level 'city'",
+        "'lots' is not a number",
+        "source is empty",
+        "cap is below floor",
+        "2 columns",
+    ):
+        assert reason in message
+
+
+@given(
+    floor=st.floats(-10, 10),
+    span=st.floats(0, 10),
+    weight=st.floats(0, 5),
+    a=st.floats(-100, 100),
+    b=st.floats(-100, 100),
+)
+def test_a_contribution_never_falls_as_the_value_grows(
+    floor: float, span: float, weight: float, a: float, b: float
+) -> None:
+    w = Weight("f", "network", floor, floor + span, weight, "r", "s", 1)
+    lo, hi = sorted((a, b))
+    assert 0 <= w.contribution(lo) <= w.contribution(hi) <= weight * span + 1e-9
+
+
+def _ad(i: int, body: str) -> dict[str, object]:
+    return {"id": f"x-{i}", "source": "site", "body": body, "location": "Houston, TX"}
+
+
+def _scores(store: Store) -> tuple[dict[str, float], dict[str, float]]:
+    con = store.connection
+    ads = dict(con.execute("SELECT id, score FROM ad_scores").fetchall())
+    nets = dict(
+        con.execute("SELECT l.id, n.score FROM ad_links l JOIN network_scores n USING (network)").fetchall()
+    )
+    return ads, nets
+
+
+def test_adding_evidence_never_lowers_a_score(tmp_path: Path) -> None:
+    base = [
+        *independents(25),
+        _ad(1, f"I'm Mia. Call {phone(40, 832)}."),
+        _ad(2, f"I'm Jade. Call {phone(40, 832)}."),
+    ]
+    with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "a.jsonl", base)) as store:
+        score_store(store.connection)
+        ads0, nets0 = _scores(store)
+        steps = [
+            # indicator language in an ad of the network
+            _ad(1, f"I'm Mia. New girls every week! Ask for the manager. Call {phone(40, 832)}."),
+            # a third woman under the same phone: more persons per phone
+            _ad(3, f"I'm Ruby. Call {phone(40, 832)}."),
+            # the phone obscured
+            _ad(2, "I'm Jade. Call eight three two 555 zero one four zero."),
+        ]
+        for n, ad in enumerate(steps):
+            ingest_file(write_ads(tmp_path / f"b{n}.jsonl", [ad]), store, workers=0)
+            link(store.connection)
+            score_store(store.connection)
+            ads1, nets1 = _scores(store)
+            for ad_id in ("x-1", "x-2"):
+                assert ads1[ad_id] >= ads0[ad_id] - 1e-12, (n, ad_id)
+                assert nets1[ad_id] >= nets0[ad_id] - 1e-12, (n, ad_id)
+            assert ads1[str(ad["id"])] > ads0.get(str(ad["id"]), 0.0)  # each step adds real evidence
+            ads0, nets0 = ads1, nets1
+
+
+@pytest.fixture(scope="module")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic corpus, ingested (linked and scored) once for the tests below."""
+    folder = tmp_path_factory.mktemp("score")
+    generate(folder / "c", 1500, 11, images=True)
+    db = folder / "s.duckdb"
+    with Store.open(db) as store:
+        ingest_file(folder / "c" / "ads.jsonl", store, workers=0)
+        link(store.connection)
+        score_store(store.connection)
+    return db
+
+
+def _kinds(db: Path) -> dict[str, str]:
+    truth = db.parent / "c" / "truth.jsonl"
+    return {r["id"]: r["kind"] for r in map(json.loads, truth.read_text().splitlines())}
+
+
+def test_every_ad_has_a_score_and_reasons_and_operations_come_first(corpus_store: Path) -> None:
+    kinds = _kinds(corpus_store)
+    with Store.open(corpus_store, read_only=True) as store:
+        records = list(iter_ad_scores(store.connection))
+        [(linked,)] = store.connection.execute("SELECT COUNT(*) FROM ad_links").fetchall()
+    assert len(records) == linked
+    assert all(0 <= r["score"] <= 1 and r["reasons"] and "not a finding" in r["note"] for r in records)
+    assert [r["score"] for r in records] == sorted((r["score"] for r in records), reverse=True)
+    # Reasons add up to the score.
+    for r in records[:50]:
+        logit = sum(x["contribution"] for x in r["reasons"])
+        assert abs(1 / (1 + 2.718281828459045**-logit) - r["score"]) < 1e-3
+    top = records[: len(records) // 5]
+    assert sum(kinds[r["id"]] != "independent" for r in top) / len(top) > 0.8
+    bottom = records[-len(records) // 5 :]
+    assert sum(kinds[r["id"]] == "independent" for r in bottom) / len(bottom) > 0.9
+
+
+def _network_kinds(store: Store, kinds: dict[str, str]) -> dict[str, str]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for ad_id, network in store.connection.execute("SELECT id, network FROM ad_links").fetchall():
+        members[network].append(kinds[ad_id])
+    return {n: Counter(v).most_common(1)[0][0] for n, v in members.items()}
+
+
+def test_fitted_weights_are_used_only_when_they_beat_the_priors(corpus_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    shutil.copy(corpus_store, db)
+    kinds = _kinds(corpus_store)
+    with Store.open(db) as store:
+        con = store.connection
+        net_kind = _network_kinds(store, kinds)
+        with pytest.raises(NotEnoughLabels):
+            fit(con, analyst="kim")
+        # Labels that agree with the priors: nothing to gain, the priors stay.
+        operations = sorted(n for n, k in net_kind.items() if k != "independent")
+        loners = sorted(n for n, k in net_kind.items() if k == "independent")[:40]
+        ids = [label_network(con, n, "trafficking", analyst="kim") for n in operations]
+        ids += [label_network(con, n, "independent", analyst="kim") for n in loners]
+        report = fit(con, analyst="kim")
+        assert report.prior_ap >= report.model_ap and not report.adopted
+        assert adopted_model(con) is None
+        # A unit whose labels follow something the priors barely weigh (here: the networks
+        # that post in many places, among the independents too) gets weights that rank them
+        # better, and they are used.
+        for label_id in ids:
+            revoke_label(con, label_id, analyst="kim")
+        score_store(con)
+        moved = dict(
+            con.execute(
+                "SELECT unit, value FROM score_parts WHERE level = 'network' AND feature = 'places'"
+            ).fetchall()
+        )
+        plain = [n for n in net_kind if n not in moved]
+        for n in sorted(moved)[:30]:
+            label_network(con, n, "trafficking", analyst="lee")
+        for n in sorted(plain)[:30]:
+            label_network(con, n, "independent", analyst="lee")
+        report = fit(con, analyst="lee")
+        assert report.adopted and report.model_ap > report.prior_ap
+        assert all(w > 0 for w in report.coefficients.values())
+        assert adopted_model(con) is not None
+        assert score_store(con).model == f"model {report.model_id}"
+        [(models,)] = con.execute("SELECT COUNT(*) FROM score_models").fetchall()
+        assert models == 2  # both fits are kept, adopted or not
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "threadline.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_score_commands(corpus_store: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.duckdb")
+    shutil.copy(corpus_store, db)
+    exported = _cli("export", "scores", "--db", db)
+    assert exported.returncode == 0, exported.stderr
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert rows and all({"id", "score", "reasons"} <= set(r) for r in rows)
+    rescored = _cli("score", "--db", db)
+    assert rescored.returncode == 0 and "prior weights" in rescored.stdout
+    network = rows[0]["network"]
+    labelled = _cli("label", network, "trafficking", "--db", db, "--analyst", "kim")
+    assert labelled.returncode == 0 and "label 1" in labelled.stdout
+    refused = _cli("fit", "--db", db, "--analyst", "kim")
+    assert refused.returncode != 0 and refused.stderr.startswith("threadline: need at least")
+    assert _cli("label", "N99999999", "trafficking", "--db", db, "--analyst", "kim").returncode != 0
+    empty = tmp_path / "empty.duckdb"
+    Store.open(empty).close()
+    assert "not scored yet" in _cli("export", "scores", "--db", str(empty)).stderr
+
+
+def test_footer_numbers_and_other_hubs_are_not_the_networks_own(tmp_path: Path) -> None:
+    # 25 independents share the site's footer number: it is a hub, so nobody gets "25 persons
+    # under one phone".
+    ads = write_ads(tmp_path / "a.jsonl", list(independents(25)))
+    with ingest_and_link(tmp_path, "s", ads) as store:
+        score_store(store.connection)
+        rows = store.connection.execute(
+            "SELECT COUNT(*) FROM score_parts WHERE feature = 'persons_per_phone'"
+        ).fetchall()
+        assert rows == [(0,)]
+        assert FOOTER  # (the footer is in every ad)
