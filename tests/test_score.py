@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from test_link import FOOTER, independents, ingest_and_link, phone, write_ads
 from threadline.ingest import ingest_file
 from threadline.link import link
 from threadline.score.learn import NotEnoughLabels, fit, label_network, revoke_label
+from threadline.score.lexicon import default_lexicon
 from threadline.score.scorer import adopted_model, iter_ad_scores, score_store
 from threadline.score.weights import Weight, WeightsError, load_weights
 from threadline.store import Store
@@ -239,3 +241,34 @@ def test_footer_numbers_and_other_hubs_are_not_the_networks_own(tmp_path: Path) 
         ).fetchall()
         assert rows == [(0,)]
         assert FOOTER  # (the footer is in every ad)
+
+
+def test_a_units_own_lexicon_applies_to_stored_ads_after_rematch(
+    corpus_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "s.duckdb")
+    shutil.copy(corpus_store, db)
+    own = tmp_path / "own.tsv"
+    shipped = Path(default_lexicon().path).read_text(encoding="utf-8")
+    # A phrase the unit has seen in its own cases (every synthetic ad offers "text" contact).
+    own.write_text(shipped + "local.text_only\tphrase\ttext only\tlocal\t2.0\tunit case file 2026\t\n")
+    monkeypatch.setenv("THREADLINE_LEXICON", str(own))
+
+    def local_parts() -> int:
+        with Store.open(db, read_only=True) as store:
+            sql = "SELECT COUNT(*) FROM score_parts WHERE feature = 'lexicon:local'"
+            return int(store.connection.execute(sql).fetchall()[0][0])
+
+    assert _cli("score", "--db", db).returncode == 0
+    assert local_parts() == 0  # stored ads were matched with the shipped lexicon
+    result = _cli("score", "--db", db, "--rematch")
+    assert result.returncode == 0, result.stderr
+    assert "ads read again" in result.stdout
+    assert local_parts() > 0
+    with Store.open(db, read_only=True) as store:
+        said = store.connection.execute(
+            "SELECT DISTINCT lower(json_extract_string(detail, '$.text')) FROM extractions"
+            " WHERE value = 'local.text_only'"
+        ).fetchall()
+    # (the matcher reads punctuation as a word break: "Text. Only" matches too)
+    assert {" ".join(re.findall(r"\w+", text)) for (text,) in said} == {"text only"}

@@ -230,9 +230,11 @@ def export_scores(db: Path, output: Path | None) -> None:
 
 @cli.command("score")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-def score_command(db: Path) -> None:
+@click.option("--rematch", is_flag=True, help="Find the lexicon's phrases again in every stored ad first.")
+def score_command(db: Path, rematch: bool) -> None:
     """Score every ad and network again (ingest already does), e.g. after editing the lexicon's
-    or the weights' file (THREADLINE_LEXICON, THREADLINE_WEIGHTS)."""
+    or the weights' file (THREADLINE_LEXICON, THREADLINE_WEIGHTS). A changed weight needs only
+    this; new or changed phrases need --rematch."""
     from threadline.score.scorer import score_store
     from threadline.store import Store
 
@@ -240,6 +242,10 @@ def score_command(db: Path) -> None:
     with Store.open(db) as store:
         if not store.connection.execute("SELECT COUNT(*) FROM link_runs").fetchall()[0][0]:
             _fail(f"{db}: not linked yet (run: threadline link --db {db})")
+        if rematch:
+            from threadline.score.rematch import rematch as find_again
+
+            click.echo(f"rematch: {find_again(store.connection):,} ads read again")
         report = score_store(store.connection)
     click.echo(
         f"score: {report.ads:,} ads and {report.networks:,} networks "
@@ -323,6 +329,7 @@ def explain(network: str, db: Path, limit: int) -> None:
             _fail(f"no network {network} in {db}")
         total = sum(row[1] for row in ads)
         click.echo(f"network {network}: {total:,} ads, {len(ads):,} persons")
+        _explain_score(con, network, limit)
         click.echo("  persons (self-stated names):")
         for person, n, names in ads[:limit]:
             click.echo(f"    {person}  {n:>6,} ads  {', '.join(names or []) or '-'}")
@@ -333,11 +340,13 @@ def explain(network: str, db: Path, limit: int) -> None:
             """,
             [network],
         ).fetchall()
+        weak = [e for e in evidence if e[0].startswith("corroboration")]
+        links = [e for e in evidence if not e[0].startswith("corroboration")]
         click.echo("  linked by (each shared by these ads of the network):")
-        for kind, value, n, detail in evidence[:limit]:
-            click.echo(f"    {kind:<14} {value:<40} {n:>6,} ads" + (f"  ({detail})" if detail else ""))
-        if len(evidence) > limit:
-            click.echo(f"    ... {len(evidence) - limit:,} more")
+        _evidence_lines(links, limit)
+        if weak:
+            click.echo("  corroborated by name, age, city and time (shown, never used to link):")
+            _evidence_lines(weak, limit)
         hubs = con.execute(
             """
             SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
@@ -354,6 +363,33 @@ def explain(network: str, db: Path, limit: int) -> None:
             for kind, value, n, co, by in hubs[:limit]:
                 why = f"marked by {by}" if by else f"seen with {co:,} other phones in {n:,} ads"
                 click.echo(f"    {kind:<14} {value:<40} {why}")
+
+
+def _explain_score(con: duckdb.DuckDBPyConnection, network: str, limit: int) -> None:
+    from threadline.score.lexicon import default_lexicon
+    from threadline.score.scorer import NOTE, reasons
+    from threadline.score.weights import load_weights
+
+    scored = con.execute("SELECT score, model FROM network_scores WHERE network = ?", [network]).fetchall()
+    if not scored:
+        return
+    parts = con.execute(
+        "SELECT level, feature, value, detail, contribution FROM score_parts"
+        " WHERE level = 'network' AND unit = ?",
+        [network],
+    ).fetchall()
+    click.echo(f"  priority {scored[0][0]:.3f} ({scored[0][1]} weights; {NOTE}):")
+    for reason in reasons(parts, load_weights(), default_lexicon())[:limit]:
+        click.echo(f"    +{reason['contribution']:.2f}  {reason['reason']}")
+    if not parts:
+        click.echo("    no sign found")
+
+
+def _evidence_lines(rows: list[tuple[Any, ...]], limit: int) -> None:
+    for kind, value, n, detail in rows[:limit]:
+        click.echo(f"    {kind:<14} {value:<40} {n:>6,} ads" + (f"  ({detail})" if detail else ""))
+    if len(rows) > limit:
+        click.echo(f"    ... {len(rows) - limit:,} more")
 
 
 @cli.command()

@@ -2,8 +2,8 @@
 
 The lexicon in effect (``$THREADLINE_LEXICON`` or the shipped one) is read once per process. The
 value is the entry's id; its weight is read from the lexicon at scoring time, so a unit that
-re-weights an entry need not extract again (a unit that adds entries runs `threadline score
---rematch`).
+re-weights an entry need not extract again; one that adds or changes entries runs `threadline
+score --rematch`, which finds them again in every stored ad (`score.rematch`).
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from threadline.model import Found, Span
-from threadline.score.lexicon import default_lexicon
+from threadline.score.lexicon import Lexicon, default_lexicon
 
 __all__ = ["find_indicators"]
 
 
-def find_indicators(texts: Iterable[tuple[str, str]]) -> list[Found]:
-    """One `Found` per lexicon entry, with every span where it matched."""
-    lexicon = default_lexicon()
+def find_indicators(texts: Iterable[tuple[str, str]], lexicon: Lexicon | None = None) -> list[Found]:
+    """One `Found` per lexicon entry (of ``lexicon``, else the one in effect), with every span."""
+    lexicon = lexicon or default_lexicon()
     spans: dict[str, list[Span]] = {}
     detail: dict[str, dict[str, str]] = {}
     for field, text in texts:
