@@ -292,7 +292,7 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
     engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
     engine.table("net_edges", _within("_net_edges_all", scope))
     engine.connected_components("net_edges", "_net_nodes", "networks")
-    separate(engine)  # analysts' "not linked" and splits: cut the fewest links (see constraints)
+    cut = separate(engine)  # analysts' "not linked" and splits: cut the fewest links (constraints)
     # Identifiers used under exactly one name (or none) identify one person; others (an
     # operation's shared phone) only together with the name.
     engine.table(
@@ -313,16 +313,21 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
         UNION ALL SELECT a, b, kind, value FROM _image_edges
         """,
     )
-    # A person never spans two networks (a separation may have cut between her ads).
-    engine.table(
-        "person_edges",
-        f"""
-        SELECT e.* FROM ({_within("_person_edges_all", scope)}) e
-        JOIN networks na ON na.node = e.a
-        JOIN networks nb ON nb.node = e.b
-        WHERE na.component = nb.component
-        """,
-    )
+    engine.table("person_edges", _within("_person_edges_all", scope))
+    if cut:
+        # A person never spans two networks: drop person links across a cut. (In two steps: as one
+        # three-way join, the planner may join the networks table to itself on the component.)
+        engine.table(
+            "_person_edges_a",
+            "SELECT e.*, n.component AS component_a FROM person_edges e JOIN networks n ON n.node = e.a",
+        )
+        engine.table(
+            "person_edges",
+            """
+            SELECT e.a, e.b, e.kind, e.value FROM _person_edges_a e
+            JOIN networks n ON n.node = e.b AND n.component = e.component_a
+            """,
+        )
     engine.connected_components("person_edges", "_net_nodes", "persons")
 
 
