@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from test_link import FOOTER, independents, ingest_and_link, phone, write_ads
+from test_link import ALWAYS_INCREMENTAL, FOOTER, independents, ingest_and_link, phone, write_ads
 from threadline.ingest import ingest_file
 from threadline.link import link
 from threadline.score.learn import NotEnoughLabels, fit, label_network, revoke_label
@@ -272,3 +272,38 @@ def test_a_units_own_lexicon_applies_to_stored_ads_after_rematch(
         ).fetchall()
     # (the matcher reads punctuation as a word break: "Text. Only" matches too)
     assert {" ".join(re.findall(r"\w+", text)) for (text,) in said} == {"text only"}
+
+
+def test_scoring_only_what_a_link_run_changed_equals_scoring_everything(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    generate(folder, 900, 23, images=False)
+    lines = (folder / "ads.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    days = []
+    for d, part in enumerate((lines[:600], lines[600:800], lines[800:])):
+        days.append(tmp_path / f"day{d}.jsonl")
+        days[-1].write_text("".join(part), encoding="utf-8")
+
+    def snapshot(store: Store) -> tuple[list[tuple[object, ...]], ...]:
+        con = store.connection
+        return (
+            sorted(con.execute("SELECT ad_key, network, round(score, 12) FROM ad_scores").fetchall()),
+            sorted(con.execute("SELECT network, ads, round(score, 12) FROM network_scores").fetchall()),
+            sorted(
+                con.execute(
+                    "SELECT level, unit, feature, round(value, 9), detail, round(contribution, 12)"
+                    " FROM score_parts"
+                ).fetchall()
+            ),
+        )
+
+    with Store.open(tmp_path / "daily.duckdb") as store:
+        rescored = []
+        for day in days:
+            ingest_file(day, store, workers=0)
+            relinked = link(store.connection, ALWAYS_INCREMENTAL).relinked
+            report = score_store(store.connection, inputs_built=True, changed="_changed_networks")
+            rescored.append((relinked, report.rescored))
+        daily = snapshot(store)
+        assert rescored[-1][1] < report.ads, rescored  # the last day scored only what it changed
+        score_store(store.connection)  # everything, from scratch
+        assert snapshot(store) == daily

@@ -157,9 +157,9 @@ def _link_and_score(con: duckdb.DuckDBPyConnection, params: Any = None, *, full:
     from threadline.score.scorer import score_store
 
     _echo_link(link(con, params, full=full))
-    report = score_store(con, inputs_built=True)
+    report = score_store(con, inputs_built=True, changed="_changed_networks")
     click.echo(
-        f"score: {report.ads:,} ads and {report.networks:,} networks "
+        f"score: {report.ads:,} ads and {report.networks:,} networks; {report.rescored:,} ads scored "
         f"({report.model} weights, {report.seconds:,.1f}s)"
     )
 

@@ -403,8 +403,9 @@ def _write_rows(
 def build_itineraries(engine: Engine) -> None:
     """Tables ``_mv_ads`` (linked ads with a place and a time), ``_mv_stays`` and ``itineraries``.
 
-    Needs the link inputs of this session (`link.steps.build_inputs`: ``link_ads``) and the
-    store's ``ad_links``, ``extractions`` and ``ads``.
+    Needs ``score_links`` and ``score_link_ads``: the linked ads to score (all of ``ad_links``,
+    or the networks a link run changed) and their link inputs (`link.steps.build_inputs`'s
+    ``link_ads``); and the store's ``extractions`` and ``ads``.
     """
     jt = engine.json_text
     engine.table(
@@ -414,7 +415,7 @@ def build_itineraries(engine: Engine) -> None:
                {jt("e.detail", "country")} AS country, {jt("e.detail", "region")} AS region,
                CAST({jt("e.detail", "lat")} AS DOUBLE) AS lat, CAST({jt("e.detail", "lon")} AS DOUBLE) AS lon
         FROM extractions e
-        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+        JOIN score_link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
         WHERE e.kind = 'place'
         """,
     )
@@ -442,8 +443,8 @@ def build_itineraries(engine: Engine) -> None:
         SELECT l.ad_key, k.network, k.person, COALESCE(l.posted_at, a.captured_at) AS seen,
                {_epoch(engine, "COALESCE(l.posted_at, a.captured_at)")} AS t,
                p.place, p.country, p.region, p.lat, p.lon
-        FROM link_ads l
-        JOIN ad_links k ON k.ad_key = l.ad_key
+        FROM score_link_ads l
+        JOIN score_links k ON k.ad_key = l.ad_key
         JOIN _mv_place_of_ad p ON p.ad_key = l.ad_key
         JOIN ads a ON a.source = l.source AND a.id = l.id AND a.version = l.version
         WHERE COALESCE(l.posted_at, a.captured_at) IS NOT NULL
@@ -610,7 +611,7 @@ def _build_homes(engine: Engine) -> None:
         SELECT DISTINCT a.ad_key, a.network, e.value AS phone,
                substr(e.value, 1, length(e.value) - 4) AS prefix
         FROM _mv_ads a
-        JOIN link_ads l ON l.ad_key = a.ad_key
+        JOIN score_link_ads l ON l.ad_key = a.ad_key
         JOIN extractions e ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
         WHERE e.kind = 'phone' AND e.value NOT IN (SELECT phone FROM _mv_hub_phones)
         """,
@@ -735,7 +736,7 @@ def build_movement(engine: Engine) -> None:
             SELECT unit AS network, circuit, laps, 0 AS rank_source
             FROM circuits WHERE unit_kind = 'network' AND NOT simultaneous
         ), members AS (
-            SELECT DISTINCT network, person FROM ad_links
+            SELECT DISTINCT network, person FROM score_links
         ), persons AS (
             SELECT m.network, c.circuit, c.laps, 1 AS rank_source
             FROM circuits c JOIN members m ON m.person = c.unit
@@ -751,7 +752,7 @@ def build_movement(engine: Engine) -> None:
     engine.table(
         "movement",
         """
-        WITH nets AS (SELECT DISTINCT network FROM ad_links)
+        WITH nets AS (SELECT DISTINCT network FROM score_links)
         SELECT n.network, COALESCE(s.places, 0) AS places, COALESCE(s.moves, 0) AS moves,
                s.median_stay_days, l.max_km_per_day, f.foreign_code_share, o.origin,
                c.circuit, COALESCE(c.laps, 0.0) AS circuit_repeats

@@ -20,6 +20,7 @@ review, not a finding.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -33,7 +34,7 @@ import duckdb
 from threadline.link.engine import DuckDBEngine, Engine
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.movement import movement_steps
-from threadline.score.structure import structure_features
+from threadline.score.structure import local_prices, scope_tables, structure_features
 from threadline.score.weights import Weights, load_weights
 
 __all__ = [
@@ -68,6 +69,7 @@ class ScoreReport:
     networks: int
     model: str
     seconds: float
+    rescored: int = 0  # ads scored again by this run (all of them on a full run)
 
 
 def _values(rows: list[tuple[Any, ...]], columns: str, types: tuple[str, ...]) -> str:
@@ -212,16 +214,42 @@ def network_features(engine: Engine, weights: Weights) -> None:
     )
 
 
-def build_features(engine: Engine, weights: Weights, lexicon: Lexicon, *, inputs_built: bool = False) -> None:
-    """Every input of a score: tables ``_ad_parts`` (ads' own signs) and ``_net_x`` (networks')."""
+def build_features(
+    engine: Engine,
+    weights: Weights,
+    lexicon: Lexicon,
+    *,
+    inputs_built: bool = False,
+    networks: str | None = None,
+) -> None:
+    """Every input of a score: tables ``_ad_parts`` (ads' own signs) and ``_net_x`` (networks'),
+    for every linked ad, or for the networks listed in table ``networks(network)``."""
     if not inputs_built:
         from threadline.link.steps import build_inputs
 
         build_inputs(engine)
+    local_prices(engine)
+    scope_tables(engine, networks)
     structure_features(engine)
     movement_steps(engine)
     _ad_signs(engine, weights, lexicon)
     network_features(engine, weights)
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _versions(weights: Weights, lexicon: Lexicon, model: Model) -> tuple[str, str, str]:
+    """What a score depends on besides the data, as recorded in ``score_runs``."""
+    lexicon_digest = _digest(sorted((e.id, e.kind, e.text, e.category, e.weight) for e in lexicon))
+    weights_digest = _digest(sorted(weights.bias.items()), sorted(map(repr, weights.features.values())))
+    model_digest = _digest(model.name, model.bias, sorted(model.coefficients.items()))
+    return (
+        f"{lexicon.path} {lexicon_digest}",
+        f"{weights.path} {weights_digest}",
+        f"{model.name} {model_digest}",
+    )
 
 
 def score_store(
@@ -231,20 +259,30 @@ def score_store(
     lexicon: Lexicon | None = None,
     model: Model | None = None,
     inputs_built: bool = False,
+    changed: str | None = None,
 ) -> ScoreReport:
-    """Score every linked ad and network of the store behind ``con`` and save the scores.
+    """Score the linked ads and networks of the store behind ``con`` and save the scores.
 
     ``model`` defaults to the adopted fitted model, else the priors. ``inputs_built``: the link
-    inputs of this session are current (a link run just built them).
+    inputs of this session are current (a link run just built them). ``changed``: a table of the
+    networks a link run changed (``network``); only they are scored again, unless the lexicon, the
+    weights or the model differ from the last run's, which scores everything. A network's score
+    depends only on its own ads, except for the local price medians, which are read over the
+    whole store every time.
     """
     t0 = time.perf_counter()
     weights = weights or load_weights()
     lexicon = lexicon or default_lexicon()
     model = model or adopted_model(con) or prior_model(weights, lexicon)
+    versions = _versions(weights, lexicon, model)
+    last = con.execute(
+        "SELECT lexicon, weights, model FROM score_runs ORDER BY finished DESC LIMIT 1"
+    ).fetchall()
+    scope = changed if changed and last and tuple(last[0]) == versions else None
     engine = DuckDBEngine(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        build_features(engine, weights, lexicon, inputs_built=inputs_built)
+        build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
         coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
         engine.table("_coef", _values(coefficients, "feature, coef", ("STRING", "DOUBLE")))
         engine.table(
@@ -255,7 +293,23 @@ def score_store(
             WHERE x.x > 0
             """,
         )
-        con.execute("DELETE FROM score_parts")
+        con.execute("DELETE FROM score_local_prices")
+        con.execute("INSERT INTO score_local_prices SELECT place, median, ads FROM _local_prices")
+        if scope:
+            # The changed networks, and those whose local prices moved (see `scope_tables`).
+            con.execute(
+                """
+                DELETE FROM score_parts WHERE
+                    (level = 'network' AND unit IN (SELECT network FROM _score_networks))
+                    OR (level = 'ad' AND unit IN (SELECT CAST(ad_key AS VARCHAR) FROM score_links))
+                """
+            )
+            con.execute("DELETE FROM network_scores WHERE network IN (SELECT network FROM _score_networks)")
+            con.execute("DELETE FROM ad_scores WHERE ad_key IN (SELECT ad_key FROM score_links)")
+        else:
+            con.execute("DELETE FROM score_parts")
+            con.execute("DELETE FROM network_scores")
+            con.execute("DELETE FROM ad_scores")
         con.execute(
             """
             INSERT INTO score_parts
@@ -265,7 +319,6 @@ def score_store(
             """
         )
         net_bias, ad_bias = model.bias, weights.bias["ad"]
-        con.execute("DELETE FROM network_scores")
         con.execute(
             f"""
             INSERT INTO network_scores
@@ -277,7 +330,6 @@ def score_store(
             """,
             [model.name],
         )
-        con.execute("DELETE FROM ad_scores")
         con.execute(
             f"""
             INSERT INTO ad_scores
@@ -295,27 +347,20 @@ def score_store(
             """,
             [model.name],
         )
-        [(ads, networks)] = con.execute(
-            "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores)"
+        [(ads, networks, rescored)] = con.execute(
+            "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores),"
+            " (SELECT COUNT(*) FROM score_ads)"
         ).fetchall()
         seconds = time.perf_counter() - t0
         con.execute(
             "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                datetime.now(UTC).replace(tzinfo=None),
-                ads,
-                networks,
-                model.name,
-                lexicon.path,
-                weights.path,
-                seconds,
-            ],
+            [datetime.now(UTC).replace(tzinfo=None), ads, networks, versions[2], *versions[:2], seconds],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return ScoreReport(int(ads), int(networks), model.name, round(seconds, 2))
+    return ScoreReport(int(ads), int(networks), model.name, round(seconds, 2), int(rescored))
 
 
 def reasons(

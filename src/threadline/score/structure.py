@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from threadline.link.engine import Engine
 
-__all__ = ["STRUCTURE_FEATURES", "structure_features"]
+__all__ = ["STRUCTURE_FEATURES", "local_prices", "scope_tables", "structure_features"]
 
 STRUCTURE_FEATURES = (
     "persons_per_phone",
@@ -35,34 +35,105 @@ STRUCTURE_FEATURES = (
 )
 
 
+def local_prices(engine: Engine) -> None:
+    """Table ``_local_prices(place, median, ads)``: every stored ad's hourly price by the place its
+    site lists it in (the local market, whatever is being scored)."""
+    place_source = engine.json_text("e.detail", "source")
+    per_hour = engine.json_text("e.detail", "per_hour")
+    engine.table(
+        "_local_prices",
+        f"""
+        WITH priced AS (
+            SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
+            FROM extractions e WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
+            GROUP BY e.source, e.ad_id, e.version
+        ), placed AS (
+            SELECT e.source, e.ad_id, e.version, MIN(e.value) AS place
+            FROM extractions e WHERE e.kind = 'place' AND {place_source} = 'location'
+            GROUP BY e.source, e.ad_id, e.version
+        )
+        SELECT p.place, MEDIAN(r.per_hour) AS median, COUNT(*) AS ads
+        FROM priced r JOIN placed p ON p.source = r.source AND p.ad_id = r.ad_id AND p.version = r.version
+        GROUP BY p.place
+        """,
+    )
+
+
+def scope_tables(engine: Engine, networks: str | None = None) -> None:
+    """Tables ``score_links`` and ``score_link_ads``: the linked ads to score, and their link inputs.
+
+    All of ``ad_links``, or the networks listed in table ``networks(network)`` (those a link run
+    changed) and every network with an ad in a place whose local price median moved since the
+    last score run (``score_local_prices``), so that a partial run gives what a full one would.
+    Needs this session's ``link_ads`` (`link.steps.build_inputs`) and `local_prices`.
+    """
+    if networks:
+        engine.table(
+            "_score_networks",
+            f"""
+            SELECT network FROM {networks}
+            UNION
+            SELECT DISTINCT l.network FROM ad_links l
+            JOIN link_ads a ON a.ad_key = l.ad_key
+            JOIN extractions e ON e.source = a.source AND e.ad_id = a.id AND e.version = a.version
+                 AND e.kind = 'place'
+            WHERE e.value IN (
+                SELECT COALESCE(n.place, o.place) FROM _local_prices n
+                FULL OUTER JOIN score_local_prices o ON o.place = n.place
+                WHERE n.median IS DISTINCT FROM o.median OR (n.ads >= 20) IS DISTINCT FROM (o.ads >= 20)
+            )
+            """,
+        )
+        networks = "_score_networks"
+    where = f"WHERE network IN (SELECT network FROM {networks})" if networks else ""
+    engine.table("score_links", f"SELECT * FROM ad_links {where}")
+    engine.table(
+        "score_link_ads",
+        "SELECT l.* FROM link_ads l JOIN score_links s ON s.ad_key = l.ad_key"
+        if networks
+        else "SELECT * FROM link_ads",
+    )
+
+
 def structure_features(engine: Engine) -> None:
     """Tables ``score_ads`` (one row per linked ad) and ``structure(network, feature, value, detail)``."""
     place_source = engine.json_text("e.detail", "source")
     per_hour = engine.json_text("e.detail", "per_hour")
     engine.table(
+        "_score_base",
+        """
+        SELECT l.ad_key, l.source, l.id, l.version, s.network, s.person, l.posted_at
+        FROM score_links s JOIN score_link_ads l ON l.ad_key = s.ad_key
+        """,
+    )
+    engine.table(
         "score_ads",
         f"""
-        WITH places AS (
+        WITH found AS (
+            SELECT b.ad_key, e.kind, e.value, e.detail
+            FROM _score_base b
+            JOIN extractions e ON e.source = b.source AND e.ad_id = b.id AND e.version = b.version
+            WHERE e.kind IN ('place', 'price')
+        ), places AS (
             -- The site's own location field wins over a city named in the text (which may be
             -- where she is going, or a stock line).
-            SELECT e.source, e.ad_id, e.version,
+            SELECT e.ad_key,
                    MIN(e.value) FILTER (WHERE {place_source} = 'location') AS site_place,
                    MIN(e.value) AS any_place
-            FROM extractions e WHERE e.kind = 'place'
-            GROUP BY e.source, e.ad_id, e.version
+            FROM found e WHERE e.kind = 'place'
+            GROUP BY e.ad_key
         ), prices AS (
-            SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
-            FROM extractions e WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
-            GROUP BY e.source, e.ad_id, e.version
+            SELECT e.ad_key, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
+            FROM found e WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
+            GROUP BY e.ad_key
         )
-        SELECT l.ad_key, l.source, l.id, l.version, l.network, l.person, a.posted_at,
-               EXTRACT(hour FROM a.posted_at) AS hour,
+        SELECT b.ad_key, b.source, b.id, b.version, b.network, b.person, b.posted_at,
+               EXTRACT(hour FROM b.posted_at) AS hour,
                COALESCE(p.site_place, p.any_place) AS place,
                pr.per_hour
-        FROM ad_links l
-        JOIN latest_ads a ON a.source = l.source AND a.id = l.id
-        LEFT JOIN places p ON p.source = l.source AND p.ad_id = l.id AND p.version = l.version
-        LEFT JOIN prices pr ON pr.source = l.source AND pr.ad_id = l.id AND pr.version = l.version
+        FROM _score_base b
+        LEFT JOIN places p ON p.ad_key = b.ad_key
+        LEFT JOIN prices pr ON pr.ad_key = b.ad_key
         """,
     )
     engine.table(
@@ -127,13 +198,10 @@ def structure_features(engine: Engine) -> None:
         ), hours AS (
             SELECT network, COUNT(DISTINCT hour) AS value, COUNT(*) AS ads
             FROM score_ads WHERE hour IS NOT NULL GROUP BY network HAVING COUNT(*) >= 24
-        ), local_prices AS (
-            SELECT place, MEDIAN(per_hour) AS median, COUNT(*) AS ads
-            FROM score_ads WHERE per_hour IS NOT NULL AND place IS NOT NULL GROUP BY place
         ), network_prices AS (
             SELECT s.network, MEDIAN(s.per_hour / l.median) AS ratio
-            FROM score_ads s JOIN local_prices l ON l.place = s.place
-            WHERE s.per_hour IS NOT NULL AND l.ads >= 20
+            FROM score_ads s JOIN _local_prices l ON l.place = s.place
+            WHERE s.per_hour IS NOT NULL AND l.ads >= 20  -- (scope_tables knows this 20)
             GROUP BY s.network
         )
         SELECT network, 'persons_per_phone' AS feature, CAST(value AS DOUBLE) AS value,

@@ -356,12 +356,23 @@ _SCORES: tuple[str, ...] = (
     """,
 )
 
+_LOCAL_PRICES: tuple[str, ...] = (
+    """
+    CREATE TABLE score_local_prices (  -- the local market the last score run compared prices with
+        place  VARCHAR NOT NULL PRIMARY KEY,
+        median DOUBLE  NOT NULL,
+        ads    BIGINT  NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
     Migration(3, "linking: ad keys, analyst decisions, persons and networks, hubs, evidence", _LINKING),
     Migration(4, "analyst decisions with sides and revocation; links cut for separations", _DECISIONS),
     Migration(5, "scores with their parts, analysts' labels, fitted models", _SCORES),
+    Migration(6, "local price medians of the last score run", _LOCAL_PRICES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
