@@ -787,10 +787,12 @@ class MovementReport:
 def compute_movement(con: duckdb.DuckDBPyConnection) -> MovementReport:
     """The movement tables (temporary) on a linked store's own connection."""
     from threadline.link.steps import build_inputs
+    from threadline.score.structure import scope_tables
 
     t0 = time.perf_counter()
     engine = DuckDBEngine(con)
     build_inputs(engine)
+    scope_tables(engine)
     examined = movement_steps(engine)
     [(networks, stays, circuits, person_circuits)] = engine.query(
         """
