@@ -38,6 +38,7 @@ test: lint typecheck unit
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/link.py
+	$(BIN)/python bench/score.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

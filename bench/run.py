@@ -105,7 +105,8 @@ def hostile_bodies() -> dict[str, float]:
 
 
 def _run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Run a command; return (seconds, peak RSS of its whole process tree in MiB, last output line)."""
+    """Run a command; return (seconds, peak RSS of its whole process tree in MiB, its output lines
+    joined by " | ": ingest, link and score each print one)."""
     peak = 0
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -130,7 +131,7 @@ def _run_measured(cmd: list[str]) -> tuple[float, float, str]:
     seconds = time.perf_counter() - t0
     if proc.returncode:
         raise SystemExit(f"{cmd} failed:\n{out}")
-    return seconds, peak / 2**20, out.strip().splitlines()[-1]
+    return seconds, peak / 2**20, " | ".join(out.strip().splitlines())
 
 
 def ingest_speed(ads: Path, workers: int, *, link: bool = False) -> dict[str, object]:

@@ -80,7 +80,10 @@ def strip_indicators(src: Path, dst: Path) -> int:
                 deleted += 1
         return text
 
-    with (src / "ads.jsonl").open(encoding="utf-8") as f, (dst / "ads.jsonl").open("w", encoding="utf-8") as out:
+    with (
+        (src / "ads.jsonl").open(encoding="utf-8") as f,
+        (dst / "ads.jsonl").open("w", encoding="utf-8") as out,
+    ):
         for line in f:
             try:
                 ad = json.loads(line)
@@ -151,7 +154,9 @@ def run(ads_path: Path, name: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ads", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=8080)
     parser.add_argument("--no-images", action="store_true")

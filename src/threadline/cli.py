@@ -351,7 +351,8 @@ def explain(network: str, db: Path, limit: int) -> None:
             """
             SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
             FROM link_hubs h
-            JOIN extractions e ON e.kind = h.kind AND e.value = h.value
+            -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
+            JOIN extractions e ON e.kind = h.kind AND e.value = split_part(h.value, ' ', 1)
             JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
             WHERE h.is_hub AND l.network = ?
             ORDER BY h.ads DESC

@@ -4,7 +4,8 @@
 and saves the results in the store: ``ad_links`` (ad -> person, network), ``link_hubs``
 (identifiers and images shown as hubs and not trusted), ``link_evidence`` (what joins each
 network: shared identifiers and images, similar images, and for near-duplicate text each ad's
-closest text pair) and ``link_runs``. Network and person ids are the first ad of the group
+closest text pair; and, joining nothing, weak corroboration by name, age, city and time: see
+`corroboration`) and ``link_runs``. Network and person ids are the first ad of the group
 (``N00000042``), so a network keeps its id while it only grows, and a full recompute gives the
 same ids.
 """
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from threadline.link.corroboration import corroboration_pairs, save_corroboration
 from threadline.link.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.incremental import affected_ads
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
@@ -76,6 +78,7 @@ def link(
         detect_hubs(engine, params)
         image_pairs(engine, params)
         text_pairs(engine, params)
+        corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
         scope = None
         if not full:
             affected_ads(engine)
@@ -87,6 +90,7 @@ def link(
                 scope = "_affected"
         link_components(engine, scope)
         relinked = _save(con, scope)
+        save_corroboration(con)
         report = _report(con, time.perf_counter() - t0, relinked)
         con.execute(
             "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",

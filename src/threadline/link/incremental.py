@@ -10,6 +10,15 @@ whole previous networks of all of those. That set is closed under the
 links of the new graph (an ad linked to it either was in one of those networks already, or is
 linked through something new, which is in the set), so clustering it alone gives exactly the
 components, and so the ids, of a full run over everything (tested against one).
+
+Phone tenures (`steps._phone_tenures`) need no rule of their own. A tenure's value is its number
+and its first day, fixed by its own sightings, and sightings change only with new or changed ads.
+So an unchanged ad's value changes only when a changed ad joins its tenure (extends it, bridges
+it to another: the changed ad carries the new value, whose holders are affected) or leaves it
+(the changed ad's previous network, which held the tenure if it was trusted, is affected), and a
+value no earlier run had is "flipped" (it has no verdict in ``link_hubs``): its holders are
+affected too. A value an earlier run had can come to an unchanged ad only through a changed ad
+that carries it: two tenures of a number never begin on the same day.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 From the store's latest ad versions and their extractions, the steps build:
 
+* ``link_ids``: the identifiers ads share. Carriers recycle phone numbers, so a number is split
+  into *tenures* (its runs of sightings without a long silence, one holder each) and links only
+  ads of one tenure; see `_phone_tenures`.
 * ``hubs``: identifiers and images that tie together ads of many unrelated posters (a site's
   support number in every footer, a stock photo). Detected from the data by the diversity of what
   they join: the number of *other* phone numbers seen in the ads that carry them. They are shown,
@@ -37,6 +40,13 @@ class LinkParams:
     # A value seen with this many other phone numbers is a hub. An operation's own phone meets
     # its persons' few numbers; a site's footer number meets thousands.
     hub_co_phones: int = 20
+    # Phone numbers change hands: a number silent for this many days or more starts a new
+    # *tenure* (holder), and only ads of one tenure link through the number. US carriers must
+    # age a disconnected number at least 45 days before giving it to someone else (FCC 18-177,
+    # 2018; at most 90 days for residential numbers, 47 CFR 52.15(f)(1)(ii)), so no change of
+    # hands hides in a shorter silence. A holder pausing longer is split, and rejoined only by
+    # other evidence (photos, names, texts). The synthetic generator recycles after 60 days.
+    phone_tenure_gap_days: int = 45
     # Near-identical images: PDQ's own match threshold (of 256 bits), and pHash (of 64 bits),
     # which still matches the crops PDQ misses.
     pdq_radius: int = 31
@@ -71,6 +81,16 @@ class LinkParams:
     # pairs of N ads: the sum of ln(N / ads carrying it) over the shared sentence pairs must exceed
     # ln(N^2) by this many nats (e^6: some 400 times fewer chance matches than pairs compared).
     text_min_surprise: float = 6.0
+    # Weak corroboration (link/corroboration.py, splink): the same name, age and city within this
+    # many days. Pairs scored at least min_probability are kept, as evidence only: on the quality
+    # corpus they would add more false links than true ones (see the module).
+    corroboration_window_days: float = 3.0
+    corroboration_min_probability: float = 0.99
+    # The prior: a person posts this many ads on average, so two random ads of N are one person
+    # with probability this / N.
+    corroboration_ads_per_person: float = 8.0
+    # u probabilities come from all pairs of this many records (a fixed hash-ordered sample).
+    corroboration_u_sample: int = 2000
 
 
 def _values(n: int) -> str:
@@ -78,24 +98,36 @@ def _values(n: int) -> str:
 
 
 def build_inputs(engine: Engine) -> None:
-    """Link inputs from the store: ``link_ads``, ``link_ids``, ``link_names``, ``link_images``."""
+    """Link inputs from the store: ``link_ads``, ``link_sightings``, ``link_ids``, ``link_names``,
+    ``link_images``.
+
+    ``link_sightings(ad_key, kind, plain, seen_at)`` holds every identifier an ad shows, as
+    extracted, with the time the ad was seen. ``link_ids(ad_key, kind, value, plain)`` holds them
+    as extracted too (``value = plain``) until `detect_hubs` replaces it with the values linking
+    joins on, where a phone number's value is its tenure.
+    """
+    # When an ad was seen: when it was posted or, for a site that does not say, when it was
+    # captured (the ad, and so its number, was in use then; a re-capture of an unchanged ad is no
+    # new version and does not move it). Ads with neither are undated (see `_phone_tenures`).
     engine.table(
         "link_ads",
         """
-        SELECT k.ad_key, a.source, a.id, a.version, a.posted_at, a.location
+        SELECT k.ad_key, a.source, a.id, a.version, a.posted_at, a.location,
+               COALESCE(a.posted_at, a.captured_at) AS seen_at
         FROM latest_ads a JOIN ad_keys k ON k.source = a.source AND k.id = a.id
         """,
     )
     kinds = ", ".join(f"'{k}'" for k in ID_KINDS)
     engine.table(
-        "link_ids",
+        "link_sightings",
         f"""
-        SELECT DISTINCT l.ad_key, e.kind, e.value
+        SELECT DISTINCT l.ad_key, e.kind, e.value AS plain, l.seen_at
         FROM extractions e
         JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
         WHERE e.kind IN ({kinds})
         """,
     )
+    engine.table("link_ids", "SELECT ad_key, kind, plain AS value, plain FROM link_sightings")
     engine.table(
         "link_names",
         """
@@ -116,43 +148,99 @@ def build_inputs(engine: Engine) -> None:
     )
 
 
+def _phone_tenures(engine: Engine, params: LinkParams) -> None:
+    """Table ``link_ids(ad_key, kind, value, plain)``: the identifiers linking joins on (from
+    ``link_sightings``, replacing the as-extracted ``link_ids`` of `build_inputs`).
+
+    A phone number's dated sightings, in time order, are cut wherever the number was silent for
+    ``phone_tenure_gap_days`` or more; each run of sightings is a *tenure* (one holder), and its
+    ``value`` is the number and the day it was first seen (``+17135550142 from 2026-08-03``), so
+    that only ads of one tenure link through the number and evidence still shows the number.
+    ``plain`` is the number itself (analysts mark hubs by it). A tenure's value depends only on
+    its own sightings: ads elsewhere in time never rename it (see `incremental`).
+
+    Undated ads (neither posted nor captured time) cannot be placed in a tenure: a guess would
+    hand them to the wrong holder of a recycled number. They keep the plain number as their value,
+    so they link with the number's other undated ads, as before tenures, but never with a dated
+    tenure. Emails and handles are not recycled by carriers and are not split.
+    """
+    gap = params.phone_tenure_gap_days
+    if not isinstance(gap, int) or isinstance(gap, bool) or gap < 1:
+        # Tenures are named by their first day: two tenures starting on one day would share a name.
+        raise ValueError(f"phone_tenure_gap_days must be a whole number of days >= 1, not {gap!r}")
+    engine.table(
+        "link_ids",
+        f"""
+        WITH dated AS (
+            SELECT ad_key, plain, seen_at,
+                   LAG(seen_at) OVER (PARTITION BY plain ORDER BY seen_at, ad_key) AS previous
+            FROM link_sightings
+            WHERE kind = 'phone' AND seen_at IS NOT NULL
+        ), tenures AS (
+            -- A sighting after a long enough silence starts a tenure; each sighting belongs to the
+            -- last start up to it (times only grow along the window, so that is the latest one).
+            SELECT ad_key, plain,
+                   MAX(CASE WHEN previous IS NULL OR seen_at >= previous + INTERVAL '{gap}' DAY
+                            THEN seen_at END) OVER (
+                       PARTITION BY plain ORDER BY seen_at, ad_key
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                   ) AS first_seen
+            FROM dated
+        )
+        SELECT ad_key, 'phone' AS kind,
+               plain || ' from ' || CAST(CAST(first_seen AS DATE) AS STRING) AS value, plain
+        FROM tenures
+        UNION ALL
+        SELECT ad_key, kind, plain AS value, plain
+        FROM link_sightings
+        WHERE kind <> 'phone' OR seen_at IS NULL
+        """,
+    )
+
+
 def detect_hubs(engine: Engine, params: LinkParams) -> None:
-    """Table ``hubs(kind, value, ads, co_phones, names, detected, is_hub)``.
+    """Tables ``link_ids`` (see `_phone_tenures`) and ``hubs(kind, value, ads, co_phones, names,
+    detected, is_hub, marked_by)``, one row per value linking joins on (per tenure of a phone).
 
     ``detected`` is the data's verdict, ``is_hub`` the one linking uses: an analyst's mark in
-    ``hub_marks`` overrides the data.
+    ``hub_marks`` overrides the data. A mark of a plain phone number holds for every tenure of
+    it; a mark of one tenure's value (as `hubs` lists it) for that tenure only, and wins.
+    ``co_phones`` counts other phone numbers, not tenures.
     """
+    _phone_tenures(engine, params)
     engine.table(
         "_values",
         """
-        SELECT ad_key, kind, value FROM link_ids
-        UNION ALL SELECT ad_key, 'image' AS kind, sha256 AS value FROM link_images
+        SELECT ad_key, kind, value, plain FROM link_ids
+        UNION ALL SELECT ad_key, 'image' AS kind, sha256 AS value, sha256 AS plain FROM link_images
         """,
     )
     engine.table(
         "hubs",
         f"""
         WITH co AS (
-            SELECT v.kind, v.value, COUNT(DISTINCT p.value) AS co_phones
+            SELECT v.kind, v.value, COUNT(DISTINCT p.plain) AS co_phones
             FROM _values v JOIN link_ids p ON p.ad_key = v.ad_key AND p.kind = 'phone'
-            WHERE NOT (v.kind = 'phone' AND p.value = v.value)
+            WHERE NOT (v.kind = 'phone' AND p.plain = v.plain)
             GROUP BY v.kind, v.value
         ), named AS (
             SELECT v.kind, v.value, COUNT(DISTINCT n.name) AS names
             FROM _values v JOIN link_names n ON n.ad_key = v.ad_key
             GROUP BY v.kind, v.value
         ), counted AS (
-            SELECT kind, value, COUNT(DISTINCT ad_key) AS ads FROM _values GROUP BY kind, value
+            SELECT kind, value, MIN(plain) AS plain, COUNT(DISTINCT ad_key) AS ads
+            FROM _values GROUP BY kind, value
         )
         SELECT c.kind, c.value, c.ads, COALESCE(co.co_phones, 0) AS co_phones,
                COALESCE(named.names, 0) AS names,
                COALESCE(co.co_phones, 0) >= {params.hub_co_phones} AS detected,
-               COALESCE(m.is_hub, COALESCE(co.co_phones, 0) >= {params.hub_co_phones}) AS is_hub,
-               m.analyst AS marked_by
+               COALESCE(m.is_hub, mp.is_hub, COALESCE(co.co_phones, 0) >= {params.hub_co_phones}) AS is_hub,
+               COALESCE(m.analyst, mp.analyst) AS marked_by
         FROM counted c
         LEFT JOIN co ON co.kind = c.kind AND co.value = c.value
         LEFT JOIN named ON named.kind = c.kind AND named.value = c.value
         LEFT JOIN hub_marks m ON m.kind = c.kind AND m.value = c.value
+        LEFT JOIN hub_marks mp ON mp.kind = c.kind AND mp.value = c.plain AND c.plain <> c.value
         """,
     )
 

@@ -209,7 +209,7 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
             FROM _text_sentences s JOIN source_ads t ON t.source = s.source
             GROUP BY s.h, s.source
         ), co AS (
-            SELECT s.h, COUNT(DISTINCT p.value) AS co_phones
+            SELECT s.h, COUNT(DISTINCT p.plain) AS co_phones
             FROM _text_sentences s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
             GROUP BY s.h
         ), dropped AS (

@@ -1,0 +1,353 @@
+"""Weak corroboration: the same uncommon name, the same age, the same city, a few days apart.
+
+Two ads that state the same self-stated name, the same age (or one year apart), in the same city
+within a few days are probably one person even when phone, photos and text all differ (a re-post
+under a new burner number). How probable depends above all on how common the name is: "Kiara, 23,
+Dallas" twice in two days is telling, "Mia, 24, Houston" is not. That is a Fellegi-Sunter model
+with term-frequency adjustments, which splink (v4) implements; it runs here on the store's own
+DuckDB connection (every table it makes is a TEMP table, so nothing lands in the store file and a
+read-only store works too).
+
+Records: one per ad and self-stated name (``link_names``), with the city the site's location field
+resolves to (the ``place`` extraction of field ``location``), the ad's age if it states exactly one
+(``age`` extractions) and its posting time. Ads without a name, city or posting time take no part.
+
+Model, fixed so that the same data always gives the same pairs (a full run and a series of
+incremental runs over the same ads agree):
+
+* Blocking: same name, same city, at most ``corroboration_window_days`` apart (two staggered time
+  grids of twice the window, so every pair within the window shares a cell of one of them). Only
+  those pairs are scored: linear in the ads, never all pairs.
+* Comparisons: name and city exact, with term-frequency adjustment (the Bayes factor of an exact
+  match is m / the value's share of the records); age exact, one year apart, other, unknown; time
+  within a day, within the window.
+* m probabilities: fixed (`M_PROBABILITIES`), not trained: they say what one person's ads look
+  like, not what this corpus happens to hold, and EM would make every run depend on the data's
+  own clusters.
+* u probabilities: splink's random sampling, on a deterministic sample (the
+  ``corroboration_u_sample`` records with the smallest hash of their ad key, all pairs of them),
+  so that the sample does not depend on thread scheduling or row order.
+* Prior: two random ads are the same person with probability ``corroboration_ads_per_person`` /
+  records (a person posts that many ads on average).
+
+Output: ``corroboration_pairs(ad_a, ad_b, match_probability, detail, name, city)`` with
+``ad_a < ad_b`` (ad keys), the pairs scored at least ``corroboration_min_probability``, the
+best-scoring name per ad pair, ``detail`` the reason in words ("name Kiara (1 in 4,000 ads), age
+23, Dallas, TX, US, 2 days apart").
+
+How it enters linking: as evidence only, never as an edge of networks or persons. On the quality
+corpus (seed 4242, 20k ads) nearly every pair it finds is already joined by phones, photos or text
+(7,413 of 7,449 pairs at 0.99, all of them right); of the 36 pairs between different networks only
+7 are one person, and as network edges they lower B-cubed precision from 0.9953 to 0.9939 for a
+recall gain of 0.0004. What other signals leave apart is mostly chance: namesakes of one age
+posting in one city in the same days. `save_corroboration` records the pairs in
+``link_evidence``: per network the corroborated name and city (``corroboration``), and every pair
+between two persons (``corroboration_lead``: a lead for an analyst, who can merge). The
+measurements: ``bench/link_corroboration.py``.
+
+Were it ever to join persons (inside a network, the only use that did not lose precision, for a
+person recall gain of 0.0003), ``_person_edges_all`` would add ``SELECT c.ad_a AS a, c.ad_b AS b,
+'corroboration' AS kind, c.detail AS value FROM corroboration_pairs c JOIN networks na ON na.node =
+c.ad_a JOIN networks nb ON nb.node = c.ad_b WHERE na.component = nb.component``, and an
+incremental run would have to cluster again both ends of every pair that appeared or went since
+the last run (as for ``_text_changes``), which needs the last run's pairs kept in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import duckdb
+
+from threadline.link.engine import DuckDBEngine, Engine
+from threadline.link.steps import LinkParams
+
+__all__ = ["M_PROBABILITIES", "corroboration_pairs", "corroboration_settings", "save_corroboration"]
+
+DAY = 86400
+
+# m: how likely each comparison level is for two ads of one person (levels in order, the null
+# level excepted). Names: an ad keeps the name (an operation's persons change it now and then);
+# city: a person mostly stays, some tour; age: stated the same, sometimes a year off (a birthday, a
+# rounded figure), rarely further; time: of two ads of one person, few are within a day or within
+# the window. The blocking keeps only exact names and cities, so their other level is never seen.
+M_PROBABILITIES: dict[str, list[float]] = {
+    "name": [0.9, 0.1],
+    "city": [0.85, 0.15],
+    "age": [0.85, 0.1, 0.05],
+    "posted": [0.15, 0.15, 0.7],
+}
+_SEED = 20240611  # splink's sampling seed; the sample itself is the fixed hash-ordered set
+
+
+def corroboration_settings(params: LinkParams, records: int) -> dict[str, Any]:
+    """splink settings of the model (u probabilities still to be estimated)."""
+    window = int(params.corroboration_window_days * DAY)
+    m = M_PROBABILITIES
+
+    def exact(column: str) -> dict[str, Any]:
+        return {
+            "output_column_name": column,
+            "comparison_levels": [
+                {"sql_condition": f"{column}_l IS NULL OR {column}_r IS NULL", "is_null_level": True},
+                {
+                    "sql_condition": f"{column}_l = {column}_r",
+                    "label_for_charts": f"same {column}",
+                    "m_probability": m[column][0],
+                    "tf_adjustment_column": column,
+                    "tf_adjustment_weight": 1.0,
+                    "fix_m_probability": True,
+                },
+                {"sql_condition": "ELSE", "label_for_charts": "other", "m_probability": m[column][1]},
+            ],
+        }
+
+    def levels(column: str, conditions: list[tuple[str, str]]) -> dict[str, Any]:
+        out: list[dict[str, Any]] = [
+            {"sql_condition": f"{column}_l IS NULL OR {column}_r IS NULL", "is_null_level": True}
+        ]
+        for (condition, label), m_probability in zip(
+            [*conditions, ("ELSE", "other")], m[column], strict=True
+        ):
+            out.append(
+                {
+                    "sql_condition": condition,
+                    "label_for_charts": label,
+                    "m_probability": m_probability,
+                    "fix_m_probability": True,
+                }
+            )
+        return {"output_column_name": column, "comparison_levels": out}
+
+    grid = (
+        "l.name = r.name AND l.city = r.city AND l.{cell} = r.{cell} AND abs(l.posted - r.posted) <= {window}"
+    )
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": min(0.5, params.corroboration_ads_per_person / records),
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": grid.format(cell=cell, window=window)} for cell in ("cell0", "cell1")
+        ],
+        "comparisons": [
+            exact("name"),
+            exact("city"),
+            levels("age", [("age_l = age_r", "same age"), ("abs(age_l - age_r) <= 1", "a year apart")]),
+            levels(
+                "posted",
+                [
+                    (f"abs(posted_l - posted_r) <= {DAY}", "within a day"),
+                    (f"abs(posted_l - posted_r) <= {window}", "within the window"),
+                ],
+            ),
+        ],
+        "retain_matching_columns": True,
+        "retain_intermediate_calculation_columns": False,
+        "additional_columns_to_retain": ["ad_key"],
+    }
+
+
+def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
+    """Table ``corroboration_pairs(ad_a, ad_b, match_probability, detail, name, city)`` (see the
+    module docstring).
+
+    Needs ``link_ads`` and ``link_names`` (`steps.build_inputs`) and the store's ``extractions``.
+    splink runs on a DuckDB engine's connection; another engine would hand splink its own backend
+    (splink's ``SparkAPI`` for a Spark engine).
+    """
+    window = int(params.corroboration_window_days * DAY)
+    if window <= 0:
+        raise ValueError("corroboration_window_days must be positive")
+    if params.corroboration_u_sample < 2:
+        raise ValueError("corroboration_u_sample must be at least 2 records (one pair)")
+    engine.table(
+        "_corr_records",
+        f"""
+        WITH facts AS (  -- one pass over the extractions: the location's city, the stated ages
+            SELECT l.ad_key,
+                   MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
+                   MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
+                   COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
+            FROM extractions e
+            JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+            WHERE e.kind IN ('place', 'age') AND l.posted_at IS NOT NULL
+            GROUP BY l.ad_key
+        ), records AS (
+            SELECT n.ad_key, n.name, f.city, CASE WHEN f.ages = 1 THEN f.age END AS age,
+                   CAST(epoch(l.posted_at) AS BIGINT) AS posted
+            FROM link_names n
+            JOIN link_ads l ON l.ad_key = n.ad_key
+            JOIN facts f ON f.ad_key = n.ad_key
+            WHERE f.city IS NOT NULL
+        )
+        SELECT row_number() OVER (ORDER BY ad_key, name) AS unique_id, ad_key, name, city, age, posted,
+               CAST(floor(posted / {2 * window}) AS BIGINT) AS cell0,
+               CAST(floor((posted + {window}) / {2 * window}) AS BIGINT) AS cell1
+        FROM records
+        ORDER BY unique_id
+        """,
+    )
+    [(records,)] = engine.query("SELECT COUNT(*) FROM _corr_records")
+    if records < 2:
+        engine.table(
+            "corroboration_pairs",
+            """
+            SELECT CAST(NULL AS BIGINT) AS ad_a, CAST(NULL AS BIGINT) AS ad_b,
+                   CAST(NULL AS DOUBLE) AS match_probability, CAST(NULL AS VARCHAR) AS detail,
+                   CAST(NULL AS VARCHAR) AS name, CAST(NULL AS VARCHAR) AS city
+            WHERE false
+            """,
+        )
+        return
+    # The u sample: a fixed hash of the ad key orders the records (a linear congruential step
+    # modulo 2^31 - 1, whose products stay below 2^63 in every engine).
+    engine.table(
+        "_corr_sample",
+        f"""
+        SELECT * FROM _corr_records
+        ORDER BY ((ad_key % 2147483647) * 1103515245 + 12345) % 2147483647, unique_id
+        LIMIT {params.corroboration_u_sample}
+        """,
+    )
+    predictions = _predict(engine, params, int(records))
+    engine.table(
+        "_corr_names",
+        "SELECT name, COUNT(*) AS records FROM _corr_records GROUP BY name",
+    )
+    engine.table(
+        "corroboration_pairs",
+        f"""
+        WITH scored AS (
+            SELECT LEAST(p.ad_key_l, p.ad_key_r) AS ad_a, GREATEST(p.ad_key_l, p.ad_key_r) AS ad_b,
+                   p.match_probability, p.name_l AS name, p.city_l AS city, p.age_l, p.age_r,
+                   abs(p.posted_l - p.posted_r) AS apart
+            FROM {predictions} p
+            WHERE p.ad_key_l <> p.ad_key_r
+        ), best AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY ad_a, ad_b ORDER BY match_probability DESC, name
+            ) AS rank
+            FROM scored
+        )
+        SELECT b.ad_a, b.ad_b, b.match_probability,
+               'name ' || b.name || ' (1 in '
+               || format('{{:,}}', CAST(round({records} / n.records) AS BIGINT)) || ' ads), '
+               || CASE
+                    WHEN b.age_l IS NULL AND b.age_r IS NULL THEN 'no age'
+                    WHEN b.age_l IS NULL OR b.age_r IS NULL
+                    THEN 'age ' || CAST(COALESCE(b.age_l, b.age_r) AS VARCHAR) || ' in one ad only'
+                    WHEN b.age_l = b.age_r THEN 'age ' || CAST(b.age_l AS VARCHAR)
+                    ELSE 'ages ' || CAST(LEAST(b.age_l, b.age_r) AS VARCHAR) || ' and '
+                         || CAST(GREATEST(b.age_l, b.age_r) AS VARCHAR)
+                  END
+               || ', ' || b.city || ', '
+               || CASE
+                    WHEN b.apart < 3600 THEN 'within the hour'
+                    WHEN b.apart < {DAY} THEN CAST(b.apart // 3600 AS VARCHAR) || ' hours apart'
+                    ELSE CAST(round(b.apart / {DAY}, 1) AS VARCHAR) || ' days apart'
+                  END AS detail,
+               b.name, b.city
+        FROM best b JOIN _corr_names n ON n.name = b.name
+        WHERE b.rank = 1
+        """,
+    )
+
+
+def _predict(engine: Engine, params: LinkParams, records: int) -> str:
+    """Run splink: estimate u on the sample, score the blocked pairs; the predictions' table name."""
+    if not isinstance(engine, DuckDBEngine):
+        raise NotImplementedError("corroboration runs splink on a DuckDB engine only")
+    from splink import DuckDBAPI, Linker
+
+    class TempDuckDBAPI(DuckDBAPI):
+        """splink's DuckDB backend, making TEMP tables: nothing reaches the store file."""
+
+        def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
+            self.delete_table_from_database(physical_name)
+            return f"CREATE TEMP TABLE {physical_name} AS {sql}"
+
+    splink_logger = logging.getLogger("splink")
+    was = splink_logger.level
+    splink_logger.setLevel(logging.WARNING)  # splink reports every step at INFO
+    try:
+        settings = corroboration_settings(params, records)
+        sample_api = TempDuckDBAPI(connection=engine.con)
+        sample = Linker("_corr_sample", settings, db_api=sample_api, set_up_basic_logging=False)
+        n = params.corroboration_u_sample
+        # max_pairs above the sample's own pair count: splink then takes every record of it.
+        sample.training.estimate_u_using_random_sampling(max_pairs=max(n * n, 1e4 + 1), seed=_SEED)
+        trained = sample.misc.save_model_to_json()
+        # A level no pair of the sample falls in (a small store) has no u: as if one pair had.
+        sampled = min(records, n)
+        for comparison in trained["comparisons"]:
+            for cl in comparison["comparison_levels"]:
+                if not cl.get("is_null_level") and not cl.get("u_probability"):
+                    cl["u_probability"] = 1 / max(1, sampled * (sampled - 1) // 2)
+        sample_api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+        api = TempDuckDBAPI(connection=engine.con)
+        linker = Linker("_corr_records", trained, db_api=api, set_up_basic_logging=False)
+        predictions = linker.inference.predict(
+            threshold_match_probability=params.corroboration_min_probability
+        )
+        engine.table("_corr_predictions", f"SELECT * FROM {predictions.physical_name}")
+        api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+    finally:
+        splink_logger.setLevel(was)
+    return "_corr_predictions"
+
+
+def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the corroboration rows of ``link_evidence`` with those of ``corroboration_pairs``.
+
+    Needs the run's ``ad_links`` saved. Every run replaces all of them (not only those of the
+    networks it clustered again): the pairs are scored over the whole archive, so a pair between
+    two unchanged ads can appear or go when a name grows more common, and a full run and an
+    incremental one must leave the same rows.
+
+    * ``corroboration``: per network, name and city, the ads that corroborate one another inside
+      one person (``ads``), with the number of pairs and the strongest one.
+    * ``corroboration_lead``: a pair whose ads are in two persons (of one network or two), listed
+      under the network of each ad: value the two ads, detail the other ad's network and person.
+    """
+    con.execute("DELETE FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')")
+    con.execute(
+        """
+        INSERT INTO link_evidence
+        WITH pairs AS (
+            SELECT c.ad_a, c.ad_b, c.name, c.city, c.match_probability,
+                   -- truncated, not rounded: 0.9996 is no certainty
+                   'p ' || CAST(floor(c.match_probability * 1000) / 1000 AS VARCHAR) || ': ' || c.detail
+                   AS reason,
+                   la.network AS net_a, lb.network AS net_b, la.person AS person_a, lb.person AS person_b,
+                   la.source || ':' || la.id || ' ' || lb.source || ':' || lb.id AS pair
+            FROM corroboration_pairs c
+            JOIN ad_links la ON la.ad_key = c.ad_a
+            JOIN ad_links lb ON lb.ad_key = c.ad_b
+        ), same AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY net_a, name, city ORDER BY match_probability DESC, ad_a, ad_b
+            ) AS rank
+            FROM pairs WHERE person_a = person_b
+        ), ends AS (
+            SELECT net_a AS network, name, city, ad_a AS ad FROM same
+            UNION SELECT net_a AS network, name, city, ad_b AS ad FROM same
+        ), counted AS (
+            SELECT network, name, city, COUNT(*) AS ads FROM ends GROUP BY network, name, city
+        ), summed AS (
+            SELECT net_a AS network, name, city, COUNT(*) AS pairs,
+                   MIN(CASE WHEN rank = 1 THEN reason END) AS strongest
+            FROM same GROUP BY net_a, name, city
+        )
+        SELECT s.network, 'corroboration', s.name || ' in ' || s.city, c.ads,
+               CAST(s.pairs AS VARCHAR) || CASE WHEN s.pairs = 1 THEN ' pair' ELSE ' pairs' END
+               || ', strongest ' || s.strongest
+        FROM summed s JOIN counted c ON c.network = s.network AND c.name = s.name AND c.city = s.city
+        UNION ALL
+        SELECT net_a, 'corroboration_lead', pair, 2, reason || '; other ad in ' || net_b || ', ' || person_b
+        FROM pairs WHERE person_a <> person_b
+        UNION ALL
+        SELECT net_b, 'corroboration_lead', pair, 2, reason || '; other ad in ' || net_a || ', ' || person_a
+        FROM pairs WHERE person_a <> person_b AND net_a <> net_b
+        """
+    )
