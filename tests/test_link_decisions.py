@@ -103,6 +103,24 @@ def test_not_linked_cuts_the_fewest_links_and_survives_recomputation(tmp_path: P
         assert row == [("kim", "lee", "they share a driver after all")]
 
 
+def test_a_cut_takes_one_ad_out_of_a_shared_value_and_keeps_each_side_whole(tmp_path: Path) -> None:
+    # The bridging ad comes first: it is the hub of both numbers' stars. Cutting it from one
+    # number must not scatter that number's other holders, as networks or as persons.
+    ads = write_ads(tmp_path / "ads.jsonl", [BRIDGE, *_two_women_one_phone(0, 8), *independents(25)])
+    with ingest_and_link(tmp_path, "s", ads, params=ALWAYS_INCREMENTAL) as store:
+        record_separation(store.connection, [("site", "mia-0")], [("site", "ruby-1")], analyst="kim")
+        for full in (False, True):
+            link(store.connection, ALWAYS_INCREMENTAL, full=full)
+            net, per = networks(store), persons(store)
+            mia, ruby = [f"mia-{i}" for i in (0, 2, 4, 6)], [f"ruby-{i}" for i in (1, 3, 5, 7)]
+            assert len({net[a] for a in mia}) == len({net[a] for a in ruby}) == 1
+            assert net["mia-0"] != net["ruby-1"]
+            assert len({per[a] for a in mia}) == len({per[a] for a in ruby}) == 1
+            assert net["bridge"] in (net["mia-0"], net["ruby-1"])
+            cuts = _cut_rows(store)
+            assert len(cuts) == 1 and cuts[0][1] == "phone"  # one ad taken out of one number
+
+
 def test_split_takes_ads_out_and_the_rest_keeps_its_id(tmp_path: Path) -> None:
     ads = write_ads(tmp_path / "ads.jsonl", [*_two_women_one_phone(), BRIDGE])
     with ingest_and_link(tmp_path, "s", ads) as store:
@@ -171,6 +189,9 @@ def test_not_linked_wins_over_a_contradicting_merge_and_merges_take_many_ads(tmp
         assert net["ind-0"] != net["ind-2"]
         assert net["ind-1"] in (net["ind-0"], net["ind-2"])
         assert [k for _, k, _ in _cut_rows(store)] == ["analyst_merge"]
+        # A merge that an active separation contradicts is refused, naming it.
+        with pytest.raises(ValueError, match=r"decision 2 \(by lee\) keeps some of these ads apart"):
+            record_merge(con, ("site", "ind-0"), ("site", "ind-2"), analyst="kim")
         with pytest.raises(ValueError, match="two different ads"):
             record_merge(con, ("site", "ind-0"), ("site", "ind-0"), analyst="kim")
         with pytest.raises(ValueError, match="both sides"):
@@ -244,6 +265,9 @@ def test_decision_commands(tmp_path: Path) -> None:
     listed = _cli("decisions", "--db", db).stdout
     assert "#1 separate by kim" in listed and "revoked by lee" in listed and ": unrelated" in listed
     assert "#2 separate by kim" in listed and "not linked to site:bridge" in listed
+    merged = _cli("merge", "site:mia-0", "site:ruby-1", "site:bridge", "--db", db, "--analyst", "kim")
+    assert merged.returncode != 0 and "decision 2 (by kim) keeps some of these ads apart" in merged.stderr
+    assert _cli("revoke", "2", "--db", db, "--analyst", "kim").returncode == 0
     merged = _cli("merge", "site:mia-0", "site:ruby-1", "site:bridge", "--db", db, "--analyst", "kim")
     assert merged.returncode == 0 and "decision 3 recorded" in merged.stdout
     for bad in (

@@ -168,8 +168,10 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
         GROUP BY ALL
         UNION ALL
         SELECT l.network, 'analyst_cut', c.kind || ' ' || c.value, 2,
-               'cut between ' || a.source || ':' || a.id || ' and ' || b.source || ':' || b.id
-               || ' for decision ' || CAST(c.decision_id AS VARCHAR) || ' by ' || d.analyst
+               CASE WHEN c.kind IN ('text', 'similar_image')
+                    THEN 'cut between ' || a.source || ':' || a.id || ' and ' || b.source || ':' || b.id
+                    ELSE 'not used to link ' || a.source || ':' || a.id || ' to its other holders'
+               END || ' for decision ' || CAST(c.decision_id AS VARCHAR) || ' by ' || d.analyst
         FROM (
             SELECT a AS here, * FROM link_cut_edges UNION ALL SELECT b AS here, * FROM link_cut_edges
         ) c

@@ -7,9 +7,11 @@ different networks (a minimum s-t cut, with every ad of one side joined to a sup
 every ad of the other to a super-sink). Every removed link is saved with the decision it serves
 (``link_cuts``) and shown as evidence, so the cut is as explainable as a link.
 
-Costs: each link costs 1 to cut, except an analyst's merge, which is cut only when nothing else
+Costs: each link costs 1 to cut, a link of the decision's own ads 100, and an analyst's merge
+1,000,000 (times 100 for its own ads), which is so cut only when nothing else
 separates the sides (a later "not linked" wins over an earlier "same network" that contradicts
-it). Decisions apply in the order they were made, each to the graph the earlier ones left.
+it; a merge that contradicts an active separation is refused when it is recorded). Separations
+apply in the order they were made, each to the graph the earlier ones left.
 
 Only networks holding both sides of a decision are cut; their links (a few thousand at most in a
 real archive) are fetched and cut on one machine by scipy's maximum flow. A cluster engine runs
@@ -26,10 +28,18 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from threadline.link.engine import Engine
 
-__all__ = ["MERGE_COST", "min_cut", "separate"]
+__all__ = ["ANCHOR_COST", "MERGE_COST", "PAIRWISE", "min_cut", "separate"]
+
+# Link kinds that join two ads (each its own evidence); every other kind is a value shared by a
+# group of ads, linked as a star to its first holder.
+PAIRWISE = ("text", "similar_image")
 
 # The cost of cutting one analyst merge: more than any number of evidence links a network has.
 MERGE_COST = 1_000_000
+# ... and of cutting a link of one of the decision's own ads: the analyst named those ads because
+# each is rightly where it is (Mia's ad under Mia's number); what misled the linker is usually
+# elsewhere (an ad showing both women's numbers). Cut them only when nothing else separates.
+ANCHOR_COST = 100
 _INFINITE = 2**31 - 1 - 1  # scipy's flows are int32
 
 
@@ -101,7 +111,7 @@ def separate(engine: Engine) -> bool:
             f"""
             SELECT n.component, e.a, e.b, e.kind, e.value
             FROM net_edges e JOIN networks n ON n.node = e.a
-            WHERE n.component IN ({in_list}) AND e.a <> e.b
+            WHERE n.component IN ({in_list})
             ORDER BY n.component, e.a, e.b, e.kind, e.value
             """
         )
@@ -112,22 +122,8 @@ def separate(engine: Engine) -> bool:
         for decision_id, side, ad_key, component in constrained:
             sides[component, decision_id][side].add(ad_key)
         for component in components:
-            edges = by_component[component]
-            for decision_id in sorted(d for c, d in sides if c == component):
-                side_a, side_b = sides[component, decision_id]["a"], sides[component, decision_id]["b"]
-                if not side_a or not side_b:
-                    continue
-                weighted = [(a, b, MERGE_COST if kind == "analyst_merge" else 1) for a, b, kind, _ in edges]
-                pairs = min_cut(weighted, side_a, side_b)
-                if not pairs:
-                    continue
-                kept = []
-                for a, b, kind, value in edges:
-                    if (min(a, b), max(a, b)) in pairs:
-                        cuts.append((decision_id, a, b, kind, value))
-                    else:
-                        kept.append((a, b, kind, value))
-                edges = kept
+            decisions = sorted(d for c, d in sides if c == component)
+            cuts += _cut_component(by_component[component], [(d, sides[component, d]) for d in decisions])
     if cuts:
         values = ", ".join(f"({d}, {a}, {b}, {_quote(k)}, {_quote(v)})" for d, a, b, k, v in cuts)
         engine.table(
@@ -142,17 +138,90 @@ def separate(engine: Engine) -> bool:
             " WHERE 1 = 0",
         )
         return False
+    pairwise = ", ".join(_quote(k) for k in PAIRWISE)
+    # Shared values: every holder that was not cut from the value, joined again as a star.
+    engine.table(
+        "_cut_members",
+        f"""
+        SELECT m.ad, m.kind, m.value FROM (
+            SELECT a AS ad, kind, value FROM net_edges WHERE kind NOT IN ({pairwise})
+            UNION SELECT b AS ad, kind, value FROM net_edges WHERE kind NOT IN ({pairwise})
+        ) m
+        LEFT JOIN link_cut_edges c ON c.a = m.ad AND c.kind = m.kind AND c.value = m.value
+        WHERE c.a IS NULL
+        """,
+    )
     engine.table(
         "_net_edges_kept",
-        """
+        f"""
+        SELECT ad AS a, MIN(ad) OVER (PARTITION BY kind, value) AS b, kind, value FROM _cut_members
+        UNION ALL
         SELECT e.* FROM net_edges e
-        LEFT JOIN (SELECT DISTINCT a, b FROM link_cut_edges) c ON c.a = e.a AND c.b = e.b
-        WHERE c.a IS NULL
+        LEFT JOIN link_cut_edges c ON c.a = e.a AND c.b = e.b AND c.kind = e.kind AND c.value = e.value
+        WHERE e.kind IN ({pairwise}) AND c.a IS NULL
         """,
     )
     engine.table("net_edges", "SELECT * FROM _net_edges_kept")
     engine.connected_components("net_edges", "_net_nodes", "networks")
     return True
+
+
+def _cut_component(
+    edges: list[tuple[int, int, str, str]], decisions: list[tuple[int, dict[str, set[int]]]]
+) -> list[tuple[int, int, int, str, str]]:
+    """The cuts separating each decision's sides in one network, in decision order.
+
+    A shared value (a phone, an image, an analyst's merge) is a node that its holders join, so the
+    cheapest cut takes one ad out of one value's group ("this ad's use of this number is not
+    evidence against the other side"), and the value's other holders stay joined. Pairwise links
+    (near-duplicate text, similar images) are cut as links. Returns ``(decision, a, b, kind,
+    value)``: for a value, ``a`` is the ad taken out and ``b`` the value's first other holder; for
+    a pairwise link, its two ads.
+    """
+    members: dict[tuple[str, str], set[int]] = defaultdict(set)
+    pairs: list[tuple[int, int, str, str]] = []
+    for a, b, kind, value in edges:
+        if kind in PAIRWISE:
+            if a != b:
+                pairs.append((a, b, kind, value))
+        else:
+            members[kind, value] |= {a, b}
+    node = {key: -(i + 1) for i, key in enumerate(sorted(members))}
+    out: list[tuple[int, int, int, str, str]] = []
+    for decision_id, sides in decisions:
+        if not sides["a"] or not sides["b"]:
+            continue
+        anchors = sides["a"] | sides["b"]
+        graph = [
+            (ad, node[key], _cost(key[0], anchors, ad))
+            for key in sorted(members)
+            for ad in sorted(members[key])
+        ]
+        graph += [(a, b, _cost(kind, anchors, a, b)) for a, b, kind, _ in pairs]
+        cut = min_cut(graph, sides["a"], sides["b"])
+        if not cut:
+            continue
+        value_of = {v: k for k, v in node.items()}
+        for u, v in sorted(cut):
+            if u < 0 or v < 0:
+                value_node, ad = (u, v) if u < 0 else (v, u)
+                key = value_of[value_node]
+                members[key].discard(ad)
+                others = sorted(members[key])
+                out.append((decision_id, ad, others[0] if others else ad, *key))
+        kept = []
+        for a, b, kind, value in pairs:
+            if (min(a, b), max(a, b)) in cut:
+                out.append((decision_id, a, b, kind, value))
+            else:
+                kept.append((a, b, kind, value))
+        pairs = kept
+    return out
+
+
+def _cost(kind: str, anchors: set[int], *ads: int) -> int:
+    base = MERGE_COST if kind == "analyst_merge" else 1
+    return base * (ANCHOR_COST if anchors.intersection(ads) else 1)
 
 
 def _quote(text: str) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import duckdb
 
+from threadline.store.schema import utc_now
+
 __all__ = [
     "HUB_KINDS",
     "UnknownAd",
@@ -51,7 +53,7 @@ def mark_hub(
         raise ValueError(f"kind must be one of {', '.join(HUB_KINDS)}, not {kind!r}")
     clear_hub_mark(con, kind, value)
     con.execute(
-        "INSERT INTO hub_marks VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)", [kind, value, is_hub, analyst, note]
+        "INSERT INTO hub_marks VALUES (?, ?, ?, ?, ?, ?)", [kind, value, is_hub, analyst, note, utc_now()]
     )
 
 
@@ -73,18 +75,41 @@ def _record(
     analyst: str,
     note: str | None,
 ) -> int:
-    [(decision_id,)] = con.execute(
-        "SELECT COALESCE(MAX(decision_id), 0) + 1 FROM analyst_decisions"
-    ).fetchall()
-    con.execute(
-        "INSERT INTO analyst_decisions VALUES (?, ?, ?, ?, now()::TIMESTAMP, NULL, NULL, NULL)",
-        [decision_id, decision, analyst, note],
-    )
-    con.executemany(
-        "INSERT INTO analyst_decision_ads VALUES (?, ?, ?, ?)",
-        [[decision_id, side, source, ad_id] for side, ads in sides.items() for source, ad_id in ads],
-    )
+    con.execute("BEGIN TRANSACTION")  # the decision and its ads, or nothing
+    try:
+        [(decision_id,)] = con.execute(
+            "SELECT COALESCE(MAX(decision_id), 0) + 1 FROM analyst_decisions"
+        ).fetchall()
+        con.execute(
+            "INSERT INTO analyst_decisions VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
+            [decision_id, decision, analyst, note, utc_now()],
+        )
+        con.executemany(
+            "INSERT INTO analyst_decision_ads VALUES (?, ?, ?, ?)",
+            [[decision_id, side, source, ad_id] for side, ads in sides.items() for source, ad_id in ads],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return int(decision_id)
+
+
+def _separated(con: duckdb.DuckDBPyConnection, ads: Sequence[tuple[str, str]]) -> list[tuple[int, str]]:
+    """Active separations that put two of ``ads`` on opposite sides: (decision id, analyst)."""
+    keys = {f"{s}\x00{i}" for s, i in ads}
+    rows = con.execute(
+        """
+        SELECT d.decision_id, d.analyst, s.side, s.source || chr(0) || s.id
+        FROM analyst_decisions d JOIN analyst_decision_ads s ON s.decision_id = d.decision_id
+        WHERE d.decision = 'separate' AND d.revoked_at IS NULL
+        """
+    ).fetchall()
+    sides: dict[tuple[int, str], set[str]] = {}
+    for decision_id, analyst, side, key in rows:
+        if key in keys:
+            sides.setdefault((decision_id, analyst), set()).add(side)
+    return sorted(k for k, v in sides.items() if len(v) == 2)
 
 
 def record_merge(
@@ -98,6 +123,12 @@ def record_merge(
     if len(distinct) < 2:
         raise ValueError("a merge needs at least two different ads")
     _check_ads(con, distinct)
+    conflicts = _separated(con, distinct)
+    if conflicts:
+        decision_id, by = conflicts[0]
+        raise ValueError(
+            f"decision {decision_id} (by {by}) keeps some of these ads apart: revoke it first to merge them"
+        )
     return _record(con, "merge", {"a": distinct}, analyst, note)
 
 
@@ -162,7 +193,6 @@ def revoke(
     if row[0][0] is not None:
         raise ValueError(f"decision {decision_id} was already revoked by {row[0][0]}")
     con.execute(
-        "UPDATE analyst_decisions SET revoked_by = ?, revoked_at = now()::TIMESTAMP, revoke_note = ?"
-        " WHERE decision_id = ?",
-        [analyst, note, decision_id],
+        "UPDATE analyst_decisions SET revoked_by = ?, revoked_at = ?, revoke_note = ? WHERE decision_id = ?",
+        [analyst, utc_now(), note, decision_id],
     )

@@ -5,8 +5,8 @@ clustering and the saved results are what grows with the archive. A run clusters
 *affected* ads: the ads that are new or changed since the last run, the ads that share a trusted
 identifier, a similar image or a similar text with them, the holders of every value whose hub
 status flipped, both ends of every similar-image or similar-text pair that appeared or
-disappeared, the ads of analysts' decisions and the ends of the links cut for them, and the
-whole previous networks of all of those. That set is closed under the
+disappeared, the ads of analysts' decisions made or revoked since the last run and the ends of
+the links cut for separations, and the whole previous networks of all of those. That set is closed under the
 links of the new graph (an ad linked to it either was in one of those networks already, or is
 linked through something new, which is in the set), so clustering it alone gives exactly the
 components, and so the ids, of a full run over everything (tested against one).
@@ -105,9 +105,13 @@ def affected_ads(engine: Engine) -> None:
         UNION
         SELECT i.ad_key FROM _image_changes c JOIN link_images i ON i.sha256 = c.sha_b
         UNION
-        -- analysts' decisions are few: their ads (revoked ones too, which must come apart or
-        -- together again) are always clustered again
-        SELECT k.ad_key FROM analyst_decision_ads d JOIN ad_keys k ON k.source = d.source AND k.id = d.id
+        -- the ads of analysts' decisions made or revoked since the last run (a revoked merge or
+        -- separation must come apart or together again)
+        SELECT k.ad_key FROM analyst_decisions d
+        JOIN analyst_decision_ads a ON a.decision_id = d.decision_id
+        JOIN ad_keys k ON k.source = a.source AND k.id = a.id
+        WHERE d.decided_at >= (SELECT COALESCE(MAX(finished), TIMESTAMP '1970-01-01') FROM link_runs)
+           OR d.revoked_at >= (SELECT COALESCE(MAX(finished), TIMESTAMP '1970-01-01') FROM link_runs)
         UNION
         -- both ends of every link the last run cut: a cut can leave a piece of a network holding
         -- no decision's ad, which is joined to the rest only through the cut

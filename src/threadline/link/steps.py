@@ -403,17 +403,22 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
     )
     engine.table("person_edges", _within("_person_edges_all", scope))
     if cut:
-        # A person never spans two networks: drop person links across a cut. (In two steps: as one
-        # three-way join, the planner may join the networks table to itself on the component.)
+        # A person never spans two networks. Person links are stars (each holder of a value to its
+        # first holder), and a cut may have put that first holder in another network: re-star
+        # every value inside each network, so the holders left on either side stay joined.
         engine.table(
-            "_person_edges_a",
-            "SELECT e.*, n.component AS component_a FROM person_edges e JOIN networks n ON n.node = e.a",
+            "_person_members",
+            """
+            SELECT m.kind, m.value, m.ad, n.component FROM (
+                SELECT kind, value, a AS ad FROM person_edges UNION SELECT kind, value, b FROM person_edges
+            ) m JOIN networks n ON n.node = m.ad
+            """,
         )
         engine.table(
             "person_edges",
             """
-            SELECT e.a, e.b, e.kind, e.value FROM _person_edges_a e
-            JOIN networks n ON n.node = e.b AND n.component = e.component_a
+            SELECT ad AS a, MIN(ad) OVER (PARTITION BY kind, value, component) AS b, kind, value
+            FROM _person_members
             """,
         )
     engine.connected_components("person_edges", "_net_nodes", "persons")

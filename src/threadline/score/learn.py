@@ -27,6 +27,7 @@ from threadline.link.engine import DuckDBEngine
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.scorer import build_features, prior_model
 from threadline.score.weights import Weights, load_weights
+from threadline.store.schema import utc_now
 
 __all__ = ["LABELS", "FitReport", "NotEnoughLabels", "fit", "label_network", "revoke_label"]
 
@@ -63,8 +64,8 @@ def label_network(
         raise LookupError(f"no network {network}")
     [(label_id,)] = con.execute("SELECT COALESCE(MAX(label_id), 0) + 1 FROM score_labels").fetchall()
     con.execute(
-        "INSERT INTO score_labels VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, NULL, NULL)",
-        [label_id, rows[0][0], rows[0][1], network, label, analyst, note],
+        "INSERT INTO score_labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        [label_id, rows[0][0], rows[0][1], network, label, analyst, note, utc_now()],
     )
     return int(label_id)
 
@@ -76,8 +77,8 @@ def revoke_label(con: duckdb.DuckDBPyConnection, label_id: int, *, analyst: str)
     if rows[0][0] is not None:
         raise ValueError(f"label {label_id} was already revoked by {rows[0][0]}")
     con.execute(
-        "UPDATE score_labels SET revoked_by = ?, revoked_at = now()::TIMESTAMP WHERE label_id = ?",
-        [analyst, label_id],
+        "UPDATE score_labels SET revoked_by = ?, revoked_at = ? WHERE label_id = ?",
+        [analyst, utc_now(), label_id],
     )
 
 
@@ -179,9 +180,10 @@ def fit(
         "lexicon_file": lexicon.path,
     }
     con.execute(
-        "INSERT INTO score_models VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO score_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             model_id,
+            utc_now(),
             analyst,
             len(networks),
             bias,
