@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -307,3 +309,64 @@ def test_scoring_only_what_a_link_run_changed_equals_scoring_everything(tmp_path
         assert rescored[-1][1] < report.ads, rescored  # the last day scored only what it changed
         score_store(store.connection)  # everything, from scratch
         assert snapshot(store) == daily
+
+
+def test_a_failed_scoring_run_is_caught_up_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller = phone(41, 832)
+    days = [
+        write_ads(tmp_path / "d0.jsonl", [*independents(25), _ad(1, f"I'm Mia. Call {controller}.")]),
+        write_ads(
+            tmp_path / "d1.jsonl", [_ad(2, f"I'm Jade. Call {controller}."), *independents(3, start=25)]
+        ),
+        write_ads(tmp_path / "d2.jsonl", list(independents(2, start=28))),
+    ]
+    with Store.open(tmp_path / "s.duckdb") as store:
+        con = store.connection
+        for n, day in enumerate(days):
+            ingest_file(day, store, workers=0)
+            link(con, ALWAYS_INCREMENTAL)
+            if n == 1:  # this run's scoring fails (a unit's weights file went missing)
+                monkeypatch.setenv("THREADLINE_WEIGHTS", str(tmp_path / "missing.tsv"))
+                with pytest.raises(WeightsError):
+                    score_store(con, inputs_built=True, changed="_changed_networks")
+                monkeypatch.delenv("THREADLINE_WEIGHTS")
+            else:
+                score_store(con, inputs_built=True, changed="_changed_networks")
+        [(linked, scored)] = con.execute(
+            "SELECT (SELECT COUNT(*) FROM ad_links), (SELECT COUNT(*) FROM ad_scores)"
+        ).fetchall()
+        assert scored == linked == 32
+        assert {n for (n,) in con.execute("SELECT network FROM ad_links").fetchall()} == {
+            n for (n,) in con.execute("SELECT network FROM network_scores").fetchall()
+        }
+
+
+def test_hostile_characters_never_reach_a_reason(tmp_path: Path) -> None:
+    ads = write_ads(
+        tmp_path / "a.jsonl", [_ad(1, "Barely\x1b\u202e\x07 legal and young and fresh, call 713 555 0142")]
+    )
+    with ingest_and_link(tmp_path, "s", ads) as store:
+        score_store(store.connection)
+        [record] = list(iter_ad_scores(store.connection))
+    shown = " ".join(r["reason"] for r in record["reasons"])
+    assert "legal" in shown
+    assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in shown)
+
+
+def test_a_broken_lexicon_is_one_line_on_the_command_line(corpus_store: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "lexicon.tsv"
+    broken.write_text(
+        "id\tkind\ttext\tcategory\tweight\tsource\tnote\nx\tword\ty\tz\t9\t\t\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "threadline.cli", "score", "--db", str(corpus_store)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "THREADLINE_LEXICON": str(broken)},
+    )
+    assert result.returncode != 0
+    assert result.stderr.startswith("threadline: ") and len(result.stderr.strip().splitlines()) == 1
+    assert "lexicon.tsv:2:" in result.stderr and "more)" in result.stderr

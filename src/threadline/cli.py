@@ -504,7 +504,8 @@ def separate(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> 
 @_ANALYST
 @_NOTE
 def split(network: str, ads: tuple[str, ...], db: Path, analyst: str, note: str | None) -> None:
-    """Split ADS (SOURCE:ID) out of NETWORK into a network of their own, then link again."""
+    """Split ADS (SOURCE:ID) out of NETWORK: kept apart from its other ads from now on, then link
+    again (the split ads stay together only where their own links join them)."""
     from threadline.link.decisions import record_split
 
     keys = _ad_refs(ads)
@@ -598,6 +599,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(exc.format_message().replace("\n", " "), exc.exit_code)
     except (OSError, StoreError) as exc:
         _fail(str(exc).replace("\n", " "))
+    except ValueError as exc:  # a unit's lexicon or weights file with broken rows
+        from threadline.score.lexicon import LexiconError
+        from threadline.score.weights import WeightsError
+
+        if not isinstance(exc, LexiconError | WeightsError):
+            raise
+        first = exc.problems[0] if exc.problems else "unreadable"
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        _fail(f"{first}{more}")
     if isinstance(result, int) and result:
         raise SystemExit(result)
 

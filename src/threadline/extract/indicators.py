@@ -8,12 +8,20 @@ score --rematch`, which finds them again in every stored ad (`score.rematch`).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from threadline.model import Found, Span
 from threadline.score.lexicon import Lexicon, default_lexicon
 
 __all__ = ["find_indicators"]
+
+
+def _shown(text: str) -> str:
+    """The matched words as an analyst may see them: no control or format characters (a hostile
+    ad hides bidirectional overrides and escapes in them), spaces collapsed, at most 120."""
+    visible = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(visible.split())[:120]
 
 
 def find_indicators(texts: Iterable[tuple[str, str]], lexicon: Lexicon | None = None) -> list[Found]:
@@ -25,9 +33,7 @@ def find_indicators(texts: Iterable[tuple[str, str]], lexicon: Lexicon | None = 
         for hit in lexicon.match(text):
             spans.setdefault(hit.id, []).append(Span(field, hit.start, hit.end))
             # The words as the ad wrote them, where first seen (shown as the reason).
-            detail.setdefault(
-                hit.id, {"category": hit.category, "text": " ".join(text[hit.start : hit.end].split())[:120]}
-            )
+            detail.setdefault(hit.id, {"category": hit.category, "text": _shown(text[hit.start : hit.end])})
     return [
         Found("indicator", entry, tuple(entry_spans), detail[entry]) for entry, entry_spans in spans.items()
     ]

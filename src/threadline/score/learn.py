@@ -165,11 +165,18 @@ def fit(
     model_ap = float(average_precision_score(y, out_of_fold))
     bias, coef, dropped = _fit_nonnegative(x, y, c)
     adopted = model_ap > prior_ap
+    # A feature no labelled network shows cannot be estimated: it keeps its prior weight, so that
+    # a circuit or a stated age under 18 still counts where the labels never met one.
+    unseen = [j for j in range(len(features)) if not np.any(x[:, j] != 0)]
+    for j in unseen:
+        coef[j] = prior.coefficients[features[j]]
+    dropped = [j for j in dropped if j not in unseen]
     coefficients = {f: round(float(w), 6) for f, w in zip(features, coef, strict=True) if w > 0}
     [(model_id,)] = con.execute("SELECT COALESCE(MAX(model_id), 0) + 1 FROM score_models").fetchall()
     detail: dict[str, Any] = {
         "features": features,
         "dropped": [features[j] for j in dropped],
+        "prior_kept": [features[j] for j in unseen],
         "folds": splitter.get_n_splits(),
         "seed": seed,
         "C": c,

@@ -4,15 +4,18 @@ A score is ``1 / (1 + e^-logit)`` with ``logit = bias + sum of contributions``:
 
 * a **network**'s contributions are its structure (`structure`: persons per phone, rotated
   phones, one writer's text over many persons ...), its movement (`movement`: places, speed,
-  foreign area codes, circuits), and the mean over its ads of each of the ads' own signs
-  (``mean:lexicon:third_party``, ``mean:obscured_phone`` ...);
+  foreign area codes, circuits), and each of its ads' own signs, at its strongest, counted more
+  the more ads show it, to three (``ads:lexicon:third_party``, ``ads:obscured_phone`` ...; a
+  stated age under 18 counts in full from one ad);
 * an **ad**'s are its own signs (each lexicon category once, at its strongest entry; an obscured
   phone; a stated age under 18) plus its network's structure and movement (an ad of an operation
   is a lead even when its own text is clean).
 
 Every contribution is a non-negative weight times a value clamped to ``[floor, cap]`` minus the
-floor, so a score never falls when evidence is added (tested), and no single feature can outweigh
-everything else without limit. Weights are the priors of ``score_weights.tsv`` and the lexicon,
+floor, so a score never falls when a sign grows (a new indicator in an ad, one more person under a
+phone: tested), and no single feature can outweigh everything else without limit. (Some features
+are shares or ratios of a network's ads, such as ads under a phone from elsewhere, which more ads
+without the sign lower, as they should.) Weights are the priors of ``score_weights.tsv`` and the lexicon,
 or a model fitted on the unit's labels (`learn`) once it beat the priors. Every part is saved
 (``score_parts``) so each score is shown with its reasons; the score is a priority for human
 review, not a finding.
@@ -51,6 +54,7 @@ __all__ = [
 ]
 
 NOTE = "a priority for human review, not a finding"
+REPEATS = 3  # an ad sign counts in full for a network once this many of its ads show it
 MOVEMENT_FEATURES = ("places", "max_km_per_day", "foreign_code_share", "circuit_repeats")
 
 
@@ -96,9 +100,9 @@ def prior_model(weights: Weights, lexicon: Lexicon) -> Model:
     """The network-level weights as the data files give them (means of ad signs count once)."""
     coefficients = {w.feature: w.weight for w in weights.level("network")}
     for w in weights.level("ad"):
-        coefficients[f"mean:{w.feature}"] = 1.0
+        coefficients[f"ads:{w.feature}"] = 1.0
     for category in sorted({e.category for e in lexicon}):
-        coefficients[f"mean:lexicon:{category}"] = 1.0
+        coefficients[f"ads:lexicon:{category}"] = 1.0
     return Model("prior", weights.bias["network"], coefficients)
 
 
@@ -175,8 +179,9 @@ def network_features(engine: Engine, weights: Weights) -> None:
     """Table ``_net_x(network, feature, value, detail, x)``: what the network-level model reads.
 
     Needs ``structure``, ``movement`` and ``_ad_parts``. ``x`` is the value above its floor, up
-    to its cap (structure and movement), or the mean over the network's ads of an ad sign's
-    contribution (``mean:...``).
+    to its cap (structure and movement), or for an ad sign (``ads:...``) its strongest
+    contribution in the network's ads times min(ads showing it, `REPEATS`) / `REPEATS` (a stated
+    age under 18: in full from one ad).
     """
     net_weights = [(w.feature, w.floor, w.cap) for w in weights.level("network")]
     engine.table("_net_weights", _values(net_weights, "feature, floor, cap", ("STRING", "DOUBLE", "DOUBLE")))
@@ -185,7 +190,7 @@ def network_features(engine: Engine, weights: Weights) -> None:
         + (
             "circuit"
             if f == "circuit_repeats"
-            else "'origin ' || origin"
+            else "'origin ' || COALESCE(origin, 'unknown')"
             if f == "foreign_code_share"
             else "CAST(NULL AS STRING)"
         )
@@ -205,11 +210,15 @@ def network_features(engine: Engine, weights: Weights) -> None:
                LEAST(GREATEST(r.value, w.floor), w.cap) - w.floor AS x
         FROM raw r JOIN _net_weights w ON w.feature = r.feature
         UNION ALL
-        SELECT s.network, 'mean:' || p.feature, SUM(p.contribution) / MIN(z.ads),
-               CAST(COUNT(*) AS STRING) || ' of ' || CAST(MIN(z.ads) AS STRING) || ' ads',
-               SUM(p.contribution) / MIN(z.ads)
-        FROM _ad_parts p JOIN score_ads s ON s.ad_key = p.ad_key JOIN sized z ON z.network = s.network
-        GROUP BY s.network, p.feature
+        SELECT network, 'ads:' || feature, strongest * shown, detail, strongest * shown
+        FROM (
+            SELECT s.network, p.feature, MAX(p.contribution) AS strongest,
+                   LEAST(COUNT(*), CASE WHEN p.feature = 'minor_age' THEN 1 ELSE {REPEATS} END)
+                   / CAST(CASE WHEN p.feature = 'minor_age' THEN 1 ELSE {REPEATS} END AS DOUBLE) AS shown,
+                   CAST(COUNT(*) AS STRING) || ' of ' || CAST(MIN(z.ads) AS STRING) || ' ads' AS detail
+            FROM _ad_parts p JOIN score_ads s ON s.ad_key = p.ad_key JOIN sized z ON z.network = s.network
+            GROUP BY s.network, p.feature
+        ) AS signs
         """,
     )
 
@@ -278,7 +287,12 @@ def score_store(
     last = con.execute(
         "SELECT lexicon, weights, model FROM score_runs ORDER BY finished DESC LIMIT 1"
     ).fetchall()
-    scope = changed if changed and last and tuple(last[0]) == versions else None
+    # Only what the last link run changed, if the scores were current before it (a scoring run
+    # that failed after a link run leaves them behind: then everything).
+    links = con.execute("SELECT finished FROM link_runs ORDER BY finished DESC LIMIT 2").fetchall()
+    scored = con.execute("SELECT MAX(finished) FROM score_runs").fetchall()[0][0]
+    current = len(links) == 2 and scored is not None and scored >= links[1][0]
+    scope = changed if changed and current and last and tuple(last[0]) == versions else None
     engine = DuckDBEngine(con)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -336,7 +350,7 @@ def score_store(
             WITH own AS (SELECT ad_key, SUM(contribution) AS total FROM _ad_parts GROUP BY ad_key),
                  structure AS (
                      SELECT network, SUM(contribution) AS total FROM _net_parts
-                     WHERE feature NOT LIKE 'mean:%' GROUP BY network
+                     WHERE feature NOT LIKE 'ads:%' GROUP BY network
                  )
             SELECT a.ad_key, a.source, a.id, a.network,
                    {ad_bias!r} + COALESCE(o.total, 0) + COALESCE(n.total, 0),
@@ -383,9 +397,9 @@ def reasons(
 def _text(
     level: str, feature: str, value: float, detail: str | None, weights: Weights, lexicon: Lexicon
 ) -> str:
-    if feature.startswith("mean:"):
-        inner = feature[5:]
-        return f"across the network's ads: {_label(inner, lexicon)} ({detail})"
+    if feature.startswith("ads:"):
+        inner = feature[4:]
+        return f"in the network's ads: {_label(inner, lexicon)} ({detail})"
     if feature.startswith("lexicon:"):
         entry, _, said = (detail or "").partition(" ")
         return f"{_label(feature, lexicon)}: “{' '.join(said.split())}” ({entry})"
@@ -415,7 +429,7 @@ def iter_ad_scores(
             FROM score_parts WHERE level = 'ad' GROUP BY unit
         ), net AS (
             SELECT unit AS network, list((level, feature, value, detail, contribution)) AS parts
-            FROM score_parts WHERE level = 'network' AND feature NOT LIKE 'mean:%' GROUP BY unit
+            FROM score_parts WHERE level = 'network' AND feature NOT LIKE 'ads:%' GROUP BY unit
         )
         SELECT s.source, s.id, s.score, s.network, n.score, s.model, o.parts, p.parts
         FROM ad_scores s

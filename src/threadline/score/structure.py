@@ -36,8 +36,8 @@ STRUCTURE_FEATURES = (
 
 
 def local_prices(engine: Engine) -> None:
-    """Table ``_local_prices(place, median, ads)``: every stored ad's hourly price by the place its
-    site lists it in (the local market, whatever is being scored)."""
+    """Table ``_local_prices(place, median, ads)``: every stored ad's hourly price (its latest
+    version) by the place its site lists it in (the local market, whatever is being scored)."""
     place_source = engine.json_text("e.detail", "source")
     per_hour = engine.json_text("e.detail", "per_hour")
     engine.table(
@@ -45,7 +45,9 @@ def local_prices(engine: Engine) -> None:
         f"""
         WITH priced AS (
             SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
-            FROM extractions e WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
+            FROM extractions e
+            JOIN latest_ads a ON a.source = e.source AND a.id = e.ad_id AND a.version = e.version
+            WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
             GROUP BY e.source, e.ad_id, e.version
         ), placed AS (
             SELECT e.source, e.ad_id, e.version, MIN(e.value) AS place
@@ -165,11 +167,15 @@ def structure_features(engine: Engine) -> None:
             FROM score_phones p LEFT JOIN _names n ON n.ad_key = p.ad_key
             GROUP BY p.network, p.phone
         ), per_phone_max AS (
-            SELECT network, MAX(GREATEST(persons, names)) AS value,
-                   arg_max(phone, GREATEST(persons, names)) AS phone,
-                   arg_max(persons, GREATEST(persons, names)) AS persons,
-                   arg_max(names, GREATEST(persons, names)) AS names
-            FROM per_phone GROUP BY network
+            -- the phone with the most persons or names (ties: the smallest number, so that every
+            -- run names the same one)
+            SELECT network, value, phone, persons, names FROM (
+                SELECT network, GREATEST(persons, names) AS value, phone, persons, names,
+                       row_number() OVER (
+                           PARTITION BY network ORDER BY GREATEST(persons, names) DESC, phone
+                       ) AS rank
+                FROM per_phone
+            ) AS ranked WHERE rank = 1
         ), per_person AS (
             SELECT network, person, COUNT(DISTINCT phone) AS phones
             FROM score_phones GROUP BY network, person
