@@ -320,6 +320,14 @@ def score_store(
             )
             con.execute("DELETE FROM network_scores WHERE network IN (SELECT network FROM _score_networks)")
             con.execute("DELETE FROM ad_scores WHERE ad_key IN (SELECT ad_key FROM score_links)")
+            # Scores of networks and ads no longer linked at all (none in a real archive, where ads
+            # are never deleted; a store pruned by hand): drop them too.
+            con.execute("DELETE FROM ad_scores WHERE ad_key NOT IN (SELECT ad_key FROM ad_links)")
+            con.execute("DELETE FROM network_scores WHERE network NOT IN (SELECT network FROM ad_links)")
+            con.execute(
+                "DELETE FROM score_parts"
+                " WHERE level = 'network' AND unit NOT IN (SELECT network FROM ad_links)"
+            )
         else:
             con.execute("DELETE FROM score_parts")
             con.execute("DELETE FROM network_scores")
