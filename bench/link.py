@@ -130,6 +130,7 @@ def _forget(db: Path, file: Path) -> None:
             """
         )
         con.execute("DELETE FROM ad_links WHERE ad_key NOT IN (SELECT ad_key FROM ad_keys)")
+        con.execute("DELETE FROM ad_scores WHERE ad_key NOT IN (SELECT ad_key FROM ad_keys)")
 
 
 def scale(n: int, added: int, seed: int, workers: int, reuse: bool = False) -> dict[str, object]:
@@ -157,6 +158,23 @@ def scale(n: int, added: int, seed: int, workers: int, reuse: bool = False) -> d
         [exe, "ingest", str(extra), "--db", str(db), "--workers", str(workers), "-q"]
     )
     size_mib = db.stat().st_size / 2**20
+    # Quality at this scale, where the generator has to recycle its fictional numbers (the truth
+    # lists them): the linker must tell a number's holders apart by time.
+    truth_dir = base.parent
+    nets, persons = _truth(truth_dir, "network"), _truth(truth_dir, "person")
+    with Store.open(db, read_only=True) as store:
+        rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+    pred_net = {(s, i): net for s, i, net, _ in rows}
+    pred_person = {(s, i): person for s, i, _, person in rows}
+    keys = [k for k in pred_net if k in nets]
+    quality = {
+        "network_bcubed": bcubed(pred_net, nets),
+        "person_bcubed": bcubed(pred_person, persons),
+        "networks": len(set(pred_net.values())),
+        "true_networks": len({nets[k] for k in keys}),
+        "largest_network": max(Counter(pred_net.values()).values()),
+        "largest_true_network": max(Counter(nets[k] for k in keys).values()),
+    }
     return {
         "ads": n,
         "ingest_seconds": round(ingest_s, 1),
@@ -170,6 +188,7 @@ def scale(n: int, added: int, seed: int, workers: int, reuse: bool = False) -> d
         "add_peak_rss_mib": round(add_peak),
         "add_report": add_report,
         "store_mib": round(size_mib),
+        "quality_after_add": quality,
         "total_seconds": round(time.perf_counter() - t0, 1),
     }
 
