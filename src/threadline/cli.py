@@ -600,10 +600,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (OSError, StoreError) as exc:
         _fail(str(exc).replace("\n", " "))
     except ValueError as exc:  # a unit's lexicon or weights file with broken rows
-        from threadline.score.lexicon import LexiconError
-        from threadline.score.weights import WeightsError
+        from threadline.score._tsv import DataFileError
 
-        if not isinstance(exc, LexiconError | WeightsError):
+        if not isinstance(exc, DataFileError):
             raise
         first = exc.problems[0] if exc.problems else "unreadable"
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""

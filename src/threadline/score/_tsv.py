@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["Problem", "read_rows", "read_text"]
+__all__ = ["DataFileError", "Problem", "read_rows", "read_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,18 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
+
+
+class DataFileError(ValueError):
+    """Every problem found in one data file, one per line of the message (first line: a count)."""
+
+    what = "data file"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(sorted(problems, key=lambda p: p.line))
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the {self.what}:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
 
 
 def read_text(source: Path | Traversable, name: str, error: Callable[[list[Problem]], Exception]) -> str:

@@ -28,7 +28,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from threadline.extract.emoji import emoji_name, find_emoji
-from threadline.score._tsv import Problem, read_rows, read_text
+from threadline.score._tsv import DataFileError, Problem, read_rows, read_text
 from threadline.score.matcher import MAX_WORDS, Hit, Matcher, canonical, emoji_spellings
 from threadline.score.patterns import PatternError, expand
 
@@ -79,14 +79,10 @@ class Entry:
     line: int
 
 
-class LexiconError(ValueError):
+class LexiconError(DataFileError):
     """Every problem found in a lexicon file, one per line of the message."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(sorted(problems, key=lambda p: p.line))
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the indicator lexicon:"
-        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+    what = "indicator lexicon"
 
 
 class Lexicon:

@@ -13,7 +13,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from threadline.score._tsv import Problem, read_rows, read_text
+from threadline.score._tsv import DataFileError, Problem, read_rows, read_text
 
 __all__ = ["COLUMNS", "ENV_VAR", "LEVELS", "Weight", "Weights", "WeightsError", "load_weights"]
 
@@ -46,14 +46,10 @@ class Weight:
             return f"{self.feature} = {value:g}"
 
 
-class WeightsError(ValueError):
+class WeightsError(DataFileError):
     """Every problem found in a weights file, one per line of the message."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(sorted(problems, key=lambda p: p.line))
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the score weights:"
-        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+    what = "score weights"
 
 
 @dataclass(frozen=True, slots=True)
