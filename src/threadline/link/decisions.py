@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import duckdb
+import pyarrow as pa
 
 from threadline.store.schema import utc_now
 
@@ -63,9 +64,20 @@ def clear_hub_mark(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> Non
 
 
 def _check_ads(con: duckdb.DuckDBPyConnection, ads: Sequence[tuple[str, str]]) -> None:
-    for source, ad_id in ads:
-        if not con.execute("SELECT 1 FROM ads WHERE source = ? AND id = ?", [source, ad_id]).fetchall():
-            raise UnknownAd(f"no ad {source}:{ad_id}")
+    """Raise `UnknownAd` for the first of ``ads`` the store does not hold (one query for all: a
+    split names every other ad of its network)."""
+    if not ads:
+        return
+    wanted = pa.table({"source": [s for s, _ in ads], "id": [i for _, i in ads]})  # noqa: F841
+    missing = con.execute(
+        """
+        SELECT w.source, w.id FROM wanted w
+        WHERE NOT EXISTS (SELECT 1 FROM ads a WHERE a.source = w.source AND a.id = w.id)
+        LIMIT 1
+        """
+    ).fetchall()
+    if missing:
+        raise UnknownAd(f"no ad {missing[0][0]}:{missing[0][1]}")
 
 
 def _record(
