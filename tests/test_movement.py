@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from test_link import ingest_and_link, phone, write_ads
 from threadline.link import DuckDBEngine
+from threadline.link.engine import sql_literal
 from threadline.score.movement import (
     Circuit,
-    _lit,
     build_circuits,
     build_itineraries,
     compute_movement,
@@ -348,8 +348,12 @@ def test_circuits_through_the_engine_in_batches(tmp_path: Path) -> None:
 def test_literals_survive_quotes() -> None:
     con = duckdb.connect()
     for text in ["St. John's, NL, CA", "back\\slash", "plain", "''", "'"]:
-        assert con.execute(f"SELECT {_lit(text)}").fetchone() == (text,)
-    assert con.execute(f"SELECT {_lit(None)}, {_lit(2)}, {_lit(1.5)}").fetchone() == (None, 2, 1.5)
+        assert con.execute(f"SELECT {sql_literal(text)}").fetchone() == (text,)
+    assert con.execute(f"SELECT {sql_literal(None)}, {sql_literal(2)}, {sql_literal(1.5)}").fetchone() == (
+        None,
+        2,
+        1.5,
+    )
 
 
 # --- phones: foreign area codes and origin ------------------------------------------------------

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
-from threadline.link.engine import Engine
+from threadline.link.engine import Engine, sql_literal, write_rows
 
 __all__ = ["ANCHOR_COST", "MERGE_COST", "PAIRWISE", "min_cut", "separate"]
 
@@ -124,21 +124,21 @@ def separate(engine: Engine) -> bool:
         for component in components:
             decisions = sorted(d for c, d in sides if c == component)
             cuts += _cut_component(by_component[component], [(d, sides[component, d]) for d in decisions])
-    if cuts:
-        values = ", ".join(f"({d}, {a}, {b}, {_quote(k)}, {_quote(v)})" for d, a, b, k, v in cuts)
-        engine.table(
-            "link_cut_edges",
-            f"SELECT * FROM (VALUES {values}) AS t(decision_id, a, b, kind, value)",
-        )
-    else:
-        engine.table(
-            "link_cut_edges",
-            "SELECT CAST(NULL AS BIGINT) AS decision_id, CAST(NULL AS BIGINT) AS a,"
-            " CAST(NULL AS BIGINT) AS b, CAST(NULL AS STRING) AS kind, CAST(NULL AS STRING) AS value"
-            " WHERE 1 = 0",
-        )
+    write_rows(
+        engine,
+        "link_cut_edges",
+        [
+            ("decision_id", "BIGINT"),
+            ("a", "BIGINT"),
+            ("b", "BIGINT"),
+            ("kind", "STRING"),
+            ("value", "STRING"),
+        ],
+        cuts,
+    )
+    if not cuts:
         return False
-    pairwise = ", ".join(_quote(k) for k in PAIRWISE)
+    pairwise = ", ".join(sql_literal(k) for k in PAIRWISE)
     # Shared values: every holder that was not cut from the value, joined again as a star.
     engine.table(
         "_cut_members",
@@ -222,7 +222,3 @@ def _cut_component(
 def _cost(kind: str, anchors: set[int], *ads: int) -> int:
     base = MERGE_COST if kind == "analyst_merge" else 1
     return base * (ANCHOR_COST if anchors.intersection(ads) else 1)
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

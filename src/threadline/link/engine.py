@@ -9,12 +9,13 @@ does for its backends).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import duckdb
 import numpy as np
 
-__all__ = ["DuckDBEngine", "Engine", "components_sql"]
+__all__ = ["DuckDBEngine", "Engine", "components_sql", "sql_literal", "write_rows"]
 
 
 class Engine(Protocol):
@@ -128,3 +129,54 @@ class DuckDBEngine:
 
         result = pa.table({"node": node_ids, "component": component})  # noqa: F841 (read by DuckDB)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM result")
+
+
+WRITE_CHUNK = 2000  # rows per VALUES statement when results go back to the engine
+
+
+def sql_literal(value: Any) -> str:
+    """A SQL literal both dialects read alike (no quote doubling: Spark reads '' differently)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if "'" not in text and "\\" not in text:
+        return f"'{text}'"
+    pieces: list[str] = []
+    chunk = ""
+    for ch in text:
+        if ch in "'\\":
+            if chunk:
+                pieces.append(f"'{chunk}'")
+                chunk = ""
+            pieces.append(f"chr({ord(ch)})")
+        else:
+            chunk += ch
+    if chunk:
+        pieces.append(f"'{chunk}'")
+    return "concat(" + ", ".join(pieces) + ")"
+
+
+def write_rows(
+    engine: Engine, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Materialise ``rows`` (computed in Python) as table ``name`` through the engine's SQL, typed
+    as ``columns`` (name, SQL type) even when there are none: the one way a step hands the few
+    results it computes in Python (a cut, phone homes, weights) back to any engine."""
+    typed = ", ".join(f"CAST({col} AS {kind}) AS {col}" for col, kind in columns)
+    names = ", ".join(col for col, _ in columns)
+    if not rows:
+        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {col}" for col, kind in columns)
+        engine.table(name, f"SELECT {nulls} WHERE 1 = 0")
+        return
+    parts: list[str] = []
+    for k in range(0, len(rows), WRITE_CHUNK):
+        chunk = rows[k : k + WRITE_CHUNK]
+        values = ", ".join("(" + ", ".join(sql_literal(v) for v in row) + ")" for row in chunk)
+        part = f"_{name}_part{len(parts)}"
+        engine.table(part, f"SELECT {typed} FROM (VALUES {values}) AS t({names})")
+        parts.append(part)
+    engine.table(name, " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts))

@@ -63,11 +63,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import duckdb
 
-from threadline.link.engine import DuckDBEngine, Engine
+from threadline.link.engine import DuckDBEngine, Engine, write_rows
 
 __all__ = [
     "FOREIGN_KM",
@@ -95,7 +94,6 @@ MIN_MOVE_SECONDS = 3600
 # arriving in the last place is not travelling a circuit but in two places at once.
 MIN_DWELL_DAYS = 1.0
 _BATCH = 5000  # units per query when circuits are detected
-_WRITE_CHUNK = 2000  # rows per VALUES statement when results go back to the engine
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,51 +348,6 @@ def _km(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
     )
 
 
-def _lit(value: Any) -> str:
-    """A SQL literal both dialects read alike (no quote doubling: Spark reads '' differently)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value)
-    if "'" not in text and "\\" not in text:
-        return f"'{text}'"
-    pieces: list[str] = []
-    chunk = ""
-    for ch in text:
-        if ch in "'\\":
-            if chunk:
-                pieces.append(f"'{chunk}'")
-                chunk = ""
-            pieces.append(f"chr({ord(ch)})")
-        else:
-            chunk += ch
-    if chunk:
-        pieces.append(f"'{chunk}'")
-    return "concat(" + ", ".join(pieces) + ")"
-
-
-def _write_rows(
-    engine: Engine, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
-) -> None:
-    """Materialise ``rows`` (computed in Python) as table ``name`` through the engine's SQL."""
-    typed = ", ".join(f"CAST({col} AS {kind}) AS {col}" for col, kind in columns)
-    names = ", ".join(col for col, _ in columns)
-    if not rows:
-        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {col}" for col, kind in columns)
-        engine.table(name, f"SELECT {nulls} WHERE 1 = 0")
-        return
-    parts: list[str] = []
-    for k in range(0, len(rows), _WRITE_CHUNK):
-        values = ", ".join("(" + ", ".join(_lit(v) for v in row) + ")" for row in rows[k : k + _WRITE_CHUNK])
-        part = f"_{name}_part{len(parts)}"
-        engine.table(part, f"SELECT {typed} FROM (VALUES {values}) AS t({names})")
-        parts.append(part)
-    engine.table(name, " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts))
-
-
 # ---------------------------------------------------------------------------------------------
 # The steps
 # ---------------------------------------------------------------------------------------------
@@ -537,7 +490,7 @@ def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_
                 )
             )
             lap_rows.extend((int(unit_no), j, i + 1) for j, i in enumerate(circuit.lap_at))
-    _write_rows(
+    write_rows(
         engine,
         "_mv_found",
         [
@@ -552,7 +505,7 @@ def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_
         ],
         found,
     )
-    _write_rows(
+    write_rows(
         engine, "_mv_laps", [("unit_no", "BIGINT"), ("pos", "BIGINT"), ("stay_no", "BIGINT")], lap_rows
     )
     cycle = _ordered_join(engine, "s.place", "l.pos", " -> ")
@@ -622,7 +575,7 @@ def _build_homes(engine: Engine) -> None:
         home = phone_home(str(sample))
         if home is not None:
             homes.append((prefix, home.country, home.region, home.lat, home.lon, home.level, home.label))
-    _write_rows(
+    write_rows(
         engine,
         "_mv_homes",
         [

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from threadline.link.engine import DuckDBEngine, Engine
+from threadline.link.engine import DuckDBEngine, Engine, write_rows
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.movement import movement_steps
 from threadline.score.structure import local_prices, scope_tables, structure_features
@@ -76,26 +76,6 @@ class ScoreReport:
     rescored: int = 0  # ads scored again by this run (all of them on a full run)
 
 
-def _values(rows: list[tuple[Any, ...]], columns: str, types: tuple[str, ...]) -> str:
-    """A SQL relation of literal rows (typed even when empty)."""
-    names = columns.split(", ")
-    if not rows:
-        nulls = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in zip(names, types, strict=True))
-        return f"SELECT {nulls} WHERE 1 = 0"
-    body = ", ".join(
-        "(" + ", ".join(_literal(v, t) for v, t in zip(r, types, strict=True)) + ")" for r in rows
-    )
-    return f"SELECT * FROM (VALUES {body}) AS t({columns})"
-
-
-def _literal(value: Any, sql_type: str) -> str:
-    if value is None:
-        return f"CAST(NULL AS {sql_type})"
-    if sql_type == "DOUBLE":
-        return f"CAST({float(value)!r} AS DOUBLE)"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def prior_model(weights: Weights, lexicon: Lexicon) -> Model:
     """The network-level weights as the data files give them (means of ad signs count once)."""
     coefficients = {w.feature: w.weight for w in weights.level("network")}
@@ -120,11 +100,16 @@ def adopted_model(con: duckdb.DuckDBPyConnection) -> Model | None:
 def _ad_signs(engine: Engine, weights: Weights, lexicon: Lexicon) -> None:
     """Table ``_ad_parts(ad_key, feature, value, detail, x, contribution)``: each ad's own signs."""
     ad_weights = [(w.feature, w.floor, w.cap, w.weight) for w in weights.level("ad")]
-    engine.table(
-        "_ad_weights", _values(ad_weights, "feature, floor, cap, weight", ("STRING",) + ("DOUBLE",) * 3)
+    write_rows(
+        engine,
+        "_ad_weights",
+        [("feature", "STRING"), ("floor", "DOUBLE"), ("cap", "DOUBLE"), ("weight", "DOUBLE")],
+        ad_weights,
     )
     entries = [(e.id, e.category, max(e.weight, 0.0)) for e in lexicon]
-    engine.table("_lexicon", _values(entries, "entry, category, weight", ("STRING", "STRING", "DOUBLE")))
+    write_rows(
+        engine, "_lexicon", [("entry", "STRING"), ("category", "STRING"), ("weight", "DOUBLE")], entries
+    )
     obfuscated = engine.json_text("e.detail", "obfuscated")
     styles = "CAST(json_extract(e.detail, '$.styles') AS STRING)"
     minor = engine.json_text("e.detail", "minor")
@@ -184,7 +169,9 @@ def network_features(engine: Engine, weights: Weights) -> None:
     age under 18: in full from one ad).
     """
     net_weights = [(w.feature, w.floor, w.cap) for w in weights.level("network")]
-    engine.table("_net_weights", _values(net_weights, "feature, floor, cap", ("STRING", "DOUBLE", "DOUBLE")))
+    write_rows(
+        engine, "_net_weights", [("feature", "STRING"), ("floor", "DOUBLE"), ("cap", "DOUBLE")], net_weights
+    )
     moved = " UNION ALL ".join(
         f"SELECT network, '{f}' AS feature, CAST({f} AS DOUBLE) AS value, "
         + (
@@ -298,7 +285,7 @@ def score_store(
     try:
         build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
         coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
-        engine.table("_coef", _values(coefficients, "feature, coef", ("STRING", "DOUBLE")))
+        write_rows(engine, "_coef", [("feature", "STRING"), ("coef", "DOUBLE")], coefficients)
         engine.table(
             "_net_parts",
             """
