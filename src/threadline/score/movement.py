@@ -546,27 +546,16 @@ def _build_homes(engine: Engine) -> None:
     """Table ``_mv_homes``: the home of every phone prefix (the number less its last four digits)
     seen on a non-hub phone of a placed ad; the geocoder runs once per prefix.
 
-    Phones are read as extracted (not as linking renames them), and a number is a hub if the
-    last link run marked any of its values one (``link_hubs`` may list a number per tenure, as
-    ``"+17135550142 from 2026-08-03"``).
+    Phones are read as extracted (``link_sightings``, not as linking renames them into tenures),
+    less the hub numbers of ``score_hub_phones`` (`structure.scope_tables`).
     """
-    engine.table(
-        "_mv_hub_phones",
-        """
-        SELECT DISTINCT CASE WHEN instr(value, ' ') > 0 THEN substr(value, 1, instr(value, ' ') - 1)
-                             ELSE value END AS phone
-        FROM link_hubs WHERE kind = 'phone' AND is_hub
-        """,
-    )
     engine.table(
         "_mv_phones",
         """
-        SELECT DISTINCT a.ad_key, a.network, e.value AS phone,
-               substr(e.value, 1, length(e.value) - 4) AS prefix
-        FROM _mv_ads a
-        JOIN score_link_ads l ON l.ad_key = a.ad_key
-        JOIN extractions e ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind = 'phone' AND e.value NOT IN (SELECT phone FROM _mv_hub_phones)
+        SELECT DISTINCT a.ad_key, a.network, p.plain AS phone,
+               substr(p.plain, 1, length(p.plain) - 4) AS prefix
+        FROM _mv_ads a JOIN link_sightings p ON p.ad_key = a.ad_key AND p.kind = 'phone'
+        WHERE p.plain NOT IN (SELECT phone FROM score_hub_phones)
         """,
     )
     rows = engine.query("SELECT prefix, MIN(phone) FROM _mv_phones GROUP BY prefix")

@@ -67,7 +67,8 @@ def scope_tables(engine: Engine, networks: str | None = None) -> None:
     All of ``ad_links``, or the networks listed in table ``networks(network)`` (those a link run
     changed) and every network with an ad in a place whose local price median moved since the
     last score run (``score_local_prices``), so that a partial run gives what a full one would.
-    Needs this session's ``link_ads`` (`link.steps.build_inputs`) and `local_prices`.
+    Also ``score_hub_phones``: the numbers that are hubs. Needs this session's link inputs
+    (`link.steps.build_inputs`) and `local_prices`.
     """
     if networks:
         engine.table(
@@ -87,6 +88,16 @@ def scope_tables(engine: Engine, networks: str | None = None) -> None:
             """,
         )
         networks = "_score_networks"
+    # Phone numbers that are hubs in any tenure (``link_hubs`` lists a value per tenure, as
+    # "+17135550142 from 2026-08-03"): never a network's own.
+    engine.table(
+        "score_hub_phones",
+        """
+        SELECT DISTINCT CASE WHEN instr(value, ' ') > 0 THEN substr(value, 1, instr(value, ' ') - 1)
+                             ELSE value END AS phone
+        FROM link_hubs WHERE kind = 'phone' AND is_hub
+        """,
+    )
     where = f"WHERE network IN (SELECT network FROM {networks})" if networks else ""
     engine.table("score_links", f"SELECT * FROM ad_links {where}")
     engine.table(
@@ -141,22 +152,9 @@ def structure_features(engine: Engine) -> None:
     engine.table(
         "score_phones",
         """
-        SELECT DISTINCT s.ad_key, s.network, s.person, s.place, e.value AS phone
-        FROM score_ads s
-        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
-        WHERE e.kind = 'phone'
-          AND e.value NOT IN (
-              SELECT split_part(value, ' ', 1) FROM link_hubs WHERE kind = 'phone' AND is_hub
-          )
-        """,
-    )
-    engine.table(
-        "_names",
-        """
-        SELECT DISTINCT s.ad_key, e.value AS name
-        FROM score_ads s
-        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
-        WHERE e.kind = 'name'
+        SELECT DISTINCT s.ad_key, s.network, s.person, s.place, p.plain AS phone
+        FROM score_ads s JOIN link_sightings p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+        WHERE p.plain NOT IN (SELECT phone FROM score_hub_phones)
         """,
     )
     engine.table(
@@ -164,7 +162,7 @@ def structure_features(engine: Engine) -> None:
         """
         WITH per_phone AS (
             SELECT p.network, p.phone, COUNT(DISTINCT p.person) AS persons, COUNT(DISTINCT n.name) AS names
-            FROM score_phones p LEFT JOIN _names n ON n.ad_key = p.ad_key
+            FROM score_phones p LEFT JOIN link_names n ON n.ad_key = p.ad_key
             GROUP BY p.network, p.phone
         ), per_phone_max AS (
             -- the phone with the most persons or names (ties: the smallest number, so that every
