@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["DataFileError", "Problem", "read_rows", "read_text"]
+__all__ = ["DataFileError", "Problem", "read_file", "read_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +37,21 @@ class DataFileError(ValueError):
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
 
 
-def read_text(source: Path | Traversable, name: str, error: Callable[[list[Problem]], Exception]) -> str:
-    """The file as text (a spreadsheet's byte-order mark dropped); ``error`` if it is not UTF-8."""
-    data = source.read_bytes()
+def read_file(
+    path: str | os.PathLike[str] | None, env_var: str, shipped: str, error: type[DataFileError]
+) -> tuple[str, str]:
+    """(name, text) of the data file in effect: ``path``, else ``$env_var``, else the shipped file
+    ``threadline/data/<shipped>``; UTF-8 (a spreadsheet's byte-order mark dropped). A file that
+    cannot be read, or is not UTF-8, raises ``error`` naming it."""
+    chosen = os.fspath(path) if path is not None else os.environ.get(env_var, "")
+    source: Path | Traversable = Path(chosen) if chosen else files("threadline").joinpath(f"data/{shipped}")
+    name = chosen or str(source)
     try:
-        return data.decode("utf-8-sig")
+        data = source.read_bytes()
+    except OSError as exc:
+        raise error([Problem(name, 0, f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        return name, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise error([Problem(name, line, "not UTF-8 text (save the file as UTF-8)")]) from None

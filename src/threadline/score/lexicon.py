@@ -23,12 +23,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from threadline.extract.emoji import emoji_name, find_emoji
-from threadline.score._tsv import DataFileError, Problem, read_rows, read_text
+from threadline.score._tsv import DataFileError, Problem, read_file, read_rows
 from threadline.score.matcher import MAX_WORDS, Hit, Matcher, canonical, emoji_spellings
 from threadline.score.patterns import PatternError, expand
 
@@ -257,22 +254,12 @@ def _parse(text: str, name: str, delimiter: str) -> list[Entry]:
     return entries
 
 
-def _shipped() -> Traversable:
-    return files("threadline").joinpath("data/lexicon.tsv")
-
-
 def load_lexicon(path: str | os.PathLike[str] | None = None) -> Lexicon:
     """Read and check a lexicon: ``path``, else ``$THREADLINE_LEXICON``, else the shipped one.
 
     Raises `LexiconError` listing every problem (file and line) if any row is broken.
     """
-    chosen = os.fspath(path) if path is not None else os.environ.get(ENV_VAR, "")
-    source: Path | Traversable = Path(chosen) if chosen else _shipped()
-    name = chosen or str(source)
-    try:
-        text = read_text(source, name, LexiconError)
-    except OSError as exc:
-        raise LexiconError([Problem(name, 0, f"cannot read the file: {exc.strerror or exc}")]) from None
+    name, text = read_file(path, ENV_VAR, "lexicon.tsv", LexiconError)
     delimiter = "," if name.lower().endswith(".csv") else "\t"
     return Lexicon(_parse(text, name, delimiter), name)
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from importlib.resources import files
-from importlib.resources.abc import Traversable
-from pathlib import Path
 
-from threadline.score._tsv import DataFileError, Problem, read_rows, read_text
+from threadline.score._tsv import DataFileError, Problem, read_file, read_rows
 
 __all__ = ["COLUMNS", "ENV_VAR", "LEVELS", "Weight", "Weights", "WeightsError", "load_weights"]
 
@@ -132,17 +129,7 @@ def _parse(text: str, name: str) -> Weights:
     return Weights(name, bias, features)
 
 
-def _shipped() -> Traversable:
-    return files("threadline").joinpath("data/score_weights.tsv")
-
-
 def load_weights(path: str | os.PathLike[str] | None = None) -> Weights:
     """Read and check ``path``, else ``$THREADLINE_WEIGHTS``, else the shipped weights."""
-    chosen = os.fspath(path) if path is not None else os.environ.get(ENV_VAR, "")
-    source: Path | Traversable = Path(chosen) if chosen else _shipped()
-    name = chosen or str(source)
-    try:
-        text = read_text(source, name, WeightsError)
-    except OSError as exc:
-        raise WeightsError([Problem(name, 0, f"cannot read the file: {exc.strerror or exc}")]) from None
+    name, text = read_file(path, ENV_VAR, "score_weights.tsv", WeightsError)
     return _parse(text, name)
