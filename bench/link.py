@@ -69,27 +69,39 @@ def _phone_union_find(store: Store) -> dict[tuple[str, str], str]:
     return {(s, i): str(find((s, i))) for s, i, _ in rows}
 
 
+def _partition_quality(store: Store, corpus: Path) -> dict[str, object]:
+    """Network and person B-cubed of a linked store against its corpus's truth, and sizes."""
+    nets, persons = _truth(corpus, "network"), _truth(corpus, "person")
+    rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+    pred_net = {(s, i): net for s, i, net, _ in rows}
+    pred_person = {(s, i): person for s, i, _, person in rows}
+    keys = [k for k in pred_net if k in nets]
+    return {
+        "ads": len(rows),
+        "network_bcubed": bcubed(pred_net, nets),
+        "person_bcubed": bcubed(pred_person, persons),
+        "networks": len(set(pred_net.values())),
+        "true_networks": len({nets[k] for k in keys}),
+        "largest_predicted_network": max(Counter(pred_net.values()).values()),
+        "largest_true_network": max(Counter(nets[k] for k in keys).values()),
+    }
+
+
 def quality(n: int, seed: int) -> dict[str, object]:
     ads = _corpus("link-quality", n, seed, images=True)
     db = OUT / "link-quality.duckdb"
     db.unlink(missing_ok=True)
     exe = str(Path(sys.executable).with_name("threadline"))
     seconds, _peak, report = _run_measured([exe, "ingest", str(ads), "--db", str(db), "-q"])
-    nets, persons = _truth(ads.parent, "network"), _truth(ads.parent, "person")
+    nets = _truth(ads.parent, "network")
     with Store.open(db, read_only=True) as store:
-        rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
-        pred_net = {(s, i): net for s, i, net, _ in rows}
-        pred_person = {(s, i): p for s, i, _, p in rows}
+        partition = _partition_quality(store, ads.parent)
         baseline = _phone_union_find(store)
         [(link_seconds,)] = store.connection.execute(
             "SELECT seconds FROM link_runs ORDER BY finished DESC LIMIT 1"
         ).fetchall()
     return {
-        "ads": len(rows),
-        "network_bcubed": bcubed(pred_net, nets),
-        "person_bcubed": bcubed(pred_person, persons),
-        "largest_predicted_network": max(Counter(pred_net.values()).values()),
-        "largest_true_network": max(Counter(nets.values()).values()),
+        **partition,
         "baseline_phone_union_find_bcubed": bcubed(baseline, nets),
         "baseline_largest_network": max(Counter(baseline.values()).values()),
         "ingest_and_link_seconds": round(seconds, 1),
@@ -160,21 +172,8 @@ def scale(n: int, added: int, seed: int, workers: int, reuse: bool = False) -> d
     size_mib = db.stat().st_size / 2**20
     # Quality at this scale, where the generator has to recycle its fictional numbers (the truth
     # lists them): the linker must tell a number's holders apart by time.
-    truth_dir = base.parent
-    nets, persons = _truth(truth_dir, "network"), _truth(truth_dir, "person")
     with Store.open(db, read_only=True) as store:
-        rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
-    pred_net = {(s, i): net for s, i, net, _ in rows}
-    pred_person = {(s, i): person for s, i, _, person in rows}
-    keys = [k for k in pred_net if k in nets]
-    quality = {
-        "network_bcubed": bcubed(pred_net, nets),
-        "person_bcubed": bcubed(pred_person, persons),
-        "networks": len(set(pred_net.values())),
-        "true_networks": len({nets[k] for k in keys}),
-        "largest_network": max(Counter(pred_net.values()).values()),
-        "largest_true_network": max(Counter(nets[k] for k in keys).values()),
-    }
+        quality = _partition_quality(store, base.parent)
     return {
         "ads": n,
         "ingest_seconds": round(ingest_s, 1),
