@@ -77,11 +77,19 @@ def synth(out_dir: Path, n_ads: int, seed: int, images: bool, malformed: int) ->
 
 _ANALYST = click.option("--analyst", required=True, help="Who decides (kept with the decision).")
 _NOTE = click.option("--note", default=None, help="Why (kept with the decision).")
+_OUTPUT = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+
+
+def _writer(stack: ExitStack, output: Path | None) -> IO[str]:
+    """Where a command writes its JSON lines: ``output`` (closed with ``stack``), else stdout."""
+    return stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
 
 
 @cli.command()
 @click.argument("ads", type=_INPUT)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@_OUTPUT
 @click.option("--region", default="US", show_default=True, help="Phone region when an ad has no location.")
 @click.option("--images/--no-images", default=True, show_default=True, help="Hash the ads' image files.")
 @click.option("--evidence/--no-evidence", default=True, show_default=True, help="Add spans and details.")
@@ -101,7 +109,7 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
     progress = Progress("extract", quiet=quiet)
     written = bad = 0
     with ExitStack() as stack:
-        out: IO[str] = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        out = _writer(stack, output)
         for item, done, read_bytes, total in read_ads(ads):
             if isinstance(item, str):
                 bad += 1
@@ -193,14 +201,14 @@ def export() -> None:
 
 @export.command("networks")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@_OUTPUT
 def export_networks(db: Path, output: Path | None) -> None:
     """One line per ad: {"id", "source", "network", "person"}."""
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store, ExitStack() as stack:
-        out: IO[str] = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        out = _writer(stack, output)
         rows = store.connection.execute(
             "SELECT id, source, network, person FROM ad_links ORDER BY ad_key"
         ).fetchall()
@@ -213,7 +221,7 @@ def export_networks(db: Path, output: Path | None) -> None:
 
 @export.command("scores")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@_OUTPUT
 def export_scores(db: Path, output: Path | None) -> None:
     """One line per ad, highest priority first: {"id", "score", "reasons", "network", ...}."""
     from threadline.score.scorer import iter_ad_scores
@@ -223,7 +231,7 @@ def export_scores(db: Path, output: Path | None) -> None:
     with Store.open(db, read_only=True) as store, ExitStack() as stack:
         if not store.connection.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0]:
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
-        out: IO[str] = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        out = _writer(stack, output)
         for record in iter_ad_scores(store.connection):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
