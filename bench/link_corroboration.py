@@ -125,7 +125,7 @@ def _components_of(con: duckdb.DuckDBPyConnection, column: str) -> dict[int, str
 
 def scale(db: Path) -> dict[str, Any]:
     con = duckdb.connect(str(db), read_only=True)
-    engine = DuckDBEngine(con)
+    engine = DuckDBEngine(con, keep_tables=True)
     t0 = time.perf_counter()
     build_inputs(engine)
     t1 = time.perf_counter()

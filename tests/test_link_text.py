@@ -20,7 +20,9 @@ from threadline.extract._ad import contract_record, extract_ad
 from threadline.extract.sentences import find_sentences, sentence_hash
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
-from threadline.link.text import MINHASH_PRIME, minhash_coefficients
+from threadline.link.engine import DuckDBEngine
+from threadline.link.steps import build_inputs, detect_hubs
+from threadline.link.text import MINHASH_PRIME, boilerplate_examples, minhash_coefficients, text_pairs
 from threadline.model import Ad, Found, Span
 from threadline.store import Store
 
@@ -287,8 +289,9 @@ def test_footer_is_boilerplate_of_its_site(tmp_path: Path) -> None:
     ads = independent_ads(200)
     ads += [{**ad, "id": f"other-{ad['id']}", "source": "othersite"} for ad in independent_ads(5, seed=3)]
     with ingest_and_link(tmp_path, ads) as store:
+        boilerplate_examples(DuckDBEngine(store.connection))
         rows = store.connection.execute(
-            "SELECT source, example, ads, share FROM text_boilerplate ORDER BY source, example"
+            "SELECT source, example, ads, share FROM text_boilerplate_examples ORDER BY source, example"
         ).fetchall()
         site = {example: (ads_, share) for source, example, ads_, share in rows if source == "site"}
         assert site["site support <phone>"] == (200, 1.0)
@@ -299,7 +302,9 @@ def test_footer_is_boilerplate_of_its_site(tmp_path: Path) -> None:
         assert not any(source == "othersite" for source, *_ in rows)
     # A lower share makes the stock lines boilerplate too.
     with ingest_and_link(tmp_path / "strict", ads, LinkParams(text_boilerplate_share=0.05)) as store:
-        examples = {e for (e,) in store.connection.execute("SELECT example FROM text_boilerplate").fetchall()}
+        boilerplate_examples(DuckDBEngine(store.connection))
+        con = store.connection
+        examples = {e for (e,) in con.execute("SELECT example FROM text_boilerplate_examples").fetchall()}
         assert "sweet and discreet" in examples
 
 
@@ -311,7 +316,12 @@ def test_minhash_parameters_are_recorded_and_the_signatures_are_portable_arithme
         recorded = json.loads(recorded)
         for key in ("text_minhash_scheme", "text_minhash_seed", "text_minhash_perms", "text_minhash_rows"):
             assert recorded[key] == getattr(params, key)
-        # The SQL signature equals the same arithmetic done here, for every ad compared.
+        # The SQL signature equals the same arithmetic done here, for every ad compared (the
+        # steps again, keeping the tables a link run drops).
+        engine = DuckDBEngine(con, keep_tables=True)
+        build_inputs(engine)
+        detect_hubs(engine, params)
+        text_pairs(engine, params)
         coefficients = minhash_coefficients(params)
         sets: dict[int, list[int]] = {}
         for ad_key, h in con.execute("SELECT ad_key, h FROM _text_sets").fetchall():

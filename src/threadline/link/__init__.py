@@ -69,26 +69,30 @@ def link(
     params = params or LinkParams()
     t0 = time.perf_counter()
     engine = DuckDBEngine(con)
+    # The steps make only temporary tables and run outside the transaction that saves their
+    # results: inside one, every replaced temporary table is kept until the commit, and a run at
+    # scale spills to disk (twice as slow). New ads' keys are saved first, on their own: a failed
+    # run leaves them, which is harmless (the next run would give the same keys).
+    assign_ad_keys(con)
+    last = con.execute("SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1").fetchall()
+    full = full or not last or json.loads(last[0][0]) != asdict(params)
+    build_inputs(engine)
+    detect_hubs(engine, params)
+    image_pairs(engine, params)
+    text_pairs(engine, params)
+    corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
+    scope = None
+    if not full:
+        affected_ads(engine)
+        [(affected, total)] = engine.query(
+            "SELECT (SELECT COUNT(*) FROM _affected), (SELECT COUNT(*) FROM link_ads)"
+        )
+        # When most of the archive is affected anyway, one full pass is cheaper (same result).
+        if affected <= total * params.incremental_max_share:
+            scope = "_affected"
+    link_components(engine, scope)
     con.execute("BEGIN TRANSACTION")
     try:
-        assign_ad_keys(con)
-        last = con.execute("SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1").fetchall()
-        full = full or not last or json.loads(last[0][0]) != asdict(params)
-        build_inputs(engine)
-        detect_hubs(engine, params)
-        image_pairs(engine, params)
-        text_pairs(engine, params)
-        corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
-        scope = None
-        if not full:
-            affected_ads(engine)
-            [(affected, total)] = engine.query(
-                "SELECT (SELECT COUNT(*) FROM _affected), (SELECT COUNT(*) FROM link_ads)"
-            )
-            # When most of the archive is affected anyway, one full pass is cheaper (same result).
-            if affected <= total * params.incremental_max_share:
-                scope = "_affected"
-        link_components(engine, scope)
         relinked = _save(con, scope)
         save_corroboration(con)
         report = _report(con, time.perf_counter() - t0, relinked)
@@ -136,13 +140,27 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     # Every cut of the last run is inside the scope (its ends are always affected): replace all.
     con.execute("DELETE FROM link_cuts")
     con.execute("INSERT INTO link_cuts SELECT decision_id, a, b, kind, value FROM link_cut_edges")
-    con.execute("DELETE FROM link_hubs")
+    # Hub statistics are kept for every value: rewrite only the rows that changed (a few per
+    # run), not the millions that did not.
     con.execute(
         """
-        INSERT INTO link_hubs
+        CREATE OR REPLACE TEMP TABLE _hub_rows AS
         SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM hubs
         """
     )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _hub_gone AS
+        SELECT kind, value FROM (SELECT * FROM link_hubs EXCEPT SELECT * FROM _hub_rows)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _hub_new AS SELECT * FROM _hub_rows EXCEPT SELECT * FROM link_hubs
+        """
+    )
+    con.execute("DELETE FROM link_hubs WHERE (kind, value) IN (SELECT (kind, value) FROM _hub_gone)")
+    con.execute("INSERT INTO link_hubs SELECT * FROM _hub_new")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _changed_networks AS

@@ -252,6 +252,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         WHERE b.rank = 1
         """,
     )
+    engine.drop("_corr_records", "_corr_sample", "_corr_names", "_corr_predictions")
 
 
 def _predict(engine: Engine, params: LinkParams, records: int) -> str:

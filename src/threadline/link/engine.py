@@ -29,6 +29,9 @@ class Engine(Protocol):
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows of a (small) result."""
 
+    def drop(self, *names: str) -> None:
+        """Forget tables a step no longer needs (their memory goes back to the next steps)."""
+
     def hex64(self, expr: str) -> str:
         """SQL turning 16 hex characters into an unsigned 64-bit integer."""
 
@@ -84,15 +87,24 @@ class DuckDBEngine:
 
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, sql_components: bool = False) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, *, sql_components: bool = False, keep_tables: bool = False
+    ) -> None:
         self.con = con
         self.sql_components = sql_components
+        self.keep_tables = keep_tables  # keep intermediate tables for inspection (tests, benchmarks)
 
     def table(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()
+
+    def drop(self, *names: str) -> None:
+        if self.keep_tables:
+            return
+        for name in names:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def hex64(self, expr: str) -> str:
         return f"('0x' || {expr})::UBIGINT"

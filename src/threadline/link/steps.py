@@ -315,19 +315,22 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
     join, inside a network, ads that show the same photos, or the same identifier under the same
     self-stated name, or an identifier only ever used under one name (an independent's phone).
     """
+    # Every holder of a trusted value or image is linked to the others, so a scope closed under
+    # links holds all of them or none: the values are read for the scope's ads only.
+    in_scope = f"JOIN {scope} s ON s.ad_key = i.ad_key" if scope else ""
     engine.table(
         "_trusted_ids",
-        """
+        f"""
         SELECT i.ad_key, i.kind, i.value
-        FROM link_ids i JOIN hubs h ON h.kind = i.kind AND h.value = i.value
+        FROM link_ids i JOIN hubs h ON h.kind = i.kind AND h.value = i.value {in_scope}
         WHERE NOT h.is_hub
         """,
     )
     engine.table(
         "_trusted_images",
-        """
+        f"""
         SELECT i.ad_key, i.sha256
-        FROM link_images i JOIN hubs h ON h.kind = 'image' AND h.value = i.sha256
+        FROM link_images i JOIN hubs h ON h.kind = 'image' AND h.value = i.sha256 {in_scope}
         WHERE NOT h.is_hub
         """,
     )

@@ -39,7 +39,7 @@ import random
 from threadline.link.engine import Engine
 from threadline.link.steps import LinkParams
 
-__all__ = ["MINHASH_PRIME", "minhash_coefficients", "text_pairs"]
+__all__ = ["MINHASH_PRIME", "boilerplate_examples", "minhash_coefficients", "text_pairs"]
 
 MINHASH_PRIME = 2**31 - 1
 _PAIR_MIX = 1_000_003  # C above: any constant below 2^31 that is not a multiple of P
@@ -189,12 +189,17 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
           AND surprise - 2 * LN(t.ads) >= {params.text_min_surprise}
         """,
     )
+    engine.drop(
+        "_text_sentences", "_text_sets", "_text_minhash", "_text_bands", "_text_buckets", "_text_candidates",
+        "_text_candidate_features",
+    )
 
 
 def _boilerplate(engine: Engine, params: LinkParams) -> None:
-    """Table ``text_boilerplate(h, source, ads, share, co_phones, example)``: the sentences dropped
-    from the ads of each source, with their number of ads and share there, the distinct phone
-    numbers seen beside them anywhere, and a readable (masked) form.
+    """Table ``text_boilerplate(h, source, ads, share, co_phones)``: the sentences dropped from the
+    ads of each source, with their number of ads and share there, and the distinct phone numbers
+    seen beside them anywhere where that number decided (NULL for a sentence every source carrying
+    it drops by share). `boilerplate_examples` adds their readable form.
 
     Boilerplate is a site's: a sentence that fills a small site (a few writers' stock lines) is
     dropped from that site's ads only, where it says nothing, and still compared elsewhere.
@@ -208,23 +213,48 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
             SELECT s.h, s.source, COUNT(*) AS ads, CAST(COUNT(*) AS DOUBLE) / MIN(t.ads) AS share
             FROM _text_sentences s JOIN source_ads t ON t.source = s.source
             GROUP BY s.h, s.source
+        ), shared AS (
+            SELECT *, ads >= {params.text_boilerplate_min_ads} AND share > {params.text_boilerplate_share} AS by_share
+            FROM per_source
+        ), phones AS (
+            SELECT ad_key, COUNT(DISTINCT plain) AS n FROM link_ids WHERE kind = 'phone' GROUP BY ad_key
+        ), counted AS (
+            -- The distinct phones beside a sentence (a costly distinct aggregate) decide only for
+            -- sentences some source keeps by share, and only where the sum of each carrier's phone
+            -- count (an upper bound) reaches the threshold.
+            SELECT s.h FROM _text_sentences s JOIN phones p ON p.ad_key = s.ad_key
+            WHERE s.h IN (SELECT h FROM shared WHERE NOT by_share)
+            GROUP BY s.h HAVING SUM(p.n) >= {params.text_boilerplate_co_phones}
+        ), carriers AS (
+            SELECT s.ad_key, s.h FROM _text_sentences s JOIN counted c ON c.h = s.h
         ), co AS (
             SELECT s.h, COUNT(DISTINCT p.plain) AS co_phones
-            FROM _text_sentences s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+            FROM carriers s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
             GROUP BY s.h
         ), dropped AS (
-            SELECT w.h, w.source, w.ads, w.share, COALESCE(co.co_phones, 0) AS co_phones
-            FROM per_source w LEFT JOIN co ON co.h = w.h
-            WHERE (w.ads >= {params.text_boilerplate_min_ads} AND w.share > {params.text_boilerplate_share})
-               OR COALESCE(co.co_phones, 0) >= {params.text_boilerplate_co_phones}
-        ), examples AS (
+            SELECT w.h, w.source, w.ads, w.share, co.co_phones
+            FROM shared w LEFT JOIN co ON co.h = w.h
+            WHERE w.by_share OR COALESCE(co.co_phones, 0) >= {params.text_boilerplate_co_phones}
+        )
+        SELECT h, source, ads, share, co_phones FROM dropped
+        """,
+    )
+
+
+def boilerplate_examples(engine: Engine) -> None:
+    """Table ``text_boilerplate_examples``: ``text_boilerplate`` with each sentence's readable
+    (masked) form, for display. Kept out of the link run: it reads every sentence extraction again.
+    """
+    engine.table(
+        "text_boilerplate_examples",
+        f"""
+        WITH examples AS (
+            -- A sentence's masked text is the same in every ad and version carrying it.
             SELECT CAST(e.value AS BIGINT) AS h, MIN({engine.json_text("e.detail", "text")}) AS example
             FROM extractions e
-            JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-            WHERE e.kind = 'sentence' AND CAST(e.value AS BIGINT) IN (SELECT h FROM dropped)
+            WHERE e.kind = 'sentence' AND e.value IN (SELECT CAST(h AS STRING) FROM text_boilerplate)
             GROUP BY CAST(e.value AS BIGINT)
         )
-        SELECT d.h, d.source, d.ads, d.share, d.co_phones, x.example
-        FROM dropped d LEFT JOIN examples x ON x.h = d.h
+        SELECT b.*, x.example FROM text_boilerplate b LEFT JOIN examples x ON x.h = b.h
         """,
     )

@@ -281,19 +281,21 @@ def score_store(
     current = len(links) == 2 and scored is not None and scored >= links[1][0]
     scope = changed if changed and current and last and tuple(last[0]) == versions else None
     engine = DuckDBEngine(con)
+    # Features are temporary tables, made before the transaction that saves the scores (inside
+    # one, replaced temporary tables are kept until the commit: see `link.link`).
+    build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
+    coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
+    write_rows(engine, "_coef", [("feature", "STRING"), ("coef", "DOUBLE")], coefficients)
+    engine.table(
+        "_net_parts",
+        """
+        SELECT x.network, x.feature, x.value, x.detail, x.x, c.coef * x.x AS contribution
+        FROM _net_x x JOIN _coef c ON c.feature = x.feature
+        WHERE x.x > 0
+        """,
+    )
     con.execute("BEGIN TRANSACTION")
     try:
-        build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
-        coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
-        write_rows(engine, "_coef", [("feature", "STRING"), ("coef", "DOUBLE")], coefficients)
-        engine.table(
-            "_net_parts",
-            """
-            SELECT x.network, x.feature, x.value, x.detail, x.x, c.coef * x.x AS contribution
-            FROM _net_x x JOIN _coef c ON c.feature = x.feature
-            WHERE x.x > 0
-            """,
-        )
         con.execute("DELETE FROM score_local_prices")
         con.execute("INSERT INTO score_local_prices SELECT place, median, ads FROM _local_prices")
         if scope:
