@@ -190,7 +190,12 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         """,
     )
     engine.drop(
-        "_text_sentences", "_text_sets", "_text_minhash", "_text_bands", "_text_buckets", "_text_candidates",
+        "_text_sentences",
+        "_text_sets",
+        "_text_minhash",
+        "_text_bands",
+        "_text_buckets",
+        "_text_candidates",
         "_text_candidate_features",
     )
 
@@ -214,7 +219,8 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
             FROM _text_sentences s JOIN source_ads t ON t.source = s.source
             GROUP BY s.h, s.source
         ), shared AS (
-            SELECT *, ads >= {params.text_boilerplate_min_ads} AND share > {params.text_boilerplate_share} AS by_share
+            SELECT *, ads >= {params.text_boilerplate_min_ads}
+                      AND share > {params.text_boilerplate_share} AS by_share
             FROM per_source
         ), phones AS (
             SELECT ad_key, COUNT(DISTINCT plain) AS n FROM link_ids WHERE kind = 'phone' GROUP BY ad_key
