@@ -25,7 +25,16 @@ from threadline.link.incremental import affected_ads
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
 from threadline.link.text import text_pairs
 
-__all__ = ["DuckDBEngine", "Engine", "LinkParams", "LinkReport", "assign_ad_keys", "components_sql", "link"]
+__all__ = [
+    "DuckDBEngine",
+    "Engine",
+    "LinkParams",
+    "LinkReport",
+    "assign_ad_keys",
+    "components_sql",
+    "link",
+    "result_tables",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,24 +124,77 @@ def link(
     return report
 
 
+def result_tables(engine: Engine) -> None:
+    """Tables ``new_ad_links`` (each clustered ad's network and person) and ``new_link_evidence``
+    (what joins each of their networks), from the run's tables: what a run saves, in any engine.
+    """
+    engine.table(
+        "new_ad_links",
+        """
+        SELECT l.ad_key, l.source, l.id, l.version,
+               'N' || lpad(CAST(n.component AS STRING), 8, '0') AS network,
+               'P' || lpad(CAST(p.component AS STRING), 8, '0') AS person
+        FROM link_ads l
+        JOIN networks n ON n.node = l.ad_key
+        JOIN persons p ON p.node = l.ad_key
+        """,
+    )
+    # Every ad of a network clustered again is in ``new_ad_links`` (a scope holds whole networks).
+    engine.table(
+        "new_link_evidence",
+        """
+        SELECT l.network, e.kind, e.value, COUNT(DISTINCT e.a) AS ads, CAST(NULL AS STRING) AS detail
+        FROM net_edges e JOIN new_ad_links l ON l.ad_key = e.a
+        WHERE e.kind IN ('phone', 'email', 'handle', 'image', 'analyst_merge')
+        GROUP BY l.network, e.kind, e.value
+        HAVING COUNT(DISTINCT e.a) > 1
+        UNION ALL
+        SELECT DISTINCT l.network, 'similar_image', p.sha_a || ' ' || p.sha_b, 2,
+               'PDQ distance ' || CAST(p.pdq_distance AS STRING)
+               || ', pHash distance ' || CAST(p.phash_distance AS STRING)
+        FROM image_pairs p
+        JOIN link_images i ON i.sha256 = p.sha_a
+        JOIN new_ad_links l ON l.ad_key = i.ad_key
+        UNION ALL
+        SELECT l.network, 'analyst_cut', c.kind || ' ' || c.value, 2,
+               CASE WHEN c.kind IN ('text', 'similar_image')
+                    THEN 'cut between ' || a.source || ':' || a.id || ' and ' || b.source || ':' || b.id
+                    ELSE 'not used to link ' || a.source || ':' || a.id || ' to its other holders'
+               END || ' for decision ' || CAST(c.decision_id AS STRING) || ' by ' || d.analyst
+        FROM (
+            SELECT a AS here, decision_id, a, b, kind, value FROM link_cut_edges
+            UNION ALL SELECT b AS here, decision_id, a, b, kind, value FROM link_cut_edges
+        ) c
+        JOIN analyst_decisions d ON d.decision_id = c.decision_id
+        JOIN new_ad_links l ON l.ad_key = c.here
+        JOIN link_ads a ON a.ad_key = c.a
+        JOIN link_ads b ON b.ad_key = c.b
+        UNION ALL
+        SELECT l.network, 'text', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
+               'jaccard ' || CAST(ROUND(t.jaccard, 2) AS STRING) || ', ' || CAST(t.shared AS STRING)
+               || ' sentences'
+        FROM (
+            SELECT ad_a, ad_b, jaccard, shared,
+                   row_number() OVER (PARTITION BY ad_b ORDER BY jaccard DESC, shared DESC, ad_a) AS rank
+            FROM text_pairs
+        ) t
+        JOIN new_ad_links l ON l.ad_key = t.ad_a
+        JOIN link_ads a ON a.ad_key = t.ad_a
+        JOIN link_ads b ON b.ad_key = t.ad_b
+        WHERE t.rank = 1
+        """,
+    )
+
+
 def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     """Replace the saved results of the ads in ``scope`` (all ads if None); returns their count."""
+    result_tables(DuckDBEngine(con))
     where = f"WHERE ad_key IN (SELECT ad_key FROM {scope})" if scope else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _old_networks AS SELECT DISTINCT network FROM ad_links {where}"
     )
     con.execute(f"DELETE FROM ad_links {where}")
-    con.execute(
-        """
-        INSERT INTO ad_links
-        SELECT l.ad_key, l.source, l.id, l.version,
-               'N' || lpad(CAST(n.component AS VARCHAR), 8, '0'),
-               'P' || lpad(CAST(p.component AS VARCHAR), 8, '0')
-        FROM link_ads l
-        JOIN networks n ON n.node = l.ad_key
-        JOIN persons p ON p.node = l.ad_key
-        """
-    )
+    con.execute("INSERT INTO ad_links SELECT * FROM new_ad_links")
     con.execute("DELETE FROM link_image_pairs")
     con.execute("INSERT INTO link_image_pairs SELECT sha_a, sha_b FROM image_pairs")
     con.execute("DELETE FROM link_text_pairs")
@@ -164,55 +226,12 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _changed_networks AS
-        SELECT network FROM _old_networks
-        UNION SELECT DISTINCT 'N' || lpad(CAST(component AS VARCHAR), 8, '0') FROM networks
+        SELECT network FROM _old_networks UNION SELECT DISTINCT network FROM new_ad_links
         """
     )
     con.execute("DELETE FROM link_evidence WHERE network IN (SELECT network FROM _changed_networks)")
-    con.execute(
-        """
-        INSERT INTO link_evidence SELECT * FROM (
-        SELECT l.network, e.kind, e.value, COUNT(DISTINCT e.a) AS ads, NULL AS detail
-        FROM net_edges e JOIN ad_links l ON l.ad_key = e.a
-        WHERE e.kind IN ('phone', 'email', 'handle', 'image', 'analyst_merge')
-        GROUP BY l.network, e.kind, e.value
-        HAVING COUNT(DISTINCT e.a) > 1
-        UNION ALL
-        SELECT l.network, 'similar_image', p.sha_a || ' ' || p.sha_b, 2,
-               'PDQ distance ' || p.pdq_distance || ', pHash distance ' || p.phash_distance
-        FROM image_pairs p
-        JOIN link_images i ON i.sha256 = p.sha_a
-        JOIN ad_links l ON l.ad_key = i.ad_key
-        GROUP BY ALL
-        UNION ALL
-        SELECT l.network, 'analyst_cut', c.kind || ' ' || c.value, 2,
-               CASE WHEN c.kind IN ('text', 'similar_image')
-                    THEN 'cut between ' || a.source || ':' || a.id || ' and ' || b.source || ':' || b.id
-                    ELSE 'not used to link ' || a.source || ':' || a.id || ' to its other holders'
-               END || ' for decision ' || CAST(c.decision_id AS VARCHAR) || ' by ' || d.analyst
-        FROM (
-            SELECT a AS here, * FROM link_cut_edges UNION ALL SELECT b AS here, * FROM link_cut_edges
-        ) c
-        JOIN analyst_decisions d ON d.decision_id = c.decision_id
-        JOIN ad_links l ON l.ad_key = c.here
-        JOIN link_ads a ON a.ad_key = c.a
-        JOIN link_ads b ON b.ad_key = c.b
-        UNION ALL
-        SELECT l.network, 'text', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
-               'jaccard ' || CAST(ROUND(t.jaccard, 2) AS VARCHAR) || ', ' || t.shared || ' sentences'
-        FROM (
-            SELECT ad_a, ad_b, jaccard, shared,
-                   row_number() OVER (PARTITION BY ad_b ORDER BY jaccard DESC, shared DESC, ad_a) AS rank
-            FROM text_pairs
-        ) t
-        JOIN ad_links l ON l.ad_key = t.ad_a
-        JOIN link_ads a ON a.ad_key = t.ad_a
-        JOIN link_ads b ON b.ad_key = t.ad_b
-        WHERE t.rank = 1
-        ) WHERE network IN (SELECT network FROM _changed_networks)
-        """
-    )
-    [(relinked,)] = con.execute("SELECT COUNT(*) FROM networks").fetchall()
+    con.execute("INSERT INTO link_evidence SELECT * FROM new_link_evidence")
+    [(relinked,)] = con.execute("SELECT COUNT(*) FROM new_ad_links").fetchall()
     return int(relinked)
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from threadline.link.engine import DuckDBEngine, Engine, write_rows
+from threadline.link.engine import DuckDBEngine, Engine, sql_literal, write_rows
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.movement import movement_steps
 from threadline.score.structure import local_prices, scope_tables, structure_features
@@ -248,6 +248,57 @@ def _versions(weights: Weights, lexicon: Lexicon, model: Model) -> tuple[str, st
     )
 
 
+def score_tables(engine: Engine, weights: Weights, model: Model) -> None:
+    """Tables ``new_score_parts``, ``new_network_scores`` and ``new_ad_scores``: the scores of the
+    ads and networks `build_features` read, with every contribution, in any engine."""
+    coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
+    write_rows(engine, "_coef", [("feature", "STRING"), ("coef", "DOUBLE")], coefficients)
+    engine.table(
+        "_net_parts",
+        """
+        SELECT x.network, x.feature, x.value, x.detail, x.x, c.coef * x.x AS contribution
+        FROM _net_x x JOIN _coef c ON c.feature = x.feature
+        WHERE x.x > 0
+        """,
+    )
+    engine.table(
+        "new_score_parts",
+        """
+        SELECT 'network' AS level, network AS unit, feature, value, detail, x, contribution FROM _net_parts
+        UNION ALL
+        SELECT 'ad', CAST(ad_key AS STRING), feature, value, detail, x, contribution FROM _ad_parts
+        """,
+    )
+    net_bias, ad_bias, name = repr(model.bias), repr(weights.bias["ad"]), sql_literal(model.name)
+    engine.table(
+        "new_network_scores",
+        f"""
+        WITH sums AS (SELECT network, SUM(contribution) AS total FROM _net_parts GROUP BY network),
+             sized AS (SELECT network, COUNT(*) AS ads FROM score_ads GROUP BY network)
+        SELECT z.network, z.ads, {net_bias} + COALESCE(s.total, 0) AS logit,
+               1 / (1 + exp(-({net_bias} + COALESCE(s.total, 0)))) AS score, {name} AS model
+        FROM sized z LEFT JOIN sums s ON s.network = z.network
+        """,
+    )
+    engine.table(
+        "new_ad_scores",
+        f"""
+        WITH own AS (SELECT ad_key, SUM(contribution) AS total FROM _ad_parts GROUP BY ad_key),
+             structure AS (
+                 SELECT network, SUM(contribution) AS total FROM _net_parts
+                 WHERE feature NOT LIKE 'ads:%' GROUP BY network
+             )
+        SELECT a.ad_key, a.source, a.id, a.network,
+               {ad_bias} + COALESCE(o.total, 0) + COALESCE(n.total, 0) AS logit,
+               1 / (1 + exp(-({ad_bias} + COALESCE(o.total, 0) + COALESCE(n.total, 0)))) AS score,
+               {name} AS model
+        FROM score_ads a
+        LEFT JOIN own o ON o.ad_key = a.ad_key
+        LEFT JOIN structure n ON n.network = a.network
+        """,
+    )
+
+
 def score_store(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -284,16 +335,7 @@ def score_store(
     # Features are temporary tables, made before the transaction that saves the scores (inside
     # one, replaced temporary tables are kept until the commit: see `link.link`).
     build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
-    coefficients = [(f, c) for f, c in sorted(model.coefficients.items()) if c > 0]
-    write_rows(engine, "_coef", [("feature", "STRING"), ("coef", "DOUBLE")], coefficients)
-    engine.table(
-        "_net_parts",
-        """
-        SELECT x.network, x.feature, x.value, x.detail, x.x, c.coef * x.x AS contribution
-        FROM _net_x x JOIN _coef c ON c.feature = x.feature
-        WHERE x.x > 0
-        """,
-    )
+    score_tables(engine, weights, model)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM score_local_prices")
@@ -321,43 +363,9 @@ def score_store(
             con.execute("DELETE FROM score_parts")
             con.execute("DELETE FROM network_scores")
             con.execute("DELETE FROM ad_scores")
-        con.execute(
-            """
-            INSERT INTO score_parts
-            SELECT 'network', network, feature, value, detail, x, contribution FROM _net_parts
-            UNION ALL
-            SELECT 'ad', CAST(ad_key AS VARCHAR), feature, value, detail, x, contribution FROM _ad_parts
-            """
-        )
-        net_bias, ad_bias = model.bias, weights.bias["ad"]
-        con.execute(
-            f"""
-            INSERT INTO network_scores
-            WITH sums AS (SELECT network, SUM(contribution) AS total FROM _net_parts GROUP BY network),
-                 sized AS (SELECT network, COUNT(*) AS ads FROM score_ads GROUP BY network)
-            SELECT z.network, z.ads, {net_bias!r} + COALESCE(s.total, 0),
-                   1 / (1 + exp(-({net_bias!r} + COALESCE(s.total, 0)))), ?
-            FROM sized z LEFT JOIN sums s ON s.network = z.network
-            """,
-            [model.name],
-        )
-        con.execute(
-            f"""
-            INSERT INTO ad_scores
-            WITH own AS (SELECT ad_key, SUM(contribution) AS total FROM _ad_parts GROUP BY ad_key),
-                 structure AS (
-                     SELECT network, SUM(contribution) AS total FROM _net_parts
-                     WHERE feature NOT LIKE 'ads:%' GROUP BY network
-                 )
-            SELECT a.ad_key, a.source, a.id, a.network,
-                   {ad_bias!r} + COALESCE(o.total, 0) + COALESCE(n.total, 0),
-                   1 / (1 + exp(-({ad_bias!r} + COALESCE(o.total, 0) + COALESCE(n.total, 0)))), ?
-            FROM score_ads a
-            LEFT JOIN own o ON o.ad_key = a.ad_key
-            LEFT JOIN structure n ON n.network = a.network
-            """,
-            [model.name],
-        )
+        con.execute("INSERT INTO score_parts SELECT * FROM new_score_parts")
+        con.execute("INSERT INTO network_scores SELECT * FROM new_network_scores")
+        con.execute("INSERT INTO ad_scores SELECT * FROM new_ad_scores")
         [(ads, networks, rescored)] = con.execute(
             "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores),"
             " (SELECT COUNT(*) FROM score_ads)"
