@@ -13,7 +13,7 @@ $(BIN)/python:
 
 # Re-installs only when the project's metadata changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,spark]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -595,6 +595,90 @@ def summary(db: Path, top: int) -> None:
             click.echo(f"  {q.file}:{q.line}: {q.reason}")
 
 
+@cli.command()
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="local: DuckDB on this machine; spark: a Spark cluster (pip install 'threadline[spark]').",
+)
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    help="An input file, or a folder of .jsonl/.csv files (spark: also any URL Spark reads).",
+)
+@click.option("--output", required=True, help="Folder for the Parquet outputs (replaced if a run's).")
+@click.option(
+    "--master", default=None, help="spark: the master URL (default: spark-submit's, else local[*])."
+)
+@click.option(
+    "--partitions", type=click.IntRange(1), default=None, help="spark: pieces to spread records over."
+)
+@click.option("--workers", type=click.IntRange(1), default=None, help="local: extraction processes.")
+@click.option("--db", "db", type=_STORE, default=None, help="local: keep the store the run builds here.")
+def run(
+    engine: str,
+    input_path: str,
+    output: str,
+    master: str | None,
+    partitions: int | None,
+    workers: int | None,
+    db: Path | None,
+) -> None:
+    """Run the whole batch pipeline (extract, link, score) on --engine and write Parquet outputs.
+
+    Outputs (one folder of Parquet files each, and run.json): ads, extractions, images, quarantine,
+    ad keys, each ad's person and network (ad_links), links with their reasons (link_evidence),
+    hubs, and scores with every contribution. `threadline load OUTPUT --db STORE` puts them into a
+    store for the workspace.
+    """
+    from threadline.engines.outputs import LoadError
+
+    def say(message: str) -> None:
+        click.echo(message, err=True)
+
+    try:
+        if engine == "local":
+            from threadline.engines.local import run_local
+
+            manifest = run_local(input_path, output, workers=workers, db=db, say=say)
+        else:
+            try:
+                from threadline.engines.spark import run_spark
+            except ImportError:  # pragma: no cover - depends on the installation
+                _fail("the spark engine needs pyspark: pip install 'threadline[spark]'")
+            manifest = run_spark(input_path, output, master=master, partitions=partitions, say=say)
+    except LoadError as exc:
+        _fail(str(exc))
+    link, score = manifest["link"], manifest["score"]
+    click.echo(
+        f"run ({engine}): {link['ads']:,} ads in {link['networks']:,} networks and "
+        f"{link['persons']:,} persons, {score['ads']:,} ads scored; outputs in {output} "
+        f"({manifest['seconds']:,.1f}s)"
+    )
+
+
+@cli.command()
+@click.argument("output")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file (new, or without ads).")
+def load(output: str, db: Path) -> None:
+    """Put the outputs of `threadline run` (folder OUTPUT) into a new store."""
+    from threadline.engines.outputs import LoadError, load_output
+    from threadline.store import Store
+
+    try:
+        with Store.open(db) as store:
+            counts = load_output(store.connection, output)
+    except LoadError as exc:
+        _fail(str(exc))
+    click.echo(
+        f"load: {counts['ads']:,} ad versions, {counts['ad_links']:,} linked ads, "
+        f"{counts['network_scores']:,} scored networks into {db}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: click's errors become one line on stderr and a non-zero exit."""
     from threadline.store import StoreError

@@ -111,7 +111,7 @@ def _ad_signs(engine: Engine, weights: Weights, lexicon: Lexicon) -> None:
         engine, "_lexicon", [("entry", "STRING"), ("category", "STRING"), ("weight", "DOUBLE")], entries
     )
     obfuscated = engine.json_text("e.detail", "obfuscated")
-    styles = "CAST(json_extract(e.detail, '$.styles') AS STRING)"
+    styles = engine.json_text("e.detail", "styles")  # the JSON list's text
     minor = engine.json_text("e.detail", "minor")
     said = engine.json_text("e.detail", "text")
     engine.table(
@@ -346,7 +346,7 @@ def score_store(
                 """
                 DELETE FROM score_parts WHERE
                     (level = 'network' AND unit IN (SELECT network FROM _score_networks))
-                    OR (level = 'ad' AND unit IN (SELECT CAST(ad_key AS VARCHAR) FROM score_links))
+                    OR (level = 'ad' AND unit IN (SELECT CAST(ad_key AS STRING) FROM score_links))
                 """
             )
             con.execute("DELETE FROM network_scores WHERE network IN (SELECT network FROM _score_networks)")

@@ -209,7 +209,7 @@ def structure_features(engine: Engine) -> None:
             GROUP BY s.network
         )
         SELECT network, 'persons_per_phone' AS feature, CAST(value AS DOUBLE) AS value,
-               phone || ': ' || CAST(persons AS VARCHAR) || ' persons, ' || CAST(names AS VARCHAR)
+               phone || ': ' || CAST(persons AS STRING) || ' persons, ' || CAST(names AS STRING)
                || ' names' AS detail
         FROM per_phone_max
         UNION ALL
@@ -219,9 +219,9 @@ def structure_features(engine: Engine) -> None:
         UNION ALL
         SELECT network, 'shared_text_persons', CAST(value AS DOUBLE), NULL FROM text_persons
         UNION ALL
-        SELECT network, 'hours_covered', CAST(value AS DOUBLE), CAST(ads AS VARCHAR) || ' ads' FROM hours
+        SELECT network, 'hours_covered', CAST(value AS DOUBLE), CAST(ads AS STRING) || ' ads' FROM hours
         UNION ALL
         SELECT network, 'cheap_share', GREATEST(0.0, 1.0 - ratio),
-               'median price ' || CAST(ROUND(100 * ratio) AS VARCHAR) || '% of local' FROM network_prices
+               'median price ' || CAST(ROUND(100 * ratio) AS STRING) || '% of local' FROM network_prices
         """,
     )

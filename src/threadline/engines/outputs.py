@@ -1,0 +1,160 @@
+"""What a pipeline run writes, and how ``threadline load`` puts it into a store.
+
+Every output is a query over tables named as in the store (``ads``, ``ad_links``, ...). The
+local engine runs them on the store it built; the Spark engine registers its results under the
+same names and runs the same queries. Each output becomes a folder of Parquet files under the
+output folder, named after the store table it fills; ``run.json`` beside them records the
+engine, the link parameters, the scoring versions and the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+__all__ = ["OUTPUTS", "LoadError", "load_output", "prepare_output", "read_manifest", "write_manifest"]
+
+# store table -> the query that gives its rows (columns in the store's order).
+OUTPUTS: dict[str, str] = {
+    "ads": """
+        SELECT source, id, version, content_hash, title, body, url, posted_at, captured_at, location,
+               CAST(images AS STRING) AS images, CAST(fields AS STRING) AS fields,
+               CAST(extra AS STRING) AS extra, region, file, line
+        FROM ads
+    """,
+    "extractions": """
+        SELECT source, ad_id, version, found_index, span_index, kind, value, field, span_start, span_end,
+               CAST(detail AS STRING) AS detail
+        FROM extractions
+    """,
+    "images": "SELECT sha256, pdq, pdq_quality, phash, width, height FROM images",
+    "ad_images": "SELECT source, ad_id, version, position, path, sha256 FROM ad_images",
+    "quarantine": "SELECT file, line, reason, raw FROM quarantine",
+    "ad_keys": "SELECT source, id, ad_key FROM ad_keys",
+    # Persons and networks: every ad's network and person.
+    "ad_links": "SELECT ad_key, source, id, version, network, person FROM ad_links",
+    # Links with their reasons: what joins each network (identifiers, images, texts, merges).
+    "link_evidence": "SELECT network, kind, value, ads, detail FROM link_evidence",
+    "link_hubs": "SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM link_hubs",
+    "link_text_pairs": "SELECT ad_a, ad_b, jaccard, shared FROM link_text_pairs",
+    "link_image_pairs": "SELECT sha_a, sha_b FROM link_image_pairs",
+    "network_scores": "SELECT network, ads, logit, score, model FROM network_scores",
+    "ad_scores": "SELECT ad_key, source, id, network, logit, score, model FROM ad_scores",
+    "score_parts": "SELECT level, unit, feature, value, detail, x, contribution FROM score_parts",
+    "score_local_prices": "SELECT place, median, ads FROM score_local_prices",
+}
+
+MANIFEST = "run.json"
+
+
+class LoadError(RuntimeError):
+    """The output folder cannot be loaded (not a run's output, or the store is not empty)."""
+
+
+def prepare_output(output: str | os.PathLike[str]) -> Path:
+    """The output folder, emptied: created if missing, cleared if it holds an earlier run's
+    outputs, refused (`LoadError`) if it holds anything else (never delete a user's files)."""
+    out = Path(output)
+    if out.exists():
+        if not out.is_dir():
+            raise LoadError(f"{output}: not a folder")
+        if any(out.iterdir()):
+            if not (out / MANIFEST).is_file():
+                raise LoadError(f"{output}: not empty and not the output of an earlier run")
+            for child in out.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_manifest(output: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
+    Path(output, MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def read_manifest(output: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(output, MANIFEST)
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LoadError(f"{output}: not the output of `threadline run` (no {MANIFEST})") from None
+    except (OSError, ValueError) as exc:
+        raise LoadError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise LoadError(f"{path}: not a run manifest")
+    return manifest
+
+
+def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) -> dict[str, int]:
+    """Put a run's outputs into the (empty) store behind ``con``, in one transaction; returns the
+    rows loaded per table. The store then holds what an ``ingest`` of the same files would have
+    left, with the run's link parameters and scoring versions, so later runs are incremental."""
+    manifest = read_manifest(output)
+    [(ads,)] = con.execute("SELECT COUNT(*) FROM ads").fetchall()
+    if ads:
+        raise LoadError("the store already holds ads: load a run's output into a new store")
+    missing = [name for name in OUTPUTS if not any(Path(output, name).glob("*.parquet"))]
+    if missing:
+        raise LoadError(f"{output}: missing output {missing[0]} (and {len(missing) - 1} more)")
+    loaded_at = datetime.fromisoformat(manifest["finished"])
+    counts: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name in OUTPUTS:
+            files = str(Path(output, name, "*.parquet"))
+            columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
+            read = f"read_parquet({_literal(files)})"
+            present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()}
+            # Columns a run does not write: when and by which ingest run it was stored.
+            filled = {
+                "run_id": "NULL",
+                "ingested_at": f"TIMESTAMP {_literal(loaded_at.isoformat(sep=' '))}",
+                "quarantined_at": f"TIMESTAMP {_literal(loaded_at.isoformat(sep=' '))}",
+            }
+            select = ", ".join(c if c in present else filled[c] for c in columns)
+            con.execute(f"INSERT INTO {name} SELECT {select} FROM {read}")
+            [(count,)] = con.execute(f"SELECT COUNT(*) FROM {read}").fetchall()
+            counts[name] = int(count)
+        link_counts = manifest["link"]
+        con.execute(
+            "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                loaded_at,
+                json.dumps(manifest["link"]["params"]),
+                link_counts["ads"],
+                link_counts["networks"],
+                link_counts["persons"],
+                link_counts["hubs"],
+                link_counts["seconds"],
+            ],
+        )
+        score = manifest["score"]
+        con.execute(
+            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                loaded_at,
+                score["ads"],
+                score["networks"],
+                score["versions"]["model"],
+                score["versions"]["lexicon"],
+                score["versions"]["weights"],
+                score["seconds"],
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,604 @@
+"""The Spark engine: the same pipeline on a Spark cluster (or Spark in local mode).
+
+One implementation, two engines:
+
+* **Extraction** runs the project's own functions on the executors, through Arrow batches
+  (``mapInArrow``): the input readers (`threadline.ingest.readers`, so malformed records are
+  quarantined with the same reasons), validation, content hashing (images included) and
+  `threadline.extract.extract_ad`, with rows laid out by the store's own helpers.
+* **Versions and ad keys** follow the store's rules in Spark SQL: the same content for the same
+  ``(source, id)`` is stored once, changed content is the next version, in input order (files by
+  path, then line); ad keys number ads by their first version in that order.
+* **Linking and scoring** are the SQL steps of `threadline.link` and `threadline.score`, run
+  through `SparkEngine` (the `threadline.link.engine.Engine` seam): each step's table is a
+  checkpointed temporary view, connected components are found by SQL iteration
+  (`threadline.link.engine.components_sql`), never on one machine, and hubs are detected as the
+  local engine detects them.
+* **Outputs** are the queries of `threadline.engines.outputs`, written as Parquet.
+
+What the local engine has and this one does not yet: weak corroboration (`link.corroboration`,
+splink on DuckDB) is evidence only, never a link or a score, and is left out of a Spark run's
+``link_evidence``; a loaded store gets it at its next link run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from threadline.link.engine import components_sql
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["SparkEngine", "run_spark", "spark_session"]
+
+# Spark settings the shared SQL relies on: DuckDB's semantics (NULL, not an error, for a division
+# by zero or an impossible cast), times in UTC, Arrow for the Python steps.
+SPARK_CONF = {
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+_PARSED = (
+    "file STRING, line INT, raw STRING, record STRING, error STRING, source STRING, id STRING, "
+    "content_hash STRING, image_sha256 ARRAY<STRING>"
+)
+_EXTRACTED = (
+    "file STRING, line INT, error STRING, raw STRING, source STRING, id STRING, content_hash STRING, "
+    "title STRING, body STRING, url STRING, posted_at TIMESTAMP_NTZ, captured_at TIMESTAMP_NTZ, "
+    "location STRING, images STRING, fields STRING, extra STRING, region STRING, "
+    "x ARRAY<STRUCT<found_index: INT, span_index: INT, kind: STRING, value: STRING, field: STRING, "
+    "span_start: INT, span_end: INT, detail: STRING>>, "
+    "ai ARRAY<STRUCT<position: INT, path: STRING, sha256: STRING>>, "
+    "img ARRAY<STRUCT<sha256: STRING, pdq: STRING, pdq_quality: INT, phash: STRING, width: INT, height: INT>>"
+)
+_ROWS_PER_BATCH = 2000
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session with the settings the shared SQL needs. ``master`` defaults to what
+    ``spark-submit`` gave, else ``local[*]``."""
+    from pyspark.sql import SparkSession
+
+    if (master or "local").startswith("local"):
+        # Python workers on this machine run this interpreter (the one threadline is installed
+        # in); on a cluster, PYSPARK_PYTHON names the executors' (see the README).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("threadline")
+    if master:
+        builder = builder.master(master)
+    elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", "") and not os.environ.get("SPARK_HOME"):
+        builder = builder.master("local[*]")
+    for key, value in {**SPARK_CONF, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    for key, value in SPARK_CONF.items():  # a session spark-submit made keeps its own otherwise
+        if key.startswith("spark.sql."):
+            spark.conf.set(key, value)
+    return spark
+
+
+class SparkEngine:
+    """Runs the linking and scoring steps in Spark SQL.
+
+    Every step's result is checkpointed (``localCheckpoint``: materialised on the executors,
+    lineage cut) and registered as a temporary view under the step's table name, so later steps
+    read it like a table, and an iterative step (connected components) does not grow a plan.
+    """
+
+    dialect = "spark"
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+        self._frames: dict[str, DataFrame] = {}
+
+    def table(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(sql).localCheckpoint(eager=True)
+        self.register(name, frame)
+
+    def register(self, name: str, frame: DataFrame) -> None:
+        """Make ``frame`` (already materialised) the table ``name``."""
+        old = self._frames.pop(name, None)
+        frame.createOrReplaceTempView(name)
+        self._frames[name] = frame
+        if old is not None and old is not frame:
+            old.unpersist()
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def drop(self, *names: str) -> None:
+        for name in names:
+            frame = self._frames.pop(name, None)
+            self.spark.catalog.dropTempView(name)
+            if frame is not None:
+                frame.unpersist()
+
+    def hex64(self, expr: str) -> str:
+        # conv to a negative base reads the 64 bits as a signed number: the same bits as DuckDB's
+        # UBIGINT, so XOR and bit counts agree.
+        return f"CAST(conv({expr}, 16, -10) AS BIGINT)"
+
+    def popcount_xor(self, a: str, b: str) -> str:
+        return f"CAST(bit_count({a} ^ {b}) AS INT)"
+
+    def json_text(self, expr: str, key: str) -> str:
+        return f"get_json_object({expr}, '$.{key}')"
+
+    def connected_components(self, edges: str, nodes: str, out: str) -> None:
+        components_sql(self, edges, nodes, out)
+
+
+# -- extraction on the executors ------------------------------------------------------------------
+
+
+def _local_path(url: str) -> str:
+    """A file URL Spark lists (``file:/data/ads.jsonl``) as the path the local engine records."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        return parsed.path
+    return url
+
+
+def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow``: whole input files (path, content) -> one row per record, validated and
+    hashed as `threadline.ingest` does (quarantine reasons in ``error``)."""
+    import pyarrow as pa
+
+    from threadline.ingest.readers import read_records
+    from threadline.ingest.validate import Invalid, Validator, content_hash, file_sha256
+    from threadline.store._store import QUARANTINE_RAW_BYTES, _truncate_utf8
+
+    s = pa.string()
+    schema = pa.schema(
+        [
+            ("file", s), ("line", pa.int32()), ("raw", s), ("record", s), ("error", s), ("source", s),
+            ("id", s), ("content_hash", s), ("image_sha256", pa.list_(s)),
+        ]
+    )  # fmt: skip
+    names = schema.names
+    for batch in batches:
+        for url, content in zip(
+            batch.column("path").to_pylist(), batch.column("content").to_pylist(), strict=True
+        ):
+            path = _local_path(url)
+            validate = Validator(Path(path).parent, Path(path).stem)
+            rows: dict[str, list[Any]] = {name: [] for name in names}
+            with tempfile.TemporaryDirectory(prefix="threadline-") as scratch:
+                copy = Path(scratch, Path(path).name)
+                copy.write_bytes(content)
+                for raw in read_records(copy):
+                    source = ad_id = digest = error = None
+                    shas: list[str] = []
+                    if raw.record is None:
+                        error = raw.error or "unreadable record"
+                    else:
+                        try:
+                            ad = validate(raw.record, raw.raw)
+                        except Invalid as exc:
+                            error = exc.reason
+                        else:
+                            source, ad_id = ad.source, ad.id
+                            try:
+                                for image in ad.images:
+                                    shas.append(file_sha256(image))
+                            except OSError as exc:
+                                error = f"images[{len(shas)}] cannot be read: {exc.strerror or exc}"
+                            else:
+                                digest = content_hash(ad, shas)
+                    record = None if raw.record is None else json.dumps(raw.record)
+                    # A quarantined record keeps what the store keeps of it: its first 4 KB.
+                    text = raw.raw if error is None else _truncate_utf8(raw.raw, QUARANTINE_RAW_BYTES)
+                    for name, value in zip(
+                        names,
+                        (path, raw.line, text, record, error, source, ad_id, digest, shas),
+                        strict=True,
+                    ):
+                        rows[name].append(value)
+                    if len(rows["line"]) >= _ROWS_PER_BATCH:
+                        yield pa.RecordBatch.from_pydict(rows, schema=schema)
+                        rows = {name: [] for name in names}
+            if rows["line"]:
+                yield pa.RecordBatch.from_pydict(rows, schema=schema)
+
+
+_EXTRACTION_FIELDS = (
+    "found_index",
+    "span_index",
+    "kind",
+    "value",
+    "field",
+    "span_start",
+    "span_end",
+    "detail",
+)
+_IMAGE_FIELDS = ("sha256", "pdq", "pdq_quality", "phash", "width", "height")
+
+
+def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow``: each new content of an ad (validated again, which is cheap) -> its ad row,
+    extractions and images, laid out by the store's own helpers; an ad whose extraction fails (or
+    whose images are gone) gets a quarantine reason in ``error`` instead."""
+    import pyarrow as pa
+
+    from threadline.ingest._work import Job, default_extract, run_job
+    from threadline.ingest.validate import Validator
+    from threadline.store._store import (
+        _AD_IMAGES,
+        _EXTRACTIONS,
+        QUARANTINE_RAW_BYTES,
+        Store,
+        _Columns,
+        _dumps,
+        _truncate_utf8,
+        _utc_naive,
+    )
+
+    schema = _extracted_schema()
+    validators: dict[str, Validator] = {}
+    for batch in batches:
+        rows: dict[str, list[Any]] = {name: [] for name in schema.names}
+        data = batch.to_pydict()
+        for i in range(batch.num_rows):
+            file = data["file"][i]
+            validate = validators.setdefault(file, Validator(Path(file).parent, Path(file).stem))
+            ad = validate(json.loads(data["record"][i]), data["raw"][i])  # valid: it passed before
+            [outcome] = run_job(Job([ad], [frozenset()], default_extract))
+            row: dict[str, Any] = dict.fromkeys(schema.names)
+            row.update(file=file, line=data["line"][i], source=ad.source, id=ad.id)
+            extraction = outcome.extraction
+            if outcome.error is not None or extraction is None:
+                row.update(error=outcome.error, raw=_truncate_utf8(data["raw"][i], QUARANTINE_RAW_BYTES))
+            else:
+                # Version 0 here: versions are numbered once the failures are known (in SQL).
+                found, pictures = _Columns(_EXTRACTIONS.names), _Columns(_AD_IMAGES.names)
+                images: dict[str, tuple[Any, ...]] = {}
+                Store._add_extraction(found, ad, 0, extraction)
+                Store._add_images(pictures, images, ad, 0, extraction, tuple(outcome.image_sha256))
+                columns = [found.data[name] for name in _EXTRACTION_FIELDS]
+                row.update(
+                    content_hash=outcome.content_hash,
+                    title=ad.title,
+                    body=ad.body,
+                    url=ad.url,
+                    posted_at=_utc_naive(ad.posted_at),
+                    captured_at=_utc_naive(ad.captured_at),
+                    location=ad.location,
+                    images=_dumps(list(ad.images)),
+                    fields=_dumps(ad.fields),
+                    extra=_dumps(ad.extra),
+                    region=extraction.region,
+                    x=[
+                        dict(zip(_EXTRACTION_FIELDS, values, strict=True))
+                        for values in zip(*columns, strict=True)
+                    ],
+                    ai=[
+                        {"position": position, "path": path, "sha256": sha}
+                        for position, path, sha in zip(
+                            pictures.data["position"],
+                            pictures.data["path"],
+                            pictures.data["sha256"],
+                            strict=True,
+                        )
+                    ],
+                    img=[dict(zip(_IMAGE_FIELDS, image, strict=True)) for image in images.values()],
+                )
+            for name in schema.names:
+                rows[name].append(row[name])
+        yield pa.RecordBatch.from_pydict(rows, schema=schema)
+
+
+def _extracted_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    s, i32, ts = pa.string(), pa.int32(), pa.timestamp("us")
+    extraction = pa.struct(
+        [
+            (name, i32 if name in ("found_index", "span_index", "span_start", "span_end") else s)
+            for name in _EXTRACTION_FIELDS
+        ]
+    )
+    picture = pa.struct([("position", i32), ("path", s), ("sha256", s)])
+    image = pa.struct(
+        [(name, i32 if name in ("pdq_quality", "width", "height") else s) for name in _IMAGE_FIELDS]
+    )
+    return pa.schema(
+        [
+            ("file", s),
+            ("line", i32),
+            ("error", s),
+            ("raw", s),
+            ("source", s),
+            ("id", s),
+            ("content_hash", s),
+            ("title", s),
+            ("body", s),
+            ("url", s),
+            ("posted_at", ts),
+            ("captured_at", ts),
+            ("location", s),
+            ("images", s),
+            ("fields", s),
+            ("extra", s),
+            ("region", s),
+            ("x", pa.list_(extraction)),
+            ("ai", pa.list_(picture)),
+            ("img", pa.list_(image)),
+        ]
+    )
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+# Store tables the steps read that a batch run starts without (no analyst has worked on it yet).
+_EMPTY_TABLES: dict[str, list[tuple[str, str]]] = {
+    "hub_marks": [
+        ("kind", "STRING"),
+        ("value", "STRING"),
+        ("is_hub", "BOOLEAN"),
+        ("analyst", "STRING"),
+        ("note", "STRING"),
+        ("marked_at", "TIMESTAMP"),
+    ],
+    "analyst_decisions": [
+        ("decision_id", "BIGINT"),
+        ("decision", "STRING"),
+        ("analyst", "STRING"),
+        ("note", "STRING"),
+        ("decided_at", "TIMESTAMP"),
+        ("revoked_by", "STRING"),
+        ("revoked_at", "TIMESTAMP"),
+        ("revoke_note", "STRING"),
+    ],
+    "analyst_decision_ads": [
+        ("decision_id", "BIGINT"),
+        ("side", "STRING"),
+        ("source", "STRING"),
+        ("id", "STRING"),
+    ],
+    "link_cuts": [
+        ("decision_id", "BIGINT"),
+        ("a", "BIGINT"),
+        ("b", "BIGINT"),
+        ("kind", "STRING"),
+        ("value", "STRING"),
+    ],
+}
+
+
+def _is_local(path: str) -> bool:
+    return urlparse(str(path)).scheme in ("", "file")
+
+
+def run_spark(
+    input_path: str,
+    output: str,
+    *,
+    master: str | None = None,
+    partitions: int | None = None,
+    spark: SparkSession | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Run the pipeline on Spark: the input files under ``input_path`` (a local path, or any URL
+    Spark reads) to the outputs under ``output``; returns the manifest written there.
+
+    ``partitions``: how many pieces the records are spread over for extraction and the SQL steps
+    (default: Spark's default parallelism, at least 2).
+    """
+    from threadline.engines import input_files
+    from threadline.engines.outputs import OUTPUTS, prepare_output
+    from threadline.link import LinkParams, result_tables
+    from threadline.link.engine import write_rows
+    from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
+    from threadline.link.text import text_pairs
+    from threadline.score.lexicon import default_lexicon
+    from threadline.score.scorer import _versions, build_features, prior_model, score_tables
+    from threadline.score.weights import load_weights
+
+    t0 = time.perf_counter()
+    spark = spark or spark_session(master)
+    parts = partitions or max(2, spark.sparkContext.defaultParallelism)
+    spark.conf.set("spark.sql.shuffle.partitions", str(parts))
+    engine = SparkEngine(spark)
+
+    # 1. Records: whole files to the project's reader, then spread over the cluster by ad.
+    reader = spark.read.format("binaryFile")
+    if _is_local(input_path):
+        files = [str(f) for f in input_files(_local_path(str(input_path)))]
+        frame = reader.load([f"file://{f}" for f in files]) if files else None
+    else:
+        files = [str(input_path)]
+        frame = (
+            reader.option("recursiveFileLookup", "true")
+            .option("pathGlobFilter", "*.{jsonl,csv}")
+            .load(input_path)
+        )
+    if frame is None:
+        raise FileNotFoundError(f"{input_path}: no input files (.jsonl, .csv)")
+    parsed = frame.select("path", "content").mapInArrow(_parse_files, _PARSED)
+    engine.register("_parsed", parsed.repartition(parts, "source", "id").localCheckpoint(eager=True))
+    say("spark: records read and hashed")
+    # 2. Versions: each new content of an ad in input order (the same content again is no news).
+    engine.table(
+        "_new_content",
+        """
+        SELECT file, line, raw, record, source, id, content_hash, image_sha256 FROM (
+            SELECT *, row_number() OVER (PARTITION BY source, id, content_hash ORDER BY file, line) AS nth
+            FROM _parsed WHERE error IS NULL
+        ) WHERE nth = 1
+        """,
+    )
+    extracted = spark.table("_new_content").mapInArrow(_extract_rows, _EXTRACTED)
+    engine.register("_extracted", extracted.localCheckpoint(eager=True))
+    say("spark: ads extracted")
+    engine.table(
+        "_stored",
+        """
+        SELECT *, CAST(row_number() OVER (PARTITION BY source, id ORDER BY file, line) AS INT) AS version
+        FROM _extracted WHERE error IS NULL
+        """,
+    )
+    engine.table(
+        "ads",
+        """
+        SELECT source, id, version, content_hash, title, body, url, posted_at, captured_at, location, images,
+               fields, extra, region, file, line
+        FROM _stored
+        """,
+    )
+    engine.table(
+        "extractions",
+        """
+        SELECT s.source, s.id AS ad_id, s.version, e.found_index, e.span_index, e.kind, e.value, e.field,
+               e.span_start, e.span_end, e.detail
+        FROM _stored s LATERAL VIEW explode(s.x) t AS e
+        """,
+    )
+    engine.table(
+        "ad_images",
+        """
+        SELECT s.source, s.id AS ad_id, s.version, i.position, i.path, i.sha256
+        FROM _stored s LATERAL VIEW explode(s.ai) t AS i
+        """,
+    )
+    engine.table(
+        "images",
+        """
+        SELECT i.sha256, MIN(i.pdq) AS pdq, MIN(i.pdq_quality) AS pdq_quality, MIN(i.phash) AS phash,
+               MIN(i.width) AS width, MIN(i.height) AS height
+        FROM _stored s LATERAL VIEW explode(s.img) t AS i
+        GROUP BY i.sha256
+        """,
+    )
+    engine.table(
+        "quarantine",
+        """
+        SELECT DISTINCT file, line, error AS reason, raw FROM _parsed WHERE error IS NOT NULL
+        UNION ALL
+        SELECT file, line, error, raw FROM _extracted WHERE error IS NOT NULL
+        """,
+    )
+    engine.drop("_new_content", "_extracted", "_stored")
+    engine.table(
+        "latest_ads",
+        """
+        SELECT a.* FROM ads a
+        JOIN (SELECT source, id, MAX(version) AS version FROM ads GROUP BY source, id) m
+          ON m.source = a.source AND m.id = a.id AND m.version = a.version
+        """,
+    )
+    # Ad keys: ads numbered by their first version, in input order (a distributed numbering).
+    first = spark.table("ads").where("version = 1").select("source", "id", "file", "line")
+    numbered = first.orderBy("file", "line", "source", "id").rdd.zipWithIndex()
+    keys = spark.createDataFrame(
+        numbered.map(lambda pair: (pair[0][0], pair[0][1], pair[1] + 1)),
+        "source STRING, id STRING, ad_key BIGINT",
+    )
+    engine.register("ad_keys", keys.localCheckpoint(eager=True))
+    for name, columns in _EMPTY_TABLES.items():
+        write_rows(engine, name, columns, [])
+
+    # 3. Linking: the shared steps, as a full run.
+    t_link = time.perf_counter()
+    params = LinkParams()
+    build_inputs(engine)
+    detect_hubs(engine, params)
+    image_pairs(engine, params)
+    text_pairs(engine, params)
+    link_components(engine, None)
+    result_tables(engine)
+    engine.table("ad_links", "SELECT * FROM new_ad_links")
+    engine.table("link_evidence", "SELECT * FROM new_link_evidence")
+    engine.table(
+        "link_hubs", "SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM hubs"
+    )
+    engine.table("link_text_pairs", "SELECT ad_a, ad_b, jaccard, shared FROM text_pairs")
+    engine.table("link_image_pairs", "SELECT sha_a, sha_b FROM image_pairs")
+    [(ads, networks, persons, hubs)] = engine.query(
+        """
+        SELECT COUNT(*), COUNT(DISTINCT network), COUNT(DISTINCT person),
+               (SELECT COUNT(*) FROM link_hubs WHERE is_hub)
+        FROM ad_links
+        """
+    )
+    link_seconds = time.perf_counter() - t_link
+    say(f"spark: {ads:,} ads linked into {networks:,} networks")
+
+    # 4. Scores: the shared steps, with the prior weights (a new archive has no fitted model).
+    t_score = time.perf_counter()
+    weights, lexicon = load_weights(), default_lexicon()
+    model = prior_model(weights, lexicon)
+    build_features(engine, weights, lexicon, inputs_built=True)
+    score_tables(engine, weights, model)
+    engine.table("network_scores", "SELECT * FROM new_network_scores")
+    engine.table("ad_scores", "SELECT * FROM new_ad_scores")
+    engine.table("score_parts", "SELECT * FROM new_score_parts")
+    engine.table("score_local_prices", "SELECT place, median, ads FROM _local_prices")
+    [(scored_ads, scored_networks)] = engine.query(
+        "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores)"
+    )
+    score_seconds = time.perf_counter() - t_score
+    lexicon_version, weights_version, model_version = _versions(weights, lexicon, model)
+
+    # 5. Outputs.
+    if _is_local(output):
+        prepare_output(_local_path(str(output)))
+    for name, sql in OUTPUTS.items():
+        spark.sql(sql).write.mode("overwrite").parquet(f"{str(output).rstrip('/')}/{name}")
+    manifest = {
+        "engine": "spark",
+        "master": spark.sparkContext.master,
+        "partitions": parts,
+        "input": files,
+        "finished": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "link": {
+            "params": asdict(params),
+            "ads": int(ads),
+            "networks": int(networks),
+            "persons": int(persons),
+            "hubs": int(hubs),
+            "seconds": round(link_seconds, 2),
+        },
+        "score": {
+            "ads": int(scored_ads),
+            "networks": int(scored_networks),
+            "seconds": round(score_seconds, 2),
+            "versions": {"model": model_version, "lexicon": lexicon_version, "weights": weights_version},
+        },
+    }
+    _write_text(
+        spark, f"{str(output).rstrip('/')}/run.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
+    return manifest
+
+
+def _write_text(spark: SparkSession, url: str, text: str) -> None:
+    """Write one small file where Spark writes (a local path, or any Hadoop filesystem)."""
+    if _is_local(url):
+        Path(_local_path(url)).write_text(text)
+        return
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(url)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(text.encode()))
+    finally:
+        stream.close()
