@@ -616,6 +616,13 @@ def summary(db: Path, top: int) -> None:
 @click.option(
     "--partitions", type=click.IntRange(1), default=None, help="spark: pieces to spread records over."
 )
+@click.option(
+    "--conf",
+    "conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="spark: a Spark setting (e.g. spark.driver.memory=6g).",
+)
 @click.option("--workers", type=click.IntRange(1), default=None, help="local: extraction processes.")
 @click.option("--db", "db", type=_STORE, default=None, help="local: keep the store the run builds here.")
 def run(
@@ -624,6 +631,7 @@ def run(
     output: str,
     master: str | None,
     partitions: int | None,
+    conf: tuple[str, ...],
     workers: int | None,
     db: Path | None,
 ) -> None:
@@ -646,10 +654,14 @@ def run(
             manifest = run_local(input_path, output, workers=workers, db=db, say=say)
         else:
             try:
-                from threadline.engines.spark import run_spark
+                from threadline.engines.spark import run_spark, spark_session
             except ImportError:  # pragma: no cover - depends on the installation
                 _fail("the spark engine needs pyspark: pip install 'threadline[spark]'")
-            manifest = run_spark(input_path, output, master=master, partitions=partitions, say=say)
+            settings = dict(item.partition("=")[::2] for item in conf)
+            if any(not key or not value for key, value in settings.items()) or len(settings) != len(conf):
+                _fail("--conf takes KEY=VALUE, once per key")
+            spark = spark_session(master, settings)
+            manifest = run_spark(input_path, output, partitions=partitions, spark=spark, say=say)
     except LoadError as exc:
         _fail(str(exc))
     link, score = manifest["link"], manifest["score"]

@@ -33,7 +33,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from threadline.link.engine import components_sql
 
@@ -74,14 +74,14 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     ``spark-submit`` gave, else ``local[*]``."""
     from pyspark.sql import SparkSession
 
-    if (master or "local").startswith("local"):
+    if (master or "local").startswith("local") and not os.environ.get("PYSPARK_GATEWAY_PORT"):
         # Python workers on this machine run this interpreter (the one threadline is installed
         # in); on a cluster, PYSPARK_PYTHON names the executors' (see the README).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("threadline")
     if master:
         builder = builder.master(master)
-    elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", "") and not os.environ.get("SPARK_HOME"):
+    elif not os.environ.get("PYSPARK_GATEWAY_PORT"):  # not started by spark-submit, which sets it
         builder = builder.master("local[*]")
     for key, value in {**SPARK_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
@@ -150,8 +150,8 @@ class SparkEngine:
 def _local_path(url: str) -> str:
     """A file URL Spark lists (``file:/data/ads.jsonl``) as the path the local engine records."""
     parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
-        return parsed.path
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
     return url
 
 
@@ -160,8 +160,9 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     hashed as `threadline.ingest` does (quarantine reasons in ``error``)."""
     import pyarrow as pa
 
+    from threadline.ingest._work import hash_ad
     from threadline.ingest.readers import read_records
-    from threadline.ingest.validate import Invalid, Validator, content_hash, file_sha256
+    from threadline.ingest.validate import Invalid, Validator
     from threadline.store._store import QUARANTINE_RAW_BYTES, _truncate_utf8
 
     s = pa.string()
@@ -194,13 +195,8 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                             error = exc.reason
                         else:
                             source, ad_id = ad.source, ad.id
-                            try:
-                                for image in ad.images:
-                                    shas.append(file_sha256(image))
-                            except OSError as exc:
-                                error = f"images[{len(shas)}] cannot be read: {exc.strerror or exc}"
-                            else:
-                                digest = content_hash(ad, shas)
+                            hashed = hash_ad(ad)
+                            digest, shas, error = hashed.content_hash, list(hashed.image_sha256), hashed.error
                     record = None if raw.record is None else json.dumps(raw.record)
                     # A quarantined record keeps what the store keeps of it: its first 4 KB.
                     text = raw.raw if error is None else _truncate_utf8(raw.raw, QUARANTINE_RAW_BYTES)

@@ -85,20 +85,28 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def hash_ad(ad: Ad) -> Outcome:
+    """The ad's content hash and its images' SHA-256, read from the files (no extraction), or the
+    quarantine reason when an image cannot be read."""
+    shas: list[str] = []
+    try:
+        for path in ad.images:
+            shas.append(file_sha256(path))
+    except OSError as exc:
+        # Checked to exist at validation; gone or unreadable since (permissions, a crawler
+        # still writing the folder).
+        return Outcome(error=f"images[{len(shas)}] cannot be read: {exc.strerror or exc}")
+    return Outcome(content_hash(ad, shas), tuple(shas))
+
+
 def run_job(job: Job) -> list[Outcome]:
     outcomes = []
     for ad, known in zip(job.ads, job.known, strict=True):
-        shas: list[str] = []
-        try:
-            for path in ad.images:
-                shas.append(file_sha256(path))
-        except OSError as exc:
-            # Checked to exist at validation; gone or unreadable since (permissions, a crawler
-            # still writing the folder).
-            reason = f"images[{len(shas)}] cannot be read: {exc.strerror or exc}"
-            outcomes.append(Outcome(error=reason))
+        hashed = hash_ad(ad)
+        if hashed.error is not None:
+            outcomes.append(hashed)
             continue
-        digest = content_hash(ad, shas)
+        digest, shas = hashed.content_hash, hashed.image_sha256
         if digest in known:
             outcomes.append(Outcome(digest, tuple(shas)))
             continue

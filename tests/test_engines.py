@@ -1,0 +1,278 @@
+"""`threadline run` on the local engine, `threadline load`, and the Spark engine's parity with it.
+
+The Spark tests run Spark for real (local[2], Java from the machine). Outside CI they are skipped
+when pyspark or Java is missing; under ``CI=true`` they must run, and fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from threadline.engines import input_files
+from threadline.engines.local import run_local
+from threadline.engines.outputs import OUTPUTS, LoadError, load_output
+from threadline.ingest import ingest_file
+from threadline.link import link
+from threadline.score.scorer import score_store
+from threadline.store import Store
+from threadline.synth import generate
+
+CLI = [sys.executable, "-m", "threadline.cli"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few thousand synthetic ads with images, edited versions and malformed records."""
+    folder = tmp_path_factory.mktemp("corpus")
+    generate(folder, 2500, 31, images=True, malformed=9)
+    return folder / "ads.jsonl"
+
+
+@pytest.fixture(scope="module")
+def local_output(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    run_local(corpus, out, workers=2)
+    return out
+
+
+def _read(output: Path, table: str, columns: str = "*") -> list[tuple[Any, ...]]:
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT {columns} FROM read_parquet('{output}/{table}/*.parquet') ORDER BY ALL").fetchall()
+
+
+def _ingested(corpus: Path, db: Path) -> Store:
+    store = Store.open(db)
+    ingest_file(corpus, store, workers=2)
+    link(store.connection)
+    score_store(store.connection, inputs_built=True)
+    return store
+
+
+def test_local_run_writes_what_ingest_stores(corpus: Path, local_output: Path, tmp_path: Path) -> None:
+    manifest = json.loads((local_output / "run.json").read_text())
+    assert manifest["engine"] == "local" and manifest["input"] == [str(corpus)]
+    for name in OUTPUTS:
+        assert list((local_output / name).glob("*.parquet")), name
+    with _ingested(corpus, tmp_path / "ingested.duckdb") as store:
+        con = store.connection
+        for table, columns in [
+            ("ad_links", "source, id, version, network, person"),
+            ("quarantine", "file, line, reason"),
+            ("link_evidence", "network, kind, value, ads, detail"),
+        ]:
+            assert _read(local_output, table, columns) == con.execute(
+                f"SELECT {columns} FROM {table} ORDER BY ALL"
+            ).fetchall(), table
+        stored = dict(con.execute("SELECT source || ':' || id, score FROM ad_scores").fetchall())
+    written = {f"{s}:{i}": score for s, i, score in _read(local_output, "ad_scores", "source, id, score")}
+    assert written == stored and len(written) > 2000
+    assert manifest["link"]["ads"] == len(written) and manifest["score"]["ads"] == len(written)
+
+
+def test_a_loaded_run_is_a_store_that_goes_on_incrementally(
+    corpus: Path, local_output: Path, tmp_path: Path
+) -> None:
+    # The corpus's last 300 lines arrive later, into the loaded store and into an ingested one.
+    lines = corpus.read_bytes().splitlines(keepends=True)
+    first, later = tmp_path / "first" / "ads.jsonl", tmp_path / "later" / "ads.jsonl"
+    for path, part in ((first, lines[:-300]), (later, lines[-300:])):
+        path.parent.mkdir()
+        path.write_bytes(b"".join(part))
+        shutil.copytree(corpus.parent / "images", path.parent / "images")
+    out = tmp_path / "out"
+    run_local(first, out, workers=2)
+    subprocess.run([*CLI, "load", str(out), "--db", str(tmp_path / "loaded.duckdb")], check=True)
+    subprocess.run([*CLI, "ingest", str(later), "--db", str(tmp_path / "loaded.duckdb"), "-q"], check=True)
+    with Store.open(tmp_path / "both.duckdb") as store:
+        for path in (first, later):
+            ingest_file(path, store, workers=2)
+        link(store.connection, full=True)
+        score_store(store.connection, inputs_built=True)
+    queries = {
+        "networks": "SELECT source, id, network, person FROM ad_links ORDER BY ALL",
+        "scores": "SELECT source, id, round(score, 12) FROM ad_scores ORDER BY ALL",
+        "versions": "SELECT source, id, version, content_hash FROM ads ORDER BY ALL",
+    }
+    with Store.open(tmp_path / "loaded.duckdb", read_only=True) as loaded, Store.open(
+        tmp_path / "both.duckdb", read_only=True
+    ) as both:
+        for name, sql in queries.items():
+            assert loaded.query(sql) == both.query(sql), name
+        # The loaded store's next runs were incremental: the link run after the load clustered
+        # only what the new ads touched.
+        [(runs,)] = loaded.query("SELECT COUNT(*) FROM link_runs")
+        assert runs == 2
+
+
+def test_load_refuses_what_is_not_a_run_or_a_store_with_ads(local_output: Path, tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        with pytest.raises(LoadError, match="not the output"):
+            load_output(store.connection, tmp_path)
+        load_output(store.connection, local_output)
+        with pytest.raises(LoadError, match="already holds ads"):
+            load_output(store.connection, local_output)
+    broken = tmp_path / "broken"
+    shutil.copytree(local_output, broken)
+    shutil.rmtree(broken / "score_parts")
+    with Store.open(tmp_path / "t.duckdb") as store, pytest.raises(LoadError, match="missing output score_parts"):
+        load_output(store.connection, broken)
+    result = subprocess.run([*CLI, "load", str(tmp_path), "--db", str(tmp_path / "u.duckdb")], capture_output=True)
+    assert result.returncode != 0 and len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_run_never_clears_a_folder_it_did_not_write(corpus: Path, tmp_path: Path) -> None:
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    result = subprocess.run(
+        [*CLI, "run", "--input", str(corpus), "--output", str(precious)], capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "not the output of an earlier run" in result.stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
+
+
+def test_input_files_are_read_in_one_order(tmp_path: Path) -> None:
+    for name in ("b/2.jsonl", "a/1.csv", "a/10.jsonl", "c/notes.txt", "z.jsonl"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert [str(p.relative_to(tmp_path)) for p in input_files(tmp_path)] == [
+        "a/1.csv",
+        "a/10.jsonl",
+        "b/2.jsonl",
+        "z.jsonl",
+    ]
+    with pytest.raises(FileNotFoundError):
+        input_files(tmp_path / "missing")
+
+
+# -- Spark --------------------------------------------------------------------------------------
+
+
+def _spark_available() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'threadline[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java on this machine"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    missing = _spark_available()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Spark parity tests must run in CI: {missing}")
+        pytest.skip(missing)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from threadline.engines.spark import spark_session
+
+    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"})
+    yield session
+    session.stop()
+
+
+def test_spark_engine_gives_the_local_engines_results(
+    spark: Any, corpus: Path, local_output: Path, tmp_path: Path
+) -> None:
+    from threadline.engines.spark import run_spark
+
+    out = tmp_path / "spark"
+    manifest = run_spark(str(corpus), str(out), partitions=4, spark=spark)
+    assert manifest["engine"] == "spark" and manifest["input"] == [str(corpus)]
+    # The same partition of ads into networks and persons, with the same ids.
+    same = {
+        "ad_links": "source, id, version, network, person",
+        "ad_keys": "source, id, ad_key",
+        "ads": "source, id, version, content_hash, title, body, posted_at, images, fields, extra, region, file, line",
+        "extractions": "*",
+        "images": "*",
+        "ad_images": "*",
+        "quarantine": "file, line, reason, raw",
+        "link_hubs": "*",
+        "link_text_pairs": "*",
+        "link_image_pairs": "*",
+        "score_local_prices": "*",
+        "score_parts": "level, unit, feature, value, detail, x",
+    }
+    for table, columns in same.items():
+        spark_rows, local_rows = _read(out, table, columns), _read(local_output, table, columns)
+        assert spark_rows == local_rows, table
+        assert spark_rows or table == "link_image_pairs", f"{table} is empty: the corpus tests nothing"
+    # Links with their reasons: the same, but for weak corroboration (local engine only).
+    local_evidence = [r for r in _read(local_output, "link_evidence") if not r[1].startswith("corroboration")]
+    assert _read(out, "link_evidence") == local_evidence
+    # Scores to 1e-9 (sums of the same contributions, possibly added in another order).
+    for table, key in (("ad_scores", "source, id, network"), ("network_scores", "network, ads")):
+        local_scores = _read(local_output, table, f"{key}, logit, score, model")
+        spark_scores = _read(out, table, f"{key}, logit, score, model")
+        assert len(local_scores) == len(spark_scores) > 0
+        for mine, theirs in zip(local_scores, spark_scores, strict=True):
+            assert mine[:-3] == theirs[:-3] and mine[-1] == theirs[-1]
+            assert abs(mine[-3] - theirs[-3]) <= 1e-9 and abs(mine[-2] - theirs[-2]) <= 1e-9
+    for (_, _, *mine), (_, _, *theirs) in zip(
+        _read(local_output, "score_parts", "level, unit, x, contribution"),
+        _read(out, "score_parts", "level, unit, x, contribution"),
+        strict=True,
+    ):
+        assert mine == pytest.approx(theirs, abs=1e-9)
+    # And a Spark run loads into a store like any other.
+    with Store.open(tmp_path / "loaded.duckdb") as store:
+        counts = load_output(store.connection, out)
+        assert counts["ad_links"] == manifest["link"]["ads"]
+
+
+def test_spark_spells_the_dialect_functions_as_duckdb_computes_them(spark: Any) -> None:
+    import random
+
+    from threadline.engines.spark import SparkEngine
+    from threadline.link.engine import DuckDBEngine
+
+    rng = random.Random(5)
+    pairs = [("ffffffffffffffff", "0000000000000000"), ("8000000000000000", "7fffffffffffffff")]
+    pairs += [(f"{rng.getrandbits(64):016x}", f"{rng.getrandbits(64):016x}") for _ in range(50)]
+    values = ", ".join(f"('{a}', '{b}', '{{\"k\": \"v{i}\", \"n\": {i}}}')" for i, (a, b) in enumerate(pairs))
+    results = []
+    with duckdb.connect() as con:
+        for engine in (SparkEngine(spark), DuckDBEngine(con)):
+            sql = (
+                f"SELECT a, {engine.popcount_xor(engine.hex64('a'), engine.hex64('b'))} AS bits, "
+                f"{engine.json_text('j', 'k')} AS k, {engine.json_text('j', 'n')} AS n, "
+                f"{engine.json_text('j', 'missing')} AS m FROM (VALUES {values}) AS t(a, b, j) ORDER BY a"
+            )
+            results.append(engine.query(sql))
+    assert results[0] == results[1]
+    expected = sorted((a, bin(int(a, 16) ^ int(b, 16)).count("1")) for a, b in pairs)
+    assert [(a, bits) for a, bits, *_ in results[0]] == expected
+
+
+def test_spark_connected_components_equal_duckdbs(spark: Any) -> None:
+    import random
+
+    from threadline.engines.spark import SparkEngine
+    from threadline.link.engine import DuckDBEngine, write_rows
+
+    rng = random.Random(9)
+    nodes = [(n,) for n in range(1, 400)]
+    edges = [(rng.randint(1, 399), rng.randint(1, 399)) for _ in range(300)]
+    edges += [(n, n + 1) for n in range(100, 160)]  # a long path: many rounds of label spreading
+    found = []
+    with duckdb.connect() as con:
+        for engine in (SparkEngine(spark), DuckDBEngine(con)):
+            write_rows(engine, "t_nodes", [("node", "BIGINT")], nodes)
+            write_rows(engine, "t_edges", [("a", "BIGINT"), ("b", "BIGINT")], edges)
+            engine.connected_components("t_edges", "t_nodes", "t_out")
+            found.append(engine.query("SELECT node, component FROM t_out ORDER BY node"))
+    assert found[0] == found[1]
+    assert len({c for _, c in found[0]}) < len(nodes)
