@@ -47,7 +47,8 @@ def local_output(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def _read(output: Path, table: str, columns: str = "*") -> list[tuple[Any, ...]]:
     with duckdb.connect() as con:
-        return con.execute(f"SELECT {columns} FROM read_parquet('{output}/{table}/*.parquet') ORDER BY ALL").fetchall()
+        sql = f"SELECT {columns} FROM read_parquet('{output}/{table}/*.parquet') ORDER BY ALL"
+        return con.execute(sql).fetchall()
 
 
 def _ingested(corpus: Path, db: Path) -> Store:
@@ -70,12 +71,15 @@ def test_local_run_writes_what_ingest_stores(corpus: Path, local_output: Path, t
             ("quarantine", "file, line, reason"),
             ("link_evidence", "network, kind, value, ads, detail"),
         ]:
-            assert _read(local_output, table, columns) == con.execute(
-                f"SELECT {columns} FROM {table} ORDER BY ALL"
-            ).fetchall(), table
+            assert (
+                _read(local_output, table, columns)
+                == con.execute(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()
+            ), table
         stored = dict(con.execute("SELECT source || ':' || id, score FROM ad_scores").fetchall())
     written = {f"{s}:{i}": score for s, i, score in _read(local_output, "ad_scores", "source, id, score")}
-    assert written == stored and len(written) > 2000
+    # Sums of the same contributions: equal up to the order DuckDB's threads add them in.
+    assert written.keys() == stored.keys() and len(written) > 2000
+    assert all(abs(written[k] - stored[k]) <= 1e-12 for k in written)
     assert manifest["link"]["ads"] == len(written) and manifest["score"]["ads"] == len(written)
 
 
@@ -103,9 +107,10 @@ def test_a_loaded_run_is_a_store_that_goes_on_incrementally(
         "scores": "SELECT source, id, round(score, 12) FROM ad_scores ORDER BY ALL",
         "versions": "SELECT source, id, version, content_hash FROM ads ORDER BY ALL",
     }
-    with Store.open(tmp_path / "loaded.duckdb", read_only=True) as loaded, Store.open(
-        tmp_path / "both.duckdb", read_only=True
-    ) as both:
+    with (
+        Store.open(tmp_path / "loaded.duckdb", read_only=True) as loaded,
+        Store.open(tmp_path / "both.duckdb", read_only=True) as both,
+    ):
         for name, sql in queries.items():
             assert loaded.query(sql) == both.query(sql), name
         # The loaded store's next runs were incremental: the link run after the load clustered
@@ -124,9 +129,11 @@ def test_load_refuses_what_is_not_a_run_or_a_store_with_ads(local_output: Path, 
     broken = tmp_path / "broken"
     shutil.copytree(local_output, broken)
     shutil.rmtree(broken / "score_parts")
-    with Store.open(tmp_path / "t.duckdb") as store, pytest.raises(LoadError, match="missing output score_parts"):
+    missing = pytest.raises(LoadError, match="missing output score_parts")
+    with Store.open(tmp_path / "t.duckdb") as store, missing:
         load_output(store.connection, broken)
-    result = subprocess.run([*CLI, "load", str(tmp_path), "--db", str(tmp_path / "u.duckdb")], capture_output=True)
+    command = [*CLI, "load", str(tmp_path), "--db", str(tmp_path / "u.duckdb")]
+    result = subprocess.run(command, capture_output=True)
     assert result.returncode != 0 and len(result.stderr.decode().strip().splitlines()) == 1
 
 
@@ -195,7 +202,7 @@ def test_spark_engine_gives_the_local_engines_results(
     same = {
         "ad_links": "source, id, version, network, person",
         "ad_keys": "source, id, ad_key",
-        "ads": "source, id, version, content_hash, title, body, posted_at, images, fields, extra, region, file, line",
+        "ads": "source, id, version, content_hash, title, body, posted_at, images, fields, extra, file, line",
         "extractions": "*",
         "images": "*",
         "ad_images": "*",
@@ -210,9 +217,10 @@ def test_spark_engine_gives_the_local_engines_results(
         spark_rows, local_rows = _read(out, table, columns), _read(local_output, table, columns)
         assert spark_rows == local_rows, table
         assert spark_rows or table == "link_image_pairs", f"{table} is empty: the corpus tests nothing"
-    # Links with their reasons: the same, but for weak corroboration (local engine only).
-    local_evidence = [r for r in _read(local_output, "link_evidence") if not r[1].startswith("corroboration")]
-    assert _read(out, "link_evidence") == local_evidence
+    # Links with their reasons, weak corroboration (splink on Spark) included.
+    evidence = _read(out, "link_evidence")
+    assert evidence == _read(local_output, "link_evidence")
+    assert {"phone", "image", "similar_image", "text", "corroboration"} <= {row[1] for row in evidence}
     # Scores to 1e-9 (sums of the same contributions, possibly added in another order).
     for table, key in (("ad_scores", "source, id, network"), ("network_scores", "network, ads")):
         local_scores = _read(local_output, table, f"{key}, logit, score, model")

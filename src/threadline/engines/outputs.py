@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from threadline.store._tx import transaction
+
 __all__ = ["OUTPUTS", "LoadError", "load_output", "prepare_output", "read_manifest", "write_manifest"]
 
 # store table -> the query that gives its rows (columns in the store's order).
@@ -106,8 +108,7 @@ def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) 
         raise LoadError(f"{output}: missing output {missing[0]} (and {len(missing) - 1} more)")
     loaded_at = datetime.fromisoformat(manifest["finished"])
     counts: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name in OUTPUTS:
             files = str(Path(output, name, "*.parquet"))
             columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
@@ -149,10 +150,6 @@ def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) 
                 score["seconds"],
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return counts
 
 

@@ -14,11 +14,9 @@ One implementation, two engines:
   checkpointed temporary view, connected components are found by SQL iteration
   (`threadline.link.engine.components_sql`), never on one machine, and hubs are detected as the
   local engine detects them.
+  Weak corroboration (`threadline.link.corroboration`) runs splink on its Spark backend with
+  the same model.
 * **Outputs** are the queries of `threadline.engines.outputs`, written as Parquet.
-
-What the local engine has and this one does not yet: weak corroboration (`link.corroboration`,
-splink on DuckDB) is evidence only, never a link or a score, and is left out of a Spark run's
-``link_evidence``; a loaded store gets it at its next link run.
 """
 
 from __future__ import annotations
@@ -399,6 +397,7 @@ def run_spark(
     from threadline.engines import input_files
     from threadline.engines.outputs import OUTPUTS, prepare_output
     from threadline.link import LinkParams, result_tables
+    from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
     from threadline.link.engine import write_rows
     from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
     from threadline.link.text import text_pairs
@@ -516,10 +515,14 @@ def run_spark(
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)
+    corroboration_pairs(engine, params)  # evidence only, as in the local engine (splink on Spark)
     link_components(engine, None)
     result_tables(engine)
     engine.table("ad_links", "SELECT * FROM new_ad_links")
-    engine.table("link_evidence", "SELECT * FROM new_link_evidence")
+    corroboration_evidence(engine)
+    engine.table(
+        "link_evidence", "SELECT * FROM new_link_evidence UNION ALL SELECT * FROM new_corroboration_evidence"
+    )
     engine.table(
         "link_hubs", "SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM hubs"
     )

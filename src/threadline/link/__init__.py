@@ -24,6 +24,7 @@ from threadline.link.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.incremental import affected_ads
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
 from threadline.link.text import text_pairs
+from threadline.store._tx import transaction
 
 __all__ = [
     "DuckDBEngine",
@@ -100,8 +101,7 @@ def link(
         if affected <= total * params.incremental_max_share:
             scope = "_affected"
     link_components(engine, scope)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         relinked = _save(con, scope)
         save_corroboration(con)
         report = _report(con, time.perf_counter() - t0, relinked)
@@ -117,10 +117,6 @@ def link(
                 report.seconds,
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return report
 
 

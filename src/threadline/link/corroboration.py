@@ -6,7 +6,7 @@ under a new burner number). How probable depends above all on how common the nam
 Dallas" twice in two days is telling, "Mia, 24, Houston" is not. That is a Fellegi-Sunter model
 with term-frequency adjustments, which splink (v4) implements; it runs here on the store's own
 DuckDB connection (every table it makes is a TEMP table, so nothing lands in the store file and a
-read-only store works too).
+read-only store works too), or for the Spark engine on splink's Spark backend.
 
 Records: one per ad and self-stated name (``link_names``), with the city the site's location field
 resolves to (the ``place`` extraction of field ``location``), the ad's age if it states exactly one
@@ -63,7 +63,13 @@ import duckdb
 from threadline.link.engine import DuckDBEngine, Engine
 from threadline.link.steps import LinkParams
 
-__all__ = ["M_PROBABILITIES", "corroboration_pairs", "corroboration_settings", "save_corroboration"]
+__all__ = [
+    "M_PROBABILITIES",
+    "corroboration_evidence",
+    "corroboration_pairs",
+    "corroboration_settings",
+    "save_corroboration",
+]
 
 DAY = 86400
 
@@ -161,6 +167,8 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         raise ValueError("corroboration_window_days must be positive")
     if params.corroboration_u_sample < 2:
         raise ValueError("corroboration_u_sample must be at least 2 records (one pair)")
+    # Whole seconds since 1970 (posting times carry no fractions of a second here).
+    epoch = "unix_timestamp(l.posted_at)" if engine.dialect == "spark" else "epoch(l.posted_at)"
     engine.table(
         "_corr_records",
         f"""
@@ -175,7 +183,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
             GROUP BY l.ad_key
         ), records AS (
             SELECT n.ad_key, n.name, f.city, CASE WHEN f.ages = 1 THEN f.age END AS age,
-                   CAST(epoch(l.posted_at) AS BIGINT) AS posted
+                   CAST({epoch} AS BIGINT) AS posted
             FROM link_names n
             JOIN link_ads l ON l.ad_key = n.ad_key
             JOIN facts f ON f.ad_key = n.ad_key
@@ -194,8 +202,8 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
             "corroboration_pairs",
             """
             SELECT CAST(NULL AS BIGINT) AS ad_a, CAST(NULL AS BIGINT) AS ad_b,
-                   CAST(NULL AS DOUBLE) AS match_probability, CAST(NULL AS VARCHAR) AS detail,
-                   CAST(NULL AS VARCHAR) AS name, CAST(NULL AS VARCHAR) AS city
+                   CAST(NULL AS DOUBLE) AS match_probability, CAST(NULL AS STRING) AS detail,
+                   CAST(NULL AS STRING) AS name, CAST(NULL AS STRING) AS city
             WHERE false
             """,
         )
@@ -215,6 +223,9 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         "_corr_names",
         "SELECT name, COUNT(*) AS records FROM _corr_records GROUP BY name",
     )
+    one_in = f"CAST(round({records} / n.records) AS BIGINT)"
+    # 4,000 with a thousands separator (Spark's format_number groups the same way).
+    grouped = f"format_number({one_in}, 0)" if engine.dialect == "spark" else f"format('{{:,}}', {one_in})"
     engine.table(
         "corroboration_pairs",
         f"""
@@ -232,20 +243,21 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         )
         SELECT b.ad_a, b.ad_b, b.match_probability,
                'name ' || b.name || ' (1 in '
-               || format('{{:,}}', CAST(round({records} / n.records) AS BIGINT)) || ' ads), '
+               || {grouped} || ' ads), '
                || CASE
                     WHEN b.age_l IS NULL AND b.age_r IS NULL THEN 'no age'
                     WHEN b.age_l IS NULL OR b.age_r IS NULL
-                    THEN 'age ' || CAST(COALESCE(b.age_l, b.age_r) AS VARCHAR) || ' in one ad only'
-                    WHEN b.age_l = b.age_r THEN 'age ' || CAST(b.age_l AS VARCHAR)
-                    ELSE 'ages ' || CAST(LEAST(b.age_l, b.age_r) AS VARCHAR) || ' and '
-                         || CAST(GREATEST(b.age_l, b.age_r) AS VARCHAR)
+                    THEN 'age ' || CAST(COALESCE(b.age_l, b.age_r) AS STRING) || ' in one ad only'
+                    WHEN b.age_l = b.age_r THEN 'age ' || CAST(b.age_l AS STRING)
+                    ELSE 'ages ' || CAST(LEAST(b.age_l, b.age_r) AS STRING) || ' and '
+                         || CAST(GREATEST(b.age_l, b.age_r) AS STRING)
                   END
                || ', ' || b.city || ', '
                || CASE
                     WHEN b.apart < 3600 THEN 'within the hour'
-                    WHEN b.apart < {DAY} THEN CAST(b.apart // 3600 AS VARCHAR) || ' hours apart'
-                    ELSE CAST(round(b.apart / {DAY}, 1) AS VARCHAR) || ' days apart'
+                    WHEN b.apart < {DAY}
+                    THEN CAST(CAST(floor(b.apart / 3600) AS BIGINT) AS STRING) || ' hours apart'
+                    ELSE CAST(round(b.apart / {DAY}, 1) AS STRING) || ' days apart'
                   END AS detail,
                b.name, b.city
         FROM best b JOIN _corr_names n ON n.name = b.name
@@ -257,8 +269,6 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
 
 def _predict(engine: Engine, params: LinkParams, records: int) -> str:
     """Run splink: estimate u on the sample, score the blocked pairs; the predictions' table name."""
-    if not isinstance(engine, DuckDBEngine):
-        raise NotImplementedError("corroboration runs splink on a DuckDB engine only")
     from splink import DuckDBAPI, Linker
 
     class TempDuckDBAPI(DuckDBAPI):
@@ -268,12 +278,28 @@ def _predict(engine: Engine, params: LinkParams, records: int) -> str:
             self.delete_table_from_database(physical_name)
             return f"CREATE TEMP TABLE {physical_name} AS {sql}"
 
+    def backend() -> Any:
+        """splink's backend for this engine: its DuckDB connection, or its Spark session."""
+        if isinstance(engine, DuckDBEngine):
+            return TempDuckDBAPI(connection=engine.con)
+        spark = getattr(engine, "spark", None)
+        if spark is None:
+            raise NotImplementedError(f"no splink backend for the {engine.dialect} engine")
+        from splink import SparkAPI
+
+        # Only exact comparisons here: splink's Scala similarity functions are not needed.
+        return SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=spark,
+            break_lineage_method="persist",
+            register_udfs_automatically=False,
+        )
+
     splink_logger = logging.getLogger("splink")
     was = splink_logger.level
     splink_logger.setLevel(logging.WARNING)  # splink reports every step at INFO
     try:
         settings = corroboration_settings(params, records)
-        sample_api = TempDuckDBAPI(connection=engine.con)
+        sample_api = backend()
         sample = Linker("_corr_sample", settings, db_api=sample_api, set_up_basic_logging=False)
         n = params.corroboration_u_sample
         # max_pairs above the sample's own pair count: splink then takes every record of it.
@@ -286,7 +312,7 @@ def _predict(engine: Engine, params: LinkParams, records: int) -> str:
                 if not cl.get("is_null_level") and not cl.get("u_probability"):
                     cl["u_probability"] = 1 / max(1, sampled * (sampled - 1) // 2)
         sample_api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
-        api = TempDuckDBAPI(connection=engine.con)
+        api = backend()
         linker = Linker("_corr_records", trained, db_api=api, set_up_basic_logging=False)
         predictions = linker.inference.predict(
             threshold_match_probability=params.corroboration_min_probability
@@ -311,14 +337,21 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
     * ``corroboration_lead``: a pair whose ads are in two persons (of one network or two), listed
       under the network of each ad: value the two ads, detail the other ad's network and person.
     """
+    corroboration_evidence(DuckDBEngine(con))
     con.execute("DELETE FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')")
-    con.execute(
+    con.execute("INSERT INTO link_evidence SELECT * FROM new_corroboration_evidence")
+
+
+def corroboration_evidence(engine: Engine) -> None:
+    """Table ``new_corroboration_evidence``: the ``link_evidence`` rows of ``corroboration_pairs``
+    (see `save_corroboration`), from the run's ``ad_links``, in any engine."""
+    engine.table(
+        "new_corroboration_evidence",
         """
-        INSERT INTO link_evidence
         WITH pairs AS (
             SELECT c.ad_a, c.ad_b, c.name, c.city, c.match_probability,
                    -- truncated, not rounded: 0.9996 is no certainty
-                   'p ' || CAST(floor(c.match_probability * 1000) / 1000 AS VARCHAR) || ': ' || c.detail
+                   'p ' || CAST(floor(c.match_probability * 1000) / 1000 AS STRING) || ': ' || c.detail
                    AS reason,
                    la.network AS net_a, lb.network AS net_b, la.person AS person_a, lb.person AS person_b,
                    la.source || ':' || la.id || ' ' || lb.source || ':' || lb.id AS pair
@@ -340,9 +373,9 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
                    MIN(CASE WHEN rank = 1 THEN reason END) AS strongest
             FROM same GROUP BY net_a, name, city
         )
-        SELECT s.network, 'corroboration', s.name || ' in ' || s.city, c.ads,
-               CAST(s.pairs AS VARCHAR) || CASE WHEN s.pairs = 1 THEN ' pair' ELSE ' pairs' END
-               || ', strongest ' || s.strongest
+        SELECT s.network, 'corroboration' AS kind, s.name || ' in ' || s.city AS value, c.ads,
+               CAST(s.pairs AS STRING) || CASE WHEN s.pairs = 1 THEN ' pair' ELSE ' pairs' END
+               || ', strongest ' || s.strongest AS detail
         FROM summed s JOIN counted c ON c.network = s.network AND c.name = s.name AND c.city = s.city
         UNION ALL
         SELECT net_a, 'corroboration_lead', pair, 2, reason || '; other ad in ' || net_b || ', ' || person_b
@@ -350,5 +383,5 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
         UNION ALL
         SELECT net_b, 'corroboration_lead', pair, 2, reason || '; other ad in ' || net_a || ', ' || person_a
         FROM pairs WHERE person_a <> person_b AND net_a <> net_b
-        """
+        """,
     )

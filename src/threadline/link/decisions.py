@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
+from threadline.store._tx import transaction
 from threadline.store.schema import utc_now
 
 __all__ = [
@@ -87,8 +88,7 @@ def _record(
     analyst: str,
     note: str | None,
 ) -> int:
-    con.execute("BEGIN TRANSACTION")  # the decision and its ads, or nothing
-    try:
+    with transaction(con):  # the decision and its ads, or nothing
         [(decision_id,)] = con.execute(
             "SELECT COALESCE(MAX(decision_id), 0) + 1 FROM analyst_decisions"
         ).fetchall()
@@ -100,10 +100,6 @@ def _record(
             "INSERT INTO analyst_decision_ads VALUES (?, ?, ?, ?)",
             [[decision_id, side, source, ad_id] for side, ads in sides.items() for source, ad_id in ads],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(decision_id)
 
 

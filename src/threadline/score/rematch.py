@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from threadline.extract.indicators import find_indicators
 from threadline.score.lexicon import Lexicon, default_lexicon
+from threadline.store._tx import transaction
 
 __all__ = ["rematch"]
 
@@ -56,8 +57,7 @@ def rematch(con: duckdb.DuckDBPyConnection, lexicon: Lexicon | None = None, *, b
         GROUP BY ALL
         """
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             """
             DELETE FROM extractions WHERE kind = 'indicator' AND (source, ad_id, version) IN (
@@ -92,8 +92,4 @@ def rematch(con: duckdb.DuckDBPyConnection, lexicon: Lexicon | None = None, *, b
                             columns[name].append(value)
             found_rows = pa.Table.from_pydict(columns, schema=_ROWS)  # noqa: F841 (read by DuckDB)
             con.execute("INSERT INTO extractions SELECT * FROM found_rows")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return ads

@@ -39,6 +39,7 @@ from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.movement import movement_steps
 from threadline.score.structure import local_prices, scope_tables, structure_features
 from threadline.score.weights import Weights, load_weights
+from threadline.store._tx import transaction
 
 __all__ = [
     "NOTE",
@@ -336,8 +337,7 @@ def score_store(
     # one, replaced temporary tables are kept until the commit: see `link.link`).
     build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
     score_tables(engine, weights, model)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM score_local_prices")
         con.execute("INSERT INTO score_local_prices SELECT place, median, ads FROM _local_prices")
         if scope:
@@ -375,10 +375,6 @@ def score_store(
             "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [datetime.now(UTC).replace(tzinfo=None), ads, networks, versions[2], *versions[:2], seconds],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return ScoreReport(int(ads), int(networks), model.name, round(seconds, 2), int(rescored))
 
 

@@ -37,6 +37,7 @@ from threadline.store._records import (
     StoredAd,
     ValueCount,
 )
+from threadline.store._tx import transaction
 from threadline.store.schema import LATEST_VERSION, current_version, migrate, utc_now
 
 __all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError"]
@@ -346,13 +347,8 @@ class Store:
         self._check_writable()
         now = utc_now()
         con = self._con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             result = self._write(ads, quarantined, run_id, now)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return result
 
     def _write(

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from threadline.store._tx import transaction
+
 __all__ = [
     "LATEST_VERSION",
     "MIGRATIONS",
@@ -401,8 +403,7 @@ def migrate(
     All missing migrations run in one transaction, so a crash mid-way leaves the old schema.
     """
     target = migrations[-1].version
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " version INTEGER PRIMARY KEY, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
@@ -421,8 +422,4 @@ def migrate(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [migration.version, migration.description, utc_now()],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return before, target
