@@ -189,11 +189,13 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
             JOIN facts f ON f.ad_key = n.ad_key
             WHERE f.city IS NOT NULL
         )
-        SELECT row_number() OVER (ORDER BY ad_key, name) AS unique_id, ad_key, name, city, age, posted,
+        -- Ids in the order of (ad, name), numbered per ad: no window over all records, which
+        -- would gather them on one task of a cluster engine. An ad's names are far fewer than 2^20.
+        SELECT ad_key * 1048576 + row_number() OVER (PARTITION BY ad_key ORDER BY name) AS unique_id,
+               ad_key, name, city, age, posted,
                CAST(floor(posted / {2 * window}) AS BIGINT) AS cell0,
                CAST(floor((posted + {window}) / {2 * window}) AS BIGINT) AS cell1
         FROM records
-        ORDER BY unique_id
         """,
     )
     [(records,)] = engine.query("SELECT COUNT(*) FROM _corr_records")
