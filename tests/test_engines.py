@@ -86,17 +86,22 @@ def test_local_run_writes_what_ingest_stores(corpus: Path, local_output: Path, t
 def test_a_loaded_run_is_a_store_that_goes_on_incrementally(
     corpus: Path, local_output: Path, tmp_path: Path
 ) -> None:
-    # The corpus's last 300 lines arrive later, into the loaded store and into an ingested one.
+    # The corpus's last 40 lines arrive later, into the loaded store and into an ingested one.
     lines = corpus.read_bytes().splitlines(keepends=True)
     first, later = tmp_path / "first" / "ads.jsonl", tmp_path / "later" / "ads.jsonl"
-    for path, part in ((first, lines[:-300]), (later, lines[-300:])):
+    for path, part in ((first, lines[:-40]), (later, lines[-40:])):
         path.parent.mkdir()
         path.write_bytes(b"".join(part))
         shutil.copytree(corpus.parent / "images", path.parent / "images")
     out = tmp_path / "out"
     run_local(first, out, workers=2)
     subprocess.run([*CLI, "load", str(out), "--db", str(tmp_path / "loaded.duckdb")], check=True)
-    subprocess.run([*CLI, "ingest", str(later), "--db", str(tmp_path / "loaded.duckdb"), "-q"], check=True)
+    added = subprocess.run(
+        [*CLI, "ingest", str(later), "--db", str(tmp_path / "loaded.duckdb"), "-q"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     with Store.open(tmp_path / "both.duckdb") as store:
         for path in (first, later):
             ingest_file(path, store, workers=2)
@@ -113,10 +118,19 @@ def test_a_loaded_run_is_a_store_that_goes_on_incrementally(
     ):
         for name, sql in queries.items():
             assert loaded.query(sql) == both.query(sql), name
-        # The loaded store's next runs were incremental: the link run after the load clustered
-        # only what the new ads touched.
         [(runs,)] = loaded.query("SELECT COUNT(*) FROM link_runs")
         assert runs == 2
+    # The link run after the load did what it does after an ingest of the same ads: it clustered
+    # the same affected ads again (a seventh of the store), not everything because the load
+    # lacked something an incremental run reads.
+    with Store.open(tmp_path / "stepwise.duckdb") as store:
+        ingest_file(first, store, workers=2)
+        link(store.connection)
+        score_store(store.connection, inputs_built=True)
+        ingest_file(later, store, workers=2)
+        expected = link(store.connection).relinked
+    clustered = int(added.split(" ads clustered")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert clustered == expected < 1000, added
 
 
 def test_load_refuses_what_is_not_a_run_or_a_store_with_ads(local_output: Path, tmp_path: Path) -> None:
@@ -137,15 +151,30 @@ def test_load_refuses_what_is_not_a_run_or_a_store_with_ads(local_output: Path, 
     assert result.returncode != 0 and len(result.stderr.decode().strip().splitlines()) == 1
 
 
-def test_run_never_clears_a_folder_it_did_not_write(corpus: Path, tmp_path: Path) -> None:
+def test_run_never_clears_a_folder_it_did_not_write(corpus: Path, local_output: Path, tmp_path: Path) -> None:
+    def run(output: Path, *more: str) -> subprocess.CompletedProcess[str]:
+        command = [*CLI, "run", "--input", str(corpus), "--output", str(output), *more]
+        return subprocess.run(command, capture_output=True, text=True)
+
     precious = tmp_path / "home"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
-    result = subprocess.run(
-        [*CLI, "run", "--input", str(corpus), "--output", str(precious)], capture_output=True, text=True
-    )
+    result = run(precious)
     assert result.returncode != 0 and "not the output of an earlier run" in result.stderr
-    assert (precious / "notes.txt").read_text() == "keep me"
+    # A folder with a file named like a manifest but not one, or a run's outputs beside other files.
+    (precious / "run.json").write_text('{"mine": true}')
+    assert "not the output of an earlier run" in run(precious).stderr
+    earlier = tmp_path / "earlier"
+    shutil.copytree(local_output, earlier)
+    (earlier / "report.pdf").write_text("keep me too")
+    result = run(earlier)
+    assert result.returncode != 0 and "report.pdf" in result.stderr
+    assert (precious / "notes.txt").read_text() == "keep me" and (earlier / "report.pdf").exists()
+    # A store to keep, inside the output folder, would be deleted with it: refused before any work.
+    (earlier / "report.pdf").unlink()
+    result = run(earlier, "--db", str(earlier / "ad_links" / "kept.duckdb"))
+    assert result.returncode != 0 and "inside the output folder" in result.stderr
+    assert list((earlier / "ad_links").glob("*.parquet"))
 
 
 def test_input_files_are_read_in_one_order(tmp_path: Path) -> None:
@@ -202,7 +231,7 @@ def test_spark_engine_gives_the_local_engines_results(
     same = {
         "ad_links": "source, id, version, network, person",
         "ad_keys": "source, id, ad_key",
-        "ads": "source, id, version, content_hash, title, body, posted_at, images, fields, extra, file, line",
+        "ads": "*",
         "extractions": "*",
         "images": "*",
         "ad_images": "*",
@@ -284,3 +313,22 @@ def test_spark_connected_components_equal_duckdbs(spark: Any) -> None:
             found.append(engine.query("SELECT node, component FROM t_out ORDER BY node"))
     assert found[0] == found[1]
     assert len({c for _, c in found[0]}) < len(nodes)
+
+
+def test_spark_reads_and_writes_folders_whose_names_look_like_patterns(spark: Any, tmp_path: Path) -> None:
+    from threadline.engines.spark import run_spark
+
+    folder = tmp_path / "crawl [2026] {a,b} 100%"
+    generate(folder, 40, 3, images=False, malformed=2)
+    out = tmp_path / "out *"
+    manifest = run_spark(str(folder / "ads.jsonl"), str(out), partitions=2, spark=spark)
+    local = tmp_path / "local"
+    run_local(folder / "ads.jsonl", local, workers=1)
+    assert _read(out, "ad_links", "source, id, network") == _read(local, "ad_links", "source, id, network")
+    assert _read(out, "quarantine", "file, line, reason") == _read(local, "quarantine", "file, line, reason")
+    assert manifest["link"]["ads"] == len(_read(local, "ad_links")) > 30
+    assert json.loads((out / "run.json").read_text())["engine"] == "spark"
+    # Run again into the same folder: an earlier run's outputs are replaced, nothing else is.
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(LoadError, match=r"notes\.txt"):
+        run_spark(str(folder / "ads.jsonl"), str(out), partitions=2, spark=spark)

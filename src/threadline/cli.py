@@ -677,10 +677,11 @@ def run(
 @click.option("--db", "db", type=_STORE, required=True, help="Store file (new, or without ads).")
 def load(output: str, db: Path) -> None:
     """Put the outputs of `threadline run` (folder OUTPUT) into a new store."""
-    from threadline.engines.outputs import LoadError, load_output
+    from threadline.engines.outputs import LoadError, check_loadable, load_output
     from threadline.store import Store
 
     try:
+        check_loadable(output)
         with Store.open(db) as store:
             counts = load_output(store.connection, output)
     except LoadError as exc:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from threadline.engines import input_files
-from threadline.engines.outputs import OUTPUTS, prepare_output, write_manifest
+from threadline.engines.outputs import OUTPUTS, check_output, clear_output, write_manifest
 
 __all__ = ["run_local"]
 
@@ -40,6 +40,7 @@ def run_local(
     from threadline.store import Store
 
     files = input_files(input_path)
+    check_output(output, *files, *([db] if db is not None else []))
     t0 = time.perf_counter()
     scratch = None
     if db is None:
@@ -88,7 +89,7 @@ def run_local(
 
 def write_outputs(con: Any, output: str | os.PathLike[str]) -> None:
     """Write every output of `OUTPUTS` from the store behind ``con`` to ``output`` (replaced)."""
-    out = prepare_output(output)
+    out = clear_output(output)
     for name, sql in OUTPUTS.items():
         folder = out / name
         folder.mkdir()

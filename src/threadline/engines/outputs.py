@@ -20,7 +20,15 @@ import duckdb
 
 from threadline.store._tx import transaction
 
-__all__ = ["OUTPUTS", "LoadError", "load_output", "prepare_output", "read_manifest", "write_manifest"]
+__all__ = [
+    "OUTPUTS",
+    "LoadError",
+    "check_output",
+    "clear_output",
+    "load_output",
+    "read_manifest",
+    "write_manifest",
+]
 
 # store table -> the query that gives its rows (columns in the store's order).
 OUTPUTS: dict[str, str] = {
@@ -59,21 +67,40 @@ class LoadError(RuntimeError):
     """The output folder cannot be loaded (not a run's output, or the store is not empty)."""
 
 
-def prepare_output(output: str | os.PathLike[str]) -> Path:
-    """The output folder, emptied: created if missing, cleared if it holds an earlier run's
-    outputs, refused (`LoadError`) if it holds anything else (never delete a user's files)."""
+def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]) -> Path:
+    """The output folder, checked before any work: missing, empty, or holding exactly what an
+    earlier run wrote (its manifest names an engine, and nothing else is there), and holding none
+    of ``inputs`` (the input files, a store to keep). Otherwise `LoadError`: a run never deletes
+    files it did not write."""
     out = Path(output)
     if out.exists():
         if not out.is_dir():
             raise LoadError(f"{output}: not a folder")
-        if any(out.iterdir()):
-            if not (out / MANIFEST).is_file():
+        names = {child.name for child in out.iterdir()}
+        if names:
+            try:
+                engine = json.loads((out / MANIFEST).read_text()).get("engine")
+            except (OSError, ValueError, AttributeError):
+                engine = None
+            if engine not in ("local", "spark"):
                 raise LoadError(f"{output}: not empty and not the output of an earlier run")
-            for child in out.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+            unknown = sorted(names - set(OUTPUTS) - {MANIFEST})
+            if unknown:
+                raise LoadError(f"{output}: holds {unknown[0]}, which no run writes; not cleared")
+    root = out.resolve()
+    for path in inputs:
+        if Path(path).resolve().is_relative_to(root):
+            raise LoadError(f"{path} is inside the output folder {output}")
+    return out
+
+
+def clear_output(output: str | os.PathLike[str]) -> Path:
+    """Remove what an earlier run wrote to a folder `check_output` accepted; create it if missing."""
+    out = Path(output)
+    for name in OUTPUTS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+    (out / MANIFEST).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -99,13 +126,34 @@ def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) 
     """Put a run's outputs into the (empty) store behind ``con``, in one transaction; returns the
     rows loaded per table. The store then holds what an ``ingest`` of the same files would have
     left, with the run's link parameters and scoring versions, so later runs are incremental."""
+    check_loadable(output)
     manifest = read_manifest(output)
-    [(ads,)] = con.execute("SELECT COUNT(*) FROM ads").fetchall()
-    if ads:
+    [(held,)] = con.execute(
+        "SELECT (SELECT COUNT(*) FROM ads) + (SELECT COUNT(*) FROM quarantine)"
+        " + (SELECT COUNT(*) FROM ad_keys)"
+    ).fetchall()
+    if held:
         raise LoadError("the store already holds ads: load a run's output into a new store")
+    try:
+        return _load(con, output, manifest)
+    except KeyError as exc:
+        raise LoadError(f"{output}: {MANIFEST} lacks {exc}") from None
+    except duckdb.Error as exc:
+        raise LoadError(f"{output}: not loadable ({str(exc).splitlines()[0]})") from None
+
+
+def check_loadable(output: str | os.PathLike[str]) -> None:
+    """`LoadError` unless ``output`` holds a run's manifest and every output (checked before a
+    store is opened, so a failed load leaves no store file behind)."""
+    read_manifest(output)
     missing = [name for name in OUTPUTS if not any(Path(output, name).glob("*.parquet"))]
     if missing:
         raise LoadError(f"{output}: missing output {missing[0]} (and {len(missing) - 1} more)")
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str], manifest: dict[str, Any]
+) -> dict[str, int]:
     loaded_at = datetime.fromisoformat(manifest["finished"])
     counts: dict[str, int] = {}
     with transaction(con):
@@ -120,6 +168,9 @@ def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) 
                 "ingested_at": f"TIMESTAMP {_literal(loaded_at.isoformat(sep=' '))}",
                 "quarantined_at": f"TIMESTAMP {_literal(loaded_at.isoformat(sep=' '))}",
             }
+            if any(c not in present and c not in filled for c in columns):
+                lacking = next(c for c in columns if c not in present and c not in filled)
+                raise LoadError(f"{output}: output {name} lacks column {lacking}")
             select = ", ".join(c if c in present else filled[c] for c in columns)
             con.execute(f"INSERT INTO {name} SELECT {select} FROM {read}")
             [(count,)] = con.execute(f"SELECT COUNT(*) FROM {read}").fetchall()

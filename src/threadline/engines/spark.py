@@ -52,8 +52,8 @@ SPARK_CONF = {
 }
 
 _PARSED = (
-    "file STRING, line INT, raw STRING, record STRING, error STRING, source STRING, id STRING, "
-    "content_hash STRING, image_sha256 ARRAY<STRING>"
+    "file STRING, line INT, raw STRING, shown STRING, record STRING, error STRING, source STRING, "
+    "id STRING, content_hash STRING, image_sha256 ARRAY<STRING>"
 )
 _EXTRACTED = (
     "file STRING, line INT, error STRING, raw STRING, source STRING, id STRING, content_hash STRING, "
@@ -126,6 +126,11 @@ class SparkEngine:
             self.spark.catalog.dropTempView(name)
             if frame is not None:
                 frame.unpersist()
+        # Checkpointed blocks go when the JVM collects the plans that held them (Spark's context
+        # cleaner); unpersist does not reach local checkpoints. Ask for that collection now.
+        jvm = self.spark.sparkContext._jvm
+        if jvm is not None:
+            jvm.System.gc()
 
     def hex64(self, expr: str) -> str:
         # conv to a negative base reads the 64 bits as a signed number: the same bits as DuckDB's
@@ -166,8 +171,8 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     s = pa.string()
     schema = pa.schema(
         [
-            ("file", s), ("line", pa.int32()), ("raw", s), ("record", s), ("error", s), ("source", s),
-            ("id", s), ("content_hash", s), ("image_sha256", pa.list_(s)),
+            ("file", s), ("line", pa.int32()), ("raw", s), ("shown", s), ("record", s), ("error", s),
+            ("source", s), ("id", s), ("content_hash", s), ("image_sha256", pa.list_(s)),
         ]
     )  # fmt: skip
     names = schema.names
@@ -196,11 +201,12 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                             hashed = hash_ad(ad)
                             digest, shas, error = hashed.content_hash, list(hashed.image_sha256), hashed.error
                     record = None if raw.record is None else json.dumps(raw.record)
-                    # A quarantined record keeps what the store keeps of it: its first 4 KB.
-                    text = raw.raw if error is None else _truncate_utf8(raw.raw, QUARANTINE_RAW_BYTES)
+                    # What a quarantine row keeps of a record (as the store does): its first 4 KB.
+                    shown = _truncate_utf8(raw.raw, QUARANTINE_RAW_BYTES)
+                    text = raw.raw if error is None else shown
                     for name, value in zip(
                         names,
-                        (path, raw.line, text, record, error, source, ad_id, digest, shas),
+                        (path, raw.line, text, shown, record, error, source, ad_id, digest, shas),
                         strict=True,
                     ):
                         rows[name].append(value)
@@ -255,6 +261,7 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
             [outcome] = run_job(Job([ad], [frozenset()], default_extract))
             row: dict[str, Any] = dict.fromkeys(schema.names)
             row.update(file=file, line=data["line"][i], source=ad.source, id=ad.id)
+            row.update(content_hash=data["content_hash"][i])
             extraction = outcome.extraction
             if outcome.error is not None or extraction is None:
                 row.update(error=outcome.error, raw=_truncate_utf8(data["raw"][i], QUARANTINE_RAW_BYTES))
@@ -266,7 +273,6 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
                 Store._add_images(pictures, images, ad, 0, extraction, tuple(outcome.image_sha256))
                 columns = [found.data[name] for name in _EXTRACTION_FIELDS]
                 row.update(
-                    content_hash=outcome.content_hash,
                     title=ad.title,
                     body=ad.body,
                     url=ad.url,
@@ -395,7 +401,7 @@ def run_spark(
     (default: Spark's default parallelism, at least 2).
     """
     from threadline.engines import input_files
-    from threadline.engines.outputs import OUTPUTS, prepare_output
+    from threadline.engines.outputs import OUTPUTS, check_output, clear_output
     from threadline.link import LinkParams, result_tables
     from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
     from threadline.link.engine import write_rows
@@ -413,11 +419,17 @@ def run_spark(
 
     # 1. Records: whole files to the project's reader, then spread over the cluster by ad.
     reader = spark.read.format("binaryFile")
-    if _is_local(input_path):
-        files = [str(f) for f in input_files(_local_path(str(input_path)))]
-        frame = reader.load([f"file://{f}" for f in files]) if files else None
+    local_output = _is_local(output)
+    local_input = _is_local(input_path)
+    files = [str(f) for f in input_files(_local_path(str(input_path)))] if local_input else [str(input_path)]
+    # The output is checked before any work: a run never deletes files it did not write.
+    if local_output:
+        check_output(_local_path(str(output)), *(files if local_input else []))
     else:
-        files = [str(input_path)]
+        _check_remote_output(spark, str(output))
+    if local_input:
+        frame = reader.load([_file_url(f, glob=True) for f in files]) if files else None
+    else:
         frame = (
             reader.option("recursiveFileLookup", "true")
             .option("pathGlobFilter", "*.{jsonl,csv}")
@@ -483,9 +495,14 @@ def run_spark(
     engine.table(
         "quarantine",
         """
-        SELECT DISTINCT file, line, error AS reason, raw FROM _parsed WHERE error IS NOT NULL
+        SELECT DISTINCT file, line, error AS reason, shown AS raw FROM _parsed WHERE error IS NOT NULL
         UNION ALL
-        SELECT file, line, error, raw FROM _extracted WHERE error IS NOT NULL
+        -- Content whose extraction failed was extracted once; the local engine tries (and
+        -- quarantines) every record carrying it, as extraction fails alike each time.
+        SELECT DISTINCT p.file, p.line, x.error, p.shown
+        FROM _parsed p
+        JOIN _extracted x ON x.source = p.source AND x.id = p.id AND x.content_hash = p.content_hash
+        WHERE x.error IS NOT NULL AND p.error IS NULL
         """,
     )
     engine.drop("_new_content", "_extracted", "_stored")
@@ -554,11 +571,13 @@ def run_spark(
     score_seconds = time.perf_counter() - t_score
     lexicon_version, weights_version, model_version = _versions(weights, lexicon, model)
 
-    # 5. Outputs.
-    if _is_local(output):
-        prepare_output(_local_path(str(output)))
+    # 5. Outputs (a local folder as a file URL: a bare path would mean the cluster's filesystem).
+    if local_output:
+        target = _file_url(str(clear_output(_local_path(str(output))).resolve()))
+    else:
+        target = str(output).rstrip("/")
     for name, sql in OUTPUTS.items():
-        spark.sql(sql).write.mode("overwrite").parquet(f"{str(output).rstrip('/')}/{name}")
+        spark.sql(sql).write.mode("overwrite").parquet(f"{target}/{name}")
     manifest = {
         "engine": "spark",
         "master": spark.sparkContext.master,
@@ -585,6 +604,30 @@ def run_spark(
         spark, f"{str(output).rstrip('/')}/run.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     )
     return manifest
+
+
+def _file_url(path: str, *, glob: bool = False) -> str:
+    """A local path as a file URL for Spark; for reading (``glob``), with the characters Hadoop
+    reads as a pattern escaped."""
+    resolved = str(Path(path).resolve())
+    if glob:
+        resolved = "".join("\\" + ch if ch in "[]{}*?\\" else ch for ch in resolved)
+    return f"file://{resolved}"
+
+
+def _check_remote_output(spark: SparkSession, url: str) -> None:
+    """The remote output folder holds nothing, or only what an earlier run wrote (`LoadError`)."""
+    from threadline.engines.outputs import MANIFEST, OUTPUTS, LoadError
+
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(url)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    if not fs.exists(path):
+        return
+    names = {status.getPath().getName() for status in fs.listStatus(path)}
+    if names and (MANIFEST not in names or names - set(OUTPUTS) - {MANIFEST}):
+        raise LoadError(f"{url}: not empty and not only the output of an earlier run")
 
 
 def _write_text(spark: SparkSession, url: str, text: str) -> None:

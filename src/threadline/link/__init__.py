@@ -120,16 +120,22 @@ def link(
     return report
 
 
+def _padded(key: str) -> str:
+    """An ad key as at least 8 digits (``00000042``): lpad alone would cut longer keys short."""
+    text = f"CAST({key} AS STRING)"
+    return f"CASE WHEN length({text}) >= 8 THEN {text} ELSE lpad({text}, 8, '0') END"
+
+
 def result_tables(engine: Engine) -> None:
     """Tables ``new_ad_links`` (each clustered ad's network and person) and ``new_link_evidence``
     (what joins each of their networks), from the run's tables: what a run saves, in any engine.
     """
     engine.table(
         "new_ad_links",
-        """
+        f"""
         SELECT l.ad_key, l.source, l.id, l.version,
-               'N' || lpad(CAST(n.component AS STRING), 8, '0') AS network,
-               'P' || lpad(CAST(p.component AS STRING), 8, '0') AS person
+               'N' || {_padded("n.component")} AS network,
+               'P' || {_padded("p.component")} AS person
         FROM link_ads l
         JOIN networks n ON n.node = l.ad_key
         JOIN persons p ON p.node = l.ad_key
@@ -167,8 +173,8 @@ def result_tables(engine: Engine) -> None:
         JOIN link_ads b ON b.ad_key = c.b
         UNION ALL
         SELECT l.network, 'text', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
-               'jaccard ' || CAST(ROUND(t.jaccard, 2) AS STRING) || ', ' || CAST(t.shared AS STRING)
-               || ' sentences'
+               'jaccard ' || CAST(floor(t.jaccard * 100 + 0.5) / 100 AS STRING)
+               || ', ' || CAST(t.shared AS STRING) || ' sentences'
         FROM (
             SELECT ad_a, ad_b, jaccard, shared,
                    row_number() OVER (PARTITION BY ad_b ORDER BY jaccard DESC, shared DESC, ad_a) AS rank

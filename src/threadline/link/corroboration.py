@@ -259,7 +259,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
                     WHEN b.apart < 3600 THEN 'within the hour'
                     WHEN b.apart < {DAY}
                     THEN CAST(CAST(floor(b.apart / 3600) AS BIGINT) AS STRING) || ' hours apart'
-                    ELSE CAST(round(b.apart / {DAY}, 1) AS STRING) || ' days apart'
+                    ELSE CAST(floor(b.apart / {DAY} * 10 + 0.5) / 10 AS STRING) || ' days apart'
                   END AS detail,
                b.name, b.city
         FROM best b JOIN _corr_names n ON n.name = b.name

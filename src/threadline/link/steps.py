@@ -371,8 +371,9 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
         UNION ALL SELECT a, b, kind, value FROM _image_edges
         UNION ALL
         SELECT ad_a AS a, ad_b AS b, 'text' AS kind,
-               'jaccard ' || CAST(ROUND(jaccard, 2) AS STRING) || ', ' || CAST(shared AS STRING)
-               || ' sentences' AS value
+               -- rounded as floor(x + 0.5): ROUND of a double differs between engines at halves
+               'jaccard ' || CAST(floor(jaccard * 100 + 0.5) / 100 AS STRING)
+               || ', ' || CAST(shared AS STRING) || ' sentences' AS value
         FROM text_pairs
         UNION ALL
         SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY decision_id) AS b, 'analyst_merge' AS kind,
