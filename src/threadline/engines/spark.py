@@ -232,11 +232,12 @@ _IMAGE_FIELDS = ("sha256", "pdq", "pdq_quality", "phash", "width", "height")
 
 def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """``mapInArrow``: each new content of an ad (validated again, which is cheap) -> its ad row,
-    extractions and images, laid out by the store's own helpers; an ad whose extraction fails (or
-    whose images are gone) gets a quarantine reason in ``error`` instead."""
+    extractions and images, laid out by the store's own helpers (content hash and image SHA-256
+    as `_parse_files` found them); an ad whose extraction fails gets a quarantine reason in
+    ``error`` instead."""
     import pyarrow as pa
 
-    from threadline.ingest._work import Job, default_extract, run_job
+    from threadline.ingest._work import Outcome, default_extract, extract_hashed
     from threadline.ingest.validate import Validator
     from threadline.store._store import (
         _AD_IMAGES,
@@ -258,7 +259,9 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
             file = data["file"][i]
             validate = validators.setdefault(file, Validator(Path(file).parent, Path(file).stem))
             ad = validate(json.loads(data["record"][i]), data["raw"][i])  # valid: it passed before
-            [outcome] = run_job(Job([ad], [frozenset()], default_extract))
+            # Hashed when read (images included): extract only, without reading the images again.
+            hashed = Outcome(data["content_hash"][i], tuple(data["image_sha256"][i]))
+            outcome = extract_hashed(ad, hashed, default_extract)
             row: dict[str, Any] = dict.fromkeys(schema.names)
             row.update(file=file, line=data["line"][i], source=ad.source, id=ad.id)
             row.update(content_hash=data["content_hash"][i])

@@ -99,24 +99,24 @@ def hash_ad(ad: Ad) -> Outcome:
     return Outcome(content_hash(ad, shas), tuple(shas))
 
 
+def extract_hashed(ad: Ad, hashed: Outcome, extract: Extract) -> Outcome:
+    """``hashed`` (see `hash_ad`) with the ad's extraction, or with the quarantine reason when an
+    extractor fails on it."""
+    try:
+        extraction = extract(ad)
+    except Exception as exc:
+        # One ad that breaks an extractor must not stop the file; quarantined, it is retried
+        # (and stored) by the next ingest once the extractor is fixed.
+        reason = _one_line(f"extraction failed: {type(exc).__name__}: {exc}")
+        return Outcome(hashed.content_hash, hashed.image_sha256, error=reason)
+    return Outcome(hashed.content_hash, hashed.image_sha256, extraction)
+
+
 def run_job(job: Job) -> list[Outcome]:
     outcomes = []
     for ad, known in zip(job.ads, job.known, strict=True):
         hashed = hash_ad(ad)
-        if hashed.error is not None:
-            outcomes.append(hashed)
-            continue
-        digest, shas = hashed.content_hash, hashed.image_sha256
-        if digest in known:
-            outcomes.append(Outcome(digest, tuple(shas)))
-            continue
-        try:
-            extraction = job.extract(ad)
-        except Exception as exc:
-            # One ad that breaks an extractor must not stop the file; quarantined, it is retried
-            # (and stored) by the next ingest once the extractor is fixed.
-            reason = _one_line(f"extraction failed: {type(exc).__name__}: {exc}")
-            outcomes.append(Outcome(digest, tuple(shas), error=reason))
-            continue
-        outcomes.append(Outcome(digest, tuple(shas), extraction))
+        if hashed.error is None and hashed.content_hash not in known:
+            hashed = extract_hashed(ad, hashed, job.extract)
+        outcomes.append(hashed)
     return outcomes
