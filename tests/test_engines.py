@@ -332,3 +332,22 @@ def test_spark_reads_and_writes_folders_whose_names_look_like_patterns(spark: An
     (out / "notes.txt").write_text("mine")
     with pytest.raises(LoadError, match=r"notes\.txt"):
         run_spark(str(folder / "ads.jsonl"), str(out), partitions=2, spark=spark)
+
+
+def test_spark_maps_python_over_rows_as_duckdb_does(spark: Any) -> None:
+    from threadline.engines.spark import SparkEngine
+    from threadline.link.engine import DuckDBEngine, write_rows
+
+    def _split_words(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        # Defined here: Spark's workers get it by value (they cannot import the tests).
+        return [(key, i, word, float(len(word))) for key, text in rows for i, word in enumerate(text.split())]
+
+    rows = [(k, " ".join(f"w{k}x{j}" for j in range(k % 4))) for k in range(1, 60)]
+    columns = [("k", "BIGINT"), ("i", "BIGINT"), ("word", "STRING"), ("n", "DOUBLE")]
+    found = []
+    with duckdb.connect() as con:
+        for engine in (SparkEngine(spark), DuckDBEngine(con)):
+            write_rows(engine, "t_text", [("k", "BIGINT"), ("text", "STRING")], rows)
+            engine.map_rows("t_words", "SELECT k, text FROM t_text", _split_words, columns, batch=7)
+            found.append(engine.query("SELECT k, i, word, n FROM t_words ORDER BY k, i"))
+    assert found[0] == found[1] == sorted(_split_words(rows))

@@ -26,9 +26,10 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -145,6 +146,34 @@ class SparkEngine:
 
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         components_sql(self, edges, nodes, out)
+
+    def map_rows(
+        self,
+        name: str,
+        sql: str,
+        fn: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]],
+        columns: Sequence[tuple[str, str]],
+        batch: int = 5000,
+    ) -> None:
+        ddl = ", ".join(f"{col} {kind}" for col, kind in columns)
+        frame = self.spark.sql(sql).mapInArrow(partial(_map_batches, fn, tuple(columns), batch), ddl)
+        self.register(name, frame.localCheckpoint(eager=True))
+
+
+def _map_batches(
+    fn: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]],
+    columns: tuple[tuple[str, str], ...],
+    batch: int,
+    batches: Iterator[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` for `SparkEngine.map_rows`: ``fn`` over rows, ``batch`` rows at a time."""
+    from threadline.link.engine import arrow_rows
+
+    for record_batch in batches:
+        columns_in = [column.to_pylist() for column in record_batch.columns]
+        rows = list(zip(*columns_in, strict=True))
+        for lo in range(0, len(rows), batch):
+            yield from arrow_rows(fn(rows[lo : lo + batch]), columns).to_batches()
 
 
 # -- extraction on the executors ------------------------------------------------------------------

@@ -9,7 +9,7 @@ does for its backends).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import duckdb
@@ -44,6 +44,18 @@ class Engine(Protocol):
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         """Table ``out(node, component)``: for every node of table ``nodes(node)`` the smallest
         node reachable from it over the undirected edges of table ``edges(a, b)``."""
+
+    def map_rows(
+        self,
+        name: str,
+        sql: str,
+        fn: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]],
+        columns: Sequence[tuple[str, str]],
+        batch: int = 5000,
+    ) -> None:
+        """Table ``name`` (``columns``: name, SQL type): ``fn`` applied to the rows of ``sql``, a
+        batch at a time (a pure function of each batch's rows, each row on its own), where the
+        engine runs Python: in this process, or on a cluster's executors."""
 
 
 def components_sql(engine: Engine, edges: str, nodes: str, out: str, max_rounds: int = 200) -> None:
@@ -141,6 +153,41 @@ class DuckDBEngine:
 
         result = pa.table({"node": node_ids, "component": component})  # noqa: F841 (read by DuckDB)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM result")
+
+    def map_rows(
+        self,
+        name: str,
+        sql: str,
+        fn: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]],
+        columns: Sequence[tuple[str, str]],
+        batch: int = 5000,
+    ) -> None:
+        out: list[tuple[Any, ...]] = []
+        cursor = self.con.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            out.extend(fn(rows))
+        result = arrow_rows(out, columns)  # noqa: F841 (read by DuckDB)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM result")
+
+
+ARROW_TYPES = {"BIGINT": "int64", "DOUBLE": "float64", "STRING": "string", "BOOLEAN": "bool_"}
+
+
+def arrow_schema(columns: Sequence[tuple[str, str]]) -> Any:
+    """The Arrow schema of ``columns`` (name, SQL type among `ARROW_TYPES`)."""
+    import pyarrow as pa
+
+    return pa.schema([(col, getattr(pa, ARROW_TYPES[kind])()) for col, kind in columns])
+
+
+def arrow_rows(rows: Sequence[tuple[Any, ...]], columns: Sequence[tuple[str, str]]) -> Any:
+    """``rows`` as an Arrow table typed as ``columns``."""
+    import pyarrow as pa
+
+    names = [col for col, _ in columns]
+    return pa.Table.from_pydict(
+        {col: [row[i] for row in rows] for i, col in enumerate(names)}, schema=arrow_schema(columns)
+    )
 
 
 WRITE_CHUNK = 2000  # rows per VALUES statement when results go back to the engine

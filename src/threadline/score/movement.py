@@ -62,7 +62,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
+from typing import Any
 
 import duckdb
 
@@ -441,13 +442,42 @@ def build_itineraries(engine: Engine) -> None:
     )
 
 
+def _circuit_rows(max_cycle: int, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`detect_circuit` over ``(unit_no, places)`` rows: for each circuit found a row of kind 0
+    ``(unit_no, 0, laps, start_stay, end_stay, cycle_len, full_laps, missed, extra)`` and a row of
+    kind 1 ``(unit_no, 1, NULL, pos, stay_no, NULL...)`` per lap position."""
+    out: list[tuple[Any, ...]] = []
+    for unit_no, unit_places in rows:
+        circuit = detect_circuit(list(unit_places), max_cycle=max_cycle)
+        if circuit is None:
+            continue
+        # Stays are consecutive-distinct and numbered from 1: input index i is stay i + 1.
+        out.append(
+            (
+                int(unit_no),
+                0,
+                float(circuit.laps),
+                circuit.start + 1,
+                circuit.end + 1,
+                len(circuit.cycle),
+                circuit.full_laps,
+                circuit.missed,
+                circuit.extra,
+            )
+        )
+        out.extend(
+            (int(unit_no), 1, None, j, i + 1, None, None, None, None) for j, i in enumerate(circuit.lap_at)
+        )
+    return out
+
+
 def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_CYCLE) -> int:
     """Table ``circuits``: `detect_circuit` over every network's and person's stays.
 
     SQL keeps the units that could hold a circuit (four stays or more, one place at least twice),
-    numbers them, and hands their ordered place lists over in batches of ``batch`` units; the
-    function runs once per unit, and only what it finds (integers: stay numbers) goes back to the
-    engine. Returns the number of units examined.
+    numbers them, and hands their ordered place lists to `Engine.map_rows` in batches of
+    ``batch`` units; the function runs once per unit, where the engine runs Python, and only what
+    it finds (integers: stay numbers) comes back. Returns the number of units examined.
     """
     engine.table(
         "_mv_candidates",
@@ -459,55 +489,31 @@ def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_
         """,
     )
     [(count,)] = engine.query("SELECT COUNT(*) FROM _mv_candidates")
-    found: list[tuple[int, int, int, int, float, int, int, int]] = []
-    lap_rows: list[tuple[int, int, int]] = []
     places = _ordered_list(engine, "s.place", "s.stay_no")
-    for lo in range(0, int(count), batch):
-        rows = engine.query(
-            f"""
-            SELECT c.unit_no, {places} AS places
-            FROM _mv_candidates c
-            JOIN _mv_stays s ON s.unit_kind = c.unit_kind AND s.unit = c.unit
-            WHERE c.unit_no > {lo} AND c.unit_no <= {lo + batch}
-            GROUP BY c.unit_no
-            """
-        )
-        for unit_no, unit_places in rows:
-            circuit = detect_circuit(list(unit_places), max_cycle=max_cycle)
-            if circuit is None:
-                continue
-            # Stays are consecutive-distinct and numbered from 1: input index i is stay i + 1.
-            found.append(
-                (
-                    int(unit_no),
-                    circuit.start + 1,
-                    circuit.end + 1,
-                    len(circuit.cycle),
-                    circuit.laps,
-                    circuit.full_laps,
-                    circuit.missed,
-                    circuit.extra,
-                )
-            )
-            lap_rows.extend((int(unit_no), j, i + 1) for j, i in enumerate(circuit.lap_at))
-    write_rows(
-        engine,
+    # One pure function per unit, where the engine runs Python (a cluster's executors): what it
+    # finds comes back as rows of two kinds, 0 a circuit and 1 one of its laps.
+    engine.map_rows(
+        "_mv_detected",
+        f"""
+        SELECT c.unit_no, {places} AS places
+        FROM _mv_candidates c
+        JOIN _mv_stays s ON s.unit_kind = c.unit_kind AND s.unit = c.unit
+        GROUP BY c.unit_no
+        """,
+        partial(_circuit_rows, max_cycle),
+        [("unit_no", "BIGINT"), ("row_kind", "BIGINT"), ("laps", "DOUBLE")]
+        + [(f"i{k}", "BIGINT") for k in range(1, 7)],
+        batch,
+    )
+    engine.table(
         "_mv_found",
-        [
-            ("unit_no", "BIGINT"),
-            ("start_stay", "BIGINT"),
-            ("end_stay", "BIGINT"),
-            ("cycle_len", "BIGINT"),
-            ("laps", "DOUBLE"),
-            ("full_laps", "BIGINT"),
-            ("missed", "BIGINT"),
-            ("extra", "BIGINT"),
-        ],
-        found,
+        """
+        SELECT unit_no, i1 AS start_stay, i2 AS end_stay, i3 AS cycle_len, laps, i4 AS full_laps,
+               i5 AS missed, i6 AS extra
+        FROM _mv_detected WHERE row_kind = 0
+        """,
     )
-    write_rows(
-        engine, "_mv_laps", [("unit_no", "BIGINT"), ("pos", "BIGINT"), ("stay_no", "BIGINT")], lap_rows
-    )
+    engine.table("_mv_laps", "SELECT unit_no, i1 AS pos, i2 AS stay_no FROM _mv_detected WHERE row_kind = 1")
     cycle = _ordered_join(engine, "s.place", "l.pos", " -> ")
     engine.table(
         "circuits",
