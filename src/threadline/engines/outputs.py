@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from threadline.link.engine import sql_literal
 from threadline.store._tx import transaction
 
 __all__ = [
@@ -160,13 +161,13 @@ def _load(
         for name in OUTPUTS:
             files = str(Path(output, name, "*.parquet"))
             columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
-            read = f"read_parquet({_literal(files)})"
+            read = f"read_parquet({sql_literal(files)})"
             present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()}
             # Columns a run does not write: when and by which ingest run it was stored.
             filled = {
                 "run_id": "NULL",
-                "ingested_at": f"TIMESTAMP {_literal(loaded_at.isoformat(sep=' '))}",
-                "quarantined_at": f"TIMESTAMP {_literal(loaded_at.isoformat(sep=' '))}",
+                "ingested_at": f"TIMESTAMP {sql_literal(loaded_at.isoformat(sep=' '))}",
+                "quarantined_at": f"TIMESTAMP {sql_literal(loaded_at.isoformat(sep=' '))}",
             }
             if any(c not in present and c not in filled for c in columns):
                 lacking = next(c for c in columns if c not in present and c not in filled)
@@ -202,7 +203,3 @@ def _load(
             ],
         )
     return counts
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

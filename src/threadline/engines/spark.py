@@ -193,8 +193,9 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
     from threadline.ingest._work import hash_ad
+    from threadline.ingest.pipeline import checked
     from threadline.ingest.readers import read_records
-    from threadline.ingest.validate import Invalid, Validator
+    from threadline.ingest.validate import Validator
     from threadline.store._store import QUARANTINE_RAW_BYTES, _truncate_utf8
 
     s = pa.string()
@@ -218,17 +219,13 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                 for raw in read_records(copy):
                     source = ad_id = digest = error = None
                     shas: list[str] = []
-                    if raw.record is None:
-                        error = raw.error or "unreadable record"
+                    ad = checked(raw, validate)
+                    if isinstance(ad, str):
+                        error = ad
                     else:
-                        try:
-                            ad = validate(raw.record, raw.raw)
-                        except Invalid as exc:
-                            error = exc.reason
-                        else:
-                            source, ad_id = ad.source, ad.id
-                            hashed = hash_ad(ad)
-                            digest, shas, error = hashed.content_hash, list(hashed.image_sha256), hashed.error
+                        source, ad_id = ad.source, ad.id
+                        hashed = hash_ad(ad)
+                        digest, shas, error = hashed.content_hash, list(hashed.image_sha256), hashed.error
                     record = None if raw.record is None else json.dumps(raw.record)
                     # What a quarantine row keeps of a record (as the store does): its first 4 KB.
                     shown = _truncate_utf8(raw.raw, QUARANTINE_RAW_BYTES)

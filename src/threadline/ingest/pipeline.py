@@ -101,20 +101,27 @@ def _batches(
     for raw in records:
         batch.records += 1
         batch.end_offset = raw.end_offset
-        if raw.record is None:
-            batch.quarantined.append(Quarantined(file, raw.line, raw.error or "unreadable record", raw.raw))
+        ad = checked(raw, validate)
+        if isinstance(ad, str):
+            batch.quarantined.append(Quarantined(file, raw.line, ad, raw.raw))
         else:
-            try:
-                ad = validate(raw.record, raw.raw)
-            except Invalid as exc:
-                batch.quarantined.append(Quarantined(file, raw.line, exc.reason, raw.raw))
-            else:
-                batch.valid.append((raw, ad))
+            batch.valid.append((raw, ad))
         if batch.records >= size:
             yield batch
             batch = _Batch([], [], 0, 0)
     if batch.records:
         yield batch
+
+
+def checked(raw: RawRecord, validate: Validator) -> Ad | str:
+    """The `Ad` a record read describes, or the reason it is quarantined (unreadable, or breaking
+    the input contract): the one decision ingest, ``extract`` and the Spark engine share."""
+    if raw.record is None:
+        return raw.error or "unreadable record"
+    try:
+        return validate(raw.record, raw.raw)
+    except Invalid as exc:
+        return exc.reason
 
 
 def read_ads(path: str | os.PathLike[str]) -> Iterator[tuple[Ad | str, int, int, int]]:
@@ -130,15 +137,8 @@ def read_ads(path: str | os.PathLike[str]) -> Iterator[tuple[Ad | str, int, int,
     total = file.stat().st_size
     validate = Validator(file.parent, file.stem)
     for done, raw in enumerate(read_records(file), start=1):
-        if raw.record is None:
-            yield f"{raw.line}: {raw.error}", done, raw.end_offset, total
-            continue
-        try:
-            ad = validate(raw.record, raw.raw)
-        except Invalid as exc:
-            yield f"{raw.line}: {exc.reason}", done, raw.end_offset, total
-        else:
-            yield ad, done, raw.end_offset, total
+        ad = checked(raw, validate)
+        yield (f"{raw.line}: {ad}" if isinstance(ad, str) else ad), done, raw.end_offset, total
 
 
 # The reason given for an ad whose extraction killed its worker process (a decoder crash on a
