@@ -557,7 +557,7 @@ def run_spark(
     # 3. Linking: the shared steps, as a full run.
     t_link = time.perf_counter()
     params = LinkParams()
-    build_inputs(engine)
+    build_inputs(engine, params)
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)

@@ -86,7 +86,7 @@ def link(
     assign_ad_keys(con)
     last = con.execute("SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1").fetchall()
     full = full or not last or json.loads(last[0][0]) != asdict(params)
-    build_inputs(engine)
+    build_inputs(engine, params)
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)

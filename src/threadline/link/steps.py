@@ -51,7 +51,19 @@ class LinkParams:
     # which still matches the crops PDQ misses.
     pdq_radius: int = 31
     phash_radius: int = 8
+    # Only decoded images with real content enter linking at all (`build_inputs`), by exact
+    # SHA-256 or near match: not a failed download (0 bytes, an HTML error page saved as .jpg,
+    # which do not decode), not a tracking pixel or an icon, not a near-uniform placeholder.
+    # PDQ quality (0-100) measures the picture's detail; PDQ's authors treat below 50 as too
+    # featureless to match on. Measured on generated images: flat colour, flat with +-8 noise and
+    # gentle gradients 0; "No photo" text or a grey icon on a flat background 11-16; a picture-icon
+    # placeholder 40; noise and photo-like pictures 100 (though ~8% of the synthetic generator's
+    # shape-and-gradient photos score 14-49: they link only through other evidence).
     pdq_min_quality: int = 50
+    # ... and at least this many pixels on each side. PDQ hashes a 64x64 reduction of the image,
+    # so a smaller one has fewer pixels than the hash samples; a 1x1 tracking pixel, a 16x16
+    # favicon, a 48x48 icon or a 1-pixel spacer are not photos (ad thumbnails are 100 px and up).
+    image_min_side: int = 64
     # Index buckets larger than this are flat or degenerate hashes, not evidence.
     max_bucket: int = 500
     # An incremental run clusters only the affected ads, unless they are more than this share
@@ -97,9 +109,15 @@ def _values(n: int) -> str:
     return "(VALUES " + ", ".join(f"({i})" for i in range(n)) + ") AS t(i)"
 
 
-def build_inputs(engine: Engine) -> None:
+def build_inputs(engine: Engine, params: LinkParams | None = None) -> None:
     """Link inputs from the store: ``link_ads``, ``link_sightings``, ``link_ids``, ``link_names``,
     ``link_images``.
+
+    ``link_images(ad_key, sha256, pdq, pdq_quality, phash)`` holds only the images that may link
+    (``params``: `LinkParams.pdq_min_quality` and `LinkParams.image_min_side`; the defaults when
+    None): every later step (hubs, exact and near matches, persons) reads images from it. The
+    store keeps every file an ad referenced (``ad_images``) as provenance: a file that did not
+    decode, a tiny or featureless one, is recorded and shown but never evidence.
 
     ``link_sightings(ad_key, kind, plain, seen_at)`` holds every identifier an ad shows, as
     extracted, with the time the ad was seen. ``link_ids(ad_key, kind, value, plain)`` holds them
@@ -137,13 +155,19 @@ def build_inputs(engine: Engine) -> None:
         WHERE e.kind = 'name'
         """,
     )
+    # The one place images enter linking. A file that failed to decode has no PDQ (its SHA-256
+    # is provenance only: six failed downloads are one empty file, not one person).
+    params = params or LinkParams()
     engine.table(
         "link_images",
-        """
+        f"""
         SELECT DISTINCT l.ad_key, i.sha256, i.pdq, i.pdq_quality, i.phash
         FROM ad_images ai
         JOIN link_ads l ON ai.source = l.source AND ai.ad_id = l.id AND ai.version = l.version
         JOIN images i ON i.sha256 = ai.sha256
+        WHERE i.pdq IS NOT NULL AND i.phash IS NOT NULL
+          AND i.pdq_quality >= {int(params.pdq_min_quality)}
+          AND i.width >= {int(params.image_min_side)} AND i.height >= {int(params.image_min_side)}
         """,
     )
 
@@ -252,6 +276,8 @@ def image_pairs(engine: Engine, params: LinkParams) -> None:
     pigeonhole principle every pair within 15 (PDQ) or 3 (pHash) bits shares one, and most pairs
     within the wider match radius do too. Candidates are then checked on the full hashes.
     """
+    # `build_inputs` admits only decoded, big and detailed enough images; the quality is checked
+    # again here in case it was given other parameters than these.
     engine.table(
         "_img",
         f"""
