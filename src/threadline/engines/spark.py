@@ -211,7 +211,7 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             batch.column("path").to_pylist(), batch.column("content").to_pylist(), strict=True
         ):
             path = _local_path(url)
-            validate = Validator(Path(path).parent, Path(path).stem)
+            validate = Validator(Path(path).parent, Path(path).stem, input_file=Path(path))
             rows: dict[str, list[Any]] = {name: [] for name in names}
             with tempfile.TemporaryDirectory(prefix="threadline-") as scratch:
                 copy = Path(scratch, Path(path).name)
@@ -283,7 +283,11 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
         data = batch.to_pydict()
         for i in range(batch.num_rows):
             file = data["file"][i]
-            validate = validators.setdefault(file, Validator(Path(file).parent, Path(file).stem))
+            validate = validators.get(file)
+            if validate is None:
+                validate = validators[file] = Validator(
+                    Path(file).parent, Path(file).stem, input_file=Path(file)
+                )
             ad = validate(json.loads(data["record"][i]), data["raw"][i])  # valid: it passed before
             # Hashed when read (images included): extract only, without reading the images again.
             hashed = Outcome(data["content_hash"][i], tuple(data["image_sha256"][i]))

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from threadline.ingest.validate import content_hash, file_sha256
+from threadline.ingest.validate import content_hash
 from threadline.model import Ad, Extraction
 
 __all__ = ["Job", "Outcome", "default_extract", "exit_with", "run_job"]
@@ -87,11 +87,21 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 def hash_ad(ad: Ad) -> Outcome:
     """The ad's content hash and its images' SHA-256, read from the files (no extraction), or the
-    quarantine reason when an image cannot be read."""
+    quarantine reason when an image cannot be read.
+
+    Each file is read once however often it is listed, and its bytes are kept for the ad's
+    extraction to fingerprint (`threadline.extract.images.image_sha256`): not read again.
+    """
+    from threadline.extract.images import image_sha256  # numpy, Pillow: what extraction loads
+
     shas: list[str] = []
+    by_path: dict[str, str] = {}
     try:
         for path in ad.images:
-            shas.append(file_sha256(path))
+            sha = by_path.get(path)
+            if sha is None:
+                sha = by_path[path] = image_sha256(path)
+            shas.append(sha)
     except OSError as exc:
         # Checked to exist at validation; gone or unreadable since (permissions, a crawler
         # still writing the folder).

@@ -15,7 +15,10 @@ for an analyst to fix the feed. Decisions the contract leaves open, made here:
 * Image paths are relative to the input file's folder (the corpus folder), or absolute. Either
   way the resolved path (symlinks followed) must lie inside that folder and be an existing file:
   a hostile feed must not make the tool read, hash or show files elsewhere on the analyst's
-  machine (``../../home/...``, ``/etc/...``).
+  machine (``../../home/...``, ``/etc/...``). Each is a regular file (not a folder, FIFO or
+  device), at most `MAX_IMAGE_BYTES`, and not the input file itself; an ad lists at most
+  `MAX_IMAGES_PER_AD`. Every image is read whole by a worker: without these, one record can make
+  it read gigabytes, or block for ever on a FIFO.
 * No value may be over 1 MiB (UTF-8 bytes; for a list or object, its JSON): real ads are far
   smaller, and huge values are a denial-of-service.
 * Strings must be valid Unicode: a JSON ``\\udXXX`` escape that leaves an unpaired surrogate is
@@ -30,6 +33,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +45,8 @@ __all__ = [
     "CONTENT_HASH_SCHEME",
     "CONTRACT_FIELDS",
     "MAX_FIELD_BYTES",
+    "MAX_IMAGES_PER_AD",
+    "MAX_IMAGE_BYTES",
     "Invalid",
     "Validator",
     "content_hash",
@@ -53,6 +59,12 @@ CONTRACT_FIELDS = frozenset(
     ("id", "source", "url", "posted_at", "captured_at", "title", "body", "location", "images", "fields")
 )
 MAX_FIELD_BYTES = 1024 * 1024
+# Ad photos are a few MB at most (sites recompress uploads; even a 50-megapixel camera's JPEG is
+# some 20 MB). A larger file is not a photo, and a worker reads each image whole into memory.
+# `threadline.extract.images` reads no more than this either (a file may grow after validation).
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+# Real ads show at most a few dozen photos; every reference costs a stat, a read and a hash.
+MAX_IMAGES_PER_AD = 64
 # Part of every content hash, so a future change of the canonical form cannot be mistaken for
 # changed content silently: bump it and say what re-versioning that implies.
 CONTENT_HASH_SCHEME = "threadline-content-1"
@@ -167,10 +179,19 @@ class _ImagePaths:
     validator, i.e. one input file) and only the file name itself is checked for a symlink.
     """
 
-    def __init__(self, corpus: Path) -> None:
+    def __init__(self, corpus: Path, input_file: Path | None = None) -> None:
         self.root = os.path.realpath(corpus)
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self._folders: dict[str, str] = {}
+        # The input file, by identity (device and inode: also under another name or a hard link).
+        self._input: tuple[int, int] | None = None
+        if input_file is not None:
+            try:
+                found = os.stat(input_file)
+            except (OSError, ValueError):
+                pass  # not a local file (a Spark URL) or gone: nothing an image could be
+            else:
+                self._input = (found.st_dev, found.st_ino)
 
     def resolve(self, item: str) -> str:
         joined = os.path.join(self.root, item)  # an absolute `item` replaces the root
@@ -188,6 +209,33 @@ class _ImagePaths:
     def inside(self, path: str) -> bool:
         return path == self.root or path.startswith(self._prefix)
 
+    def refused(self, found: os.stat_result) -> str | None:
+        """Why the file ``found`` (its ``os.stat``) cannot be an image, or None."""
+        if stat.S_ISDIR(found.st_mode):
+            return "is a folder, not a file"
+        if not stat.S_ISREG(found.st_mode):
+            return f"is {_special_kind(found.st_mode)}, not a regular file"
+        if self._input is not None and (found.st_dev, found.st_ino) == self._input:
+            return "is the input file itself, not an image"
+        if found.st_size > MAX_IMAGE_BYTES:
+            return (
+                f"is {found.st_size:,} bytes, over the {MAX_IMAGE_BYTES // (1024 * 1024)} MiB limit"
+                " for an image"
+            )
+        return None
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "a special file"
+
 
 def _images(record: Mapping[str, Any], paths: _ImagePaths) -> tuple[str, ...]:
     value = record.get("images")
@@ -195,6 +243,8 @@ def _images(record: Mapping[str, Any], paths: _ImagePaths) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise Invalid(f"images must be a list of strings, got {json_type(value)}")
+    if len(value) > MAX_IMAGES_PER_AD:  # first: before any file is looked at
+        raise Invalid(f"images lists {len(value):,} files, over the limit of {MAX_IMAGES_PER_AD} per ad")
     resolved_paths = []
     for i, item in enumerate(value):
         if not isinstance(item, str):
@@ -209,8 +259,16 @@ def _images(record: Mapping[str, Any], paths: _ImagePaths) -> tuple[str, ...]:
             raise Invalid(
                 f"images[{i}] is outside the corpus folder (the input file's folder): {_shown(item)}"
             )
-        if not os.path.isfile(resolved):
-            raise Invalid(f"images[{i}] does not exist: {_shown(item)}")
+        try:
+            found = os.stat(resolved)  # the one look at the file: what it is, and its size
+        except (FileNotFoundError, NotADirectoryError):
+            raise Invalid(f"images[{i}] does not exist: {_shown(item)}") from None
+        except (OSError, ValueError) as exc:  # permissions on a folder, a name too long
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise Invalid(f"images[{i}] cannot be looked at: {_shown(item)}: {reason}") from None
+        refused = paths.refused(found)
+        if refused:
+            raise Invalid(f"images[{i}] {refused}: {_shown(item)}")
         resolved_paths.append(resolved)
     return tuple(resolved_paths)
 
@@ -238,11 +296,12 @@ class Validator:
     """Validates the records of one input file: `validate` with the file's settings bound.
 
     ``corpus`` is the input file's folder; ``default_source`` the source of a record without
-    one (the input file's stem).
+    one (the input file's stem); ``input_file`` the input file itself, which no record may list
+    as an image.
     """
 
-    def __init__(self, corpus: Path, default_source: str) -> None:
-        self._paths = _ImagePaths(corpus)
+    def __init__(self, corpus: Path, default_source: str, *, input_file: Path | None = None) -> None:
+        self._paths = _ImagePaths(corpus, input_file)
         self._default_source = default_source
 
     def __call__(self, record: Mapping[str, Any], raw: str | None = None) -> Ad:
@@ -292,9 +351,10 @@ def validate(
     corpus: Path,
     default_source: str,
     raw: str | None = None,
+    input_file: Path | None = None,
 ) -> Ad:
     """The `Ad` that one ``record`` describes (see `Validator`; use one for a whole file)."""
-    return Validator(corpus, default_source)(record, raw)
+    return Validator(corpus, default_source, input_file=input_file)(record, raw)
 
 
 def file_sha256(path: str | Path) -> str:
