@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -34,9 +35,17 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _readable(path: Path) -> Path:
-    if not path.exists():
-        _fail(f"{path}: no such file")
-    if not path.is_file() or not os.access(path, os.R_OK):
+    """``path``, if it is a regular file this process may read; else one line and exit. (Reading
+    a FIFO waits for a writer, forever if none comes; a folder or a device is no input.)"""
+    try:
+        mode: int | None = path.stat().st_mode
+    except OSError as exc:
+        mode, problem = None, "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror
+    if mode is None:
+        _fail(f"{path}: {problem or 'cannot be read'}")
+    elif not stat.S_ISREG(mode):
+        _fail(f"{path}: not a regular file")
+    elif not os.access(path, os.R_OK):
         _fail(f"{path}: not a readable file")
     return path
 
@@ -694,7 +703,9 @@ def load(output: str, db: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: click's errors become one line on stderr and a non-zero exit."""
-    from threadline.store import StoreError
+    import duckdb
+
+    from threadline.store import SchemaTooNewError, StoreError
 
     try:
         result: Any = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
@@ -702,8 +713,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail("interrupted", 130)
     except click.ClickException as exc:
         _fail(exc.format_message().replace("\n", " "), exc.exit_code)
-    except (OSError, StoreError) as exc:
+    except (OSError, StoreError, SchemaTooNewError) as exc:
         _fail(str(exc).replace("\n", " "))
+    except duckdb.Error as exc:  # e.g. a store damaged where opening it did not look
+        lines = str(exc).strip().splitlines()
+        _fail(lines[0] if lines else f"DuckDB {type(exc).__name__}")
     except ValueError as exc:  # a unit's lexicon or weights file with broken rows
         from threadline.score._tsv import DataFileError
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,9 +39,15 @@ from threadline.store._records import (
     ValueCount,
 )
 from threadline.store._tx import transaction
-from threadline.store.schema import LATEST_VERSION, current_version, migrate, utc_now
+from threadline.store.schema import (
+    LATEST_VERSION,
+    SchemaTooNewError,
+    current_version,
+    migrate,
+    utc_now,
+)
 
-__all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError"]
+__all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError", "StoreTooNewError"]
 
 # Enough of a bad record to see what went wrong without letting one huge line bloat the file.
 QUARANTINE_RAW_BYTES = 4096
@@ -54,6 +61,10 @@ class StoreError(RuntimeError):
 
 class StoreBusyError(StoreError):
     """Another process has the store file open for writing."""
+
+
+class StoreTooNewError(StoreError, SchemaTooNewError):
+    """The file was written by a newer Threadline: no reading or migrating it can help."""
 
 
 def _utc_naive(value: datetime | None) -> datetime | None:
@@ -155,21 +166,75 @@ def _ad_from_row(source: str, id: str, row: Sequence[Any]) -> Ad:
     )
 
 
-def _check_is_store_file(file: Path) -> None:
-    """Refuse an existing file that is not a DuckDB database.
+def _not_a_file(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
-    DuckDB opens some other files (JSON, CSV) as a read-through database held in memory, so
-    ``--db ads.jsonl`` (arguments swapped) would "work" and then lose everything written.
+
+def _check_is_store_file(file: Path) -> bool:
+    """Refuse an existing path that is not a DuckDB database file; whether it has content.
+
+    ``stat`` comes first: opening a FIFO to read its header would wait forever for a writer, and
+    a folder or a device is no store. DuckDB opens some other files (JSON, CSV) as a
+    read-through database held in memory, so ``--db ads.jsonl`` (arguments swapped) would "work"
+    and then lose everything written.
     """
+    try:
+        info = os.stat(file)
+    except FileNotFoundError:
+        if not file.parent.is_dir():
+            raise StoreError(f"cannot open store {file}: no folder {file.parent}") from None
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot open store {file}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{file} is {_not_a_file(info.st_mode)}, not a store file")
     try:
         with open(file, "rb") as f:
             header = f.read(12)
-    except FileNotFoundError:
-        return
     except OSError as exc:
         raise StoreError(f"cannot open store {file}: {exc.strerror or exc}") from exc
     if header and header[8:12] != b"DUCK":
         raise StoreError(f"{file} is not a Threadline store (not a DuckDB database file)")
+    return bool(header)
+
+
+# DuckDB 1.x when another process holds the file: 'IO Error: Could not set lock on file "F":
+# Conflicting lock is held in /usr/bin/python3 (PID 123) ...'. Only this is "busy": a corrupt
+# file's messages name blocks ("... in block at location 4096"), which a search for "lock" took
+# for a lock conflict.
+_LOCK_CONFLICT = re.compile(r'Could not set lock on file ".*": Conflicting lock is held')
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _open_error(file: Path, exc: duckdb.Error, had_content: bool) -> StoreError:
+    """What DuckDB's refusal to open (or read the catalog of) ``file`` means for a store."""
+    first = _first_line(exc)
+    if _LOCK_CONFLICT.search(first):
+        return StoreBusyError(f"{file} is open in another process (a store has one writer at a time)")
+    cannot_open = ("IO Error: Cannot open file", "IO Error: Could not set lock")
+    if not had_content or isinstance(exc, duckdb.ConnectionException) or first.startswith(cannot_open):
+        return StoreError(f"cannot open store {file}: {first}")
+    return StoreError(f"{file} is damaged or not a Threadline store: {first}")
+
+
+def _user_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables and views of the open file (not DuckDB's own, not temporary ones)."""
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        " WHERE table_catalog = current_database() ORDER BY ALL"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def _memory_limit() -> str:
@@ -204,25 +269,37 @@ class Store:
         never migrates, so it refuses a file on an older schema.
         """
         file = Path(path)
-        _check_is_store_file(file)
+        had_content = _check_is_store_file(file)
         try:
             con = duckdb.connect(str(file), read_only=read_only, config={"memory_limit": _memory_limit()})
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusyError(
-                    f"{file} is open in another process (a store has one writer at a time)"
-                ) from exc
-            raise StoreError(f"cannot open store {file}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise _open_error(file, exc, had_content) from exc
         try:
-            if read_only:
+            try:
+                tables = _user_tables(con)
                 version = current_version(con)
+            except duckdb.Error as exc:
+                raise _open_error(file, exc, had_content) from exc
+            if tables and "main.schema_version" not in tables:
+                # Someone else's database: migrating would add thirty tables to it, or fail on a
+                # table of its own that has a store table's name.
+                raise StoreError(f"{file} is a DuckDB database but not a Threadline store")
+            if version > LATEST_VERSION:
+                raise StoreTooNewError(
+                    f"{file} was written by a newer Threadline (schema {version}, this one knows "
+                    f"up to {LATEST_VERSION}): upgrade Threadline"
+                )
+            if read_only:
                 if version != LATEST_VERSION:
                     raise StoreError(
                         f"{file} has schema version {version}, not {LATEST_VERSION}: "
                         "open it once for writing to migrate it"
                     )
             else:
-                migrate(con)
+                try:
+                    migrate(con)
+                except duckdb.IOException as exc:  # e.g. no writing beside it (a read-only folder)
+                    raise StoreError(f"cannot write store {file}: {_first_line(exc)}") from exc
         except BaseException:
             con.close()
             raise
