@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -91,9 +92,54 @@ _OUTPUT = click.option(
 )
 
 
-def _writer(stack: ExitStack, output: Path | None) -> IO[str]:
-    """Where a command writes its JSON lines: ``output`` (closed with ``stack``), else stdout."""
-    return stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same inode when both exist (so also through
+    symbolic and hard links), else the same path once resolved."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+@contextmanager
+def _replacing(target: Path, old: os.stat_result | None) -> Iterator[IO[str]]:
+    """A new file beside ``target``, renamed over it if the block ends without an exception,
+    removed otherwise: the old file stays until the new one is whole."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask
+    try:
+        with open(fd, "w", encoding="utf-8") as out:
+            if old is not None:
+                os.chmod(temp, stat.S_IMODE(old.st_mode))
+            yield out
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _writer(stack: ExitStack, output: Path | None, *, reads: Sequence[Path]) -> IO[str]:
+    """Where a command writes its JSON lines: stdout, or the file ``output``, written whole when
+    ``stack`` closes without an exception (on a failure the old file stays).
+
+    ``reads``: the command's input files and stores. An output that is one of them (by any
+    spelling or link) is refused: writing it would destroy what the command reads."""
+    if output is None:
+        return sys.stdout
+    for path in reads:
+        if _same_file(output, path):
+            _fail(f"{output}: the output is {path}, which this command reads")
+    target = Path(os.path.realpath(output))  # a link to the output: replace what it points at
+    try:
+        old: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        old = None
+    if old is not None and stat.S_ISDIR(old.st_mode):
+        _fail(f"{output}: a folder, not a file")
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        # A device or a FIFO (-o /dev/null): written as it is, never replaced by a file.
+        return stack.enter_context(open(target, "w", encoding="utf-8"))
+    return stack.enter_context(_replacing(target, old))
 
 
 @cli.command()
@@ -118,7 +164,7 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
     progress = Progress("extract", quiet=quiet)
     written = bad = 0
     with ExitStack() as stack:
-        out = _writer(stack, output)
+        out = _writer(stack, output, reads=[ads])
         for item, done, read_bytes, total in read_ads(ads):
             if isinstance(item, str):
                 bad += 1
@@ -217,7 +263,7 @@ def export_networks(db: Path, output: Path | None) -> None:
 
     _readable(db)
     with Store.open(db, read_only=True) as store, ExitStack() as stack:
-        out = _writer(stack, output)
+        out = _writer(stack, output, reads=[db])
         rows = store.connection.execute(
             "SELECT id, source, network, person FROM ad_links ORDER BY ad_key"
         ).fetchall()
@@ -240,7 +286,7 @@ def export_scores(db: Path, output: Path | None) -> None:
     with Store.open(db, read_only=True) as store, ExitStack() as stack:
         if not store.connection.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0]:
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
-        out = _writer(stack, output)
+        out = _writer(stack, output, reads=[db])
         for record in iter_ad_scores(store.connection):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
