@@ -16,21 +16,55 @@ cluster, or in local mode on one machine (``--master local[2]``).
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-__all__ = ["ENGINES", "input_files"]
+__all__ = ["ENGINES", "glob_escape", "input_files"]
 
 ENGINES = ("local", "spark")
 INPUT_SUFFIXES = (".jsonl", ".csv")
 
 
-def input_files(path: str | os.PathLike[str]) -> list[Path]:
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
+def input_files(path: str | os.PathLike[str], *, warn: Callable[[str], None] = _warn) -> list[Path]:
     """The input files under ``path`` (a file, or a folder searched recursively for JSON Lines
-    and CSV files), absolute, in the order both engines read them: by their path as a string."""
+    and CSV files), absolute, in the order both engines read them: by their path as a string.
+
+    A file in the folder that is a symbolic link to somewhere outside it (``x.jsonl`` ->
+    ``/etc/passwd``) is skipped, with ``warn``: a folder names what it holds, not what its links
+    point at. Links that stay inside the folder are read."""
     root = Path(path).resolve()
     if root.is_file():
         return [root]
     if not root.is_dir():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    files = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES]
+    files = []
+    for file in root.rglob("*"):
+        if not file.is_file() or file.suffix.lower() not in INPUT_SUFFIXES:
+            continue
+        target = file.resolve()
+        if not target.is_relative_to(root):
+            warn(f"{file}: skipped, it links to {target}, outside the input folder {root}")
+            continue
+        files.append(file)
     return sorted(files, key=str)
+
+
+# Characters each reader takes as a pattern in a path. DuckDB's globs (read_parquet, ...) have no
+# escape character: a one-character class makes ``*``, ``?`` and ``[`` literal (``]`` alone is).
+# Hadoop's (Spark's readers) escape with a backslash, and also read ``{a,b}``.
+_GLOB_DUCKDB = {"*": "[*]", "?": "[?]", "[": "[[]"}
+_GLOB_HADOOP = {ch: "\\" + ch for ch in "[]{}*?\\"}
+
+
+def glob_escape(path: str, reader: Literal["duckdb", "hadoop"] = "duckdb") -> str:
+    """``path`` with every character ``reader`` would take as a pattern made literal, so that a
+    folder named ``runs/x[1]`` is read as itself, not as ``runs/x1``. (DuckDB cannot name a
+    backslash inside a pattern: pass it a path with no pattern characters when it has one.)"""
+    table = _GLOB_DUCKDB if reader == "duckdb" else _GLOB_HADOOP
+    return "".join(table.get(ch, ch) for ch in path)

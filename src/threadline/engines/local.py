@@ -39,7 +39,7 @@ def run_local(
     from threadline.score.scorer import score_store
     from threadline.store import Store
 
-    files = input_files(input_path)
+    files = input_files(input_path, warn=say)
     check_output(output, *files, *([db] if db is not None else []))
     t0 = time.perf_counter()
     scratch = None

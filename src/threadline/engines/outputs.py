@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from threadline.engines import glob_escape
 from threadline.link.engine import sql_literal
 from threadline.store._tx import transaction
 
@@ -68,11 +70,48 @@ class LoadError(RuntimeError):
     """The output folder cannot be loaded (not a run's output, or the store is not empty)."""
 
 
+# What a run writes into an output's folder: the local engine ``part-0.parquet``; Spark
+# ``part-00000-<uuid>-c000.snappy.parquet`` files, ``_SUCCESS``, a ``.<name>.crc`` checksum
+# beside each, and ``_temporary/`` while it writes (left behind when a job dies).
+_RUN_FILE = re.compile(
+    r"part-\d+(-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}-c\d+)?(\.\w+)?\.parquet|_SUCCESS"
+)
+
+
+def is_run_file(name: str, *, folder: bool = False) -> bool:
+    """Whether the file (or with ``folder``, the folder) ``name`` in an output's folder is one a
+    run writes."""
+    if folder:
+        return name == "_temporary"
+    if name.startswith("."):
+        return name.endswith(".crc") and _RUN_FILE.fullmatch(name[1:-4]) is not None
+    return _RUN_FILE.fullmatch(name) is not None
+
+
+def _foreign(out: Path) -> str | None:
+    """The first thing under ``out``'s output folders that no run writes (a run must not delete
+    it), as a path relative to ``out``; None when there is none."""
+    for name in OUTPUTS:
+        folder = out / name
+        if not os.path.lexists(folder):
+            continue
+        if folder.is_symlink() or not folder.is_dir():
+            return name
+        for child in sorted(folder.iterdir()):
+            if child.is_symlink():
+                return f"{name}/{child.name}"
+            if child.is_dir() and not is_run_file(child.name, folder=True):
+                return f"{name}/{child.name}"
+            if not child.is_dir() and not (child.is_file() and is_run_file(child.name)):
+                return f"{name}/{child.name}"
+    return None
+
+
 def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]) -> Path:
     """The output folder, checked before any work: missing, empty, or holding exactly what an
-    earlier run wrote (its manifest names an engine, and nothing else is there), and holding none
-    of ``inputs`` (the input files, a store to keep). Otherwise `LoadError`: a run never deletes
-    files it did not write."""
+    earlier run wrote (its manifest names an engine, and nothing else is there, in the output
+    folders either: see `is_run_file`), and holding none of ``inputs`` (the input files, a store
+    to keep). Otherwise `LoadError`: a run never deletes files it did not write."""
     out = Path(output)
     if out.exists():
         if not out.is_dir():
@@ -86,8 +125,9 @@ def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]
             if engine not in ("local", "spark"):
                 raise LoadError(f"{output}: not empty and not the output of an earlier run")
             unknown = sorted(names - set(OUTPUTS) - {MANIFEST})
-            if unknown:
-                raise LoadError(f"{output}: holds {unknown[0]}, which no run writes; not cleared")
+            foreign = unknown[0] if unknown else _foreign(out)
+            if foreign:
+                raise LoadError(f"{output}: holds {foreign}, which no run writes; not cleared")
     root = out.resolve()
     for path in inputs:
         if Path(path).resolve().is_relative_to(root):
@@ -96,11 +136,27 @@ def check_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]
 
 
 def clear_output(output: str | os.PathLike[str]) -> Path:
-    """Remove what an earlier run wrote to a folder `check_output` accepted; create it if missing."""
+    """Remove what an earlier run wrote to a folder `check_output` accepted; create it if missing.
+
+    Only a run's files go: anything else found in an output folder (put there since the check)
+    is a `LoadError`, before anything is removed."""
     out = Path(output)
+    foreign = _foreign(out)
+    if foreign:
+        raise LoadError(f"{output}: holds {foreign}, which no run writes; not cleared")
     for name in OUTPUTS:
-        if (out / name).is_dir():
-            shutil.rmtree(out / name)
+        folder = out / name
+        if not folder.is_dir():
+            continue
+        for child in folder.iterdir():
+            if child.is_dir() and not child.is_symlink() and is_run_file(child.name, folder=True):
+                shutil.rmtree(child)
+            elif is_run_file(child.name):
+                child.unlink()
+        try:
+            folder.rmdir()
+        except OSError:  # something arrived while clearing: keep it
+            raise LoadError(f"{output}: {name} is not empty after clearing; not cleared") from None
     (out / MANIFEST).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     return out
@@ -147,9 +203,19 @@ def check_loadable(output: str | os.PathLike[str]) -> None:
     """`LoadError` unless ``output`` holds a run's manifest and every output (checked before a
     store is opened, so a failed load leaves no store file behind)."""
     read_manifest(output)
-    missing = [name for name in OUTPUTS if not any(Path(output, name).glob("*.parquet"))]
+    missing = [name for name in OUTPUTS if not _parquet_files(output, name)]
     if missing:
         raise LoadError(f"{output}: missing output {missing[0]} (and {len(missing) - 1} more)")
+
+
+def _parquet_files(output: str | os.PathLike[str], name: str) -> list[str]:
+    """The Parquet files of output ``name``, as DuckDB must be given them: listed here, each
+    with its pattern characters escaped (a folder ``runs/x[1]`` is not ``runs/x1``)."""
+    folder = Path(output, name)
+    if not folder.is_dir():
+        return []
+    files = [f for f in folder.iterdir() if f.name.endswith(".parquet") and not f.name.startswith(".")]
+    return sorted(glob_escape(str(f)) for f in files if f.is_file())
 
 
 def _load(
@@ -159,15 +225,16 @@ def _load(
     counts: dict[str, int] = {}
     with transaction(con):
         for name in OUTPUTS:
-            files = str(Path(output, name, "*.parquet"))
+            files = ", ".join(sql_literal(f) for f in _parquet_files(output, name))
             columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
-            read = f"read_parquet({sql_literal(files)})"
+            read = f"read_parquet([{files}])"
             present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()}
             # Columns a run does not write: when and by which ingest run it was stored.
             filled = {
                 "run_id": "NULL",
                 "ingested_at": f"TIMESTAMP {sql_literal(loaded_at.isoformat(sep=' '))}",
                 "quarantined_at": f"TIMESTAMP {sql_literal(loaded_at.isoformat(sep=' '))}",
+                "raw_sha256": "sha256(raw)",
             }
             if any(c not in present and c not in filled for c in columns):
                 lacking = next(c for c in columns if c not in present and c not in filled)

@@ -454,7 +454,11 @@ def run_spark(
     reader = spark.read.format("binaryFile")
     local_output = _is_local(output)
     local_input = _is_local(input_path)
-    files = [str(f) for f in input_files(_local_path(str(input_path)))] if local_input else [str(input_path)]
+    files = (
+        [str(f) for f in input_files(_local_path(str(input_path)), warn=say)]
+        if local_input
+        else [str(input_path)]
+    )
     # The output is checked before any work: a run never deletes files it did not write.
     if local_output:
         check_output(_local_path(str(output)), *(files if local_input else []))
@@ -642,15 +646,16 @@ def run_spark(
 def _file_url(path: str, *, glob: bool = False) -> str:
     """A local path as a file URL for Spark; for reading (``glob``), with the characters Hadoop
     reads as a pattern escaped."""
+    from threadline.engines import glob_escape
+
     resolved = str(Path(path).resolve())
-    if glob:
-        resolved = "".join("\\" + ch if ch in "[]{}*?\\" else ch for ch in resolved)
-    return f"file://{resolved}"
+    return f"file://{glob_escape(resolved, 'hadoop') if glob else resolved}"
 
 
 def _check_remote_output(spark: SparkSession, url: str) -> None:
-    """The remote output folder holds nothing, or only what an earlier run wrote (`LoadError`)."""
-    from threadline.engines.outputs import MANIFEST, OUTPUTS, LoadError
+    """The remote output folder holds nothing, or only what an earlier run wrote (`LoadError`):
+    writing an output replaces its whole folder there."""
+    from threadline.engines.outputs import MANIFEST, OUTPUTS, LoadError, is_run_file
 
     jvm = spark.sparkContext._jvm
     assert jvm is not None
@@ -661,6 +666,11 @@ def _check_remote_output(spark: SparkSession, url: str) -> None:
     names = {status.getPath().getName() for status in fs.listStatus(path)}
     if names and (MANIFEST not in names or names - set(OUTPUTS) - {MANIFEST}):
         raise LoadError(f"{url}: not empty and not only the output of an earlier run")
+    for name in sorted(names & set(OUTPUTS)):
+        for status in fs.listStatus(jvm.org.apache.hadoop.fs.Path(f"{url.rstrip('/')}/{name}")):
+            child = status.getPath().getName()
+            if child == name or not is_run_file(child, folder=status.isDirectory()):
+                raise LoadError(f"{url}: holds {name}/{child}, which no run writes; not cleared")
 
 
 def _write_text(spark: SparkSession, url: str, text: str) -> None:
