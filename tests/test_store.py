@@ -259,13 +259,36 @@ def test_same_content_is_a_no_op_and_changed_content_a_new_version(store: Store)
     assert known["site", "a1"].hashes == {"h1", "h2"}
 
 
-def test_content_seen_in_any_earlier_version_is_not_stored_again(store: Store) -> None:
+def test_a_record_read_again_is_no_news_but_a_return_to_earlier_content_is_a_new_version(
+    store: Store,
+) -> None:
     # Re-ingesting an old file after a newer one must stay a no-op, or re-runs would not be
-    # idempotent: a reverted ad is its earlier version.
-    store.write_batch([stored(make_ad(), "h1"), stored(make_ad(body="edited"), "h2")])
-    result = store.write_batch([stored(make_ad(), "h1")])
-    assert result.unchanged == 1
+    # idempotent: the very record (file, line, content, capture time) an earlier version came
+    # from, read again, is no news.
+    store.write_batch([stored(make_ad(), "h1", line=1), stored(make_ad(body="edited"), "h2", line=2)])
+    assert store.write_batch([stored(make_ad(), "h1", line=1)]).unchanged == 1
     assert store.counts().versions == 2
+    # The ad showing its first content again in a later record is a change: A, B, A is three
+    # versions, and the latest is A again (links must follow what the ad shows now).
+    result = store.write_batch([stored(make_ad(), "h1", line=3)])
+    assert (result.new_versions, result.versions) == (1, (3,))
+    assert store.query("SELECT version, content_hash FROM latest_ads") == [(3, "h1")]
+    # ... and so is the same record captured again later (a crawler's feed file rewritten).
+    later = make_ad(captured_at=datetime(2026, 5, 1, tzinfo=UTC))
+    assert store.write_batch([stored(make_ad(body="edited"), "h2", line=6)]).versions == (4,)
+    assert store.write_batch([stored(later, "h1", line=1)]).versions == (5,)
+
+
+def test_a_return_without_an_extraction_copies_the_earlier_versions(store: Store) -> None:
+    first = stored(make_ad(), "h1", line=1)
+    store.write_batch([first, stored(make_ad(body="edited"), "h2", line=2)])
+    # Ingest does not extract content an ad had before: the store copies that version's.
+    result = store.write_batch([first._replace(line=3, extraction=None)])
+    assert result.versions == (3,)
+    extractions = store.extractions_for("site", "a1")
+    assert extractions[3].found == extractions[1].found and extractions[3].region == extractions[1].region
+    with pytest.raises(ValueError, match="no earlier version"):
+        store.write_batch([stored(make_ad("new"), "h9")._replace(extraction=None)])
 
 
 def test_versions_within_one_batch_are_numbered_in_order(store: Store) -> None:
@@ -273,14 +296,16 @@ def test_versions_within_one_batch_are_numbered_in_order(store: Store) -> None:
         stored(make_ad(body="v1"), "h1", line=1),
         stored(make_ad("b1"), "hb", line=2),
         stored(make_ad(body="v2"), "h2", line=3),
-        stored(make_ad(body="v1"), "h1", line=4),  # a repeat inside the batch: no-op
+        stored(make_ad(body="v2"), "h2", line=4),  # the same as the record before: no-op
+        stored(make_ad(body="v1"), "h1", line=5),  # back to v1: a new version
     ]
     result = store.write_batch(items)
-    assert result.versions == (1, 1, 2, None)
-    assert (result.new_ads, result.new_versions, result.unchanged) == (2, 1, 1)
+    assert result.versions == (1, 1, 2, None, 3)
+    assert (result.new_ads, result.new_versions, result.unchanged) == (2, 2, 1)
     assert store.query("SELECT id, version, line FROM ads ORDER BY id, version") == [
         ("a1", 1, 1),
         ("a1", 2, 3),
+        ("a1", 3, 5),
         ("b1", 1, 2),
     ]
 

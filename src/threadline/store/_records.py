@@ -6,13 +6,23 @@ them; `threadline.ingest` re-exports `Quarantined`, which ingest produces and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from threadline.model import Ad, Extraction
 
-__all__ = ["BatchResult", "Counts", "IngestRun", "Known", "Quarantined", "StoredAd", "ValueCount"]
+__all__ = [
+    "BatchResult",
+    "Counts",
+    "IngestRun",
+    "Known",
+    "Quarantined",
+    "StoredAd",
+    "ValueCount",
+    "utc_naive",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +47,67 @@ class StoredAd(NamedTuple):
     5-tuple is accepted too. ``image_sha256`` is the SHA-256 of each of ``ad.images`` in order,
     as ingest computed it for the content hash; when empty, the store takes each image's SHA-256
     from the extraction (its ``image`` values).
+
+    ``extraction`` None says the ad had this content before (`Known.hashes`) and was not
+    extracted again: when it is stored as a new version (a return to earlier content), the
+    store copies that earlier version's extraction.
     """
 
     ad: Ad
     content_hash: str
     file: str
     line: int
-    extraction: Extraction
+    extraction: Extraction | None
     image_sha256: tuple[str, ...] = ()
+
+
+def utc_naive(value: datetime | None) -> datetime | None:
+    """``value`` as the naive UTC time the store keeps (a naive time is UTC by the contract)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """What the store already holds for one ``(source, id)``: its versions' content hashes."""
+    """What the store already holds for one ``(source, id)``: its versions by content hash (the
+    latest version holding each), and the record each version was stored from (``reads``:
+    content hash, file, line, captured_at).
+    """
 
     latest_version: int
     latest_hash: str
-    hashes: frozenset[str]
+    versions: Mapping[str, int]
+    reads: frozenset[tuple[str, str, int, datetime | None]] = frozenset()
+
+    @property
+    def hashes(self) -> frozenset[str]:
+        """Every content the ad has had: content seen before need not be extracted again."""
+        return frozenset(self.versions)
+
+    def unchanged(self, content_hash: str, file: str, line: int, captured_at: datetime | None) -> bool:
+        """Whether a record with this content is no news for the ad: the ad's latest content, or
+        the very record an earlier version was stored from, read again (same file, line, content
+        and capture time: a re-run of an old file).
+
+        Anything else is a new version, a return to earlier content included (A, B, A: the ad
+        shows A again, and links must follow what it shows now). In one pass over new files
+        this is "differs from the record before it", which the Spark engine computes alike.
+        """
+        if content_hash == self.latest_hash:
+            return True
+        return (content_hash, file, line, utc_naive(captured_at)) in self.reads
+
+    def then(
+        self, version: int, content_hash: str, file: str, line: int, captured_at: datetime | None
+    ) -> Known:
+        """What is known once ``version`` with this content is stored from this record."""
+        return Known(
+            version,
+            content_hash,
+            {**self.versions, content_hash: version},
+            self.reads | {(content_hash, file, line, utc_naive(captured_at))},
+        )
 
 
 @dataclass(frozen=True, slots=True)

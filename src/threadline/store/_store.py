@@ -14,6 +14,7 @@ new content for its ``(source, id)`` and which version number it gets.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from threadline.store._records import (
     Quarantined,
     StoredAd,
     ValueCount,
+    utc_naive,
 )
 from threadline.store._tx import transaction
 from threadline.store.schema import (
@@ -65,12 +67,6 @@ class StoreBusyError(StoreError):
 
 class StoreTooNewError(StoreError, SchemaTooNewError):
     """The file was written by a newer Threadline: no reading or migrating it can help."""
-
-
-def _utc_naive(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is None:
-        return value  # naive means UTC by the input contract
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _json_default(value: Any) -> Any:
@@ -135,7 +131,8 @@ _EXTRACTIONS = _schema(
 )
 _IMAGES = _schema("sha256:str pdq:str pdq_quality:i32 phash:str width:i32 height:i32")
 _AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha256:str")
-_QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64")
+_COPIES = _schema("source:str id:str from_version:i32 version:i32")
+_QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64 raw_sha256:str")
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -365,6 +362,13 @@ class Store:
             [utc_now(), read, new_ads, new_versions, unchanged, quarantined, run_id],
         )
 
+    def files_ingested(self, *, stem: str, other_than: str) -> list[str]:
+        """Files named ``stem`` plus a suffix ingested before, other than ``other_than``."""
+        rows = self._con.execute(
+            "SELECT DISTINCT file FROM ingest_runs WHERE file <> ? ORDER BY file", [other_than]
+        ).fetchall()
+        return [file for (file,) in rows if Path(file).stem == stem]
+
     def runs(self, limit: int = 20) -> list[IngestRun]:
         """The latest ingest runs, newest first."""
         rows = self._con.execute(
@@ -389,18 +393,24 @@ class Store:
         self._con.register("_wanted_keys", table)
         try:
             rows = self._con.execute(
-                "SELECT a.source, a.id, a.version, a.content_hash FROM ads a"
+                "SELECT a.source, a.id, a.version, a.content_hash, a.file, a.line, a.captured_at FROM ads a"
                 " SEMI JOIN _wanted_keys k ON a.source = k.source AND a.id = k.id"
             ).fetchall()
         finally:
             self._con.unregister("_wanted_keys")
-        grouped: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for source, ad_id, version, content_hash in rows:
-            grouped.setdefault((source, ad_id), []).append((version, content_hash))
+        grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        for source, ad_id, *version in rows:
+            grouped.setdefault((source, ad_id), []).append(tuple(version))
         known = {}
         for key, versions in grouped.items():
-            latest_version, latest_hash = max(versions)
-            known[key] = Known(latest_version, latest_hash, frozenset(h for _, h in versions))
+            versions.sort()
+            latest_version, latest_hash = versions[-1][:2]
+            known[key] = Known(
+                latest_version,
+                latest_hash,
+                {h: version for version, h, *_ in versions},  # in order: the latest holding each
+                frozenset((h, file, line, captured) for _, h, file, line, captured in versions),
+            )
         return known
 
     def write_batch(
@@ -413,13 +423,14 @@ class Store:
         """Store a batch of ads with their extractions, and quarantined records, atomically.
 
         Each item is ``(ad, content_hash, file, line, extraction)`` (a `StoredAd`), in input
-        order. An ad whose content hash is already stored for its ``(source, id)`` is a no-op;
-        new content becomes version ``max + 1`` (version 1 for a new ad), earlier versions kept.
+        order. An ad whose content is its ``(source, id)``'s latest (or that is the record an earlier
+        version came from, read again: see `Known.unchanged`) is a no-op; other content becomes
+        version ``max + 1`` (version 1 for a new ad), earlier versions kept.
         Items are decided in order, so two versions of one ad in a batch both land, in order.
 
         The whole batch is one transaction: a process killed mid-batch leaves none of it, and the
         batch written again does exactly what it would have done. Quarantine rows are unique on
-        ``(file, line, reason)``, so writing the same one twice keeps one.
+        ``(file, line, reason, text)``, so writing the same one twice keeps one.
         """
         self._check_writable()
         now = utc_now()
@@ -436,14 +447,12 @@ class Store:
         now: datetime,
     ) -> BatchResult:
         # Decided inside the transaction: what is stored now is what this batch is compared to.
-        known = {
-            key: (k.latest_version, set(k.hashes))
-            for key, k in self.known_hashes((item[0].source, item[0].id) for item in items).items()
-        }
+        known = self.known_hashes((item[0].source, item[0].id) for item in items)
         ads = _Columns(_ADS.names)
         extractions = _Columns(_EXTRACTIONS.names)
         ad_images = _Columns(_AD_IMAGES.names)
         images: dict[str, tuple[Any, ...]] = {}
+        copies = _Columns(_COPIES.names)
         versions: list[int | None] = []
         new_ads = new_versions = unchanged = 0
         for item in items:
@@ -451,19 +460,23 @@ class Store:
             image_sha256: tuple[str, ...] = item[5] if len(item) > 5 else ()
             key = (ad.source, ad.id)
             seen = known.get(key)
-            if seen is not None and content_hash in seen[1]:
+            if seen is not None and seen.unchanged(content_hash, file, line, ad.captured_at):
                 unchanged += 1
                 versions.append(None)
                 continue
             if seen is None:
                 version = 1
                 new_ads += 1
-                known[key] = (1, {content_hash})
+                seen = Known(0, "", {})
             else:
-                version = seen[0] + 1
+                version = seen.latest_version + 1
                 new_versions += 1
-                seen[1].add(content_hash)
-                known[key] = (version, seen[1])
+            if extraction is None:  # earlier content again: its extraction is copied below
+                earlier = seen.versions.get(content_hash)
+                if earlier is None:
+                    raise ValueError(f"{ad.source}/{ad.id}: no extraction, and no earlier version to copy")
+                copies.add(ad.source, ad.id, earlier, version)
+            known[key] = seen.then(version, content_hash, file, line, ad.captured_at)
             versions.append(version)
             ads.add(
                 ad.source,
@@ -473,18 +486,22 @@ class Store:
                 ad.title,
                 ad.body,
                 ad.url,
-                _utc_naive(ad.posted_at),
-                _utc_naive(ad.captured_at),
+                utc_naive(ad.posted_at),
+                utc_naive(ad.captured_at),
                 ad.location,
                 _dumps(list(ad.images)),
                 _dumps(ad.fields),
                 _dumps(ad.extra),
-                extraction.region,
+                extraction.region if extraction is not None else None,
                 file,
                 line,
                 run_id,
                 now,
             )
+            if extraction is None:
+                for position, (path, sha256) in enumerate(zip(ad.images, image_sha256, strict=True)):
+                    ad_images.add(ad.source, ad.id, version, position, path, sha256)
+                continue
             self._add_extraction(extractions, ad, version, extraction)
             self._add_images(ad_images, images, ad, version, extraction, image_sha256)
 
@@ -508,8 +525,31 @@ class Store:
                 " height = coalesce(images.height, excluded.height)",
             )
         self._insert("ad_images", ad_images, _AD_IMAGES)
+        self._copy_extractions(copies)
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
         return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions))
+
+    def _copy_extractions(self, copies: _Columns) -> None:
+        """Give each new version in ``copies`` the region and extraction of the earlier version
+        with the same content (``from_version``): the same content extracts the same."""
+        if not len(copies):
+            return
+        self._con.register("_batch_copies", copies.table(_COPIES))
+        try:
+            self._con.execute(
+                "UPDATE ads SET region = o.region FROM _batch_copies c, ads o"
+                " WHERE o.source = c.source AND o.id = c.id AND o.version = c.from_version"
+                " AND ads.source = c.source AND ads.id = c.id AND ads.version = c.version"
+            )
+            self._con.execute(
+                f"INSERT INTO extractions ({', '.join(_EXTRACTIONS.names)})"
+                " SELECT e.source, e.ad_id, c.version, e.found_index, e.span_index, e.kind, e.value,"
+                " e.field, e.span_start, e.span_end, e.detail"
+                " FROM extractions e JOIN _batch_copies c"
+                " ON e.source = c.source AND e.ad_id = c.id AND e.version = c.from_version"
+            )
+        finally:
+            self._con.unregister("_batch_copies")
 
     @staticmethod
     def _add_extraction(rows: _Columns, ad: Ad, version: int, extraction: Extraction) -> None:
@@ -607,19 +647,22 @@ class Store:
         self, quarantined: Sequence[Quarantined], run_id: int | None, now: datetime
     ) -> int:
         rows = _Columns(_QUARANTINE.names)
-        seen: set[tuple[str, int, str]] = set()
+        seen: set[tuple[str, int, str, str]] = set()
         for q in quarantined:
-            key = (q.file, q.line, q.reason)
+            raw = _truncate_utf8(q.raw, QUARANTINE_RAW_BYTES)
+            raw_sha256 = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+            key = (q.file, q.line, q.reason, raw_sha256)
             if key in seen:
                 continue
             seen.add(key)
-            rows.add(q.file, q.line, q.reason, _truncate_utf8(q.raw, QUARANTINE_RAW_BYTES), now, run_id)
+            rows.add(q.file, q.line, q.reason, raw, now, run_id, raw_sha256)
         if not len(rows):
             return 0
         self._con.register("_batch_quarantine", rows.table(_QUARANTINE))
         try:
             result = self._con.execute(
-                "INSERT OR IGNORE INTO quarantine SELECT * FROM _batch_quarantine"
+                f"INSERT OR IGNORE INTO quarantine ({', '.join(_QUARANTINE.names)})"
+                " SELECT * FROM _batch_quarantine"
             ).fetchone()
         finally:
             self._con.unregister("_batch_quarantine")

@@ -368,6 +368,28 @@ _LOCAL_PRICES: tuple[str, ...] = (
     """,
 )
 
+# A quarantined record is told apart by its text too: a rewritten feed file can hold another bad
+# record on the same line with the same reason, and keying on (file, line, reason) alone dropped
+# it. ``raw_sha256`` is the SHA-256 of ``raw`` as kept (its first 4 KB), so a re-run of the same
+# file still finds its rows already there.
+_QUARANTINE_BY_TEXT: tuple[str, ...] = (
+    """
+    CREATE TABLE quarantine_by_text (
+        file           VARCHAR   NOT NULL,
+        line           INTEGER   NOT NULL,
+        reason         VARCHAR   NOT NULL,
+        raw            VARCHAR   NOT NULL,  -- first 4 KB of the record as read
+        quarantined_at TIMESTAMP NOT NULL,
+        run_id         BIGINT,
+        raw_sha256     VARCHAR   NOT NULL,  -- SHA-256 (hex) of raw
+        UNIQUE (file, line, reason, raw_sha256)
+    )
+    """,
+    "INSERT INTO quarantine_by_text SELECT *, sha256(raw) FROM quarantine",
+    "DROP TABLE quarantine",
+    "ALTER TABLE quarantine_by_text RENAME TO quarantine",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -375,6 +397,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "analyst decisions with sides and revocation; links cut for separations", _DECISIONS),
     Migration(5, "scores with their parts, analysts' labels, fitted models", _SCORES),
     Migration(6, "local price medians of the last score run", _LOCAL_PRICES),
+    Migration(7, "quarantine rows told apart by their text", _QUARANTINE_BY_TEXT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
