@@ -188,28 +188,39 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
     "--workers", type=click.IntRange(1), default=None, help="Extraction processes (default: cores)."
 )
 @click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--source", default=None, help="Source of records that name none (default: the file's name).")
 @click.option("--link/--no-link", "do_link", default=True, show_default=True, help="Link after storing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def ingest(ads: Path, db: Path, workers: int | None, batch_size: int, do_link: bool, quiet: bool) -> None:
+def ingest(
+    ads: Path, db: Path, workers: int | None, batch_size: int, source: str | None, do_link: bool, quiet: bool
+) -> None:
     """Validate, extract, store and link ADS (JSON Lines or CSV) into the store --db.
 
-    Incremental: records already stored are no-ops; changed content for the same (source, id)
-    becomes a new version. Malformed records go to quarantine with their line and reason.
+    Incremental: a record whose content is its ad's latest is seen again; changed content for the
+    same (source, id) becomes a new version (a return to earlier content too). Malformed records
+    go to quarantine with their line and reason. Exits non-zero when no record could be stored
+    or was seen again.
     """
     from threadline.ingest import ingest_file
     from threadline.store import Store
 
     _readable(ads)
+    if source is not None and not source.strip():
+        _fail("--source is empty")
     progress = Progress("ingest", quiet=quiet)
     with Store.open(db) as store:
-        report = ingest_file(ads, store, workers=workers, batch_size=batch_size, progress=progress)
+        report = ingest_file(
+            ads, store, workers=workers, batch_size=batch_size, progress=progress, source=source
+        )
         progress.close()
         click.echo(
-            f"ingest: {report.read:,} records: {report.new_ads:,} new ads, "
-            f"{report.new_versions:,} new versions, {report.unchanged:,} unchanged, "
-            f"{report.quarantined:,} quarantined "
+            f"ingest: {report.line()} "
             f"({report.seconds:,.1f}s, {report.read / max(report.seconds, 1e-9):,.0f} records/s)"
         )
+        for warning in report.warnings:
+            click.echo(f"threadline: warning: {warning}", err=True)
+        if not report.accepted:
+            _fail(f"{ads}: no record could be stored ({report.line()})")
         if do_link:
             _link_and_score(store.connection)
 
@@ -719,6 +730,15 @@ def run(
             manifest = run_spark(input_path, output, partitions=partitions, spark=spark, say=say)
     except LoadError as exc:
         _fail(str(exc))
+    records = manifest["records"]
+    accepted = records["new_ads"] + records["new_versions"] + records["unchanged"]
+    click.echo(
+        f"run ({engine}): {records['read']:,} records: {records['new_ads']:,} new ads, "
+        f"{records['new_versions']:,} new versions, {records['unchanged']:,} seen again, "
+        f"{records['quarantined']:,} quarantined"
+    )
+    if not accepted:
+        _fail(f"{input_path}: no record could be stored")
     link, score = manifest["link"], manifest["score"]
     click.echo(
         f"run ({engine}): {link['ads']:,} ads in {link['networks']:,} networks and "

@@ -48,9 +48,14 @@ def run_local(
         db = Path(scratch, "run.duckdb")
     try:
         with Store.open(db) as store:
+            records = dict.fromkeys(("read", "new_ads", "new_versions", "unchanged", "quarantined"), 0)
             for file in files:
                 report = ingest_file(file, store, workers=workers)
-                say(f"ingest {file}: {report.read:,} records, {report.stored:,} stored")
+                say(f"ingest {file}: {report.line()}")
+                for warning in report.warnings:
+                    say(f"warning: {warning}")
+                for key in records:
+                    records[key] += getattr(report, key)
             params = LinkParams()
             linked = link(store.connection, params, full=True)
             say(f"link: {linked.ads:,} ads, {linked.networks:,} networks")
@@ -65,6 +70,7 @@ def run_local(
             "input": [str(f) for f in files],
             "finished": datetime.now(UTC).replace(tzinfo=None).isoformat(),
             "seconds": round(time.perf_counter() - t0, 2),
+            "records": records,
             "link": {
                 "params": asdict(params),
                 "ads": linked.ads,

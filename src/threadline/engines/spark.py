@@ -265,6 +265,7 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
 
     from threadline.ingest._work import Outcome, default_extract, extract_hashed
     from threadline.ingest.validate import Validator
+    from threadline.store._records import utc_naive
     from threadline.store._store import (
         _AD_IMAGES,
         _EXTRACTIONS,
@@ -273,7 +274,6 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
         _Columns,
         _dumps,
         _truncate_utf8,
-        _utc_naive,
     )
 
     schema = _extracted_schema()
@@ -309,8 +309,8 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
                     title=ad.title,
                     body=ad.body,
                     url=ad.url,
-                    posted_at=_utc_naive(ad.posted_at),
-                    captured_at=_utc_naive(ad.captured_at),
+                    posted_at=utc_naive(ad.posted_at),
+                    captured_at=utc_naive(ad.captured_at),
                     location=ad.location,
                     images=_dumps(list(ad.images)),
                     fields=_dumps(ad.fields),
@@ -476,25 +476,32 @@ def run_spark(
         raise FileNotFoundError(f"{input_path}: no input files (.jsonl, .csv)")
     parsed = frame.select("path", "content").mapInArrow(_parse_files, _PARSED)
     engine.register("_parsed", parsed.repartition(parts, "source", "id").localCheckpoint(eager=True))
-    say("spark: records read and hashed")
-    # 2. Versions: each new content of an ad in input order (the same content again is no news).
+    [(read,)] = engine.query("SELECT COUNT(*) FROM _parsed")
+    say(f"spark: {read:,} records read and hashed")
+    # 2. Versions: in input order, each record whose content differs from the ad's record before
+    # it (a return to earlier content included), as the store decides (`Known.unchanged`).
     engine.table(
         "_new_content",
         """
         SELECT file, line, raw, record, source, id, content_hash, image_sha256 FROM (
-            SELECT *, row_number() OVER (PARTITION BY source, id, content_hash ORDER BY file, line) AS nth
+            SELECT *, lag(content_hash) OVER (PARTITION BY source, id ORDER BY file, line) AS before
             FROM _parsed WHERE error IS NULL
-        ) WHERE nth = 1
+        ) WHERE before IS NULL OR before <> content_hash
         """,
     )
     extracted = spark.table("_new_content").mapInArrow(_extract_rows, _EXTRACTED)
     engine.register("_extracted", extracted.localCheckpoint(eager=True))
     say("spark: ads extracted")
+    # Content whose extraction failed is quarantined and never stored, so the records around it
+    # are compared again without it (A, B failing, A is one version, as in the store).
     engine.table(
         "_stored",
         """
         SELECT *, CAST(row_number() OVER (PARTITION BY source, id ORDER BY file, line) AS INT) AS version
-        FROM _extracted WHERE error IS NULL
+        FROM (
+            SELECT *, lag(content_hash) OVER (PARTITION BY source, id ORDER BY file, line) AS before
+            FROM _extracted WHERE error IS NULL
+        ) WHERE before IS NULL OR before <> content_hash
         """,
     )
     engine.table(
@@ -622,6 +629,7 @@ def run_spark(
         "input": files,
         "finished": datetime.now(UTC).replace(tzinfo=None).isoformat(),
         "seconds": round(time.perf_counter() - t0, 2),
+        "records": _record_counts(engine, int(read)),
         "link": {
             "params": asdict(params),
             "ads": int(ads),
@@ -641,6 +649,22 @@ def run_spark(
         spark, f"{str(output).rstrip('/')}/run.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     )
     return manifest
+
+
+def _record_counts(engine: SparkEngine, read: int) -> dict[str, int]:
+    """What became of the records read, as the local engine counts them: each is a new ad, a new
+    version, seen again or quarantined."""
+    [(new_ads, versions, quarantined)] = engine.query(
+        "SELECT (SELECT COUNT(*) FROM ads WHERE version = 1), (SELECT COUNT(*) FROM ads),"
+        " (SELECT COUNT(*) FROM quarantine)"
+    )
+    return {
+        "read": read,
+        "new_ads": int(new_ads),
+        "new_versions": int(versions) - int(new_ads),
+        "unchanged": read - int(versions) - int(quarantined),
+        "quarantined": int(quarantined),
+    }
 
 
 def _file_url(path: str, *, glob: bool = False) -> str:

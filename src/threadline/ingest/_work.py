@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from threadline.ingest.validate import content_hash
 from threadline.model import Ad, Extraction
+from threadline.store._records import Known
 
-__all__ = ["Job", "Outcome", "default_extract", "exit_with", "run_job"]
+__all__ = ["Job", "Outcome", "default_extract", "exit_with", "one_line", "run_job"]
 
 Extract = Callable[[Ad], Extraction]
 
@@ -30,11 +31,16 @@ def default_extract(ad: Ad) -> Extraction:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One batch of validated ads, with the content hashes the store already had for each."""
+    """One batch of validated ads, each with what the store already held for it (None for an ad
+    it has never seen)."""
 
     ads: list[Ad]
-    known: list[frozenset[str]]
+    known: list[Known | None]
     extract: Extract
+
+    def part(self, start: int, stop: int) -> Job:
+        """The job for ads ``start:stop`` only."""
+        return Job(self.ads[start:stop], self.known[start:stop], self.extract)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +86,8 @@ def _exit_when_gone(pid: int) -> None:
             pass
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line of at most ``limit`` characters, for a quarantine reason."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -117,16 +124,26 @@ def extract_hashed(ad: Ad, hashed: Outcome, extract: Extract) -> Outcome:
     except Exception as exc:
         # One ad that breaks an extractor must not stop the file; quarantined, it is retried
         # (and stored) by the next ingest once the extractor is fixed.
-        reason = _one_line(f"extraction failed: {type(exc).__name__}: {exc}")
+        reason = one_line(f"extraction failed: {type(exc).__name__}: {exc}")
         return Outcome(hashed.content_hash, hashed.image_sha256, error=reason)
     return Outcome(hashed.content_hash, hashed.image_sha256, extraction)
 
 
 def run_job(job: Job) -> list[Outcome]:
+    """Hash every ad of the job, and extract those with content new to the ad. A failure on
+    one ad is that ad's quarantine reason."""
     outcomes = []
     for ad, known in zip(job.ads, job.known, strict=True):
-        hashed = hash_ad(ad)
-        if hashed.error is None and hashed.content_hash not in known:
+        try:
+            hashed = hash_ad(ad)
+        except Exception as exc:  # a content no check foresaw (the record is valid JSON)
+            outcomes.append(Outcome(error=one_line(f"hashing failed: {type(exc).__name__}: {exc}")))
+            continue
+        # Content the ad had before is not extracted again: the store either finds it unchanged
+        # or copies the earlier version's extraction (a return to earlier content). Asked of
+        # every content it ever had, not of its latest, because batches in flight may change
+        # the latest before this one is stored.
+        if hashed.error is None and (known is None or hashed.content_hash not in known.versions):
             hashed = extract_hashed(ad, hashed, job.extract)
         outcomes.append(hashed)
     return outcomes

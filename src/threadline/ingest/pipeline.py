@@ -14,7 +14,7 @@ A few batches are in flight at once, so the workers stay busy while the main pro
 writes, and memory stays flat however long the file is.
 
 Crash safety: every batch is one transaction and writing is idempotent by content hash (and
-quarantine rows by ``(file, line, reason)``), so an ingest killed at any point and run again ends
+quarantine rows by ``(file, line, reason, text)``), so an ingest killed at any point and run again ends
 with every record stored exactly once. Nothing needs a resume marker; the re-run re-reads the file
 and skips what is stored, without extracting it again.
 """
@@ -33,11 +33,14 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from threadline.ingest._work import Extract, Job, Outcome, default_extract, exit_with, run_job
+import duckdb
+
+from threadline.ingest._work import Extract, Job, Outcome, default_extract, exit_with, one_line, run_job
 from threadline.ingest.readers import RawRecord, read_records
 from threadline.ingest.validate import Invalid, Validator
 from threadline.model import Ad
-from threadline.store._records import Quarantined, StoredAd
+from threadline.store._records import BatchResult, Quarantined, StoredAd
+from threadline.store._store import StoreError
 
 if TYPE_CHECKING:
     from threadline.store import Store
@@ -64,10 +67,23 @@ class IngestReport:
     quarantined: int
     seconds: float
     run_id: int
+    warnings: tuple[str, ...] = ()
 
     @property
     def stored(self) -> int:
         return self.new_ads + self.new_versions
+
+    @property
+    def accepted(self) -> int:
+        """Records stored or seen again: a run that accepted none failed as a whole."""
+        return self.new_ads + self.new_versions + self.unchanged
+
+    def line(self) -> str:
+        """The four counts, as every command that ingests prints them."""
+        return (
+            f"{self.read:,} records: {self.new_ads:,} new ads, {self.new_versions:,} new versions, "
+            f"{self.unchanged:,} seen again, {self.quarantined:,} quarantined"
+        )
 
     @property
     def records_per_second(self) -> float:
@@ -82,6 +98,7 @@ class _Batch:
     quarantined: list[Quarantined]
     records: int
     end_offset: int
+    bytes: int = 0  # of input text
 
 
 @dataclass
@@ -93,20 +110,24 @@ class _Totals:
     quarantined: int = 0
 
 
-def _batches(
-    records: Iterator[RawRecord], file: str, corpus: Path, default_source: str, size: int
-) -> Iterator[_Batch]:
-    validate = Validator(corpus, default_source)
+# A batch is cut at this much input text as well as at ``batch_size`` records: memory (the
+# batches in flight, the store's insert) follows bytes, not records. 300 records of 1 MB each in
+# one batch took DuckDB past its memory cap.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+
+def _batches(records: Iterator[RawRecord], file: str, validate: Validator, size: int) -> Iterator[_Batch]:
     batch = _Batch([], [], 0, 0)
     for raw in records:
         batch.records += 1
         batch.end_offset = raw.end_offset
+        batch.bytes += len(raw.raw)
         ad = checked(raw, validate)
         if isinstance(ad, str):
             batch.quarantined.append(Quarantined(file, raw.line, ad, raw.raw))
         else:
             batch.valid.append((raw, ad))
-        if batch.records >= size:
+        if batch.records >= size or batch.bytes >= MAX_BATCH_BYTES:
             yield batch
             batch = _Batch([], [], 0, 0)
     if batch.records:
@@ -122,6 +143,8 @@ def checked(raw: RawRecord, validate: Validator) -> Ad | str:
         return validate(raw.record, raw.raw)
     except Invalid as exc:
         return exc.reason
+    except Exception as exc:  # a record no check foresaw must cost that record, not the file
+        return one_line(f"validation failed: {type(exc).__name__}: {exc}")
 
 
 def read_ads(path: str | os.PathLike[str]) -> Iterator[tuple[Ad | str, int, int, int]]:
@@ -135,7 +158,7 @@ def read_ads(path: str | os.PathLike[str]) -> Iterator[tuple[Ad | str, int, int,
     if not file.is_file():
         raise IngestError(f"{path}: no such file")
     total = file.stat().st_size
-    validate = Validator(file.parent, file.stem)
+    validate = Validator(file.parent, file.stem, input_file=file)
     for done, raw in enumerate(read_records(file), start=1):
         ad = checked(raw, validate)
         yield (f"{raw.line}: {ad}" if isinstance(ad, str) else ad), done, raw.end_offset, total
@@ -202,6 +225,15 @@ class _Workers:
             return self.submit(job)
 
     def result(self, submitted: _Submitted) -> list[Outcome]:
+        """The outcomes of a submitted job. A job that fails as a whole (a worker crashed, or
+        the batch could not be sent to one) is run again in halves, down to the single ad,
+        whose failure becomes its quarantine reason."""
+        try:
+            return self._collect(submitted)
+        except Exception:
+            return self._split(submitted.job)
+
+    def _collect(self, submitted: _Submitted) -> list[Outcome]:
         if submitted.outcomes is not None:
             return submitted.outcomes
         assert submitted.pool is not None and submitted.future is not None
@@ -209,27 +241,24 @@ class _Workers:
             return submitted.future.result()
         except BrokenProcessPool:
             self._replace(submitted.pool)
-        retry = self.submit(submitted.job)
-        try:
-            assert retry.future is not None
-            return retry.future.result()
-        except BrokenProcessPool:
-            assert retry.pool is not None
-            self._replace(retry.pool)
-        job = submitted.job
-        return [
-            self._one(Job([ad], [known], job.extract)) for ad, known in zip(job.ads, job.known, strict=True)
-        ]
+            raise
 
-    def _one(self, job: Job) -> Outcome:
-        single = self.submit(job)
-        assert single.pool is not None and single.future is not None
+    def _run(self, job: Job) -> list[Outcome]:
         try:
-            (outcome,) = single.future.result()
+            return self._collect(self.submit(job))
         except BrokenProcessPool:
-            self._replace(single.pool)
-            return Outcome(error=CRASHED)
-        return outcome
+            if len(job.ads) == 1:
+                return [Outcome(error=CRASHED)]
+        except Exception as exc:
+            if len(job.ads) == 1:
+                return [Outcome(error=one_line(f"extraction failed: {type(exc).__name__}: {exc}"))]
+        return self._split(job)
+
+    def _split(self, job: Job) -> list[Outcome]:
+        if len(job.ads) == 1:
+            return self._run(job)
+        half = len(job.ads) // 2
+        return [*self._run(job.part(0, half)), *self._run(job.part(half, len(job.ads)))]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -244,6 +273,7 @@ def ingest_file(
     batch_size: int = 1000,
     progress: Progress | None = None,
     extract: Extract | None = None,
+    source: str | None = None,
 ) -> IngestReport:
     """Ingest one JSON Lines or CSV file into ``store``; returns what it did.
 
@@ -257,6 +287,9 @@ def ingest_file(
     ``if __name__ == "__main__":`` guard. ``extract`` replaces the project's extraction
     (`threadline.extract.extract_ad`); with workers it must be a module-level function.
     ``progress(records_done, bytes_read, total_bytes)`` is called after each stored batch.
+    ``source`` is the source of records that name none (default: the file's stem, as the input
+    contract says); the report warns when the stem default joins this file's ads with those of
+    another file of the same name ingested before (``siteA/ads.jsonl``, ``siteB/ads.jsonl``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -284,13 +317,12 @@ def ingest_file(
             progress(totals.read, batch.end_offset, total_bytes)
 
     try:
-        records = _batches(read_records(file), name, file.parent, file.stem, batch_size)
-        for batch in records:
+        validate = Validator(file.parent, source or file.stem, input_file=file)
+        for batch in _batches(read_records(file), name, validate, batch_size):
             known = store.known_hashes((ad.source, ad.id) for _, ad in batch.valid)
-            empty: frozenset[str] = frozenset()
             job = Job(
                 [ad for _, ad in batch.valid],
-                [k.hashes if (k := known.get((ad.source, ad.id))) else empty for _, ad in batch.valid],
+                [known.get((ad.source, ad.id)) for _, ad in batch.valid],
                 extract_fn,
             )
             pending.append((batch, pool.submit(job)))
@@ -301,6 +333,15 @@ def ingest_file(
     finally:
         pool.close()
 
+    warnings = []
+    if source is None and validate.defaulted:
+        namesakes = store.files_ingested(stem=file.stem, other_than=name)
+        if namesakes:
+            warnings.append(
+                f"{validate.defaulted:,} records of {name} name no source and take its file name "
+                f"'{file.stem}', as did those of {namesakes[0]}: the same ids in both are taken for "
+                "one ad (give each site its own source with --source)"
+            )
     store.finish_run(
         run_id,
         read=totals.read,
@@ -318,28 +359,70 @@ def ingest_file(
         quarantined=totals.quarantined,
         seconds=time.perf_counter() - started,
         run_id=run_id,
+        warnings=tuple(warnings),
     )
 
 
 def _write(
     store: Store, batch: _Batch, outcomes: list[Outcome], file: str, run_id: int, totals: _Totals
 ) -> None:
-    to_store: list[StoredAd] = []
+    to_store: list[tuple[int, StoredAd, str]] = []
     quarantined = list(batch.quarantined)
-    skipped = 0
     for (raw, ad), outcome in zip(batch.valid, outcomes, strict=True):
         if outcome.error is not None:
             quarantined.append(Quarantined(file, raw.line, outcome.error, raw.raw))
-        elif outcome.extraction is None:
-            skipped += 1  # its content was stored before this batch was read
         else:
+            # No extraction: content the ad had before (the store decides: unchanged, or a
+            # return to it).
             assert outcome.content_hash is not None
-            to_store.append(
-                StoredAd(ad, outcome.content_hash, file, raw.line, outcome.extraction, outcome.image_sha256)
+            item = StoredAd(
+                ad, outcome.content_hash, file, raw.line, outcome.extraction, outcome.image_sha256
             )
-    result = store.write_batch(to_store, quarantined, run_id=run_id)
+            to_store.append((raw.line, item, raw.raw))
+    result = _store(store, to_store, quarantined, run_id)
     totals.read += batch.records
     totals.new_ads += result.new_ads
     totals.new_versions += result.new_versions
-    totals.unchanged += result.unchanged + skipped
-    totals.quarantined += len(quarantined)
+    totals.unchanged += result.unchanged
+    totals.quarantined += result.quarantined
+
+
+def _store(
+    store: Store, items: list[tuple[int, StoredAd, str]], quarantined: list[Quarantined], run_id: int
+) -> BatchResult:
+    """Write ``items`` and ``quarantined`` in one transaction. A batch the store refuses (out of
+    memory, a value it cannot hold) is written again in halves, down to the single ad, which is
+    then quarantined with the store's reason: one record must not stop the file.
+
+    The result counts every quarantined record, including those stored before (a re-run)."""
+    try:
+        result = store.write_batch([item for _, item, _ in items], quarantined, run_id=run_id)
+    except duckdb.FatalException as exc:
+        # DuckDB has invalidated the database (a checkpoint that ran out of memory): nothing more
+        # can be written by this process, whatever the record. What was committed is kept.
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(
+            f"the store stopped accepting writes and must be opened again ({said}); every batch "
+            "before this one is stored: run the same ingest again to go on"
+        ) from exc
+    except Exception as exc:
+        if isinstance(exc, StoreError) or (not items and not quarantined):
+            raise  # the store itself cannot be written: no part of the batch would fare better
+        if len(items) == 1 and not quarantined:
+            line, item, raw = items[0]
+            reason = one_line(f"could not be stored: {type(exc).__name__}: {exc}")
+            return _store(store, [], [Quarantined(item.file, line, reason, raw)], run_id)
+        if not items:
+            raise
+        first = _store(store, [], quarantined, run_id) if quarantined else BatchResult(0, 0, 0, 0)
+        half = (len(items) + 1) // 2
+        parts = [first, _store(store, items[:half], [], run_id)]
+        if items[half:]:
+            parts.append(_store(store, items[half:], [], run_id))
+        return BatchResult(
+            sum(p.new_ads for p in parts),
+            sum(p.new_versions for p in parts),
+            sum(p.unchanged for p in parts),
+            sum(p.quarantined for p in parts),
+        )
+    return BatchResult(result.new_ads, result.new_versions, result.unchanged, len(quarantined))

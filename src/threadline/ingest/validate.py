@@ -21,6 +21,8 @@ for an analyst to fix the feed. Decisions the contract leaves open, made here:
   it read gigabytes, or block for ever on a FIFO.
 * No value may be over 1 MiB (UTF-8 bytes; for a list or object, its JSON): real ads are far
   smaller, and huge values are a denial-of-service.
+* Lists and objects nest at most `MAX_NESTING` deep, and a timestamp's UTC time lies in the
+  years 1 to 9999: past either, one record would break every tool that reads it.
 * Strings must be valid Unicode: a JSON ``\\udXXX`` escape that leaves an unpaired surrogate is
   refused, since it cannot be stored or shown.
 
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_FIELD_BYTES",
     "MAX_IMAGES_PER_AD",
     "MAX_IMAGE_BYTES",
+    "MAX_NESTING",
     "Invalid",
     "Validator",
     "content_hash",
@@ -65,6 +68,9 @@ MAX_FIELD_BYTES = 1024 * 1024
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
 # Real ads show at most a few dozen photos; every reference costs a stat, a read and a hash.
 MAX_IMAGES_PER_AD = 64
+# How deep lists and objects may nest in a record (the record itself is level 1). Crawlers' own
+# metadata nests a few levels; hundreds of levels only break the tools that read them.
+MAX_NESTING = 32
 # Part of every content hash, so a future change of the canonical form cannot be mistaken for
 # changed content silently: bump it and say what re-versioning that implies.
 CONTENT_HASH_SCHEME = "threadline-content-1"
@@ -124,6 +130,20 @@ def _check_sizes(record: Mapping[str, Any]) -> None:
             raise Invalid(f"{name} is {size:,} bytes, over the 1 MiB limit")
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest deeper than ``limit`` inside ``value`` (without recursion:
+    the check must hold for the values it exists to refuse)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (list, dict)))
+    return False
+
+
 def _find_surrogate(value: Any, where: str) -> str | None:
     if isinstance(value, str):
         return where if _SURROGATE.search(value) else None
@@ -155,7 +175,15 @@ def _timestamp(record: Mapping[str, Any], name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise Invalid(f"{name} is not an ISO 8601 timestamp: {_shown(value)}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    # The store keeps UTC: an instant whose UTC time falls outside the years 1-9999
+    # (0001-01-01T00:00+01:00) cannot be kept or compared, only refused.
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(f"{name} is outside the years 1 to 9999 in UTC: {_shown(value)}") from None
+    return parsed
 
 
 def _id(record: Mapping[str, Any]) -> str:
@@ -297,12 +325,13 @@ class Validator:
 
     ``corpus`` is the input file's folder; ``default_source`` the source of a record without
     one (the input file's stem); ``input_file`` the input file itself, which no record may list
-    as an image.
+    as an image. ``defaulted`` counts the records that took the default source.
     """
 
     def __init__(self, corpus: Path, default_source: str, *, input_file: Path | None = None) -> None:
         self._paths = _ImagePaths(corpus, input_file)
         self._default_source = default_source
+        self.defaulted = 0  # records that took the default source
 
     def __call__(self, record: Mapping[str, Any], raw: str | None = None) -> Ad:
         """The `Ad` that ``record`` describes, or `Invalid` with the first reason it breaks the contract.
@@ -311,17 +340,24 @@ class Validator:
         fail (no value can be over 1 MiB in a line shorter than that; no unpaired surrogate
         without a ``\\udXXX`` escape).
         """
+        # First: every later step (sizes, surrogates, pickling to a worker, JSON for the store)
+        # walks values recursively, and a record nested hundreds deep would break them all.
+        if _too_deep(dict(record), MAX_NESTING):
+            raise Invalid(f"lists and objects nested more than {MAX_NESTING} deep")
         if raw is None or len(raw) * 4 > MAX_FIELD_BYTES:
             _check_sizes(record)
         if raw is None or _SURROGATE_ESCAPE.search(raw):
             where = _find_surrogate(dict(record), "record")
             if where:
                 name = where.removeprefix("record.") if where != "record" else "a field name"
+                if len(name) > _SHOWN:  # a path through deep nesting: its start says enough
+                    name = name[: _SHOWN - 3] + "..."
                 raise Invalid(f"{name} holds an unpaired UTF-16 surrogate (invalid Unicode)")
         ad_id = _id(record)
         source = record.get("source")
         if source is None:
             source = self._default_source
+            self.defaulted += 1
         elif not isinstance(source, str):
             raise Invalid(f"source must be a string, got {json_type(source)}")
         elif not source.strip():
