@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo test install lint typecheck unit bench clean
+.PHONY: demo test install lint typecheck unit bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ unit: install
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The ingest invariant under many more generated hostile files than `make test` runs.
+fuzz: install
+	THREADLINE_FUZZ_EXAMPLES=$${THREADLINE_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/test_fuzz_ingest.py
 
 bench: install
 	$(BIN)/python bench/run.py
