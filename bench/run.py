@@ -193,6 +193,44 @@ def _photo_corpus(n: int, seed: int) -> Path:
     return folder / "ads.jsonl"
 
 
+def _hostile_files() -> dict[str, Path]:
+    """Two legal but hostile files (issue 10): 300 records with a 1 MB unknown field each, and
+    one record with 100,000 references to one image beside ordinary ads."""
+    folder = OUT / "hostile"
+    folder.mkdir(parents=True, exist_ok=True)
+    wide = folder / "wide.jsonl"
+    if not wide.exists():
+        blob = "x" * (1024 * 1024 - 1024)
+        with open(wide, "w") as f:
+            for i in range(300):
+                body = f"New in town, call 713-555-01{i % 100:02d}"
+                f.write(json.dumps({"id": f"w{i}", "body": body, "crawler_dump": blob}) + "\n")
+    refs = folder / "refs" / "ads.jsonl"
+    if not refs.exists():
+        refs.parent.mkdir(exist_ok=True)
+        from PIL import Image
+
+        Image.effect_noise((256, 256), 64).convert("RGB").save(refs.parent / "photo.png")
+        with open(refs, "w") as f:
+            f.write(
+                json.dumps({"id": "many", "body": "call 713-555-0100", "images": ["photo.png"] * 100_000})
+            )
+            f.write("\n")
+            for i in range(100):
+                ad = {"id": f"r{i}", "body": f"call 713-555-01{i:02d}", "images": ["photo.png"] * 20}
+                f.write(json.dumps(ad) + "\n")
+    return {"300 records with a 1 MB unknown field": wide, "100k image references in one record": refs}
+
+
+def hostile_ingest(workers: int) -> dict[str, object]:
+    """Time and peak RSS (the whole process tree) of `threadline ingest` on the hostile files."""
+    out: dict[str, object] = {}
+    for name, path in _hostile_files().items():
+        out[name] = r = ingest_speed(path, workers, link=True)
+        r["input_mib"] = round(path.stat().st_size / 2**20)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -204,11 +242,18 @@ def main() -> None:
     parser.add_argument("--photo-ads", type=int, default=5000, help="ads with a 640x480 photo each")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="small corpora, for checking the script")
+    parser.add_argument("--hostile-only", action="store_true", help="only the hostile files' time and memory")
     args = parser.parse_args()
     if args.quick:
         args.quality_ads, args.ingest_ads, args.rss_ads, args.photo_ads = 2000, 2000, 5000, 500
     OUT.mkdir(exist_ok=True)
     results: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+
+    print("hostile files: time and peak memory of the process tree (goal <= 1.5 GB):", flush=True)
+    results["hostile_ingest"] = hostile = hostile_ingest(args.workers)
+    print(json.dumps(hostile, indent=2), flush=True)
+    if args.hostile_only:
+        return
 
     print(f"phone quality on a fresh corpus (seed {args.seed}, {args.quality_ads:,} ads):", flush=True)
     quality_ads = _corpus("quality", args.quality_ads, args.seed, images=False)
