@@ -289,7 +289,11 @@ def _candidates(gaz: _Gazetteer, key: str) -> list[Place]:
 _LOCATION_SPLIT = re.compile(r"[,;/|()\[\]]|\s[-–—]\s")
 
 
-@lru_cache(maxsize=8192)
+# A longer location field names no place. Checked before the caches below, which would otherwise
+# keep every distinct hostile megabyte of location text as a key (thousands of them).
+_MAX_LOCATION_CHARS = 200
+
+
 def resolve_location(text: str) -> Place | None:
     """The place a site's location field names ("Bronx, NY", "Houston", "Manchester, UK").
 
@@ -297,8 +301,13 @@ def resolve_location(text: str) -> Place | None:
     country given; ``None`` if nothing matches (or a stated region contradicts every candidate).
     Cached: location fields repeat across ads.
     """
-    if not text or len(text) > 200:
+    if not text or len(text) > _MAX_LOCATION_CHARS:
         return None
+    return _resolve_location(text)
+
+
+@lru_cache(maxsize=8192)
+def _resolve_location(text: str) -> Place | None:
     gaz = _gazetteer()
     parts = [_fold(p) for p in _LOCATION_SPLIT.split(normalise(text).text)]
     parts = [p for p in parts if p]
@@ -331,17 +340,21 @@ def resolve_location(text: str) -> Place | None:
     return None
 
 
-@lru_cache(maxsize=4096)
 def country_of_location(text: str) -> str | None:
     """The country a location field names, even when no city resolves ("Long Island, NY" is US).
 
     What phone parsing needs: the region numbers without a country code are read in.
     """
-    place = resolve_location(text)
+    if not text or len(text) > _MAX_LOCATION_CHARS:
+        return None
+    return _country_of_location(text)
+
+
+@lru_cache(maxsize=4096)
+def _country_of_location(text: str) -> str | None:
+    place = _resolve_location(text)
     if place is not None:
         return place.country
-    if not text or len(text) > 200:
-        return None
     gaz = _gazetteer()
     for part in reversed(_LOCATION_SPLIT.split(normalise(text).text)):
         words = _fold(part).split(" ")
