@@ -11,9 +11,10 @@ from threadline.extract.people import find_ages, find_names
 from threadline.extract.phones import find_phones
 from threadline.extract.places import country_of_location, find_places
 from threadline.extract.sentences import find_sentences
+from threadline.extract.text import MAX_AD_CHARS, MAX_FIELD_CHARS, within_budget
 from threadline.model import KINDS, Ad, Extraction, Found
 
-__all__ = ["DEFAULT_REGION", "contract_record", "extract_ad"]
+__all__ = ["DEFAULT_REGION", "MAX_AD_CHARS", "MAX_FIELD_CHARS", "contract_record", "extract_ad"]
 
 DEFAULT_REGION = "US"
 _CURRENCY = {"GB": "GBP", "US": "USD", "CA": "CAD", "AU": "AUD", "IE": "EUR", "FR": "EUR", "DE": "EUR"}
@@ -24,9 +25,14 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
 
     Phone numbers without a country code are read in the country of the ad's location field, else
     in ``default_region`` (a source's home country). ``images=False`` skips reading image files.
+
+    Every extractor reads each text up to `MAX_FIELD_CHARS` (and the ad up to `MAX_AD_CHARS`), so
+    the work on one record is bounded; a field cut is told by a ``"notice"`` in the evidence (see
+    `text.within_budget`). The location field is read whole: places and regions ignore one over
+    200 characters.
     """
     region = (country_of_location(ad.location) if ad.location else None) or default_region
-    texts = list(ad.texts())
+    texts, notices = within_budget(ad.texts())
     found: list[Found] = [
         *find_phones(texts, region),
         *find_emails(texts),
@@ -41,6 +47,7 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
     ]
     # Last: sentences are read with every identifier found above masked.
     found.extend(find_sentences(texts, found))
+    found.extend(notices)
     order = {kind: i for i, kind in enumerate(KINDS)}
     found.sort(key=lambda f: order.get(f.kind, len(order)))
     return Extraction(ad.source, ad.id, tuple(found), region)

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from threadline.model import Found, Span
 
-__all__ = ["Accumulator", "Normalised", "lower_same_length", "normalise"]
+__all__ = [
+    "MAX_AD_CHARS",
+    "MAX_FIELD_CHARS",
+    "Accumulator",
+    "Normalised",
+    "lower_same_length",
+    "normalise",
+    "within_budget",
+]
 
 # Characters that carry no visible content and are used to break up identifiers for filters:
 # variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM.
@@ -24,6 +33,71 @@ _INVISIBLE = frozenset("\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+# The work budget of extraction, in characters read, so that it is the same on every machine.
+# Every extractor is linear, but their constants differ widely: on random noise
+# made to look like phone numbers (random spelled or spaced digits, one endless chain in which
+# every position starts many candidate numbers to validate) phones cost 19-45 µs per character,
+# every other extractor under 2 µs (bench/extract_noise.py, 2 loaded cores: one 1 MB field took
+# 32-38 s through `extract_ad`). Real ads are a few hundred to a few thousand characters (the
+# synthetic corpus: body at most 615, title 86, any other field 54). 20,000 characters is several
+# times the longest real ad and costs at most about 0.9 s per field on the worst noise measured;
+# it is also the longest text `normalise` caches, so a field at the limit is normalised once for all
+# extractors. Fields are read in the order `Ad.texts` gives them (title, body, the others), and an ad
+# is read up to `MAX_AD_CHARS` in all: a record of a thousand fields each under the field limit
+# must not stall a file either.
+MAX_FIELD_CHARS = 20_000
+MAX_AD_CHARS = 2 * MAX_FIELD_CHARS
+# A cut falls after the last space or line break in this many characters before the limit, so that
+# no word, number or emoji sequence is split; with none there it falls at the limit.
+_CUT_WINDOW = 64
+
+
+def _cut_at(text: str, limit: int) -> int:
+    """How many leading characters of ``text`` to read, at most ``limit``."""
+    if len(text) <= limit:
+        return len(text)
+    for i in range(limit, max(limit - _CUT_WINDOW, 0), -1):
+        if text[i].isspace():
+            return i
+    return limit
+
+
+def within_budget(
+    texts: Iterable[tuple[str, str]], field_chars: int = MAX_FIELD_CHARS, ad_chars: int = MAX_AD_CHARS
+) -> tuple[list[tuple[str, str]], list[Found]]:
+    """The texts of one ad as extractors may read them, and a ``"notice"`` for each one cut.
+
+    Each text is its own leading characters, so every offset into it is an offset into the text
+    as posted. A field over ``field_chars`` (or over what is left of ``ad_chars``) is cut, and the
+    cut is told in the evidence: a `Found` of kind ``"notice"``, value ``"field_cut"``, whose span
+    is the part not read and whose detail gives the field, the characters read, its length and why.
+    A number or word that straddles the cut is read short or not at all.
+    """
+    read: list[tuple[str, str]] = []
+    notices: list[Found] = []
+    left = ad_chars
+    for field, text in texts:
+        limit = min(field_chars, left)
+        n = _cut_at(text, limit)
+        if n < len(text):
+            why = (
+                f"{field_chars:,} characters per field"
+                if limit == field_chars
+                else f"{ad_chars:,} characters per ad, {left:,} left for this field"
+            )
+            detail = {
+                "field": field,
+                "read": n,
+                "length": len(text),
+                "reason": f"field cut for extraction at {n:,} characters of {len(text):,} (limit {why})",
+            }
+            notices.append(Found("notice", "field_cut", (Span(field, n, len(text)),), detail))
+        if n:
+            read.append((field, text if n == len(text) else text[:n]))
+        left -= n
+    return read, notices
 
 
 @lru_cache(maxsize=65536)
