@@ -342,3 +342,11 @@ def test_a_store_that_gives_up_stops_the_run_with_one_line_and_loses_nothing(tmp
     assert again.returncode == 0, again.stderr
     match = re.search(r"(\d+) new ads, 0 new versions, (\d+) seen again, 0 quarantined", again.stdout)
     assert match and int(match[1]) + int(match[2]) == 80 and int(match[2]) < 80, again.stdout
+
+
+def test_extract_exits_non_zero_when_no_record_is_valid(tmp_path: Path) -> None:
+    bad = write_jsonl(tmp_path / "bad.jsonl", ['{"id": 1}', "not json"])
+    result = CliRunner().invoke(cli, ["extract", str(bad), "-q"])
+    assert result.exit_code != 0 and "no valid record (2 malformed)" in result.output
+    good = write_jsonl(tmp_path / "good.jsonl", [record("a1"), "not json"])
+    assert CliRunner().invoke(cli, ["extract", str(good), "-q"]).exit_code == 0

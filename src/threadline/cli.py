@@ -179,6 +179,8 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
     progress.close()
     if not quiet:
         click.echo(f"extract: {written:,} ads, {bad:,} malformed", err=True)
+    if not written:
+        _fail(f"{ads}: no valid record ({bad:,} malformed)")
 
 
 @cli.command()
