@@ -1,4 +1,4 @@
-"""The `threadline` command as users and outside checks run it (DESIGN.md section 3)."""
+"""The `threadline` command as users and outside checks run it (docs/DESIGN.md section 3)."""
 
 from __future__ import annotations
 

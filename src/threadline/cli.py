@@ -1,4 +1,4 @@
-"""The `threadline` command (DESIGN.md section 3 is its contract).
+"""The `threadline` command (docs/DESIGN.md section 3 is its contract).
 
 Every command exits non-zero with a one-line reason on bad arguments or unreadable input, and
 shows progress on stderr for long work.
@@ -264,7 +264,7 @@ def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
 
 @cli.group()
 def export() -> None:
-    """Write results as JSON Lines (DESIGN.md section 3)."""
+    """Write results as JSON Lines (docs/DESIGN.md section 3)."""
 
 
 @export.command("networks")

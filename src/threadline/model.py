@@ -69,7 +69,7 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Ad:
-    """One version of one ad, validated against the input contract (DESIGN.md section 2)."""
+    """One version of one ad, validated against the input contract (docs/DESIGN.md section 2)."""
 
     source: str
     id: str

@@ -58,7 +58,7 @@ def _span_json(f: Found) -> list[dict[str, object]]:
 
 
 def contract_record(ex: Extraction, *, evidence: bool = True) -> dict[str, object]:
-    """The `extract` command's output line (DESIGN.md section 3), plus evidence spans if asked.
+    """The `extract` command's output line (docs/DESIGN.md section 3), plus evidence spans if asked.
 
     Sentences (linking input) have no key of their own; they appear in the evidence only."""
     record: dict[str, object] = {

@@ -1,4 +1,4 @@
-"""Validation of one parsed record against the input contract (DESIGN.md section 2), and its hash.
+"""Validation of one parsed record against the input contract (docs/DESIGN.md section 2), and its hash.
 
 `validate` turns a record into an `Ad` or raises `Invalid` with a one-line reason precise enough
 for an analyst to fix the feed. Decisions the contract leaves open, made here:

@@ -1,9 +1,9 @@
 """Synthetic ad corpora with ground truth, for tests, demos and benchmarks.
 
-``generate(out_dir, n_ads, seed)`` writes ``ads.jsonl`` (DESIGN.md section 2), generated images,
+``generate(out_dir, n_ads, seed)`` writes ``ads.jsonl`` (docs/DESIGN.md section 2), generated images,
 ``truth.jsonl`` (who really posted each ad, and which phone numbers it really prints) and
 ``truth_meta.json``. ``render_phone`` writes one number in one of the obfuscation ``STYLES``.
-All phone numbers are from the fictional ranges of DESIGN.md section 4.
+All phone numbers are from the fictional ranges of docs/DESIGN.md section 4.
 """
 
 from .generator import MALFORMED_KINDS, SynthSummary, generate

@@ -125,7 +125,7 @@ def generate(
 ) -> SynthSummary:
     """Write a synthetic corpus of ``n_ads`` valid ads (plus ``malformed`` broken ones) to ``out_dir``.
 
-    Files written (see DESIGN.md section 2 for the ad format):
+    Files written (see docs/DESIGN.md section 2 for the ad format):
 
     - ``ads.jsonl``: the ads in capture order, then the malformed records;
     - ``truth.jsonl``: one line per valid ad line, in the same order (phones, person, network, ...);

@@ -1,6 +1,6 @@
 """Fictional phone numbers, and who holds which one when.
 
-DESIGN.md section 4 allows only two fictional ranges: North American ``NXX-555-0100`` to ``-0199``
+docs/DESIGN.md section 4 allows only two fictional ranges: North American ``NXX-555-0100`` to ``-0199``
 and London ``020 7946 0000`` to ``0999``. That is 100 numbers per US area code and 1,000 in London,
 far fewer than a million-ad corpus has advertisers. So the allocator behaves like a carrier: a
 number is handed out fresh while any are left in the wanted area codes (then anywhere), and after
@@ -57,7 +57,7 @@ HUB_NUMBERS: dict[str, Phone] = {
 
 
 def is_fictional(e164_number: str) -> bool:
-    """True for numbers in the two ranges DESIGN.md allows (NXX-555-01XX, 020 7946 0XXX)."""
+    """True for numbers in the two ranges docs/DESIGN.md allows (NXX-555-01XX, 020 7946 0XXX)."""
     return bool(_FICTIONAL_US.match(e164_number) or _FICTIONAL_LONDON.match(e164_number))
 
 
