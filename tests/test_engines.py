@@ -191,6 +191,32 @@ def test_input_files_are_read_in_one_order(tmp_path: Path) -> None:
         input_files(tmp_path / "missing")
 
 
+def test_run_on_a_synth_folder_reads_the_ads_not_the_ground_truth(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    generate(folder, 60, 5, images=False, malformed=2)
+    warned: list[str] = []
+    assert input_files(folder, warn=warned.append) == [(folder / "ads.jsonl").resolve()]
+    assert len(warned) == 1 and "truth.jsonl" in warned[0] and "ground truth" in warned[0]
+    # Only beside its truth_meta.json is a truth.jsonl taken for synth's: elsewhere it is input.
+    (folder / "truth_meta.json").rename(tmp_path / "truth_meta.json")
+    assert [p.name for p in input_files(folder)] == ["ads.jsonl", "truth.jsonl"]
+    (tmp_path / "truth_meta.json").rename(folder / "truth_meta.json")
+    # Named alone, it is what the user asked for.
+    assert input_files(folder / "truth.jsonl") == [(folder / "truth.jsonl").resolve()]
+
+    result = subprocess.run(
+        [*CLI, "run", "--input", str(folder), "--output", str(tmp_path / "out"), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "truth.jsonl: skipped" in result.stderr
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert [Path(f).name for f in manifest["input"]] == ["ads.jsonl"]
+    assert manifest["records"]["quarantined"] == 2  # the malformed records, no truth line
+
+
 # -- Spark --------------------------------------------------------------------------------------
 
 

@@ -70,7 +70,8 @@ def synth(out_dir: Path, n_ads: int, seed: int, images: bool, malformed: int) ->
     """Make a synthetic corpus with ground truth in OUT_DIR (fictional numbers, generated images).
 
     Writes ads.jsonl (the input contract), images/, truth.jsonl (true phones, person, network and
-    kind of every ad) and truth_meta.json.
+    kind of every ad) and truth_meta.json. `run --input OUT_DIR` reads the ads and skips the
+    ground truth (with a warning); `ingest` takes OUT_DIR/ads.jsonl, the path printed on stdout.
     """
     from threadline.synth import generate
 

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["ENGINES", "glob_escape", "input_files"]
+__all__ = ["ENGINES", "glob_escape", "input_files", "is_synth_truth"]
 
 ENGINES = ("local", "spark")
 INPUT_SUFFIXES = (".jsonl", ".csv")
+# What `threadline synth` writes beside ads.jsonl (threadline.synth.generator): no ads.
+SYNTH_TRUTH, SYNTH_TRUTH_META = "truth.jsonl", "truth_meta.json"
 
 
 def _warn(message: str) -> None:
@@ -37,7 +39,11 @@ def input_files(path: str | os.PathLike[str], *, warn: Callable[[str], None] = _
 
     A file in the folder that is a symbolic link to somewhere outside it (``x.jsonl`` ->
     ``/etc/passwd``) is skipped, with ``warn``: a folder names what it holds, not what its links
-    point at. Links that stay inside the folder are read."""
+    point at. Links that stay inside the folder are read.
+
+    The ground truth `threadline synth` writes beside its ads (``truth.jsonl`` next to
+    ``truth_meta.json``) holds no ads, only what each ad really is: it is skipped, with ``warn``,
+    so that ``--input`` can name the corpus folder ``synth`` made. (Named alone, it is read.)"""
     root = Path(path).resolve()
     if root.is_file():
         return [root]
@@ -51,8 +57,16 @@ def input_files(path: str | os.PathLike[str], *, warn: Callable[[str], None] = _
         if not target.is_relative_to(root):
             warn(f"{file}: skipped, it links to {target}, outside the input folder {root}")
             continue
+        if is_synth_truth(file):
+            warn(f"{file}: skipped, the ground truth of a synthetic corpus (threadline synth), not ads")
+            continue
         files.append(file)
     return sorted(files, key=str)
+
+
+def is_synth_truth(file: Path) -> bool:
+    """Whether ``file`` is the ground truth `threadline synth` wrote beside a corpus's ads."""
+    return file.name == SYNTH_TRUTH and (file.parent / SYNTH_TRUTH_META).is_file()
 
 
 # Characters each reader takes as a pattern in a path. DuckDB's globs (read_parquet, ...) have no
