@@ -5,18 +5,26 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo test install lint typecheck unit bench fuzz clean
+.PHONY: demo test install install-spark lint typecheck unit bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Re-installs only when the project's metadata changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Re-installs only when the project's metadata changes. The demo needs only the project and its
+# dev tools; the Spark extra (pyspark, about 450 MB) is added for the tests (the Spark parity
+# tests run Spark) and for `threadline run --engine spark`. One virtualenv, one marker per extra:
+# `make test` after `make demo` adds pyspark without installing the rest again.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-spark: pyproject.toml $(VENV)/.installed-dev
 	$(BIN)/pip install -q -e '.[dev,spark]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-dev
+install-spark: $(VENV)/.installed-spark
 
 demo: install
 	$(BIN)/threadline synth $(DEMO)/corpus --ads $(DEMO_ADS) --seed 7 --malformed 13
@@ -30,7 +38,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install-spark
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -670,7 +670,7 @@ def summary(db: Path, top: int) -> None:
     type=click.Choice(["local", "spark"]),
     default="local",
     show_default=True,
-    help="local: DuckDB on this machine; spark: a Spark cluster (pip install 'threadline[spark]').",
+    help="local: DuckDB on this machine; spark: a Spark cluster (pyspark: pip install -e '.[spark]').",
 )
 @click.option(
     "--input",
@@ -725,7 +725,7 @@ def run(
             try:
                 from threadline.engines.spark import run_spark, spark_session
             except ImportError:  # pragma: no cover - depends on the installation
-                _fail("the spark engine needs pyspark: pip install 'threadline[spark]'")
+                _fail("the spark engine needs pyspark: pip install -e '.[spark]' in the checkout")
             settings = dict(item.partition("=")[::2] for item in conf)
             if any(not key or not value for key, value in settings.items()) or len(settings) != len(conf):
                 _fail("--conf takes KEY=VALUE, once per key")
