@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 import sys
+import textwrap
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -347,7 +350,7 @@ def label(network: str, label: str, db: Path, analyst: str, note: str | None) ->
             label_id = label_network(store.connection, network, label, analyst=analyst, note=note)
         except LookupError as exc:
             _fail(f"{exc} in {db}")
-    click.echo(f"label {label_id}: {network} {label}")
+    click.echo(f"L{label_id} recorded: {network} {label} (counts from the next `threadline fit`)")
 
 
 @cli.command()
@@ -384,39 +387,29 @@ def fit(db: Path, analyst: str, folds: int) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Rows per section.")
 def explain(network: str, db: Path, limit: int) -> None:
-    """Print the evidence tree of NETWORK: its persons and ads, and what links them."""
+    """Print the evidence tree of NETWORK: its score from the starting bias up, its persons and
+    ads (latest first), and what links them."""
     from threadline.store import Store
+    from threadline.store import queries as q
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
         con = store.connection
-        ads = con.execute(
-            """
-            SELECT l.person, COUNT(DISTINCT l.ad_key) AS ads,
-                   list(DISTINCT n.value) FILTER (WHERE n.value IS NOT NULL)
-            FROM ad_links l
-            LEFT JOIN latest_ads a ON a.source = l.source AND a.id = l.id
-            LEFT JOIN extractions n
-              ON n.source = a.source AND n.ad_id = a.id AND n.version = a.version AND n.kind = 'name'
-            WHERE l.network = ? GROUP BY l.person ORDER BY ads DESC
-            """,
-            [network],
-        ).fetchall()
-        if not ads:
+        persons = q.network_persons(con, network)
+        if not persons:
             _fail(f"no network {network} in {db}")
-        total = sum(row[1] for row in ads)
-        click.echo(f"network {network}: {total:,} ads, {len(ads):,} persons")
-        _explain_score(con, network, limit)
+        total = sum(n for _, n, _ in persons)
+        click.echo(f"network {network}: {total:,} ads, {len(persons):,} persons")
+        _explain_score(q.network_score(con, network), limit)
         click.echo("  persons (self-stated names):")
-        for person, n, names in ads[:limit]:
-            click.echo(f"    {person}  {n:>6,} ads  {', '.join(names or []) or '-'}")
-        evidence = con.execute(
-            """
-            SELECT kind, value, ads, detail FROM link_evidence
-            WHERE network = ? ORDER BY ads DESC, kind, value
-            """,
-            [network],
-        ).fetchall()
+        for person, n, names in persons[:limit]:
+            click.echo(f"    {person}  {n:>6,} ads  {_clean(', '.join(names)) or '-'}")
+        if len(persons) > limit:
+            click.echo(f"    ... {len(persons) - limit:,} more")
+        ads, n_ads = q.network_ads(con, network, limit)
+        click.echo("  ads (latest first; `threadline ad SOURCE:ID` shows one):")
+        _ad_lines(ads, n_ads, limit, person=True)
+        evidence = q.network_evidence(con, network)
         weak = [e for e in evidence if e[0].startswith("corroboration")]
         links = [e for e in evidence if not e[0].startswith("corroboration")]
         click.echo("  linked by (each shared by these ads of the network):")
@@ -424,50 +417,295 @@ def explain(network: str, db: Path, limit: int) -> None:
         if weak:
             click.echo("  corroborated by name, age, city and time (shown, never used to link):")
             _evidence_lines(weak, limit)
-        hubs = con.execute(
-            """
-            SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
-            FROM link_hubs h
-            -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
-            JOIN extractions e ON e.kind = h.kind AND e.value = split_part(h.value, ' ', 1)
-            JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
-            WHERE h.is_hub AND l.network = ?
-            ORDER BY h.ads DESC
-            """,
-            [network],
-        ).fetchall()
+        hubs = q.network_hubs(con, network)
         if hubs:
             click.echo("  hubs in these ads, not used for linking:")
             for kind, value, n, co, by in hubs[:limit]:
                 why = f"marked by {by}" if by else f"seen with {co:,} other phones in {n:,} ads"
-                click.echo(f"    {kind:<14} {value:<40} {why}")
+                click.echo(f"    {kind:<14} {_clean(value):<40} {why}")
 
 
-def _explain_score(con: duckdb.DuckDBPyConnection, network: str, limit: int) -> None:
+_AD_SIGN_NOTE = (
+    "an ad's sign weighs differently here than in the ad: in the ad it counts once, in full; for "
+    "the network (`in the network's ads`) it counts at its strongest in the network's ads times "
+    "min(ads showing it, 3) / 3 (a stated age under 18: in full from one ad){model}. An ad's own "
+    "score is the ad bias plus its own signs plus this network's structure and movement."
+)
+
+
+def _explain_score(scored: Any, limit: int) -> None:
+    """The network's score as a sum: the starting bias, its contributions, and the logit."""
     from threadline.score.lexicon import default_lexicon
     from threadline.score.scorer import NOTE, reasons
     from threadline.score.weights import load_weights
 
-    scored = con.execute("SELECT score, model FROM network_scores WHERE network = ?", [network]).fetchall()
-    if not scored:
+    if scored is None:
         return
-    parts = con.execute(
-        "SELECT level, feature, value, detail, contribution FROM score_parts"
-        " WHERE level = 'network' AND unit = ?",
-        [network],
-    ).fetchall()
-    click.echo(f"  priority {scored[0][0]:.3f} ({scored[0][1]} weights; {NOTE}):")
-    for reason in reasons(parts, load_weights(), default_lexicon())[:limit]:
-        click.echo(f"    +{reason['contribution']:.2f}  {reason['reason']}")
-    if not parts:
-        click.echo("    no sign found")
+    click.echo(
+        f"  priority {scored.score:.3f} = logistic(logit {scored.logit:+.3f}) "
+        f"({scored.model} weights; {NOTE}):"
+    )
+    if scored.bias is None:
+        click.echo(f"    {'?':>7}  starting point: {scored.model} is no longer in the store")
+    else:
+        click.echo(f"    {scored.bias:+7.3f}  starting point (the {scored.model} weights' network bias)")
+    listed = reasons(list(scored.parts), load_weights(), default_lexicon())
+    for reason in listed[:limit]:
+        click.echo(f"    {reason['contribution']:+7.3f}  {_clean(reason['reason'])}")
+    rest = sum(p[4] for p in sorted(scored.parts, key=lambda p: (-p[4], p[1]))[limit:])
+    if len(listed) > limit:
+        click.echo(f"    {rest:+7.3f}  {len(listed) - limit:,} more reasons")
+    if not scored.parts:
+        click.echo("             no sign found")
+    total = (scored.bias or 0.0) + sum(p[4] for p in scored.parts)
+    click.echo(f"    {total:+7.3f}  = logit (bias + contributions)")
+    if scored.bias is not None and abs(total - scored.logit) > 1e-6:
+        click.echo(
+            f"    the stored logit is {scored.logit:+.3f}: the weights changed since scoring "
+            "(run: threadline score)"
+        )
+    if any(p[1].startswith("ads:") for p in scored.parts):
+        fitted = "" if scored.model == "prior" else ", times the fitted model's weight for it"
+        note = _AD_SIGN_NOTE.format(model=fitted)
+        click.echo(textwrap.fill(note, 100, initial_indent="  ", subsequent_indent="  "))
 
 
 def _evidence_lines(rows: list[tuple[Any, ...]], limit: int) -> None:
     for kind, value, n, detail in rows[:limit]:
-        click.echo(f"    {kind:<14} {value:<40} {n:>6,} ads" + (f"  ({detail})" if detail else ""))
+        line = f"    {kind:<14} {value:<40} {n:>6,} ads" + (f"  ({detail})" if detail else "")
+        click.echo(_clean(line))
     if len(rows) > limit:
         click.echo(f"    ... {len(rows) - limit:,} more")
+
+
+# Ad text is hostile: it must not drive the terminal. Escape sequences go whole, then every other
+# control or format character (bidirectional overrides too), except the zero-width joiner of emoji.
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)")
+
+
+def _clean(text: str, *, newlines: bool = False) -> str:
+    """``text`` without escape sequences or control characters (tabs become spaces; line breaks
+    stay only with ``newlines``)."""
+    text = _ESCAPE.sub("", text)
+    out = []
+    for c in text:
+        if c == "\n" and newlines:
+            out.append(c)
+        elif c in "\t\n\r\v\f\x85\u2028\u2029":
+            out.append(" ")
+        elif c == "\u200d" or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            out.append(c)
+    return "".join(out)
+
+
+def _when(at: Any) -> str:
+    return f"{at:%Y-%m-%d %H:%M}" if at is not None else "no date"
+
+
+def _ad_lines(ads: Sequence[Any], total: int, limit: int, *, person: bool = False) -> None:
+    for ad in ads:
+        who = f"  {ad.person}" if person else f"  {ad.network or '-'} {ad.person or ''}".rstrip()
+        click.echo(
+            _clean(
+                f"    {ad.ref:<24} {_when(ad.date):<16}  {ad.place or '-':<28}{who}  {ad.url or ''}"
+            ).rstrip()
+        )
+    if total > len(ads):
+        click.echo(f"    ... {total - len(ads):,} more")
+    if not ads:
+        click.echo("    none")
+
+
+def _priority(score: float | None, logit: float | None) -> str:
+    if score is None or logit is None:
+        return "not scored"
+    return f"priority {score:.3f} (logit {logit:+.2f})"
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Networks to list.")
+@click.option("--label", default=None, help="Only networks an analyst labelled so (not revoked).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Only networks with an ad dated on or after DATE (UTC).",
+)
+@click.option("--reasons", "n_reasons", type=click.IntRange(0), default=3, show_default=True)
+def networks(db: Path, top: int, label: str | None, since: Any, n_reasons: int) -> None:
+    """List networks by priority for review, highest first (ties: latest ad, then most ads), each
+    with its logit, size, last date and place, and its top reasons."""
+    from threadline.score.lexicon import default_lexicon
+    from threadline.score.scorer import NOTE, reasons
+    from threadline.score.weights import load_weights
+    from threadline.store import Store
+    from threadline.store import queries as q
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store:
+        if not store.connection.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0]:
+            _fail(f"{db}: not scored yet (run: threadline score --db {db})")
+        rows = q.ranked_networks(store.connection, top=top, label=label, since=since)
+    if not rows:
+        click.echo("no networks")
+        return
+    weights, lexicon = load_weights(), default_lexicon()
+    click.echo(f"networks by priority ({NOTE}):")
+    for rank, row in enumerate(rows, 1):
+        labels = f"  [{', '.join(row.labels)}]" if row.labels else ""
+        click.echo(
+            _clean(
+                f"{rank:>4}. {row.network}  {_priority(row.score, row.logit)}  {row.ads:,} ads, "
+                f"{row.persons:,} persons  last {_when(row.last_date)} {row.last_place or '-'}{labels}"
+            )
+        )
+        for reason in reasons(list(row.parts), weights, lexicon)[:n_reasons]:
+            click.echo(f"        {reason['contribution']:+.2f}  {_clean(reason['reason'])}")
+
+
+@cli.command()
+@click.argument("value")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Ads to list.")
+@click.option("--region", default="US", show_default=True, help="Phone region of a number without +.")
+def find(value: str, db: Path, limit: int, region: str) -> None:
+    """Look up VALUE: a phone (any format), e-mail, handle, name, ad id (SOURCE:ID) or network or
+    person id (N…, P…); print the networks and ads it touches."""
+    from threadline.store import Store
+    from threadline.store import queries as q
+
+    _readable(db)
+    if not value.strip():
+        _fail("VALUE is empty")
+    with Store.open(db, read_only=True) as store:
+        found = q.find(store.connection, value, limit=limit, region=region.upper())
+    if not found.total_ads:
+        _fail(f"nothing found for {_clean(value)!r} in {db}")
+    what = "; ".join(f"{kind} {v}" for kind, v in found.matched)
+    click.echo(
+        _clean(
+            f"{value.strip()}: {what}: {found.total_ads:,} ads, {len(found.networks):,} networks, "
+            f"{len(found.persons):,} persons"
+        )
+    )
+    click.echo("  networks (highest priority first):")
+    for hit in found.networks:
+        click.echo(
+            f"    {hit.network}  {_priority(hit.score, hit.logit)}  {hit.matched:,} of {hit.ads:,} ads"
+        )
+    click.echo("  ads (latest first):")
+    _ad_lines(found.ads, found.total_ads, limit)
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int, str]], colour: bool) -> str:
+    """``text`` cleaned, with the spans marked: styled on a terminal, ``[[...]]`` otherwise.
+    Overlapping spans are marked as one (red if an indicator is among them)."""
+    merged: list[list[Any]] = []
+    for start, end, kind in sorted(s for s in spans if 0 <= s[0] < s[1] <= len(text)):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2].add(kind)
+        else:
+            merged.append([start, end, {kind}])
+    out, pos = [], 0
+    for start, end, kinds in merged:
+        out.append(_clean(text[pos:start], newlines=True))
+        inner = _clean(text[start:end])
+        if not colour:
+            out.append(f"[[{inner}]]")
+        elif "indicator" in kinds:
+            out.append(click.style(inner, fg="red", bold=True))
+        elif kinds & {"phone", "email", "handle"}:
+            out.append(click.style(inner, fg="cyan", bold=True))
+        else:
+            out.append(click.style(inner, fg="yellow"))
+        pos = end
+    out.append(_clean(text[pos:], newlines=True))
+    return "".join(out)
+
+
+@cli.command()
+@click.argument("ad_ref", metavar="SOURCE:ID")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+def ad(ad_ref: str, db: Path) -> None:
+    """Show one ad: its text with extracted values and indicators marked ([[...]] when not on a
+    terminal), URL, dates, place, image paths, network and person, and every version with what
+    changed."""
+    from threadline.store import Store
+    from threadline.store import queries as q
+
+    ((source, ad_id),) = _ad_refs((ad_ref,))
+    _readable(db)
+    with Store.open(db, read_only=True) as store:
+        detail = q.ad_detail(store.connection, source, ad_id)
+    if detail is None:
+        _fail(f"no ad {_clean(ad_ref)} in {db}")
+    ctx = click.get_current_context()
+    colour = ctx.color if ctx.color is not None else sys.stdout.isatty()
+    _print_ad(detail, colour)
+
+
+def _print_ad(detail: Any, colour: bool) -> None:
+    from threadline.store.queries import MARKED_KINDS, version_changes
+
+    latest = detail.latest
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for e in detail.extracted:
+        if e.kind in MARKED_KINDS and e.field is not None and e.start is not None and e.end is not None:
+            spans.setdefault(e.field, []).append((e.start, e.end, e.kind))
+    n = len(detail.versions)
+    click.echo(_clean(f"ad {detail.source}:{detail.id}  version {latest.version} of {n}"))
+    if detail.network:
+        click.echo(
+            f"  network {detail.network} ({_priority(detail.network_score, detail.network_logit)})  "
+            f"person {detail.person}  ad {_priority(detail.ad_score, detail.ad_logit)}"
+        )
+    else:
+        click.echo("  not linked yet")
+    click.echo(_clean(f"  url:      {latest.url or '-'}"))
+    click.echo(f"  posted:   {_when(latest.posted_at)}   captured: {_when(latest.captured_at)}")
+    location = f" (location: {_marked(latest.location, spans.get('location', []), colour)})"
+    click.echo(f"  place:    {_clean(detail.place or '-')}" + (location if latest.location else ""))
+    click.echo(f"  images:   {len(latest.images) or 'none'}")
+    for path, sha in latest.images:
+        click.echo(_clean(f"    {path}  (sha256 {sha[:12]}…)"))
+    click.echo(f"  title:    {_marked(latest.title, spans.get('title', []), colour)}")
+    click.echo("  body:")
+    body = _marked(latest.body, spans.get("body", []), colour)
+    click.echo("\n".join("    " + line for line in body.split("\n")))
+    for key, value in sorted(latest.fields.items()):
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        click.echo(f"  {_clean(key)}: {_marked(text, spans.get(f'fields.{key}', []), colour)}")
+    click.echo("  extracted (marked above):")
+    seen: set[tuple[str, str]] = set()
+    for e in detail.extracted:
+        if e.kind in ("image", "notice") or (e.kind, e.value) in seen:
+            continue
+        seen.add((e.kind, e.value))
+        said = ""
+        if e.kind == "indicator":
+            info = json.loads(e.detail or "{}")
+            said = f"  “{info.get('text', '')}” ({info.get('category', '')})"
+        click.echo(_clean(f"    {e.kind:<10} {e.value}{said}"))
+    click.echo(f"  versions ({n}):")
+    previous = None
+    for version in detail.versions:
+        click.echo(
+            _clean(
+                f"    v{version.version}  ingested {_when(version.ingested_at)} from "
+                f"{version.file}:{version.line}"
+            )
+        )
+        if previous is not None:
+            changes = version_changes(previous, version)
+            for what, old, new in changes:
+                said = f"“{old}” → “{new}”" if old and new else f"added “{new}”" if new else ""
+                said = said or f"removed “{old}”"
+                click.echo(_clean(f"      {what}: {said}"))
+            if not changes:
+                click.echo("      no visible change")
+        previous = version
 
 
 @cli.command()
@@ -499,24 +737,98 @@ def hubs(db: Path, limit: int) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--analyst", required=True, help="Who decides (kept with the decision).")
 @click.option("--not-hub", is_flag=True, help="The value is NOT a hub: trust it for linking.")
-@click.option("--clear", is_flag=True, help="Forget the analyst's mark; the data decides again.")
-@click.option("--note", default=None)
+@click.option(
+    "--clear", is_flag=True, help="Forget the analyst's mark (revokes its decision); the data decides again."
+)
+@click.option("--anyway", is_flag=True, help="Mark a value no ad of the store holds (yet).")
+@click.option(
+    "--region", default="US", show_default=True, help="How a phone number without a country code is read."
+)
+@click.option("--note", default=None, help="Why (kept with the decision).")
 def mark_hub(
-    kind: str, value: str, db: Path, analyst: str, not_hub: bool, clear: bool, note: str | None
+    kind: str,
+    value: str,
+    db: Path,
+    analyst: str,
+    not_hub: bool,
+    clear: bool,
+    anyway: bool,
+    region: str,
+    note: str | None,
 ) -> None:
-    """Mark VALUE as a hub (never used for linking) or as not a hub, then link again."""
+    """Mark VALUE as a hub (never used for linking) or as not a hub, then link again.
+
+    VALUE is read as extraction reads it: a phone in any format (713-555-0142, +1 713 555 0142;
+    a tenure as `hubs` lists it: +17135550142 from 2026-08-01), an e-mail address, a handle
+    (instagram:name, a profile URL), an image's SHA-256. A value the store never extracted is
+    refused unless --anyway. Prints the decision as D…; `revoke D…` withdraws it.
+    """
     from threadline.link.decisions import clear_hub_mark
     from threadline.link.decisions import mark_hub as record_mark
     from threadline.store import Store
 
+    value = _hub_value(kind, value, region)
     _readable(db)
     with Store.open(db) as store:
         con = store.connection
         if clear:
-            clear_hub_mark(con, kind, value)
+            decision_id = clear_hub_mark(con, kind, value, analyst=analyst, note=note)
+            if decision_id is None:
+                _fail(f"{kind} {value} has no analyst's mark in {db}")
+            click.echo(f"revoked D{decision_id}: {kind} {value} is left to the data")
         else:
-            record_mark(con, kind, value, is_hub=not not_hub, analyst=analyst, note=note)
+            if not anyway and not _hub_value_seen(con, kind, value):
+                _fail(f"{kind} {value} is in no ad of {db} (--anyway marks it all the same)")
+            decision_id = record_mark(con, kind, value, is_hub=not not_hub, analyst=analyst, note=note)
+            what = "not a hub: trusted for linking" if not_hub else "a hub: never used for linking"
+            click.echo(f"D{decision_id} recorded: {kind} {value} is {what}")
         _link_and_score(con)
+
+
+def _hub_value(kind: str, typed: str, region: str) -> str:
+    """``typed`` as extraction stores a value of ``kind``; one line and exit if it is none."""
+    import re
+
+    from threadline.extract.contacts import find_emails, find_handles
+    from threadline.extract.phones import find_phones
+
+    text = typed.strip()
+    if kind == "image":
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+            _fail(f"{typed}: not an image's SHA-256 (64 hex digits)")
+        return text.lower()
+    tenure = ""
+    if kind == "phone":
+        # a tenure's value, as `hubs` lists it: "+17135550142 from 2026-08-01"
+        m = re.fullmatch(r"(.+?)\s+from\s+(\d{4}-\d{2}-\d{2})", text)
+        if m:
+            text, tenure = m.group(1), f" from {m.group(2)}"
+        try:
+            found = find_phones([("value", text)], region)
+        except Exception:  # an unknown region: phonenumbers has no metadata for it
+            _fail(f"{region}: not a region (an ISO country code such as US or GB)")
+        what = "a phone number"
+    elif kind == "email":
+        found, what = find_emails([("value", text)]), "an e-mail address"
+    else:
+        found, what = find_handles([("value", text)]), "a handle (platform:name or a profile URL)"
+    values = list(dict.fromkeys(f.value for f in found))
+    if not values:
+        _fail(f"{typed}: not {what}")
+    if len(values) > 1:
+        _fail(f"{typed}: more than one value ({', '.join(values)}); mark one at a time")
+    return values[0] + tenure
+
+
+def _hub_value_seen(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> bool:
+    """Whether an ad of the store holds ``value`` (a phone tenure: one the last link run saw)."""
+    if kind == "image":
+        query, params = "SELECT 1 FROM ad_images WHERE sha256 = ? LIMIT 1", [value]
+    elif " from " in value:
+        query, params = "SELECT 1 FROM link_hubs WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
+    else:
+        query, params = "SELECT 1 FROM extractions WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
+    return bool(con.execute(query, params).fetchall())
 
 
 def _ad_refs(refs: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -539,7 +851,7 @@ def _decide(db: Path, record: Callable[[duckdb.DuckDBPyConnection], int]) -> Non
             decision_id = record(store.connection)
         except (LookupError, ValueError) as exc:
             _fail(f"{exc} in {db}" if isinstance(exc, LookupError) else str(exc))
-        click.echo(f"decision {decision_id} recorded")
+        click.echo(f"D{decision_id} recorded")
         _link_and_score(store.connection)
 
 
@@ -590,38 +902,59 @@ def split(network: str, ads: tuple[str, ...], db: Path, analyst: str, note: str 
 
 
 @cli.command()
-@click.argument("decision_id", type=int)
+@click.argument("ref", metavar="REF")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
-@_NOTE
-def revoke(decision_id: int, db: Path, analyst: str, note: str | None) -> None:
-    """Withdraw analyst decision DECISION_ID (it stays on record), then link again."""
-    from threadline.link.decisions import revoke as record_revoke
+@click.option("--note", default=None, help="Why (kept with the withdrawal).")
+def revoke(ref: str, db: Path, analyst: str, note: str | None) -> None:
+    """Withdraw decision D… (then link again) or label L… (counts from the next `fit`); either
+    stays on record with who withdrew it and why. A bare number is refused."""
+    from threadline.link.decisions import revoke as revoke_decision
+    from threadline.refs import BadRef, format_ref, parse_ref
+    from threadline.score.learn import revoke_label
+    from threadline.store import Store
 
-    def record(con: duckdb.DuckDBPyConnection) -> int:
-        record_revoke(con, decision_id, analyst=analyst, note=note)
-        return decision_id
+    try:
+        kind, number = parse_ref(ref, kinds=("decision", "label"))
+    except BadRef as exc:
+        _fail(str(exc))
+    _readable(db)
+    with Store.open(db) as store:
+        con = store.connection
+        try:
+            if kind == "decision":
+                d = revoke_decision(con, number, analyst=analyst, note=note)
+                what = f"{_decision_kind(d.kind)} by {d.analyst} {d.decided_at:%Y-%m-%d %H:%M}"
+                withdrawn_note = d.revoke_note
+            else:
+                lab = revoke_label(con, number, analyst=analyst, note=note)
+                what = f"{lab.network} {lab.label} by {lab.analyst} {lab.labelled_at:%Y-%m-%d %H:%M}"
+                withdrawn_note = lab.revoke_note
+        except (LookupError, ValueError) as exc:
+            _fail(f"{exc} in {db}" if isinstance(exc, LookupError) else str(exc))
+        line = f"revoked {format_ref(kind, number)} ({what})"
+        click.echo(line + (f": {withdrawn_note}" if withdrawn_note else ""))
+        if kind == "decision":
+            _link_and_score(con)
+        else:
+            click.echo("scores unchanged: labels count from the next `threadline fit`")
 
-    _decide(db, record)
+
+def _decision_kind(kind: str) -> str:
+    return {"hub": "hub mark", "not-hub": "not-hub mark"}.get(kind, kind)
 
 
 @cli.command()
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 def decisions(db: Path) -> None:
-    """List analysts' merges, separations and splits, with who made (or revoked) each."""
+    """List analysts' decisions (D…): merges, separations, splits and hub marks, each with who
+    made it, and who revoked it, when and why."""
+    from threadline.link.decisions import decisions as all_decisions
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
-        rows = store.connection.execute(
-            """
-            SELECT d.decision_id, d.decision, d.analyst, d.decided_at, d.note, d.revoked_by, d.revoked_at,
-                   list(s.source || ':' || s.id ORDER BY s.source, s.id) FILTER (WHERE s.side = 'a'),
-                   list(s.source || ':' || s.id ORDER BY s.source, s.id) FILTER (WHERE s.side = 'b')
-            FROM analyst_decisions d JOIN analyst_decision_ads s ON s.decision_id = d.decision_id
-            GROUP BY ALL ORDER BY d.decision_id
-            """
-        ).fetchall()
+        rows = all_decisions(store.connection)
         cuts = dict(
             store.connection.execute(
                 "SELECT decision_id, COUNT(*) FROM link_cuts GROUP BY decision_id"
@@ -629,14 +962,50 @@ def decisions(db: Path) -> None:
         )
     if not rows:
         click.echo("no decisions")
-    for did, kind, analyst, at, note, revoked_by, revoked_at, side_a, side_b in rows:
-        state = f"revoked by {revoked_by} {revoked_at:%Y-%m-%d %H:%M}" if revoked_by else "active"
-        why = f": {note}" if note else ""
-        click.echo(f"#{did} {kind} by {analyst} {at:%Y-%m-%d %H:%M} ({state}){why}")
-        click.echo(f"  {_few(side_a)}")
-        if side_b:
-            click.echo(f"  not linked to {_few(side_b)}")
-            click.echo(f"  links cut by the last run: {cuts.get(did, 0)}")
+    for d in rows:
+        why = f": {d.note}" if d.note else ""
+        state = "active" if d.active else "revoked"
+        click.echo(f"{d.ref} {d.kind} by {d.analyst} {d.decided_at:%Y-%m-%d %H:%M} ({state}){why}")
+        if d.kind in ("hub", "not-hub"):
+            what = "a hub: never used for linking" if d.kind == "hub" else "not a hub: trusted for linking"
+            click.echo(f"  {d.hub_kind} {d.hub_value} is {what}")
+        elif d.kind == "split":
+            click.echo(f"  {_few(list(d.side_a))} split out of {d.split_from}")
+            click.echo(f"  not linked to its other ads then: {_few(list(d.side_b))}")
+        else:
+            click.echo(f"  {_few(list(d.side_a))}")
+            if d.side_b:
+                click.echo(f"  not linked to {_few(list(d.side_b))}")
+        if d.side_b and d.active:
+            click.echo(f"  links cut by the last run: {cuts.get(d.decision_id, 0)}")
+        if d.revoked_at is not None:
+            withdrawn = f": {d.revoke_note}" if d.revoke_note else ""
+            click.echo(f"  revoked by {d.revoked_by} {d.revoked_at:%Y-%m-%d %H:%M}{withdrawn}")
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+def labels(db: Path) -> None:
+    """List analysts' labels of networks (L…), with who made each, and who withdrew it, when and
+    why (`revoke L…`)."""
+    from threadline.score.learn import labels as all_labels
+    from threadline.store import Store
+
+    _readable(db)
+    with Store.open(db, read_only=True) as store:
+        rows = all_labels(store.connection)
+    if not rows:
+        click.echo("no labels")
+    for lab in rows:
+        why = f": {lab.note}" if lab.note else ""
+        state = "active" if lab.active else "withdrawn"
+        click.echo(
+            f"{lab.ref} {lab.network} {lab.label} by {lab.analyst} {lab.labelled_at:%Y-%m-%d %H:%M}"
+            f" ({state}, through {lab.ad}){why}"
+        )
+        if lab.revoked_at is not None:
+            withdrawn = f": {lab.revoke_note}" if lab.revoke_note else ""
+            click.echo(f"  withdrawn by {lab.revoked_by} at {lab.revoked_at:%Y-%m-%d %H:%M}{withdrawn}")
 
 
 def _few(refs: list[str], shown: int = 5) -> str:
