@@ -190,7 +190,7 @@ def test_not_linked_wins_over_a_contradicting_merge_and_merges_take_many_ads(tmp
         assert net["ind-1"] in (net["ind-0"], net["ind-2"])
         assert [k for _, k, _ in _cut_rows(store)] == ["analyst_merge"]
         # A merge that an active separation contradicts is refused, naming it.
-        with pytest.raises(ValueError, match=r"decision 2 \(by lee\) keeps some of these ads apart"):
+        with pytest.raises(ValueError, match=r"decision D2 \(by lee\) keeps some of these ads apart"):
             record_merge(con, ("site", "ind-0"), ("site", "ind-2"), analyst="kim")
         with pytest.raises(ValueError, match="two different ads"):
             record_merge(con, ("site", "ind-0"), ("site", "ind-0"), analyst="kim")
@@ -252,29 +252,31 @@ def test_decision_commands(tmp_path: Path) -> None:
         "separate", "site:mia-0", "site:ruby-1", "--db", db, "--analyst", "kim", "--note", "unrelated"
     )
     assert done.returncode == 0, done.stderr
-    assert "decision 1 recorded" in done.stdout
+    assert "D1 recorded" in done.stdout
     assert export()["mia-0"] != export()["ruby-1"]
     explained = _cli("explain", export()["mia-0"], "--db", db)
     assert "analyst_cut" in explained.stdout, explained.stdout
-    assert _cli("revoke", "1", "--db", db, "--analyst", "lee").returncode == 0
+    assert _cli("revoke", "D1", "--db", db, "--analyst", "lee").returncode == 0
     assert export()["mia-0"] == export()["ruby-1"]
     split = _cli(
         "split", net["mia-0"], "site:ruby-1", "site:ruby-3", "site:ruby-5", "--db", db, "--analyst", "kim"
     )
     assert split.returncode == 0, split.stderr
     listed = _cli("decisions", "--db", db).stdout
-    assert "#1 separate by kim" in listed and "revoked by lee" in listed and ": unrelated" in listed
-    assert "#2 separate by kim" in listed and "not linked to site:bridge" in listed
+    assert "D1 separate by kim" in listed and "revoked by lee" in listed and ": unrelated" in listed
+    assert "D2 split by kim" in listed and f"split out of {net['mia-0']}" in listed
+    assert "not linked to its other ads then: site:bridge" in listed
     merged = _cli("merge", "site:mia-0", "site:ruby-1", "site:bridge", "--db", db, "--analyst", "kim")
-    assert merged.returncode != 0 and "decision 2 (by kim) keeps some of these ads apart" in merged.stderr
-    assert _cli("revoke", "2", "--db", db, "--analyst", "kim").returncode == 0
+    assert merged.returncode != 0 and "decision D2 (by kim) keeps some of these ads apart" in merged.stderr
+    assert _cli("revoke", "D2", "--db", db, "--analyst", "kim").returncode == 0
     merged = _cli("merge", "site:mia-0", "site:ruby-1", "site:bridge", "--db", db, "--analyst", "kim")
-    assert merged.returncode == 0 and "decision 3 recorded" in merged.stdout
+    assert merged.returncode == 0 and "D3 recorded" in merged.stdout
     for bad in (
         ("separate", "site:mia-0", "site:nobody", "--db", db, "--analyst", "kim"),
         ("separate", "site:mia-0", "site:mia-0", "--db", db, "--analyst", "kim"),
         ("split", "N99999999", "site:mia-0", "--db", db, "--analyst", "kim"),
-        ("revoke", "99", "--db", db, "--analyst", "kim"),
+        ("revoke", "D99", "--db", db, "--analyst", "kim"),
+        ("revoke", "3", "--db", db, "--analyst", "kim"),  # a bare number: a decision or a label?
         ("merge", "mia-0", "site:ruby-1", "--db", db, "--analyst", "kim"),
     ):
         result = _cli(*bad)

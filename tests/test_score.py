@@ -223,7 +223,7 @@ def test_score_commands(corpus_store: Path, tmp_path: Path) -> None:
     assert rescored.returncode == 0 and "prior weights" in rescored.stdout
     network = rows[0]["network"]
     labelled = _cli("label", network, "trafficking", "--db", db, "--analyst", "kim")
-    assert labelled.returncode == 0 and "label 1" in labelled.stdout
+    assert labelled.returncode == 0 and "L1 recorded" in labelled.stdout
     refused = _cli("fit", "--db", db, "--analyst", "kim")
     assert refused.returncode != 0 and refused.stderr.startswith("threadline: need at least")
     assert _cli("label", "N99999999", "trafficking", "--db", db, "--analyst", "kim").returncode != 0

@@ -2,8 +2,9 @@
 
 A mark says a value is (or is not) a hub whatever the data says. A merge says ads belong to one
 network; a separation says two sets of ads are not linked ("these are not the same operation"),
-and a split takes ads out of their network (a separation from the rest of it). Decisions are
-numbered, never deleted (a revoked one keeps who revoked it), and every link run honours the
+and a split takes ads out of their network (a separation from the rest of it, which names the
+network). Decisions, hub marks included, are numbered and shown as ``D12`` (`threadline.refs`),
+never deleted (a revoked one keeps who revoked it, when and why), and every link run honours the
 active ones (`steps.detect_hubs`, `steps.link_components`, `constraints`). Nothing else writes
 them, so the command line and a workspace record decisions the same way.
 """
@@ -11,18 +12,23 @@ them, so the command line and a workspace record decisions the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
+from threadline.refs import format_ref
 from threadline.store._tx import transaction
 from threadline.store.schema import utc_now
 
 __all__ = [
     "HUB_KINDS",
+    "Decision",
     "UnknownAd",
     "UnknownNetwork",
     "clear_hub_mark",
+    "decisions",
     "mark_hub",
     "record_merge",
     "record_separation",
@@ -41,6 +47,59 @@ class UnknownNetwork(LookupError):
     """A decision named a network the last link run did not make."""
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One decision as analysts see it. ``kind`` is what it is: merge, separate, split, hub or
+    not-hub (a split is kept as a separation, which every run honours, naming ``split_from``)."""
+
+    decision_id: int
+    kind: str
+    analyst: str
+    decided_at: datetime
+    note: str | None
+    revoked_by: str | None
+    revoked_at: datetime | None
+    revoke_note: str | None
+    side_a: tuple[str, ...] = ()  # SOURCE:ID of every ad of a merge, or one side of a separation
+    side_b: tuple[str, ...] = ()
+    split_from: str | None = None
+    hub_kind: str | None = None
+    hub_value: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return format_ref("decision", self.decision_id)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+_DECISIONS_SQL = """
+    SELECT d.decision_id,
+           CASE WHEN d.split_from IS NOT NULL THEN 'split' ELSE d.decision END,
+           d.analyst, d.decided_at, d.note, d.revoked_by, d.revoked_at, d.revoke_note,
+           COALESCE(list(s.source || ':' || s.id ORDER BY s.source, s.id) FILTER (WHERE s.side = 'a'), []),
+           COALESCE(list(s.source || ':' || s.id ORDER BY s.source, s.id) FILTER (WHERE s.side = 'b'), []),
+           d.split_from, d.hub_kind, d.hub_value
+    FROM analyst_decisions d LEFT JOIN analyst_decision_ads s ON s.decision_id = d.decision_id
+    {where}
+    GROUP BY ALL ORDER BY d.decision_id
+"""
+
+
+def decisions(con: duckdb.DuckDBPyConnection, decision_id: int | None = None) -> list[Decision]:
+    """Every decision (or the one numbered ``decision_id``), oldest first, revoked ones too."""
+    where, params = ("WHERE d.decision_id = ?", [decision_id]) if decision_id is not None else ("", [])
+    rows = con.execute(_DECISIONS_SQL.format(where=where), params).fetchall()
+    return [
+        Decision(
+            int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8]), tuple(r[9]), r[10], r[11], r[12]
+        )
+        for r in rows
+    ]
+
+
 def mark_hub(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -49,19 +108,59 @@ def mark_hub(
     is_hub: bool,
     analyst: str,
     note: str | None = None,
-) -> None:
-    """Record that ``value`` is a hub (never used for linking) or is not one (trusted)."""
+) -> int:
+    """Record that ``value`` is a hub (never used for linking) or is not one (trusted); returns
+    the decision's number. An earlier mark of the value is revoked: the new one replaces it."""
     if kind not in HUB_KINDS:
         raise ValueError(f"kind must be one of {', '.join(HUB_KINDS)}, not {kind!r}")
-    clear_hub_mark(con, kind, value)
-    con.execute(
-        "INSERT INTO hub_marks VALUES (?, ?, ?, ?, ?, ?)", [kind, value, is_hub, analyst, note, utc_now()]
-    )
+    with transaction(con):
+        now = utc_now()
+        [(decision_id,)] = con.execute(
+            "SELECT COALESCE(MAX(decision_id), 0) + 1 FROM analyst_decisions"
+        ).fetchall()
+        con.execute(
+            """
+            UPDATE analyst_decisions SET revoked_by = ?, revoked_at = ?, revoke_note = ?
+            WHERE revoked_at IS NULL AND decision_id IN
+                (SELECT decision_id FROM hub_marks WHERE kind = ? AND value = ?)
+            """,
+            [analyst, now, f"replaced by {format_ref('decision', decision_id)}", kind, value],
+        )
+        con.execute("DELETE FROM hub_marks WHERE kind = ? AND value = ?", [kind, value])
+        con.execute(
+            "INSERT INTO analyst_decisions"
+            " (decision_id, decision, analyst, note, decided_at, hub_kind, hub_value)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [decision_id, "hub" if is_hub else "not-hub", analyst, note, now, kind, value],
+        )
+        con.execute(
+            "INSERT INTO hub_marks (kind, value, is_hub, analyst, note, marked_at, decision_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [kind, value, is_hub, analyst, note, now, decision_id],
+        )
+    return int(decision_id)
 
 
-def clear_hub_mark(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> None:
-    """Forget an analyst's mark: the data decides again."""
-    con.execute("DELETE FROM hub_marks WHERE kind = ? AND value = ?", [kind, value])
+def clear_hub_mark(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    value: str,
+    *,
+    analyst: str = "unknown",
+    note: str | None = None,
+) -> int | None:
+    """Forget an analyst's mark: the data decides again. The decision that made the mark is
+    revoked (kept on record); returns its number, or None when the value had no mark."""
+    rows = con.execute(
+        "SELECT decision_id FROM hub_marks WHERE kind = ? AND value = ?", [kind, value]
+    ).fetchall()
+    if not rows:
+        return None
+    if rows[0][0] is None:  # pragma: no cover - every mark has had its decision since migration 8
+        con.execute("DELETE FROM hub_marks WHERE kind = ? AND value = ?", [kind, value])
+        return None
+    revoke(con, int(rows[0][0]), analyst=analyst, note=note)
+    return int(rows[0][0])
 
 
 def _check_ads(con: duckdb.DuckDBPyConnection, ads: Sequence[tuple[str, str]]) -> None:
@@ -87,14 +186,16 @@ def _record(
     sides: dict[str, Sequence[tuple[str, str]]],
     analyst: str,
     note: str | None,
+    split_from: str | None = None,
 ) -> int:
     with transaction(con):  # the decision and its ads, or nothing
         [(decision_id,)] = con.execute(
             "SELECT COALESCE(MAX(decision_id), 0) + 1 FROM analyst_decisions"
         ).fetchall()
         con.execute(
-            "INSERT INTO analyst_decisions VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL)",
-            [decision_id, decision, analyst, note, utc_now()],
+            "INSERT INTO analyst_decisions (decision_id, decision, analyst, note, decided_at, split_from)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [decision_id, decision, analyst, note, utc_now(), split_from],
         )
         con.executemany(
             "INSERT INTO analyst_decision_ads VALUES (?, ?, ?, ?)",
@@ -135,7 +236,8 @@ def record_merge(
     if conflicts:
         decision_id, by = conflicts[0]
         raise ValueError(
-            f"decision {decision_id} (by {by}) keeps some of these ads apart: revoke it first to merge them"
+            f"decision {format_ref('decision', decision_id)} (by {by}) keeps some of these ads apart:"
+            " revoke it first to merge them"
         )
     return _record(con, "merge", {"a": distinct}, analyst, note)
 
@@ -153,6 +255,17 @@ def record_separation(
     Every later run keeps the two sides in different networks by removing the fewest links that
     join them (a minimum cut, see `constraints`), and shows what it removed. Returns the id.
     """
+    return _separation(con, side_a, side_b, analyst, note, None)
+
+
+def _separation(
+    con: duckdb.DuckDBPyConnection,
+    side_a: Sequence[tuple[str, str]],
+    side_b: Sequence[tuple[str, str]],
+    analyst: str,
+    note: str | None,
+    split_from: str | None,
+) -> int:
     a, b = list(dict.fromkeys(side_a)), list(dict.fromkeys(side_b))
     if not a or not b:
         raise ValueError("a separation needs an ad on each side")
@@ -160,7 +273,7 @@ def record_separation(
         both = ", ".join(f"{s}:{i}" for s, i in sorted(set(a) & set(b)))
         raise ValueError(f"an ad cannot be on both sides of a separation: {both}")
     _check_ads(con, a + b)
-    return _record(con, "separate", {"a": a, "b": b}, analyst, note)
+    return _record(con, "separate", {"a": a, "b": b}, analyst, note, split_from)
 
 
 def record_split(
@@ -186,21 +299,27 @@ def record_split(
     rest = sorted(members - set(ads))
     if not rest:
         raise ValueError(f"that is all of network {network}: nothing would be left to split from")
-    return record_separation(con, ads, rest, analyst=analyst, note=note)
+    return _separation(con, ads, rest, analyst, note, network)
 
 
 def revoke(
     con: duckdb.DuckDBPyConnection, decision_id: int, *, analyst: str, note: str | None = None
-) -> None:
-    """Withdraw a decision; it stays on record with who withdrew it. The next link run obeys."""
+) -> Decision:
+    """Withdraw a decision; it stays on record with who withdrew it, when and why (``note``).
+    A hub mark's withdrawal forgets the mark. The next link run obeys. Returns the decision."""
+    ref = format_ref("decision", decision_id)
     row = con.execute(
         "SELECT revoked_by FROM analyst_decisions WHERE decision_id = ?", [decision_id]
     ).fetchall()
     if not row:
-        raise LookupError(f"no decision {decision_id}")
+        raise LookupError(f"no decision {ref}")
     if row[0][0] is not None:
-        raise ValueError(f"decision {decision_id} was already revoked by {row[0][0]}")
-    con.execute(
-        "UPDATE analyst_decisions SET revoked_by = ?, revoked_at = ?, revoke_note = ? WHERE decision_id = ?",
-        [analyst, utc_now(), note, decision_id],
-    )
+        raise ValueError(f"decision {ref} was already revoked by {row[0][0]}")
+    with transaction(con):
+        con.execute(
+            "UPDATE analyst_decisions SET revoked_by = ?, revoked_at = ?, revoke_note = ?"
+            " WHERE decision_id = ?",
+            [analyst, utc_now(), note, decision_id],
+        )
+        con.execute("DELETE FROM hub_marks WHERE decision_id = ?", [decision_id])
+    return decisions(con, decision_id)[0]

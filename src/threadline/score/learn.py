@@ -1,8 +1,10 @@
 """Learning from the unit: analysts' labels of networks, and weights fitted on them.
 
 Labels (`label_network`) name a network through one of its ads, so a label follows the ad when
-networks merge or split; they are numbered, never deleted (`revoke_label` keeps who withdrew one),
-and the latest active label of a network counts. ``unsure`` labels are kept but not learned from.
+networks merge or split; they are numbered and shown as ``L11`` (`threadline.refs`), never
+deleted (`revoke_label` keeps who withdrew one, when and why), and the latest active label of a
+network counts. Labels are read only by `fit`: a label or its withdrawal changes no score until
+the next fit. ``unsure`` labels are kept but not learned from.
 
 `fit` fits logistic regression (scikit-learn) on the labelled networks' features, the same
 features the prior weights read, and estimates how well it ranks by cross-validation (average
@@ -18,18 +20,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import numpy as np
 
 from threadline.link.engine import DuckDBEngine
+from threadline.refs import format_ref
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.scorer import build_features, prior_model
 from threadline.score.weights import Weights, load_weights
 from threadline.store.schema import utc_now
 
-__all__ = ["LABELS", "FitReport", "NotEnoughLabels", "fit", "label_network", "revoke_label"]
+__all__ = [
+    "LABELS",
+    "FitReport",
+    "Label",
+    "NotEnoughLabels",
+    "fit",
+    "label_network",
+    "labels",
+    "revoke_label",
+]
 
 LABELS = ("trafficking", "independent", "unsure")
 MIN_PER_CLASS = 5
@@ -51,6 +64,41 @@ class FitReport:
     dropped: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One analyst's label of a network (the network when it was labelled; it follows ``ad``)."""
+
+    label_id: int
+    network: str
+    label: str
+    analyst: str
+    labelled_at: datetime
+    note: str | None
+    ad: str  # SOURCE:ID
+    revoked_by: str | None
+    revoked_at: datetime | None
+    revoke_note: str | None
+
+    @property
+    def ref(self) -> str:
+        return format_ref("label", self.label_id)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def labels(con: duckdb.DuckDBPyConnection, label_id: int | None = None) -> list[Label]:
+    """Every label (or the one numbered ``label_id``), oldest first, withdrawn ones too."""
+    where, params = ("WHERE label_id = ?", [label_id]) if label_id is not None else ("", [])
+    rows = con.execute(
+        "SELECT label_id, network, label, analyst, labelled_at, note, source || ':' || id,"
+        f" revoked_by, revoked_at, revoke_note FROM score_labels {where} ORDER BY label_id",
+        params,
+    ).fetchall()
+    return [Label(int(r[0]), *r[1:]) for r in rows]
+
+
 def label_network(
     con: duckdb.DuckDBPyConnection, network: str, label: str, *, analyst: str, note: str | None = None
 ) -> int:
@@ -64,22 +112,28 @@ def label_network(
         raise LookupError(f"no network {network}")
     [(label_id,)] = con.execute("SELECT COALESCE(MAX(label_id), 0) + 1 FROM score_labels").fetchall()
     con.execute(
-        "INSERT INTO score_labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        "INSERT INTO score_labels (label_id, source, id, network, label, analyst, note, labelled_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [label_id, rows[0][0], rows[0][1], network, label, analyst, note, utc_now()],
     )
     return int(label_id)
 
 
-def revoke_label(con: duckdb.DuckDBPyConnection, label_id: int, *, analyst: str) -> None:
+def revoke_label(
+    con: duckdb.DuckDBPyConnection, label_id: int, *, analyst: str, note: str | None = None
+) -> Label:
+    """Withdraw a label; it stays on record with who withdrew it, when and why. Returns it."""
+    ref = format_ref("label", label_id)
     rows = con.execute("SELECT revoked_by FROM score_labels WHERE label_id = ?", [label_id]).fetchall()
     if not rows:
-        raise LookupError(f"no label {label_id}")
+        raise LookupError(f"no label {ref}")
     if rows[0][0] is not None:
-        raise ValueError(f"label {label_id} was already revoked by {rows[0][0]}")
+        raise ValueError(f"label {ref} was already withdrawn by {rows[0][0]}")
     con.execute(
-        "UPDATE score_labels SET revoked_by = ?, revoked_at = ? WHERE label_id = ?",
-        [analyst, utc_now(), label_id],
+        "UPDATE score_labels SET revoked_by = ?, revoked_at = ?, revoke_note = ? WHERE label_id = ?",
+        [analyst, utc_now(), note, label_id],
     )
+    return labels(con, label_id)[0]
 
 
 def _labelled(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:

@@ -390,6 +390,30 @@ _QUARANTINE_BY_TEXT: tuple[str, ...] = (
     "ALTER TABLE quarantine_by_text RENAME TO quarantine",
 )
 
+# Analysts' acts say what they are (`threadline.refs`: D… decisions, L… labels). A split stays a
+# separation (every run honours it as one) and names the network it took ads out of; splits made
+# before this migration cannot be told from separations and stay listed as such. A hub mark is a
+# decision too ('hub' or 'not-hub', with its kind and value); ``hub_marks`` keeps the marks in
+# force, each with the decision that made it. A label's withdrawal keeps its note.
+_ACTS: tuple[str, ...] = (
+    "ALTER TABLE analyst_decisions ADD COLUMN split_from VARCHAR",
+    "ALTER TABLE analyst_decisions ADD COLUMN hub_kind VARCHAR",
+    "ALTER TABLE analyst_decisions ADD COLUMN hub_value VARCHAR",
+    "ALTER TABLE hub_marks ADD COLUMN decision_id BIGINT",
+    """
+    INSERT INTO analyst_decisions (decision_id, decision, analyst, note, decided_at, hub_kind, hub_value)
+    SELECT (SELECT COALESCE(MAX(decision_id), 0) FROM analyst_decisions)
+               + row_number() OVER (ORDER BY marked_at, kind, value),
+           CASE WHEN is_hub THEN 'hub' ELSE 'not-hub' END, analyst, note, marked_at, kind, value
+    FROM hub_marks
+    """,
+    """
+    UPDATE hub_marks SET decision_id = d.decision_id
+    FROM analyst_decisions d WHERE d.hub_kind = hub_marks.kind AND d.hub_value = hub_marks.value
+    """,
+    "ALTER TABLE score_labels ADD COLUMN revoke_note VARCHAR",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -398,6 +422,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "scores with their parts, analysts' labels, fitted models", _SCORES),
     Migration(6, "local price medians of the last score run", _LOCAL_PRICES),
     Migration(7, "quarantine rows told apart by their text", _QUARANTINE_BY_TEXT),
+    Migration(8, "splits and hub marks as decisions; the note of a label's withdrawal", _ACTS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
