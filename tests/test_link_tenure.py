@@ -154,6 +154,19 @@ def _snapshot(store: Store) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
     return links, evidence
 
 
+def _by_members(
+    snapshot: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The snapshot with each network and person named by its first member instead of its id."""
+    links, evidence = snapshot
+    first: dict[str, tuple[str, str]] = {}
+    for source, ad_id, _, network, person in links:
+        for group in (network, person):
+            first[group] = min(first.get(group, (source, ad_id)), (source, ad_id))
+    renamed = sorted((s, i, v, first[n], first[p]) for s, i, v, n, p in links)
+    return renamed, sorted(((first.get(row[0], row[0]), *row[1:]) for row in evidence), key=repr)
+
+
 def test_incremental_runs_equal_full_runs_as_late_ads_extend_bridge_and_split_tenures(tmp_path: Path) -> None:
     background = list(independents(30))  # undated independents behind a site footer (a hub)
     steps: list[list[dict[str, Any]]] = [
@@ -198,6 +211,7 @@ def test_incremental_runs_equal_full_runs_as_late_ads_extend_bridge_and_split_te
         [first, f"{NUMBER} from 2026-07-02"],
         [first, f"{NUMBER} from 2026-07-02", f"{NUMBER} from 2026-10-30"],
     ]
-    # ... and the same as one run over everything.
+    # ... and the same groups as one run over everything (a new store names each group by its
+    # first ad; the daily store's ids follow its history, link/lineage.py).
     with ingest_and_link(tmp_path, "batch", *files, params=ALWAYS_INCREMENTAL) as batch:
-        assert _snapshot(batch) == final
+        assert _by_members(_snapshot(batch)) == _by_members(final)

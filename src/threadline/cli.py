@@ -389,12 +389,23 @@ def fit(db: Path, analyst: str, folds: int) -> None:
 def explain(network: str, db: Path, limit: int) -> None:
     """Print the evidence tree of NETWORK: its score from the starting bias up, its persons and
     ads (latest first), and what links them."""
+    from threadline.link.lineage import resolve
     from threadline.store import Store
     from threadline.store import queries as q
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
         con = store.connection
+        network, lineage = resolve(con, "network", network.upper())
+        for change in lineage:
+            cause = f" (decision D{change.decision_id})" if change.decision_id else ""
+            what = "split from" if change.relation == "split" else "merged into"
+            subject, other = (
+                (change.new_id, change.old_id)
+                if change.relation == "split"
+                else (change.old_id, change.new_id)
+            )
+            click.echo(f"{subject} {what} {other} on {change.at:%Y-%m-%d %H:%M}{cause}")
         persons = q.network_persons(con, network)
         if not persons:
             _fail(f"no network {network} in {db}")

@@ -5,9 +5,10 @@ and saves the results in the store: ``ad_links`` (ad -> person, network), ``link
 (identifiers and images shown as hubs and not trusted), ``link_evidence`` (what joins each
 network: shared identifiers and images, similar images, and for near-duplicate text each ad's
 closest text pair; and, joining nothing, weak corroboration by name, age, city and time: see
-`corroboration`) and ``link_runs``. Network and person ids are the first ad of the group
-(``N00000042``), so a network keeps its id while it only grows, and a full recompute gives the
-same ids.
+`corroboration`) and ``link_runs``. A new group is named by its first ad (``N00000042``); a
+group that holds most of an earlier group's ads keeps that group's id, so ids survive splits and
+merges, and ``link_lineage`` says what split from or merged into what (see `lineage`). An
+incremental run and a full relink of the same store give the same ids.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import duckdb
 from threadline.link.corroboration import corroboration_pairs, save_corroboration
 from threadline.link.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.incremental import affected_ads
+from threadline.link.lineage import inherit_ids
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
 from threadline.link.text import text_pairs
 from threadline.store._tx import transaction
@@ -191,6 +193,7 @@ def result_tables(engine: Engine) -> None:
 def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     """Replace the saved results of the ads in ``scope`` (all ads if None); returns their count."""
     result_tables(DuckDBEngine(con))
+    inherit_ids(con, datetime.now(UTC).replace(tzinfo=None))
     where = f"WHERE ad_key IN (SELECT ad_key FROM {scope})" if scope else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _old_networks AS SELECT DISTINCT network FROM ad_links {where}"

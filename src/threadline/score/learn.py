@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 
 from threadline.link.engine import DuckDBEngine
+from threadline.link.lineage import LABELLED_NETWORKS
 from threadline.refs import format_ref
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.scorer import build_features, prior_model
@@ -139,11 +140,10 @@ def revoke_label(
 def _labelled(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
     """Current network -> (label id, label) of its latest active label."""
     rows = con.execute(
-        """
-        SELECT l.network, s.label_id, s.label
-        FROM score_labels s JOIN ad_links l ON l.source = s.source AND l.id = s.id
-        WHERE s.revoked_at IS NULL
-        QUALIFY row_number() OVER (PARTITION BY l.network ORDER BY s.labelled_at DESC, s.label_id DESC) = 1
+        f"""
+        SELECT network, label_id, label FROM ({LABELLED_NETWORKS})
+        WHERE network IN (SELECT network FROM ad_links)
+        QUALIFY row_number() OVER (PARTITION BY network ORDER BY labelled_at DESC, label_id DESC) = 1
         """
     ).fetchall()
     return {network: (int(label_id), label) for network, label_id, label in rows}

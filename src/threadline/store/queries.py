@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from threadline.link.lineage import LABELLED_NETWORKS, resolve
+
 __all__ = [
     "MARKED_KINDS",
     "AdDetail",
@@ -209,9 +211,8 @@ def ranked_networks(
             FROM linked WHERE network IS NOT NULL GROUP BY network
         ),
         labelled AS (
-            SELECT l.network, list(DISTINCT s.label ORDER BY s.label) AS labels
-            FROM score_labels s JOIN ad_links l ON l.source = s.source AND l.id = s.id
-            WHERE s.revoked_by IS NULL GROUP BY l.network
+            SELECT network, list(DISTINCT label ORDER BY label) AS labels
+            FROM ({LABELLED_NETWORKS}) GROUP BY network
         )
         SELECT n.network, COALESCE(p.ads, n.ads), COALESCE(p.persons, 0), n.logit, n.score, n.model,
                p.last_date, p.last_place, COALESCE(b.labels, [])
@@ -399,9 +400,10 @@ def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region:
     if _UNIT.match(text.upper()):
         unit = text.upper()
         column = "network" if unit.startswith("N") else "person"
-        hit = con.execute(f"SELECT source, id FROM ad_links WHERE {column} = ?", [unit]).fetchall()
+        current, _ = resolve(con, column, unit)  # an id merged away names the group it joined
+        hit = con.execute(f"SELECT source, id FROM ad_links WHERE {column} = ?", [current]).fetchall()
         if hit:
-            matched.append((column, unit))
+            matched.append((column, unit if current == unit else f"{unit}, merged into {current}"))
             keys.update((s, i) for s, i in hit)
     pairs = [(k, v) for k, v in interpretations(text, region) if k != "handle-name"]
     handle_name = text.lower().lstrip("@")

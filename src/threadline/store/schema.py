@@ -414,6 +414,20 @@ _ACTS: tuple[str, ...] = (
     "ALTER TABLE score_labels ADD COLUMN revoke_note VARCHAR",
 )
 
+# Ids that survive change (link/lineage.py): what split from or merged into what, and when.
+_LINEAGE: tuple[str, ...] = (
+    """
+    CREATE TABLE link_lineage (
+        kind        VARCHAR   NOT NULL,  -- 'network' or 'person'
+        old_id      VARCHAR   NOT NULL,
+        new_id      VARCHAR   NOT NULL,
+        relation    VARCHAR   NOT NULL,  -- 'split': new_id split from old_id; 'merged': old_id into new_id
+        decision_id BIGINT,              -- the analyst's decision that caused a split, if any
+        changed_at  TIMESTAMP NOT NULL
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -423,6 +437,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "local price medians of the last score run", _LOCAL_PRICES),
     Migration(7, "quarantine rows told apart by their text", _QUARANTINE_BY_TEXT),
     Migration(8, "splits and hub marks as decisions; the note of a label's withdrawal", _ACTS),
+    Migration(9, "lineage of network and person ids", _LINEAGE),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
