@@ -56,7 +56,8 @@ def test_splitting_the_first_ad_out_leaves_id_and_label_with_the_bulk(tmp_path: 
         assert _lineage(store) == lineage
     result = CliRunner().invoke(cli, ["explain", after["op-0"], "--db", str(tmp_path / "s.duckdb")])
     assert result.exit_code == 0, result.output
-    assert f"{after['op-0']} split from {old}" in result.output and f"(decision D{decision})" in result.output
+    assert f"{after['op-0']} split from {old} (labelled trafficking: review this part)" in result.output
+    assert f"(decision D{decision})" in result.output
 
 
 def test_a_merge_keeps_the_bigger_networks_id_and_the_other_resolves_to_it(tmp_path: Path) -> None:

@@ -405,7 +405,10 @@ def explain(network: str, db: Path, limit: int) -> None:
                 if change.relation == "split"
                 else (change.old_id, change.new_id)
             )
-            click.echo(f"{subject} {what} {other} on {change.at:%Y-%m-%d %H:%M}{cause}")
+            # A part split from a labelled network does not carry the label: say so, for review.
+            labelled = q.network_labels(con, other) if change.relation == "split" else []
+            label = f" (labelled {', '.join(labelled)}: review this part)" if labelled else ""
+            click.echo(f"{subject} {what} {other}{label} on {change.at:%Y-%m-%d %H:%M}{cause}")
         persons = q.network_persons(con, network)
         if not persons:
             _fail(f"no network {network} in {db}")

@@ -257,6 +257,14 @@ def model_bias(con: duckdb.DuckDBPyConnection, model: str) -> float | None:
     return float(load_weights().bias["network"])
 
 
+def network_labels(con: duckdb.DuckDBPyConnection, network: str) -> list[str]:
+    """The active labels of the network id ``network`` names now (through merges)."""
+    rows = con.execute(
+        f"SELECT DISTINCT label FROM ({LABELLED_NETWORKS}) WHERE network = ? ORDER BY label", [network]
+    ).fetchall()
+    return [label for (label,) in rows]
+
+
 def network_score(con: duckdb.DuckDBPyConnection, network: str) -> NetworkScore | None:
     rows = con.execute(
         "SELECT ads, logit, score, model FROM network_scores WHERE network = ?", [network]
