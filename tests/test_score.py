@@ -370,3 +370,18 @@ def test_a_broken_lexicon_is_one_line_on_the_command_line(corpus_store: Path, tm
     assert result.returncode != 0
     assert result.stderr.startswith("threadline: ") and len(result.stderr.strip().splitlines()) == 1
     assert "lexicon.tsv:2:" in result.stderr and "more)" in result.stderr
+
+
+def test_rematch_reads_an_ad_as_extraction_does_within_the_field_budget(tmp_path: Path) -> None:
+    from threadline.extract.text import MAX_FIELD_CHARS
+    from threadline.score.rematch import rematch
+
+    filler = "new in town " * (MAX_FIELD_CHARS // 12 + 50)  # past the field's budget
+    ad = {"id": "long", "source": "site", "body": f"100% real, call {phone(5)}. {filler} 100% real again"}
+    with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "ads.jsonl", [ad])) as store:
+        con = store.connection
+        sql = "SELECT value, span_start FROM extractions WHERE kind = 'indicator' ORDER BY ALL"
+        at_ingest = con.execute(sql).fetchall()
+        assert at_ingest and all(start < MAX_FIELD_CHARS for _, start in at_ingest)
+        rematch(con)
+        assert con.execute(sql).fetchall() == at_ingest

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from threadline.extract.indicators import find_indicators
+from threadline.extract.text import within_budget
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.store._tx import transaction
 
@@ -69,7 +70,10 @@ def rematch(con: duckdb.DuckDBPyConnection, lexicon: Lexicon | None = None, *, b
             columns: dict[str, list[object]] = {name: [] for name in _ROWS.names}
             for source, ad_id, version, title, body, fields, first in rows:
                 ads += 1
-                for offset, found in enumerate(find_indicators(_texts(title, body, fields), lexicon)):
+                # Read as extraction reads them (the same budget), so the phrases found again
+                # are the ones ingest would find: none past a field's cut.
+                texts, _ = within_budget(_texts(title, body, fields))
+                for offset, found in enumerate(find_indicators(texts, lexicon)):
                     detail = json.dumps(found.detail, ensure_ascii=False)
                     for span_index, span in enumerate(found.spans):
                         for name, value in zip(
