@@ -366,7 +366,7 @@ def ingest_file(
 def _write(
     store: Store, batch: _Batch, outcomes: list[Outcome], file: str, run_id: int, totals: _Totals
 ) -> None:
-    to_store: list[tuple[int, StoredAd, str]] = []
+    to_store: list[tuple[StoredAd, str]] = []  # each with its text as read
     quarantined = list(batch.quarantined)
     for (raw, ad), outcome in zip(batch.valid, outcomes, strict=True):
         if outcome.error is not None:
@@ -378,7 +378,7 @@ def _write(
             item = StoredAd(
                 ad, outcome.content_hash, file, raw.line, outcome.extraction, outcome.image_sha256
             )
-            to_store.append((raw.line, item, raw.raw))
+            to_store.append((item, raw.raw))
     result = _store(store, to_store, quarantined, run_id)
     totals.read += batch.records
     totals.new_ads += result.new_ads
@@ -388,7 +388,7 @@ def _write(
 
 
 def _store(
-    store: Store, items: list[tuple[int, StoredAd, str]], quarantined: list[Quarantined], run_id: int
+    store: Store, items: list[tuple[StoredAd, str]], quarantined: list[Quarantined], run_id: int
 ) -> BatchResult:
     """Write ``items`` and ``quarantined`` in one transaction. A batch the store refuses (out of
     memory, a value it cannot hold) is written again in halves, down to the single ad, which is
@@ -396,7 +396,7 @@ def _store(
 
     The result counts every quarantined record, including those stored before (a re-run)."""
     try:
-        result = store.write_batch([item for _, item, _ in items], quarantined, run_id=run_id)
+        result = store.write_batch([item for item, _ in items], quarantined, run_id=run_id)
     except duckdb.FatalException as exc:
         # DuckDB has invalidated the database (a checkpoint that ran out of memory): nothing more
         # can be written by this process, whatever the record. What was committed is kept.
@@ -406,14 +406,12 @@ def _store(
             "before this one is stored: run the same ingest again to go on"
         ) from exc
     except Exception as exc:
-        if isinstance(exc, StoreError) or (not items and not quarantined):
-            raise  # the store itself cannot be written: no part of the batch would fare better
+        if isinstance(exc, StoreError) or not items:
+            raise  # the store itself cannot be written (not even quarantine rows)
         if len(items) == 1 and not quarantined:
-            line, item, raw = items[0]
+            item, raw = items[0]
             reason = one_line(f"could not be stored: {type(exc).__name__}: {exc}")
-            return _store(store, [], [Quarantined(item.file, line, reason, raw)], run_id)
-        if not items:
-            raise
+            return _store(store, [], [Quarantined(item.file, item.line, reason, raw)], run_id)
         first = _store(store, [], quarantined, run_id) if quarantined else BatchResult(0, 0, 0, 0)
         half = (len(items) + 1) // 2
         parts = [first, _store(store, items[:half], [], run_id)]

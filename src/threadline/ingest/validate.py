@@ -53,7 +53,6 @@ __all__ = [
     "Invalid",
     "Validator",
     "content_hash",
-    "file_sha256",
     "json_type",
     "validate",
 ]
@@ -391,15 +390,6 @@ def validate(
 ) -> Ad:
     """The `Ad` that one ``record`` describes (see `Validator`; use one for a whole file)."""
     return Validator(corpus, default_source, input_file=input_file)(record, raw)
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def content_hash(ad: Ad, image_sha256: Sequence[str]) -> str:
