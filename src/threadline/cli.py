@@ -69,21 +69,68 @@ def cli() -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same corpus.")
 @click.option("--images/--no-images", default=True, show_default=True, help="Generate image files.")
 @click.option("--malformed", type=click.IntRange(0), default=0, help="Also append N malformed records.")
-def synth(out_dir: Path, n_ads: int, seed: int, images: bool, malformed: int) -> None:
+@click.option(
+    "--popular-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of independents who copy one of a few popular ad texts (each keeps her own number, "
+    "photos, name and city).",
+)
+@click.option(
+    "--touring-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of independents who tour several cities.",
+)
+@click.option(
+    "--plain-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of controlled operations that write no indicator phrase.",
+)
+def synth(
+    out_dir: Path,
+    n_ads: int,
+    seed: int,
+    images: bool,
+    malformed: int,
+    popular_share: float,
+    touring_share: float,
+    plain_share: float,
+) -> None:
     """Make a synthetic corpus with ground truth in OUT_DIR (fictional numbers, generated images).
 
     Writes ads.jsonl (the input contract), images/, truth.jsonl (true phones, person, network and
     kind of every ad) and truth_meta.json. `run --input OUT_DIR` reads the ads and skips the
     ground truth (with a warning); `ingest` takes OUT_DIR/ads.jsonl, the path printed on stdout.
+    The three shares make harder corpora; at 0 (the default) a seed gives the corpus it always did.
     """
     from threadline.synth import generate
 
-    summary = generate(out_dir, n_ads, seed, images=images, malformed=malformed)
+    summary = generate(
+        out_dir,
+        n_ads,
+        seed,
+        images=images,
+        malformed=malformed,
+        popular_share=popular_share,
+        touring_share=touring_share,
+        plain_share=plain_share,
+    )
     networks = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.networks.items()))
     click.echo(
         f"synth: {summary.ads:,} ads ({summary.versions:,} edited versions, "
         f"{summary.malformed:,} malformed), {summary.persons:,} persons, {summary.phones:,} phones, "
-        f"{summary.images:,} images; networks: {networks}",
+        f"{summary.images:,} images; networks: {networks}"
+        + (
+            f"; {summary.copiers:,} copiers of popular texts, {summary.touring:,} touring, "
+            f"{summary.plain_operations:,} operations without indicators"
+            if popular_share or touring_share or plain_share
+            else ""
+        ),
         err=True,
     )
     click.echo(str(out_dir / "ads.jsonl"))

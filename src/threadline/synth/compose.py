@@ -26,6 +26,8 @@ from .vocab import (
     HTML_NOISE,
     INDICATOR_PHRASES,
     MONTHS,
+    PLAIN_ADJECTIVES,
+    PLAIN_UPDATE_LINES,
     SCRIPT_NOISE,
     TITLE_MOVEMENT_MARKERS,
     UPDATE_LINES,
@@ -143,6 +145,8 @@ def _style(voice: Voice, phone: Phone, rng: random.Random) -> str:
         style = "plain"
     if style == "double" and not has_adjacent_repeat(phone.national, phone.country):
         style = "words_en"
+    if style == "filler" and voice.plain:  # its fillers include the rose emoji, a lexicon sign
+        style = "separators"
     return style
 
 
@@ -289,13 +293,24 @@ def _contact_lines(
                 "{a} new number!! not {b}",
             )
         )
-    elif kind == "controlled":
+    elif kind == "controlled" and not voice.plain:
         line = rng.choice(
             ("Call {a}, manager {b}", "Call {a} or text {b}", "{a} / {b}", "Booking {a}\nWhatsApp {b}")
         )
     else:
         line = rng.choice(("Call {a} or text {b}", "{a} / {b}", "Call {a}\nWhatsApp {b}", "{a} or {b}"))
     return [line.format(a=a, b=b)], placed
+
+
+def _with_copy(voice: Voice, rng: random.Random) -> list[str]:
+    """The body sentences of a writer who copied a popular text: the copy alone, or the copy in its
+    place among her own stock sentences. Now and then a sentence of the copy falls out."""
+    copy = [s for s in voice.copied or () if rng.random() < 0.95]
+    if voice.copied_whole:
+        return copy
+    own = [s for s in voice.phrases if rng.random() < voice.keep]
+    at = min(voice.copied_at, len(own))
+    return own[:at] + copy + own[at:]
 
 
 def compose(post: Post, network: Network, rng: random.Random) -> Content:
@@ -307,12 +322,13 @@ def compose(post: Post, network: Network, rng: random.Random) -> Content:
 
     # Title: the writer's own template, filled in.
     template = rng.choice(voice.titles)
+    adjectives = PLAIN_ADJECTIVES if voice.plain else ADJECTIVES
     title = template.format(
         name=post.alias,
         city=post.city.name,
         emoji=rng.choice(emoji),
-        adj=rng.choice(ADJECTIVES),
-        adj2=rng.choice(ADJECTIVES).lower(),
+        adj=rng.choice(adjectives),
+        adj2=rng.choice(adjectives).lower(),
         eth=person.ethnicity,
         age=person.age,
         area=rng.choice(AREAS),
@@ -345,7 +361,10 @@ def compose(post: Post, network: Network, rng: random.Random) -> Content:
             else:
                 lines.append(sentence)
     else:
-        lines.extend(s for s in voice.phrases if rng.random() < voice.keep)
+        if voice.copied is None:
+            lines.extend(s for s in voice.phrases if rng.random() < voice.keep)
+        else:
+            lines.extend(_with_copy(voice, rng))
         for category, rate in voice.indicator_rates.items():
             if rng.random() < rate:
                 lines.insert(rng.randrange(1, len(lines) + 1), _indicator_line(category, voice, post, rng))
@@ -478,9 +497,10 @@ def render(
         content_ages = list(content.ages)
     if "name" in source.fields and rng.random() < 0.8:
         fields["name"] = post.alias
-    if "ethnicity" in source.fields and rng.random() < 0.5:
+    # A writer of no indicator leaves the ethnicity fields empty too.
+    if "ethnicity" in source.fields and rng.random() < 0.5 and not voice.plain:
         fields["ethnicity"] = post.person.ethnicity
-    if "nationality" in source.fields and rng.random() < 0.4:
+    if "nationality" in source.fields and rng.random() < 0.4 and not voice.plain:
         fields["nationality"] = post.person.ethnicity
     if "rate" in source.fields and rng.random() < 0.6:
         fields["rate"] = _price_text(voice, source.country == "GB", rng)
@@ -539,20 +559,23 @@ def render(
         "handles": content.handles,
         "indicators": content.indicators,
     }
+    if voice.copied_text is not None:  # which popular text the writer copied (issue 12)
+        truth["popular_text"] = voice.copied_text
     return ad, truth
 
 
 def edit(
-    ad: dict[str, Any], truth: dict[str, Any], captured_at: int, rng: random.Random
+    ad: dict[str, Any], truth: dict[str, Any], captured_at: int, rng: random.Random, *, plain: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A later version of the same ad (same source and id): the advertiser edited the text."""
+    """A later version of the same ad (same source and id): the advertiser edited the text.
+    ``plain``: the writer uses no indicator phrase, in her updates neither."""
     new_ad = dict(ad)
     new_truth = dict(truth)
     new_truth["version"] = truth["version"] + 1
     new_ad["captured_at"] = _iso(captured_at)
     prefix = rng.choice(("UPDATED ", "NEW PICS ", "BACK! ", "AVAILABLE NOW "))
     new_ad["title"] = prefix + ad["title"]
-    line = rng.choice(UPDATE_LINES)
+    line = rng.choice(PLAIN_UPDATE_LINES if plain else UPDATE_LINES)
     if line in ("Last day!",):
         new_truth["indicators"] = list(dict.fromkeys([*truth["indicators"], "movement"]))
     separator = "<br>" if SOURCES[ad["source"]].html else "\n"

@@ -24,6 +24,7 @@ from .images import STOCK_IMAGE, ImageStore
 from .obfuscate import STYLES
 from .phones import HUB_NUMBERS, PhoneAllocator
 from .population import DAY, KIND_SHARES, Network, Planner
+from .vocab import POPULAR_TEXTS
 
 __all__ = ["MALFORMED_KINDS", "SynthSummary", "generate"]
 
@@ -62,6 +63,9 @@ class SynthSummary:
     phones: int = 0  # distinct advertiser numbers printed (site support numbers not included)
     images: int = 0  # image files written
     recycled_phones: int = 0  # numbers held by more than one network, at different times
+    copiers: int = 0  # independents who copied a popular text
+    touring: int = 0  # independents touring several cities
+    plain_operations: int = 0  # controlled operations writing no indicator phrase
 
 
 @dataclass(slots=True)
@@ -121,6 +125,9 @@ def generate(
     *,
     images: bool = True,
     malformed: int = 0,
+    popular_share: float = 0.0,
+    touring_share: float = 0.0,
+    plain_share: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> SynthSummary:
     """Write a synthetic corpus of ``n_ads`` valid ads (plus ``malformed`` broken ones) to ``out_dir``.
@@ -132,17 +139,35 @@ def generate(
     - ``truth_meta.json``: seed, hub numbers, stock image, networks, malformed line numbers;
     - ``images/``: generated JPEGs (unless ``images`` is false, when ads carry no images).
 
+    Issue 12's harder corpora: ``popular_share`` of independents copy one of a few popular texts
+    (truth lines and network entries then say which, as ``popular_text``; the copiers stay
+    separate persons and networks), ``touring_share`` of independents tour several cities
+    (``touring``), ``plain_share`` of controlled operations write no indicator phrase (``plain``).
+    At 0, the default, the corpus is exactly what the same seed always gave.
+
     ``progress(done, total)`` is called now and then while ads are rendered.
     """
     if n_ads < 0 or malformed < 0:
         raise ValueError("n_ads and malformed must be >= 0")
+    options = {"popular_share": popular_share, "touring_share": touring_share, "plain_share": plain_share}
+    for name, share in options.items():
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     span_days = max(90, math.ceil(90 * n_ads / ADS_PER_90_DAYS))
     end = START + span_days * DAY
     allocator = PhoneAllocator(rng)
-    planner = Planner(rng, allocator, START, span_days)
+    planner = Planner(
+        rng,
+        allocator,
+        START,
+        span_days,
+        popular_share=popular_share,
+        touring_share=touring_share,
+        plain_share=plain_share,
+    )
     store = ImageStore(out_dir, seed) if images else None
 
     tmp = out_dir / ".synth-tmp"
@@ -154,6 +179,7 @@ def generate(
     networks_by_kind = dict.fromkeys(KIND_SHARES, 0)
     persons: set[str] = set()
     phones: set[str] = set()
+    flagged = {"copiers": 0, "touring": 0, "plain_operations": 0}
     emitted = versions = 0
     report_every = max(1000, n_ads // 100)
 
@@ -194,7 +220,7 @@ def generate(
 
                 if emitted < n_ads and rng.random() < VERSION_RATE:
                     recaptured = captured + rng.randrange(DAY, 5 * DAY)
-                    new_ad, new_truth = edit(ad, truth, recaptured, rng)
+                    new_ad, new_truth = edit(ad, truth, recaptured, rng, plain=post.person.voice.plain)
                     buckets.add(recaptured, new_ad, new_truth)
                     emitted += 1
                     versions += 1
@@ -205,7 +231,7 @@ def generate(
             networks_by_kind[kind] += 1
             persons.update(seen.persons)
             phones.update(seen.phones)
-            meta = {
+            meta: dict[str, Any] = {
                 "network": network.id,
                 "kind": network.kind,
                 "country": network.country,
@@ -213,6 +239,17 @@ def generate(
                 "phones": list(seen.phones),
                 "circuit": seen.circuit,
             }
+            # Issue 12's options, only where they apply (so a default corpus reads as it did).
+            voice = network.persons[0].voice
+            if voice.copied_text is not None:
+                meta["popular_text"] = voice.copied_text
+                flagged["copiers"] += 1
+            if network.touring:
+                meta["touring"] = True
+                flagged["touring"] += 1
+            if voice.plain:
+                meta["plain"] = True
+                flagged["plain_operations"] += 1
             networks_file.write(json.dumps(meta, ensure_ascii=False) + "\n")
     networks_file.close()
     if progress is not None:
@@ -237,6 +274,7 @@ def generate(
         phones=len(phones),
         images=store.files_written if store is not None else 0,
         recycled_phones=len(recycled),
+        **flagged,
     )
     _write_meta(
         out_dir,
@@ -249,6 +287,7 @@ def generate(
         allocator,
         malformed_meta,
         summary,
+        options,
     )
     shutil.rmtree(tmp)
     return summary
@@ -279,8 +318,9 @@ def _write_meta(
     allocator: PhoneAllocator,
     malformed: list[dict[str, Any]],
     summary: SynthSummary,
+    options: dict[str, float],
 ) -> None:
-    head = {
+    head: dict[str, Any] = {
         "generator": "threadline.synth",
         "format": 1,
         "seed": seed,
@@ -317,6 +357,12 @@ def _write_meta(
             "images": summary.images,
         },
     }
+    if any(options.values()):  # only then, so that a default corpus's meta stays as it was
+        head["options"] = options
+        head["popular_texts"] = [list(t) for t in POPULAR_TEXTS]
+        head["counts"].update(
+            copiers=summary.copiers, touring=summary.touring, plain_operations=summary.plain_operations
+        )
     # The network list can hold a hundred thousand entries: stream it in rather than build it.
     head_text = json.dumps(head, ensure_ascii=False, indent=1)
     with (

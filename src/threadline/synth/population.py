@@ -12,12 +12,18 @@ which photos. The three kinds differ exactly where linking gets hard:
 - burner: a new phone in every city, so only the photos (re-uploaded, resized, re-compressed) and
   the text template tie the ads together.
 
+Three options (issue 12), all off by default so that a seed still gives the corpus it always gave:
+a share of independents copy one of a few popular texts (`POPULAR_TEXTS`), each keeping her own
+name, number, photos and city; a share of independents tour several cities with one number; and a
+share of controlled operations write no indicator phrase at all (`Voice.plain`).
+
 Only plans are made here; `compose` turns a post into ad text.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from .obfuscate import OBFUSCATED_STYLES
@@ -35,6 +41,12 @@ from .vocab import (
     OPENERS,
     OPERATION_PHRASES,
     PHONE_PREFIXES,
+    PLAIN_EMOJI,
+    PLAIN_GENERIC_PHRASES,
+    PLAIN_OPERATION_PHRASES,
+    POPULAR_EDITS,
+    POPULAR_TEXTS,
+    POPULAR_WEIGHTS,
     SIGN_EMOJI,
     TITLE_MOVEMENT_MARKERS,
     TITLE_TEMPLATES,
@@ -133,6 +145,13 @@ class Voice:
     # indicator line of that category goes.
     template: list[str] | None = None
     handle: tuple[str, str] | None = None  # a contact shared by all of an operation's persons
+    # A popular text she copied (issue 12): her copy (maybe touched up), which one it is, whether
+    # it is her whole body text or a few sentences among her own, and where among them it goes.
+    copied: list[str] | None = None
+    copied_text: int | None = None
+    copied_whole: bool = False
+    copied_at: int = 0
+    plain: bool = False  # writes nothing the indicator lexicon matches (issue 12)
 
 
 @dataclass(slots=True)
@@ -171,13 +190,29 @@ class Network:
     country: str
     persons: list[Person]
     posts: list[Post] = field(default_factory=list)
+    touring: bool = False  # an independent who moves among several cities (issue 12)
 
 
 class Planner:
     """Makes networks one after another from a single seeded random stream."""
 
-    def __init__(self, rng: random.Random, allocator: PhoneAllocator, start: int, span_days: int) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        allocator: PhoneAllocator,
+        start: int,
+        span_days: int,
+        *,
+        popular_share: float = 0.0,
+        touring_share: float = 0.0,
+        plain_share: float = 0.0,
+    ) -> None:
         self.rng = rng
+        # Shares of independents copying a popular text and touring, of controlled operations
+        # writing no indicator phrase. At 0 no random number is drawn for them at all.
+        self.popular_share = popular_share
+        self.touring_share = touring_share
+        self.plain_share = plain_share
         self.allocator = allocator
         self.start = start
         self.end = start + span_days * DAY
@@ -304,6 +339,68 @@ class Planner:
             contact_first=rng.random() < 0.3,
         )
 
+    def _copy_popular(self, voice: Voice) -> None:
+        """Give an independent's voice a copy of one popular text: most paste it whole as their
+        ad, the others a few sentences of it among their own; half touch their copy up."""
+        rng = self.rng
+        index = rng.choices(range(len(POPULAR_TEXTS)), POPULAR_WEIGHTS)[0]
+        sentences = list(POPULAR_TEXTS[index])
+        whole = rng.random() < 0.6
+        if not whole:
+            n = rng.randint(2, 4)
+            first = rng.randrange(len(sentences) - n + 1)
+            sentences = sentences[first : first + n]
+        if rng.random() < 0.5:
+            for _ in range(rng.randint(1, 2)):
+                what = rng.randrange(3)
+                i = rng.randrange(len(sentences))
+                if what == 0 and len(sentences) > 2:
+                    sentences.pop(i)
+                elif what == 1:
+                    swaps = [(a, b) for a, b in POPULAR_EDITS if re.search(rf"\b{a}\b", sentences[i])]
+                    if swaps:
+                        a, b = rng.choice(swaps)
+                        sentences[i] = re.sub(rf"\b{a}\b", b, sentences[i], count=1)
+                else:
+                    sentences[i] = sentences[i].rstrip(".!?") + rng.choice(("!", "!!", "", " :)", "..."))
+        voice.copied = sentences
+        voice.copied_text = index
+        voice.copied_whole = whole
+        voice.copied_at = rng.randint(0, len(voice.phrases))
+
+    def _make_plain(self, voice: Voice) -> None:
+        """Turn an operation's voice into one that writes no indicator: no indicator lines, no
+        title saying it is new in town or naming an ethnicity, no coded emoji, no stated age, and
+        stock sentences only from the plain lists."""
+        rng = self.rng
+        pool = [p for p in (*PLAIN_OPERATION_PHRASES, *PLAIN_GENERIC_PHRASES) if p not in voice.phrases]
+        plain_phrases = set(PLAIN_OPERATION_PHRASES) | set(PLAIN_GENERIC_PHRASES)
+        for i, phrase in enumerate(voice.phrases):
+            if phrase not in plain_phrases:
+                voice.phrases[i] = pool.pop(rng.randrange(len(pool)))
+        templates = tuple(
+            t for t in TITLE_TEMPLATES if not any(m in t for m in (*TITLE_MOVEMENT_MARKERS, "{eth}"))
+        )
+        voice.titles = rng.sample(templates, len(voice.titles))
+        voice.emoji = [e for e in voice.emoji if e in PLAIN_EMOJI]
+        voice.facts = [f for f in voice.facts if f != "age"]
+        voice.indicator_rates = dict.fromkeys(voice.indicator_rates, 0.0)
+        if voice.price_format == 9:  # "{p} 🌹"
+            voice.price_format = rng.randrange(9)
+        voice.plain = True
+
+    def _tour(self, home: City, country: str, length: int) -> list[City]:
+        """``length`` cities starting at home, never the same one twice in a row."""
+        pool = _UK_CITIES if country == "GB" else _US_CITIES
+        regional = [c for c in pool if c.region == home.region]
+        cities = [home]
+        while len(cities) < length:
+            options = regional if self.rng.random() < 0.6 and len(regional) > 1 else list(pool)
+            nxt = self.rng.choices(options, [c.weight for c in options])[0]
+            if nxt is not cities[-1]:
+                cities.append(nxt)
+        return cities
+
     def _person(self, voice: Voice, *, kind: str, aliases: int, socials: float) -> Person:
         rng = self.rng
         self._people += 1
@@ -353,10 +450,20 @@ class Planner:
         country = "GB" if rng.random() < _UK_SHARE else "US"
         home = self._city(country)
         voice = self._voice("independent")
+        touring = self.touring_share > 0 and rng.random() < self.touring_share
+        if touring:
+            # Touring independents say so: "visiting", "next stop", "in town until".
+            voice.indicator_rates["movement"] = max(voice.indicator_rates["movement"], 0.3)
+        if self.popular_share > 0 and rng.random() < self.popular_share:
+            self._copy_popular(voice)
         person = self._person(voice, kind="independent", aliases=1, socials=0.35)
         network = self._network("independent", country, [person])
 
         n_posts = min(60, 1 + int(rng.expovariate(1 / 6)))
+        stops = 0
+        if touring:
+            stops = rng.randint(2, 5)
+            n_posts = max(n_posts, stops * rng.randint(1, 3))
         gap = rng.uniform(0.5, 4.0) * DAY
         t = self.start + rng.randrange(self.span_days * DAY)
         times: list[int] = []
@@ -368,7 +475,18 @@ class Planner:
         times.sort()
 
         cities = [home] * len(times)
-        if len(times) >= 4 and rng.random() < 0.10:  # a short trip to one other city
+        stay_until = [times[-1]] * len(times)
+        next_cities: list[City | None] = [None] * len(times)
+        if touring and len(times) >= 2:  # a few days in each city of a tour, one after another
+            network.touring = True
+            tour = self._tour(home, country, min(stops, len(times)))
+            cuts = [0, *sorted(rng.sample(range(1, len(times)), len(tour) - 1)), len(times)]
+            for stop, city in enumerate(tour):
+                for i in range(cuts[stop], cuts[stop + 1]):
+                    cities[i] = city
+                    stay_until[i] = times[cuts[stop + 1] - 1]
+                    next_cities[i] = tour[stop + 1] if stop + 1 < len(tour) else None
+        elif len(times) >= 4 and rng.random() < 0.10:  # a short trip to one other city
             away = self._circuit(country, 2, 0.8)[1] if country == "US" else self._city(country)
             first = rng.randrange(1, len(times) - 1)
             for i in range(first, min(len(times), first + rng.randint(1, 4))):
@@ -407,8 +525,8 @@ class Planner:
                     alias=person.aliases[0],
                     images=self._images(person, 2, 0.9),
                     stock_image=rng.random() < 0.03,
-                    stay_until=times[-1],
-                    next_city=None,
+                    stay_until=stay_until[i],
+                    next_city=next_cities[i],
                 )
             )
         return network
@@ -430,6 +548,8 @@ class Planner:
         rng = self.rng
         country = "GB" if rng.random() < _UK_SHARE else "US"
         voice = self._voice("controlled")
+        if self.plain_share > 0 and rng.random() < self.plain_share:
+            self._make_plain(voice)
         if rng.random() < 0.4:
             platform = rng.choice(("telegram", "snapchat", "instagram"))
             voice.handle = (

@@ -28,6 +28,14 @@ __all__ = [
     "OPENERS",
     "OPERATION_PHRASES",
     "PHONE_PREFIXES",
+    "PLAIN_ADJECTIVES",
+    "PLAIN_EMOJI",
+    "PLAIN_GENERIC_PHRASES",
+    "PLAIN_OPERATION_PHRASES",
+    "PLAIN_UPDATE_LINES",
+    "POPULAR_EDITS",
+    "POPULAR_TEXTS",
+    "POPULAR_WEIGHTS",
     "SCRIPT_NOISE",
     "SIGN_EMOJI",
     "TITLE_MOVEMENT_MARKERS",
@@ -600,6 +608,85 @@ UPDATE_LINES: tuple[str, ...] = (
     "Last day!",
     "New pics added.",
     "Still here this week.",
+)
+
+# Popular copy-paste texts (issue 12): well-performing ads and ad-writing guides that many
+# unrelated independents copy, verbatim or with small edits, each under her own name, number,
+# photos and city. A shared text is therefore no sign of a shared writer. Invented and non-explicit,
+# and free of the lexicon's indicator phrases, so that copying one changes linking, not scoring.
+POPULAR_TEXTS: tuple[tuple[str, ...], ...] = (
+    (
+        "Looking for a sweet escape from your busy day?",
+        "I offer a relaxed, unhurried time with genuine conversation and a warm smile.",
+        "I am easy going, well mannered and always discreet.",
+        "I take my time and never rush.",
+        "Please text with your name, the time you would like and for how long.",
+        "Serious gentlemen only, no games please.",
+    ),
+    (
+        "Welcome to my page and thank you for stopping by.",
+        "I am a friendly, down to earth lady who loves good company.",
+        "New friends are always welcome.",
+        "An upscale experience at a reasonable rate.",
+        "Text me to set up our time together.",
+        "I answer quickly during the day.",
+    ),
+    (
+        "Tired of the same old routine?",
+        "Let me be the highlight of your week.",
+        "Clean, comfortable and private setting.",
+        "Good vibes and great company every time.",
+        "Respectful men only, please be polite.",
+        "Text first, no blocked numbers.",
+    ),
+    (
+        "Classy lady with a kind heart.",
+        "Available most days and some late nights.",
+        "Your comfort and privacy come first.",
+        "Come relax and forget about the world for a while.",
+        "Text me for details.",
+    ),
+    (
+        "Beautiful, intelligent and easy to be around.",
+        "I enjoy meeting gentlemen who appreciate quality time.",
+        "Dinner dates, a travel companion or a quiet evening in.",
+        "Discretion assured.",
+        "Contact me by text with a short introduction.",
+        "Looking forward to meeting you.",
+    ),
+)
+# How many copiers each text has: a few texts are far more popular than the rest.
+POPULAR_WEIGHTS: tuple[float, ...] = (0.32, 0.26, 0.2, 0.14, 0.08)
+assert len(POPULAR_WEIGHTS) == len(POPULAR_TEXTS)
+
+# Small edits a copier makes to her copy: one word for another (where the word occurs).
+POPULAR_EDITS: tuple[tuple[str, str], ...] = (
+    ("gentlemen", "gents"),
+    ("Text", "Txt"),
+    ("text", "txt"),
+    ("lady", "woman"),
+    ("always", "very"),
+    ("quickly", "fast"),
+    ("please", "pls"),
+    ("Please", "Pls"),
+    ("your", "ur"),
+    ("and", "&"),
+    ("time", "moment"),
+    ("friendly", "sweet"),
+    ("men", "guys"),
+    ("quiet", "cozy"),
+)
+
+# What operations that write no indicator phrase (issue 12) draw from: the stock lists without
+# anything the shipped lexicon matches (tests/test_synth.py checks their ads against it).
+PLAIN_GENERIC_PHRASES: tuple[str, ...] = tuple(
+    p for p in GENERIC_PHRASES if p not in ("Satisfaction guaranteed.", "Clean and safe location.")
+)
+PLAIN_OPERATION_PHRASES: tuple[str, ...] = tuple(p for p in OPERATION_PHRASES if p != "Real photos 100%.")
+PLAIN_ADJECTIVES: tuple[str, ...] = tuple(a for a in ADJECTIVES if a != "Exotic")
+PLAIN_EMOJI: tuple[str, ...] = ("💋", "🔥", "✨", "💕", "😘", "💎")
+PLAIN_UPDATE_LINES: tuple[str, ...] = tuple(
+    line for line in UPDATE_LINES if line not in ("Back in town, same number.", "Last day!")
 )
 
 WEEKDAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
