@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
 
 import emoji as emoji_data
@@ -127,40 +127,53 @@ def find_emoji(texts: Iterable[tuple[str, str]]) -> list[Found]:
     >>> [f.value for f in find_emoji([("body", "new 🌹🌹 7️⃣ 👑")])]
     [':rose:', ':crown:']
     """
-    names, pattern = _table()
-    # Per occurrence, only list appends run in Python: `split` with one capturing group returns
-    # text and clusters alternately, and their offsets are running sums of lengths (computed in C).
-    # A hostile body with 500,000 emoji then costs ~0.3 s instead of ~1 s with match objects.
     found: dict[str, tuple[list[str], list[int], list[int]]] = {}
     first: dict[str, str] = {}
     for field, text in texts:
         if text.isascii():
             continue
-        parts = pattern.split(text)
-        if len(parts) == 1:
-            continue
-        bounds = list(accumulate(map(len, parts)))
-        clusters = parts[1::2]
-        for cluster, name, start, end in zip(
-            clusters, map(names.get, clusters), bounds[0::2], bounds[1::2], strict=False
-        ):
-            if name is not None:
-                got = found.get(name)
-                if got is None:
-                    got = found[name] = ([], [], [])
-                    first[name] = cluster
-                got[0].append(field)
-                got[1].append(start)
-                got[2].append(end)
-                continue
-            for i, j, nm in _split(cluster, names):
-                got = found.setdefault(nm, ([], [], []))
-                first.setdefault(nm, cluster[i:j])
-                got[0].append(field)
-                got[1].append(start + i)
-                got[2].append(start + j)
+        for name, cluster, start, end in _emoji_in(text) if len(text) <= _CACHE_MAX_CHARS else _scan(text):
+            got = found.get(name)
+            if got is None:
+                got = found[name] = ([], [], [])
+                first[name] = cluster
+            got[0].append(field)
+            got[1].append(start)
+            got[2].append(end)
     # One pass per field yields each position once, so no de-duplication is needed.
     return [
         Found("emoji", nm, tuple(map(Span, fields, starts, ends)), {"emoji": first[nm]})
         for nm, (fields, starts, ends) in found.items()
     ]
+
+
+# The emoji of the most recent short texts are kept: the indicator matcher reads the emoji of the
+# same texts of an ad again (its lexicon names some).
+_CACHE_MAX_CHARS = 20_000
+
+
+@lru_cache(maxsize=64)
+def _emoji_in(text: str) -> tuple[tuple[str, str, int, int], ...]:
+    return _scan(text)
+
+
+def _scan(text: str) -> tuple[tuple[str, str, int, int], ...]:
+    """(name, sequence as written, start, end) of every emoji in ``text``, in order."""
+    names, pattern = _table()
+    # Per occurrence, only a tuple is made in Python: `split` with one capturing group returns
+    # text and clusters alternately, and their offsets are running sums of lengths (computed in C).
+    # A hostile body with 500,000 emoji then costs ~0.3 s instead of ~1 s with match objects.
+    parts = pattern.split(text)
+    if len(parts) == 1:
+        return ()
+    out: list[tuple[str, str, int, int]] = []
+    bounds = list(accumulate(map(len, parts)))
+    clusters = parts[1::2]
+    for cluster, name, start, end in zip(
+        clusters, map(names.get, clusters), bounds[0::2], bounds[1::2], strict=False
+    ):
+        if name is not None:
+            out.append((name, cluster, start, end))
+            continue
+        out.extend((nm, cluster[i:j], start + i, start + j) for i, j, nm in _split(cluster, names))
+    return tuple(out)

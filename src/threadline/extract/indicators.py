@@ -31,9 +31,13 @@ def find_indicators(texts: Iterable[tuple[str, str]], lexicon: Lexicon | None = 
     detail: dict[str, dict[str, str]] = {}
     for field, text in texts:
         for hit in lexicon.match(text):
-            spans.setdefault(hit.id, []).append(Span(field, hit.start, hit.end))
-            # The words as the ad wrote them, where first seen (shown as the reason).
-            detail.setdefault(hit.id, {"category": hit.category, "text": _shown(text[hit.start : hit.end])})
+            got = spans.get(hit.id)
+            if got is None:
+                spans[hit.id] = [Span(field, hit.start, hit.end)]
+                # The words as the ad wrote them, where first seen (shown as the reason).
+                detail[hit.id] = {"category": hit.category, "text": _shown(text[hit.start : hit.end])}
+            else:
+                got.append(Span(field, hit.start, hit.end))
     return [
         Found("indicator", entry, tuple(entry_spans), detail[entry]) for entry, entry_spans in spans.items()
     ]

@@ -196,7 +196,7 @@ class Matcher:
         hits: list[Hit] = []
         if self._first and text:
             self._match_words(text, hits)  # in order of position already
-        if self._emoji_hint is not None and self._emoji_hint.search(text) is not None:
+        if self._emoji_hint is not None and not text.isascii() and self._emoji_hint.search(text) is not None:
             words = len(hits)
             for found in find_emoji([("text", text)]):
                 index = self._emoji.get(found.value)
