@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from hashlib import blake2b
+from itertools import accumulate
 
 from threadline.model import Found, Span
 
@@ -120,14 +121,16 @@ def mask_sentence(piece: str) -> tuple[str, int, int]:
 
 
 @lru_cache(maxsize=32768)
-def _sentence(piece: str) -> tuple[int, str] | None:
-    """(hash, masked text) of one piece of masked text, or None if it is too short to count.
+def _sentence(piece: str) -> tuple[int, str, int, int] | None:
+    """(hash, masked text, start and end of its visible characters) of one piece of masked text,
+    or None if it is too short to count. A piece over `_MAX_SENTENCE_CHARS` is hashed on its
+    beginning.
 
     Cached: stock sentences, footers and templates repeat across thousands of ads."""
-    masked, tokens, words = mask_sentence(piece)
+    masked, tokens, words = mask_sentence(piece[:_MAX_SENTENCE_CHARS])
     if tokens < MIN_TOKENS or words < MIN_WORDS:
         return None
-    return sentence_hash(masked), masked
+    return sentence_hash(masked), masked, len(piece) - len(piece.lstrip()), len(piece.rstrip())
 
 
 def _echoes(text: str, values: Iterable[str]) -> list[tuple[int, int]]:
@@ -207,25 +210,19 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
     masks = _masks(texts, found)
     for field, text in texts:
         masked_text = _masked_text(text, masks[field])
-        # Pieces and separators alternate: [piece, separator, piece, ...].
+        # Pieces and separators alternate: [piece, separator, piece, ...]; a piece starts where
+        # the separator before it ends (running sums of lengths, computed in C).
         parts = _SEPARATOR.split(masked_text)
-        parts.append("")
-        end = 0
-        for i in range(0, len(parts) - 1, 2):
-            piece = parts[i]
-            start = end
-            end = start + len(piece) + len(parts[i + 1])
+        ends = list(accumulate(map(len, parts)))
+        for piece, start in zip(parts[0::2], [0, *ends[1::2]], strict=True):
             if len(piece) < _MIN_CHARS:
                 continue
-            if len(piece) > _MAX_CACHED_CHARS:
-                sentence = _sentence.__wrapped__(piece[:_MAX_SENTENCE_CHARS])
-            else:
-                sentence = _sentence(piece)
+            sentence = _sentence.__wrapped__(piece) if len(piece) > _MAX_CACHED_CHARS else _sentence(piece)
             if sentence is None:
                 continue
-            value, masked = sentence
+            value, masked, lead, last = sentence
             # The span runs from the sentence's first to its last visible character.
-            span = Span(field, start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip()))
+            span = Span(field, start + lead, start + last)
             seen = spans.get(value)
             if seen is None:
                 if len(spans) >= MAX_SENTENCES:
