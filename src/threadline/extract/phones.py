@@ -31,69 +31,62 @@ from itertools import pairwise
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
+from threadline.extract.phone_grammar import MULTIPLIER, QUANTITY, SOUND, TENS, classify
 from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
 __all__ = ["find_phones", "possible_lengths"]
 
-_WORDS_EN = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "niner": "9",
-}  # fmt: skip
-_WORDS_ES = {
-    "cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4",
-    "cinco": "5", "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
-}  # fmt: skip
-# Letters that read as digits: "O" for zero, "l" and "I" for one. Alone they are weak evidence.
-_LOOKALIKE = {"oh": "0", "o": "0", "l": "1", "i": "1"}
-_MULTIPLIERS = {"double": 2, "doble": 2, "triple": 3}
-_DIGIT_OF = {**_WORDS_EN, **_WORDS_ES, **_LOOKALIKE}
-
-# Longest alternatives first so that "oh" wins over "o" and "niner" over "nine". The alternatives are
-# prefix-distinct, so a failed match cannot backtrack more than one word.
-_UNIT = "|".join(sorted((re.escape(w) for w in _DIGIT_OF), key=len, reverse=True))
-_PIECE = re.compile(rf"[0-9]|{_UNIT}")
-_SPELLED = re.compile(rf"(?:[0-9]|{_UNIT}){{1,80}}")
 _WORDLIKE = re.compile(r"[^\W_]+")
-_DIGIT_RUN = re.compile(r"[0-9]+")
-# Units that make a number a quantity, not part of a phone number: 24yo, 150hh, 10pm, 5ft. Glued
-# to the digits even a one-letter unit counts; after a space only unambiguous words do ("in", "am"
-# and "m" are too common as ordinary words after a number).
-_UNIT_GLUED = re.compile(
-    r"(?:y/?o|yrs?|years?|hh|hrs?|h|mins?|m|pm|am|st|nd|rd|th|ft|in|lbs?|kg|cm|k|roses?|r|"
-    r"usd|gbp|dollars?|bucks|x)(?![^\W_])"
-)
 _UNIT_SPACED = re.compile(
-    r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|dollars?|"
-    r"bucks|donation)(?![^\W_])"
+    r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|h|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|eur|"
+    r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
 )
-_CURRENCY = frozenset("$£€¥")
-# What may stand between the pieces of one number: separators, brackets, emoji and filler words.
-_GAP = re.compile(
-    r"(?:[\s\-.()\[\]{}/\\_*~|,:;+#=<>•·!^]|[^\w\s$£€¥%@&'\"`]|dash|dot|and|then|space|hyphen|y|guion|punto)*"
-)
+_CURRENCY = frozenset("$£€¥₹")
+# What may stand between the pieces of one number: any symbol, space, bracket or emoji (not a
+# currency sign other than "$", not "%"), and a few filler words.
+_GAP = re.compile(r"(?:[^\w£€¥₹%]|_|dash|dot|and|then|space|hyphen|y|guion|punto)*")
 _PLAIN_GAP = re.compile(r"[ \-.()+]*")
+# Symbols the old filters never expected between digits: the "symbols" style.
+_ODD_SYMBOLS = frozenset("@$'\"`^!?&;=|#")
 _MAX_GAP = 12
 _MAX_DIGITS = 15  # E.164 maximum
 _MIN_DIGITS = 7  # no region's numbers are shorter (see `possible_lengths`)
+_IDD = ("0011", "011", "00")  # international dialling prefixes typed before a country code
+
+# Dates and times: their digits are never part of a number. A date is day, month and a year of
+# this century or the last, in either order, or a day/month pair with a slash; a time is hours
+# and minutes with a colon. Neither may sit inside a longer run joined by the same symbols
+# ("71:35:55:01:42", "71.35.55.01.42" are numbers written in pairs).
+_DATE_TIME = re.compile(
+    r"(?<![\d/.:\-])(?:"
+    r"(?:19|20)\d\d([\-/.])[01]?\d\1[0-3]?\d"
+    r"|[0-3]?\d([\-/.])[0-3]?\d\2(?:19|20)?\d\d"
+    r"|[0-3]?\d/[0-3]?\d"
+    r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?"
+    r")(?![\d]|[\-/.:]\d)"
+)
+# A number the site masked: digits followed by "XX", "**", "…" or "click to reveal".
+_MASKED = re.compile(
+    r"(?:[\-.]?(?:x{2,}|\*{2,}|#{2,}|•{2,})|[ \t]+x{3,}(?![^\W_]))"
+    r"|[ \t\-.]*\(?(?:click|tap|show|reveal|view|see|ver|mostrar|haz clic)(?![^\W_])"
+)
 
 
 class _Group:
     """One digit-bearing token: its digits and where it sits in the normalised text."""
 
-    __slots__ = ("digits", "end", "start", "styles", "weak")
+    __slots__ = ("cued", "digits", "end", "start", "styles", "weak")
 
-    def __init__(self, start: int, end: int, digits: str, weak: bool, styles: frozenset[str]) -> None:
+    def __init__(
+        self, start: int, end: int, digits: str, weak: bool, styles: frozenset[str], cued: bool = False
+    ) -> None:
         self.start = start
         self.end = end
         self.digits = digits
         self.weak = weak  # look-alike letters alone ("o", "I"): weaker than a digit, see below
         self.styles = styles
-
-
-_NO_STYLE: frozenset[str] = frozenset()
-_QUANTITY = frozenset({"quantity"})
-_MULTIPLIER = "*"  # digits value of a "double"/"triple" token, followed by the factor
+        self.cued = cued  # after "room", "id", "zip" ...: never the start of a regrouped number
 
 
 @lru_cache(maxsize=256)
@@ -109,47 +102,15 @@ def possible_lengths(region: str) -> frozenset[int]:
     if meta.national_prefix:
         lengths |= {n + len(meta.national_prefix) for n in national}
     lengths |= {n + cc for n in national}
+    if region == "AR":
+        lengths |= {n + 2 for n in national} | {n + 3 for n in national}  # "011 15 ...": trunk and 15
     return frozenset(n for n in lengths if n >= 7)
-
-
-@lru_cache(maxsize=16384)
-def _classify(token: str) -> tuple[tuple[int, int, str, bool, frozenset[str]], ...]:
-    """Digit-bearing pieces of one word: (offset, end, digits, weak, styles) each.
-
-    Cached per distinct word: ad text repeats its words, and hostile text repeats them a lot.
-    """
-    if token.isdigit():
-        return ((0, len(token), token, False, _NO_STYLE),)
-    if token in _MULTIPLIERS:
-        return ((0, len(token), _MULTIPLIER + str(_MULTIPLIERS[token]), False, _NO_STYLE),)
-    if _SPELLED.fullmatch(token):
-        digits = []
-        styles = set()
-        for piece in _PIECE.findall(token):
-            digits.append(_DIGIT_OF.get(piece, piece))
-            if piece in _WORDS_EN:
-                styles.add("words_en")
-            elif piece in _WORDS_ES:
-                styles.add("words_es")
-            elif piece in _LOOKALIKE:
-                styles.add("letters")
-        # "I", "o", "oh" alone are ordinary words; they count as digits only next to digits.
-        weak = len(token) <= 2 and styles == {"letters"}
-        return ((0, len(token), "".join(digits), weak, frozenset(styles)),)
-    pieces = []
-    # Digit runs glued to other letters: "call713" is part of a number, "24yo" a quantity.
-    for m in _DIGIT_RUN.finditer(token):
-        if _UNIT_GLUED.match(token, m.end()):
-            pieces.append((m.start(), m.end(), "", True, _QUANTITY))
-        else:
-            pieces.append((m.start(), m.end(), m.group(), False, _NO_STYLE))
-    return tuple(pieces)
 
 
 def _tokens(low: str) -> list[_Group]:
     groups: list[_Group] = []
     for m in _WORDLIKE.finditer(low):
-        pieces = _classify(m.group())
+        pieces = classify(m.group())
         if pieces:
             base = m.start()
             for start, end, digits, weak, styles in pieces:
@@ -163,11 +124,13 @@ def _joins(gap: str) -> bool:
     return len(gap) <= _MAX_GAP and "\n" not in gap and _GAP.fullmatch(gap) is not None
 
 
-# Words that make a short number after them a room, a size or an age ("room 1208", "size 4",
-# "5 ft 4"); on the same line only, since "text for room #" often ends the line before the phone.
+# Words that make a short number after them a room, a size, an age or an id ("room 1208", "size 4",
+# "5 ft 4", "ad id 4471 2203"); on the same line only, since "text for room #" often ends the line
+# before the phone.
 _CUE_BEFORE = re.compile(
     r"(?<![^\W_])(?:room|suite|rm|apt|unit|size|zip|age|edad|hab|habitacion|ext|ft|feet|"
-    r"i-|us-|hwy|highway|route|exit)[ \t:#.]{0,3}\Z"
+    r"i-|us-|hwy|highway|route|exit|id|ref|reference|listing|order|post|ad|no|nr|pin|code|cp|"
+    r"postcode|ticket|invoice|account|acct)[ \t:#.]{0,3}\Z"
 )
 
 
@@ -176,12 +139,19 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 def _is_quantity(low: str, g: _Group) -> bool:
     """A standalone number that the text marks as money or a measure ("$200", "24 yo", "80 hh")."""
-    if low[max(0, g.start - 2) : g.start].rstrip()[-1:] in _CURRENCY:
-        return True
+    before = low[max(0, g.start - 3) : g.start].rstrip()
+    if before[-1:] in _CURRENCY and not before[-2:-1].isdigit():
+        return True  # "$200", but not "713$555$0142"
     after = low[g.end : g.end + 8].lstrip(" ")
-    if not after or not (after[0].isalpha() or after[0] in "%'\""):
+    if not after or not (after[0].isalpha() or after[0] in "%'\"″′"):
         return False  # the common case, decided without a regex
-    return after[0] in "%'\"" or _UNIT_SPACED.match(after) is not None
+    if after[0] == "%":
+        return True
+    if after[0] in "'′":
+        return len(g.digits) == 1  # feet: 5'6
+    if after[0] in '"″':
+        return len(g.digits) <= 2  # inches: 34"
+    return _UNIT_SPACED.match(after) is not None
 
 
 def _is_cued(low: str, g: _Group) -> bool:
@@ -191,17 +161,82 @@ def _is_cued(low: str, g: _Group) -> bool:
     return _CUE_BEFORE.search(low, max(0, g.start - 14), g.start) is not None
 
 
+def _vetoed(low: str) -> list[tuple[int, int]]:
+    """Spans of dates and times, whose digits are never part of a number."""
+    if ":" not in low and "/" not in low and "-" not in low and "." not in low:
+        return []
+    spans = []
+    for m in _DATE_TIME.finditer(low):
+        parts = [int(p) for p in re.findall(r"\d+", m.group())]
+        if ":" in m.group() or _date_like(parts):
+            spans.append(m.span())
+    return spans
+
+
+def _date_like(parts: list[int]) -> bool:
+    if len(parts) == 2:
+        a, b = parts
+        return (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
+    if parts[0] >= 1900:
+        return 1 <= parts[1] <= 12 and 1 <= parts[2] <= 31
+    a, b = parts[0], parts[1]
+    return 1 <= a <= 31 and 1 <= b <= 31 and (a <= 12 or b <= 12)
+
+
+def _masked(low: str, end: int) -> bool:
+    return _MASKED.match(low, end, min(len(low), end + 24)) is not None
+
+
+def _split_soundalikes(chain: list[_Group]) -> list[list[_Group]]:
+    """Sound-alikes ("to", "for", "won") are digits only inside a clearly spelled run: with at
+    least three number words in the chain and never at its start. Elsewhere they are words, and
+    end the chain."""
+    if not any(SOUND in g.styles for g in chain):
+        return [chain]
+    spelled = sum(1 for g in chain if SOUND not in g.styles and g.styles & _SPELLED_STYLES)
+    if spelled >= 3:
+        k = 0
+        while k < len(chain) and SOUND in chain[k].styles:
+            k += 1
+        return [chain[k:]]
+    parts: list[list[_Group]] = [[]]
+    for g in chain:
+        if SOUND in g.styles:
+            parts.append([])
+        else:
+            parts[-1].append(g)
+    return [p for p in parts if p]
+
+
+_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_tens", "leet"})
+
+
+def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
+    """Whether the groups before ``k`` are a country code: "+44", "0044", "+49 ", "0049"."""
+    prev = groups[k - 1]
+    if low[max(0, prev.start - 2) : prev.start].rstrip().endswith("+"):
+        return True
+    if prev.digits.startswith("00") and 3 <= len(prev.digits) <= 5:
+        return True
+    return k >= 2 and groups[k - 2].digits in ("00", "011", "0011")
+
+
 def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
+    vetoed = _vetoed(low)
+    v = 0
     chains: list[list[_Group]] = []
     current: list[_Group] = []
     for g in groups:
-        if g.styles is _QUANTITY or (g.digits and not g.weak and _is_quantity(low, g)):
+        while v < len(vetoed) and vetoed[v][1] <= g.start:
+            v += 1
+        in_veto = v < len(vetoed) and vetoed[v][0] <= g.start < vetoed[v][1]
+        if in_veto or g.styles is QUANTITY or (g.digits and not g.weak and _is_quantity(low, g)):
             if current:
                 chains.append(current)
             current = []
             continue
         if g.digits and not g.weak and _is_cued(low, g):
-            g = _Group(g.start, g.end, g.digits, True, g.styles)
+            g = _Group(g.start, g.end, g.digits, True, g.styles, cued=True)
         if current and not _joins(low[current[-1].end : g.start]):
             chains.append(current)
             current = []
@@ -209,36 +244,62 @@ def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
     if current:
         chains.append(current)
     result = []
-    for chain in chains:
-        if all(g.weak and "letters" in g.styles for g in chain):
-            continue  # "o i l": look-alike letters alone are words, not a number
-        expanded: list[_Group] = []
-        factor = 1
-        for k, g in enumerate(chain):
-            if g.digits.startswith(_MULTIPLIER):
-                factor = int(g.digits[1:])
-                continue
-            if factor > 1 and g.digits:
-                # "triple five" is 5 5 5: single spelled digits, as if each had been written out.
-                styles = g.styles | {"words_mult"}
-                expanded.extend(_Group(g.start, g.end, g.digits[0], False, styles) for _ in range(factor))
-                if len(g.digits) > 1:
-                    expanded.append(_Group(g.start, g.end, g.digits[1:], False, styles))
-                factor = 1
-                continue
-            factor = 1
-            if (
-                g.digits == "0"
-                and k
-                and low[g.start - 1 : g.start] == "("
-                and low[g.end : g.end + 1] == ")"
-                and low[max(0, chain[k - 1].start - 2) : chain[k - 1].start].rstrip().endswith("+")
-            ):
-                continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
-            expanded.append(g)
-        if expanded:
-            result.append(expanded)
+    for whole in chains:
+        if _masked(low, whole[-1].end):
+            continue  # "0254 123 … click to reveal": the site hid the rest
+        for chain in _split_soundalikes(whole):
+            expanded = _expand(low, chain)
+            if expanded and not all(g.weak and not g.cued for g in expanded):
+                result.append(expanded)
     return result
+
+
+def _expand(low: str, chain: list[_Group]) -> list[_Group]:
+    """Apply "double"/"triple", join "forty two" into 42 and drop a bracketed trunk "(0)"."""
+    expanded: list[_Group] = []
+    factor = 1
+    skip_next = False
+    for k, g in enumerate(chain):
+        if skip_next:
+            skip_next = False
+            continue
+        if g.digits.startswith(MULTIPLIER):
+            factor = int(g.digits[1:])
+            continue
+        if factor > 1 and g.digits:
+            # "triple five" is 5 5 5: single spelled digits, as if each had been written out.
+            styles = g.styles | {"words_mult"}
+            expanded.extend(_Group(g.start, g.end, g.digits[0], False, styles) for _ in range(factor))
+            if len(g.digits) > 1:
+                expanded.append(_Group(g.start, g.end, g.digits[1:], False, styles))
+            factor = 1
+            continue
+        factor = 1
+        if TENS in g.styles and k + 1 < len(chain):
+            nxt = chain[k + 1]
+            gap = low[g.end : nxt.start].strip(" -")
+            if (
+                len(nxt.digits) == 1
+                and nxt.digits != "0"
+                and nxt.styles & {"words_en", "words_es"}
+                and gap in ("", "y")
+                and nxt.start - g.end <= 3
+            ):
+                # "forty two" is 42, "treinta y dos" 32.
+                joined = g.digits[0] + nxt.digits
+                expanded.append(_Group(g.start, nxt.end, joined, False, g.styles | nxt.styles))
+                skip_next = True
+                continue
+        if (
+            g.digits == "0"
+            and k
+            and low[g.start - 1 : g.start] == "("
+            and low[g.end : g.end + 1] == ")"
+            and _after_idd(low, chain, k)
+        ):
+            continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
+        expanded.append(g)
+    return expanded
 
 
 @lru_cache(maxsize=4096)
@@ -275,14 +336,42 @@ def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | Non
     return phonenumbers.format_number(num, PhoneNumberFormat.E164), frozenset(breaks)
 
 
-def _plausible_grouping(groups: list[_Group], breaks: frozenset[int]) -> bool:
-    pos = 0
+def _plausible_grouping(groups: list[_Group], breaks: frozenset[int], skip: int = 0) -> bool:
+    """Whether the token boundaries fall where a printed form of the number has them, or between
+    single digits (spelled or spaced styles). ``skip`` digits of international prefix ("00",
+    "011") come before the digits the breaks count."""
+    pos = -skip
     for a, b in pairwise(groups):
         pos += len(a.digits)
         # Single digits on both sides: spelled or spaced styles ("seven one three", "7 1 3").
-        if pos in breaks or (len(a.digits) == 1 and len(b.digits) == 1):
+        if pos <= 0 or pos in breaks or (len(a.digits) == 1 and len(b.digits) == 1):
             continue
         return False
+    return True
+
+
+def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int) -> bool:
+    """Digits grouped any way ("713 5550 142", ";71;35;55;01;42"): accepted only when the groups
+    are joined by at most two kinds of short symbol-only gaps, none is a room or an id, and the
+    run is not a piece of a longer list joined the same way."""
+    gaps: set[str] = set()
+    groups = chain[i : j + 1]
+    if groups[0].cued:
+        return False
+    for a, b in pairwise(groups):
+        if b.start <= a.end:
+            continue  # the repeats of one "double"/"triple"
+        gap = low[a.end : b.start].replace("(0)", "")
+        if len(gap) > 3 or _LETTER.search(gap) is not None:
+            return False
+        gaps.add(gap)
+    if len(gaps) > 2:
+        return False
+    for before, after in ((i - 1, i), (j, j + 1)):
+        if before >= 0 and after < len(chain):
+            a, b = chain[before], chain[after]
+            if low[a.end : b.start] in gaps and not a.weak and not b.weak:
+                return False
     return True
 
 
@@ -298,6 +387,8 @@ def _fallback_fits(region: str, digits: str) -> bool:
 
 
 _FALLBACK_REGIONS = ("US", "GB")
+_INTL_LENGTHS = tuple(range(_MAX_DIGITS + 4, 8, -1))
+_REGROUPED = 0.25  # doubt added to a reading whose groups are not where a printed form has them
 
 
 class _Chain:
@@ -318,43 +409,71 @@ class _Chain:
 
     def numbers_from(
         self, i: int, regions: tuple[str, ...], lengths: tuple[int, ...]
-    ) -> list[tuple[int, str, bool, float]]:
-        """Every valid number read from groups i..j: (j, E.164, international prefix?, doubt).
+    ) -> list[tuple[int, str, bool, float, bool]]:
+        """Every valid number read from groups i..j: (j, E.164, '+' typed?, doubt, regrouped?).
 
         ``doubt`` is 0 for a number typed as the ad's own region types it, and grows for readings
-        that need another region or lack the trunk 0 a local would type ("7865550147" in a UK ad
-        is more likely a US number than the UK mobile 07865 550147).
+        that need another region, lack the trunk 0 a local would type ("7865550147" in a UK ad
+        is more likely a US number than the UK mobile 07865 550147), or group the digits unlike
+        any printed form of the number.
         """
         groups, low = self.groups, self.low
         start = self.offsets[i]
         if len(self.digits) - start < _MIN_DIGITS:
             return []
+        home = regions[0]
         plus = low[max(0, groups[i].start - 2) : groups[i].start].rstrip().endswith("+")
-        intl_lengths = range(_MAX_DIGITS + 2, 8, -1)
-        found: list[tuple[int, str, bool, float]] = []
-        for length in intl_lengths if plus or self.digits.startswith("00", start) else lengths:
+        idd = self.digits.startswith("00", start) or self.digits.startswith("011", start)
+        found: list[tuple[int, str, bool, float, bool]] = []
+        for length in _INTL_LENGTHS if plus or idd else lengths:
             k = self.index_at.get(start + length)
             if k is None:
                 continue
             j = k - 1
             digits = self.digits[start : start + length]
-            intl = plus or digits.startswith("00")
-            typed = "+" + digits.removeprefix("00") if intl else digits
-            best: tuple[float, str] | None = None
-            for r in regions if not intl else regions[:1]:
-                if not intl and length not in possible_lengths(r):
-                    continue
-                if r != regions[0] and not _fallback_fits(r, digits):
-                    continue
-                doubt = 0.0 if intl else _doubt(r, regions[0], digits)
+            # (typed, region, doubt, digits of international prefix before the country code)
+            readings: list[tuple[str, str, float, int]] = []
+            if plus:
+                readings.append(("+" + digits, home, 0.0, 0))
+            else:
+                for r in regions:
+                    if length not in possible_lengths(r):
+                        continue
+                    if r != home and not _fallback_fits(r, digits):
+                        continue
+                    doubt = _doubt(r, home, digits)
+                    if doubt is not None:
+                        readings.append((digits, r, doubt, 0))
+                for prefix in _IDD:
+                    if digits.startswith(prefix) and length - len(prefix) >= 8:
+                        readings.append(("+" + digits[len(prefix) :], home, 0.0, len(prefix)))
+                cc = _country_code(home)
+                if cc and digits.startswith(cc) and length - len(cc) >= 7:
+                    readings.append(("+" + digits, home, 0.25, 0))  # "91 98765 43210"
+            best: tuple[float, str, bool] | None = None
+            for typed, r, doubt, skip in readings:
                 if best is not None and best[0] <= doubt:
                     continue
                 layout = _layout(typed, r)
-                if layout and _plausible_grouping(groups[i : j + 1], layout[1]):
-                    best = (doubt, layout[0])
+                if layout is None:
+                    continue
+                if _plausible_grouping(groups[i : j + 1], layout[1], skip):
+                    best = (doubt, layout[0], False)
+                elif (best is None or best[0] > doubt + _REGROUPED) and _regrouped_ok(low, groups, i, j):
+                    best = (doubt + _REGROUPED, layout[0], True)
             if best is not None:
-                found.append((j, best[1], intl, best[0]))
+                found.append((j, best[1], plus, best[0], best[2]))
         return found
+
+
+@lru_cache(maxsize=256)
+def _country_code(region: str) -> str:
+    """The region's country code, if ads write it without a "+" (not for North America, whose
+    "1" is also its trunk prefix and is read as such)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.country_code == 1:
+        return ""
+    return str(meta.country_code)
 
 
 @lru_cache(maxsize=256)
@@ -363,16 +482,23 @@ def _trunk_zero(region: str) -> bool:
     return meta is not None and meta.national_prefix == "0"
 
 
-def _doubt(region: str, home: str, digits: str) -> float:
+# Where a national number is commonly written without its trunk 0 (mobiles: "98765 43210",
+# "11 2345 6789"); elsewhere a local writes the 0, and a run without it is not read as local.
+_TRUNK_OPTIONAL = frozenset({"IN", "AR"})
+
+
+def _doubt(region: str, home: str, digits: str) -> float | None:
     if region != home:
         return 0.5
     if _trunk_zero(region) and digits[0] != "0":
-        return 0.75
+        return 0.25 if region in _TRUNK_OPTIONAL else None
     return 0.0
 
 
-def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple[str, list[_Group], bool]]:
-    """(E.164, groups it was read from, whether a '+' or '00' prefix made it international).
+def _numbers_in_chain(
+    low: str, groups: list[_Group], region: str
+) -> list[tuple[str, list[_Group], bool, bool]]:
+    """(E.164, groups it was read from, '+' typed before it, regrouped) for each number.
 
     A chain may hold several numbers and stray digits ("suite 301 📱 6 0 9 5 5 5 0 1 8 6"); of
     all ways to read it as numbers, take the one covering the most real digits, and on a tie the
@@ -382,18 +508,18 @@ def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple
     lengths = tuple(sorted(possible_lengths(region) | {10, 11}, reverse=True))
     chain = _Chain(low, groups)
     n = len(groups)
-    # best[i] = (digits covered from group i on, chosen reading as (j, E.164, intl) or None to skip i)
-    best: list[tuple[float, tuple[int, str, bool] | None]] = [(0.0, None)] * (n + 1)
+    # best[i] = (digits covered from group i on, chosen reading (j, E.164, plus, regrouped) or None)
+    best: list[tuple[float, tuple[int, str, bool, bool] | None]] = [(0.0, None)] * (n + 1)
     for i in range(n - 1, -1, -1):
-        choice: tuple[float, tuple[int, str, bool] | None] = (best[i + 1][0], None)
-        for j, e164, intl, doubt in chain.numbers_from(i, regions, lengths):
+        choice: tuple[float, tuple[int, str, bool, bool] | None] = (best[i + 1][0], None)
+        for j, e164, plus, doubt, regrouped in chain.numbers_from(i, regions, lengths):
             # A weak group ("oh", "I", a room number) counts half a digit: enough to prefer
             # "oh two oh 7946 0311" whole, never enough to outweigh a real digit. A reading in
             # the ad's own region beats one that only makes sense in another.
             covered = sum(0.5 if g.weak else len(g.digits) for g in groups[i : j + 1]) + best[j + 1][0]
             covered -= doubt
             if covered > choice[0]:
-                choice = (covered, (j, e164, intl))
+                choice = (covered, (j, e164, plus, regrouped))
         best[i] = choice
     found = []
     i = 0
@@ -402,16 +528,17 @@ def _numbers_in_chain(low: str, groups: list[_Group], region: str) -> list[tuple
         if taken is None:
             i += 1
             continue
-        j, e164, intl = taken
-        found.append((e164, groups[i : j + 1], intl))
+        j, e164, plus, regrouped = taken
+        found.append((e164, groups[i : j + 1], plus, regrouped))
         i = j + 1
     return found
 
 
-def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, int]) -> list[str]:
+def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, int]) -> set[str]:
     styles: set[str] = set()
     for g in groups:
-        styles |= g.styles - {"quantity"}
+        styles |= g.styles
+    styles -= {"quantity", TENS, SOUND}
     original = norm.original[span[0] : span[1]]
     if "\u20e3" in original:
         styles.add("keycap")
@@ -420,10 +547,12 @@ def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, i
     if sum(1 for g in groups if len(g.digits) == 1 and low[g.start : g.end].isdigit()) >= 5:
         styles.add("spaced")
     for a, b in pairwise(groups):
-        gap = low[a.end : b.start]
+        gap = low[a.end : b.start].replace("(0)", "")
         if not _PLAIN_GAP.fullmatch(gap):
             styles.add("filler" if any(c.isalpha() or not c.isascii() for c in gap) else "separators")
-    return sorted(styles)
+            if any(c in _ODD_SYMBOLS for c in gap) or re.search(r"[^\w\s.()\-]{2}", gap):
+                styles.add("symbols")
+    return styles
 
 
 def unicode_digit(c: str) -> bool:
@@ -439,7 +568,8 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
     """Every phone number in ``texts`` ((field, text) pairs), as E.164 with its spans.
 
     ``region`` (ISO country code) is how numbers without a country code are read; numbers that are
-    invalid there are also tried as US and UK numbers, which advertisers post across borders.
+    invalid there are also tried as US and UK numbers, which advertisers post across borders. A
+    number typed with a country code ("+49 …", "0049 …", "011 44 …") is read as written.
     """
     by_number: dict[str, tuple[list[Span], set[str]]] = {}
     for field_name, text in texts:
@@ -451,18 +581,20 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
         for chain in _chains(low, groups):
             if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
                 continue  # an age, a time, a price: too few digits for any number
-            for e164, used, intl in _numbers_in_chain(low, chain, region):
+            for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):
                 first = used[0].start
                 if first and low[first - 1] == "(" and low.startswith(")", used[0].end):
                     first -= 1  # "(713) 555-0142": the bracket belongs to the evidence
                 start, end = norm.span(first, used[-1].end)
-                if intl:  # keep the "+" in the evidence
+                if plus:  # keep the "+" in the evidence
                     plus_at = norm.text.rfind("+", max(0, used[0].start - 2), used[0].start)
                     if plus_at >= 0:
                         start = norm.span(plus_at, plus_at + 1)[0]
                 spans, styles = by_number.setdefault(e164, ([], set()))
                 spans.append(Span(field_name, start, end))
                 styles.update(_styles(norm, low, used, (start, end)))
+                if regrouped:
+                    styles.add("regrouped")
     return [
         Found("phone", e164, tuple(spans), {"obfuscated": bool(styles), "styles": sorted(styles)})
         for e164, (spans, styles) in by_number.items()

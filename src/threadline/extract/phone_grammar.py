@@ -1,0 +1,206 @@
+"""The digit-bearing words of a phone number as advertisers write them: the token grammar.
+
+One word of an ad (a run of letters and digits, see `classify`) stands for digits when it is:
+
+- digits, or digits with look-alike letters among them (``7l3``, ``Ol42``, ``7135S5O142``: ``O o`` for 0,
+  ``l I i`` for 1, ``S`` for 5, ``B`` for 8, ``Z`` for 2; ``S B Z`` only inside a run of digits);
+- number words, alone or run together, English or Spanish: single digits (``seven``, ``oh``),
+  teens and tens (``fifteen``, ``forty``; ``twentysix`` run together), ``hundred`` (``00``),
+  ``veinticuatro``; digits glued to them (``seven1eight``) and one stray letter before them
+  (``usix02``);
+- leet spellings of number words (``f1ve``, ``zer0``, ``s3ven``, ``n1ne``, ``e1even``);
+- a sound-alike (``to``/``too`` 2, ``for``/``fore`` 4, ``ate`` 8, ``won`` 1), which is a digit only
+  where the run around it is clearly a spelled number (the chain decides, see `phones`);
+- ``double``/``triple``/``doble``, which repeat the digit after them.
+
+Every word is classified once (cached): ad text repeats its words. The spelled-word expression's
+alternatives are tried longest first and no unit is a prefix of another unit plus a unit's tail,
+so a failed match backtracks at most one word; words longer than `_MAX_WORD` are never spelled.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = [
+    "MULTIPLIER",
+    "QUANTITY",
+    "SOUND",
+    "TENS",
+    "Piece",
+    "classify",
+]
+
+# Internal markers carried in a piece's styles (never reported): a tens word that may take the
+# next digit word ("forty two" is 42), and a sound-alike that needs a spelled run around it.
+TENS = "_tens"
+SOUND = "_sound"
+QUANTITY: frozenset[str] = frozenset({"quantity"})
+MULTIPLIER = "*"  # digits value of a "double"/"triple" token, followed by the factor
+
+Piece = tuple[int, int, str, bool, frozenset[str]]  # (offset, end, digits, weak, styles)
+
+_WORDS_EN = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "niner": "9",
+}  # fmt: skip
+_WORDS_ES = {
+    "cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4",
+    "cinco": "5", "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
+}  # fmt: skip
+_TEENS = {
+    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+    "diez": "10", "doce": "12", "trece": "13", "catorce": "14", "quince": "15",
+    "dieciseis": "16", "dieciséis": "16", "diecisiete": "17", "dieciocho": "18", "diecinueve": "19",
+    "veintiuno": "21", "veintidos": "22", "veintidós": "22", "veintitres": "23", "veintitrés": "23",
+    "veinticuatro": "24", "veinticinco": "25", "veintiseis": "26", "veintiséis": "26",
+    "veintisiete": "27", "veintiocho": "28", "veintinueve": "29",
+}  # fmt: skip
+_TENS = {
+    "twenty": "20", "thirty": "30", "forty": "40", "fourty": "40", "fifty": "50", "sixty": "60",
+    "seventy": "70", "eighty": "80", "ninety": "90",
+    "veinte": "20", "treinta": "30", "cuarenta": "40", "cincuenta": "50", "sesenta": "60",
+    "setenta": "70", "ochenta": "80", "noventa": "90",
+}  # fmt: skip
+_HUNDREDS = {"hundred": "00", "thousand": "000", "cien": "100"}
+# Letters that read as digits: "O" for zero, "l" and "I" for one. Alone they are weak evidence.
+_LOOKALIKE = {"oh": "0", "o": "0", "l": "1", "i": "1"}
+SOUNDALIKES = {"to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8", "won": "1"}
+_MULTIPLIERS = {"double": 2, "doble": 2, "triple": 3}
+_DIGIT_OF = {**_WORDS_EN, **_WORDS_ES, **_TEENS, **_TENS, **_HUNDREDS, **_LOOKALIKE}
+_UNITS_1_9 = frozenset(w for w, d in {**_WORDS_EN, **_WORDS_ES}.items() if d != "0")
+# "once" (Spanish 11) is an ordinary English word: alone it is weak, like a look-alike letter.
+_WEAK_WORDS = frozenset({"once"})
+_TEENS["once"] = "11"
+_DIGIT_OF["once"] = "11"
+
+_MAX_WORD = 120
+
+
+def _alternatives(words: object) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))  # type: ignore[attr-defined]
+
+
+_UNIT = _alternatives(_DIGIT_OF)
+_PIECE = re.compile(rf"[0-9]|{_UNIT}")
+_SPELLED = re.compile(rf"(?:[0-9]|{_UNIT}){{1,80}}")
+_WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_TEENS, **_TENS, **_HUNDREDS})
+_WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}){{1,20}}")
+_WORD_PIECE = re.compile(_WORD_UNIT)
+_DIGIT_RUN = re.compile(r"[0-9]+")
+# Digits with look-alike letters among them: "7135S5O142", "B00-..." (S B Z only with digits).
+_LOOK_MIX = re.compile(r"[0-9olisbz]+")
+_LOOK_DIGIT = str.maketrans("olisbz", "011582")
+# Leet: digits standing for letters inside a number word ("f1ve", "zer0", "s3ven").
+_LEET_I = str.maketrans("013457", "oieast")
+_LEET_L = str.maketrans("013457", "oleast")
+# Units that make a number a quantity, not part of a phone number: 24yo, 150hh, 10pm, 5ft. Glued
+# to the digits even a one-letter unit counts.
+UNIT_GLUED = re.compile(
+    r"(?:y/?o|yrs?|years?|hh|hrs?|h|mins?|m|pm|am|st|nd|rd|th|ft|in|lbs?|kg|cm|k|roses?|r|"
+    r"usd|gbp|eur|dollars?|bucks|x|anos|años|hs|hora|horas|min|mil|pesos|rs|inr)(?![^\W_])"
+)
+
+_NO_STYLE: frozenset[str] = frozenset()
+
+
+def _spelled(token: str, offset: int) -> Piece | None:
+    """A token made only of digits and number words (and look-alike letters), or None."""
+    if len(token) > _MAX_WORD or not _SPELLED.fullmatch(token):
+        return None
+    digits: list[str] = []
+    styles: set[str] = set()
+    pieces = _PIECE.findall(token)
+    words = 0
+    k = 0
+    while k < len(pieces):
+        piece = pieces[k]
+        value = _DIGIT_OF.get(piece, piece)
+        if piece in _TENS and k + 1 < len(pieces) and pieces[k + 1] in _UNITS_1_9:
+            value = value[0] + _DIGIT_OF[pieces[k + 1]]  # "twentysix": 26
+            k += 1
+            words += 1
+        k += 1
+        digits.append(value)
+        if piece in _WORDS_EN:
+            styles.add("words_en")
+            words += 1
+        elif piece in _WORDS_ES:
+            styles.add("words_es")
+            words += 1
+        elif piece in _TEENS or piece in _TENS or piece in _HUNDREDS:
+            styles.add("words_tens")
+            words += 1
+        elif piece in _LOOKALIKE:
+            styles.add("letters")
+    if words >= 2 and len(pieces) >= 2 and not any(c.isdigit() for c in token):
+        styles.add("words_run")  # "fivefivefive", "twentysix"
+    if len(pieces) == 1 and pieces[0] in _TENS:
+        styles.add(TENS)
+    # "I", "o", "oh" alone are ordinary words; they count as digits only next to digits.
+    weak = (len(token) <= 2 and styles == {"letters"}) or token in _WEAK_WORDS
+    return (offset, offset + len(token), "".join(digits), weak, frozenset(styles))
+
+
+def _look_mix(token: str) -> Piece | None:
+    """Digits with look-alike letters: at least three digits, no more letters than digits."""
+    if not _LOOK_MIX.fullmatch(token):
+        return None
+    n_digits = sum(c.isdigit() for c in token)
+    if n_digits < 3 or n_digits < len(token) - n_digits:
+        return None
+    if token[-1] == "s" and token[:-1].isdigit():
+        return None  # "1990s", "100s": a plural, not a five
+    return (0, len(token), token.translate(_LOOK_DIGIT), False, frozenset({"letters"}))
+
+
+def _leet(token: str) -> Piece | None:
+    """A number word spelled with digits for letters ("f1ve", "zer0"), or several run together."""
+    if len(token) > 40 or not any(c.isdigit() for c in token):
+        return None
+    for table in (_LEET_I, _LEET_L):
+        word = token.translate(table)
+        if _WORDS_ONLY.fullmatch(word):
+            digits = "".join(_DIGIT_OF[p] for p in _WORD_PIECE.findall(word))
+            return (0, len(token), digits, False, frozenset({"leet"}))
+    return None
+
+
+@lru_cache(maxsize=16384)
+def classify(token: str) -> tuple[Piece, ...]:
+    """Digit-bearing pieces of one lower-cased word: (offset, end, digits, weak, styles) each.
+
+    Cached per distinct word: ad text repeats its words, and hostile text repeats them a lot.
+    """
+    if token.isdigit():
+        return ((0, len(token), token, False, _NO_STYLE),)
+    if token in _MULTIPLIERS:
+        return ((0, len(token), MULTIPLIER + str(_MULTIPLIERS[token]), False, _NO_STYLE),)
+    if token in SOUNDALIKES:
+        return ((0, len(token), SOUNDALIKES[token], True, frozenset({"soundalike", SOUND})),)
+    spelled = _spelled(token, 0)
+    if spelled is not None:
+        return (spelled,)
+    mixed = _look_mix(token) or _leet(token)
+    if mixed is not None:
+        return (mixed,)
+    if (
+        len(token) > 4
+        and token[0].isalpha()
+        and token[0] not in "oli"
+        and any(c.isdigit() for c in token)
+        and (stray := _spelled(token[1:], 1)) is not None
+        and _WORD_PIECE.search(token, 1) is not None
+        and not stray[3]
+    ):
+        return (stray,)  # "usix02": one stray letter glued before spelled digits and digits
+    pieces: list[Piece] = []
+    # Digit runs glued to other letters: "call713" is part of a number, "24yo" a quantity.
+    for m in _DIGIT_RUN.finditer(token):
+        if UNIT_GLUED.match(token, m.end()):
+            pieces.append((m.start(), m.end(), "", True, QUANTITY))
+        else:
+            pieces.append((m.start(), m.end(), m.group(), False, _NO_STYLE))
+    return tuple(pieces)
