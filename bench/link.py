@@ -2,26 +2,38 @@
 
     .venv/bin/python bench/link.py                 # quality on 20k ads + scale on 1M text-only ads
     .venv/bin/python bench/link.py --scale-ads 100000
+    .venv/bin/python bench/link.py --popular-shares 0,0.1,0.3,0.5 --images both --skip-scale
 
 Quality: network and person B-cubed precision/recall on a fresh synthetic corpus with images,
 beside the baseline the field starts from (union-find over phone numbers). Scale: link a store of
 N text-only ads (ingested without linking first), then add 10k new ads with `ingest`, which links
 again. Results go to bench/out/link-results.json.
+
+Popular texts (issue 12, ``--popular-shares``): instead of the 20k quality corpus, one ~3,000-ad
+corpus per share of independents copying a popular text (a quarter of independents touring,
+``--touring-share``), with and/or without images (``--images``); each is ingested (so linked) and
+compared with its truth: network and person B-cubed, the largest predicted network against the
+true largest, and how many copiers of a popular text share a predicted network with another copier
+of the same text. A table is printed; results go to bench/out/link-sweep-results.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import OUT, _corpus, _run_measured
 from threadline.store import Store
+from threadline.synth import generate
 
 
 def bcubed(pred: dict[tuple[str, str], str], truth: dict[tuple[str, str], str]) -> dict[str, float]:
@@ -108,6 +120,112 @@ def quality(n: int, seed: int) -> dict[str, object]:
         "link_seconds": link_seconds,
         "ingest_report": report,
     }
+
+
+def parse_shares(text: str) -> list[float]:
+    """``"0,0.1,0.3,0.5"`` -> [0.0, 0.1, 0.3, 0.5] (each between 0 and 1)."""
+    shares = [float(part) for part in text.split(",") if part.strip()]
+    if not shares or any(not 0 <= share <= 1 for share in shares):
+        raise argparse.ArgumentTypeError("shares are numbers between 0 and 1, comma-separated")
+    return shares
+
+
+def image_modes(text: str) -> list[bool]:
+    """``--images``: "both" -> [True, False], "yes" -> [True], "no" -> [False]."""
+    modes = {"both": [True, False], "yes": [True], "no": [False]}
+    if text not in modes:
+        raise argparse.ArgumentTypeError("--images is both, yes or no")
+    return modes[text]
+
+
+def sweep_corpus(n: int, seed: int, images: bool, popular: float, touring: float, plain: float = 0.0) -> Path:
+    """A generated corpus for the issue 12 sweep, made once and kept under bench/out/ (the same
+    arguments give the same files, so a kept corpus is reused)."""
+    name = f"sweep-{n}-s{seed}-p{popular:g}-t{touring:g}-o{plain:g}-{'img' if images else 'txt'}"
+    folder = OUT / name
+    # Kept only while the generator is unchanged: the marker names a digest of its source.
+    synth_dir = Path(generate.__code__.co_filename).parent
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(synth_dir.glob("*.py")))).hexdigest()
+    marker = folder / f".done-{digest[:16]}"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        t0 = time.perf_counter()
+        generate(
+            folder, n, seed, images=images, popular_share=popular, touring_share=touring, plain_share=plain
+        )
+        print(f"  generated {name} in {time.perf_counter() - t0:,.1f}s", flush=True)
+        marker.touch()
+    return folder / "ads.jsonl"
+
+
+def _copiers_joined(pred: dict[tuple[str, str], str], corpus: Path) -> dict[str, int]:
+    """Copiers of a popular text (true networks) whose predicted network also holds ads of another
+    copier of the same text: the false joins the shared text causes."""
+    text_of: dict[str, int] = {}
+    nets_in: dict[str, set[str]] = defaultdict(set)  # predicted network -> true copier networks
+    with (corpus / "truth.jsonl").open() as f:
+        for line in f:
+            row = json.loads(line)
+            if "popular_text" in row and (row["source"], row["id"]) in pred:
+                text_of[row["network"]] = row["popular_text"]
+                nets_in[pred[row["source"], row["id"]]].add(row["network"])
+    joined: set[str] = set()
+    for members in nets_in.values():
+        by_text = Counter(text_of[m] for m in members)
+        joined.update(m for m in members if by_text[text_of[m]] > 1)
+    return {"copiers": len(text_of), "copiers_joined_to_another_copier": len(joined)}
+
+
+def sweep_one(ads: Path, name: str) -> dict[str, Any]:
+    """Ingest (and so link) one sweep corpus into a fresh store and measure the partition."""
+    db = OUT / f"{name}.duckdb"
+    db.unlink(missing_ok=True)
+    exe = str(Path(sys.executable).with_name("threadline"))
+    seconds, _peak, _report = _run_measured([exe, "ingest", str(ads), "--db", str(db), "-q"])
+    with Store.open(db, read_only=True) as store:
+        partition = _partition_quality(store, ads.parent)
+        rows = store.connection.execute("SELECT source, id, network FROM ad_links").fetchall()
+    db.unlink(missing_ok=True)
+    pred = {(s, i): net for s, i, net in rows}
+    return {**partition, **_copiers_joined(pred, ads.parent), "ingest_and_link_seconds": round(seconds, 1)}
+
+
+def sweep(
+    shares: list[float], images: list[bool], n: int, seed: int, touring: float, plain: float
+) -> list[dict[str, Any]]:
+    """The issue 12 table: one row per (share of independents copying a popular text, images)."""
+    rows = []
+    for with_images in images:
+        for share in shares:
+            ads = sweep_corpus(n, seed, with_images, share, touring, plain)
+            row = {"popular_share": share, "touring_share": touring, "plain_share": plain}
+            row |= {"images": with_images, **sweep_one(ads, f"link-{ads.parent.name}")}
+            rows.append(row)
+            print(_row_line(row), flush=True)
+    return rows
+
+
+_HEADER = (
+    f"{'popular':>7} {'images':>6} {'ads':>5} {'nets':>5} {'true':>5} {'net P':>6} {'net R':>6} "
+    f"{'pers P':>6} {'pers R':>6} {'largest':>7} {'true':>5} {'copiers':>7} {'joined':>6} {'s':>5}"
+)
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    net, person = row["network_bcubed"], row["person_bcubed"]
+    return (
+        f"{row['popular_share']:>7.0%} {'yes' if row['images'] else 'no':>6} {row['ads']:>5} "
+        f"{row['networks']:>5} {row['true_networks']:>5} {net['precision']:>6.3f} {net['recall']:>6.3f} "
+        f"{person['precision']:>6.3f} {person['recall']:>6.3f} {row['largest_predicted_network']:>7} "
+        f"{row['largest_true_network']:>5} {row['copiers']:>7} {row['copiers_joined_to_another_copier']:>6} "
+        f"{row['ingest_and_link_seconds']:>5.1f}"
+    )
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(_HEADER)
+    for row in rows:
+        print(_row_line(row))
 
 
 def _forget(db: Path, file: Path) -> None:
@@ -204,10 +322,49 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="reuse the scale store of an earlier run")
+    parser.add_argument(
+        "--popular-shares",
+        type=parse_shares,
+        default=None,
+        help="run the issue 12 sweep instead of the 20k quality corpus: shares of independents "
+        "copying a popular text, e.g. 0,0.1,0.3,0.5",
+    )
+    parser.add_argument("--images", type=image_modes, default=[True], help="sweep: both, yes or no")
+    parser.add_argument(
+        "--touring-share", type=float, default=0.25, help="sweep: share of independents touring"
+    )
+    parser.add_argument(
+        "--plain-share",
+        type=float,
+        default=0.0,
+        help="sweep: share of controlled operations without indicators",
+    )
+    parser.add_argument("--sweep-ads", type=int, default=3000)
+    parser.add_argument("--sweep-seed", type=int, default=1212)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     results: dict[str, object] = {}
-    if not args.skip_quality:
+    if args.popular_shares is not None:
+        print(
+            f"popular texts: {args.sweep_ads:,} ads per corpus (seed {args.sweep_seed}), "
+            f"{args.touring_share:.0%} of independents touring:",
+            flush=True,
+        )
+        print(_HEADER, flush=True)
+        t0 = time.perf_counter()
+        rows = sweep(
+            args.popular_shares,
+            args.images,
+            args.sweep_ads,
+            args.sweep_seed,
+            args.touring_share,
+            args.plain_share,
+        )
+        print()
+        print_table(rows)
+        results["sweep"] = rows
+        results["sweep_seconds"] = round(time.perf_counter() - t0, 1)
+    elif not args.skip_quality:
         print(f"network quality, {args.quality_ads:,} ads with images (seed {args.seed}):", flush=True)
         results["quality"] = q = quality(args.quality_ads, args.seed)
         print(json.dumps(q, indent=2), flush=True)
@@ -215,7 +372,10 @@ def main() -> None:
         print(f"scale: link {args.scale_ads:,} text-only ads, then add {args.add_ads:,}:", flush=True)
         results["scale"] = s = scale(args.scale_ads, args.add_ads, args.seed + 1, args.workers, args.reuse)
         print(json.dumps(s, indent=2), flush=True)
-    name = "link-results.json" if not args.skip_quality else "link-scale-results.json"
+    if args.popular_shares is not None:
+        name = "link-sweep-results.json"
+    else:
+        name = "link-results.json" if not args.skip_quality else "link-scale-results.json"
     (OUT / name).write_text(json.dumps(results, indent=2))
 
 

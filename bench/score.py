@@ -2,12 +2,19 @@
 
     .venv/bin/python bench/score.py                     # quality on 20k fresh ads (with images)
     .venv/bin/python bench/score.py --ads 5000 --seed 3
+    .venv/bin/python bench/score.py --popular-shares 0,0.1,0.3,0.5 --images both
 
 Quality: average precision of ranking the ads and networks of operations (controlled and burner)
 above independents' on a freshly generated corpus, with the prior weights, and again on the same
 corpus with every indicator phrase deleted from the text (what structure alone gives). A network
 is an operation's when most of its ads are. Cost: the score step's seconds and its share of the
 ingest. Results go to bench/out/score-results.json.
+
+Popular texts (issue 12, ``--popular-shares``): instead, the corpora of ``bench/link.py``'s sweep
+(the same ones, shared under bench/out/), one per share of independents copying a popular text,
+each ingested and ranked. Average precision of controlled operations over independents (ads, and
+networks by their majority kind), and of all operations (controlled and burner) as above. A table
+is printed; results go to bench/out/score-sweep-results.json.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from link import image_modes, parse_shares, sweep_corpus
 from run import OUT, _corpus, _run_measured
 from threadline.score.lexicon import default_lexicon
 from threadline.store import Store
@@ -121,11 +129,20 @@ def evaluate(db: Path, kinds: dict[tuple[str, str], str]) -> dict[str, Any]:
     for s, i, network, _ in ads:
         members[network].append(kinds[s, i])
     y_net, s_net = [], []
+    y_cnet, s_cnet = [], []  # controlled-majority networks against independent-majority ones
     for network, score in nets.items():
         kind_counts = Counter(members[network])
         y_net.append(sum(kind_counts[k] for k in POSITIVE) * 2 > len(members[network]))
         s_net.append(score)
+        majority = kind_counts.most_common(1)[0][0] if kind_counts else "independent"
+        if majority in ("controlled", "independent"):
+            y_cnet.append(majority == "controlled")
+            s_cnet.append(score)
+    # Controlled operations over independents: burners' ads left out.
+    controlled = [(kinds[s, i] == "controlled", score) for s, i, _, score in ads if kinds[s, i] != "burner"]
     return {
+        "controlled_ad_ap": _ap([y for y, _ in controlled], [x for _, x in controlled]),
+        "controlled_network_ap": _ap(y_cnet, s_cnet),
         "ads": len(ads),
         "networks": len(nets),
         "ad_ap": round(float(average_precision_score(y_ad, [a[3] for a in ads])), 4),
@@ -134,6 +151,13 @@ def evaluate(db: Path, kinds: dict[tuple[str, str], str]) -> dict[str, Any]:
         "network_positive_share": round(sum(y_net) / len(y_net), 4),
         "ads_with_a_reason": with_reasons[0] if with_reasons else None,
     }
+
+
+def _ap(labels: list[bool], scores: list[float]) -> float | None:
+    """Average precision, or None when there is no positive to rank."""
+    if not any(labels):
+        return None
+    return round(float(average_precision_score(labels, scores)), 4)
 
 
 def run(ads_path: Path, name: str) -> dict[str, Any]:
@@ -178,6 +202,42 @@ def indicator_cost(ads_path: Path, n: int = 5000) -> dict[str, Any]:
     }
 
 
+def sweep(
+    shares: list[float], images: list[bool], n: int, seed: int, touring: float, plain: float
+) -> list[dict[str, Any]]:
+    """The issue 12 table: average precision per (share of independents copying a popular text,
+    images), on the corpora of bench/link.py's sweep."""
+    rows = []
+    for with_images in images:
+        for share in shares:
+            ads = sweep_corpus(n, seed, with_images, share, touring, plain)
+            result = run(ads, ads.parent.name)
+            (OUT / f"score-{ads.parent.name}.duckdb").unlink(missing_ok=True)
+            row = {"popular_share": share, "touring_share": touring, "plain_share": plain}
+            row |= {"images": with_images, **result}
+            rows.append(row)
+            print(_row_line(row), flush=True)
+    return rows
+
+
+_HEADER = (
+    f"{'popular':>7} {'images':>6} {'ads':>5} {'nets':>5} {'ctl ad AP':>9} {'ctl net AP':>10} "
+    f"{'ops ad AP':>9} {'ops net AP':>10} {'s':>5}"
+)
+
+
+def _fmt(value: float | None, width: int) -> str:
+    return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    return (
+        f"{row['popular_share']:>7.0%} {'yes' if row['images'] else 'no':>6} {row['ads']:>5} "
+        f"{row['networks']:>5} {_fmt(row['controlled_ad_ap'], 9)} {_fmt(row['controlled_network_ap'], 10)} "
+        f"{_fmt(row['ad_ap'], 9)} {_fmt(row['network_ap'], 10)} {row['ingest_seconds']:>5.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,8 +245,50 @@ def main() -> None:
     parser.add_argument("--ads", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=8080)
     parser.add_argument("--no-images", action="store_true")
+    parser.add_argument(
+        "--popular-shares",
+        type=parse_shares,
+        default=None,
+        help="run the issue 12 sweep instead: shares of independents copying a popular text, "
+        "e.g. 0,0.1,0.3,0.5 (the corpora of bench/link.py's sweep)",
+    )
+    parser.add_argument("--images", type=image_modes, default=[True], help="sweep: both, yes or no")
+    parser.add_argument(
+        "--touring-share", type=float, default=0.25, help="sweep: share of independents touring"
+    )
+    parser.add_argument(
+        "--plain-share",
+        type=float,
+        default=0.0,
+        help="sweep: share of controlled operations without indicators",
+    )
+    parser.add_argument("--sweep-ads", type=int, default=3000)
+    parser.add_argument("--sweep-seed", type=int, default=1212)
     args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
     t0 = time.perf_counter()
+    if args.popular_shares is not None:
+        print(
+            f"popular texts: {args.sweep_ads:,} ads per corpus (seed {args.sweep_seed}), "
+            f"{args.touring_share:.0%} of independents touring:",
+            flush=True,
+        )
+        print(_HEADER, flush=True)
+        rows = sweep(
+            args.popular_shares,
+            args.images,
+            args.sweep_ads,
+            args.sweep_seed,
+            args.touring_share,
+            args.plain_share,
+        )
+        print()
+        print(_HEADER)
+        for row in rows:
+            print(_row_line(row))
+        sweep_results = {"sweep": rows, "seconds": round(time.perf_counter() - t0, 1)}
+        (OUT / "score-sweep-results.json").write_text(json.dumps(sweep_results, indent=2) + "\n")
+        return
     ads = _corpus("score-quality", args.ads, args.seed, images=not args.no_images)
     results: dict[str, Any] = {"corpus": {"ads": args.ads, "seed": args.seed, "images": not args.no_images}}
     results["indicator_cost"] = indicator_cost(ads)
