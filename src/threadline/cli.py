@@ -203,9 +203,10 @@ def _writer(stack: ExitStack, output: Path | None, *, reads: Sequence[Path]) -> 
 def extract(ads: Path, output: Path | None, region: str, images: bool, evidence: bool, quiet: bool) -> None:
     """Extract identifiers from ADS (JSON Lines or CSV) without a store, one JSON line per ad.
 
-    Each line has id, phones (E.164), emails, handles, names, ages, prices (per hour), places and
-    image_hashes; with --evidence also the span of text each value was read from. Malformed
-    records are reported on stderr with their line and reason.
+    Each line has id, phones (E.164), emails, handles, names, ages, prices (per hour), rates (each
+    price as stated: min, max, minutes, currency), places and image_hashes; with --evidence also
+    the span of text each value was read from. Malformed records are reported on stderr with their
+    line and reason.
     """
     from threadline.extract import contract_record, extract_ad
     from threadline.ingest import read_ads

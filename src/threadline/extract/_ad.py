@@ -57,10 +57,26 @@ def _span_json(f: Found) -> list[dict[str, object]]:
     return [{"field": s.field, "start": s.start, "end": s.end} for s in f.spans]
 
 
+def _rate(f: Found) -> dict[str, object]:
+    """A price as written: lowest and highest amount (equal unless a range), the minutes they buy
+    (``None`` when not stated) and the currency."""
+    amount = f.detail.get("amount")
+    return {
+        "min": amount,
+        "max": f.detail.get("amount_max", amount),
+        "minutes": f.detail.get("minutes"),
+        "currency": f.detail.get("currency"),
+    }
+
+
 def contract_record(ex: Extraction, *, evidence: bool = True) -> dict[str, object]:
     """The `extract` command's output line (docs/DESIGN.md section 3), plus evidence spans if asked.
 
-    Sentences (linking input) have no key of their own; they appear in the evidence only."""
+    ``prices`` are per-hour amounts (a range's lower end); ``rates`` (an extension, one per price,
+    in the same order) are the prices as stated: ``{"min", "max", "minutes", "currency"}``, so
+    "150-200/hr" is ``{"min": 150, "max": 200, "minutes": 60, ...}`` and "80 hh" is ``{"min": 80,
+    "max": 80, "minutes": 30, ...}``. Sentences (linking input) have no key of their own; they
+    appear in the evidence only."""
     record: dict[str, object] = {
         "id": ex.id,
         "source": ex.source,
@@ -70,6 +86,7 @@ def contract_record(ex: Extraction, *, evidence: bool = True) -> dict[str, objec
         "names": ex.values("name"),
         "ages": [int(v) for v in ex.values("age")],
         "prices": [f.detail.get("per_hour", f.value) for f in ex.of_kind("price")],
+        "rates": [_rate(f) for f in ex.of_kind("price")],
         "places": ex.values("place"),
         "image_hashes": [
             {k: f.detail.get(k) for k in ("path", "sha256", "pdq", "pdq_quality", "phash")}

@@ -11,6 +11,11 @@ Around each one, short bounded expressions read a currency or coded word and a d
 reused before the next, which settles "hh 80 hr 150" against "80 hh 150 hr". A number is a price
 only with a currency, a coded word, or a duration; bare numbers, phone pieces ("713-555-0143"),
 times ("10:30", "24/7"), ages ("24 yo") and heights are not.
+
+Ranges ("150-200/hr", "$150 - $200 hh", "150 to 200 roses") are one price: ``amount`` the lower
+and ``amount_max`` the higher, each per hour (``per_hour``, ``per_hour_max``), the value written
+``"150-200"`` (per hour). The second amount must be higher and at most four times the first, and
+the pair must not be a phone number's groups ("212-555-0143") or years ("2019-2021").
 """
 
 from __future__ import annotations
@@ -74,6 +79,12 @@ _PIECE_AFTER = re.compile(r"(?![.,]00(?![0-9]))(?:[-.:/][0-9]|[^\w\n]{1,3}[0-9]{
 _PIECE_BEFORE = re.compile(r"(?:[0-9][-.:/]|[0-9]{3}[^\w\n]{1,3})$")
 # Written as [0-9][0-9]{1,3}: a leading repeat would stop the engine's fast scan for a digit.
 _AMOUNT = re.compile(r"[0-9][0-9]{1,3}+(?![0-9])")
+# The second amount of a range, right after the first ("150-200", "$150 - $200", "150 to 200").
+_RANGE = re.compile(
+    r"[ \t]{0,2}+(?:-|–|—|~|to(?![a-z]))[ \t]{0,2}+(?P<sign>[$£€])?[ \t]?(?P<high>[1-9][0-9]{1,3}+)(?![0-9])"
+)
+_RANGE_FIRST = frozenset(" \t-–—~t")
+_RANGE_RATIO = 4  # "150-200", "100-400"; "20-2000" is not one rate
 _LEAD = 12  # longest text before a duration's last word ("half an ", "quick ", "1/2 ")
 
 
@@ -126,14 +137,32 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
         norm = normalise(text)
         low = lower_same_length(norm.text)
         claimed = 0  # end of the last duration read after an amount (not to be reused before)
+        read_to = 0  # end of the last range read (its second amount is not read again)
         for m in _AMOUNT.finditer(low):
             start, end = m.span()
-            if start and low[start - 1].isdigit():
+            if start < read_to or (start and low[start - 1].isdigit()):
                 continue
             if low[start] == "0":
                 continue  # "0143": no price starts with a zero
             amount = int(m.group())
-            if not _MIN_AMOUNT <= amount <= _MAX_AMOUNT or _phone_piece(low, start, end):
+            if not _MIN_AMOUNT <= amount <= _MAX_AMOUNT:
+                continue
+            high = amount
+            range_sign: str | None = None
+            if low[end : end + 1] in _RANGE_FIRST:
+                rng = _RANGE.match(low, end)
+                # A range: a higher second amount, not far off, that is not a phone number's
+                # groups, nor a span of years ("2019-2021").
+                if (
+                    rng is not None
+                    and amount < int(rng.group("high")) <= min(_RANGE_RATIO * amount, _MAX_AMOUNT)
+                    and not 1900 <= amount <= 2100
+                    and not _phone_piece(low, start, rng.end())
+                ):
+                    high = int(rng.group("high"))
+                    range_sign = rng.group("sign")
+                    end = read_to = rng.end()
+            if high == amount and _phone_piece(low, start, end):
                 continue
             if _NOT_MONEY_AFTER.match(low, end):
                 continue  # "🌹 24yo", "$ 5ft", "10pm": a unit of something else
@@ -173,6 +202,8 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
             elif prev == " " and start > 1 and low[start - 2] in _PREFIX:
                 sign = low[start - 2]
                 span_start = start - 2
+            if sign is None and range_sign is not None:
+                sign = range_sign
             if before is None and after is None and sign is None:
                 continue
             if after is not None and after.group("cents"):
@@ -199,12 +230,16 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
                 or (after is not None and (after.group("a_half") or after.group("a_qv")))
             )
             per_hour = amount * 60 / minutes if minutes else float(amount)
+            per_hour_max = high * 60 / minutes if minutes else float(high)
             detail: dict[str, Any] = {
                 "amount": amount,
                 "minutes": minutes,
                 "currency": _currency(sign, currency),
                 "per_hour": round(per_hour, 2),
                 "coded": coded,
+                "amount_max": high,
+                "per_hour_max": round(per_hour_max, 2),
             }
-            acc.add(str(round(per_hour)), field, norm, span_start, span_end, detail)
+            value = str(round(per_hour)) if high == amount else f"{round(per_hour)}-{round(per_hour_max)}"
+            acc.add(value, field, norm, span_start, span_end, detail)
     return acc.found()
