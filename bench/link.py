@@ -13,8 +13,10 @@ Popular texts (issue 12, ``--popular-shares``): instead of the 20k quality corpu
 corpus per share of independents copying a popular text (a quarter of independents touring,
 ``--touring-share``), with and/or without images (``--images``); each is ingested (so linked) and
 compared with its truth: network and person B-cubed, the largest predicted network against the
-true largest, and how many copiers of a popular text share a predicted network with another copier
-of the same text. A table is printed; results go to bench/out/link-sweep-results.json.
+true largest (and, since the true largest is usually an operation, the largest mostly-independent
+predicted network against the largest independent), the most true networks one predicted network
+mixes, and how many copiers of a popular text share a predicted network with another copier of
+the same text. A table is printed; results go to bench/out/link-sweep-results.json.
 """
 
 from __future__ import annotations
@@ -187,7 +189,36 @@ def sweep_one(ads: Path, name: str) -> dict[str, Any]:
         rows = store.connection.execute("SELECT source, id, network FROM ad_links").fetchall()
     db.unlink(missing_ok=True)
     pred = {(s, i): net for s, i, net in rows}
-    return {**partition, **_copiers_joined(pred, ads.parent), "ingest_and_link_seconds": round(seconds, 1)}
+    return {
+        **partition,
+        **_mixing(pred, ads.parent),
+        **_copiers_joined(pred, ads.parent),
+        "ingest_and_link_seconds": round(seconds, 1),
+    }
+
+
+def _mixing(pred: dict[tuple[str, str], str], corpus: Path) -> dict[str, int]:
+    """How far predicted networks chain unrelated advertisers: the most true networks one predicted
+    network holds, and the largest predicted network made mostly of independents' ads against the
+    largest independent (the true largest is often an operation, far bigger than any independent)."""
+    truth: dict[tuple[str, str], tuple[str, str]] = {}
+    with (corpus / "truth.jsonl").open() as f:
+        for line in f:
+            row = json.loads(line)
+            truth[row["source"], row["id"]] = (row["network"], row["kind"])
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key, network in pred.items():
+        if key in truth:
+            members[network].append(truth[key])
+    true_sizes = Counter(net for net, kind in truth.values() if kind == "independent")
+    independent_sizes = [
+        len(m) for m in members.values() if sum(kind == "independent" for _, kind in m) * 2 > len(m)
+    ]
+    return {
+        "most_true_networks_in_one": max((len({net for net, _ in m}) for m in members.values()), default=0),
+        "largest_predicted_independent_network": max(independent_sizes, default=0),
+        "largest_true_independent_network": max(true_sizes.values(), default=0),
+    }
 
 
 def sweep(
@@ -207,7 +238,8 @@ def sweep(
 
 _HEADER = (
     f"{'popular':>7} {'images':>6} {'ads':>5} {'nets':>5} {'true':>5} {'net P':>6} {'net R':>6} "
-    f"{'pers P':>6} {'pers R':>6} {'largest':>7} {'true':>5} {'copiers':>7} {'joined':>6} {'s':>5}"
+    f"{'pers P':>6} {'pers R':>6} {'largest':>7} {'true':>5} {'mixed':>5} {'ind lg':>6} {'true':>5} "
+    f"{'copiers':>7} {'joined':>6} {'s':>5}"
 )
 
 
@@ -217,7 +249,9 @@ def _row_line(row: dict[str, Any]) -> str:
         f"{row['popular_share']:>7.0%} {'yes' if row['images'] else 'no':>6} {row['ads']:>5} "
         f"{row['networks']:>5} {row['true_networks']:>5} {net['precision']:>6.3f} {net['recall']:>6.3f} "
         f"{person['precision']:>6.3f} {person['recall']:>6.3f} {row['largest_predicted_network']:>7} "
-        f"{row['largest_true_network']:>5} {row['copiers']:>7} {row['copiers_joined_to_another_copier']:>6} "
+        f"{row['largest_true_network']:>5} {row['most_true_networks_in_one']:>5} "
+        f"{row['largest_predicted_independent_network']:>6} {row['largest_true_independent_network']:>5} "
+        f"{row['copiers']:>7} {row['copiers_joined_to_another_copier']:>6} "
         f"{row['ingest_and_link_seconds']:>5.1f}"
     )
 

@@ -29,7 +29,7 @@ from threadline.synth import (
     render_phone,
 )
 from threadline.synth.phones import us_area_codes
-from threadline.synth.vocab import CITIES, NAMES
+from threadline.synth.vocab import CITIES, NAMES, POPULAR_TEXTS
 
 # --- a reference reader for obfuscated numbers ----------------------------------------------------
 
@@ -410,3 +410,118 @@ def test_same_seed_same_files_even_across_processes(tmp_path: Path) -> None:
     assert _digest(tmp_path / "here") == _digest(tmp_path / "there")
     generate(tmp_path / "other", 400, seed=4)
     assert _digest(tmp_path / "here")["ads.jsonl"] != _digest(tmp_path / "other")["ads.jsonl"]
+
+
+# --- issue 12: popular texts, touring independents, operations without indicators ------------------
+
+
+@pytest.fixture(scope="module")
+def hard_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("hard")
+    summary = generate(
+        out, 3000, seed=21, images=False, popular_share=0.3, touring_share=0.25, plain_share=0.5
+    )
+    ads = [json.loads(line) for line in (out / "ads.jsonl").read_text("utf-8").splitlines()]
+    truth = [json.loads(line) for line in (out / "truth.jsonl").read_text("utf-8").splitlines()]
+    meta = json.loads((out / "truth_meta.json").read_text("utf-8"))
+    networks = {n["network"]: n for n in meta["networks"]}
+    return {"summary": summary, "ads": ads, "truth": truth, "meta": meta, "networks": networks}
+
+
+def test_popular_texts_are_copied_by_the_share_asked(hard_corpus: dict[str, Any]) -> None:
+    independents = [n for n in hard_corpus["networks"].values() if n["kind"] == "independent"]
+    copiers = [n for n in independents if "popular_text" in n]
+    assert len(independents) > 200
+    assert 0.22 <= len(copiers) / len(independents) <= 0.38
+    assert hard_corpus["summary"].copiers == len(copiers)
+    assert hard_corpus["meta"]["options"]["popular_share"] == 0.3
+    # Every text has copiers, the first ones most.
+    per_text = Counter(n["popular_text"] for n in copiers)
+    assert set(per_text) == set(range(len(POPULAR_TEXTS)))
+    assert per_text[0] > per_text[len(POPULAR_TEXTS) - 1]
+    # The truth lines of a copier's ads say which text; nobody else's do.
+    for t in hard_corpus["truth"]:
+        assert t.get("popular_text") == hard_corpus["networks"][t["network"]].get("popular_text")
+
+
+def test_copiers_share_the_text_but_stay_separate_persons_and_networks(hard_corpus: dict[str, Any]) -> None:
+    sentence_copiers: dict[str, set[str]] = defaultdict(set)  # a popular sentence -> networks printing it
+    persons: dict[str, set[str]] = defaultdict(set)
+    phones: dict[str, set[str]] = defaultdict(set)
+    cities: dict[int, set[str]] = defaultdict(set)
+    verbatim = 0
+    copied_ads = [
+        (ad, t) for ad, t in zip(hard_corpus["ads"], hard_corpus["truth"], strict=True) if "popular_text" in t
+    ]
+    for ad, t in copied_ads:
+        found = [s for s in POPULAR_TEXTS[t["popular_text"]] if s in ad["body"]]
+        verbatim += bool(found)
+        for sentence in found:
+            sentence_copiers[sentence].add(t["network"])
+        persons[t["network"]].add(t["person"])
+        phones[t["network"]].update(set(t["phones"]) - set(t["hub_phones"]))
+        cities[t["popular_text"]].add(t["city"])
+    assert verbatim >= 0.9 * len(copied_ads)
+    # The same sentences appear verbatim in the ads of many different networks...
+    assert max(len(networks) for networks in sentence_copiers.values()) >= 10
+    # ...each of them one person, with numbers of her own, in cities of her own.
+    assert all(len(p) == 1 for p in persons.values())
+    assert len({next(iter(p)) for p in persons.values()}) == len(persons)
+    holders = Counter(phone for numbers in phones.values() for phone in numbers)
+    assert all(n == 1 for n in holders.values())
+    assert all(len(c) >= 3 for c in cities.values())
+
+
+def test_touring_independents_visit_several_cities(hard_corpus: dict[str, Any]) -> None:
+    independents = [n for n in hard_corpus["networks"].values() if n["kind"] == "independent"]
+    touring = [n for n in independents if n.get("touring")]
+    assert 0.17 <= len(touring) / len(independents) <= 0.33
+    assert not any(n.get("touring") for n in hard_corpus["networks"].values() if n["kind"] != "independent")
+    # The last network may be cut short by the corpus size, so one may fall short of a second city.
+    assert sum(len(set(n["circuit"])) < 2 for n in touring) <= 1
+    assert sum(len(set(n["circuit"])) >= 3 for n in touring) >= len(touring) / 3
+    # One person, and mostly one number, all along the tour.
+    assert all(len(n["persons"]) == 1 for n in touring)
+    assert sum(len(n["phones"]) <= 1 for n in touring) >= 0.85 * len(touring)
+
+
+def test_plain_operations_write_no_lexicon_phrase(hard_corpus: dict[str, Any]) -> None:
+    from threadline.score.lexicon import default_lexicon
+
+    lexicon = default_lexicon()
+    networks = hard_corpus["networks"]
+    plain = {n for n, meta in networks.items() if meta.get("plain")}
+    controlled = {n for n, meta in networks.items() if meta["kind"] == "controlled"}
+    assert plain and plain < controlled
+    assert hard_corpus["summary"].plain_operations == len(plain)
+    hits: Counter[str] = Counter()
+    plain_ads = other_with_indicators = 0
+    for ad, t in zip(hard_corpus["ads"], hard_corpus["truth"], strict=True):
+        if t["network"] in plain:
+            plain_ads += 1
+            assert t["indicators"] == []
+            for text in _texts(ad):
+                hits.update(h.id for h in lexicon.match(text))
+        elif t["network"] in controlled:
+            other_with_indicators += bool(t["indicators"])
+    assert plain_ads > 50
+    assert not hits, hits
+    assert other_with_indicators > 0  # the other operations still write them
+
+
+def test_new_options_at_zero_change_nothing(tmp_path: Path) -> None:
+    generate(tmp_path / "default", 400, seed=3, malformed=3)
+    generate(tmp_path / "zero", 400, seed=3, malformed=3, popular_share=0, touring_share=0, plain_share=0)
+    assert _digest(tmp_path / "default") == _digest(tmp_path / "zero")
+    meta = json.loads((tmp_path / "default" / "truth_meta.json").read_text("utf-8"))
+    assert "options" not in meta and "popular_texts" not in meta
+    assert not any({"popular_text", "touring", "plain"} & set(n) for n in meta["networks"])
+    truth = (tmp_path / "default" / "truth.jsonl").read_text("utf-8")
+    assert "popular_text" not in truth
+
+
+@pytest.mark.parametrize("option", ["popular_share", "touring_share", "plain_share"])
+def test_new_options_are_shares(tmp_path: Path, option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        kwargs: dict[str, Any] = {option: 1.5}
+        generate(tmp_path, 10, seed=1, **kwargs)
