@@ -49,6 +49,15 @@ _WORDS_ES = {
     "cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4",
     "cinco": "5", "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
 }  # fmt: skip
+# German and Italian digits, as ads in those countries spell them ("null eins fünf", "tre tre due").
+_WORDS_DE = {
+    "null": "0", "eins": "1", "zwei": "2", "zwo": "2", "drei": "3", "vier": "4",
+    "fünf": "5", "fuenf": "5", "sechs": "6", "sieben": "7", "acht": "8", "neun": "9",
+}  # fmt: skip
+_WORDS_IT = {
+    "zero": "0", "uno": "1", "due": "2", "tre": "3", "quattro": "4",
+    "cinque": "5", "sei": "6", "sette": "7", "otto": "8", "nove": "9",
+}  # fmt: skip
 _TEENS = {
     "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
     "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
@@ -69,10 +78,12 @@ _HUNDREDS = {"hundred": "00", "thousand": "000", "cien": "100"}
 _LOOKALIKE = {"oh": "0", "o": "0", "l": "1", "i": "1"}
 SOUNDALIKES = {"to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8", "won": "1"}
 _MULTIPLIERS = {"double": 2, "doble": 2, "triple": 3}
-_DIGIT_OF = {**_WORDS_EN, **_WORDS_ES, **_TEENS, **_TENS, **_HUNDREDS, **_LOOKALIKE}
+_WORDS_OTHER = {**_WORDS_DE, **_WORDS_IT}
+_DIGIT_OF = {**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS, **_LOOKALIKE}
 _UNITS_1_9 = frozenset(w for w, d in {**_WORDS_EN, **_WORDS_ES}.items() if d != "0")
-# "once" (Spanish 11) is an ordinary English word: alone it is weak, like a look-alike letter.
-_WEAK_WORDS = frozenset({"once"})
+# Number words that are also ordinary words ("once" is Spanish 11, "due" Italian 2, "null" German
+# 0): alone they are weak, like a look-alike letter.
+_WEAK_WORDS = frozenset({"once", "due", "sei", "tre", "null", "otto", "acht", "nove"})
 _TEENS["once"] = "11"
 _DIGIT_OF["once"] = "11"
 
@@ -86,7 +97,7 @@ def _alternatives(words: object) -> str:
 _UNIT = _alternatives(_DIGIT_OF)
 _PIECE = re.compile(rf"[0-9]|{_UNIT}")
 _SPELLED = re.compile(rf"(?:[0-9]|{_UNIT}){{1,80}}")
-_WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_TEENS, **_TENS, **_HUNDREDS})
+_WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS})
 _WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}){{1,20}}")
 _WORD_PIECE = re.compile(_WORD_UNIT)
 _DIGIT_RUN = re.compile(r"[0-9]+")
@@ -130,6 +141,9 @@ def _spelled(token: str, offset: int) -> Piece | None:
         elif piece in _WORDS_ES:
             styles.add("words_es")
             words += 1
+        elif piece in _WORDS_OTHER:
+            styles.add("words_other")
+            words += 1
         elif piece in _TEENS or piece in _TENS or piece in _HUNDREDS:
             styles.add("words_tens")
             words += 1
@@ -145,15 +159,18 @@ def _spelled(token: str, offset: int) -> Piece | None:
 
 
 def _look_mix(token: str) -> Piece | None:
-    """Digits with look-alike letters: at least three digits, no more letters than digits."""
+    """Digits with look-alike letters (at most three letters; weak unless mostly digits)."""
     if not _LOOK_MIX.fullmatch(token):
         return None
     n_digits = sum(c.isdigit() for c in token)
-    if n_digits < 3 or n_digits < len(token) - n_digits:
+    letters = len(token) - n_digits
+    if n_digits == 0 or letters > 3:
         return None
     if token[-1] == "s" and token[:-1].isdigit():
         return None  # "1990s", "100s": a plural, not a five
-    return (0, len(token), token.translate(_LOOK_DIGIT), False, frozenset({"letters"}))
+    # Mostly letters ("Ol4Z", "b2b") it is weak: a digit only among other digits of the run.
+    weak = n_digits < 2 or n_digits < letters or (n_digits == 2 and letters > 1)
+    return (0, len(token), token.translate(_LOOK_DIGIT), weak, frozenset({"letters"}))
 
 
 def _leet(token: str) -> Piece | None:

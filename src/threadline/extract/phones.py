@@ -43,6 +43,7 @@ _UNIT_SPACED = re.compile(
     r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
 )
 _CURRENCY = frozenset("$£€¥₹")
+_PER_UNIT = re.compile(r"(?:hr|h|hour|hora|night|noche|nacht|notte|min|hh|visit|session)(?![^\W_])")
 # What may stand between the pieces of one number: any symbol, space, bracket or emoji (not a
 # currency sign other than "$", not "%"), and a few filler words.
 _GAP = re.compile(r"(?:[^\w£€¥₹%]|_|dash|dot|and|then|space|hyphen|y|guion|punto)*")
@@ -55,13 +56,14 @@ _MIN_DIGITS = 7  # no region's numbers are shorter (see `possible_lengths`)
 _IDD = ("0011", "011", "00")  # international dialling prefixes typed before a country code
 
 # Dates and times: their digits are never part of a number. A date is day, month and a year of
-# this century or the last, in either order, or a day/month pair with a slash; a time is hours
+# this century or the last, in either order (a two-digit year only after "/" or ".": "3-05-55" is
+# as likely a number's first groups), or a day/month pair with a slash; a time is hours
 # and minutes with a colon. Neither may sit inside a longer run joined by the same symbols
 # ("71:35:55:01:42", "71.35.55.01.42" are numbers written in pairs).
 _DATE_TIME = re.compile(
     r"(?<![\d/.:\-])(?:"
     r"(?:19|20)\d\d([\-/.])[01]?\d\1[0-3]?\d"
-    r"|[0-3]?\d([\-/.])[0-3]?\d\2(?:19|20)?\d\d"
+    r"|[0-3]?\d-[0-3]?\d-(?:19|20)\d\d|[0-3]?\d([/.])[0-3]?\d\2(?:19|20)?\d\d"
     r"|[0-3]?\d/[0-3]?\d"
     r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?"
     r")(?![\d]|[\-/.:]\d)"
@@ -69,7 +71,8 @@ _DATE_TIME = re.compile(
 # A number the site masked: digits followed by "XX", "**", "…" or "click to reveal".
 _MASKED = re.compile(
     r"(?:[\-.]?(?:x{2,}|\*{2,}|#{2,}|•{2,})|[ \t]+x{3,}(?![^\W_]))"
-    r"|[ \t\-.]*\(?(?:click|tap|show|reveal|view|see|ver|mostrar|haz clic)(?![^\W_])"
+    r"|[ \t\-.]*\(?(?:click|tap|show|reveal|view|see|ver|mostrar|mostra|vedi|haz clic|nummer|anzeigen|"
+    r"número|numero|afficher)(?![^\W_])"
 )
 
 
@@ -139,14 +142,16 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 def _is_quantity(low: str, g: _Group) -> bool:
     """A standalone number that the text marks as money or a measure ("$200", "24 yo", "80 hh")."""
-    before = low[max(0, g.start - 3) : g.start].rstrip()
-    if before[-1:] in _CURRENCY and not before[-2:-1].isdigit():
-        return True  # "$200", but not "713$555$0142"
+    before = low[max(0, g.start - 6) : g.start].rstrip()
+    if before[-1:] in _CURRENCY and not before[:-1].rstrip()[-1:].isdigit():
+        return True  # "$200", but not "713$555$0142" or "713 $ 555 $ 0142"
     after = low[g.end : g.end + 8].lstrip(" ")
-    if not after or not (after[0].isalpha() or after[0] in "%'\"″′"):
+    if not after or not (after[0].isalpha() or after[0] in "%'\"″′/"):
         return False  # the common case, decided without a regex
     if after[0] == "%":
         return True
+    if after[0] == "/":
+        return _PER_UNIT.match(after, 1) is not None  # "300/hr", "150/h"
     if after[0] in "'′":
         return len(g.digits) == 1  # feet: 5'6
     if after[0] in '"″':
@@ -208,7 +213,7 @@ def _split_soundalikes(chain: list[_Group]) -> list[list[_Group]]:
     return [p for p in parts if p]
 
 
-_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_tens", "leet"})
+_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_other", "words_tens", "leet"})
 
 
 def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
@@ -350,20 +355,25 @@ def _plausible_grouping(groups: list[_Group], breaks: frozenset[int], skip: int 
     return True
 
 
-def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int) -> bool:
+def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool) -> bool:
     """Digits grouped any way ("713 5550 142", ";71;35;55;01;42"): accepted only when the groups
     are joined by at most two kinds of short symbol-only gaps, none is a room or an id, and the
-    run is not a piece of a longer list joined the same way."""
+    run is not a piece of a longer list joined the same way. After a country code, an
+    international prefix or a North American "1" (``prefixed``) the first gap is not counted."""
     gaps: set[str] = set()
     groups = chain[i : j + 1]
     if groups[0].cued:
         return False
-    for a, b in pairwise(groups):
+    for k, (a, b) in enumerate(pairwise(groups)):
         if b.start <= a.end:
             continue  # the repeats of one "double"/"triple"
         gap = low[a.end : b.start].replace("(0)", "")
         if len(gap) > 3 or _LETTER.search(gap) is not None:
             return False
+        if k == 0 and prefixed and len(a.digits) <= 4:
+            continue
+        if "," in gap and not (a.styles & _SPELLED_STYLES or b.styles & _SPELLED_STYLES):
+            return False  # "1000, 3200, 40": a list of numbers, unless they are spelled
         gaps.add(gap)
     if len(gaps) > 2:
         return False
@@ -459,7 +469,9 @@ class _Chain:
                     continue
                 if _plausible_grouping(groups[i : j + 1], layout[1], skip):
                     best = (doubt, layout[0], False)
-                elif (best is None or best[0] > doubt + _REGROUPED) and _regrouped_ok(low, groups, i, j):
+                elif (best is None or best[0] > doubt + _REGROUPED) and _regrouped_ok(
+                    low, groups, i, j, typed[0] == "+" or digits[0] == "1"
+                ):
                     best = (doubt + _REGROUPED, layout[0], True)
             if best is not None:
                 found.append((j, best[1], plus, best[0], best[2]))
