@@ -76,6 +76,18 @@ def test_not_ranges(text: str) -> None:
         assert _prices(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("27 - $100/hr - 24 hrs", [(100, 100, 60, "$100/hr")]),  # age, price, hours
+        ("36-26-38 - Aug 29 - 100hh", [(100, 100, 30, "100hh")]),
+        ("Mia 75 - $250/hr - 5'4", [(250, 250, 60, "$250/hr")]),
+    ],
+)
+def test_a_spaced_dash_separates_a_list(text: str, want: list[object]) -> None:
+    assert _prices(text) == want
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     low=st.integers(40, 900),
@@ -93,6 +105,8 @@ def test_any_range_is_read_whole(
     high = low + step
     if high > 4 * low or (not sign and low in (48, 72, 96)):
         return  # too far apart; "48 hrs", "72 hours" are notice, not money
+    if not sign and dash.strip() != dash and dash != " to ":
+        return  # "75 - 250/hr" is a list ("age - price"); see test_a_spaced_dash_separates_a_list
     text = f"{lead}{sign}{low}{dash}{sign if dash != '~' else ''}{high}{unit[0]} incall only"
     got = _prices(text)
     assert [(a, b, m) for a, b, m, _ in got] == [(low, high, unit[1])], text

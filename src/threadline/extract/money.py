@@ -81,7 +81,8 @@ _PIECE_BEFORE = re.compile(r"(?:[0-9][-.:/]|[0-9]{3}[^\w\n]{1,3})$")
 _AMOUNT = re.compile(r"[0-9][0-9]{1,3}+(?![0-9])")
 # The second amount of a range, right after the first ("150-200", "$150 - $200", "150 to 200").
 _RANGE = re.compile(
-    r"[ \t]{0,2}+(?:-|–|—|~|to(?![a-z]))[ \t]{0,2}+(?P<sign>[$£€])?[ \t]?(?P<high>[1-9][0-9]{1,3}+)(?![0-9])"
+    r"(?P<sep>[ \t]{0,2}+(?:-|–|—|~|to(?![a-z]))[ \t]{0,2}+)"
+    r"(?P<sign>[$£€])?[ \t]?(?P<high>[1-9][0-9]{1,3}+)(?![0-9])"
 )
 _RANGE_FIRST = frozenset(" \t-–—~t")
 _RANGE_RATIO = 4  # "150-200", "100-400"; "20-2000" is not one rate
@@ -112,6 +113,12 @@ def _minutes(m: re.Match[str], p: str) -> int | None:
     if m.group(f"{p}min"):
         return int(m.group(f"{p}mn"))
     return None
+
+
+def _unspaced(sep: str) -> bool:
+    """Whether a range's connector is a word ("to") or a dash without spaces around it."""
+    core = sep.strip(" \t")
+    return core == "to" or core == sep
 
 
 def _phone_piece(low: str, start: int, end: int) -> bool:
@@ -152,9 +159,19 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
             if low[end : end + 1] in _RANGE_FIRST:
                 rng = _RANGE.match(low, end)
                 # A range: a higher second amount, not far off, that is not a phone number's
-                # groups, nor a span of years ("2019-2021").
+                # groups, nor a span of years ("2019-2021"). Without a currency before the first
+                # amount, the second has none either and the dash has no spaces: in "27 - $100/hr"
+                # and "29 - 100hh" the dash separates the items of a list.
+                signed = start > 0 and (
+                    low[start - 1] in _PREFIX
+                    or (start > 1 and low[start - 1] == " " and low[start - 2] in _PREFIX)
+                )
                 if (
                     rng is not None
+                    and (
+                        signed
+                        or (not rng.group("sign") and amount >= _MIN_BARE and _unspaced(rng.group("sep")))
+                    )
                     and amount < int(rng.group("high")) <= min(_RANGE_RATIO * amount, _MAX_AMOUNT)
                     and not 1900 <= amount <= 2100
                     and not _phone_piece(low, start, rng.end())
