@@ -14,10 +14,18 @@ Names are read only after a self-introduction cue, and the cues differ in how mu
   "I'm available", "I'm sweet" are not names). Listed names that are also ordinary words ("hope",
   "honey", "summer") need a capital letter after any cue.
 
+A name of two words ("Mary Jane", "Ana Sofia", "Ana-Sofia") is read where the second word follows
+the first after one space or a hyphen, is a listed name that is no ordinary word, and is written in
+the same case; so "Mia Available", "Mia Rose petals" and "Mia Charlotte, NC" stay "Mia". Its value
+is both words, title-cased, joined by a space.
+
 Ages are anchored on two-digit numbers (rare in text, found by a fast scan), then confirmed by what
 stands around them: a unit after ("24 yo", "24yrs", "24 years old", "24y/o", "24 años") or a cue
 before ("age: 24", "edad 24", "I'm 24"). After "I'm", a number followed by a unit of something
-else (hours, money, height, a cup size, "24/7") is not an age.
+else (hours, money, height, a cup size, "24/7") is not an age. Ages in words ("twenty-four yo",
+"twenty four years old", "age: twenty one", "veinticuatro años", "treinta y dos") need the same
+unit or cue, and no number right after them ("twenty four seven" is 24/7, "twenty one fifty five"
+part of a phone number); their detail says ``"words": True``.
 """
 
 from __future__ import annotations
@@ -110,6 +118,7 @@ _AFTER_NAME = (
 # "💕💕 LILY 💕💕"): up to two descriptions, then a listed name.
 _TITLE_WORDS = 3
 _NAME_BEFORE = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,20}[ \t]{0,2}$")
+_NAME_BEFORE_SECOND = re.compile(r"(?<![^\W\d_])(?P<word>[^\W\d_]{2,20})[ \-]$")
 _NAME_FIELDS = frozenset({"fields.name", "fields.nickname", "fields.display_name", "fields.alias"})
 _FIELD_WORD = re.compile(r"[^\W\d_]{2,20}+")
 
@@ -118,12 +127,58 @@ def _is_titled(word: str) -> bool:
     return word[:1].isupper() and not word[1:].isupper()
 
 
-def _accept_name(word: str, strength: int) -> bool:
-    """Whether ``word`` (as written) is a name after a cue of the given strength (1 weak .. 3)."""
+def _plain(word: str) -> str:
+    """``word`` lower-cased without accents ("Zoë", "Sofía": the list is written without them)."""
     low = word.lower()
     if not low.isascii():
-        # "Zoë", "Sofía": the list is written without accents.
         low = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+    return low
+
+
+def _case(word: str) -> str:
+    if _is_titled(word):
+        return "title"
+    if word.isupper():
+        return "upper"
+    return "lower" if word.islower() else ""
+
+
+# The second word of a two-word name ("Mary Jane", "Ana Sofia", "Ana-Sofia"): right after the
+# first, after one space or a hyphen.
+_SECOND_WORD = re.compile(r"[ \-](?P<word>[^\W\d_]{2,20}+)(?![^\W\d_'’])")
+# "Mia Charlotte, NC": a name and then a city.
+_STATE_AFTER = re.compile(r",?[ \t]{1,2}[A-Z]{2}(?![^\W\d_])")
+
+
+def _second_name(t: str, first: str, end: int) -> int | None:
+    """The end of a second name glued to ``first`` (which ends at ``end`` in ``t``), if any.
+
+    It must be a listed name that is no ordinary word ("Mia Available", "Mia Rose" are one name),
+    written in the same case as the first ("Mary Jane", "MARY JANE", not "Mary JANE" or "Mary
+    jane"), and not followed by a state code ("Mia Charlotte, NC" names a city)."""
+    m = _SECOND_WORD.match(t, end)
+    if m is None:
+        return None
+    word = m.group("word")
+    case = _case(word)
+    if not case or case != _case(first):
+        return None
+    low = _plain(word)
+    if low in _NOT_NAMES or low in _AMBIGUOUS_NAMES or low not in first_names():
+        return None
+    if _STATE_AFTER.match(t, m.end()):
+        return None
+    return m.end()
+
+
+def _name_value(t: str, start: int, end: int) -> str:
+    """The name written at ``[start, end)``, title-cased, its words joined by one space."""
+    return " ".join(w.title() for w in re.split(r"[ \-]", t[start:end]))
+
+
+def _accept_name(word: str, strength: int) -> bool:
+    """Whether ``word`` (as written) is a name after a cue of the given strength (1 weak .. 3)."""
+    low = _plain(word)
     if low in _NOT_NAMES:
         return False
     listed = low in first_names()
@@ -153,7 +208,8 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
         if field in _NAME_FIELDS:
             for m in _FIELD_WORD.finditer(t):
                 if m.group().lower() not in _NOT_NAMES:
-                    acc.add(m.group().title(), field, norm, *m.span(), {"cue": "field"})
+                    end = _second_name(t, m.group(), m.end()) or m.end()
+                    acc.add(_name_value(t, m.start(), end), field, norm, m.start(), end, {"cue": "field"})
                     break
             continue
         low = lower_same_length(t)
@@ -164,7 +220,9 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
                 start, end = m.span("name")
                 word = t[start:end]
                 if _accept_name(word, strength):
-                    acc.add(word.title(), field, norm, start, end, {"cue": " ".join(m.group("cue").split())})
+                    end = _second_name(t, word, end) or end
+                    cue = " ".join(m.group("cue").split())
+                    acc.add(_name_value(t, start, end), field, norm, start, end, {"cue": cue})
         for pattern, cue in _AFTER_NAME:
             for h in pattern.finditer(low):
                 before = _NAME_BEFORE.search(t, max(0, h.start() - 24), h.start())
@@ -173,11 +231,20 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
                 word = before.group().rstrip(" \t")
                 start = before.start()
                 if _accept_name(word, 1):
-                    acc.add(word.title(), field, norm, start, start + len(word), {"cue": cue})
+                    end = start + len(word)
+                    # "Mary Jane here": a listed name just before, in the same case.
+                    first = _NAME_BEFORE_SECOND.search(t, max(0, start - 21), start)
+                    if (
+                        first is not None
+                        and _accept_name(first.group("word"), 1)
+                        and _second_name(t, first.group("word"), first.end("word")) == end
+                    ):
+                        start = first.start()
+                    acc.add(_name_value(t, start, end), field, norm, start, end, {"cue": cue})
         if field == "title":
             got = _title_name(t)
             if got is not None:
-                title_names.append((t[got[0] : got[1]].title(), field, norm, got))
+                title_names.append((_name_value(t, *got), field, norm, got))
     # A title's first word is weaker evidence than a cue ("CHARLOTTE 💗 LUNA" over "Luna here" is a
     # city and a name): it counts only if the texts state no other name.
     for value, field, norm, (start, end) in title_names:
@@ -205,7 +272,7 @@ def _title_name(t: str) -> tuple[int, int] | None:
             following = words[i + 1].group().lower() if i + 1 < len(words) else ""
             if following in names and following not in _AMBIGUOUS_NAMES:
                 continue
-        return m.span()
+        return m.start(), _second_name(t, word, m.end()) or m.end()
     return None
 
 
@@ -221,8 +288,11 @@ _AGE_UNIT = re.compile(
     r"(?:y(?:ea)?rs?[ \t-]{0,2}+old|y(?:ea)?rs?[ \t]{1,2}+young|years?|yrs?|y[ \t]?/[ \t]?o|y\.[ \t]?o\.?"
     r"|yo|a[nñ]os)(?![a-z])"
 )
-# "24 years experience", "10 yrs in the business": a duration, not an age.
-_DURATION_AFTER = re.compile(r"[ \t]{0,2}+(?:of|exp|experience|in|ago|since|together|with|as)(?![a-z])")
+# "24 years experience", "10 yrs in the business", "12 años de experiencia": a duration, not an age.
+_DURATION_AFTER = re.compile(
+    r"[ \t]{0,2}+(?:of|exp|experience|in|ago|since|together|with|as"
+    r"|de[ \t]{1,2}experiencia|experiencia)(?![a-z])"
+)
 # Cues before the number, matched at the end of a short window ("age: ", "I'm ", "edad ").
 _AGE_CUE = re.compile(
     r"(?<![a-z])(?:(?P<age>aged?|edad)[ \t]{0,2}(?:[:=\-][ \t]{0,2})?(?:is[ \t]{1,2})?"
@@ -239,6 +309,45 @@ _NAMED_BEFORE = re.compile(
     r"|[Cc]all[ \t]{1,3}me|[Ss]oy|[Ii]t['’]s)[ \t]{1,3}[A-Z][a-z]{1,20}[ \t]{0,2},?[ \t]{0,2}\Z"
 )
 _FIELD_AGE = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
+# Ages in words: "twenty-four", "twenty four", "twentyfour", "nineteen", "veinticuatro",
+# "treinta y dos". An expression of all these words would be tried at most letters of a text
+# (four times the cost of the digit scan); instead a few short pieces that every such word holds
+# are looked for (`_WORD_AGE_PIECE`, mostly starting with a literal "t"), and the expression runs
+# only at the start of a word holding one.
+_EN_UNITS = {w: i for i, w in enumerate("one two three four five six seven eight nine".split(), 1)}
+_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60}
+_EN_TENS |= {"seventy": 70, "eighty": 80}
+_EN_TEENS = {w: i for i, w in enumerate("twelve thirteen fourteen fifteen sixteen seventeen".split(), 12)}
+_EN_TEENS |= {"eighteen": 18, "nineteen": 19}
+_ES_UNITS = {"uno": 1, "un": 1, "ún": 1, "dos": 2, "dós": 2, "tres": 3, "trés": 3, "cuatro": 4}
+_ES_UNITS |= {"cinco": 5, "seis": 6, "séis": 6, "siete": 7, "ocho": 8, "nueve": 9}
+_ES_TENS = {"treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80}
+_ES_WHOLE = {"doce": 12, "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16, "dieciséis": 16}
+_ES_WHOLE |= {"diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20}
+_ES_WHOLE |= {f"veinti{u}": 20 + n for u, n in _ES_UNITS.items()}
+_WORD_AGE_VALUES = {**_EN_TEENS, **_ES_WHOLE}
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
+_WORD_AGE = re.compile(
+    rf"(?:(?P<tens>{_alternation(_EN_TENS)})"
+    rf"(?:[ \t]{{0,2}}+-?[ \t]{{0,2}}+(?P<unit>{_alternation(_EN_UNITS)}))?"
+    rf"|(?P<estens>{_alternation(_ES_TENS)})"
+    rf"(?:[ \t]{{1,2}}y[ \t]{{1,2}}(?P<esunit>{_alternation(_ES_UNITS)}))?"
+    rf"|(?P<whole>{_alternation(_WORD_AGE_VALUES)}))"
+    r"(?![^\W\d_])"
+)
+_WORD_AGE_PIECE = re.compile(r"t(?:y|een|welve|rece)|veint|nta|doce|catorce|quince|dieci")
+if not all(_WORD_AGE_PIECE.search(w) for w in [*_EN_TENS, *_ES_TENS, *_WORD_AGE_VALUES]):
+    raise RuntimeError("a number word holds none of _WORD_AGE_PIECE")
+# Another number right after ("twenty four seven" is 24/7, "twenty one five five five" a phone).
+_NUMBER_AFTER = re.compile(
+    r"[ \t-]{1,3}(?:[0-9]|zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|hundred|thousand|double|triple|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)(?![a-z])"
+)
 _AGE_FIELDS = frozenset({"fields.age"})
 
 
@@ -296,7 +405,50 @@ def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
             span_end = unit.end() if unit is not None else end
             how = "unit" if unit is not None else "cue"
             acc.add(str(age), field, norm, span_start, span_end, {"minor": age < 18, "cue": how})
+        _word_ages(acc, field, norm, low)
     return acc.found()
+
+
+def _word_age(m: re.Match[str]) -> int:
+    if m.group("tens"):
+        return _EN_TENS[m.group("tens")] + (_EN_UNITS[m.group("unit")] if m.group("unit") else 0)
+    if m.group("estens"):
+        return _ES_TENS[m.group("estens")] + (_ES_UNITS[m.group("esunit")] if m.group("esunit") else 0)
+    return _WORD_AGE_VALUES[m.group("whole")]
+
+
+def _word_ages(acc: Accumulator, field: str, norm: Normalised, low: str) -> None:
+    """Ages written in words ("twenty-four yo", "age: twenty one", "veinticuatro años"): as digits,
+    a unit after or an age cue before confirms them; after "I'm" nothing that makes the number
+    a time or a quantity may follow, and no number may follow at all ("twenty four seven")."""
+    done = 0
+    for piece in _WORD_AGE_PIECE.finditer(low):
+        start = piece.start()
+        floor = max(done, start - 12)  # the longest word holds its piece 12 letters in
+        while start > floor and low[start - 1].isalpha():
+            start -= 1
+        if start < done or (start and low[start - 1].isalpha()):
+            continue
+        m = _WORD_AGE.match(low, start)
+        if m is None:
+            continue
+        end = done = m.end()
+        age = _word_age(m)
+        if not MIN_AGE <= age <= MAX_AGE or _NUMBER_AFTER.match(low, end):
+            continue
+        unit = _AGE_UNIT.match(low, end)
+        if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
+            unit = None
+        cue = None
+        before = low[max(0, start - 4) : start].rstrip(" \t:=-")
+        if before and before[-1] in "medtys":
+            cue = _AGE_CUE.search(low, max(0, start - 20), start)
+        if unit is None and (cue is None or _NOT_AN_AGE_AFTER.match(low, end)):
+            continue
+        span_start = cue.start() if cue is not None else start
+        span_end = unit.end() if unit is not None else end
+        how = "unit" if unit is not None else "cue"
+        acc.add(str(age), field, norm, span_start, span_end, {"minor": age < 18, "cue": how, "words": True})
 
 
 # ---------------------------------------------------------------------------------------------
