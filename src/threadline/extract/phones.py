@@ -31,13 +31,12 @@ from itertools import pairwise
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
-from threadline.extract.phone_grammar import MULTIPLIER, QUANTITY, SOUND, TENS, classify
+from threadline.extract.phone_grammar import CANDIDATE, MULTIPLIER, QUANTITY, SOUND, TENS, classify
 from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
 __all__ = ["find_phones", "possible_lengths"]
 
-_WORDLIKE = re.compile(r"[^\W_]+")
 _UNIT_SPACED = re.compile(
     r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|h|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|eur|"
     r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
@@ -53,6 +52,7 @@ _ODD_SYMBOLS = frozenset("@$'\"`^!?&;=|#")
 _MAX_GAP = 12
 _MAX_DIGITS = 15  # E.164 maximum
 _MIN_DIGITS = 7  # no region's numbers are shorter (see `possible_lengths`)
+_MIN_STRONG_DIGITS = 5  # a number has at most two weak groups ("o", "I", "to") among its digits
 _IDD = ("0011", "011", "00")  # international dialling prefixes typed before a country code
 
 # Dates and times: their digits are never part of a number. A date is day, month and a year of
@@ -112,7 +112,7 @@ def possible_lengths(region: str) -> frozenset[int]:
 
 def _tokens(low: str) -> list[_Group]:
     groups: list[_Group] = []
-    for m in _WORDLIKE.finditer(low):
+    for m in CANDIDATE.finditer(low):
         pieces = classify(m.group())
         if pieces:
             base = m.start()
@@ -166,16 +166,21 @@ def _is_cued(low: str, g: _Group) -> bool:
     return _CUE_BEFORE.search(low, max(0, g.start - 14), g.start) is not None
 
 
-def _vetoed(low: str) -> list[tuple[int, int]]:
-    """Spans of dates and times, whose digits are never part of a number."""
-    if ":" not in low and "/" not in low and "-" not in low and "." not in low:
-        return []
-    spans = []
-    for m in _DATE_TIME.finditer(low):
-        parts = [int(p) for p in re.findall(r"\d+", m.group())]
-        if ":" in m.group() or _date_like(parts):
-            spans.append(m.span())
-    return spans
+def _veto_end(low: str, g: _Group) -> int:
+    """Where the date or time starting at ``g`` ends, or 0 (only tried where a date or time
+    separator follows the group, so the common case costs one character test)."""
+    if low[g.end : g.end + 1] not in _DATE_SEPARATORS:
+        return 0
+    m = _DATE_TIME.match(low, g.start)
+    if m is None:
+        return 0
+    if ":" in m.group() or _date_like([int(p) for p in _DIGIT_RUN.findall(m.group())]):
+        return m.end()
+    return 0
+
+
+_DATE_SEPARATORS = frozenset("-/.:")
+_DIGIT_RUN = re.compile(r"[0-9]+")
 
 
 def _date_like(parts: list[int]) -> bool:
@@ -227,15 +232,13 @@ def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
 
 
 def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
-    vetoed = _vetoed(low)
-    v = 0
+    veto_end = 0
     chains: list[list[_Group]] = []
     current: list[_Group] = []
     for g in groups:
-        while v < len(vetoed) and vetoed[v][1] <= g.start:
-            v += 1
-        in_veto = v < len(vetoed) and vetoed[v][0] <= g.start < vetoed[v][1]
-        if in_veto or g.styles is QUANTITY or (g.digits and not g.weak and _is_quantity(low, g)):
+        if g.start >= veto_end:
+            veto_end = _veto_end(low, g)
+        if g.start < veto_end or g.styles is QUANTITY or (g.digits and not g.weak and _is_quantity(low, g)):
             if current:
                 chains.append(current)
             current = []
@@ -588,8 +591,8 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
         norm = normalise(text)
         low = lower_same_length(norm.text)
         groups = _tokens(low)
-        if not groups:
-            continue
+        if sum(len(g.digits) for g in groups if not g.weak) < _MIN_STRONG_DIGITS:
+            continue  # no number without a few real digits or number words ("i", "to", "for" are weak)
         for chain in _chains(low, groups):
             if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
                 continue  # an age, a time, a price: too few digits for any number
