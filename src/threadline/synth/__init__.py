@@ -4,6 +4,9 @@
 ``truth.jsonl`` (who really posted each ad, and which phone numbers it really prints) and
 ``truth_meta.json``. ``render_phone`` writes one number in one of the obfuscation ``STYLES``.
 All phone numbers are from the fictional ranges of docs/DESIGN.md section 4.
+``generate``'s ``popular_share``, ``touring_share`` and ``plain_share`` (issue 12) add independents
+copying popular texts, touring independents and operations writing no indicator phrase; at 0, the
+default, a seed gives the corpus it always gave.
 """
 
 from .generator import MALFORMED_KINDS, SynthSummary, generate
