@@ -350,3 +350,89 @@ def test_extract_exits_non_zero_when_no_record_is_valid(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "no valid record (2 malformed)" in result.output
     good = write_jsonl(tmp_path / "good.jsonl", [record("a1"), "not json"])
     assert CliRunner().invoke(cli, ["extract", str(good), "-q"]).exit_code == 0
+
+
+# -- long values are stored in parts -------------------------------------------------------------
+
+
+def _long_record(ad_id: str, n: int) -> dict[str, Any]:
+    # Multi-byte text (3 and 4 bytes a character) across the part boundaries, a long title, a long
+    # unknown field and a long location: every column that can be long.
+    body = "".join(f"línea {i} 中文 😀 call 713-555-01{n:02d}\n" for i in range(12_000))
+    return record(ad_id, n, title="T" * 140_000, body=body, location="Houston " * 20_000, dump="y" * 300_001)
+
+
+def test_long_values_are_kept_in_parts_and_read_back_exactly(tmp_path: Path) -> None:
+    from threadline.store.schema import LONG_TEXT_BYTES
+
+    records = [_long_record("L1", 1), record("s1", 2), _long_record("L2", 3)]
+    path = write_jsonl(tmp_path / "ads.jsonl", records)
+    db = tmp_path / "s.duckdb"
+    assert accounted(report := ingest(path, db)) and report.new_ads == 3
+    with Store.open(db, read_only=True) as store:
+        for rec in records:
+            ad = store.ad("ads", rec["id"])
+            assert ad is not None
+            assert (ad.title, ad.body, ad.location) == (rec["title"], rec["body"], rec.get("location"))
+            assert ad.extra.get("dump") == rec.get("dump")
+        # No stored string is longer than DuckDB can write without holding it whole.
+        [(longest_row,)] = store.query(
+            "SELECT max(greatest(strlen(title), strlen(body), strlen(coalesce(location, '')),"
+            " strlen(CAST(extra AS VARCHAR)))) FROM ad_rows"
+        )
+        [(longest_part, parted)] = store.query(
+            "SELECT max(strlen(text)), count(DISTINCT (id, col)) FROM ad_text_parts"
+        )
+        assert longest_row <= LONG_TEXT_BYTES and longest_part <= LONG_TEXT_BYTES
+        assert parted == 8  # title, body, location and extra of each long ad
+        # The extraction's spans point into the text as read back.
+        [(start, end)] = store.query(
+            "SELECT span_start, span_end FROM extractions WHERE ad_id = 'L2' AND kind = 'phone' LIMIT 1"
+        )
+        assert store.ad("ads", "L2").body[start:end] == "713-555-0103"  # type: ignore[union-attr]
+    # The same file again: every long ad is seen again, not a new version.
+    again = ingest(path, db)
+    assert (again.unchanged, again.new_versions) == (3, 0)
+
+
+def test_a_store_written_before_parts_moves_its_long_values_on_open(tmp_path: Path) -> None:
+    import duckdb
+
+    from threadline.store.schema import LONG_TEXT_BYTES, MIGRATIONS, PART_CHARS, migrate
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, MIGRATIONS[:9])
+    body = "ü" * (LONG_TEXT_BYTES // 2 + 7)  # two bytes a character: over the limit in UTF-8
+    con.execute(
+        "INSERT INTO ads (source, id, version, content_hash, title, body, images, fields, extra, file,"
+        " line, ingested_at) VALUES ('s', 'a', 1, 'h', 't', ?, '[]', '{}', ?, 'f', 1, now())",
+        [body, extra := json.dumps({"k": "v" * 200_000}, separators=(",", ":"))],
+    )
+    con.close()
+    with Store.open(path, read_only=False) as store:
+        assert store.query("SELECT body, extra->>'k' FROM latest_ads") == [(body, "v" * 200_000)]
+        assert store.query("SELECT count(*) FROM ad_text_parts") == [
+            (-(-len(body) // PART_CHARS) + -(-len(extra) // PART_CHARS),)
+        ]
+        assert store.query("SELECT strlen(body) FROM ad_rows") == [(0,)]
+
+
+def test_a_run_output_with_long_values_loads_them_in_parts(tmp_path: Path) -> None:
+    from threadline.engines.local import run_local
+    from threadline.engines.outputs import load_output
+    from threadline.store.schema import LONG_TEXT_BYTES
+
+    records = [_long_record("L1", 1), record("s1", 2)]
+    path = write_jsonl(tmp_path / "in" / "ads.jsonl", records)
+    out = tmp_path / "out"
+    run_local(path, out, workers=0)
+    with Store.open(tmp_path / "loaded.duckdb") as store:
+        load_output(store.connection, out)
+        for rec in records:
+            ad = store.ad("ads", rec["id"])
+            assert ad is not None and (ad.title, ad.body) == (rec["title"], rec["body"])
+            assert ad.extra.get("dump") == rec.get("dump")
+        [(longest,)] = store.query("SELECT max(strlen(body)) FROM ad_rows")
+        assert 0 < longest <= LONG_TEXT_BYTES
+        assert store.query("SELECT count(DISTINCT col) FROM ad_text_parts") == [(4,)]

@@ -22,6 +22,7 @@ import duckdb
 from threadline.engines import glob_escape
 from threadline.link.engine import sql_literal
 from threadline.store._tx import transaction
+from threadline.store.schema import ads_insert
 
 __all__ = [
     "OUTPUTS",
@@ -239,8 +240,12 @@ def _load(
             if any(c not in present and c not in filled for c in columns):
                 lacking = next(c for c in columns if c not in present and c not in filled)
                 raise LoadError(f"{output}: output {name} lacks column {lacking}")
-            select = ", ".join(c if c in present else filled[c] for c in columns)
-            con.execute(f"INSERT INTO {name} SELECT {select} FROM {read}")
+            if name == "ads":  # a view: its rows go in through ad_rows (long values in parts)
+                for statement in ads_insert(read, {c: filled[c] for c in columns if c not in present}):
+                    con.execute(statement)
+            else:
+                select = ", ".join(c if c in present else filled[c] for c in columns)
+                con.execute(f"INSERT INTO {name} SELECT {select} FROM {read}")
             [(count,)] = con.execute(f"SELECT COUNT(*) FROM {read}").fetchall()
             counts[name] = int(count)
         link_counts = manifest["link"]

@@ -43,9 +43,11 @@ from threadline.store._records import (
 from threadline.store._tx import transaction
 from threadline.store.schema import (
     LATEST_VERSION,
+    PARTED,
     SchemaTooNewError,
     current_version,
     migrate,
+    text_parts,
     utc_now,
 )
 
@@ -131,6 +133,7 @@ _EXTRACTIONS = _schema(
 )
 _IMAGES = _schema("sha256:str pdq:str pdq_quality:i32 phash:str width:i32 height:i32")
 _AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha256:str")
+_PARTS = _schema("source:str id:str version:i32 col:str part:i32 text:str")
 _COPIES = _schema("source:str id:str from_version:i32 version:i32")
 _QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64 raw_sha256:str")
 
@@ -505,7 +508,7 @@ class Store:
             self._add_extraction(extractions, ad, version, extraction)
             self._add_images(ad_images, images, ad, version, extraction, image_sha256)
 
-        self._insert("ads", ads, _ADS)
+        self._insert_ads(ads)
         self._insert("extractions", extractions, _EXTRACTIONS)
         if images:
             image_rows = _Columns(_IMAGES.names)
@@ -537,9 +540,9 @@ class Store:
         self._con.register("_batch_copies", copies.table(_COPIES))
         try:
             self._con.execute(
-                "UPDATE ads SET region = o.region FROM _batch_copies c, ads o"
+                "UPDATE ad_rows SET region = o.region FROM _batch_copies c, ad_rows o"
                 " WHERE o.source = c.source AND o.id = c.id AND o.version = c.from_version"
-                " AND ads.source = c.source AND ads.id = c.id AND ads.version = c.version"
+                " AND ad_rows.source = c.source AND ad_rows.id = c.id AND ad_rows.version = c.version"
             )
             self._con.execute(
                 f"INSERT INTO extractions ({', '.join(_EXTRACTIONS.names)})"
@@ -628,6 +631,22 @@ class Store:
             previous = images.get(sha256)
             if previous is None or (previous[1] is None and row[1] is not None):
                 images[sha256] = row
+
+    def _insert_ads(self, rows: _Columns) -> None:
+        """Insert the batch's ads, each long value cut into parts (`schema.text_parts`) here, so
+        DuckDB never holds it whole."""
+        parts = _Columns(_PARTS.names)
+        keys = zip(rows.data["source"], rows.data["id"], rows.data["version"], strict=True)
+        for row, (source, id_, version) in enumerate(keys):
+            for column, placeholder in PARTED.items():
+                cut = text_parts(rows.data[column][row])
+                if cut is None:
+                    continue
+                for part, text in enumerate(cut):
+                    parts.add(source, id_, version, column, part, text)
+                rows.data[column][row] = placeholder
+        self._insert("ad_text_parts", parts, _PARTS)
+        self._insert("ad_rows", rows, _ADS)
 
     def _insert(self, table: str, rows: _Columns, schema: pa.Schema, suffix: str = "") -> int:
         """Insert all ``rows`` in one statement from an Arrow table (no per-row round trips)."""

@@ -26,11 +26,16 @@ from threadline.store._tx import transaction
 
 __all__ = [
     "LATEST_VERSION",
+    "LONG_TEXT_BYTES",
     "MIGRATIONS",
+    "PARTED",
+    "PART_CHARS",
     "Migration",
     "SchemaTooNewError",
+    "ads_insert",
     "current_version",
     "migrate",
+    "text_parts",
     "utc_now",
 ]
 
@@ -428,6 +433,120 @@ _LINEAGE: tuple[str, ...] = (
     """,
 )
 
+# Long texts are kept in parts. DuckDB (1.5) holds a string longer than its 256 KiB block in memory
+# whole whenever the row group that holds it is written or checkpointed, and that memory is outside
+# its cap: a file of records with a 1 MB field each took ingest past 1.5 GB, and near the cap DuckDB
+# gave up on the file. A value of an ad's text columns longer than LONG_TEXT_BYTES is stored in
+# ``ad_text_parts`` in parts of PART_CHARS characters (at most 128 KiB each), its row in
+# ``ad_rows`` holding a placeholder; the view ``ads`` puts the value back together, so every reader
+# still sees ``ads`` as before. Writers go through `ads_insert`.
+LONG_TEXT_BYTES = 128 * 1024
+PART_CHARS = 32 * 1024
+_AD_COLUMNS = (
+    "source", "id", "version", "content_hash", "title", "body", "url", "posted_at", "captured_at",
+    "location", "images", "fields", "extra", "region", "file", "line", "run_id", "ingested_at",
+)  # fmt: skip
+# The text columns that can be long, and what the row holds in place of a value kept in parts.
+# (Migration 10 was built from these constants: they never change.)
+PARTED = {
+    "title": "",
+    "body": "",
+    "url": "",
+    "location": "",
+    "images": "null",
+    "fields": "null",
+    "extra": "null",
+}
+
+
+def text_parts(value: str | None) -> list[str] | None:
+    """``value`` cut into parts of PART_CHARS characters when it is longer than LONG_TEXT_BYTES
+    (in UTF-8), else None (it stays in its row)."""
+    if value is None or len(value) * 4 <= LONG_TEXT_BYTES:
+        return None
+    if len(value) <= LONG_TEXT_BYTES and len(value.encode("utf-8", "surrogatepass")) <= LONG_TEXT_BYTES:
+        return None
+    return [value[i : i + PART_CHARS] for i in range(0, len(value), PART_CHARS)]
+
+
+def _assembled(column: str) -> str:
+    value = f"p.{column}"
+    if PARTED[column] == "null":  # a JSON column: only a value put back together is cast
+        value = f"CAST(p.{column} AS JSON)"
+    return f"CASE WHEN p.{column} IS NULL THEN r.{column} ELSE {value} END AS {column}"
+
+
+def _parts_of(relation: str) -> str:
+    """SELECT of the ``ad_text_parts`` rows for the long values in ``relation``."""
+    return " UNION ALL ".join(
+        f"SELECT source, id, version, '{c}' AS col, i AS part,"
+        f" substr(CAST({c} AS VARCHAR), i * {PART_CHARS} + 1, {PART_CHARS}) AS text"
+        f" FROM {relation},"
+        f" range(0, CAST(ceil(length(CAST({c} AS VARCHAR)) / {PART_CHARS}) AS BIGINT)) AS n(i)"
+        f" WHERE strlen(CAST({c} AS VARCHAR)) > {LONG_TEXT_BYTES}"
+        for c in PARTED
+    )
+
+
+def ads_insert(relation: str, select: dict[str, str] | None = None) -> tuple[str, str]:
+    """The two statements that store the ads of ``relation`` (a table, view or subquery with the
+    ``ads`` columns; ``select`` gives an expression for a column it lacks): their long values
+    into ``ad_text_parts``, the rows into ``ad_rows``. (Ingest cuts long values in Python,
+    `text_parts`, so DuckDB never holds one whole; this is for ``load`` of a run's Parquet.)"""
+    exprs = {c: (select or {}).get(c, c) for c in _AD_COLUMNS}
+    source = f"(SELECT {', '.join(f'{e} AS {c}' for c, e in exprs.items())} FROM {relation})"
+    row = ", ".join(
+        f"CASE WHEN strlen(CAST({c} AS VARCHAR)) > {LONG_TEXT_BYTES} THEN '{PARTED[c]}' ELSE {c} END"
+        if c in PARTED
+        else c
+        for c in _AD_COLUMNS
+    )
+    return (
+        f"INSERT INTO ad_text_parts {_parts_of(source)}",
+        f"INSERT INTO ad_rows ({', '.join(_AD_COLUMNS)}) SELECT {row} FROM {source}",
+    )
+
+
+def _long_texts() -> tuple[str, ...]:
+    parts = ", ".join(f"string_agg(text, '' ORDER BY part) FILTER (WHERE col = '{c}') AS {c}" for c in PARTED)
+    columns = ", ".join(_assembled(c) if c in PARTED else f"r.{c}" for c in _AD_COLUMNS)
+    return (
+        "ALTER TABLE ads RENAME TO ad_rows",
+        """
+        CREATE TABLE ad_text_parts (
+            source  VARCHAR NOT NULL,
+            id      VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            col     VARCHAR NOT NULL,  -- the ads column the value belongs to
+            part    INTEGER NOT NULL,  -- 0, 1, ...: the value is the parts joined in this order
+            text    VARCHAR NOT NULL,
+            PRIMARY KEY (source, id, version, col, part)
+        )
+        """,
+        f"INSERT INTO ad_text_parts {_parts_of('ad_rows')}",
+        *(
+            f"UPDATE ad_rows SET {c} = '{PARTED[c]}' WHERE strlen(CAST({c} AS VARCHAR)) > {LONG_TEXT_BYTES}"
+            for c in PARTED
+        ),
+        f"""
+        CREATE VIEW ads AS
+        SELECT {columns}
+        FROM ad_rows r
+        LEFT JOIN (SELECT source, id, version, {parts} FROM ad_text_parts GROUP BY source, id, version) p
+          ON p.source = r.source AND p.id = r.id AND p.version = r.version
+        """,
+        # The latest versions are chosen before their long values are put together (a window over
+        # the view took twice as long on a million ads).
+        f"""
+        CREATE OR REPLACE VIEW latest_ads AS
+        SELECT {columns}
+        FROM (SELECT * FROM ad_rows QUALIFY version = max(version) OVER (PARTITION BY source, id)) r
+        LEFT JOIN (SELECT source, id, version, {parts} FROM ad_text_parts GROUP BY source, id, version) p
+          ON p.source = r.source AND p.id = r.id AND p.version = r.version
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -438,6 +557,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "quarantine rows told apart by their text", _QUARANTINE_BY_TEXT),
     Migration(8, "splits and hub marks as decisions; the note of a label's withdrawal", _ACTS),
     Migration(9, "lineage of network and person ids", _LINEAGE),
+    Migration(10, "long ad texts kept in parts; ads a view over ad_rows", _long_texts()),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
