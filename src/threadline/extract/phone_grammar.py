@@ -106,8 +106,8 @@ CANDIDATE = re.compile(
     + rf"(?:{_alternatives({**_DIGIT_OF, **SOUNDALIKES, **_MULTIPLIERS})}){{1,80}}(?![^\W_]))"
 )
 _WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS})
-_WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}){{1,20}}")
-_WORD_PIECE = re.compile(_WORD_UNIT)
+_WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}|oh){{1,20}}")
+_WORD_PIECE = re.compile(rf"{_WORD_UNIT}|oh")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 # Digits with look-alike letters among them: "7135S5O142", "B00-..." (S B Z only with digits).
 _LOOK_MIX = re.compile(r"[0-9olisbz]+")
@@ -174,10 +174,10 @@ def _look_mix(token: str) -> Piece | None:
     letters = len(token) - n_digits
     if n_digits == 0 or letters > 3:
         return None
-    if token[-1] == "s" and token[:-1].isdigit():
-        return None  # "1990s", "100s": a plural, not a five
+    if token[-1] == "s" and token[:-1].isdigit() and token[-2] == "0":
+        return None  # "1990s", "20s", "100s": a plural, not a five
     # Mostly letters ("Ol4Z", "b2b") it is weak: a digit only among other digits of the run.
-    weak = n_digits < 2 or n_digits < letters or (n_digits == 2 and letters > 1)
+    weak = n_digits < 2 or n_digits < letters
     return (0, len(token), token.translate(_LOOK_DIGIT), weak, frozenset({"letters"}))
 
 

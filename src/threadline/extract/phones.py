@@ -52,7 +52,6 @@ _ODD_SYMBOLS = frozenset("@$'\"`^!?&;=|#")
 _MAX_GAP = 12
 _MAX_DIGITS = 15  # E.164 maximum
 _MIN_DIGITS = 7  # no region's numbers are shorter (see `possible_lengths`)
-_MIN_STRONG_DIGITS = 5  # a number has at most two weak groups ("o", "I", "to") among its digits
 _IDD = ("0011", "011", "00")  # international dialling prefixes typed before a country code
 
 # Dates and times: their digits are never part of a number. A date is day, month and a year of
@@ -375,7 +374,7 @@ def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool)
             return False
         if k == 0 and prefixed and len(a.digits) <= 4:
             continue
-        if "," in gap and not (a.styles & _SPELLED_STYLES or b.styles & _SPELLED_STYLES):
+        if "," in gap and not a.styles and not b.styles:
             return False  # "1000, 3200, 40": a list of numbers, unless they are spelled
         gaps.add(gap)
     if len(gaps) > 2:
@@ -591,8 +590,8 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
         norm = normalise(text)
         low = lower_same_length(norm.text)
         groups = _tokens(low)
-        if sum(len(g.digits) for g in groups if not g.weak) < _MIN_STRONG_DIGITS:
-            continue  # no number without a few real digits or number words ("i", "to", "for" are weak)
+        if sum(0.5 if g.weak else len(g.digits) for g in groups) < _MIN_DIGITS - 1:
+            continue  # too few digits for a number, counting weak ones ("i", "to", "for") as half
         for chain in _chains(low, groups):
             if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
                 continue  # an age, a time, a price: too few digits for any number

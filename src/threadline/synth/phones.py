@@ -15,6 +15,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
+import phonenumbers
+
 from .obfuscate import e164
 from .vocab import CITIES, EXTRA_AREA_CODES
 
@@ -24,6 +26,7 @@ __all__ = [
     "Phone",
     "PhoneAllocator",
     "is_fictional",
+    "sample_numbers",
     "us_area_codes",
 ]
 
@@ -158,3 +161,33 @@ class PhoneAllocator:
             self.recycled[key] = self.recycled.get(key, 0) + 1
         number.holds.append((start, end))
         return number.phone
+
+
+# Numbers of every country `obfuscate.render_phone` writes, for benchmarks and demos of ads abroad
+# (the corpus itself uses only the two ranges above). North America, London and Australia from the
+# ranges their regulators reserve for fiction; the other countries reserve none that `phonenumbers`
+# accepts, so theirs are the example numbers its metadata documents (one per number type).
+_AU_FICTIONAL = (
+    *(f"0{a}5550{n:04d}" for a in "2378" for n in (1234, 42, 9876)),
+    *(f"0491570{n}" for n in (156, 157, 158, 159, 110)),
+)
+
+
+def sample_numbers(country: str) -> tuple[str, ...]:
+    """National digits of numbers of ``country`` safe to print ("7135550142", "0111523456789")."""
+    if country in ("US", "CA"):
+        codes = us_area_codes()[:12] if country == "US" else ("416", "604", "514", "403")
+        return tuple(f"{code}5550{n}" for code in codes for n in (100, 142, 177, 199))
+    if country == "GB":
+        return tuple(f"0207946{n:04d}" for n in (0, 311, 472, 999, 123, 650))
+    if country == "AU":
+        return _AU_FICTIONAL
+    out: dict[str, None] = {}
+    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+        example = phonenumbers.example_number_for_type(country, kind)
+        if example is not None and phonenumbers.is_valid_number(example):
+            printed = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            out["".join(c for c in printed if c.isdigit())] = None
+    if not out:
+        raise ValueError(f"no sample numbers for {country!r}")
+    return tuple(out)
