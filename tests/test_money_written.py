@@ -126,3 +126,21 @@ def test_extract_writes_rates_beside_the_per_hour_prices() -> None:
     assert range_evidence["value"] == "150-200"
     span = range_evidence["spans"][0]
     assert ad.body[span["start"] : span["end"]] == "150-200/hr"
+
+
+def test_extract_ad_returns_its_values_in_the_order_of_kinds() -> None:
+    """`extract_ad` relies on calling the extractors in the order of KINDS (it does not sort)."""
+    from threadline.model import KINDS
+
+    ad = Ad(
+        "site",
+        "2",
+        title="Mary Jane 24 💋 new in Dallas",
+        body="Hi I'm Mary Jane, twenty four yo. Call 713-555-0142 or mj@example.com, ig: @mj_x. "
+        "150-200/hr, 80 hh. Incall near downtown Dallas, TX 🌹🌹 new girl, visiting this week only. " * 3,
+        location="Dallas, TX",
+        fields={"age": "24", "name": "Mary Jane"},
+    )
+    kinds = [f.kind for f in extract_ad(ad, images=False).found]
+    assert {"phone", "email", "handle", "name", "age", "price", "place", "emoji", "sentence"} <= set(kinds)
+    assert kinds == sorted(kinds, key=KINDS.index)

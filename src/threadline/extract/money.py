@@ -84,7 +84,7 @@ _RANGE = re.compile(
     r"(?P<sep>[ \t]{0,2}+(?:-|–|—|~|to(?![a-z]))[ \t]{0,2}+)"
     r"(?P<sign>[$£€])?[ \t]?(?P<high>[1-9][0-9]{1,3}+)(?![0-9])"
 )
-_RANGE_FIRST = frozenset(" \t-–—~t")
+_RANGE_FIRST = frozenset("-–—~t")  # after at most two spaces
 _RANGE_RATIO = 4  # "150-200", "100-400"; "20-2000" is not one rate
 _LEAD = 12  # longest text before a duration's last word ("half an ", "quick ", "1/2 ")
 
@@ -156,7 +156,8 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
                 continue
             high = amount
             range_sign: str | None = None
-            if low[end : end + 1] in _RANGE_FIRST:
+            nxt = low[end : end + 3].lstrip(" \t")[:1]
+            if nxt and nxt in _RANGE_FIRST:
                 rng = _RANGE.match(low, end)
                 # A range: a higher second amount, not far off, that is not a phone number's
                 # groups, nor a span of years ("2019-2021"). Without a currency before the first
@@ -186,7 +187,8 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
             # Cheap character tests decide whether the bounded expressions need to run at all:
             # most numbers in an ad (ages, counts, phone pieces) have nothing price-like around.
             after = None
-            nxt = low[end : end + 3].lstrip(" \t")[:1]
+            if high != amount:
+                nxt = low[end : end + 3].lstrip(" \t")[:1]
             if nxt and nxt in _AFTER_FIRST:
                 after = _AFTER.match(low, end)
                 if after is not None and after.end() == end:
