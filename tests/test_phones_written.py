@@ -160,8 +160,9 @@ def written_digits(n: Number, rng: random.Random, *, international: bool) -> tup
     """(what comes before the digits, the digit groups) of one way to write ``n``."""
     if not international:
         return "", split_any(n.national, rng)
-    prefix = rng.choice(("+", "+", "00", "00 ", "+ ") if n.cc != "1" else ("+", "+1 ", "1-", "011 "))
-    if prefix in ("1-", "+1 "):
+    # "011" dials out of North America, so a North American number abroad is "00 1 …".
+    prefix = rng.choice(("+", "+", "00", "00 ", "+ ") if n.cc != "1" else ("+", "+1 ", "1-", "001 "))
+    if prefix in ("1-", "+1 ", "001 "):
         return prefix, split_any(n.after_cc, rng)
     rest = split_any(n.after_cc, rng)
     if n.has_trunk and rng.random() < 0.4:

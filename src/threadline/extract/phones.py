@@ -52,7 +52,6 @@ _ODD_SYMBOLS = frozenset("@$'\"`^!?&;=|#")
 _MAX_GAP = 12
 _MAX_DIGITS = 15  # E.164 maximum
 _MIN_DIGITS = 7  # no region's numbers are shorter (see `possible_lengths`)
-_IDD = ("0011", "011", "00")  # international dialling prefixes typed before a country code
 
 # Dates and times: their digits are never part of a number. A date is day, month and a year of
 # this century or the last, in either order (a two-digit year only after "/" or ".": "3-05-55" is
@@ -448,15 +447,18 @@ class _Chain:
             if plus:
                 readings.append(("+" + digits, home, 0.0, 0))
             else:
+                edge_weak = _stray_edge(groups, i, j)
                 for r in regions:
                     if length not in possible_lengths(r):
                         continue
-                    if r != home and not _fallback_fits(r, digits):
+                    # Another country's reading needs its shape and real digits at both ends: in
+                    # "612 345 678 o WhatsApp" the Spanish "o" (or) is no US number's last 0.
+                    if r != home and (edge_weak or not _fallback_fits(r, digits)):
                         continue
                     doubt = _doubt(r, home, digits)
                     if doubt is not None:
                         readings.append((digits, r, doubt, 0))
-                for prefix in _IDD:
+                for prefix in _idd(home):
                     if digits.startswith(prefix) and length - len(prefix) >= 8:
                         readings.append(("+" + digits[len(prefix) :], home, 0.0, len(prefix)))
                 cc = _country_code(home)
@@ -478,6 +480,27 @@ class _Chain:
             if best is not None:
                 found.append((j, best[1], plus, best[0], best[2]))
         return found
+
+
+def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
+    """Whether groups i..j begin or end with a weak group ("o", "I", "to") next to a group of
+    plain digits: a word beside the number, not a spelled digit of it."""
+    if i < j and groups[i].weak and not groups[i + 1].styles:
+        return True
+    return i < j and groups[j].weak and not groups[j - 1].styles
+
+
+@lru_cache(maxsize=256)
+def _idd(region: str) -> tuple[str, ...]:
+    """International dialling prefixes an ad of ``region`` may type before a country code: "00"
+    anywhere (most of the world's), "011" where North America dials out and "0011" in Australia
+    (elsewhere "011 15 …" is Buenos Aires with its trunk 0, not a call abroad)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is not None and meta.country_code == 1:
+        return ("011", "00")
+    if region == "AU":
+        return ("0011", "00")
+    return ("00",)
 
 
 @lru_cache(maxsize=256)
@@ -503,7 +526,7 @@ _TRUNK_OPTIONAL = frozenset({"IN", "AR"})
 
 def _doubt(region: str, home: str, digits: str) -> float | None:
     if region != home:
-        return 0.5
+        return 0.6  # more than a weak group is worth: a reading at home never loses to it
     if _trunk_zero(region) and digits[0] != "0":
         return 0.25 if region in _TRUNK_OPTIONAL else None
     return 0.0
