@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -70,9 +70,10 @@ _LEET_HINT = re.compile(r"[013457@$](?<=[a-z].)")
 _LEET = re.compile(r"(?<=[a-z])[013457@$]+(?=[a-z])")
 _LEET_LETTERS = str.maketrans("013457@$", "oieastas")
 # Every ASCII character that is not part of a word becomes a space, so that words are what
-# ``str.split(" ")`` returns (C speed; a regular-expression split costs twice as much).
+# ``str.split(" ")`` returns (C speed; a regular-expression split costs twice as much). Bytes 128-255
+# never occur (folded text is ASCII).
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789" + _GLUE)
-_SPACES = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _WORD_CHARS})
+_SPACES = bytes(c if chr(c) in _WORD_CHARS else 32 for c in range(256))  # folded text is ASCII
 
 
 @lru_cache(maxsize=8192)
@@ -110,7 +111,8 @@ def fold(normalised: str) -> str:
     folded = normalised.lower()
     if _LEET_HINT.search(folded) is not None:
         folded = _LEET.sub(lambda m: m.group().translate(_LEET_LETTERS), folded)
-    return folded.translate(_SPACES)
+    # Every character is ASCII by now, and a byte table translates five times faster than a str one.
+    return folded.encode("ascii").translate(_SPACES).decode("ascii")
 
 
 def canonical(text: str) -> tuple[str, ...]:
@@ -213,9 +215,11 @@ class Matcher:
         # One item per word, and an empty one for each space beyond the first between two words:
         # item i starts at (length of items before it) + i.
         raw = folded.split(" ")
-        items = [w.replace(_GLUE, "") if _GLUE in w else w for w in raw] if _GLUE in folded else raw
+        # The glue is never a space: dropping it first splits into the same items, each unglued.
+        items = folded.replace(_GLUE, "").split(" ") if _GLUE in folded else raw
         first = self._first
-        starts = [k for k, w in enumerate(items) if w in first]
+        # The items that start some phrase (compress and map run in C; a comprehension costs 3x).
+        starts = list(compress(range(len(items)), map(first.__contains__, items)))
         if not starts:
             return
         n = len(items)
