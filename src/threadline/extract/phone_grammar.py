@@ -109,6 +109,7 @@ _WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, 
 _WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}|oh){{1,20}}")
 _WORD_PIECE = re.compile(rf"{_WORD_UNIT}|oh")
 _DIGIT_RUN = re.compile(r"[0-9]+")
+_CUP = re.compile(r"[2-5][0-9](?:[a-h]|dd|ddd)")
 # Digits with look-alike letters among them: "7135S5O142", "B00-..." (S B Z only with digits).
 _LOOK_MIX = re.compile(r"[0-9olisbz]+")
 _LOOK_DIGIT = str.maketrans("olisbz", "011582")
@@ -208,6 +209,8 @@ def classify(token: str) -> tuple[Piece, ...]:
     spelled = _spelled(token, 0)
     if spelled is not None:
         return (spelled,)
+    if _CUP.fullmatch(token):
+        return ((0, len(token), "", True, QUANTITY),)  # a cup size, "34b", "36dd": not 348
     mixed = _look_mix(token) or _leet(token)
     if mixed is not None:
         return (mixed,)

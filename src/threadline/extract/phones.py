@@ -41,7 +41,7 @@ _UNIT_SPACED = re.compile(
     r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|h|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|eur|"
     r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
 )
-_CURRENCY = frozenset("$£€¥₹")
+_CURRENCY = frozenset("$£€¥₹💰💵💲💸")
 _PER_UNIT = re.compile(r"(?:hr|h|hour|hora|night|noche|nacht|notte|min|hh|visit|session)(?![^\W_])")
 # What may stand between the pieces of one number: any symbol, space, bracket or emoji (not a
 # currency sign other than "$", not "%"), and a few filler words.
@@ -64,6 +64,7 @@ _DATE_TIME = re.compile(
     r"|[0-3]?\d-[0-3]?\d-(?:19|20)\d\d|[0-3]?\d([/.])[0-3]?\d\2(?:19|20)?\d\d"
     r"|[0-3]?\d/[0-3]?\d"
     r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?"
+    r"|[2-5]\d[a-h]{0,3}-[2-5]\d-[2-5]\d"  # measurements: 36-26-38, 34dd-24-36
     r")(?![\d]|[\-/.:]\d)"
 )
 # A number the site masked: digits followed by "XX", "**", "…" or "click to reveal".
@@ -111,6 +112,8 @@ def possible_lengths(region: str) -> frozenset[int]:
 def _tokens(low: str) -> list[_Group]:
     groups: list[_Group] = []
     for m in CANDIDATE.finditer(low):
+        if m.group() == "o" and low[m.start() - 2 : m.start()] == "y/":
+            continue  # the "o" of "24 y/o"
         pieces = classify(m.group())
         if pieces:
             base = m.start()
@@ -131,7 +134,7 @@ def _joins(gap: str) -> bool:
 _CUE_BEFORE = re.compile(
     r"(?<![^\W_])(?:room|suite|rm|apt|unit|size|zip|age|edad|hab|habitacion|ext|ft|feet|"
     r"i-|us-|hwy|highway|route|exit|id|ref|reference|listing|order|post|ad|no|nr|pin|code|cp|"
-    r"postcode|ticket|invoice|account|acct)[ \t:#.]{0,3}\Z"
+    r"postcode|ticket|invoice|account|acct|near)[ \t:#.]{0,3}\Z"
 )
 
 
@@ -172,7 +175,9 @@ def _veto_end(low: str, g: _Group) -> int:
     m = _DATE_TIME.match(low, g.start)
     if m is None:
         return 0
-    if ":" in m.group() or _date_like([int(p) for p in _DIGIT_RUN.findall(m.group())]):
+    text = m.group()
+    measurements = text.count("-") == 2 and not text[:4].isdigit()
+    if ":" in text or measurements or _date_like([int(p) for p in _DIGIT_RUN.findall(text)]):
         return m.end()
     return 0
 
@@ -532,6 +537,21 @@ def _doubt(region: str, home: str, digits: str) -> float | None:
     return 0.0
 
 
+def _skip_cost(low: str, groups: list[_Group], i: int) -> float:
+    """What leaving group ``i`` out of every number costs: nothing, except for a look-alike
+    letter that begins a spelled run ("o two o seven …") or an "oh" that ends an English one
+    ("… one five oh"), which are digits of it. A trailing "o" costs nothing: in Spanish it is
+    "or" ("… setenta y ocho o WhatsApp")."""
+    g = groups[i]
+    if not g.weak or "letters" not in g.styles:
+        return 0.0
+    if i + 1 < len(groups) and groups[i + 1].styles & _SPELLED_STYLES:
+        return 0.5
+    if i and "words_en" in groups[i - 1].styles and low[g.start : g.end] == "oh":
+        return 0.5
+    return 0.0
+
+
 def _numbers_in_chain(
     low: str, groups: list[_Group], region: str
 ) -> list[tuple[str, list[_Group], bool, bool]]:
@@ -548,7 +568,8 @@ def _numbers_in_chain(
     # best[i] = (digits covered from group i on, chosen reading (j, E.164, plus, regrouped) or None)
     best: list[tuple[float, tuple[int, str, bool, bool] | None]] = [(0.0, None)] * (n + 1)
     for i in range(n - 1, -1, -1):
-        choice: tuple[float, tuple[int, str, bool, bool] | None] = (best[i + 1][0], None)
+        skip = best[i + 1][0] - _skip_cost(low, groups, i)
+        choice: tuple[float, tuple[int, str, bool, bool] | None] = (skip, None)
         for j, e164, plus, doubt, regrouped in chain.numbers_from(i, regions, lengths):
             # A weak group ("oh", "I", a room number) counts half a digit: enough to prefer
             # "oh two oh 7946 0311" whole, never enough to outweigh a real digit. A reading in
