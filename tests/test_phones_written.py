@@ -451,6 +451,12 @@ def test_a_country_code_is_read_as_written_in_any_ad(
         ("ES", "seis doce treinta y cuatro cincuenta y seis setenta y ocho", "+34612345678"),
         ("MX", "dos dos dos uno dos tres cuarenta y cinco sesenta y siete", "+522221234567"),
         ("MX", "veintidos dos doce treinta y cuatro cinco seis siete", "+522221234567"),
+        # A London number spelled in a US ad keeps its leading "o"; a Spanish "o" (or) after a
+        # number is no digit of it.
+        ("US", "o two o seven nine four six o one three five", "+442079460135"),
+        ("ES", "seis uno dos tres cuatro cinco seis siete ocho o WhatsApp", "+34612345678"),
+        ("ES", "612 345 678 o escríbeme", "+34612345678"),
+        ("US", "two one two five five five oh one five oh", "+12125550150"),
     ],
 )
 def test_written_by_hand(region: str, written: str, expected: str) -> None:
@@ -600,6 +606,10 @@ def test_each_kind_of_number_like_text_is_not_a_phone(kind: str, data: st.DataOb
         ("IN", "Rs 5000 for 2 hrs, age 24, ad no 88213342"),
         ("US", "1234567890123456789012345"),
         ("MX", "$1500 la hora, 24 años, CP 06600"),
+        ("GB", "near 07344 - 36-26-38 - age 35 - 5'2"),
+        ("DE", "near 07237, 32B, 2hrs 350"),
+        ("DE", "near the stadium • near 07179 • 💰300 • 22 y/o • off I-78"),
+        ("DE", "30 y/o 57four 555"),
     ],
 )
 def test_masked_and_number_like_text_by_hand(region: str, text: str) -> None:
