@@ -1,24 +1,32 @@
-"""Phone numbers, however the advertiser hid them.
+"""Phone numbers, however the advertiser wrote them.
 
 Ads must carry a working number, and filters look for digits, so advertisers write ``seven1eight
-five5five``, ``7l3-555-Ol42``, ``７１３``, keycap emoji, single spaced digits, or split the number with
-emoji and filler words. Published research (Lugo-Graulich & Meyer 2024) found that an obscured number
-is itself predictive of trafficking, so each number records whether and how it was obscured.
+five5five``, ``7l3-555-Ol42``, ``７１３``, keycap emoji, ``five fifty five``, ``f1ve``, ``71 35 55 01 42``,
+``713@555@0142``, or split the number with emoji and filler words; ads abroad add country codes,
+``(0)`` trunks and ``00``/``011``/``0011`` prefixes. Published research (Lugo-Graulich & Meyer 2024)
+found that an obscured number is itself predictive of trafficking, so each number records whether
+and how it was obscured (``detail["styles"]``).
 
-How it works, in three linear passes over the normalised text (see `text.normalise`):
+How it works, in linear passes over the normalised text (see `text.normalise`):
 
-1. **Tokens.** One regular expression finds every *digit-bearing token*: a whole word made only of
-   digits, number words (English and Spanish) and look-alike letters (``o``, ``l``, ``i``), a digit run
-   glued to other letters (``call713``), or ``double``/``triple``. Its alternatives are prefix-distinct,
-   so matching cannot backtrack catastrophically.
-2. **Chains.** Consecutive tokens join a chain when the text between them is a short *gap* of
-   separators, emoji or filler words (``-``, ``💋``, ``dash``). Anything else (a word, a currency sign,
-   a unit such as ``yo``/``hr``/``roses``) ends the chain, so prices and ages stay out of numbers.
-3. **Numbers.** Inside a chain, runs of whole tokens with a plausible number of digits are parsed and
-   validated with ``phonenumbers``; a run is only accepted if its token boundaries fall where a
-   printed number has them (``713 555 0142``) or between single digits (spelled or spaced styles),
-   so ``2026-10-01 14:35`` never reads as a number. Each run is bounded to 15 digits, so the work per chain
-   position is constant and the whole pass stays linear.
+1. **Tokens.** One regular expression (`phone_grammar.CANDIDATE`) finds every word that may bear
+   digits, and `phone_grammar.classify` (cached per word) reads it: digits, digits with look-alike
+   letters, number words in English, Spanish, German or Italian (teens, tens, ``hundred``, run
+   together), leet spellings, sound-alikes, ``double``/``triple``, or a quantity (``24yo``, ``34b``).
+2. **Chains.** Consecutive tokens join a chain when the text between them is a short *gap* of any
+   symbols, emoji or filler words (``-``, ``💋``, ``@``, ``dash``). Anything else (a word, a currency
+   sign, a unit such as ``yo``/``hr``/``roses``, a date, a time, measurements) ends the chain, so
+   prices, ages and dates stay out of numbers. A chain the site masked (``0254 123 … click to
+   reveal``, ``713-555-01XX``) is dropped; sound-alikes count only inside a clearly spelled run.
+3. **Numbers.** Inside a chain, runs of whole tokens with a plausible number of digits are read in
+   the ad's region (a local's trunk 0 required where locals write it), as typed with a country code
+   or dialling prefix, or as a US or UK number in the shape those are typed, and validated with
+   ``phonenumbers``. A run is accepted where its token boundaries fall where a printed number has
+   them (``713 555 0142``) or between single digits; grouped any other way (``713 5550 142``, style
+   ``regrouped``) it needs at most two kinds of short symbol-only gaps, no room or id cue, and must
+   not be a piece of a longer list. Of all readings of a chain the one covering the most digits
+   wins, the ad's own country before another's, printed groupings before others. Each run is
+   bounded to 19 digits, so the work per chain position is constant and the whole pass is linear.
 """
 
 from __future__ import annotations
