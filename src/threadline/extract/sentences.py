@@ -30,7 +30,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from hashlib import blake2b
-from itertools import accumulate
 
 from threadline.model import Found, Span
 
@@ -210,11 +209,14 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
     masks = _masks(texts, found)
     for field, text in texts:
         masked_text = _masked_text(text, masks[field])
-        # Pieces and separators alternate: [piece, separator, piece, ...]; a piece starts where
-        # the separator before it ends (running sums of lengths, computed in C).
+        # Pieces and separators alternate: [piece, separator, piece, ...].
         parts = _SEPARATOR.split(masked_text)
-        ends = list(accumulate(map(len, parts)))
-        for piece, start in zip(parts[0::2], [0, *ends[1::2]], strict=True):
+        parts.append("")
+        end = 0
+        for i in range(0, len(parts) - 1, 2):
+            piece = parts[i]
+            start = end
+            end = start + len(piece) + len(parts[i + 1])
             if len(piece) < _MIN_CHARS:
                 continue
             sentence = _sentence.__wrapped__(piece) if len(piece) > _MAX_CACHED_CHARS else _sentence(piece)
