@@ -21,6 +21,7 @@ so a failed match backtracks at most one word; words longer than `_MAX_WORD` are
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 __all__ = [
@@ -91,8 +92,32 @@ _DIGIT_OF["once"] = "11"
 _MAX_WORD = 120
 
 
-def _alternatives(words: object) -> str:
-    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))  # type: ignore[attr-defined]
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+_Node = dict[str, "_Node"]
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One alternative per word as a prefix tree ("f(?:ive|our)"): the regex engine then reads each
+    letter once instead of trying every word in turn. Longer words are tried first, as in
+    `_alternatives`."""
+    root: _Node = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: _Node) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
 
 
 _UNIT = _alternatives(_DIGIT_OF)
@@ -103,7 +128,7 @@ _SPELLED = re.compile(rf"(?:[0-9]|{_UNIT}){{1,80}}")
 # instead of a Python step per word of the ad.
 CANDIDATE = re.compile(
     r"(?<![^\W_])(?:[^\W\d_]*\d[^\W_]*|"
-    + rf"(?:{_alternatives({**_DIGIT_OF, **SOUNDALIKES, **_MULTIPLIERS})}){{1,80}}(?![^\W_]))"
+    + rf"(?:{_trie({**_DIGIT_OF, **SOUNDALIKES, **_MULTIPLIERS})}){{1,80}}(?![^\W_]))"
 )
 _WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS})
 _WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}|oh){{1,20}}")

@@ -264,6 +264,11 @@ def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
         chains.append(current)
     result = []
     for whole in chains:
+        # Too few digits for any number ("double", "forty two", "hundred" never add digits here).
+        if len(whole) < 2 and len(whole[0].digits) < _MIN_DIGITS:
+            continue
+        if sum(len(g.digits) for g in whole) < _MIN_DIGITS:
+            continue
         if _masked(low, whole[-1].end):
             continue  # "0254 123 … click to reveal": the site hid the rest
         for chain in _split_soundalikes(whole):
