@@ -84,7 +84,7 @@ _RANGE = re.compile(
     r"(?P<sep>[ \t]{0,2}+(?:-|–|—|~|to(?![a-z]))[ \t]{0,2}+)"
     r"(?P<sign>[$£€])?[ \t]?(?P<high>[1-9][0-9]{1,3}+)(?![0-9])"
 )
-_RANGE_FIRST = frozenset("-–—~t")  # after at most two spaces
+_RANGE_FIRST = frozenset("-–—~t")  # after at most two spaces ("" is not in it)
 _RANGE_RATIO = 4  # "150-200", "100-400"; "20-2000" is not one rate
 _LEAD = 12  # longest text before a duration's last word ("half an ", "quick ", "1/2 ")
 
@@ -121,14 +121,6 @@ def _unspaced(sep: str) -> bool:
     return core == "to" or core == sep
 
 
-def _phone_piece(low: str, start: int, end: int) -> bool:
-    """Digits glued to other digits by a dash, dot or colon (a phone number, date or time), or one
-    group of a number split by emoji or symbols ("215🌹555🌹0143", "725 • 555 • 0164")."""
-    if _PIECE_AFTER.match(low, end):
-        return True
-    return _PIECE_BEFORE.search(low, start - 6 if start > 6 else 0, start) is not None
-
-
 def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list[Found]:
     """Prices as the per-hour amount (``"160"`` for 80 per half hour).
 
@@ -154,10 +146,14 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
             amount = int(m.group())
             if not _MIN_AMOUNT <= amount <= _MAX_AMOUNT:
                 continue
+            if _PIECE_BEFORE.search(low, start - 6 if start > 6 else 0, start) is not None:
+                continue  # the second or third group of a phone number, date or time
             high = amount
             range_sign: str | None = None
-            nxt = low[end : end + 3].lstrip(" \t")[:1]
-            if nxt and nxt in _RANGE_FIRST:
+            c = low[end : end + 1]
+            if c in _RANGE_FIRST or (
+                (c == " " or c == "\t") and low[end : end + 3].lstrip(" \t")[:1] in _RANGE_FIRST
+            ):
                 rng = _RANGE.match(low, end)
                 # A range: a higher second amount, not far off, that is not a phone number's
                 # groups, nor a span of years ("2019-2021"). Without a currency before the first
@@ -175,20 +171,19 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
                     )
                     and amount < int(rng.group("high")) <= min(_RANGE_RATIO * amount, _MAX_AMOUNT)
                     and not 1900 <= amount <= 2100
-                    and not _phone_piece(low, start, rng.end())
+                    and not _PIECE_AFTER.match(low, rng.end())
                 ):
                     high = int(rng.group("high"))
                     range_sign = rng.group("sign")
                     end = read_to = rng.end()
-            if high == amount and _phone_piece(low, start, end):
-                continue
+            if high == amount and _PIECE_AFTER.match(low, end):
+                continue  # a phone number's first group, a date or time
             if _NOT_MONEY_AFTER.match(low, end):
                 continue  # "🌹 24yo", "$ 5ft", "10pm": a unit of something else
             # Cheap character tests decide whether the bounded expressions need to run at all:
             # most numbers in an ad (ages, counts, phone pieces) have nothing price-like around.
             after = None
-            if high != amount:
-                nxt = low[end : end + 3].lstrip(" \t")[:1]
+            nxt = low[end : end + 3].lstrip(" \t")[:1]
             if nxt and nxt in _AFTER_FIRST:
                 after = _AFTER.match(low, end)
                 if after is not None and after.end() == end:

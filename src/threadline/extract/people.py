@@ -156,6 +156,9 @@ def _second_name(t: str, first: str, end: int) -> int | None:
     It must be a listed name that is no ordinary word ("Mia Available", "Mia Rose" are one name),
     written in the same case as the first ("Mary Jane", "MARY JANE", not "Mary JANE" or "Mary
     jane"), and not followed by a state code ("Mia Charlotte, NC" names a city)."""
+    # Cheap tests first: most names are followed by punctuation or a word in another case.
+    if t[end : end + 1] not in (" ", "-") or t[end + 1 : end + 2].isupper() != first[:1].isupper():
+        return None
     m = _SECOND_WORD.match(t, end)
     if m is None:
         return None
@@ -220,9 +223,10 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
                 start, end = m.span("name")
                 word = t[start:end]
                 if _accept_name(word, strength):
-                    end = _second_name(t, word, end) or end
+                    second = _second_name(t, word, end)
+                    value = word.title() if second is None else _name_value(t, start, second)
                     cue = " ".join(m.group("cue").split())
-                    acc.add(_name_value(t, start, end), field, norm, start, end, {"cue": cue})
+                    acc.add(value, field, norm, start, second or end, {"cue": cue})
         for pattern, cue in _AFTER_NAME:
             for h in pattern.finditer(low):
                 before = _NAME_BEFORE.search(t, max(0, h.start() - 24), h.start())

@@ -182,7 +182,20 @@ def _normalise(text: str) -> Normalised:
 
 
 def lower_same_length(text: str) -> str:
-    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise)."""
+    """Lower-case ``text`` without moving any offset (a few characters, e.g. "İ", grow otherwise).
+
+    Cached like `normalise`: most extractors lower-case the same normalised texts of an ad."""
+    if len(text) <= _CACHE_MAX_CHARS:
+        return _lower_cached(text)
+    return _lower(text)
+
+
+@lru_cache(maxsize=64)
+def _lower_cached(text: str) -> str:
+    return _lower(text)
+
+
+def _lower(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):
         return low
