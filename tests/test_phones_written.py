@@ -610,6 +610,13 @@ def test_each_kind_of_number_like_text_is_not_a_phone(kind: str, data: st.DataOb
         ("DE", "near 07237, 32B, 2hrs 350"),
         ("DE", "near the stadium • near 07179 • 💰300 • 22 y/o • off I-78"),
         ("DE", "30 y/o 57four 555"),
+        ("US", "my top ten: 1 2 3 4 5 6 7 8 9 10"),
+        ("GB", "one two three four five six seven eight nine ten, ready or not"),
+        ("IT", "ID 3123456789"),
+        ("ES", "order 612345678"),
+        ("MX", "SKU 300-555-1234-77"),
+        ("MX", "+1 (555) 555-5555 call"),
+        ("IT", "000 000 0000"),
     ],
 )
 def test_masked_and_number_like_text_by_hand(region: str, text: str) -> None:

@@ -89,14 +89,14 @@ class _Group:
     __slots__ = ("cued", "digits", "end", "start", "styles", "weak")
 
     def __init__(
-        self, start: int, end: int, digits: str, weak: bool, styles: frozenset[str], cued: bool = False
+        self, start: int, end: int, digits: str, weak: bool, styles: frozenset[str], cued: int = 0
     ) -> None:
         self.start = start
         self.end = end
         self.digits = digits
         self.weak = weak  # look-alike letters alone ("o", "I"): weaker than a digit, see below
         self.styles = styles
-        self.cued = cued  # after "room", "id", "zip" ...: never the start of a regrouped number
+        self.cued = cued  # 1 after "room", "zip" ...: never starts a regrouped number; 2 after "id"
 
 
 @lru_cache(maxsize=256)
@@ -141,8 +141,9 @@ def _joins(gap: str) -> bool:
 # before the phone.
 _CUE_BEFORE = re.compile(
     r"(?<![^\W_])(?:room|suite|rm|apt|unit|size|zip|age|edad|hab|habitacion|ext|ft|feet|"
-    r"i-|us-|hwy|highway|route|exit|id|ref|reference|listing|order|post|ad|no|nr|pin|code|cp|"
-    r"postcode|ticket|invoice|account|acct|near)[ \t:#.]{0,3}\Z"
+    r"i-|us-|hwy|highway|route|exit|no|nr|cp|postcode|near|(?P<id>id|ref|reference|listing|order|"
+    r"post|ad|pin|code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio))"
+    r"[ \t:#.]{0,3}\Z"
 )
 
 
@@ -168,11 +169,16 @@ def _is_quantity(low: str, g: _Group) -> bool:
     return _UNIT_SPACED.match(after) is not None
 
 
-def _is_cued(low: str, g: _Group) -> bool:
-    """A number after a cue word ("room 301"): weak, since "room # 7135550142" still has a phone."""
+def _cue(low: str, g: _Group) -> int:
+    """0, or the cue word before a number: 1 for a room, size or age ("room 301"), which makes it
+    weak ("room # 7135550142" still has a phone), 2 for an ad, listing or order id, which no
+    number starts at ("ID 3123456789")."""
     if _LETTER.search(low, max(0, g.start - 5), g.start) is None:
-        return False  # every cue ends in a letter at most three separators before the number
-    return _CUE_BEFORE.search(low, max(0, g.start - 14), g.start) is not None
+        return 0  # every cue ends in a letter at most three separators before the number
+    m = _CUE_BEFORE.search(low, max(0, g.start - 14), g.start)
+    if m is None:
+        return 0
+    return 2 if m.group("id") else 1
 
 
 def _veto_end(low: str, g: _Group) -> int:
@@ -254,8 +260,8 @@ def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
                 chains.append(current)
             current = []
             continue
-        if g.digits and not g.weak and _is_cued(low, g):
-            g = _Group(g.start, g.end, g.digits, True, g.styles, cued=True)
+        if g.digits and not g.weak and (cue := _cue(low, g)):
+            g = _Group(g.start, g.end, g.digits, True, g.styles, cued=cue)
         if current and not _joins(low[current[-1].end : g.start]):
             chains.append(current)
             current = []
@@ -450,8 +456,12 @@ class _Chain:
         start = self.offsets[i]
         if len(self.digits) - start < _MIN_DIGITS:
             return []
+        if groups[i].cued == 2:
+            return []  # "ID 3123456789", "order 612345678": an id, not a number
+        if i and len(groups[i - 1].digits) <= 3 and _after_plus(low, groups[i - 1]):
+            return []  # "+1 (555) 555-5555": what follows a country code is not a local number
         home = regions[0]
-        plus = low[max(0, groups[i].start - 2) : groups[i].start].rstrip().endswith("+")
+        plus = _after_plus(low, groups[i])
         idd = self.digits.startswith("00", start) or self.digits.startswith("011", start)
         found: list[tuple[int, str, bool, float, bool]] = []
         for length in _INTL_LENGTHS if plus or idd else lengths:
@@ -495,7 +505,7 @@ class _Chain:
                     low, groups, i, j, typed[0] == "+" or digits[0] == "1"
                 ):
                     best = (doubt + _REGROUPED, layout[0], True)
-            if best is not None:
+            if best is not None and not _sham(digits, groups[i : j + 1]):
                 found.append((j, best[1], plus, best[0], best[2]))
         return found
 
@@ -506,6 +516,26 @@ def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
     if i < j and groups[i].weak and not groups[i + 1].styles:
         return True
     return i < j and groups[j].weak and not groups[j - 1].styles
+
+
+def _after_plus(low: str, g: _Group) -> bool:
+    return low[max(0, g.start - 2) : g.start].rstrip().endswith("+")
+
+
+def _sham(digits: str, groups: list[_Group]) -> bool:
+    """Digits no one advertises: one digit repeated ("555 555 5555" after its code, "000 000
+    0000") or a count ("1 2 3 4 5 6 7 8 9 10", "one two three ... ten")."""
+    if len(set(digits[-7:])) == 1:
+        return True
+    if len(groups) < 6:
+        return False
+    values = [int(g.digits) for g in groups if g.digits.isdigit() and len(g.digits) <= 2]
+    if len(values) != len(groups):
+        return False
+    # Counting from the first group on: "1 2 3 4 5 6 …", "ten nine eight …". A count inside a
+    # number ("0 1 1 2 3 4 5 6 7 8 9") is left alone.
+    step = values[1] - values[0]
+    return step in (1, -1) and all(b - a == step for a, b in pairwise(values[:6]))
 
 
 @lru_cache(maxsize=256)
