@@ -144,3 +144,19 @@ def test_extract_ad_returns_its_values_in_the_order_of_kinds() -> None:
     kinds = [f.kind for f in extract_ad(ad, images=False).found]
     assert {"phone", "email", "handle", "name", "age", "price", "place", "emoji", "sentence"} <= set(kinds)
     assert kinds == sorted(kinds, key=KINDS.index)
+
+
+_HOSTILE = {
+    "ranges": "150-200/hr " * 90_909,
+    "chained dashes": "150-" * 250_000,
+    "spaced ranges": "$150 - $200 " * 83_333,
+    "to chain": "150 to 200 to " * 71_428,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(_HOSTILE))
+def test_hostile_megabyte_of_ranges_is_linear(kind: str) -> None:
+    from linearity import assert_linear
+
+    assert_linear(lambda t: find_prices([("body", t)]), _HOSTILE[kind])

@@ -130,3 +130,24 @@ def test_a_title_and_a_name_field_with_two_names() -> None:
     assert [f.value for f in find_ages([("title", "Mary Jane 24 😘 downtown")])] == ["24"]
     assert _names("Ebony Valentina", "title") == [("Valentina", "Valentina")]  # a description first
     assert _names("Ana Sofia", "fields.name") == [("Ana Sofia", "Ana Sofia")]
+
+
+_HOSTILE = {
+    "number words": "twenty four " * 83_333,
+    "glued tens": "twentytwentytwenty" * 55_555,
+    "word ages": "age: twenty one yo " * 52_631,
+    "ty pieces": "pretty city ty " * 66_666,
+    "two names": "I'm Mary Jane " * 71_428,
+    "name chain": "Mary Jane Ana Sofia " * 50_000,
+    "hyphen chain": "Mary-" * 200_000,
+    "here chain": "Mary Jane here " * 66_666,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(_HOSTILE))
+@pytest.mark.parametrize("fn", [find_names, find_ages], ids=["names", "ages"])
+def test_hostile_megabyte_of_written_forms_is_linear(fn: object, kind: str) -> None:
+    from linearity import assert_linear
+
+    assert_linear(lambda t: fn([("body", t)]), _HOSTILE[kind])  # type: ignore[operator]
