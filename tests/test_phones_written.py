@@ -457,6 +457,8 @@ def test_a_country_code_is_read_as_written_in_any_ad(
         ("ES", "seis uno dos tres cuatro cinco seis siete ocho o WhatsApp", "+34612345678"),
         ("ES", "612 345 678 o escríbeme", "+34612345678"),
         ("US", "two one two five five five oh one five oh", "+12125550150"),
+        ("US", "22 y/o - 5'0 ☎️ 773-555-0153", "+17735550153"),
+        ("US", "text 0207 946 0311", "+442079460311"),
     ],
 )
 def test_written_by_hand(region: str, written: str, expected: str) -> None:
@@ -610,6 +612,7 @@ def test_each_kind_of_number_like_text_is_not_a_phone(kind: str, data: st.DataOb
         ("DE", "near 07237, 32B, 2hrs 350"),
         ("DE", "near the stadium • near 07179 • 💰300 • 22 y/o • off I-78"),
         ("DE", "30 y/o 57four 555"),
+        ("US", "22 y/o - 5'0 ☎️ 773-555-01XX"),
         ("US", "my top ten: 1 2 3 4 5 6 7 8 9 10"),
         ("GB", "one two three four five six seven eight nine ten, ready or not"),
         ("IT", "ID 3123456789"),

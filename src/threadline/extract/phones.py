@@ -155,6 +155,8 @@ def _is_quantity(low: str, g: _Group) -> bool:
     before = low[max(0, g.start - 6) : g.start].rstrip()
     if before[-1:] in _CURRENCY and not before[:-1].rstrip()[-1:].isdigit():
         return True  # "$200", but not "713$555$0142" or "713 $ 555 $ 0142"
+    if before[-1:] in "'′" and before[-2:-1].isdigit() and not before[-3:-2].isdigit() and len(g.digits) <= 2:
+        return True  # the inches of 5'0, 5'11
     after = low[g.end : g.end + 8].lstrip(" ")
     if not after or not (after[0].isalpha() or after[0] in "%'\"″′/"):
         return False  # the common case, decided without a regex
@@ -501,8 +503,13 @@ class _Chain:
                     continue
                 if _plausible_grouping(groups[i : j + 1], layout[1], skip):
                     best = (doubt, layout[0], False)
-                elif (best is None or best[0] > doubt + _REGROUPED) and _regrouped_ok(
-                    low, groups, i, j, typed[0] == "+" or digits[0] == "1"
+                elif (
+                    # Another country's number regrouped must start with a real group ("0207 946
+                    # 0311") or North America's "1", not a stray digit: "5'0 ☎️ 773-555-0153" is no
+                    # UK 07735 550153.
+                    (r == home or typed[0] == "+" or len(groups[i].digits) > 1 or groups[i].digits == "1")
+                    and (best is None or best[0] > doubt + _REGROUPED)
+                    and _regrouped_ok(low, groups, i, j, typed[0] == "+" or digits[0] == "1")
                 ):
                     best = (doubt + _REGROUPED, layout[0], True)
             if best is not None and not _sham(digits, groups[i : j + 1]):
