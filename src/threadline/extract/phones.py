@@ -71,9 +71,11 @@ _DATE_TIME = re.compile(
     r"(?:19|20)\d\d([\-/.])[01]?\d\1[0-3]?\d"
     r"|[0-3]?\d-[0-3]?\d-(?:19|20)\d\d|[0-3]?\d([/.])[0-3]?\d\2(?:19|20)?\d\d"
     r"|[0-3]?\d/[0-3]?\d"
-    r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?"
     r"|[2-5]\d[a-h]{0,3}-[2-5]\d-[2-5]\d"  # measurements: 36-26-38, 34dd-24-36
     r")(?![\d]|[\-/.:]\d)"
+    # Times: "14:35", "10:30:00", and ranges "09.30-23.30", "08:00 - 20:00" (a dot only in a range).
+    r"|(?<![\d/.:\-])(?:[0-2]?\d[:.][0-5]\d[ \t]*[\-–/][ \t]*[0-2]?\d[:.][0-5]\d"
+    r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?)(?!\d|[:.]\d)"
 )
 # A number the site masked: digits followed by "XX", "**", "…" or "click to reveal".
 _MASKED = re.compile(
@@ -193,7 +195,8 @@ def _veto_end(low: str, g: _Group) -> int:
         return 0
     text = m.group()
     measurements = text.count("-") == 2 and not text[:4].isdigit()
-    if ":" in text or measurements or _date_like([int(p) for p in _DIGIT_RUN.findall(text)]):
+    parts = [int(p) for p in _DIGIT_RUN.findall(text)]
+    if ":" in text or measurements or len(parts) == 4 or _date_like(parts):
         return m.end()
     return 0
 
