@@ -254,6 +254,25 @@ def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
 
 
 def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
+    """The chains of ``groups`` that may hold a number. Runs of joined groups with too few digits
+    for any number (most of an ad: ages, prices, "I", "to") are dropped before the closer look,
+    which only ever splits a run further."""
+    result: list[list[_Group]] = []
+    run: list[_Group] = []
+    digits = 0
+    for g in groups:
+        if run and not _joins(low[run[-1].end : g.start]):
+            if digits >= _MIN_DIGITS:
+                result.extend(_chains_of_run(low, run))
+            run, digits = [], 0
+        run.append(g)
+        digits += len(g.digits)
+    if run and digits >= _MIN_DIGITS:
+        result.extend(_chains_of_run(low, run))
+    return result
+
+
+def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
     veto_end = 0
     chains: list[list[_Group]] = []
     current: list[_Group] = []
