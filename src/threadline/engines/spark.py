@@ -108,7 +108,7 @@ class SparkEngine:
 
     def table(self, name: str, sql: str) -> None:
         frame = self.spark.sql(sql).localCheckpoint(eager=True)
-        self.register(name, frame)
+        self.register(name, _bounded_stats(self.spark, frame))
 
     def register(self, name: str, frame: DataFrame) -> None:
         """Make ``frame`` (already materialised) the table ``name``."""
@@ -158,6 +158,30 @@ class SparkEngine:
         ddl = ", ".join(f"{col} {kind}" for col, kind in columns)
         frame = self.spark.sql(sql).mapInArrow(partial(_map_batches, fn, tuple(columns), batch), ddl)
         self.register(name, frame.localCheckpoint(eager=True))
+
+
+def _bounded_stats(spark: SparkSession, frame: DataFrame) -> DataFrame:
+    """``frame`` itself, or the same checkpointed rows without a size estimate when the one it
+    carries no longer fits a long.
+
+    A checkpoint keeps its plan's estimated size, and Spark estimates a join as the product of its
+    inputs' sizes. Iterative steps (connected components, rounds of weak joins) join tables made
+    from earlier joins, so the estimate's digits multiply with every round: thousands of digits
+    after a few rounds, then an OutOfMemoryError in the planner's BigInteger arithmetic. Past a
+    long, the estimate says nothing anyway (it is larger than any broadcast threshold); a table
+    without one is estimated at the default size, Long.MaxValue, and products start afresh.
+    """
+    jdf = frame._jdf
+    try:
+        size = int(jdf.queryExecution().optimizedPlan().stats().sizeInBytes())
+    except ValueError:  # past Python's digit limit for converting a number
+        size = 1 << 64
+    if size < 1 << 63:
+        return frame
+    from pyspark.sql import DataFrame
+
+    rows = jdf.queryExecution().toRdd()
+    return DataFrame(spark._jsparkSession.internalCreateDataFrame(rows, jdf.schema(), False), spark)
 
 
 def _map_batches(
@@ -577,7 +601,7 @@ def run_spark(
     image_pairs(engine, params)
     text_pairs(engine, params)
     corroboration_pairs(engine, params)  # evidence only, as in the local engine (splink on Spark)
-    link_components(engine, None)
+    link_components(engine, None, params)
     result_tables(engine)
     engine.table("ad_links", "SELECT * FROM new_ad_links")
     corroboration_evidence(engine)
@@ -587,7 +611,7 @@ def run_spark(
     engine.table(
         "link_hubs", "SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM hubs"
     )
-    engine.table("link_text_pairs", "SELECT ad_a, ad_b, jaccard, shared FROM text_pairs")
+    engine.table("link_text_pairs", "SELECT ad_a, ad_b, jaccard, shared, holders FROM text_pairs")
     engine.table("link_image_pairs", "SELECT sha_a, sha_b FROM image_pairs")
     [(ads, networks, persons, hubs)] = engine.query(
         """
