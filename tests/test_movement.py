@@ -171,6 +171,23 @@ def test_two_places_at_once_is_no_circuit(tmp_path: Path) -> None:
     assert m["max_km_per_day"] > 5000  # what also gives it away
 
 
+def test_a_move_faster_than_an_airliner_is_no_speed_at_all(tmp_path: Path) -> None:
+    # Houston and Seattle (3,000 km) an hour apart, back and forth: two advertisers joined by a
+    # linking error, not someone flying at 72,000 km a day. No speed is reported for it.
+    ads = posts(
+        "op", [("Houston, TX", 1), ("Seattle, WA", 1)] * 2, number=phone(6, 832), every=timedelta(hours=1)
+    )
+    con = movement_store(tmp_path, ads)
+    assert movement_of(con, "op-0")["max_km_per_day"] is None
+    # Two days apart the same moves are possible (1,500 km a day) and count.
+    ads = posts(
+        "op", [("Houston, TX", 1), ("Seattle, WA", 1)] * 2, number=phone(6, 832), every=timedelta(days=2)
+    )
+    (tmp_path / "slow").mkdir()
+    con = movement_store(tmp_path / "slow", ads)
+    assert 1000 < movement_of(con, "op-0")["max_km_per_day"] < 2000
+
+
 def test_location_field_wins_over_the_text_and_the_text_fills_in(tmp_path: Path) -> None:
     number = phone(9)
     ads = [

@@ -91,6 +91,10 @@ FOREIGN_KM = 150.0
 # A move faster than this gap is timed as taking this long (an ad cross-posted with another
 # city at the same minute would otherwise be an infinite speed).
 MIN_MOVE_SECONDS = 3600
+# No one travels faster than an airliner (about 1,000 km an hour): a faster move between two
+# stays is two advertisers joined by a linking error, not a sign of anything, and
+# ``max_km_per_day`` leaves it out (the fastest possible move counts, or none).
+MAX_POSSIBLE_KM_PER_DAY = 24_000
 # A unit that, on median over a circuit, arrives somewhere new less than this many days after
 # arriving in the last place is not travelling a circuit but in two places at once.
 MIN_DWELL_DAYS = 1.0
@@ -594,7 +598,8 @@ def build_movement(engine: Engine) -> None:
     * ``median_stay_days``: median over its stays of the days from the first to the last ad of
       the stay (what was seen: a stay of one ad is 0 days).
     * ``max_km_per_day``: the fastest move between consecutive stays, great-circle km over the
-      days from the last ad in one place to the first in the next (at least an hour).
+      days from the last ad in one place to the first in the next (at least an hour); a move
+      faster than an airliner (`MAX_POSSIBLE_KM_PER_DAY`) is a linking error and left out.
     * ``foreign_code_share``: of its placed ads with a trusted (non-hub) phone whose home the
       geocoder knows, the share where no such phone is local to the ad's place. A phone is
       foreign when its country differs; else, when the geocoder names its city, when that is more
@@ -659,9 +664,12 @@ def build_movement(engine: Engine) -> None:
                    LAG(last_t) OVER (PARTITION BY unit ORDER BY stay_no) AS prev_last_t
             FROM _mv_stays WHERE unit_kind = 'network'
         )
-        SELECT unit AS network, MAX({_km("prev_lat", "prev_lon", "lat", "lon")} / ({gap} / 86400.0))
-               AS max_km_per_day
-        FROM legs WHERE prev_last_t IS NOT NULL
+        SELECT unit AS network,
+               MAX(CASE WHEN speed <= {MAX_POSSIBLE_KM_PER_DAY} THEN speed END) AS max_km_per_day
+        FROM (
+            SELECT unit, {_km("prev_lat", "prev_lon", "lat", "lon")} / ({gap} / 86400.0) AS speed
+            FROM legs WHERE prev_last_t IS NOT NULL
+        ) v
         GROUP BY unit
         """,
     )
