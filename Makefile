@@ -49,8 +49,11 @@ fuzz: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/phones.py
 	$(BIN)/python bench/link.py
+	$(BIN)/python bench/link.py --popular-shares 0,0.1,0.3,0.5 --images both --skip-scale
 	$(BIN)/python bench/score.py
+	$(BIN)/python bench/score.py --popular-shares 0,0.1,0.3,0.5 --images both
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

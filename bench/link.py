@@ -283,7 +283,13 @@ def _forget(db: Path, file: Path) -> None:
         )
         con.execute(
             """
-            DELETE FROM ads a USING gone g
+            DELETE FROM ad_text_parts a USING gone g
+            WHERE a.source = g.source AND a.id = g.id AND a.version = g.version
+            """
+        )
+        con.execute(
+            """
+            DELETE FROM ad_rows a USING gone g
             WHERE a.source = g.source AND a.id = g.id AND a.version = g.version
             """
         )

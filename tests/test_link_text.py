@@ -98,11 +98,12 @@ def write_ads(path: Path, ads: list[dict[str, Any]]) -> Path:
     return path
 
 
-def burner_ads() -> list[dict[str, Any]]:
-    """One operation, eight cities: a new phone and name each time, the same template."""
+def burner_ads(aliases: int = 1) -> list[dict[str, Any]]:
+    """One operation, eight cities: a new phone each time, one of a few alias names, the same
+    template."""
     ads = []
     for k, (city, area) in enumerate(CITIES):
-        name = NAMES[(k * 5) % len(NAMES)]
+        name = NAMES[((k % aliases) * 5) % len(NAMES)]
         town = city.split(",")[0]
         lines = list(TEMPLATE)
         if k == 3:
@@ -246,7 +247,18 @@ def test_hostile_megabyte_is_linear(unit: str) -> None:
 # -- linking ---------------------------------------------------------------------------------------
 
 
+def test_a_template_with_a_new_name_and_phone_in_every_city_joins_nothing_on_its_own(tmp_path: Path) -> None:
+    # Eight numbers beside one text, nothing else shared: as much as eight strangers who copied a
+    # popular ad. The text is a hub, and alone it joins nothing (the analyst can merge).
+    with ingest_and_link(tmp_path, independent_ads(240) + burner_ads(aliases=len(CITIES))) as store:
+        net = networks(store)
+        assert len({net[f"burner-{k}"] for k in range(len(CITIES))}) == len(CITIES)
+        [(pairs, holders)] = store.query("SELECT COUNT(*), MIN(holders) FROM link_text_pairs")
+        assert pairs >= len(CITIES) - 1 and holders == len(CITIES)
+
+
 def test_burner_template_joins_one_network_across_cities_names_and_phones(tmp_path: Path) -> None:
+    # The template and the alias name agree: one network over eight cities and phones.
     with ingest_and_link(tmp_path, independent_ads(240) + burner_ads()) as store:
         net, per = networks(store), persons(store)
         burner = {net[f"burner-{k}"] for k in range(len(CITIES))}
@@ -279,7 +291,10 @@ def test_stock_sentences_and_a_footer_do_not_join_strangers(tmp_path: Path) -> N
         [(pairs,)] = store.connection.execute("SELECT COUNT(*) FROM text_pairs").fetchall()
         assert pairs == 0
     # Compared as bags of sentences, without the order and chance tests, they would join.
-    loose = LinkParams(text_sentence_pairs=False, text_min_shared_pairs=0, text_min_surprise=-1000.0)
+    # (The stock lines are beside many numbers too: a hub, which joins nothing on its own.)
+    loose = LinkParams(
+        text_sentence_pairs=False, text_min_shared_pairs=0, text_min_surprise=-1000.0, text_own_holders=10**6
+    )
     with ingest_and_link(tmp_path / "loose", ads, loose) as store:
         net = networks(store)
         assert net["x-1"] == net["x-2"]
@@ -355,3 +370,146 @@ def test_giant_buckets_are_joined_as_stars(tmp_path: Path) -> None:
         assert len({net[f"burner-{k}"] for k in range(len(CITIES))}) == 1
         [(pairs,)] = store.connection.execute("SELECT COUNT(*) FROM text_pairs").fetchall()
         assert pairs >= len(CITIES) - 1
+
+
+# -- popular copy-paste texts are hubs: they join nothing on their own (issue 12) ------------------
+
+# A well-performing ad that independents copy whole, each with her own name, number and city.
+POPULAR = [
+    "Welcome gentlemen, thank you for stopping by my page.",
+    "I am a sweet and playful companion who loves good conversation.",
+    "My photos are real and recent, what you see is what you get.",
+    "I enjoy meeting new people and making them feel relaxed.",
+    "Please text me with your name, the time and how long you would like.",
+    "I do not answer blocked numbers or emails.",
+    "Looking forward to meeting you soon, kisses.",
+]
+
+
+# In an archive of a few hundred ads the chance test (`LinkParams.text_min_surprise`) already
+# refuses a text that a tenth of the ads carry; in a large one it does not. These tests turn it
+# off, so that the hub rule alone has to keep the copiers apart.
+LARGE = LinkParams(text_min_surprise=-1000.0)
+COPIER_AREAS = [415, 510, 650]
+
+
+def copier_ads(n: int, *, first_phone: int = 0, name_of: Any = None) -> list[dict[str, Any]]:
+    """``n`` independents who paste the popular text, each her own name, phone and city, two ads
+    each (a week apart)."""
+    ads = []
+    for i in range(n):
+        k = first_phone + i
+        name = name_of(i) if name_of else f"{NAMES[k % len(NAMES)]}{chr(65 + k // len(NAMES))}"
+        city, _ = CITIES[i % len(CITIES)]
+        for post in range(2):
+            ads.append(
+                {
+                    "id": f"copy-{k}-{post}",
+                    "source": "site",
+                    "title": f"{name} in {city.split(',')[0]}",
+                    "body": " ".join(POPULAR) + f" Call {COPIER_AREAS[k // 100]}-555-01{k % 100:02d}.",
+                    "location": city,
+                    "posted_at": f"2026-0{1 + post}-{1 + i % 27:02d}T20:00:00Z",
+                }
+            )
+    return ads
+
+
+def test_a_popular_text_beside_many_numbers_joins_none_of_its_copiers(tmp_path: Path) -> None:
+    # More numbers beside the text than make a phone number a hub; under a fifth of the site's ads
+    # (which would make it the site's boilerplate).
+    copiers = 30
+    with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(copiers), LARGE) as store:
+        net = networks(store)
+        copy_nets = {net[f"copy-{i}-{p}"] for i in range(copiers) for p in range(2)}
+        assert len(copy_nets) == copiers  # each copier is her own network (her two ads by phone)
+        # Between two copiers, the rarest piece they share is beside every copier's number.
+        [(pairs, holders)] = store.query(
+            "SELECT COUNT(*), MIN(holders) FROM link_text_pairs t JOIN ad_keys a ON a.ad_key = t.ad_a"
+            " JOIN ad_keys b ON b.ad_key = t.ad_b WHERE split_part(a.id, '-', 2) <> split_part(b.id, '-', 2)"
+        )
+        assert pairs > copiers and holders == copiers
+        # A text under the hub line still joins: the burner's template, held by eight numbers.
+    with ingest_and_link(
+        tmp_path / "b", independent_ads(300) + copier_ads(copiers) + burner_ads(), LARGE
+    ) as store:
+        net = networks(store)
+        assert len({net[f"burner-{k}"] for k in range(len(CITIES))}) == 1
+        assert len({net[f"copy-{i}-0"] for i in range(copiers)}) == copiers
+
+
+def test_a_hub_text_joins_two_copiers_that_share_a_name_too(tmp_path: Path) -> None:
+    # Two of the copiers give the same unusual name: text and name agree, so they are joined;
+    # the others stay apart.
+    def name_of(i: int) -> str:
+        return "Marisol" if i in (3, 17) else f"{NAMES[i % len(NAMES)]}{chr(65 + i // len(NAMES))}"
+
+    with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(30, name_of=name_of), LARGE) as store:
+        net = networks(store)
+        assert net["copy-3-0"] == net["copy-17-0"]
+        assert len({net[f"copy-{i}-0"] for i in range(30)}) == 29
+
+
+def ad(ad_id: str, name: str, area: int, n: int, city: str, day: int) -> dict[str, Any]:
+    """One ad that pastes the popular text, under ``name`` and its own number, in March."""
+    return {
+        "id": ad_id,
+        "source": "site",
+        "title": f"{name} new in town",
+        "body": " ".join(POPULAR) + f" Call {area}-555-01{n:02d}.",
+        "location": city,
+        "posted_at": f"2026-03-{day:02d}T21:00:00Z",
+    }
+
+
+def test_incremental_runs_equal_a_full_run_with_hub_texts(tmp_path: Path) -> None:
+    # The text becomes a hub only as copiers arrive: pairs joined early must come apart later,
+    # in an incremental run exactly as in a full one.
+    # Two persons of one operation meet in a second city only in the last batch (then they join).
+    # (Thirty copiers: more and the text fills a fifth of the site, its boilerplate.)
+    batches = [
+        [*independent_ads(300), *copier_ads(6), ad("op-a1", "Odalys", 702, 11, "Denver, CO", 3)],
+        [*copier_ads(10, first_phone=6), ad("op-b1", "Yesenia", 702, 12, "Denver, CO", 4)],
+        [
+            *copier_ads(14, first_phone=16),
+            ad("op-a2", "Odalys", 702, 11, "Miami, FL", 10),
+            ad("op-b2", "Yesenia", 702, 12, "Miami, FL", 11),
+        ],
+    ]
+    store = Store.open(tmp_path / "inc.duckdb")
+    for n, batch in enumerate(batches):
+        ingest_file(write_ads(tmp_path / f"b{n}.jsonl", batch), store, workers=0)
+        link(store.connection, LARGE)
+    incremental = store.query("SELECT id, network FROM ad_links")
+    full = ingest_and_link(tmp_path / "full", [ad for batch in batches for ad in batch], LARGE)
+
+    def groups(rows: list[tuple[str, str]]) -> set[frozenset[str]]:
+        by: dict[str, set[str]] = {}
+        for ad_id, network in rows:
+            by.setdefault(network, set()).add(ad_id)
+        return {frozenset(g) for g in by.values()}
+
+    assert groups(incremental) == groups(full.query("SELECT id, network FROM ad_links"))
+    assert len({dict(incremental)[f"copy-{i}-0"] for i in range(30)}) == 30
+    assert dict(incremental)["op-a1"] == dict(incremental)["op-b1"]
+    # Before the last batch the text was beside few numbers: the first copiers were joined by it.
+    store.close()
+    full.close()
+
+
+def test_a_hub_text_joins_two_groups_seen_together_in_two_cities(tmp_path: Path) -> None:
+    # Two persons of one operation paste the popular text under their own names and numbers and
+    # move together: Denver, then Miami, a day apart. Two copiers who meet once, in one city,
+    # are not joined.
+    together = [
+        ad("op-a1", "Odalys", 702, 11, "Denver, CO", 3),
+        ad("op-b1", "Yesenia", 702, 12, "Denver, CO", 4),
+        ad("op-a2", "Odalys", 702, 11, "Miami, FL", 10),
+        ad("op-b2", "Yesenia", 702, 12, "Miami, FL", 11),
+    ]
+    once = [ad("x-c", "Marisol", 702, 21, "Denver, CO", 20), ad("x-d", "Graciela", 702, 22, "Denver, CO", 21)]
+    with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(30) + together + once, LARGE) as store:
+        net = networks(store)
+        assert net["op-a1"] == net["op-a2"] == net["op-b1"] == net["op-b2"]
+        assert net["x-c"] != net["x-d"]
+        assert len({net[f"copy-{i}-0"] for i in range(30)} | {net["op-a1"]}) == 31

@@ -56,7 +56,7 @@ OUTPUTS: dict[str, str] = {
     # Links with their reasons: what joins each network (identifiers, images, texts, merges).
     "link_evidence": "SELECT network, kind, value, ads, detail FROM link_evidence",
     "link_hubs": "SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM link_hubs",
-    "link_text_pairs": "SELECT ad_a, ad_b, jaccard, shared FROM link_text_pairs",
+    "link_text_pairs": "SELECT ad_a, ad_b, jaccard, shared, holders FROM link_text_pairs",
     "link_image_pairs": "SELECT sha_a, sha_b FROM link_image_pairs",
     "network_scores": "SELECT network, ads, logit, score, model FROM network_scores",
     "ad_scores": "SELECT ad_key, source, id, network, logit, score, model FROM ad_scores",
@@ -236,6 +236,7 @@ def _load(
                 "ingested_at": f"TIMESTAMP {sql_literal(loaded_at.isoformat(sep=' '))}",
                 "quarantined_at": f"TIMESTAMP {sql_literal(loaded_at.isoformat(sep=' '))}",
                 "raw_sha256": "sha256(raw)",
+                "holders": "NULL",  # an output written before text pairs had holders
             }
             if any(c not in present and c not in filled for c in columns):
                 lacking = next(c for c in columns if c not in present and c not in filled)

@@ -95,14 +95,14 @@ def link(
     corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
     scope = None
     if not full:
-        affected_ads(engine)
+        affected_ads(engine, params)
         [(affected, total)] = engine.query(
             "SELECT (SELECT COUNT(*) FROM _affected), (SELECT COUNT(*) FROM link_ads)"
         )
         # When most of the archive is affected anyway, one full pass is cheaper (same result).
         if affected <= total * params.incremental_max_share:
             scope = "_affected"
-    link_components(engine, scope)
+    link_components(engine, scope, params)
     with transaction(con):
         relinked = _save(con, scope)
         save_corroboration(con)
@@ -157,8 +157,8 @@ def result_tables(engine: Engine) -> None:
                'PDQ distance ' || CAST(p.pdq_distance AS STRING)
                || ', pHash distance ' || CAST(p.phash_distance AS STRING)
         FROM image_pairs p
-        JOIN link_images i ON i.sha256 = p.sha_a
-        JOIN new_ad_links l ON l.ad_key = i.ad_key
+        JOIN net_edges e ON e.kind = 'similar_image' AND e.value = p.sha_a || ' ' || p.sha_b
+        JOIN new_ad_links l ON l.ad_key = e.a
         UNION ALL
         SELECT l.network, 'analyst_cut', c.kind || ' ' || c.value, 2,
                CASE WHEN c.kind IN ('text', 'similar_image')
@@ -178,9 +178,12 @@ def result_tables(engine: Engine) -> None:
                'jaccard ' || CAST(floor(t.jaccard * 100 + 0.5) / 100 AS STRING)
                || ', ' || CAST(t.shared AS STRING) || ' sentences'
         FROM (
-            SELECT ad_a, ad_b, jaccard, shared,
-                   row_number() OVER (PARTITION BY ad_b ORDER BY jaccard DESC, shared DESC, ad_a) AS rank
-            FROM text_pairs
+            SELECT p.ad_a, p.ad_b, p.jaccard, p.shared,
+                   row_number() OVER (
+                       PARTITION BY p.ad_b ORDER BY p.jaccard DESC, p.shared DESC, p.ad_a
+                   ) AS rank
+            FROM text_pairs p
+            JOIN net_edges e ON e.kind = 'text' AND e.a = p.ad_a AND e.b = p.ad_b
         ) t
         JOIN new_ad_links l ON l.ad_key = t.ad_a
         JOIN link_ads a ON a.ad_key = t.ad_a
@@ -203,7 +206,7 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     con.execute("DELETE FROM link_image_pairs")
     con.execute("INSERT INTO link_image_pairs SELECT sha_a, sha_b FROM image_pairs")
     con.execute("DELETE FROM link_text_pairs")
-    con.execute("INSERT INTO link_text_pairs SELECT ad_a, ad_b, jaccard, shared FROM text_pairs")
+    con.execute("INSERT INTO link_text_pairs SELECT ad_a, ad_b, jaccard, shared, holders FROM text_pairs")
     # Every cut of the last run is inside the scope (its ends are always affected): replace all.
     con.execute("DELETE FROM link_cuts")
     con.execute("INSERT INTO link_cuts SELECT decision_id, a, b, kind, value FROM link_cut_edges")

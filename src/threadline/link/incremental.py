@@ -24,12 +24,15 @@ that carries it: two tenures of a number never begin on the same day.
 from __future__ import annotations
 
 from threadline.link.engine import Engine
+from threadline.link.steps import LinkParams
 
 __all__ = ["affected_ads"]
 
 
-def affected_ads(engine: Engine) -> None:
+def affected_ads(engine: Engine, params: LinkParams) -> None:
     """Table ``_affected(ad_key)``; needs the tables a link run builds before clustering."""
+    # A text pair's holders matter to clustering only as hub or not (`steps._weak_joins`).
+    own = f"CASE WHEN holders <= {params.text_own_holders} THEN 1 ELSE 0 END"
     engine.table(
         "_dirty",
         """
@@ -48,12 +51,12 @@ def affected_ads(engine: Engine) -> None:
     )
     engine.table(
         "_text_changes",
-        """
-        (SELECT ad_a, ad_b, jaccard, shared FROM text_pairs
-         EXCEPT SELECT ad_a, ad_b, jaccard, shared FROM link_text_pairs)
+        f"""
+        (SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM text_pairs
+         EXCEPT SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM link_text_pairs)
         UNION ALL
-        (SELECT ad_a, ad_b, jaccard, shared FROM link_text_pairs
-         EXCEPT SELECT ad_a, ad_b, jaccard, shared FROM text_pairs)
+        (SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM link_text_pairs
+         EXCEPT SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM text_pairs)
         """,
     )
     engine.table(
@@ -120,12 +123,35 @@ def affected_ads(engine: Engine) -> None:
     )
     # Whole previous networks of the seeds, as a semi-join on the network: joining seed ads to
     # their network's ads row by row would square the size of a big network.
-    engine.table(
-        "_affected",
-        """
-        SELECT ad_key FROM _seed
+    engine.table("_near", _whole_networks("_seed"))
+    # A weak link (similar text or image) joins two groups only when corroborated, and what
+    # corroborates it (the groups' names, their other weak links) changes with either group. A
+    # core that changed is inside ``_near``; the cores at the other end of its weak links are
+    # added, whole networks again, once for every round of weak joins (`steps.link_components`):
+    # a group a round grew can reach one weak link further in the next. Cores further out did
+    # not change, and nothing joined to them can.
+    for _ in range(params.weak_rounds):
+        engine.table(
+            "_hop",
+            """
+            SELECT ad_key FROM _near
+            UNION
+            SELECT e.other FROM _near n JOIN _text_ends e ON e.ad = n.ad_key
+            UNION
+            SELECT i2.ad_key FROM _near n
+            JOIN link_images i1 ON i1.ad_key = n.ad_key
+            JOIN _image_ends e ON e.sha = i1.sha256
+            JOIN link_images i2 ON i2.sha256 = e.other
+            """,
+        )
+        engine.table("_near", _whole_networks("_hop"))
+    engine.table("_affected", "SELECT ad_key FROM _near")
+
+
+def _whole_networks(seed: str) -> str:
+    return f"""
+        SELECT ad_key FROM {seed}
         UNION
         SELECT p.ad_key FROM ad_links p
-        WHERE p.network IN (SELECT DISTINCT p1.network FROM ad_links p1 JOIN _seed s ON s.ad_key = p1.ad_key)
-        """,
-    )
+        WHERE p.network IN (SELECT DISTINCT p1.network FROM ad_links p1 JOIN {seed} s ON s.ad_key = p1.ad_key)
+    """

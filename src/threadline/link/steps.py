@@ -23,6 +23,7 @@ Each step names its inputs and outputs as tables; the engine materialises them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from threadline.link.constraints import separate
@@ -93,6 +94,13 @@ class LinkParams:
     # pairs of N ads: the sum of ln(N / ads carrying it) over the shared sentence pairs must exceed
     # ln(N^2) by this many nats (e^6: some 400 times fewer chance matches than pairs compared).
     text_min_surprise: float = 6.0
+    # A near-duplicate text joins two groups on its own only when the rarest piece they share is
+    # beside at most this many phone numbers: one writer's own text (a number changed once).
+    # Held by more, it is a text others copy too, a hub, and needs something independent to agree
+    # (`_weak_joins`).
+    text_own_holders: int = 2
+    # Rounds of weak joins: each round judges the groups the last one made as wholes.
+    weak_rounds: int = 2
     # Weak corroboration (link/corroboration.py, splink): the same name, age and city within this
     # many days. Pairs scored at least min_probability are kept, as evidence only: on the quality
     # corpus they would add more false links than true ones (see the module).
@@ -330,7 +338,7 @@ def image_pairs(engine: Engine, params: LinkParams) -> None:
     )
 
 
-def link_components(engine: Engine, scope: str | None = None) -> None:
+def link_components(engine: Engine, scope: str | None = None, params: LinkParams | None = None) -> None:
     """Tables ``net_edges``, ``person_edges``, ``networks(node, component)``, ``persons(...)``.
 
     With ``scope`` (a table of ``ad_key``, closed under links: see `incremental`) only those ads
@@ -389,27 +397,62 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
         WHERE d.revoked_at IS NULL
         """,
     )
+    # Strong links make cores: a trusted identifier (a phone in one tenure), an exact image, an
+    # analyst's merge. Weak links (a near-duplicate text, a near-identical image) join two cores
+    # only when they can carry it (see `_weak_joins`).
     engine.table(
-        "_net_edges_all",
+        "_strong_edges_all",
         """
         SELECT t.ad_key AS a, MIN(t.ad_key) OVER (PARTITION BY t.kind, t.value) AS b, t.kind, t.value
         FROM _trusted_ids t
-        UNION ALL SELECT a, b, kind, value FROM _image_edges
-        UNION ALL
-        SELECT ad_a AS a, ad_b AS b, 'text' AS kind,
-               -- rounded as floor(x + 0.5): ROUND of a double differs between engines at halves
-               'jaccard ' || CAST(floor(jaccard * 100 + 0.5) / 100 AS STRING)
-               || ', ' || CAST(shared AS STRING) || ' sentences' AS value
-        FROM text_pairs
+        UNION ALL SELECT a, b, kind, value FROM _image_edges WHERE kind = 'image'
         UNION ALL
         SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY decision_id) AS b, 'analyst_merge' AS kind,
                'decision ' || CAST(decision_id AS STRING) || ' by ' || analyst AS value
         FROM _decision_ads WHERE decision = 'merge'
         """,
     )
+    engine.table(
+        "_weak_edges_all",
+        """
+        SELECT fa.first_ad AS a, fb.first_ad AS b, 'similar_image' AS kind,
+               p.sha_a || ' ' || p.sha_b AS value, 0 AS holders, p.sha_a AS part_a, p.sha_b AS part_b
+        FROM image_pairs p
+        JOIN _image_first fa ON fa.sha256 = p.sha_a
+        JOIN _image_first fb ON fb.sha256 = p.sha_b
+        UNION ALL
+        SELECT ad_a AS a, ad_b AS b, 'text' AS kind,
+               -- rounded as floor(x + 0.5): ROUND of a double differs between engines at halves
+               'jaccard ' || CAST(floor(jaccard * 100 + 0.5) / 100 AS STRING)
+               || ', ' || CAST(shared AS STRING) || ' sentences' AS value,
+               holders, NULL AS part_a, NULL AS part_b
+        FROM text_pairs
+        """,
+    )
     engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
-    engine.table("net_edges", _within("_net_edges_all", scope))
-    engine.connected_components("net_edges", "_net_nodes", "networks")
+    engine.table("_strong_edges", _within("_strong_edges_all", scope))
+    engine.connected_components("_strong_edges", "_net_nodes", "_cores")
+    engine.table("_weak_edges", _within("_weak_edges_all", scope))
+    params = params or LinkParams()
+    # Where and when each ad was posted: the city its location field names, and its time.
+    engine.table(
+        "_ad_visits",
+        """
+        SELECT l.ad_key, MIN(e.value) AS city, MIN(l.seen_at) AS seen_at
+        FROM link_ads l
+        JOIN extractions e ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+        WHERE e.kind = 'place' AND e.field = 'location' AND l.seen_at IS NOT NULL
+        GROUP BY l.ad_key
+        """,
+    )
+    # Groups joined in one round are judged as wholes in the next: their names and photos
+    # together (a burner's stops under two aliases, each alias shared with another stop).
+    for round_ in range(params.weak_rounds):
+        if round_:
+            engine.table("_cores", "SELECT node, component FROM networks")
+        _weak_joins(engine, params)
+        _net_edges(engine)
+        engine.connected_components("net_edges", "_net_nodes", "networks")
     cut = separate(engine)  # analysts' "not linked" and splits: cut the fewest links (constraints)
     # Identifiers used under exactly one name (or none) identify one person; others (an
     # operation's shared phone) only together with the name.
@@ -452,6 +495,103 @@ def link_components(engine: Engine, scope: str | None = None) -> None:
             """,
         )
     engine.connected_components("person_edges", "_net_nodes", "persons")
+
+
+def _net_edges(engine: Engine) -> None:
+    """Table ``net_edges``: every strong edge, and the weak edges inside one core or between two
+    cores that `_weak_joins` lets join."""
+    engine.table(
+        "net_edges",
+        """
+        SELECT a, b, kind, value FROM _strong_edges
+        UNION ALL
+        SELECT w.a, w.b, w.kind, w.value
+        FROM _weak_cores w LEFT JOIN _weak_joins j ON j.x = w.x AND j.y = w.y
+        WHERE w.x = w.y OR j.x IS NOT NULL
+        """,
+    )
+
+
+def _weak_joins(engine: Engine, params: LinkParams) -> None:
+    """Tables ``_weak_cores`` (each weak edge with the cores ``x <= y`` of its ends) and
+    ``_weak_joins(x, y)``: the pairs of cores (``x < y``) that weak links may join.
+
+    A near-duplicate text or a near-identical photo between two cores is something two unrelated
+    advertisers can share: a popular text copied from a well-performing ad, a photo from the
+    same stock. It joins them when something independent agrees: a second kind of weak link
+    between the same two cores (text and photo), two different photos each matching (a re-uploaded
+    set, not one chance likeness), the same self-stated name in both, or posts in the same city
+    within days of each other in two cities or more. A text joins on its own
+    only when the rarest piece the two ads share is beside no more phone numbers
+    (``text_pairs.holders``) than one writer uses (`LinkParams.text_own_holders`).
+    """
+    engine.table(
+        "_weak_cores",
+        """
+        SELECT w.a, w.b, w.kind, w.value, w.holders,
+               LEAST(ca.component, cb.component) AS x, GREATEST(ca.component, cb.component) AS y,
+               CASE WHEN ca.component < cb.component THEN w.part_a ELSE w.part_b END AS part_x,
+               CASE WHEN ca.component < cb.component THEN w.part_b ELSE w.part_a END AS part_y
+        FROM _weak_edges w
+        JOIN _cores ca ON ca.node = w.a
+        JOIN _cores cb ON cb.node = w.b
+        """,
+    )
+    engine.table(
+        "_weak_core_pairs",
+        f"""
+        SELECT x, y, COUNT(DISTINCT kind) AS kinds,
+               MAX(CASE WHEN kind = 'text' AND holders <= {params.text_own_holders} THEN 1 ELSE 0 END)
+                   AS own_text,
+               LEAST(COUNT(DISTINCT part_x), COUNT(DISTINCT part_y)) AS photos
+        FROM _weak_cores WHERE x <> y GROUP BY x, y
+        """,
+    )
+    engine.table(
+        "_core_names",
+        "SELECT DISTINCT c.component, n.name FROM _cores c JOIN link_names n ON n.ad_key = c.node",
+    )
+    engine.table(
+        "_weak_named",
+        """
+        SELECT DISTINCT p.x, p.y
+        FROM _weak_core_pairs p
+        JOIN _core_names nx ON nx.component = p.x
+        JOIN _core_names ny ON ny.component = p.y AND ny.name = nx.name
+        WHERE p.kinds < 2 AND p.own_text = 0 AND p.photos < 2
+        """,
+    )
+    # Together in two cities or more: both groups posted in the same city within the window of
+    # each other, in at least two cities (an operation moves its persons together; two strangers
+    # who copied one text meet in one city now and then, rarely in two).
+    window = max(1, math.ceil(params.corroboration_window_days))
+    engine.table(
+        "_weak_met",
+        f"""
+        SELECT x, y FROM (
+            SELECT DISTINCT p.x, p.y, vx.city
+            FROM _weak_core_pairs p
+            JOIN _cores cx ON cx.component = p.x
+            JOIN _ad_visits vx ON vx.ad_key = cx.node
+            JOIN _cores cy ON cy.component = p.y
+            JOIN _ad_visits vy ON vy.ad_key = cy.node AND vy.city = vx.city
+            LEFT JOIN _weak_named n ON n.x = p.x AND n.y = p.y
+            WHERE p.kinds < 2 AND p.own_text = 0 AND p.photos < 2 AND n.x IS NULL
+              AND vy.seen_at BETWEEN vx.seen_at - INTERVAL '{window}' DAY
+                                 AND vx.seen_at + INTERVAL '{window}' DAY
+        ) m
+        GROUP BY x, y HAVING COUNT(*) >= 2
+        """,
+    )
+    engine.table(
+        "_weak_joins",
+        """
+        SELECT p.x, p.y FROM _weak_core_pairs p
+        LEFT JOIN _weak_named n ON n.x = p.x AND n.y = p.y
+        LEFT JOIN _weak_met m ON m.x = p.x AND m.y = p.y
+        WHERE p.kinds >= 2 OR p.own_text = 1 OR p.photos >= 2 OR n.x IS NOT NULL OR m.x IS NOT NULL
+        """,
+    )
 
 
 def _within(edges: str, scope: str | None) -> str:

@@ -170,18 +170,33 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         FROM _text_candidates c JOIN _text_sets s ON s.ad_key = c.a
         """,
     )
+    # How many holders each shared piece of text has: the distinct phone numbers beside the
+    # order features (sentence pairs, or sentences without pairs) carried by two ads or more.
+    engine.table(
+        "_text_holders",
+        f"""
+        SELECT s.h, COUNT(DISTINCT p.plain) AS holders
+        FROM _text_sets s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+        CROSS JOIN _text_total t
+        WHERE s.sentence = {order_kind} AND s.surprise < LN(CAST(t.ads AS DOUBLE))
+        GROUP BY s.h
+        """,
+    )
     engine.table(
         "text_pairs",
         f"""
         WITH shared AS (
             SELECT f.a, f.b, MIN(f.na) AS na, MIN(s.n) AS nb, COUNT(*) AS common, SUM(f.sentence) AS shared,
-                   SUM(f.surprise) AS surprise
+                   SUM(f.surprise) AS surprise,
+                   MIN(CASE WHEN f.sentence = {order_kind} THEN COALESCE(o.holders, 0) END) AS holders
             FROM _text_candidate_features f
             JOIN _text_sets s ON s.ad_key = f.b AND s.h = f.h
+            LEFT JOIN _text_holders o ON o.h = f.h
             GROUP BY f.a, f.b
         )
         SELECT a AS ad_a, b AS ad_b, CAST(common AS DOUBLE) / (na + nb - common) AS jaccard, shared,
-               common - shared AS shared_pairs, surprise - 2 * LN(t.ads) AS surprise
+               common - shared AS shared_pairs, surprise - 2 * LN(t.ads) AS surprise,
+               COALESCE(holders, 0) AS holders
         FROM shared CROSS JOIN _text_total t
         WHERE shared >= {params.text_min_shared}
           AND common - shared >= {params.text_min_shared_pairs}
@@ -197,6 +212,7 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         "_text_buckets",
         "_text_candidates",
         "_text_candidate_features",
+        "_text_holders",
     )
 
 

@@ -547,6 +547,11 @@ def _long_texts() -> tuple[str, ...]:
     )
 
 
+# How many phone numbers hold the rarest piece of text a near-duplicate pair shares: a text that
+# many hold is a hub, which joins nothing on its own (link/steps.py `_weak_joins`).
+_TEXT_HOLDERS = ("ALTER TABLE link_text_pairs ADD COLUMN holders BIGINT",)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -558,6 +563,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "splits and hub marks as decisions; the note of a label's withdrawal", _ACTS),
     Migration(9, "lineage of network and person ids", _LINEAGE),
     Migration(10, "long ad texts kept in parts; ads a view over ad_rows", _long_texts()),
+    Migration(11, "holders of each near-duplicate text pair", _TEXT_HOLDERS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
