@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyotp
 import pytest
 from argon2 import PasswordHasher
@@ -17,7 +18,8 @@ from threadline.service import accounts, audit, sessions, tokens
 from threadline.service._common import Actor
 from threadline.service.accounts import AccountError
 from threadline.service.roles import ROLES, Action, allowed, scope_allows
-from threadline.store import Store
+from threadline.store import LATEST_VERSION, Store
+from threadline.store.schema import MIGRATIONS, migrate
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 ADMIN = Actor("root", "os-user", "cli")
@@ -39,6 +41,23 @@ def add(store: Store, name: str = "kim", role: str = "analyst", hasher: Password
 
 def login(store: Store, password: str = PASSWORD, at: datetime = T0, **kw: str) -> accounts.Login:
     return accounts.verify_login(store, "kim", password, "192.0.2.7", now=at, hasher=CHEAP, **kw)
+
+
+# -- the schema ---------------------------------------------------------------------------------
+
+
+def test_a_store_from_before_accounts_gets_their_tables_on_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(audit.KEY_DIR_ENV, str(tmp_path / "keys"))
+    [ours] = [m for m in MIGRATIONS if any("CREATE TABLE audit_log" in s for s in m.statements)]
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        migrate(con, tuple(m for m in MIGRATIONS if m.version < ours.version))
+    with Store.open(path) as old:
+        assert old.schema_version == LATEST_VERSION
+        add(old)
+        assert login(old).ok and audit.verify(old).ok
 
 
 # -- passwords and logins -----------------------------------------------------------------------

@@ -210,6 +210,19 @@ def test_append_refuses_entries_added_behind_the_head(db: Path) -> None:
         audit.append(store, CLI, "user add", "kim")
 
 
+def test_two_appends_at_once_never_fork_the_chain(store: Store) -> None:
+    first, second = store.connection.cursor(), store.connection.cursor()
+    first.execute("BEGIN TRANSACTION")
+    second.execute("BEGIN TRANSACTION")
+    audit.append_within(first, CLI, "label", "L1")
+    with pytest.raises(duckdb.TransactionException):
+        audit.append_within(second, CLI, "label", "L2")  # both extend entry 6: one must give way
+    second.execute("ROLLBACK")
+    first.execute("COMMIT")
+    result = audit.verify(store)
+    assert result.ok and result.entries == 7
+
+
 def test_the_key_lives_outside_the_store_readable_by_its_owner_only(db: Path, tmp_path: Path) -> None:
     key = tmp_path / "keys" / audit.KEY_FILE_NAME
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -282,10 +282,14 @@ def append_within(
         [seq, at, *fields, obj, detail_text, prev_hash, hash],
     )
     signed = [seq, hash, key.key_id, key.sign(seq, hash), at]
-    con.execute("DELETE FROM audit_head")
-    con.execute(
-        "INSERT INTO audit_head (seq, hash, key_id, signature, signed_at) VALUES (?, ?, ?, ?, ?)", signed
-    )
+    if seq == 1:
+        con.execute(
+            "INSERT INTO audit_head (seq, hash, key_id, signature, signed_at) VALUES (?, ?, ?, ?, ?)", signed
+        )
+    else:  # two appends at once both change this row: DuckDB rolls one back, so the chain never forks
+        con.execute(
+            "UPDATE audit_head SET seq = ?, hash = ?, key_id = ?, signature = ?, signed_at = ?", signed
+        )
     if seq % CHECKPOINT_EVERY == 0:
         con.execute(
             "INSERT INTO audit_checkpoints (seq, hash, key_id, signature, signed_at) VALUES (?, ?, ?, ?, ?)",
