@@ -3,6 +3,11 @@ argon2id. The clock is injected (``now=``): nothing here sleeps or depends on th
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -302,10 +307,8 @@ def test_user_and_token_commands_round_trip_and_are_audited(
     )
     assert code == 0 and out == "user: added ann (admin)\n", err
     assert "audit key" in err and (tmp_path / "keys" / audit.KEY_FILE_NAME).exists()
-    code, _, err = run(
-        "user", "add", "kim", "--role", "analyst", "--db", db, input=f"{PASSWORD}\n{PASSWORD}\n"
-    )
-    assert code == 0, err  # prompted twice
+    code, _, err = run("user", "add", "kim", "--role", "analyst", "--db", db, input=f"{PASSWORD}\n")
+    assert code == 0, err  # no terminal: one line of stdin, as with --password-stdin
     code, _, err = run(
         "user", "add", "bob", "--role", "analyst", "--db", db, "--password-stdin", input="short\n"
     )
@@ -345,3 +348,38 @@ def test_user_and_token_commands_round_trip_and_are_audited(
             ("user disable", "kim"),
         ]
         assert audit.verify(store).ok
+
+
+def test_on_a_terminal_the_password_is_asked_twice(tmp_path: Path) -> None:
+    master, terminal = pty.openpty()
+    env = {**os.environ, audit.KEY_DIR_ENV: str(tmp_path / "keys")}
+    command = [sys.executable, "-m", "threadline.cli", "user", "add", "kim", "--role", "analyst"]
+    process = subprocess.Popen(
+        [*command, "--db", str(tmp_path / "s.duckdb")],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    shown = b""
+
+    def answer(prompt: bytes) -> None:
+        nonlocal shown
+        while prompt not in shown:
+            ready, _, _ = select.select([master], [], [], 60)
+            assert ready, shown
+            shown += os.read(master, 1024)
+        os.write(master, PASSWORD.encode() + b"\n")
+
+    with process:
+        try:
+            answer(b"Password: ")
+            answer(b"Repeat for confirmation: ")
+            assert process.wait(timeout=60) == 0
+        finally:
+            process.kill()
+            os.close(master)
+        assert process.stdout is not None and process.stdout.read() == b"user: added kim (analyst)\n"
+    assert PASSWORD.encode() not in shown  # not echoed

@@ -83,7 +83,8 @@ def user() -> None:
     "--password-stdin", is_flag=True, help="Read the password from one line of stdin (for scripts)."
 )
 def user_add(name: str, role: str, db: Path, password_stdin: bool) -> None:
-    """Add user NAME with ROLE; the password is asked twice (or read from stdin).
+    """Add user NAME with ROLE; the password is asked twice on a terminal, else read from one
+    line of stdin (as with --password-stdin).
 
     An analyst reads, searches, labels, merges, separates and splits, reveals images and exports
     evidence; a supervisor also reads the audit and revokes others' acts; an admin also manages
@@ -94,7 +95,7 @@ def user_add(name: str, role: str, db: Path, password_stdin: bool) -> None:
 
     try:
         check_name(name)
-        if password_stdin:
+        if password_stdin or not sys.stdin.isatty():  # a script: no terminal to ask twice on
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
