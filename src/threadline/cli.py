@@ -324,17 +324,15 @@ def export() -> None:
 @_OUTPUT
 def export_networks(db: Path, output: Path | None) -> None:
     """One line per ad: {"id", "source", "network", "person"}."""
+    from threadline import read
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store, ExitStack() as stack:
         out = _writer(stack, output, reads=[db])
-        rows = store.connection.execute(
-            "SELECT id, source, network, person FROM ad_links ORDER BY ad_key"
-        ).fetchall()
-        if not rows and not store.connection.execute("SELECT COUNT(*) FROM link_runs").fetchall()[0][0]:
+        if not read.is_linked(store.connection):
             _fail(f"{db}: not linked yet (run: threadline link --db {db})")
-        for ad_id, source, network, person in rows:
+        for ad_id, source, network, person in read.ad_links(store.connection):
             line = {"id": ad_id, "source": source, "network": network, "person": person}
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
@@ -344,12 +342,13 @@ def export_networks(db: Path, output: Path | None) -> None:
 @_OUTPUT
 def export_scores(db: Path, output: Path | None) -> None:
     """One line per ad, highest priority first: {"id", "score", "reasons", "network", ...}."""
+    from threadline import read
     from threadline.score.scorer import iter_ad_scores
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store, ExitStack() as stack:
-        if not store.connection.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0]:
+        if not read.is_scored(store.connection):
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
         out = _writer(stack, output, reads=[db])
         for record in iter_ad_scores(store.connection):
@@ -363,12 +362,13 @@ def score_command(db: Path, rematch: bool) -> None:
     """Score every ad and network again (ingest already does), e.g. after editing the lexicon's
     or the weights' file (THREADLINE_LEXICON, THREADLINE_WEIGHTS). A changed weight needs only
     this; new or changed phrases need --rematch."""
+    from threadline import read
     from threadline.score.scorer import score_store
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db) as store:
-        if not store.connection.execute("SELECT COUNT(*) FROM link_runs").fetchall()[0][0]:
+        if not read.is_linked(store.connection):
             _fail(f"{db}: not linked yet (run: threadline link --db {db})")
         if rematch:
             from threadline.score.rematch import rematch as find_again
@@ -598,17 +598,17 @@ def _priority(score: float | None, logit: float | None) -> str:
 def networks(db: Path, top: int, label: str | None, since: Any, n_reasons: int) -> None:
     """List networks by priority for review, highest first (ties: latest ad, then most ads), each
     with its logit, size, last date and place, and its top reasons."""
+    from threadline import read
     from threadline.score.lexicon import default_lexicon
     from threadline.score.scorer import NOTE, reasons
     from threadline.score.weights import load_weights
     from threadline.store import Store
-    from threadline.store import queries as q
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
-        if not store.connection.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0]:
+        if not read.is_scored(store.connection):
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
-        rows = q.ranked_networks(store.connection, top=top, label=label, since=since)
+        rows = read.queue(store.connection, limit=top, label=label, date_from=since, reasons=0).items
     if not rows:
         click.echo("no networks")
         return
@@ -634,14 +634,14 @@ def networks(db: Path, top: int, label: str | None, since: Any, n_reasons: int) 
 def find(value: str, db: Path, limit: int, region: str) -> None:
     """Look up VALUE: a phone (any format), e-mail, handle, name, ad id (SOURCE:ID) or network or
     person id (N…, P…); print the networks and ads it touches."""
+    from threadline import read
     from threadline.store import Store
-    from threadline.store import queries as q
 
     _readable(db)
     if not value.strip():
         _fail("VALUE is empty")
     with Store.open(db, read_only=True) as store:
-        found = q.find(store.connection, value, limit=limit, region=region.upper())
+        found = read.find(store.connection, value, limit=limit, region=region.upper())
     if not found.total_ads:
         _fail(f"nothing found for {_clean(value)!r} in {db}")
     what = "; ".join(f"{kind} {v}" for kind, v in found.matched)
@@ -694,13 +694,13 @@ def ad(ad_ref: str, db: Path) -> None:
     """Show one ad: its text with extracted values and indicators marked ([[...]] when not on a
     terminal), URL, dates, place, image paths, network and person, and every version with what
     changed."""
+    from threadline import read
     from threadline.store import Store
-    from threadline.store import queries as q
 
     ((source, ad_id),) = _ad_refs((ad_ref,))
     _readable(db)
     with Store.open(db, read_only=True) as store:
-        detail = q.ad_detail(store.connection, source, ad_id)
+        detail = read.ad_detail(store.connection, source, ad_id)
     if detail is None:
         _fail(f"no ad {_clean(ad_ref)} in {db}")
     ctx = click.get_current_context()
@@ -709,7 +709,7 @@ def ad(ad_ref: str, db: Path) -> None:
 
 
 def _print_ad(detail: Any, colour: bool) -> None:
-    from threadline.store.queries import MARKED_KINDS, version_changes
+    from threadline.read import MARKED_KINDS, version_changes
 
     latest = detail.latest
     spans: dict[str, list[tuple[int, int, str]]] = {}
@@ -1011,20 +1011,16 @@ def _decision_kind(kind: str) -> str:
 def decisions(db: Path) -> None:
     """List analysts' decisions (D…): merges, separations, splits and hub marks, each with who
     made it, and who revoked it, when and why."""
-    from threadline.link.decisions import decisions as all_decisions
+    from threadline import read
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
-        rows = all_decisions(store.connection)
-        cuts = dict(
-            store.connection.execute(
-                "SELECT decision_id, COUNT(*) FROM link_cuts GROUP BY decision_id"
-            ).fetchall()
-        )
+        rows = read.decision_list(store.connection)
     if not rows:
         click.echo("no decisions")
-    for d in rows:
+    for listed in rows:
+        d = listed.decision
         why = f": {d.note}" if d.note else ""
         state = "active" if d.active else "revoked"
         click.echo(f"{d.ref} {d.kind} by {d.analyst} {d.decided_at:%Y-%m-%d %H:%M} ({state}){why}")
@@ -1039,7 +1035,7 @@ def decisions(db: Path) -> None:
             if d.side_b:
                 click.echo(f"  not linked to {_few(list(d.side_b))}")
         if d.side_b and d.active:
-            click.echo(f"  links cut by the last run: {cuts.get(d.decision_id, 0)}")
+            click.echo(f"  links cut by the last run: {listed.links_cut}")
         if d.revoked_at is not None:
             withdrawn = f": {d.revoke_note}" if d.revoke_note else ""
             click.echo(f"  revoked by {d.revoked_by} {d.revoked_at:%Y-%m-%d %H:%M}{withdrawn}")
@@ -1050,12 +1046,12 @@ def decisions(db: Path) -> None:
 def labels(db: Path) -> None:
     """List analysts' labels of networks (L…), with who made each, and who withdrew it, when and
     why (`revoke L…`)."""
-    from threadline.score.learn import labels as all_labels
+    from threadline import read
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
-        rows = all_labels(store.connection)
+        rows = read.label_list(store.connection)
     if not rows:
         click.echo("no labels")
     for lab in rows:

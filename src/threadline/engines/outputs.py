@@ -21,10 +21,13 @@ import duckdb
 
 from threadline.engines import glob_escape
 from threadline.link.engine import sql_literal
+from threadline.score.saved import refresh_network_summary
 from threadline.store._tx import transaction
 from threadline.store.schema import ads_insert
+from threadline.store.text_index import index_ads
 
 __all__ = [
+    "OPTIONAL_OUTPUTS",
     "OUTPUTS",
     "LoadError",
     "check_output",
@@ -62,7 +65,25 @@ OUTPUTS: dict[str, str] = {
     "ad_scores": "SELECT ad_key, source, id, network, logit, score, model FROM ad_scores",
     "score_parts": "SELECT level, unit, feature, value, detail, x, contribution FROM score_parts",
     "score_local_prices": "SELECT place, median, ads FROM score_local_prices",
+    # Movement as the scoring run saw it: each network's features, and the itineraries and
+    # circuits of its networks and persons (a network's view reads them).
+    "score_movement": """
+        SELECT network, places, moves, median_stay_days, max_km_per_day, foreign_code_share, origin,
+               circuit, circuit_repeats
+        FROM score_movement
+    """,
+    "score_itineraries": """
+        SELECT unit_kind, unit, stay_no, place, country, first_seen, last_seen, ads FROM score_itineraries
+    """,
+    "score_circuits": """
+        SELECT unit_kind, unit, circuit, cycle_len, laps, full_laps, start_stay, end_stay, missed, extra,
+               median_dwell_days, simultaneous
+        FROM score_circuits
+    """,
 }
+# Outputs a run written before they existed lacks: loaded when present. Without them the store's
+# first scoring run scores everything (and saves them).
+OPTIONAL_OUTPUTS = frozenset({"score_movement", "score_itineraries", "score_circuits"})
 
 MANIFEST = "run.json"
 
@@ -204,7 +225,7 @@ def check_loadable(output: str | os.PathLike[str]) -> None:
     """`LoadError` unless ``output`` holds a run's manifest and every output (checked before a
     store is opened, so a failed load leaves no store file behind)."""
     read_manifest(output)
-    missing = [name for name in OUTPUTS if not _parquet_files(output, name)]
+    missing = [name for name in OUTPUTS if name not in OPTIONAL_OUTPUTS and not _parquet_files(output, name)]
     if missing:
         raise LoadError(f"{output}: missing output {missing[0]} (and {len(missing) - 1} more)")
 
@@ -226,6 +247,8 @@ def _load(
     counts: dict[str, int] = {}
     with transaction(con):
         for name in OUTPUTS:
+            if name in OPTIONAL_OUTPUTS and not _parquet_files(output, name):
+                continue
             files = ", ".join(sql_literal(f) for f in _parquet_files(output, name))
             columns = [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
             read = f"read_parquet([{files}])"
@@ -262,6 +285,9 @@ def _load(
                 link_counts["seconds"],
             ],
         )
+        # What the store derives from these for readers: the words index and network summaries.
+        index_ads(con)
+        refresh_network_summary(con)
         score = manifest["score"]
         con.execute(
             "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",

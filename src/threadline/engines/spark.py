@@ -633,6 +633,10 @@ def run_spark(
     engine.table("ad_scores", "SELECT * FROM new_ad_scores")
     engine.table("score_parts", "SELECT * FROM new_score_parts")
     engine.table("score_local_prices", "SELECT place, median, ads FROM _local_prices")
+    # Movement as the store saves it (`score.saved`), under the store's names for the outputs.
+    engine.table("score_movement", "SELECT * FROM movement")
+    engine.table("score_itineraries", "SELECT * FROM itineraries")
+    engine.table("score_circuits", "SELECT * FROM circuits")
     [(scored_ads, scored_networks)] = engine.query(
         "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores)"
     )

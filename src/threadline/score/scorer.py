@@ -37,6 +37,7 @@ import duckdb
 from threadline.link.engine import DuckDBEngine, Engine, sql_literal, write_rows
 from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.movement import movement_steps
+from threadline.score.saved import refresh_network_summary, save_movement
 from threadline.score.structure import local_prices, scope_tables, structure_features
 from threadline.score.weights import Weights, load_weights
 from threadline.store._tx import transaction
@@ -331,7 +332,17 @@ def score_store(
     links = con.execute("SELECT finished FROM link_runs ORDER BY finished DESC LIMIT 2").fetchall()
     scored = con.execute("SELECT MAX(finished) FROM score_runs").fetchall()[0][0]
     current = len(links) == 2 and scored is not None and scored >= links[1][0]
-    scope = changed if changed and current and last and tuple(last[0]) == versions else None
+    # A store whose scored networks lack their saved summary or movement (scored before these
+    # were saved, or loaded from an older run's output) is scored whole once.
+    [(unsaved,)] = con.execute(
+        """
+        SELECT COUNT(*) FROM network_scores n
+        WHERE NOT EXISTS (SELECT 1 FROM network_summary s WHERE s.network = n.network)
+           OR NOT EXISTS (SELECT 1 FROM score_movement m WHERE m.network = n.network)
+        """
+    ).fetchall()
+    fresh = changed and current and last and tuple(last[0]) == versions and not unsaved
+    scope = changed if fresh else None
     engine = DuckDBEngine(con)
     # Features are temporary tables, made before the transaction that saves the scores (inside
     # one, replaced temporary tables are kept until the commit: see `link.link`).
@@ -366,6 +377,9 @@ def score_store(
         con.execute("INSERT INTO score_parts SELECT * FROM new_score_parts")
         con.execute("INSERT INTO network_scores SELECT * FROM new_network_scores")
         con.execute("INSERT INTO ad_scores SELECT * FROM new_ad_scores")
+        # What readers show beside the scores, for the same networks (`saved`).
+        save_movement(con, "_score_networks" if scope else None)
+        refresh_network_summary(con, "_score_networks" if scope else None)
         [(ads, networks, rescored)] = con.execute(
             "SELECT (SELECT COUNT(*) FROM ad_scores), (SELECT COUNT(*) FROM network_scores),"
             " (SELECT COUNT(*) FROM score_ads)"

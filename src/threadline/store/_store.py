@@ -50,6 +50,7 @@ from threadline.store.schema import (
     text_parts,
     utc_now,
 )
+from threadline.store.text_index import index_ads
 
 __all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError", "StoreTooNewError"]
 
@@ -529,6 +530,7 @@ class Store:
             )
         self._insert("ad_images", ad_images, _AD_IMAGES)
         self._copy_extractions(copies)
+        self._index_words(ads)
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
         return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions))
 
@@ -647,6 +649,17 @@ class Store:
                 rows.data[column][row] = placeholder
         self._insert("ad_text_parts", parts, _PARTS)
         self._insert("ad_rows", rows, _ADS)
+
+    def _index_words(self, ads: _Columns) -> None:
+        """Index the words of the batch's new ads and versions (`text_index`), in its transaction."""
+        if not len(ads):
+            return
+        keys = pa.table({"source": ads.data["source"], "id": ads.data["id"]})
+        self._con.register("_batch_word_keys", keys)
+        try:
+            index_ads(self._con, "_batch_word_keys")
+        finally:
+            self._con.unregister("_batch_word_keys")
 
     def _insert(self, table: str, rows: _Columns, schema: pa.Schema, suffix: str = "") -> int:
         """Insert all ``rows`` in one statement from an Arrow table (no per-row round trips)."""

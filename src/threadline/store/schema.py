@@ -552,6 +552,109 @@ def _long_texts() -> tuple[str, ...]:
 _TEXT_HOLDERS = ("ALTER TABLE link_text_pairs ADD COLUMN holders BIGINT",)
 
 
+# What readers need without recomputing it (threadline.read): a full-text index of the ads' words
+# (`store.text_index`: DuckDB's fts extension downloads at run time, which an air-gapped unit
+# cannot do), filled here from every stored ad and then kept current by every write; and what a
+# scoring run now saves beside the scores, for the networks it scored: each network's summary for
+# the triage queue (``network_summary``), its movement features, and the itineraries and circuits
+# of its networks and persons (`score.movement`), so that a network's view reads them.
+_READ_TABLES: tuple[str, ...] = (
+    "CREATE SEQUENCE search_doc_ids START 1",
+    """
+    CREATE TABLE search_docs (
+        doc     BIGINT  NOT NULL,  -- the index's own number for the ad (changes with each version)
+        source  VARCHAR NOT NULL,
+        id      VARCHAR NOT NULL,
+        version INTEGER NOT NULL,  -- the version indexed: the ad's latest
+        terms   INTEGER NOT NULL   -- words indexed (for ranking: longer ads weigh each word less)
+    )
+    """,
+    """
+    CREATE TABLE search_terms (
+        term VARCHAR NOT NULL,  -- lower case, without accents (text_index.terms_sql)
+        doc  BIGINT  NOT NULL,
+        tf   INTEGER NOT NULL   -- times the word occurs in the ad
+    )
+    """,
+    # The words of every ad stored so far, cut as text_index.terms_sql cut them when this
+    # migration was written (a change of the cut is a new migration that indexes again).
+    r"""
+    CREATE TEMP TABLE _ti_docs AS
+    SELECT nextval('search_doc_ids') AS doc, source, id, version,
+           list_filter(
+               regexp_extract_all(
+                   lower(strip_accents(left(concat_ws(' ', title, body, location), 65536))),
+                   '[\p{L}\p{N}]+'
+               ),
+               w -> length(w) BETWEEN 2 AND 40
+           ) AS words
+    FROM latest_ads
+    """,
+    "INSERT INTO search_docs SELECT doc, source, id, version, len(words) FROM _ti_docs",
+    """
+    INSERT INTO search_terms
+    SELECT term, doc, COUNT(*) FROM (SELECT doc, unnest(words) AS term FROM _ti_docs) GROUP BY term, doc
+    """,
+    "DROP TABLE _ti_docs",
+    """
+    CREATE TABLE network_summary (  -- one row per scored network, for the triage queue
+        network        VARCHAR   NOT NULL PRIMARY KEY,
+        ads            BIGINT    NOT NULL,
+        persons        BIGINT    NOT NULL,
+        phones         BIGINT    NOT NULL,  -- distinct phone numbers in its ads' latest versions
+        first_date     TIMESTAMP,           -- an ad's date: posted, else captured
+        last_date      TIMESTAMP,
+        last_place     VARCHAR,             -- the place of its latest dated ad
+        places         VARCHAR[] NOT NULL,  -- every place of its ads
+        sources        VARCHAR[] NOT NULL,
+        hubs           BIGINT    NOT NULL,  -- hub values its ads carry (not used to link)
+        last_ingested  TIMESTAMP NOT NULL   -- when the newest of its ads' latest versions was stored
+    )
+    """,
+    """
+    CREATE TABLE score_movement (  -- score.movement's `movement` table of the networks scored
+        network            VARCHAR NOT NULL PRIMARY KEY,
+        places             BIGINT  NOT NULL,
+        moves              BIGINT  NOT NULL,
+        median_stay_days   DOUBLE,
+        max_km_per_day     DOUBLE,
+        foreign_code_share DOUBLE,
+        origin             VARCHAR,
+        circuit            VARCHAR,
+        circuit_repeats    DOUBLE  NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE score_itineraries (  -- stays of every network and person scored
+        unit_kind  VARCHAR   NOT NULL,  -- 'network' or 'person'
+        unit       VARCHAR   NOT NULL,
+        stay_no    BIGINT    NOT NULL,  -- 1, 2, ... in time order
+        place      VARCHAR   NOT NULL,
+        country    VARCHAR,
+        first_seen TIMESTAMP NOT NULL,
+        last_seen  TIMESTAMP NOT NULL,
+        ads        BIGINT    NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE score_circuits (  -- the circuit of a network's or person's stays, if any
+        unit_kind         VARCHAR NOT NULL,
+        unit              VARCHAR NOT NULL,
+        circuit           VARCHAR NOT NULL,  -- 'A -> B -> C'
+        cycle_len         BIGINT  NOT NULL,
+        laps              DOUBLE  NOT NULL,
+        full_laps         BIGINT  NOT NULL,
+        start_stay        BIGINT  NOT NULL,
+        end_stay          BIGINT  NOT NULL,
+        missed            BIGINT  NOT NULL,
+        extra             BIGINT  NOT NULL,
+        median_dwell_days DOUBLE,
+        simultaneous      BOOLEAN
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -564,6 +667,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "lineage of network and person ids", _LINEAGE),
     Migration(10, "long ad texts kept in parts; ads a view over ad_rows", _long_texts()),
     Migration(11, "holders of each near-duplicate text pair", _TEXT_HOLDERS),
+    Migration(12, "full-text index; network summaries, movement and itineraries saved", _READ_TABLES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

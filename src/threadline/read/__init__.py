@@ -1,0 +1,105 @@
+"""The read API: everything a reader asks of a store, as plain dataclasses.
+
+Every reader uses it: the CLI now, the HTTP server next, so that a command and a page show the
+same thing and no SQL lives in either. Each function takes an open DuckDB connection (a store's,
+or a cursor of it) and returns dataclasses and tuples that ``dataclasses.asdict`` turns into JSON
+(datetimes aside); nothing here formats for a terminal or a page.
+
+By subject:
+
+* `networks`: the triage queue (`queue`: filters, sorts, pages, with each row's reasons) and one
+  network (`network`: persons, identifiers, ads, evidence, hubs, score, movement, itinerary and
+  circuits, decisions, labels);
+* `ads`: one ad (`ad_detail`: every version, extracted values with spans, indicators, images);
+* `search`: an identifier in any format, a name, an id, words of the text, a place (`search`);
+* `acts`: hubs, analysts' decisions and labels, fitted models, and whether a store is linked or
+  scored.
+
+Why a package of its own and not ``store``: reading a store means knowing what linking and
+scoring saved (lineage of ids, reasons from the weights and the lexicon, phone numbers read as
+extraction reads them), and the store sits below those stages; a reader sits above them all.
+"""
+
+from __future__ import annotations
+
+from threadline.read._common import AdRow, Page, ScorePart
+from threadline.read.acts import (
+    Hub,
+    ListedDecision,
+    Model,
+    ad_links,
+    decision_list,
+    hub_value_seen,
+    hubs,
+    is_linked,
+    is_scored,
+    label_list,
+    models,
+)
+from threadline.read.ads import (
+    MARKED_KINDS,
+    AdDetail,
+    AdVersion,
+    Extracted,
+    Image,
+    Indicator,
+    ad_detail,
+    version_changes,
+)
+from threadline.read.networks import (
+    SORTS,
+    Circuit,
+    Identifier,
+    Movement,
+    NetworkRow,
+    NetworkScore,
+    NetworkView,
+    Reason,
+    Stay,
+    network,
+    queue,
+)
+from threadline.read.search import FindResult, NetworkHit, PlaceHit, SearchResult, TextHit, find, search
+
+__all__ = [
+    "MARKED_KINDS",
+    "SORTS",
+    "AdDetail",
+    "AdRow",
+    "AdVersion",
+    "Circuit",
+    "Extracted",
+    "FindResult",
+    "Hub",
+    "Identifier",
+    "Image",
+    "Indicator",
+    "ListedDecision",
+    "Model",
+    "Movement",
+    "NetworkHit",
+    "NetworkRow",
+    "NetworkScore",
+    "NetworkView",
+    "Page",
+    "PlaceHit",
+    "Reason",
+    "ScorePart",
+    "SearchResult",
+    "Stay",
+    "TextHit",
+    "ad_detail",
+    "ad_links",
+    "decision_list",
+    "find",
+    "hub_value_seen",
+    "hubs",
+    "is_linked",
+    "is_scored",
+    "label_list",
+    "models",
+    "network",
+    "queue",
+    "search",
+    "version_changes",
+]

@@ -1,0 +1,141 @@
+"""Lists beside the networks: hubs, analysts' decisions and labels, fitted models; and the few
+facts about a store that commands check before they read (linked yet? scored yet?)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from threadline.link.decisions import Decision, decisions
+from threadline.score.learn import Label, labels
+
+__all__ = [
+    "Hub",
+    "ListedDecision",
+    "Model",
+    "ad_links",
+    "decision_list",
+    "hub_value_seen",
+    "hubs",
+    "is_linked",
+    "is_scored",
+    "label_list",
+    "models",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    """An identifier or image shared by many unrelated posters: not used to link."""
+
+    kind: str
+    value: str  # a phone's value names its tenure: "+18005550199 from 2026-08-01"
+    ads: int
+    co_phones: int  # other phone numbers seen in the ads that carry it
+    names: int  # self-stated names seen in those ads
+    detected: bool  # what the data says
+    is_hub: bool  # what linking used (an analyst's mark wins)
+    marked_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDecision:
+    decision: Decision
+    links_cut: int  # links the last link run cut to honour it (a separation or split in force)
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A model fitted on analysts' labels (`threadline fit`)."""
+
+    model_id: int
+    created_at: datetime
+    analyst: str
+    labels: int
+    bias: float
+    coefficients: dict[str, float]
+    model_ap: float | None
+    prior_ap: float | None
+    adopted: bool  # used for scoring: it ranked the labelled networks better than the priors
+
+
+def is_linked(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a link run has finished on the store."""
+    return bool(con.execute("SELECT COUNT(*) FROM link_runs").fetchall()[0][0])
+
+
+def is_scored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a scoring run has finished on the store."""
+    return bool(con.execute("SELECT COUNT(*) FROM score_runs").fetchall()[0][0])
+
+
+def ad_links(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str, str]]:
+    """(id, source, network, person) of every linked ad, in the order ads were first stored."""
+    cursor = con.execute("SELECT id, source, network, person FROM ad_links ORDER BY ad_key")
+    while rows := cursor.fetchmany(10_000):
+        yield from rows
+
+
+def hubs(con: duckdb.DuckDBPyConnection, *, limit: int | None = 20, offset: int = 0) -> list[Hub]:
+    """Hubs, and values an analyst marked (as hubs or not): hubs first, then most ads."""
+    rows = con.execute(
+        """
+        SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM link_hubs
+        WHERE is_hub OR marked_by IS NOT NULL
+        ORDER BY is_hub DESC, ads DESC, kind, value LIMIT ? OFFSET ?
+        """,
+        [limit if limit is not None else 2**62, offset],
+    ).fetchall()
+    return [
+        Hub(k, v, int(n), int(co), int(names), bool(d), bool(h), by) for k, v, n, co, names, d, h, by in rows
+    ]
+
+
+def hub_value_seen(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> bool:
+    """Whether an ad of the store holds ``value`` (a phone tenure: one the last link run saw)."""
+    if kind == "image":
+        query, params = "SELECT 1 FROM ad_images WHERE sha256 = ? LIMIT 1", [value]
+    elif kind == "text" or " from " in value:  # a tenure or a text: as the last link run named it
+        query, params = "SELECT 1 FROM link_hubs WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
+    else:
+        query, params = "SELECT 1 FROM extractions WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
+    return bool(con.execute(query, params).fetchall())
+
+
+def decision_list(con: duckdb.DuckDBPyConnection) -> list[ListedDecision]:
+    """Every decision, oldest first (revoked ones too), with the links the last run cut for it."""
+    cuts = dict(con.execute("SELECT decision_id, COUNT(*) FROM link_cuts GROUP BY decision_id").fetchall())
+    return [ListedDecision(d, int(cuts.get(d.decision_id, 0))) for d in decisions(con)]
+
+
+def label_list(con: duckdb.DuckDBPyConnection) -> list[Label]:
+    """Every label, oldest first (withdrawn ones too)."""
+    return labels(con)
+
+
+def models(con: duckdb.DuckDBPyConnection) -> list[Model]:
+    """Every fitted model, newest first."""
+    rows = con.execute(
+        """
+        SELECT model_id, created_at, analyst, labels, bias, coefficients, model_ap, prior_ap, adopted
+        FROM score_models ORDER BY model_id DESC
+        """
+    ).fetchall()
+    return [
+        Model(
+            int(m),
+            at,
+            analyst,
+            int(n),
+            float(bias),
+            {k: float(v) for k, v in json.loads(coefficients).items()},
+            model_ap,
+            prior_ap,
+            bool(adopted),
+        )
+        for m, at, analyst, n, bias, coefficients, model_ap, prior_ap, adopted in rows
+    ]

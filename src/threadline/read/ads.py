@@ -1,0 +1,225 @@
+"""One ad: every version, what was extracted from it with the spans it was read from, its
+indicators and images, its network and person and their scores."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+__all__ = [
+    "MARKED_KINDS",
+    "AdDetail",
+    "AdVersion",
+    "Extracted",
+    "Image",
+    "Indicator",
+    "ad_detail",
+    "version_changes",
+]
+
+# Extracted kinds shown marked in an ad's text (sentences, images and notices have no place there).
+MARKED_KINDS = ("phone", "email", "handle", "name", "age", "price", "place", "indicator", "emoji")
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A phrase of the indicator lexicon found in the ad, where, and what it is a sign of."""
+
+    entry: str  # the lexicon's id for it
+    text: str  # as written in the ad
+    category: str
+    field: str | None
+    start: int | None
+    end: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image of the ad's latest version, with what the store knows of the file."""
+
+    path: str
+    sha256: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    kind: str
+    value: str
+    field: str | None
+    start: int | None
+    end: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdVersion:
+    version: int
+    title: str
+    body: str
+    url: str | None
+    posted_at: datetime | None
+    captured_at: datetime | None
+    location: str | None
+    fields: dict[str, Any]
+    images: tuple[tuple[str, str], ...]  # (path, sha256) in the ad's order
+    file: str
+    line: int
+    ingested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdDetail:
+    source: str
+    id: str
+    versions: tuple[AdVersion, ...]  # oldest first; the last is the current one
+    extracted: tuple[Extracted, ...]  # of the latest version
+    network: str | None
+    person: str | None
+    ad_logit: float | None
+    ad_score: float | None
+    network_logit: float | None
+    network_score: float | None
+    place: str | None = field(default=None)
+    indicators: tuple[Indicator, ...] = ()  # of the latest version
+    images: tuple[Image, ...] = ()  # of the latest version, in the ad's order
+
+    @property
+    def latest(self) -> AdVersion:
+        return self.versions[-1]
+
+
+def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDetail | None:
+    """Every version of the ad (source, ad_id), what was extracted from its latest, its images'
+    paths, its network and person and their scores; None if the store has no such ad."""
+    rows = con.execute(
+        """
+        SELECT version, title, body, url, posted_at, captured_at, location, fields, file, line, ingested_at
+        FROM ads WHERE source = ? AND id = ? ORDER BY version
+        """,
+        [source, ad_id],
+    ).fetchall()
+    if not rows:
+        return None
+    images: dict[int, list[tuple[str, str]]] = {}
+    for version, path, sha in con.execute(
+        "SELECT version, path, sha256 FROM ad_images WHERE source = ? AND ad_id = ?"
+        " ORDER BY version, position",
+        [source, ad_id],
+    ).fetchall():
+        images.setdefault(version, []).append((path, sha))
+    versions = tuple(
+        AdVersion(
+            version=v,
+            title=title,
+            body=body,
+            url=url,
+            posted_at=posted,
+            captured_at=captured,
+            location=location,
+            fields=json.loads(fields) if isinstance(fields, str) else dict(fields or {}),
+            images=tuple(images.get(v, [])),
+            file=file,
+            line=line,
+            ingested_at=ingested,
+        )
+        for v, title, body, url, posted, captured, location, fields, file, line, ingested in rows
+    )
+    latest = versions[-1].version
+    extracted = tuple(
+        Extracted(*row)
+        for row in con.execute(
+            """
+            SELECT kind, value, field, span_start, span_end, CAST(detail AS VARCHAR) FROM extractions
+            WHERE source = ? AND ad_id = ? AND version = ? AND kind <> 'sentence'
+            ORDER BY found_index, span_index
+            """,
+            [source, ad_id, latest],
+        ).fetchall()
+    )
+    link = con.execute(
+        """
+        SELECT l.network, l.person, s.logit, s.score, n.logit, n.score
+        FROM ad_links l
+        LEFT JOIN ad_scores s ON s.ad_key = l.ad_key
+        LEFT JOIN network_scores n ON n.network = l.network
+        WHERE l.source = ? AND l.id = ?
+        """,
+        [source, ad_id],
+    ).fetchall()
+    network, person, ad_logit, ad_score, net_logit, net_score = link[0] if link else (None,) * 6
+    place = next((e.value for e in extracted if e.kind == "place"), None)
+    indicators = []
+    for e in extracted:
+        if e.kind == "indicator":
+            info = json.loads(e.detail or "{}")
+            text = str(info.get("text", ""))
+            indicators.append(
+                Indicator(e.value, text, str(info.get("category", "")), e.field, e.start, e.end)
+            )
+    sizes = dict(
+        (sha, (w, h))
+        for sha, w, h in con.execute(
+            "SELECT sha256, width, height FROM images WHERE list_contains(?, sha256)",
+            [[sha for _, sha in versions[-1].images]],
+        ).fetchall()
+    )
+    shown = tuple(Image(p, sha, *sizes.get(sha, (None, None))) for p, sha in versions[-1].images)
+    return AdDetail(
+        source,
+        ad_id,
+        versions,
+        extracted,
+        network,
+        person,
+        ad_logit,
+        ad_score,
+        net_logit,
+        net_score,
+        place or versions[-1].location,
+        tuple(indicators),
+        shown,
+    )
+
+
+def version_changes(before: AdVersion, after: AdVersion) -> list[tuple[str, str, str]]:
+    """What changed from ``before`` to ``after``: (what, old, new), old and new as text
+    (for title and body: the words removed and the words added)."""
+    import difflib
+
+    out: list[tuple[str, str, str]] = []
+    for name in ("title", "body"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            a, b = old.split(), new.split()
+            if len(a) + len(b) > 4000:  # difflib is quadratic at worst: long texts by size only
+                out.append((name, f"{len(old):,} characters", f"{len(new):,} characters"))
+                continue
+            removed: list[str] = []
+            added: list[str] = []
+            for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+                if op in ("replace", "delete"):
+                    removed.append(" ".join(a[i1:i2]))
+                if op in ("replace", "insert"):
+                    added.append(" ".join(b[j1:j2]))
+            out.append((name, " … ".join(removed), " … ".join(added)))
+    for name in ("url", "location", "posted_at", "captured_at"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            out.append((name, "" if old is None else str(old), "" if new is None else str(new)))
+    for key in sorted(set(before.fields) | set(after.fields)):
+        old, new = before.fields.get(key), after.fields.get(key)
+        if old != new:
+            out.append((f"fields.{key}", "" if old is None else str(old), "" if new is None else str(new)))
+    old_paths = [p for p, _ in before.images]
+    new_paths = [p for p, _ in after.images]
+    if [s for _, s in before.images] != [s for _, s in after.images] or old_paths != new_paths:
+        gone = [p for p in old_paths if p not in new_paths]
+        came = [p for p in new_paths if p not in old_paths]
+        out.append(("images", ", ".join(gone), ", ".join(came)))
+    return out

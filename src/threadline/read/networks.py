@@ -1,0 +1,577 @@
+"""Networks: the triage queue, and everything one network's view shows.
+
+The queue reads ``network_summary`` (one row per scored network, saved by every scoring run:
+`score.saved`), so filtering, sorting and paging cost a scan of one row per network whatever the
+number of ads; each row's reasons are read for the page only. A network's view reads its saved
+score parts, evidence, hubs, movement, itineraries and circuits: nothing is computed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import duckdb
+
+from threadline.link.decisions import Decision, decisions
+from threadline.link.lineage import LABELLED_NETWORKS, Lineage, resolve
+from threadline.read._common import AdRow, Page, ScorePart, linked_ads, score_parts
+from threadline.score.learn import Label, labels
+
+__all__ = [
+    "SORTS",
+    "Circuit",
+    "Identifier",
+    "Movement",
+    "NetworkRow",
+    "NetworkScore",
+    "NetworkView",
+    "Reason",
+    "Stay",
+    "model_bias",
+    "network",
+    "network_ads",
+    "network_circuits",
+    "network_decisions",
+    "network_evidence",
+    "network_hubs",
+    "network_identifiers",
+    "network_itinerary",
+    "network_labels",
+    "network_movement",
+    "network_persons",
+    "network_score",
+    "queue",
+    "ranked_networks",
+]
+
+Sort = Literal["priority", "latest", "size"]
+# How the queue orders networks: each sort's ties go to the others, then to the id.
+_ORDER: dict[str, str] = {
+    "priority": "logit DESC, last_date DESC NULLS LAST, ads DESC, network",
+    "latest": "last_date DESC NULLS LAST, logit DESC, ads DESC, network",
+    "size": "ads DESC, logit DESC, last_date DESC NULLS LAST, network",
+}
+SORTS: tuple[str, ...] = tuple(_ORDER)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One contribution to a score, as a sentence an analyst can check."""
+
+    text: str
+    contribution: float
+    level: str
+    feature: str
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRow:
+    """A network in the queue."""
+
+    network: str
+    ads: int
+    persons: int
+    logit: float
+    score: float  # a priority for review, not a finding
+    model: str
+    last_date: datetime | None
+    last_place: str | None
+    labels: tuple[str, ...]
+    parts: tuple[ScorePart, ...]  # every contribution, largest first
+    phones: int = 0
+    first_date: datetime | None = None
+    sources: tuple[str, ...] = ()
+    hubs: int = 0
+    last_ingested: datetime | None = None
+    reasons: tuple[Reason, ...] = ()  # the largest contributions, readable
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkScore:
+    network: str
+    ads: int
+    logit: float
+    score: float
+    model: str
+    bias: float | None  # the model's starting log-odds (None: the model is gone)
+    parts: tuple[ScorePart, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A phone, e-mail or handle in the network's ads (any version), with when it was seen."""
+
+    kind: str
+    value: str
+    ads: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """The network's movement features as its last scoring run saved them (`score.movement`)."""
+
+    places: int
+    moves: int
+    median_stay_days: float | None
+    max_km_per_day: float | None
+    foreign_code_share: float | None
+    origin: str | None
+    circuit: str | None
+    circuit_repeats: float
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    stay_no: int
+    place: str
+    country: str | None
+    first_seen: datetime
+    last_seen: datetime
+    ads: int
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    unit_kind: str  # network or person
+    unit: str
+    circuit: str  # "A -> B -> C"
+    laps: float
+    full_laps: int
+    start_stay: int
+    end_stay: int
+    missed: int
+    extra: int
+    median_dwell_days: float | None
+    simultaneous: bool  # in two places at once: not a circuit travelled
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkView:
+    """Everything about one network (``network`` is its id now; ``lineage`` how the asked id
+    became it)."""
+
+    network: str
+    lineage: tuple[Lineage, ...]
+    summary: NetworkRow | None  # None: linked but not scored yet
+    score: NetworkScore | None
+    persons: tuple[tuple[str, int, tuple[str, ...]], ...]  # (person, ads, self-stated names)
+    identifiers: tuple[Identifier, ...]
+    ads: Page[AdRow]
+    evidence: tuple[tuple[str, str, int, str | None], ...]  # (kind, value, ads, detail)
+    hubs: tuple[tuple[str, str, int, int, str | None], ...]  # (kind, value, ads, other phones, marked by)
+    movement: Movement | None
+    itinerary: tuple[Stay, ...]
+    circuits: tuple[Circuit, ...]  # the network's, then its persons'
+    decisions: tuple[Decision, ...]
+    labels: tuple[Label, ...]  # in force, through merges
+
+
+# ---------------------------------------------------------------------------------------------
+# The queue
+
+
+def _reasons(parts: list[ScorePart], top: int) -> tuple[Reason, ...]:
+    from threadline.score.lexicon import default_lexicon
+    from threadline.score.scorer import reasons
+    from threadline.score.weights import load_weights
+
+    if not parts or top <= 0:
+        return ()
+    listed = reasons(parts, load_weights(), default_lexicon())[:top]
+    return tuple(Reason(r["reason"], float(r["contribution"]), r["level"], r["feature"]) for r in listed)
+
+
+def queue(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    place: str | None = None,
+    source: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    label: str | None = None,
+    has_hub: bool | None = None,
+    new_since: datetime | None = None,
+    sort: Sort = "priority",
+    limit: int | None = 50,
+    offset: int = 0,
+    reasons: int = 3,
+) -> Page[NetworkRow]:
+    """Scored networks for review, filtered, sorted and paged, with the total that match.
+
+    ``date_from``/``date_to``: networks with ads dated in that range (active then: last ad on
+    or after ``date_from``, first on or before ``date_to``); ``place``: with an ad in a place
+    whose name starts with it (any case: ``houston`` matches ``Houston, TX, US``); ``source``:
+    with an ad from that source; ``min_score``/``max_score``: priority in that range (0..1);
+    ``label``: one of whose ads carries that analyst label (not withdrawn); ``has_hub``: whose
+    ads carry (True) or carry no (False) hub value; ``new_since``: with an ad stored (new, or a
+    new version) at or after that time. ``sort``: ``priority`` (ties: latest ad, then size),
+    ``latest`` (last ad date) or ``size`` (ads). Each row carries its ``reasons`` largest
+    contributions as sentences, and all its parts.
+    """
+    if sort not in _ORDER:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if (limit is not None and limit < 0) or offset < 0:
+        raise ValueError("limit and offset must not be negative")
+    conditions: list[str] = []
+    params: list[Any] = []
+
+    def where(condition: str, *values: Any) -> None:
+        conditions.append(condition)
+        params.extend(values)
+
+    if date_from is not None:
+        where("s.last_date >= ?", date_from)
+    if date_to is not None:
+        where("s.first_date <= ?", date_to)
+    if place:
+        where("len(list_filter(s.places, p -> starts_with(lower(p), ?))) > 0", place.strip().lower())
+    if source is not None:
+        where("list_contains(s.sources, ?)", source)
+    if min_score is not None:
+        where("n.score >= ?", min_score)
+    if max_score is not None:
+        where("n.score <= ?", max_score)
+    if label is not None:
+        where("list_contains(COALESCE(b.labels, []), ?)", label)
+    if has_hub is not None:
+        where("(s.hubs > 0) = ?", has_hub)
+    if new_since is not None:
+        where("s.last_ingested >= ?", new_since)
+    where_sql = "WHERE " + " AND ".join(conditions) if conditions else ""
+    items, total = _rows(con, where_sql, params, _ORDER[sort], limit, offset, reasons)
+    return Page(items, total, offset, limit)
+
+
+# The queue's rows: scored networks with their summaries and labels ({where} on n, s and b).
+_QUEUE = f"""
+    WITH labelled AS (
+        SELECT network, list(DISTINCT label ORDER BY label) AS labels
+        FROM ({LABELLED_NETWORKS}) GROUP BY network
+    )
+    SELECT n.network, s.ads, s.persons, n.logit, n.score, n.model, s.last_date, s.last_place,
+           COALESCE(b.labels, []), s.phones, s.first_date, s.sources, s.hubs, s.last_ingested
+    FROM network_scores n
+    JOIN network_summary s ON s.network = n.network
+    LEFT JOIN labelled b ON b.network = n.network
+    {{where}}
+"""
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection,
+    where: str,
+    params: list[Any],
+    order: str,
+    limit: int | None,
+    offset: int,
+    reasons: int,
+) -> tuple[tuple[NetworkRow, ...], int]:
+    """The queue's rows that ``where`` keeps, in ``order``, one page, and how many it keeps."""
+    rows = con.execute(
+        f"""
+        SELECT *, COUNT(*) OVER () AS total FROM ({_QUEUE.format(where=where)}) AS q
+        ORDER BY {order}
+        LIMIT ? OFFSET ?
+        """,
+        [*params, limit if limit is not None else 2**62, offset],
+    ).fetchall()
+    if rows:
+        total = int(rows[0][-1])
+    else:  # past the last page: counted on its own
+        [(total,)] = con.execute(
+            f"SELECT COUNT(*) FROM ({_QUEUE.format(where=where)}) AS q", params
+        ).fetchall()
+    parts = score_parts(con, [r[0] for r in rows])
+    items = tuple(
+        NetworkRow(
+            network=r[0],
+            ads=int(r[1]),
+            persons=int(r[2]),
+            logit=float(r[3]),
+            score=float(r[4]),
+            model=r[5],
+            last_date=r[6],
+            last_place=r[7],
+            labels=tuple(r[8]),
+            parts=tuple(parts[r[0]]),
+            phones=int(r[9]),
+            first_date=r[10],
+            sources=tuple(r[11]),
+            hubs=int(r[12]),
+            last_ingested=r[13],
+            reasons=_reasons(parts[r[0]], reasons),
+        )
+        for r in rows
+    )
+    return items, int(total)
+
+
+def ranked_networks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    top: int | None = None,
+    label: str | None = None,
+    since: datetime | None = None,
+) -> list[NetworkRow]:
+    """The first ``top`` networks of the queue by priority (``since``: with an ad dated on or
+    after it; ``label``: labelled so)."""
+    return list(queue(con, label=label, date_from=since, limit=top, reasons=0).items)
+
+
+# ---------------------------------------------------------------------------------------------
+# One network
+
+
+def model_bias(con: duckdb.DuckDBPyConnection, model: str) -> float | None:
+    """The network-level starting log-odds of ``model`` ('prior' or 'model <id>') as scoring used
+    it: a fitted model's stored bias, or the weights file's network bias."""
+    if model.startswith("model "):
+        rows = con.execute(
+            "SELECT bias FROM score_models WHERE CAST(model_id AS VARCHAR) = ?", [model[6:]]
+        ).fetchall()
+        return float(rows[0][0]) if rows else None
+    from threadline.score.weights import load_weights
+
+    return float(load_weights().bias["network"])
+
+
+def network_labels(con: duckdb.DuckDBPyConnection, network: str) -> list[str]:
+    """The active labels of the network id ``network`` names now (through merges)."""
+    rows = con.execute(
+        f"SELECT DISTINCT label FROM ({LABELLED_NETWORKS}) WHERE network = ? ORDER BY label", [network]
+    ).fetchall()
+    return [label for (label,) in rows]
+
+
+def network_score(con: duckdb.DuckDBPyConnection, network: str) -> NetworkScore | None:
+    rows = con.execute(
+        "SELECT ads, logit, score, model FROM network_scores WHERE network = ?", [network]
+    ).fetchall()
+    if not rows:
+        return None
+    ads, logit, score, model = rows[0]
+    return NetworkScore(
+        network,
+        int(ads),
+        float(logit),
+        float(score),
+        model,
+        model_bias(con, model),
+        tuple(score_parts(con, [network])[network]),
+    )
+
+
+def network_persons(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, int, list[str]]]:
+    """(person, ads, self-stated names) of ``network``, largest first; empty: no such network."""
+    rows = con.execute(
+        """
+        WITH own AS (SELECT ad_key, source, id, person FROM ad_links WHERE network = ?),
+        latest AS (
+            SELECT r.source, r.id, MAX(r.version) AS version
+            FROM ad_rows r JOIN own o ON o.source = r.source AND o.id = r.id GROUP BY ALL
+        )
+        SELECT o.person, COUNT(DISTINCT o.ad_key) AS ads,
+               list(DISTINCT n.value) FILTER (WHERE n.value IS NOT NULL)
+        FROM own o
+        LEFT JOIN latest a ON a.source = o.source AND a.id = o.id
+        LEFT JOIN extractions n
+          ON n.source = a.source AND n.ad_id = a.id AND n.version = a.version AND n.kind = 'name'
+        GROUP BY o.person ORDER BY ads DESC, o.person
+        """,
+        [network],
+    ).fetchall()
+    return [(person, int(n), list(names or [])) for person, n, names in rows]
+
+
+def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, str, int, str | None]]:
+    """(kind, value, ads, detail) of what links ``network``'s ads, most shared first. An image is
+    named by a path the store keeps for it (its SHA-256 goes to the detail)."""
+    rows = con.execute(
+        "SELECT kind, value, ads, detail FROM link_evidence WHERE network = ? ORDER BY ads DESC, kind, value",
+        [network],
+    ).fetchall()
+    shas = sorted({sha for k, v, _, _ in rows if k in ("image", "similar_image") for sha in v.split()})
+    paths = dict(
+        con.execute(
+            "SELECT sha256, MIN(path) FROM ad_images WHERE list_contains(?, sha256) GROUP BY sha256", [shas]
+        ).fetchall()
+        if shas
+        else []
+    )
+    out = []
+    for kind, value, n, detail in rows:
+        if kind in ("image", "similar_image"):
+            named = " ~ ".join(paths.get(sha, sha) for sha in value.split())
+            sums = "sha256 " + " ~ ".join(sha[:12] + "…" for sha in value.split())
+            value, detail = named, f"{detail}; {sums}" if detail else sums
+        out.append((kind, value, int(n), detail))
+    return out
+
+
+def network_hubs(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, str, int, int, str | None]]:
+    """(kind, value, ads, other phones, marked by) of hubs in ``network``'s ads (not used to link)."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
+        FROM link_hubs h
+        -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
+        JOIN extractions e ON e.kind = h.kind AND e.value = split_part(h.value, ' ', 1)
+        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
+        WHERE h.is_hub AND l.network = ?
+        ORDER BY h.ads DESC, h.kind, h.value
+        """,
+        [network],
+    ).fetchall()
+    return [(k, v, int(n), int(co), by) for k, v, n, co, by in rows]
+
+
+def network_ads(
+    con: duckdb.DuckDBPyConnection, network: str, limit: int | None = None, offset: int = 0
+) -> tuple[list[AdRow], int]:
+    """``network``'s ads, latest first (up to ``limit`` from ``offset``), and how many it has."""
+    ads, total = linked_ads(
+        con, "SELECT source, id FROM ad_links WHERE network = ?", [network], limit=limit, offset=offset
+    )
+    return list(ads), total
+
+
+def network_identifiers(con: duckdb.DuckDBPyConnection, network: str) -> list[Identifier]:
+    """The phones, e-mails and handles in any version of ``network``'s ads, most ads first, each
+    with the dates (posted, else captured) of the first and last version that carries it."""
+    rows = con.execute(
+        """
+        WITH own AS (SELECT source, id FROM ad_links WHERE network = ?)
+        SELECT e.kind, e.value, COUNT(DISTINCT (e.source, e.ad_id)),
+               MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
+        FROM extractions e
+        JOIN own o ON o.source = e.source AND o.id = e.ad_id
+        JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+        WHERE e.kind IN ('phone', 'email', 'handle')
+        GROUP BY e.kind, e.value
+        ORDER BY 3 DESC, e.kind, e.value
+        """,
+        [network],
+    ).fetchall()
+    return [Identifier(k, v, int(n), first, last) for k, v, n, first, last in rows]
+
+
+def network_movement(con: duckdb.DuckDBPyConnection, network: str) -> Movement | None:
+    rows = con.execute(
+        """
+        SELECT places, moves, median_stay_days, max_km_per_day, foreign_code_share, origin, circuit,
+               circuit_repeats
+        FROM score_movement WHERE network = ?
+        """,
+        [network],
+    ).fetchall()
+    if not rows:
+        return None
+    r = rows[0]
+    return Movement(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], float(r[7]))
+
+
+def network_itinerary(con: duckdb.DuckDBPyConnection, unit: str, unit_kind: str = "network") -> list[Stay]:
+    """The stays of a network (or with ``unit_kind='person'`` a person), in time order, as the
+    last scoring run saved them."""
+    rows = con.execute(
+        """
+        SELECT stay_no, place, country, first_seen, last_seen, ads FROM score_itineraries
+        WHERE unit_kind = ? AND unit = ? ORDER BY stay_no
+        """,
+        [unit_kind, unit],
+    ).fetchall()
+    return [
+        Stay(int(n), place, country, first, last, int(ads)) for n, place, country, first, last, ads in rows
+    ]
+
+
+def network_circuits(con: duckdb.DuckDBPyConnection, network: str) -> list[Circuit]:
+    """The circuits of ``network`` and of its persons (the network's first, then most laps)."""
+    rows = con.execute(
+        """
+        SELECT c.unit_kind, c.unit, c.circuit, c.laps, c.full_laps, c.start_stay, c.end_stay, c.missed,
+               c.extra, c.median_dwell_days, COALESCE(c.simultaneous, false)
+        FROM score_circuits c
+        WHERE (c.unit_kind = 'network' AND c.unit = ?)
+           OR (c.unit_kind = 'person' AND c.unit IN (SELECT person FROM ad_links WHERE network = ?))
+        ORDER BY c.unit_kind = 'person', c.laps DESC, c.unit
+        """,
+        [network, network],
+    ).fetchall()
+    return [
+        Circuit(kind, unit, circuit, float(laps), int(full), int(a), int(b), int(m), int(x), dwell, bool(sim))
+        for kind, unit, circuit, laps, full, a, b, m, x, dwell, sim in rows
+    ]
+
+
+def network_decisions(con: duckdb.DuckDBPyConnection, network: str) -> list[Decision]:
+    """Analysts' decisions (revoked ones too) that name one of ``network``'s ads, split ads out of
+    it, or mark a hub its ads carry."""
+    rows = con.execute(
+        """
+        WITH own AS (SELECT source, id FROM ad_links WHERE network = ?)
+        SELECT d.decision_id FROM analyst_decision_ads d JOIN own o ON o.source = d.source AND o.id = d.id
+        UNION
+        SELECT decision_id FROM analyst_decisions WHERE split_from = ?
+        UNION
+        SELECT d.decision_id FROM analyst_decisions d
+        JOIN extractions e ON e.kind = d.hub_kind AND e.value = split_part(d.hub_value, ' ', 1)
+        JOIN own o ON o.source = e.source AND o.id = e.ad_id
+        WHERE d.hub_kind IS NOT NULL
+        """,
+        [network, network],
+    ).fetchall()
+    wanted = {int(r[0]) for r in rows}
+    return [d for d in decisions(con) if d.decision_id in wanted] if wanted else []
+
+
+def network(
+    con: duckdb.DuckDBPyConnection,
+    network_id: str,
+    *,
+    ads_limit: int | None = 20,
+    ads_offset: int = 0,
+) -> NetworkView | None:
+    """Everything about one network: its id now (an id merged away or split names the group it
+    went to), score and reasons, persons, identifiers, ads (a page, latest first), evidence,
+    hubs, movement, itinerary and circuits, decisions and labels. None: no such network."""
+    current, lineage = resolve(con, "network", network_id.strip().upper())
+    persons = network_persons(con, current)
+    if not persons:
+        return None
+    summary = queue_row(con, current)
+    ads, total = network_ads(con, current, ads_limit, ads_offset)
+    in_force = {
+        int(r[0])
+        for r in con.execute(
+            f"SELECT label_id FROM ({LABELLED_NETWORKS}) WHERE network = ?", [current]
+        ).fetchall()
+    }
+    return NetworkView(
+        network=current,
+        lineage=tuple(lineage),
+        summary=summary,
+        score=network_score(con, current),
+        persons=tuple((p, n, tuple(names)) for p, n, names in persons),
+        identifiers=tuple(network_identifiers(con, current)),
+        ads=Page(tuple(ads), total, ads_offset, ads_limit),
+        evidence=tuple(network_evidence(con, current)),
+        hubs=tuple(network_hubs(con, current)),
+        movement=network_movement(con, current),
+        itinerary=tuple(network_itinerary(con, current)),
+        circuits=tuple(network_circuits(con, current)),
+        decisions=tuple(network_decisions(con, current)),
+        labels=tuple(lab for lab in labels(con) if lab.label_id in in_force),
+    )
+
+
+def queue_row(con: duckdb.DuckDBPyConnection, network_id: str, reasons: int = 3) -> NetworkRow | None:
+    """The queue's row of one network (None: not scored)."""
+    items, _ = _rows(con, "WHERE n.network = ?", [network_id], _ORDER["priority"], 1, 0, reasons)
+    return items[0] if items else None

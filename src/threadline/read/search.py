@@ -1,0 +1,270 @@
+"""Search: an identifier typed in any format, a name, an ad, network or person id, words of the
+text, a place.
+
+Identifiers are read as extraction reads them (`interpretations`: ``(718) 555-0143``,
+``7185550143`` and ``+1 718 555 0143`` are all ``+17185550143``) and found in any version of an
+ad. Words are looked up in the store's own full-text index (`threadline.store.text_index`: the
+latest version of every ad, kept current by every write) and ranked by BM25. Places are matched
+by the start of their name in the networks' saved summaries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+from threadline.link.lineage import resolve
+from threadline.read._common import AdRow, Page, linked_ads
+from threadline.store.text_index import terms_sql
+
+__all__ = [
+    "FindResult",
+    "NetworkHit",
+    "PlaceHit",
+    "SearchResult",
+    "TextHit",
+    "find",
+    "interpretations",
+    "query_terms",
+    "search",
+    "search_places",
+    "search_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkHit:
+    network: str
+    ads: int  # all ads of the network
+    matched: int  # ads of the network the looked-up value touches
+    logit: float | None
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindResult:
+    query: str
+    matched: tuple[tuple[str, str], ...]  # (kind, value) the query was read as and found under
+    ads: tuple[AdRow, ...]  # up to the limit, latest first
+    total_ads: int
+    networks: tuple[NetworkHit, ...]  # every network touched, highest priority first
+    persons: tuple[str, ...]
+
+
+# The (source, id) pairs of a list parameter [[source, id], ...] as a relation.
+_KEYS = "SELECT k[1] AS source, k[2] AS id FROM (SELECT unnest(CAST(? AS VARCHAR[][])) AS k)"
+
+_AD_REF = re.compile(r"^([^:\s]+):(\S+)$")
+_UNIT = re.compile(r"^[NP]\d+$")
+
+
+def interpretations(value: str, region: str = "US") -> list[tuple[str, str]]:
+    """The (kind, stored value) pairs ``value`` may mean: a phone in any format (normalised to
+    E.164 as extraction does), an e-mail, a handle, a name. Ad, network and person ids are
+    looked up by `find` itself."""
+    from threadline.extract.contacts import find_emails, find_handles
+    from threadline.extract.phones import find_phones
+
+    text = value.strip()
+    out: list[tuple[str, str]] = []
+    texts = [("query", text)]
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) >= 7:
+        out += [("phone", f.value) for f in find_phones(texts, region)]
+        if text.startswith("+") and not any(k == "phone" for k, _ in out):
+            out += [("phone", f.value) for f in find_phones([("query", digits)], region)]
+    out += [("email", f.value) for f in find_emails(texts)]
+    if "@" in text and "." in text and not any(k == "email" for k, _ in out):
+        out.append(("email", text.lower()))
+    out += [("handle", f.value) for f in find_handles(texts)]
+    low = text.lower()
+    out.append(("handle", low))
+    out.append(("handle-name", low.lstrip("@")))
+    out.append(("name", low))
+    return list(dict.fromkeys(out))
+
+
+def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region: str = "US") -> FindResult:
+    """The ads and networks ``value`` touches: an ad id (SOURCE:ID), a network or person id
+    (N…/P…), a phone in any format, an e-mail, a handle (``platform:name``, ``@name`` or
+    ``name``) or a self-stated name (any case). Values are found in any version of an ad."""
+    text = value.strip()
+    matched: list[tuple[str, str]] = []
+    keys: set[tuple[str, str]] = set()
+    m = _AD_REF.match(text)
+    if m:
+        hit = con.execute(
+            "SELECT DISTINCT source, id FROM ads WHERE source = ? AND id = ?", [m[1], m[2]]
+        ).fetchall()
+        if hit:
+            matched.append(("ad", text))
+            keys.update((s, i) for s, i in hit)
+    if _UNIT.match(text.upper()):
+        unit = text.upper()
+        column = "network" if unit.startswith("N") else "person"
+        current, _ = resolve(con, column, unit)  # an id merged away names the group it joined
+        hit = con.execute(f"SELECT source, id FROM ad_links WHERE {column} = ?", [current]).fetchall()
+        if hit:
+            matched.append((column, unit if current == unit else f"{unit}, merged into {current}"))
+            keys.update((s, i) for s, i in hit)
+    pairs = [(k, v) for k, v in interpretations(text, region) if k != "handle-name"]
+    handle_name = text.lower().lstrip("@")
+    rows = con.execute(
+        """
+        SELECT DISTINCT e.kind, e.value, e.source, e.ad_id FROM extractions e
+        WHERE (e.kind IN ('phone', 'email', 'handle') AND list_contains(?, e.kind || ' ' || e.value))
+           OR (e.kind = 'name' AND lower(e.value) = ?)
+           OR (e.kind = 'handle' AND split_part(e.value, ':', 2) = ? AND ? <> '')
+        """,
+        [[f"{k} {v}" for k, v in pairs if k != "name"], text.lower(), handle_name, handle_name],
+    ).fetchall()
+    for kind, found, source, ad_id in rows:
+        if (kind, found) not in matched:
+            matched.append((kind, found))
+        keys.add((source, ad_id))
+    if not keys:
+        return FindResult(text, (), (), 0, (), ())
+    ref_list = [f"{s}\x1f{i}" for s, i in sorted(keys)]
+    ads, _ = linked_ads(con, _KEYS, [[[s, i] for s, i in sorted(keys)]], limit=limit)
+    nets = con.execute(
+        """
+        SELECT l.network, n.ads, COUNT(*) AS matched, n.logit, n.score
+        FROM ad_links l LEFT JOIN network_scores n ON n.network = l.network
+        WHERE list_contains(?, l.source || chr(31) || l.id)
+        GROUP BY ALL ORDER BY n.logit DESC NULLS LAST, matched DESC, l.network
+        """,
+        [ref_list],
+    ).fetchall()
+    persons = con.execute(
+        "SELECT DISTINCT person FROM ad_links WHERE list_contains(?, source || chr(31) || id) ORDER BY 1",
+        [ref_list],
+    ).fetchall()
+    return FindResult(
+        text,
+        tuple(sorted(matched)),
+        ads,
+        len(keys),
+        tuple(
+            NetworkHit(n, int(total) if total is not None else int(k), int(k), logit, score)
+            for n, total, k, logit, score in nets
+        ),
+        tuple(p for (p,) in persons),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Words and places
+
+
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    ad: AdRow
+    score: float  # BM25: higher is better; comparable within one search only
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHit:
+    place: str
+    networks: int  # scored networks with an ad there (`read.networks.queue(place=...)` lists them)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What a query found: as an identifier, a name or an id (``found``), as words of the ads'
+    text (``text``, best first), as the start of a place's name (``places``)."""
+
+    query: str
+    found: FindResult
+    terms: tuple[str, ...]  # the words looked for, as indexed
+    text: Page[TextHit]
+    places: tuple[PlaceHit, ...]
+
+
+# BM25's usual constants: how fast repeats of a word stop counting, and how much an ad's length
+# discounts them.
+_K1 = 1.2
+_B = 0.75
+
+
+def query_terms(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
+    """The distinct words of ``text`` as the index holds them (same cut, in SQL), in order."""
+    [(words,)] = con.execute(f"SELECT {terms_sql('CAST(? AS VARCHAR)')}", [text]).fetchall()
+    return list(dict.fromkeys(words or []))
+
+
+def search_text(
+    con: duckdb.DuckDBPyConnection, text: str, *, limit: int = 20, offset: int = 0
+) -> tuple[tuple[str, ...], Page[TextHit]]:
+    """Ads whose latest version holds every word of ``text`` (any case, accents ignored), best
+    first by BM25, one page of them, with the words looked for."""
+    terms = query_terms(con, text)
+    if not terms:
+        return (), Page((), 0, offset, limit)
+    marks = ", ".join("?" for _ in terms)
+    rows = con.execute(
+        f"""
+        WITH hits AS (SELECT term, doc, tf FROM search_terms WHERE term IN ({marks})),
+        df AS (SELECT term, COUNT(*) AS df FROM hits GROUP BY term),
+        stats AS (SELECT COUNT(*) AS n, GREATEST(AVG(terms), 1) AS avglen FROM search_docs),
+        scored AS (
+            SELECT h.doc, COUNT(*) AS matched,
+                   SUM(ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) * h.tf * ({_K1} + 1)
+                       / (h.tf + {_K1} * (1 - {_B} + {_B} * d.terms / st.avglen))) AS score
+            FROM hits h JOIN df ON df.term = h.term JOIN search_docs d ON d.doc = h.doc CROSS JOIN stats st
+            GROUP BY h.doc
+        )
+        SELECT d.source, d.id, s.score, COUNT(*) OVER () AS total
+        FROM scored s JOIN search_docs d ON d.doc = s.doc
+        WHERE s.matched = ?
+        ORDER BY s.score DESC, d.source, d.id
+        LIMIT ? OFFSET ?
+        """,
+        [*terms, len(terms), limit, offset],
+    ).fetchall()
+    total = int(rows[0][-1]) if rows else 0
+    if not rows and offset:
+        _, whole = search_text(con, text, limit=1)
+        total = whole.total
+    ads, _ = linked_ads(con, _KEYS, [[[r[0], r[1]] for r in rows]], limit=None)
+    by_ref = {(a.source, a.id): a for a in ads}
+    hits = tuple(TextHit(by_ref[(r[0], r[1])], round(float(r[2]), 6)) for r in rows if (r[0], r[1]) in by_ref)
+    return tuple(terms), Page(hits, total, offset, limit)
+
+
+def search_places(con: duckdb.DuckDBPyConnection, text: str, *, limit: int = 10) -> list[PlaceHit]:
+    """Places whose name starts with ``text`` (any case), with how many scored networks have ads
+    there, most first."""
+    start = text.strip().lower()
+    if not start:
+        return []
+    rows = con.execute(
+        """
+        SELECT place, COUNT(*) AS networks
+        FROM (SELECT unnest(places) AS place FROM network_summary)
+        WHERE starts_with(lower(place), ?)
+        GROUP BY place ORDER BY networks DESC, place LIMIT ?
+        """,
+        [start, limit],
+    ).fetchall()
+    return [PlaceHit(place, int(n)) for place, n in rows]
+
+
+def search(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    region: str = "US",
+) -> SearchResult:
+    """Everything ``query`` may mean at once: an identifier, name or id (`find`), words of the
+    ads' text (`search_text`, paged by ``limit`` and ``offset``), the start of a place's name
+    (`search_places`). Each part is empty where the query found nothing as that."""
+    text = query.strip()
+    if not text:
+        return SearchResult(query, FindResult(text, (), (), 0, (), ()), (), Page((), 0, offset, limit), ())
+    found = find(con, text, limit=limit, region=region)
+    terms, hits = search_text(con, text, limit=limit, offset=offset)
+    return SearchResult(text, found, terms, hits, tuple(search_places(con, text)))

@@ -1,0 +1,133 @@
+"""What a scoring run saves for readers besides the scores: movement, itineraries, circuits, and a
+summary of every network for the triage queue (`threadline.read.networks`).
+
+`score.movement` computes ``movement``, ``itineraries`` and ``circuits`` as temporary tables in
+every scoring run; they are saved (``score_movement``, ``score_itineraries``, ``score_circuits``)
+for the networks the run scored, like the scores, so a network's view reads them instead of
+computing movement again. ``network_summary`` holds what the queue filters and sorts by (size,
+first and last dates, last place, places, sources, hubs, when it last changed): computed over a
+million ads on every request it would cost seconds; kept per network, a page of the queue is a
+scan of one row per network.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["refresh_network_summary", "save_movement"]
+
+
+def save_movement(con: duckdb.DuckDBPyConnection, networks: str | None) -> None:
+    """Save this session's ``movement``, ``itineraries`` and ``circuits`` (`movement_steps`) for
+    the networks in table ``networks(network)`` and their persons (all of them if None), and drop
+    the rows of networks and persons no longer linked. Inside the scoring run's transaction."""
+    if networks:
+        con.execute(
+            f"""
+            DELETE FROM score_movement
+            WHERE network IN (SELECT network FROM {networks})
+               OR network NOT IN (SELECT network FROM ad_links)
+            """
+        )
+        for table in ("score_itineraries", "score_circuits"):
+            con.execute(
+                f"""
+                DELETE FROM {table}
+                WHERE (unit_kind = 'network' AND (unit IN (SELECT network FROM {networks})
+                                                  OR unit NOT IN (SELECT network FROM ad_links)))
+                   OR (unit_kind = 'person' AND (unit IN (SELECT person FROM score_links)
+                                                 OR unit NOT IN (SELECT person FROM ad_links)))
+                """
+            )
+    else:
+        for table in ("score_movement", "score_itineraries", "score_circuits"):
+            con.execute(f"DELETE FROM {table}")
+    con.execute(
+        """
+        INSERT INTO score_movement
+        SELECT network, places, moves, median_stay_days, max_km_per_day, foreign_code_share, origin,
+               circuit, circuit_repeats
+        FROM movement
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO score_itineraries
+        SELECT unit_kind, unit, stay_no, place, country, first_seen, last_seen, ads FROM itineraries
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO score_circuits
+        SELECT unit_kind, unit, circuit, cycle_len, laps, full_laps, start_stay, end_stay, missed, extra,
+               median_dwell_days, simultaneous
+        FROM circuits
+        """
+    )
+
+
+def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None = None) -> None:
+    """Compute ``network_summary`` again for the networks in table ``networks(network)`` (every
+    network if None), and drop the rows of networks no longer linked.
+
+    An ad's *date* is when it was posted, else when it was captured; its *place* the first place
+    extraction read from its latest version, else its location as given (as the read API shows
+    ads); a network's ``last_place`` is its latest dated ad's. ``hubs`` counts the hub values in
+    any version of its ads (`threadline.read.networks.network_hubs` lists them)."""
+    where = f"WHERE l.network IN (SELECT network FROM {networks})" if networks else ""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _summary_ads AS
+        SELECT l.network, l.person, a.source, a.id, a.version,
+               COALESCE(a.posted_at, a.captured_at) AS date, a.location, a.ingested_at
+        FROM ad_links l JOIN latest_ads a ON a.source = l.source AND a.id = l.id
+        {where}
+        """
+    )
+    if networks:
+        con.execute(
+            f"""
+            DELETE FROM network_summary
+            WHERE network IN (SELECT network FROM {networks})
+               OR network NOT IN (SELECT network FROM ad_links)
+            """
+        )
+    else:
+        con.execute("DELETE FROM network_summary")
+    con.execute(
+        """
+        INSERT INTO network_summary
+        WITH place AS (
+            SELECT e.source, e.ad_id, arg_min(e.value, e.found_index) AS place
+            FROM extractions e
+            JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
+            WHERE e.kind = 'place' AND e.span_index = 0
+            GROUP BY e.source, e.ad_id
+        ), placed AS (
+            SELECT s.*, COALESCE(p.place, s.location) AS place
+            FROM _summary_ads s LEFT JOIN place p ON p.source = s.source AND p.ad_id = s.id
+        ), phones AS (
+            SELECT s.network, COUNT(DISTINCT e.value) AS phones
+            FROM extractions e
+            JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
+            WHERE e.kind = 'phone'
+            GROUP BY s.network
+        ), hubs AS (
+            SELECT s.network, COUNT(DISTINCT (h.kind, h.value)) AS hubs
+            FROM (SELECT kind, value, split_part(value, ' ', 1) AS plain FROM link_hubs WHERE is_hub) h
+            -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
+            JOIN extractions e ON e.kind = h.kind AND e.value = h.plain
+            JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
+            GROUP BY s.network
+        )
+        SELECT a.network, COUNT(*), COUNT(DISTINCT a.person), COALESCE(MIN(p.phones), 0),
+               MIN(a.date), MAX(a.date), arg_max(a.place, a.date),
+               list_sort(COALESCE(list(DISTINCT a.place) FILTER (WHERE a.place IS NOT NULL), [])),
+               list_sort(list(DISTINCT a.source)), COALESCE(MIN(h.hubs), 0), MAX(a.ingested_at)
+        FROM placed a
+        LEFT JOIN phones p ON p.network = a.network
+        LEFT JOIN hubs h ON h.network = a.network
+        GROUP BY a.network
+        """
+    )
+    con.execute("DROP TABLE _summary_ads")
