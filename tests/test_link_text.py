@@ -14,15 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from linearity import assert_linear
+from threadline.cli import cli
 from threadline.extract._ad import contract_record, extract_ad
 from threadline.extract.sentences import find_sentences, sentence_hash
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
+from threadline.link.decisions import clear_hub_mark, mark_hub
 from threadline.link.engine import DuckDBEngine
 from threadline.link.steps import build_inputs, detect_hubs
-from threadline.link.text import MINHASH_PRIME, boilerplate_examples, minhash_coefficients, text_pairs
+from threadline.link.text import (
+    MINHASH_PRIME,
+    boilerplate_examples,
+    minhash_coefficients,
+    text_hub_examples,
+    text_pairs,
+)
 from threadline.model import Ad, Found, Span
 from threadline.store import Store
 
@@ -290,14 +299,21 @@ def test_stock_sentences_and_a_footer_do_not_join_strangers(tmp_path: Path) -> N
         assert len(set(net.values())) == len(ads)  # every one alone
         [(pairs,)] = store.connection.execute("SELECT COUNT(*) FROM text_pairs").fetchall()
         assert pairs == 0
-    # Compared as bags of sentences, without the order and chance tests, they would join.
-    # (The stock lines are beside many numbers too: a hub, which joins nothing on its own.)
-    loose = LinkParams(
-        text_sentence_pairs=False, text_min_shared_pairs=0, text_min_surprise=-1000.0, text_own_holders=10**6
-    )
+    # Compared as bags of sentences, without the order and chance tests, they pair; the stock
+    # lines are beside many numbers though (text hubs), so the pair joins nothing on its own.
+    loose = LinkParams(text_sentence_pairs=False, text_min_shared_pairs=0, text_min_surprise=-1000.0)
     with ingest_and_link(tmp_path / "loose", ads, loose) as store:
+        con = store.connection
+        keys = dict(con.execute("SELECT id, ad_key FROM ad_keys WHERE id IN ('x-1', 'x-2')").fetchall())
+        pair = con.execute(
+            "SELECT holders FROM text_pairs WHERE ad_a = ? AND ad_b = ?", [keys["x-1"], keys["x-2"]]
+        ).fetchall()
+        [(own,)] = con.execute("SELECT holders FROM text_own").fetchall()
+        assert pair and pair[0][0] > own
         net = networks(store)
-        assert net["x-1"] == net["x-2"]
+        assert net["x-1"] != net["x-2"]
+        listed = con.execute("SELECT COUNT(*) FROM link_hubs WHERE kind = 'text' AND is_hub").fetchall()
+        assert listed[0][0] >= 5  # each stock line
 
 
 def test_footer_is_boilerplate_of_its_site(tmp_path: Path) -> None:
@@ -513,3 +529,59 @@ def test_a_hub_text_joins_two_groups_seen_together_in_two_cities(tmp_path: Path)
         assert net["op-a1"] == net["op-a2"] == net["op-b1"] == net["op-b2"]
         assert net["x-c"] != net["x-d"]
         assert len({net[f"copy-{i}-0"] for i in range(30)} | {net["op-a1"]}) == 31
+
+
+def test_text_hubs_are_listed_explained_and_an_analysts_mark_decides(tmp_path: Path) -> None:
+    copiers = 30
+    with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(copiers), LARGE) as store:
+        con = store.connection
+        rows = con.execute(
+            "SELECT value, ads, co_phones FROM link_hubs WHERE kind = 'text' AND is_hub AND marked_by IS NULL"
+        ).fetchall()
+        examples = text_hub_examples(con, [value for value, *_ in rows])
+        # Every pair of consecutive sentences of the popular text is a hub, in every copier's ads.
+        pasted = {
+            value: (ads, phones)
+            for value, ads, phones in rows
+            if any(POPULAR[i][:-1].lower() in examples[value].lower() for i in range(len(POPULAR)))
+        }
+        assert len(pasted) >= len(POPULAR) - 1
+        assert all(ads == 2 * copiers and phones == copiers for ads, phones in pasted.values())
+        # Each listed as its two sentences, in order.
+        [value] = [v for v in pasted if examples[v].lower().startswith("welcome gentlemen")]
+        assert "sweet and playful" in examples[value].split(" / ")[1]
+
+        # The analyst knows better: one writer, thirty numbers. The text joins them on its own.
+        mark_hub(con, "text", value, is_hub=False, analyst="kim", note="one agency")
+        link(con, LARGE)
+        assert len({networks(store)[f"copy-{i}-0"] for i in range(copiers)}) == 1
+        [(marked,)] = con.execute(
+            "SELECT marked_by FROM link_hubs WHERE kind = 'text' AND value = ?", [value]
+        ).fetchall()
+        assert marked == "kim"
+        # Withdrawn, the data decides again: thirty writers (the incremental run equals a full one).
+        clear_hub_mark(con, "text", value, analyst="kim")
+        link(con, LARGE)
+        incremental = networks(store)
+        link(con, LARGE, full=True)
+        assert networks(store) == incremental
+        assert len({incremental[f"copy-{i}-0"] for i in range(copiers)}) == copiers
+
+    # The CLI lists the text hub with its sentences, explains it in a copier's network, and marks
+    # it by the value it lists.
+    db = str(tmp_path / "store.duckdb")
+    listed = CliRunner().invoke(cli, ["hubs", "--db", db, "--limit", "200"])
+    assert listed.exit_code == 0, listed.output
+    assert value in listed.output and examples[value] in listed.output
+    with Store.open(Path(db), read_only=True) as store:
+        query = "SELECT network FROM ad_links WHERE id = 'copy-4-0'"
+        [(copier_net,)] = store.connection.execute(query).fetchall()
+    explained = CliRunner().invoke(cli, ["explain", copier_net, "--db", db, "--limit", "200"])
+    assert explained.exit_code == 0, explained.output
+    assert value in explained.output and examples[value] in explained.output
+    typed = "welcome gentlemen"
+    refused = CliRunner().invoke(cli, ["mark-hub", "text", typed, "--db", db, "--analyst", "kim"])
+    assert refused.exit_code != 0 and "not a text" in refused.output
+    marked = CliRunner().invoke(cli, ["mark-hub", "text", value, "--db", db, "--analyst", "kim"])
+    assert marked.exit_code == 0, marked.output
+    assert f"text {value} is a hub" in marked.output

@@ -438,6 +438,7 @@ def explain(network: str, db: Path, limit: int) -> None:
     """Print the evidence tree of NETWORK: its score from the starting bias up, its persons and
     ads (latest first), and what links them."""
     from threadline.link.lineage import resolve
+    from threadline.link.text import text_hub_examples
     from threadline.store import Store
     from threadline.store import queries as q
 
@@ -481,10 +482,14 @@ def explain(network: str, db: Path, limit: int) -> None:
             _evidence_lines(weak, limit)
         hubs = q.network_hubs(con, network)
         if hubs:
-            click.echo("  hubs in these ads, not used for linking:")
+            texts = text_hub_examples(con, [h[1] for h in hubs if h[0] == "text"])
+            click.echo("  hubs in these ads, not used for linking (a text hub only with other evidence):")
             for kind, value, n, co, by in hubs[:limit]:
-                why = f"marked by {by}" if by else f"seen with {co:,} other phones in {n:,} ads"
+                other = "" if kind == "text" else "other "
+                why = f"marked by {by}" if by else f"seen with {co:,} {other}phones in {n:,} ads"
                 click.echo(f"    {kind:<14} {_clean(value):<40} {why}")
+                if kind == "text":
+                    click.echo(f"    {'':<14} {_clean(texts.get(value, ''))}")
 
 
 _AD_SIGN_NOTE = (
@@ -774,7 +779,10 @@ def _print_ad(detail: Any, colour: bool) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 def hubs(db: Path, limit: int) -> None:
-    """List the hubs: identifiers and images shared by many unrelated posters, not used for linking."""
+    """List the hubs: identifiers, images and texts shared by many unrelated posters, not used for
+    linking (a text hub: two sentences that follow each other in the ads of many numbers; it joins
+    ads only with something else that agrees)."""
+    from threadline.link.text import text_hub_examples
     from threadline.store import Store
 
     _readable(db)
@@ -786,15 +794,20 @@ def hubs(db: Path, limit: int) -> None:
             """,
             [limit],
         ).fetchall()
+        texts = text_hub_examples(store.connection, [r[1] for r in rows if r[0] == "text"])
     for kind, value, n, co, names, _detected, by in rows:
         how = f"marked by {by}" if by else "detected"
-        click.echo(f"{kind:<7} {value:<66} {n:>7,} ads {co:>6,} other phones {names:>4,} names  {how}")
+        # a text is beside numbers, not other numbers: it has none of its own
+        beside = "phones      " if kind == "text" else "other phones"
+        click.echo(f"{kind:<7} {value:<66} {n:>7,} ads {co:>6,} {beside} {names:>4,} names  {how}")
+        if kind == "text":
+            click.echo(f"        {_clean(texts.get(value, ''))}")
     if not rows:
         click.echo("no hubs")
 
 
 @cli.command("mark-hub")
-@click.argument("kind", type=click.Choice(["phone", "email", "handle", "image"]))
+@click.argument("kind", type=click.Choice(["phone", "email", "handle", "image", "text"]))
 @click.argument("value")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--analyst", required=True, help="Who decides (kept with the decision).")
@@ -822,8 +835,9 @@ def mark_hub(
 
     VALUE is read as extraction reads it: a phone in any format (713-555-0142, +1 713 555 0142;
     a tenure as `hubs` lists it: +17135550142 from 2026-08-01), an e-mail address, a handle
-    (instagram:name, a profile URL), an image's SHA-256. A value the store never extracted is
-    refused unless --anyway. Prints the decision as D…; `revoke D…` withdraws it.
+    (instagram:name, a profile URL), an image's SHA-256, a text as `hubs` lists it (the hashes of
+    its two sentences, "H1 H2"). A value the store never extracted is refused unless --anyway.
+    Prints the decision as D…; `revoke D…` withdraws it.
     """
     from threadline.link.decisions import clear_hub_mark
     from threadline.link.decisions import mark_hub as record_mark
@@ -855,6 +869,10 @@ def _hub_value(kind: str, typed: str, region: str) -> str:
     from threadline.extract.phones import find_phones
 
     text = typed.strip()
+    if kind == "text":
+        if not re.fullmatch(r"-?\d{1,20}( -?\d{1,20})?", text):
+            _fail(f"{typed}: not a text as `hubs` lists it (one or two sentence hashes)")
+        return text
     if kind == "image":
         if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
             _fail(f"{typed}: not an image's SHA-256 (64 hex digits)")
@@ -886,7 +904,7 @@ def _hub_value_seen(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> bo
     """Whether an ad of the store holds ``value`` (a phone tenure: one the last link run saw)."""
     if kind == "image":
         query, params = "SELECT 1 FROM ad_images WHERE sha256 = ? LIMIT 1", [value]
-    elif " from " in value:
+    elif kind == "text" or " from " in value:
         query, params = "SELECT 1 FROM link_hubs WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
     else:
         query, params = "SELECT 1 FROM extractions WHERE kind = ? AND value = ? LIMIT 1", [kind, value]

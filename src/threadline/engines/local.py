@@ -7,12 +7,12 @@ queries of `outputs.OUTPUTS`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,9 @@ def run_local(
             [(model, lexicon, weights)] = store.connection.execute(
                 "SELECT model, lexicon, weights FROM score_runs ORDER BY finished DESC LIMIT 1"
             ).fetchall()
+            [(used,)] = store.connection.execute(
+                "SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1"
+            ).fetchall()
             write_outputs(store.connection, output)
         manifest = {
             "engine": "local",
@@ -72,7 +75,7 @@ def run_local(
             "seconds": round(time.perf_counter() - t0, 2),
             "records": records,
             "link": {
-                "params": asdict(params),
+                "params": json.loads(used),  # with the thresholds the run measured
                 "ads": linked.ads,
                 "networks": linked.networks,
                 "persons": linked.persons,

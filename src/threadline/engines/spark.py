@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -459,7 +458,7 @@ def run_spark(
     """
     from threadline.engines import input_files
     from threadline.engines.outputs import OUTPUTS, check_output, clear_output
-    from threadline.link import LinkParams, result_tables
+    from threadline.link import LinkParams, result_tables, run_params
     from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
     from threadline.link.engine import write_rows
     from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
@@ -659,7 +658,7 @@ def run_spark(
         "seconds": round(time.perf_counter() - t0, 2),
         "records": _record_counts(engine, int(read)),
         "link": {
-            "params": asdict(params),
+            "params": run_params(engine, params),
             "ads": int(ads),
             "networks": int(networks),
             "persons": int(persons),

@@ -17,6 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -37,6 +38,7 @@ __all__ = [
     "components_sql",
     "link",
     "result_tables",
+    "run_params",
 ]
 
 
@@ -87,12 +89,15 @@ def link(
     # run leaves them, which is harmless (the next run would give the same keys).
     assign_ad_keys(con)
     last = con.execute("SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1").fetchall()
-    full = full or not last or json.loads(last[0][0]) != asdict(params)
     build_inputs(engine, params)
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)
     corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
+    # What the run used: its parameters and the thresholds it measured on the data. Either
+    # changed since the last run, every pair is judged anew: a full run.
+    used = run_params(engine, params)
+    full = full or not last or json.loads(last[0][0]) != used
     scope = None
     if not full:
         affected_ads(engine, params)
@@ -111,7 +116,7 @@ def link(
             "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 datetime.now(UTC).replace(tzinfo=None),
-                json.dumps(asdict(params)),
+                json.dumps(used),
                 report.ads,
                 report.networks,
                 report.persons,
@@ -120,6 +125,13 @@ def link(
             ],
         )
     return report
+
+
+def run_params(engine: Engine, params: LinkParams) -> dict[str, Any]:
+    """What a run used, as ``link_runs.params`` keeps it: ``params`` and the thresholds the run
+    measured on the data (how many numbers one writer's text is beside, ``text_own``)."""
+    [(own,)] = engine.query("SELECT holders FROM text_own")
+    return {**asdict(params), "measured": {"text_own_holders": int(own)}}
 
 
 def _padded(key: str) -> str:

@@ -36,7 +36,7 @@ __all__ = [
     "revoke",
 ]
 
-HUB_KINDS = ("phone", "email", "handle", "image")
+HUB_KINDS = ("phone", "email", "handle", "image", "text")
 
 
 class UnknownAd(LookupError):

@@ -31,8 +31,9 @@ __all__ = ["affected_ads"]
 
 def affected_ads(engine: Engine, params: LinkParams) -> None:
     """Table ``_affected(ad_key)``; needs the tables a link run builds before clustering."""
-    # A text pair's holders matter to clustering only as hub or not (`steps._weak_joins`).
-    own = f"CASE WHEN holders <= {params.text_own_holders} THEN 1 ELSE 0 END"
+    # A text pair's holders matter to clustering only as hub or not (`steps._weak_joins`); a run
+    # whose threshold differs from the last one's is full (`link.link`).
+    own = "CASE WHEN holders <= (SELECT holders FROM text_own) THEN 1 ELSE 0 END"
     engine.table(
         "_dirty",
         """

@@ -95,10 +95,11 @@ class LinkParams:
     # ln(N^2) by this many nats (e^6: some 400 times fewer chance matches than pairs compared).
     text_min_surprise: float = 6.0
     # A near-duplicate text joins two groups on its own only when the rarest piece they share is
-    # beside at most this many phone numbers: one writer's own text (a number changed once).
-    # Held by more, it is a text others copy too, a hub, and needs something independent to agree
-    # (`_weak_joins`).
-    text_own_holders: int = 2
+    # its writer's own: beside no more phone numbers than this quantile of the numbers one trusted
+    # number is seen with (the median: a writer's text goes where her numbers go; see
+    # `text._text_hubs`). Held by more, it is a text others copy too, a hub, and needs something
+    # independent to agree (`_weak_joins`).
+    text_own_quantile: float = 0.5
     # Rounds of weak joins: each round judges the groups the last one made as wholes.
     weak_rounds: int = 2
     # Weak corroboration (link/corroboration.py, splink): the same name, age and city within this
@@ -523,7 +524,7 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     set, not one chance likeness), the same self-stated name in both, or posts in the same city
     within days of each other in two cities or more. A text joins on its own
     only when the rarest piece the two ads share is beside no more phone numbers
-    (``text_pairs.holders``) than one writer uses (`LinkParams.text_own_holders`).
+    (``text_pairs.holders``) than one writer's text is (``text_own``, from the data).
     """
     engine.table(
         "_weak_cores",
@@ -539,12 +540,11 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     )
     engine.table(
         "_weak_core_pairs",
-        f"""
-        SELECT x, y, COUNT(DISTINCT kind) AS kinds,
-               MAX(CASE WHEN kind = 'text' AND holders <= {params.text_own_holders} THEN 1 ELSE 0 END)
-                   AS own_text,
+        """
+        SELECT w.x, w.y, COUNT(DISTINCT w.kind) AS kinds,
+               MAX(CASE WHEN w.kind = 'text' AND w.holders <= t.holders THEN 1 ELSE 0 END) AS own_text,
                LEAST(COUNT(DISTINCT part_x), COUNT(DISTINCT part_y)) AS photos
-        FROM _weak_cores WHERE x <> y GROUP BY x, y
+        FROM _weak_cores w CROSS JOIN text_own t WHERE w.x <> w.y GROUP BY w.x, w.y
         """,
     )
     engine.table(

@@ -35,14 +35,19 @@ controller, posts many persons.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+
+import duckdb
 
 from threadline.link.engine import Engine
 from threadline.link.steps import LinkParams
 
-__all__ = ["MINHASH_PRIME", "boilerplate_examples", "minhash_coefficients", "text_pairs"]
+__all__ = ["MINHASH_PRIME", "boilerplate_examples", "minhash_coefficients", "text_hub_examples", "text_pairs"]
 
 MINHASH_PRIME = 2**31 - 1
 _PAIR_MIX = 1_000_003  # C above: any constant below 2^31 that is not a multiple of P
+# The holders of a text an analyst marked a hub: more than any text has.
+_MARKED_HUB = 1 << 40
 
 
 def minhash_coefficients(params: LinkParams) -> list[tuple[int, int]]:
@@ -182,16 +187,21 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         GROUP BY s.h
         """,
     )
+    _text_hubs(engine, params, order_kind)
     engine.table(
         "text_pairs",
         f"""
         WITH shared AS (
             SELECT f.a, f.b, MIN(f.na) AS na, MIN(s.n) AS nb, COUNT(*) AS common, SUM(f.sentence) AS shared,
                    SUM(f.surprise) AS surprise,
-                   MIN(CASE WHEN f.sentence = {order_kind} THEN COALESCE(o.holders, 0) END) AS holders
+                   MIN(CASE WHEN f.sentence = {order_kind} THEN
+                       CASE WHEN m.is_hub THEN {_MARKED_HUB} WHEN NOT m.is_hub THEN 0
+                            ELSE COALESCE(o.holders, 0) END
+                   END) AS holders
             FROM _text_candidate_features f
             JOIN _text_sets s ON s.ad_key = f.b AND s.h = f.h
             LEFT JOIN _text_holders o ON o.h = f.h
+            LEFT JOIN _text_marks m ON m.h = f.h
             GROUP BY f.a, f.b
         )
         SELECT a AS ad_a, b AS ad_b, CAST(common AS DOUBLE) / (na + nb - common) AS jaccard, shared,
@@ -213,7 +223,106 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         "_text_candidates",
         "_text_candidate_features",
         "_text_holders",
+        "_text_marks",
+        "_text_hub_pairs",
     )
+
+
+def _text_hubs(engine: Engine, params: LinkParams, order_kind: int) -> None:
+    """Tables ``text_own(holders)``, ``_text_marks(h, is_hub)`` and the text rows of ``hubs``.
+
+    A text is a hub like a phone: a piece of text (a sentence pair, the order a template keeps)
+    beside many unrelated numbers is one others copy (a well-performing ad, an ad-writing guide),
+    and it never joins two groups on its own (`steps._weak_joins`). How many is "many" comes from
+    the archive: a writer's text goes where her numbers go, so her own text sits beside no more
+    numbers than a typical number does. ``text_own.holders`` is the median, over the numbers
+    trusted for linking, of the numbers seen in their ads (the number itself and the others: an
+    independent's one or two, more where operations rotate phones); a text beside more is held
+    by more than one writer. Whether sharing a text is chance is decided apart, by its surprise
+    (`LinkParams.text_min_surprise`).
+
+    Hubs are listed as the two sentences' hashes (``"H1 H2"``; one hash without sentence pairs),
+    the value an analyst marks (`mark-hub text`): a text marked a hub counts as held by everyone,
+    one marked not a hub as its writer's own.
+    """
+    p = MINHASH_PRIME
+    engine.table(
+        "text_own",
+        f"""
+        SELECT COALESCE(MAX(m), 1) AS holders FROM (
+            SELECT percentile_disc({params.text_own_quantile}) WITHIN GROUP (ORDER BY co_phones + 1) AS m
+            FROM hubs WHERE kind = 'phone' AND NOT is_hub
+        ) q
+        """,
+    )
+    first = "CAST(split_part(value, ' ', 1) AS BIGINT)"
+    second = "CAST(split_part(value, ' ', 2) AS BIGINT)"
+    feature = (
+        f"(({first} % {p}) * {_PAIR_MIX} + {second} % {p}) % {p} + {p} * ({first} % {p} + 1)"
+        if order_kind == 0
+        else first
+    )
+    engine.table(
+        "_text_marks",
+        f"SELECT {feature} AS h, is_hub, value FROM hub_marks WHERE kind = 'text'",
+    )
+    # The pieces held by more than one writer, and the marked ones, spelled as their sentences.
+    if order_kind == 0:
+        engine.table(
+            "_text_hub_pairs",
+            f"""
+            WITH wanted AS (
+                SELECT o.h FROM _text_holders o CROSS JOIN text_own t WHERE o.holders > t.holders
+                UNION SELECT h FROM _text_marks
+            ), pairs AS (
+                -- consecutive as in `_text_sets`: once the source's boilerplate is dropped
+                SELECT ad_key, h, LAG(h) OVER (PARTITION BY ad_key ORDER BY pos) AS prev
+                FROM _text_sentences s
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM text_boilerplate b WHERE b.h = s.h AND b.source = s.source
+                )
+            )
+            SELECT DISTINCT w.h, CAST(q.prev AS STRING) || ' ' || CAST(q.h AS STRING) AS value
+            FROM pairs q
+            JOIN wanted w
+              ON w.h = ((q.prev % {p}) * {_PAIR_MIX} + q.h % {p}) % {p} + {p} * (q.prev % {p} + 1)
+            WHERE q.prev IS NOT NULL
+            """,
+        )
+    else:
+        engine.table(
+            "_text_hub_pairs",
+            """
+            SELECT o.h, CAST(o.h AS STRING) AS value FROM _text_holders o CROSS JOIN text_own t
+            WHERE o.holders > t.holders
+            UNION SELECT h, value FROM _text_marks
+            """,
+        )
+    engine.table(
+        "_text_hub_rows",
+        f"""
+        WITH carried AS (
+            SELECT DISTINCT s.ad_key, x.h, x.value
+            FROM _text_sets s JOIN _text_hub_pairs x ON x.h = s.h AND s.sentence = {order_kind}
+        ), counted AS (
+            SELECT h, value, COUNT(DISTINCT ad_key) AS ads FROM carried GROUP BY h, value
+        ), named AS (
+            SELECT c.h, COUNT(DISTINCT n.name) AS names
+            FROM carried c JOIN link_names n ON n.ad_key = c.ad_key GROUP BY c.h
+        )
+        SELECT 'text' AS kind, c.value, c.ads, COALESCE(o.holders, 0) AS co_phones,
+               COALESCE(nm.names, 0) AS names, COALESCE(o.holders, 0) > t.holders AS detected,
+               COALESCE(hm.is_hub, COALESCE(o.holders, 0) > t.holders) AS is_hub,
+               hm.analyst AS marked_by
+        FROM counted c
+        CROSS JOIN text_own t
+        LEFT JOIN _text_holders o ON o.h = c.h
+        LEFT JOIN named nm ON nm.h = c.h
+        LEFT JOIN hub_marks hm ON hm.kind = 'text' AND hm.value = c.value
+        """,
+    )
+    engine.table("hubs", "SELECT * FROM hubs UNION ALL SELECT * FROM _text_hub_rows")
+    engine.drop("_text_hub_rows")
 
 
 def _boilerplate(engine: Engine, params: LinkParams) -> None:
@@ -280,3 +389,20 @@ def boilerplate_examples(engine: Engine) -> None:
         SELECT b.*, x.example FROM text_boilerplate b LEFT JOIN examples x ON x.h = b.h
         """,
     )
+
+
+def text_hub_examples(con: duckdb.DuckDBPyConnection, values: Sequence[str]) -> dict[str, str]:
+    """The readable (masked) form of text hubs as `hubs` lists them (``"H1 H2"``: the sentences
+    of a pair, each a sentence hash), for display: ``"first sentence / second sentence"``."""
+    hashes = sorted({h for value in values for h in value.split()})
+    if not hashes:
+        return {}
+    rows = con.execute(
+        """
+        SELECT value, MIN(json_extract_string(detail, '$.text')) FROM extractions
+        WHERE kind = 'sentence' AND value IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY value
+        """,
+        [hashes],
+    ).fetchall()
+    text = {h: t for h, t in rows if t}
+    return {value: " / ".join(text.get(h, "?") for h in value.split()) for value in values}

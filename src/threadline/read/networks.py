@@ -420,8 +420,10 @@ def network_hubs(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str
         """
         SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
         FROM link_hubs h
-        -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
-        JOIN extractions e ON e.kind = h.kind AND e.value = split_part(h.value, ' ', 1)
+        -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"; a text's, the
+        -- hashes of its two sentences
+        JOIN extractions e ON e.kind = CASE WHEN h.kind = 'text' THEN 'sentence' ELSE h.kind END
+                          AND e.value = split_part(h.value, ' ', 1)
         JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
         WHERE h.is_hub AND l.network = ?
         ORDER BY h.ads DESC, h.kind, h.value
