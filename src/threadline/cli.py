@@ -1215,6 +1215,13 @@ def load(output: str, db: Path) -> None:
     )
 
 
+# Accounts, API tokens and the audit: `threadline user|token|audit ...` (threadline.service).
+from threadline.service.cli_admin import COMMANDS as _ADMIN_COMMANDS  # noqa: E402
+
+for _command in _ADMIN_COMMANDS:
+    cli.add_command(_command)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: click's errors become one line on stderr and a non-zero exit."""
     import duckdb

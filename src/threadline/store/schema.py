@@ -655,6 +655,87 @@ _READ_TABLES: tuple[str, ...] = (
 )
 
 
+# Accounts and the audit (threadline.service): users, browser sessions and API tokens, kept so that
+# a copy of the store reveals no password, session or token (argon2id hashes of passwords,
+# SHA-256 hashes of session ids and tokens); and the hash-chained audit log with its signed head
+# (service/audit.py).
+_ACCOUNTS_AND_AUDIT: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        name          VARCHAR   NOT NULL PRIMARY KEY,
+        role          VARCHAR   NOT NULL,  -- admin, supervisor, analyst
+        password_hash VARCHAR   NOT NULL,  -- argon2id, with its parameters (PHC string)
+        disabled      BOOLEAN   NOT NULL,
+        created_at    TIMESTAMP NOT NULL,
+        failed_logins INTEGER   NOT NULL,  -- failures since the last success or lockout
+        locked_until  TIMESTAMP,
+        last_login    TIMESTAMP,
+        totp_secret   VARCHAR,             -- base32; NULL: no second factor
+        totp_last_step BIGINT              -- the last TOTP time step used (a code works once)
+    )
+    """,
+    """
+    CREATE TABLE sessions (
+        id_hash    VARCHAR   NOT NULL PRIMARY KEY,  -- SHA-256 (hex) of the id in the cookie
+        user_name  VARCHAR   NOT NULL,
+        csrf_token VARCHAR   NOT NULL,
+        origin     VARCHAR   NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        last_seen  TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP NOT NULL  -- however active the session is
+    )
+    """,
+    "CREATE SEQUENCE api_token_ids START 1",
+    """
+    CREATE TABLE api_tokens (
+        token_id   BIGINT    PRIMARY KEY DEFAULT nextval('api_token_ids'),  -- shown as T1, T2 ...
+        token_hash VARCHAR   NOT NULL UNIQUE,  -- SHA-256 (hex) of the token
+        user_name  VARCHAR   NOT NULL,
+        scope      VARCHAR   NOT NULL,  -- read, push
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP NOT NULL,
+        last_used  TIMESTAMP,
+        revoked_at TIMESTAMP,
+        revoked_by VARCHAR
+    )
+    """,
+    # No key and no index: the log only grows (reads of every ad are in it), seq is checked by
+    # `audit verify`, and appends find the end through audit_head.
+    """
+    CREATE TABLE audit_log (
+        seq        BIGINT    NOT NULL,  -- 1, 2, ...
+        logged_at  TIMESTAMP NOT NULL,
+        actor      VARCHAR   NOT NULL,
+        actor_kind VARCHAR   NOT NULL,  -- user, token, os-user
+        origin     VARCHAR   NOT NULL,  -- client IP, or 'cli'
+        action     VARCHAR   NOT NULL,
+        object     VARCHAR,
+        detail     JSON      NOT NULL,
+        prev_hash  VARCHAR   NOT NULL,  -- hash of entry seq - 1 (64 zeros for entry 1)
+        hash       VARCHAR   NOT NULL   -- SHA-256 of the entry, prev_hash included
+    )
+    """,
+    """
+    CREATE TABLE audit_head (  -- one row: the last entry, signed with the installation key
+        seq       BIGINT    NOT NULL,
+        hash      VARCHAR   NOT NULL,
+        key_id    VARCHAR   NOT NULL,
+        signature VARCHAR   NOT NULL,  -- Ed25519, hex
+        signed_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE audit_checkpoints (  -- a signed head every 1,000 entries, kept for good
+        seq       BIGINT    NOT NULL,
+        hash      VARCHAR   NOT NULL,
+        key_id    VARCHAR   NOT NULL,
+        signature VARCHAR   NOT NULL,
+        signed_at TIMESTAMP NOT NULL
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -668,6 +749,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "long ad texts kept in parts; ads a view over ad_rows", _long_texts()),
     Migration(11, "holders of each near-duplicate text pair", _TEXT_HOLDERS),
     Migration(12, "full-text index; network summaries, movement and itineraries saved", _READ_TABLES),
+    Migration(13, "accounts, sessions, API tokens; the hash-chained, signed audit log", _ACCOUNTS_AND_AUDIT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
