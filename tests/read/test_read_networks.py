@@ -278,3 +278,22 @@ def test_saved_movement_follows_new_ads(corpus: Path, tmp_path: Path) -> None:
             "SELECT (SELECT COUNT(*) FROM network_scores), (SELECT COUNT(*) FROM network_summary)"
         ).fetchall()
         assert networks == summaries
+
+
+def test_the_migration_fills_what_scoring_runs_save(copy: Path) -> None:
+    """Migration 14 fills the network summaries, ad rows and persons' values of a store scored
+    before it, in its own SQL (migrations never change): the same rows a scoring run saves."""
+    from threadline.store.schema import MIGRATIONS
+
+    [migration] = [m for m in MIGRATIONS if m.description.startswith("linked ads and each person")]
+    tables = ("ad_summary", "network_values", "network_summary")
+    with duckdb.connect(str(copy)) as con:
+        saved = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+        for table in tables:
+            con.execute(f"DELETE FROM {table}")
+        for statement in migration.statements:
+            if not statement.lstrip().startswith("CREATE TABLE"):
+                con.execute(statement)
+        for table in tables:
+            assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == saved[table], table
+        assert len(saved["network_values"]) > 300 and len(saved["ad_summary"]) > 400

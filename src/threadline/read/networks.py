@@ -16,7 +16,7 @@ import duckdb
 
 from threadline.link.decisions import Decision, decisions
 from threadline.link.lineage import LABELLED_NETWORKS, Lineage, resolve
-from threadline.read._common import AdRow, Page, ScorePart, linked_ads, score_parts
+from threadline.read._common import AdRow, Page, ScorePart, ad_rows, score_parts
 from threadline.score.learn import Label, labels
 
 __all__ = [
@@ -368,23 +368,19 @@ def network_score(con: duckdb.DuckDBPyConnection, network: str) -> NetworkScore 
 
 
 def network_persons(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, int, list[str]]]:
-    """(person, ads, self-stated names) of ``network``, largest first; empty: no such network."""
+    """(person, ads, self-stated names in their latest versions) of ``network``, largest first;
+    empty: no such network (or one not scored yet)."""
     rows = con.execute(
         """
-        WITH own AS (SELECT ad_key, source, id, person FROM ad_links WHERE network = ?),
-        latest AS (
-            SELECT r.source, r.id, MAX(r.version) AS version
-            FROM ad_rows r JOIN own o ON o.source = r.source AND o.id = r.id GROUP BY ALL
+        WITH sized AS (SELECT person, COUNT(*) AS ads FROM ad_summary WHERE network = ? GROUP BY person),
+        named AS (
+            SELECT person, list(value ORDER BY value) AS names FROM network_values
+            WHERE network = ? AND kind = 'name' AND latest_ads > 0 GROUP BY person
         )
-        SELECT o.person, COUNT(DISTINCT o.ad_key) AS ads,
-               list(DISTINCT n.value) FILTER (WHERE n.value IS NOT NULL)
-        FROM own o
-        LEFT JOIN latest a ON a.source = o.source AND a.id = o.id
-        LEFT JOIN extractions n
-          ON n.source = a.source AND n.ad_id = a.id AND n.version = a.version AND n.kind = 'name'
-        GROUP BY o.person ORDER BY ads DESC, o.person
+        SELECT s.person, s.ads, n.names FROM sized s LEFT JOIN named n ON n.person = s.person
+        ORDER BY s.ads DESC, s.person
         """,
-        [network],
+        [network, network],
     ).fetchall()
     return [(person, int(n), list(names or [])) for person, n, names in rows]
 
@@ -420,12 +416,9 @@ def network_hubs(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str
         """
         SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
         FROM link_hubs h
-        -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"; a text's, the
-        -- hashes of its two sentences
-        JOIN extractions e ON e.kind = CASE WHEN h.kind = 'text' THEN 'sentence' ELSE h.kind END
-                          AND e.value = split_part(h.value, ' ', 1)
-        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
-        WHERE h.is_hub AND l.network = ?
+        -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
+        JOIN network_values v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
+        WHERE h.is_hub AND v.network = ?
         ORDER BY h.ads DESC, h.kind, h.value
         """,
         [network],
@@ -437,10 +430,18 @@ def network_ads(
     con: duckdb.DuckDBPyConnection, network: str, limit: int | None = None, offset: int = 0
 ) -> tuple[list[AdRow], int]:
     """``network``'s ads, latest first (up to ``limit`` from ``offset``), and how many it has."""
-    ads, total = linked_ads(
-        con, "SELECT source, id FROM ad_links WHERE network = ?", [network], limit=limit, offset=offset
-    )
-    return list(ads), total
+    rows = con.execute(
+        """
+        SELECT source, id, date, place, url, network, person, COUNT(*) OVER ()
+        FROM ad_summary WHERE network = ?
+        ORDER BY date DESC NULLS LAST, source, id LIMIT ? OFFSET ?
+        """,
+        [network, limit if limit is not None else 2**62, offset],
+    ).fetchall()
+    if rows or not offset:
+        return list(ad_rows(rows)), int(rows[0][-1]) if rows else 0
+    [(total,)] = con.execute("SELECT COUNT(*) FROM ad_summary WHERE network = ?", [network]).fetchall()
+    return [], int(total)
 
 
 def network_identifiers(con: duckdb.DuckDBPyConnection, network: str) -> list[Identifier]:
@@ -448,15 +449,10 @@ def network_identifiers(con: duckdb.DuckDBPyConnection, network: str) -> list[Id
     with the dates (posted, else captured) of the first and last version that carries it."""
     rows = con.execute(
         """
-        WITH own AS (SELECT source, id FROM ad_links WHERE network = ?)
-        SELECT e.kind, e.value, COUNT(DISTINCT (e.source, e.ad_id)),
-               MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
-        FROM extractions e
-        JOIN own o ON o.source = e.source AND o.id = e.ad_id
-        JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
-        WHERE e.kind IN ('phone', 'email', 'handle')
-        GROUP BY e.kind, e.value
-        ORDER BY 3 DESC, e.kind, e.value
+        SELECT kind, value, SUM(ads), MIN(first_seen), MAX(last_seen) FROM network_values
+        WHERE network = ? AND kind IN ('phone', 'email', 'handle')
+        GROUP BY kind, value
+        ORDER BY 3 DESC, kind, value
         """,
         [network],
     ).fetchall()
@@ -523,11 +519,10 @@ def network_decisions(con: duckdb.DuckDBPyConnection, network: str) -> list[Deci
         SELECT decision_id FROM analyst_decisions WHERE split_from = ?
         UNION
         SELECT d.decision_id FROM analyst_decisions d
-        JOIN extractions e ON e.kind = d.hub_kind AND e.value = split_part(d.hub_value, ' ', 1)
-        JOIN own o ON o.source = e.source AND o.id = e.ad_id
-        WHERE d.hub_kind IS NOT NULL
+        JOIN network_values v ON v.kind = d.hub_kind AND v.value = split_part(d.hub_value, ' ', 1)
+        WHERE d.hub_kind IS NOT NULL AND v.network = ?
         """,
-        [network, network],
+        [network, network, network],
     ).fetchall()
     wanted = {int(r[0]) for r in rows}
     return [d for d in decisions(con) if d.decision_id in wanted] if wanted else []

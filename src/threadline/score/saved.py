@@ -1,5 +1,6 @@
-"""What a scoring run saves for readers besides the scores: movement, itineraries, circuits, and a
-summary of every network for the triage queue (`threadline.read.networks`).
+"""What a scoring run saves for readers besides the scores: movement, itineraries, circuits, a
+summary of every network for the triage queue, each linked ad's row and each person's
+identifiers (`threadline.read.networks` reads them).
 
 `score.movement` computes ``movement``, ``itineraries`` and ``circuits`` as temporary tables in
 every scoring run; they are saved (``score_movement``, ``score_itineraries``, ``score_circuits``)
@@ -7,7 +8,9 @@ for the networks the run scored, like the scores, so a network's view reads them
 computing movement again. ``network_summary`` holds what the queue filters and sorts by (size,
 first and last dates, last place, places, sources, hubs, when it last changed): computed over a
 million ads on every request it would cost seconds; kept per network, a page of the queue is a
-scan of one row per network.
+scan of one row per network. ``ad_summary`` (an ad as lists show it) and ``network_values`` (each
+person's phones, e-mails, handles, names and images, counted, with dates) spare a network's view
+the scans of every extraction that finding its ads' places, names and identifiers would cost.
 """
 
 from __future__ import annotations
@@ -67,64 +70,87 @@ def save_movement(con: duckdb.DuckDBPyConnection, networks: str | None) -> None:
 
 
 def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None = None) -> None:
-    """Compute ``network_summary`` again for the networks in table ``networks(network)`` (every
-    network if None), and drop the rows of networks no longer linked.
+    """Compute ``ad_summary``, ``network_values`` and ``network_summary`` again for the networks
+    in table ``networks(network)`` (every network if None), and drop the rows of ads and networks
+    no longer linked.
 
     An ad's *date* is when it was posted, else when it was captured; its *place* the first place
     extraction read from its latest version, else its location as given (as the read API shows
-    ads); a network's ``last_place`` is its latest dated ad's. ``hubs`` counts the hub values in
-    any version of its ads (`threadline.read.networks.network_hubs` lists them)."""
-    where = f"WHERE l.network IN (SELECT network FROM {networks})" if networks else ""
+    ads); a network's ``last_place`` is its latest dated ad's. ``network_values`` counts each
+    person's ads that hold a phone, e-mail, handle, name or image in any version (and in their
+    latest); ``hubs`` counts the hub values its ads hold (`threadline.read.networks.network_hubs`
+    lists them)."""
+    where = f"WHERE network IN (SELECT network FROM {networks})" if networks else ""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _summary_ads AS
-        SELECT l.network, l.person, a.source, a.id, a.version,
-               COALESCE(a.posted_at, a.captured_at) AS date, a.location, a.ingested_at
-        FROM ad_links l JOIN latest_ads a ON a.source = l.source AND a.id = l.id
-        {where}
-        """
-    )
-    if networks:
-        con.execute(
-            f"""
-            DELETE FROM network_summary
-            WHERE network IN (SELECT network FROM {networks})
-               OR network NOT IN (SELECT network FROM ad_links)
-            """
-        )
-    else:
-        con.execute("DELETE FROM network_summary")
-    con.execute(
-        """
-        INSERT INTO network_summary
-        WITH place AS (
+        WITH own AS (SELECT * FROM ad_links {where}),
+        latest AS (
+            SELECT r.source, r.id, MAX(r.version) AS version
+            FROM ad_rows r JOIN own o ON o.source = r.source AND o.id = r.id GROUP BY ALL
+        ), rows AS (
+            SELECT o.ad_key, o.source, o.id, m.version, o.network, o.person,
+                   COALESCE(a.posted_at, a.captured_at) AS date, a.location, a.url, a.ingested_at
+            FROM own o
+            JOIN latest m ON m.source = o.source AND m.id = o.id
+            JOIN ads a ON a.source = m.source AND a.id = m.id AND a.version = m.version
+        ), place AS (
             SELECT e.source, e.ad_id, arg_min(e.value, e.found_index) AS place
             FROM extractions e
-            JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
+            JOIN rows s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
             WHERE e.kind = 'place' AND e.span_index = 0
             GROUP BY e.source, e.ad_id
-        ), placed AS (
-            SELECT s.*, COALESCE(p.place, s.location) AS place
-            FROM _summary_ads s LEFT JOIN place p ON p.source = s.source AND p.ad_id = s.id
-        ), phones AS (
-            SELECT s.network, COUNT(DISTINCT e.value) AS phones
-            FROM extractions e
-            JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
-            WHERE e.kind = 'phone'
-            GROUP BY s.network
+        )
+        SELECT s.ad_key, s.source, s.id, s.version, s.network, s.person, s.date,
+               COALESCE(p.place, s.location) AS place, s.url, s.ingested_at
+        FROM rows s LEFT JOIN place p ON p.source = s.source AND p.ad_id = s.id
+        """
+    )
+    for table in ("ad_summary", "network_values", "network_summary"):
+        if networks:
+            con.execute(
+                f"""
+                DELETE FROM {table}
+                WHERE network IN (SELECT network FROM {networks})
+                   OR network NOT IN (SELECT network FROM ad_links)
+                """
+            )
+        else:
+            con.execute(f"DELETE FROM {table}")
+    con.execute("INSERT INTO ad_summary SELECT * FROM _summary_ads")
+    con.execute(
+        """
+        INSERT INTO network_values
+        SELECT s.network, s.person, e.kind, e.value, COUNT(DISTINCT s.ad_key),
+               COUNT(DISTINCT s.ad_key) FILTER (WHERE e.version = s.version),
+               MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
+        FROM extractions e
+        JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
+        JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+        WHERE e.kind IN ('phone', 'email', 'handle', 'name', 'image')
+        GROUP BY s.network, s.person, e.kind, e.value
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO network_summary
+        WITH phones AS (
+            SELECT network, COUNT(DISTINCT value) AS phones
+            FROM network_values WHERE kind = 'phone' AND latest_ads > 0 {where.replace("WHERE", "AND")}
+            GROUP BY network
         ), hubs AS (
-            SELECT s.network, COUNT(DISTINCT (h.kind, h.value)) AS hubs
+            SELECT v.network, COUNT(DISTINCT (h.kind, h.value)) AS hubs
             FROM (SELECT kind, value, split_part(value, ' ', 1) AS plain FROM link_hubs WHERE is_hub) h
             -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
-            JOIN extractions e ON e.kind = h.kind AND e.value = h.plain
-            JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
-            GROUP BY s.network
+            JOIN network_values v ON v.kind = h.kind AND v.value = h.plain
+            {where.replace("WHERE network", "WHERE v.network")}
+            GROUP BY v.network
         )
         SELECT a.network, COUNT(*), COUNT(DISTINCT a.person), COALESCE(MIN(p.phones), 0),
                MIN(a.date), MAX(a.date), arg_max(a.place, a.date),
                list_sort(COALESCE(list(DISTINCT a.place) FILTER (WHERE a.place IS NOT NULL), [])),
                list_sort(list(DISTINCT a.source)), COALESCE(MIN(h.hubs), 0), MAX(a.ingested_at)
-        FROM placed a
+        FROM _summary_ads a
         LEFT JOIN phones p ON p.network = a.network
         LEFT JOIN hubs h ON h.network = a.network
         GROUP BY a.network

@@ -339,6 +339,7 @@ def score_store(
         SELECT COUNT(*) FROM network_scores n
         WHERE NOT EXISTS (SELECT 1 FROM network_summary s WHERE s.network = n.network)
            OR NOT EXISTS (SELECT 1 FROM score_movement m WHERE m.network = n.network)
+           OR NOT EXISTS (SELECT 1 FROM ad_summary a WHERE a.network = n.network)
         """
     ).fetchall()
     fresh = changed and current and last and tuple(last[0]) == versions and not unsaved

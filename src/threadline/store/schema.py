@@ -736,6 +736,103 @@ _ACCOUNTS_AND_AUDIT: tuple[str, ...] = (
 )
 
 
+# What a network's view reads instead of scanning every extraction (a million ads hold tens of
+# millions): each linked ad's row as lists show it, and each person's identifiers, names and
+# images with their counts and dates. Saved by scoring runs for the networks they score
+# (score/saved.py); a store scored before this has them filled by its next run, which scores
+# everything once.
+_READ_ROWS: tuple[str, ...] = (
+    """
+    CREATE TABLE ad_summary (  -- one row per linked ad: its latest version as lists show it
+        ad_key      BIGINT    NOT NULL,
+        source      VARCHAR   NOT NULL,
+        id          VARCHAR   NOT NULL,
+        version     INTEGER   NOT NULL,
+        network     VARCHAR   NOT NULL,
+        person      VARCHAR   NOT NULL,
+        date        TIMESTAMP,           -- posted, else captured
+        place       VARCHAR,             -- the first place extraction read, else the location given
+        url         VARCHAR,
+        ingested_at TIMESTAMP NOT NULL   -- when this version was stored
+    )
+    """,
+    """
+    CREATE TABLE network_values (  -- per person: phones, e-mails, handles, names, images of its ads
+        network    VARCHAR   NOT NULL,
+        person     VARCHAR   NOT NULL,
+        kind       VARCHAR   NOT NULL,
+        value      VARCHAR   NOT NULL,
+        ads        BIGINT    NOT NULL,  -- its ads that hold the value in any version
+        latest_ads BIGINT    NOT NULL,  -- ... in their latest version
+        first_seen TIMESTAMP,           -- the date of the first and last version that holds it
+        last_seen  TIMESTAMP
+    )
+    """,
+    # Filled for the networks a store already holds, as score/saved.py `refresh_network_summary`
+    # filled them when this was written (network_summary too: a store scored before migration 12
+    # had none, and the queue would be empty until its next scoring run).
+    "DELETE FROM network_summary",
+    """
+    CREATE TEMP TABLE _summary_ads AS
+    WITH own AS (SELECT * FROM ad_links),
+    latest AS (
+        SELECT r.source, r.id, MAX(r.version) AS version
+        FROM ad_rows r JOIN own o ON o.source = r.source AND o.id = r.id GROUP BY ALL
+    ), rows AS (
+        SELECT o.ad_key, o.source, o.id, m.version, o.network, o.person,
+               COALESCE(a.posted_at, a.captured_at) AS date, a.location, a.url, a.ingested_at
+        FROM own o
+        JOIN latest m ON m.source = o.source AND m.id = o.id
+        JOIN ads a ON a.source = m.source AND a.id = m.id AND a.version = m.version
+    ), place AS (
+        SELECT e.source, e.ad_id, arg_min(e.value, e.found_index) AS place
+        FROM extractions e
+        JOIN rows s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
+        WHERE e.kind = 'place' AND e.span_index = 0
+        GROUP BY e.source, e.ad_id
+    )
+    SELECT s.ad_key, s.source, s.id, s.version, s.network, s.person, s.date,
+           COALESCE(p.place, s.location) AS place, s.url, s.ingested_at
+    FROM rows s LEFT JOIN place p ON p.source = s.source AND p.ad_id = s.id
+    """,
+    "INSERT INTO ad_summary SELECT * FROM _summary_ads",
+    """
+    INSERT INTO network_values
+    SELECT s.network, s.person, e.kind, e.value, COUNT(DISTINCT s.ad_key),
+           COUNT(DISTINCT s.ad_key) FILTER (WHERE e.version = s.version),
+           MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
+    FROM extractions e
+    JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
+    JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+    WHERE e.kind IN ('phone', 'email', 'handle', 'name', 'image')
+    GROUP BY s.network, s.person, e.kind, e.value
+    """,
+    """
+    INSERT INTO network_summary
+    WITH phones AS (
+        SELECT network, COUNT(DISTINCT value) AS phones
+        FROM network_values WHERE kind = 'phone' AND latest_ads > 0
+        GROUP BY network
+    ), hubs AS (
+        SELECT v.network, COUNT(DISTINCT (h.kind, h.value)) AS hubs
+        FROM (SELECT kind, value, split_part(value, ' ', 1) AS plain FROM link_hubs WHERE is_hub) h
+        -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
+        JOIN network_values v ON v.kind = h.kind AND v.value = h.plain
+        GROUP BY v.network
+    )
+    SELECT a.network, COUNT(*), COUNT(DISTINCT a.person), COALESCE(MIN(p.phones), 0),
+           MIN(a.date), MAX(a.date), arg_max(a.place, a.date),
+           list_sort(COALESCE(list(DISTINCT a.place) FILTER (WHERE a.place IS NOT NULL), [])),
+           list_sort(list(DISTINCT a.source)), COALESCE(MIN(h.hubs), 0), MAX(a.ingested_at)
+    FROM _summary_ads a
+    LEFT JOIN phones p ON p.network = a.network
+    LEFT JOIN hubs h ON h.network = a.network
+    GROUP BY a.network
+    """,
+    "DROP TABLE _summary_ads",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -750,6 +847,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "holders of each near-duplicate text pair", _TEXT_HOLDERS),
     Migration(12, "full-text index; network summaries, movement and itineraries saved", _READ_TABLES),
     Migration(13, "accounts, sessions, API tokens; the hash-chained, signed audit log", _ACCOUNTS_AND_AUDIT),
+    Migration(14, "linked ads and each person's identifiers saved for the network view", _READ_ROWS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
