@@ -132,6 +132,24 @@ def test_a_disabled_user_cannot_log_in_and_loses_sessions_and_tokens(store: Stor
         sessions.create_session(store, "kim", "192.0.2.7", now=T0)
 
 
+def test_an_enabled_user_logs_in_again(store: Store) -> None:
+    add(store)
+    accounts.disable_user(store, "kim", by=ADMIN, now=T0)
+    assert accounts.enable_user(store, "kim", by=ADMIN, now=T0).disabled is False
+    assert login(store).ok
+
+
+def test_a_new_password_lifts_a_lockout_and_ends_sessions(store: Store) -> None:
+    add(store)
+    session_id = sessions.create_session(store, "kim", "192.0.2.7", now=T0)
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        login(store, "guess")
+    accounts.set_password(store, "kim", "a brand new passphrase", by=ADMIN, now=T0, hasher=CHEAP)
+    assert sessions.lookup_session(store, session_id, now=T0) is None
+    assert login(store, PASSWORD).reason == accounts.WRONG_PASSWORD
+    assert login(store, "a brand new passphrase").ok
+
+
 def test_a_hash_made_with_old_parameters_is_replaced_at_login(store: Store) -> None:
     add(store, hasher=CHEAP)
     stronger = PasswordHasher(time_cost=2, memory_cost=16 * 1024, parallelism=1)
@@ -336,6 +354,10 @@ def test_user_and_token_commands_round_trip_and_are_audited(
     assert code == 1 and err == "threadline: no user 'nobody'\n"
     code, out, _ = run("user", "list", "--db", db)
     assert "kim\tanalyst\tdisabled" in out
+    assert run("user", "enable", "kim", "--db", db)[:2] == (0, "user: enabled kim\n")
+    new_password = "another horse battery staple"
+    code, out, err = run("user", "password", "kim", "--db", db, "--password-stdin", input=new_password + "\n")
+    assert (code, out) == (0, "user: new password for kim\n"), err
 
     with Store.open(db) as store:
         entries = list(audit.iter_entries(store))
@@ -346,8 +368,11 @@ def test_user_and_token_commands_round_trip_and_are_audited(
             ("token add", "T1"),
             ("token revoke", "T1"),
             ("user disable", "kim"),
+            ("user enable", "kim"),
+            ("user password", "kim"),
         ]
         assert audit.verify(store).ok
+        assert accounts.verify_login(store, "kim", new_password, "cli").ok
 
 
 def test_on_a_terminal_the_password_is_asked_twice(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "check_name",
     "check_password",
     "disable_user",
+    "enable_user",
     "enrol_totp",
     "get_user",
     "list_users",
@@ -195,6 +196,17 @@ def disable_user(store: StoreLike, name: str, *, by: Actor, now: datetime | None
         con.execute("UPDATE users SET disabled = true WHERE name = ?", [name])
         con.execute("DELETE FROM sessions WHERE user_name = ?", [name])
         audit.append_within(store, by, "user disable", name, {"was_disabled": user.disabled}, now=at)
+    return _existing(store, name)
+
+
+def enable_user(store: StoreLike, name: str, *, by: Actor, now: datetime | None = None) -> User:
+    """Enable a disabled user again (their unexpired tokens work again); audited."""
+    con = connection(store)
+    at = naive_utc(now)
+    with transaction(con):
+        user = _existing(store, name)
+        con.execute("UPDATE users SET disabled = false WHERE name = ?", [name])
+        audit.append_within(store, by, "user enable", name, {"was_disabled": user.disabled}, now=at)
     return _existing(store, name)
 
 

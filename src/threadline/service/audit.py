@@ -39,7 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from threadline.service._common import Actor, StoreLike, connection, naive_utc, store_path
+from threadline.service._common import Actor, StoreLike, connection, naive_utc, os_actor, store_path
 from threadline.store._tx import transaction
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "GENESIS",
     "KEY_DIR_ENV",
     "KEY_FILE_NAME",
+    "Actor",
     "AuditError",
     "AuditKey",
     "Entry",
@@ -58,6 +59,7 @@ __all__ = [
     "iter_entries",
     "key_file",
     "load_key",
+    "os_actor",
     "verify",
 ]
 

@@ -62,6 +62,21 @@ def _when(value: datetime | None) -> str:
     return "-" if value is None else f"{value:%Y-%m-%d %H:%M}"
 
 
+def _read_password(from_stdin: bool) -> str:
+    """A new password: asked twice on a terminal, else one line of stdin; checked."""
+    from threadline.service.accounts import AccountError, check_password
+
+    if from_stdin or not sys.stdin.isatty():  # a script: no terminal to ask twice on
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    try:
+        return check_password(password)
+    except AccountError as exc:
+        _fail(str(exc))
+        raise  # (not reached: _fail exits)
+
+
 # -- user ---------------------------------------------------------------------------------------
 
 
@@ -91,17 +106,13 @@ def user_add(name: str, role: str, db: Path, password_stdin: bool) -> None:
     users, tokens and settings. Passwords are kept as argon2id hashes.
     """
     from threadline.service._common import os_actor
-    from threadline.service.accounts import AccountError, add_user, check_name, check_password
+    from threadline.service.accounts import AccountError, add_user, check_name
 
     try:
         check_name(name)
-        if password_stdin or not sys.stdin.isatty():  # a script: no terminal to ask twice on
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-        check_password(password)
     except AccountError as exc:
         _fail(str(exc))
+    password = _read_password(password_stdin)
     with _store(db, create=True) as store:
         added = add_user(store, name, role, password, by=os_actor())
     click.echo(f"user: added {added.name} ({added.role})")
@@ -138,6 +149,37 @@ def user_disable(name: str, db: Path) -> None:
     with _store(db) as store:
         disable_user(store, name, by=os_actor())
     click.echo(f"user: disabled {name}")
+
+
+@user.command("enable")
+@click.argument("name")
+@_DB
+def user_enable(name: str, db: Path) -> None:
+    """Enable user NAME again after `user disable` (their unexpired tokens work again)."""
+    from threadline.service._common import os_actor
+    from threadline.service.accounts import enable_user
+
+    with _store(db) as store:
+        enable_user(store, name, by=os_actor())
+    click.echo(f"user: enabled {name}")
+
+
+@user.command("password")
+@click.argument("name")
+@_DB
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of stdin (for scripts)."
+)
+def user_password(name: str, db: Path, password_stdin: bool) -> None:
+    """Set a new password for NAME (asked twice, or one line of stdin), lift a lockout and end
+    NAME's sessions."""
+    from threadline.service._common import os_actor
+    from threadline.service.accounts import set_password
+
+    password = _read_password(password_stdin)
+    with _store(db) as store:
+        set_password(store, name, password, by=os_actor())
+    click.echo(f"user: new password for {name}")
 
 
 @user.command("totp")
