@@ -74,6 +74,28 @@ def linked_ads(
     The same rows as `LINKED_ADS`, without its cost: the latest versions are found among the
     wanted ads only (not by a window over every ad), and places are read for the page only, so a
     network's page costs about the same in a store of a million ads as in one of a thousand."""
+    # Linked ads are read from the rows scoring runs save for lists (``ad_summary``): one scan
+    # of a narrow table. Only ads it lacks (stored without linking, or linked since the last
+    # scoring run) are put together from the ads and their extractions.
+    [(wanted, found)] = con.execute(
+        f"""
+        WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k)
+        SELECT (SELECT COUNT(*) FROM wanted),
+               (SELECT COUNT(*) FROM ad_summary s JOIN wanted w ON w.source = s.source AND w.id = s.id)
+        """,
+        params,
+    ).fetchall()
+    if wanted == found:
+        saved = con.execute(
+            f"""
+            WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k)
+            SELECT s.source, s.id, s.date, s.place, s.url, s.network, s.person
+            FROM ad_summary s JOIN wanted w ON w.source = s.source AND w.id = s.id
+            ORDER BY s.date DESC NULLS LAST, s.source, s.id LIMIT ? OFFSET ?
+            """,
+            [*params, limit if limit is not None else 2**62, offset],
+        ).fetchall()
+        return ad_rows(saved), int(found)
     rows = con.execute(
         f"""
         WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k),

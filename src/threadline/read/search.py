@@ -133,20 +133,23 @@ def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region:
         keys.add((source, ad_id))
     if not keys:
         return FindResult(text, (), (), 0, (), ())
-    ref_list = [f"{s}\x1f{i}" for s, i in sorted(keys)]
-    ads, _ = linked_ads(con, _KEYS, [[[s, i] for s, i in sorted(keys)]], limit=limit)
+    pairs_param = [[[s, i] for s, i in sorted(keys)]]
+    ads, _ = linked_ads(con, _KEYS, pairs_param, limit=limit)
     nets = con.execute(
-        """
+        f"""
         SELECT l.network, n.ads, COUNT(*) AS matched, n.logit, n.score
-        FROM ad_links l LEFT JOIN network_scores n ON n.network = l.network
-        WHERE list_contains(?, l.source || chr(31) || l.id)
+        FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
+        LEFT JOIN network_scores n ON n.network = l.network
         GROUP BY ALL ORDER BY n.logit DESC NULLS LAST, matched DESC, l.network
         """,
-        [ref_list],
+        pairs_param,
     ).fetchall()
     persons = con.execute(
-        "SELECT DISTINCT person FROM ad_links WHERE list_contains(?, source || chr(31) || id) ORDER BY 1",
-        [ref_list],
+        f"""
+        SELECT DISTINCT l.person FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
+        ORDER BY 1
+        """,
+        pairs_param,
     ).fetchall()
     return FindResult(
         text,

@@ -55,8 +55,9 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
             "SELECT list(d.doc) FROM search_docs d JOIN _ti_keys k ON k.source = d.source AND k.id = d.id"
         ).fetchall()[0][0]
         if old:  # only new versions of known ads: a new ad has nothing to replace (no scan)
-            con.execute("DELETE FROM search_terms WHERE list_contains(?, doc)", [old])
-            con.execute("DELETE FROM search_docs WHERE list_contains(?, doc)", [old])
+            # (IN a subquery: a hash join; list_contains would test the list on every row.)
+            con.execute("DELETE FROM search_terms WHERE doc IN (SELECT unnest(?))", [old])
+            con.execute("DELETE FROM search_docs WHERE doc IN (SELECT unnest(?))", [old])
     text = f"left(concat_ws(' ', a.title, a.body, a.location), {INDEXED_CHARS})"
     con.execute(
         f"""
