@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import duckdb
 import numpy as np
 
-__all__ = ["DuckDBEngine", "Engine", "components_sql", "sql_literal", "write_rows"]
+__all__ = ["DuckDBEngine", "Engine", "components_sql", "drop_run_tables", "sql_literal", "write_rows"]
 
 
 class Engine(Protocol):
@@ -171,6 +171,25 @@ class DuckDBEngine:
 
 
 ARROW_TYPES = {"BIGINT": "int64", "DOUBLE": "float64", "STRING": "string", "BOOLEAN": "bool_"}
+
+
+def drop_run_tables(con: duckdb.DuckDBPyConnection) -> int:
+    """Drop every temporary table on ``con``; returns how many.
+
+    A link or scoring run leaves its step tables behind (tests and the next step of the same
+    command read them). A process that runs one ingest after another all day (the service's
+    writer) calls this when a run's link and score are saved, so that memory holds the store,
+    not the last run's intermediate results.
+    """
+    names = [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND database_name = 'temp'"
+        ).fetchall()
+    ]
+    for name in names:
+        con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+    return len(names)
 
 
 def arrow_schema(columns: Sequence[tuple[str, str]]) -> Any:
