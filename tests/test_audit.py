@@ -82,6 +82,18 @@ def test_entries_chain_their_hashes_over_a_canonical_form(store: Store) -> None:
     assert audit.entry_hash(e.seq + 1, *fields) != e.hash  # the position is part of the entry
 
 
+def test_a_batch_appends_like_single_entries_and_signs_its_checkpoints(store: Store) -> None:
+    records = [audit.Record(CLI, "search", f"q{i}", {"i": i}, T0 + timedelta(seconds=i)) for i in range(2500)]
+    entries = audit.append_many(store, records)
+    assert [e.seq for e in entries] == list(range(7, 2507)) and entries[0].detail == {"i": 0}
+    assert list(audit.iter_entries(store, after_seq=6, limit=3)) == entries[:3]
+    assert store.query("SELECT seq FROM audit_checkpoints ORDER BY seq") == [(1000,), (2000,)]
+    assert audit.append(store, CLI, "search", "one more").seq == 2507
+    assert audit.append_many(store, []) == []
+    result = audit.verify(store)
+    assert result.ok and result.entries == 2507 and result.head_seq == 2507
+
+
 def test_an_empty_audit_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(audit.KEY_DIR_ENV, str(tmp_path / "keys"))
     with Store.open(tmp_path / "empty.duckdb") as store:

@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,8 +52,10 @@ __all__ = [
     "AuditKey",
     "Entry",
     "Problem",
+    "Record",
     "Verification",
     "append",
+    "append_many",
     "append_within",
     "entry_hash",
     "iter_entries",
@@ -236,6 +238,17 @@ def _text(value: str) -> str:
     return cleaned[:_MAX_TEXT]
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One entry to append with `append_many`; ``at`` defaults to the time of the append."""
+
+    actor: Actor
+    action: str
+    object: str | None = None
+    detail: Mapping[str, Any] | None = None
+    at: datetime | None = None
+
+
 def append(
     store: StoreLike,
     actor: Actor,
@@ -247,8 +260,7 @@ def append(
     key_dir: Path | None = None,
 ) -> Entry:
     """Append one entry in its own transaction (see `append_within` to join the caller's)."""
-    con = connection(store)
-    with transaction(con):
+    with transaction(connection(store)):
         return append_within(store, actor, action, object, detail, now=now, key_dir=key_dir)
 
 
@@ -265,26 +277,55 @@ def append_within(
     """Append one entry inside the transaction the caller holds, so that an act and its entry
     are stored together or not at all. Signs the new head; raises `AuditError` (and appends
     nothing) when the current head does not verify."""
+    return _append(store, [Record(actor, action, object, detail, now)], key_dir)[0]
+
+
+def append_many(store: StoreLike, records: Sequence[Record], *, key_dir: Path | None = None) -> list[Entry]:
+    """Append ``records`` in order, in one transaction of their own, checking and signing the
+    head once: for a server that gathers the entries of many reads and writes them together (an
+    entry costs a few milliseconds alone, a small fraction of that in a batch)."""
+    if not records:
+        return []
+    with transaction(connection(store)):
+        return _append(store, records, key_dir)
+
+
+_INSERT_ROWS = 200  # rows per INSERT statement of a batch
+
+
+def _append(store: StoreLike, records: Sequence[Record], key_dir: Path | None) -> list[Entry]:
     con = connection(store)
     key = load_key(key_file(store_path(store), key_dir), create=True)
     assert key is not None
     seq, prev_hash = _checked_head(con, key)
-    at = naive_utc(now)
-    # The detail is hashed as it will be read back: stored text, parsed again.
-    detail_text = json.dumps(
-        _clean(dict(detail or {})), ensure_ascii=True, sort_keys=True, separators=(",", ":")
-    )
-    parsed = json.loads(detail_text)
-    fields = (_text(actor.name), actor.kind, _text(actor.origin), _text(action))
-    obj = None if object is None else _text(object)
-    hash = entry_hash(seq, at, *fields, obj, parsed, prev_hash)
-    con.execute(
-        "INSERT INTO audit_log (seq, logged_at, actor, actor_kind, origin, action, object, detail,"
-        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, at, *fields, obj, detail_text, prev_hash, hash],
-    )
-    signed = [seq, hash, key.key_id, key.sign(seq, hash), at]
-    if seq == 1:
+    first, now = seq, naive_utc(None)
+    entries, rows, checkpoints = [], [], []
+    for record in records:
+        at = naive_utc(record.at) if record.at is not None else now
+        # The detail is hashed as it will be read back: stored text, parsed again.
+        detail_text = json.dumps(
+            _clean(dict(record.detail or {})), ensure_ascii=True, sort_keys=True, separators=(",", ":")
+        )
+        detail = json.loads(detail_text)
+        actor = record.actor
+        fields = (_text(actor.name), actor.kind, _text(actor.origin), _text(record.action))
+        obj = None if record.object is None else _text(record.object)
+        hash = entry_hash(seq, at, *fields, obj, detail, prev_hash)
+        entries.append(Entry(seq, at, *fields, obj, detail, prev_hash, hash))
+        rows.append([seq, at, *fields, obj, detail_text, prev_hash, hash])
+        if seq % CHECKPOINT_EVERY == 0:
+            checkpoints.append([seq, hash, key.key_id, key.sign(seq, hash), at])
+        seq, prev_hash = seq + 1, hash
+    for i in range(0, len(rows), _INSERT_ROWS):
+        chunk = rows[i : i + _INSERT_ROWS]
+        con.execute(
+            "INSERT INTO audit_log (seq, logged_at, actor, actor_kind, origin, action, object, detail,"
+            " prev_hash, hash) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+            [value for row in chunk for value in row],
+        )
+    last = entries[-1]
+    signed = [last.seq, last.hash, key.key_id, key.sign(last.seq, last.hash), last.at]
+    if first == 1:
         con.execute(
             "INSERT INTO audit_head (seq, hash, key_id, signature, signed_at) VALUES (?, ?, ?, ?, ?)", signed
         )
@@ -292,12 +333,12 @@ def append_within(
         con.execute(
             "UPDATE audit_head SET seq = ?, hash = ?, key_id = ?, signature = ?, signed_at = ?", signed
         )
-    if seq % CHECKPOINT_EVERY == 0:
+    for checkpoint in checkpoints:
         con.execute(
             "INSERT INTO audit_checkpoints (seq, hash, key_id, signature, signed_at) VALUES (?, ?, ?, ?, ?)",
-            signed,
+            checkpoint,
         )
-    return Entry(seq, at, *fields, obj, parsed, prev_hash, hash)
+    return entries
 
 
 def _checked_head(con: duckdb.DuckDBPyConnection, key: AuditKey) -> tuple[int, str]:
