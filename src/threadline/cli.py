@@ -863,41 +863,13 @@ def mark_hub(
 
 def _hub_value(kind: str, typed: str, region: str) -> str:
     """``typed`` as extraction stores a value of ``kind``; one line and exit if it is none."""
-    import re
+    from threadline.extract.typed import hub_value
 
-    from threadline.extract.contacts import find_emails, find_handles
-    from threadline.extract.phones import find_phones
-
-    text = typed.strip()
-    if kind == "text":
-        if not re.fullmatch(r"-?\d{1,20}( -?\d{1,20})?", text):
-            _fail(f"{typed}: not a text as `hubs` lists it (one or two sentence hashes)")
-        return text
-    if kind == "image":
-        if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
-            _fail(f"{typed}: not an image's SHA-256 (64 hex digits)")
-        return text.lower()
-    tenure = ""
-    if kind == "phone":
-        # a tenure's value, as `hubs` lists it: "+17135550142 from 2026-08-01"
-        m = re.fullmatch(r"(.+?)\s+from\s+(\d{4}-\d{2}-\d{2})", text)
-        if m:
-            text, tenure = m.group(1), f" from {m.group(2)}"
-        try:
-            found = find_phones([("value", text)], region)
-        except Exception:  # an unknown region: phonenumbers has no metadata for it
-            _fail(f"{region}: not a region (an ISO country code such as US or GB)")
-        what = "a phone number"
-    elif kind == "email":
-        found, what = find_emails([("value", text)]), "an e-mail address"
-    else:
-        found, what = find_handles([("value", text)]), "a handle (platform:name or a profile URL)"
-    values = list(dict.fromkeys(f.value for f in found))
-    if not values:
-        _fail(f"{typed}: not {what}")
-    if len(values) > 1:
-        _fail(f"{typed}: more than one value ({', '.join(values)}); mark one at a time")
-    return values[0] + tenure
+    try:
+        return hub_value(kind, typed, region)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # not reached: _fail exits
 
 
 def _hub_value_seen(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> bool:
@@ -1082,6 +1054,53 @@ def labels(db: Path) -> None:
         if lab.revoked_at is not None:
             withdrawn = f": {lab.revoke_note}" if lab.revoke_note else ""
             click.echo(f"  withdrawn by {lab.revoked_by} at {lab.revoked_at:%Y-%m-%d %H:%M}{withdrawn}")
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file (the server owns it while it runs).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--trusted-proxy", default=None, help="The reverse proxy's address: only its forwarded headers count."
+)
+@click.option(
+    "--certfile", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TLS certificate."
+)
+@click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TLS key.")
+@click.option(
+    "--max-body",
+    type=click.IntRange(1024),
+    default=1024 * 1024,
+    show_default=True,
+    help="Largest request body (bytes).",
+)
+def serve(
+    db: Path,
+    host: str,
+    port: int,
+    trusted_proxy: str | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    max_body: int,
+) -> None:
+    """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
+    /login, or an API token), until interrupted. One server per store; it runs every change in
+    order while readers go on reading."""
+    from threadline.serve import ServeError, Settings, run
+
+    _readable(db)
+    try:
+        run(
+            db,
+            host=host,
+            port=port,
+            settings=Settings(max_body=max_body),
+            trusted_proxy=trusted_proxy,
+            certfile=certfile,
+            keyfile=keyfile,
+        )
+    except ServeError as exc:
+        _fail(str(exc))
 
 
 def _few(refs: list[str], shown: int = 5) -> str:
