@@ -1,0 +1,534 @@
+"""The JSON API under ``/api/v1``: the read API (`threadline.read`) over HTTP, and analysts' acts.
+
+Reads run on the request thread's own cursor and are audited (who read which network, ad or
+search). Acts (decisions, labels, revocations) are jobs for the writer: the request waits until
+its act is recorded (a few milliseconds, or until the write before it is done) and gets its
+reference (``D12``, ``L3``); a decision then queues a link and score run, as the command line
+runs one after it, and the answer says so (``?wait=true``: answer once that run is done).
+Every act is recorded as the caller, never as a name the request gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import duckdb
+import phonenumbers
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from threadline import read
+from threadline.serve._auth import SIGNED_IN, Caller, caller, context, guarded, logout
+from threadline.serve._context import Context
+from threadline.service.roles import Action
+
+__all__ = ["router", "to_json"]
+
+router = APIRouter()
+
+_MAX_LIMIT = 500
+_MAX_OFFSET = 10**9
+_AD_REF = re.compile(r"([^:\s]+):(\S.*)")
+
+Limit = Annotated[int, Query(ge=1, le=_MAX_LIMIT, description="Rows per page.")]
+Offset = Annotated[int, Query(ge=0, le=_MAX_OFFSET, description="Rows to skip.")]
+Note = Annotated[str | None, Field(default=None, max_length=2000, description="Why (kept with the act).")]
+AdRef = Annotated[str, Field(min_length=3, max_length=600, description="An ad: SOURCE:ID.")]
+
+
+def to_json(value: Any) -> Any:
+    """What the read API returns, as JSON: dataclasses as objects (their properties too, such as
+    a decision's ``ref``), tuples as lists, times as ISO 8601 UTC."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for name, attribute in vars(type(value)).items():
+            if isinstance(attribute, property) and not name.startswith("_"):
+                out[name] = to_json(getattr(value, name))
+        return out
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v) for v in value]
+    if isinstance(value, datetime):  # the store keeps naive UTC
+        return value.isoformat() + "Z" if value.tzinfo is None else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _page(page: read.Page[Any]) -> dict[str, Any]:
+    return {"items": to_json(page.items), "total": page.total, "offset": page.offset, "limit": page.limit}
+
+
+async def _read(request: Request, fn: Callable[[duckdb.DuckDBPyConnection, Caller], Any]) -> Any:
+    """Run ``fn(cursor, caller)`` on a worker thread with that thread's cursor."""
+    ctx = context(request)
+    who = caller(request)
+    return await run_in_threadpool(lambda: fn(ctx.cursor(), who))
+
+
+def _audit_read(ctx: Context, who: Caller, action: str, obj: str | None, **detail: Any) -> None:
+    ctx.audit(who.actor, action, obj, who.detail(**{k: v for k, v in detail.items() if v is not None}))
+
+
+# -- reads ---------------------------------------------------------------------------------------
+
+
+@guarded(router, "GET", "/api/v1/networks", Action.READ, summary="The triage queue")
+async def networks(
+    request: Request,
+    date_from: Annotated[datetime | None, Query(description="Active on or after (ISO 8601).")] = None,
+    date_to: Annotated[datetime | None, Query(description="Active on or before (ISO 8601).")] = None,
+    place: Annotated[str | None, Query(max_length=200, description="A place name's start.")] = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    label: Annotated[str | None, Query(max_length=50, description="An analyst's label in force.")] = None,
+    has_hub: bool | None = None,
+    new_since: Annotated[datetime | None, Query(description="With an ad stored since (ISO 8601).")] = None,
+    sort: Annotated[Literal["priority", "latest", "size"], Query()] = "priority",
+    limit: Limit = 50,
+    offset: Offset = 0,
+    reasons: Annotated[int, Query(ge=0, le=20)] = 3,
+) -> Any:
+    """Scored networks for review (priorities, never findings), filtered, sorted and paged."""
+    filters = {
+        "date_from": date_from,
+        "date_to": date_to,
+        "place": place,
+        "source": source,
+        "min_score": min_score,
+        "max_score": max_score,
+        "label": label,
+        "has_hub": has_hub,
+        "new_since": new_since,
+    }
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        page = read.queue(cur, **filters, sort=sort, limit=limit, offset=offset, reasons=reasons)  # type: ignore[arg-type]
+        shown = {k: str(v) for k, v in filters.items() if v is not None}
+        _audit_read(context(request), who, "read queue", None, **shown, sort=sort, offset=offset)
+        return _page(page)
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/networks/{network_id}", Action.READ, summary="One network")
+async def network(
+    request: Request,
+    network_id: Annotated[str, Path(max_length=40)],
+    ads_limit: Limit = 20,
+    ads_offset: Offset = 0,
+) -> Any:
+    """Persons, identifiers, ads, evidence, hubs, score and reasons, movement, decisions, labels."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        view = read.network(cur, network_id, ads_limit=ads_limit, ads_offset=ads_offset)
+        if view is None:
+            raise HTTPException(404, f"no network {network_id}")
+        _audit_read(context(request), who, "read network", view.network, asked=network_id)
+        return to_json(view)
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/ads/{source}/{ad_id:path}", Action.READ, summary="One ad")
+async def ad(
+    request: Request,
+    source: Annotated[str, Path(max_length=200)],
+    ad_id: Annotated[str, Path(max_length=400)],
+) -> Any:
+    """Every version of the ad, what was extracted with its spans, indicators, images, its network."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        detail = read.ad_detail(cur, source, ad_id)
+        if detail is None:
+            raise HTTPException(404, f"no ad {source}:{ad_id}")
+        _audit_read(context(request), who, "read ad", f"{source}:{ad_id}")
+        return to_json(detail)
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/search", Action.SEARCH, summary="Search")
+async def search(
+    request: Request,
+    q: Annotated[
+        str, Query(min_length=1, max_length=500, description="An identifier, name, id, words, place.")
+    ],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Offset = 0,
+    region: Annotated[str, Query(pattern=r"^[A-Z]{2}$", description="Region of a number without +.")] = "US",
+) -> Any:
+    """An identifier in any format, a name, an ad / network / person id, words, a place's name."""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise HTTPException(422, f"region: {region} is not a region phone numbers know")
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        result = read.search(cur, q, limit=limit, offset=offset, region=region)
+        _audit_read(context(request), who, "search", q[:200], offset=offset)
+        return to_json(result)
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/hubs", Action.READ, summary="Hubs")
+async def hubs(request: Request, limit: Limit = 50, offset: Offset = 0) -> Any:
+    """Identifiers, images and texts shared by many unrelated posters, and analysts' hub marks."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        rows = read.hubs(cur, limit=limit, offset=offset)
+        _audit_read(context(request), who, "read hubs", None, offset=offset)
+        return {"items": to_json(rows), "offset": offset, "limit": limit}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/decisions", Action.READ, summary="Analysts' decisions")
+async def decisions(request: Request) -> Any:
+    """Every decision (D…), revoked ones too, with the links the last run cut for it."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        rows = read.decision_list(cur)
+        _audit_read(context(request), who, "read decisions", None)
+        return {"items": to_json(rows)}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/labels", Action.READ, summary="Analysts' labels")
+async def labels(request: Request) -> Any:
+    """Every label (L…) of a network, withdrawn ones too."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        rows = read.label_list(cur)
+        _audit_read(context(request), who, "read labels", None)
+        return {"items": to_json(rows)}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/models", Action.READ, summary="Fitted models")
+async def models(request: Request) -> Any:
+    """Every model fitted on analysts' labels, newest first, and whether it is used."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        return {"items": to_json(read.models(cur))}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/audit", Action.READ_AUDIT, summary="The audit log")
+async def audit_log(
+    request: Request,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Entries after this seq.")] = 0,
+    limit: Limit = 100,
+) -> Any:
+    """Audit entries in chain order (`threadline audit verify` checks the chain)."""
+    from threadline.service import audit
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        entries = [e.as_json() for e in audit.iter_entries(cur, after_seq=after, limit=limit)]
+        _audit_read(context(request), who, "read audit", None, after=after)
+        return {"items": entries, "after": after, "limit": limit}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/users", Action.MANAGE_USERS, summary="Users")
+async def users(request: Request) -> Any:
+    """The accounts: name, role, enabled or not, locked until, last login (never a hash)."""
+    from threadline.service import accounts
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        rows = accounts.list_users(cur)
+        _audit_read(context(request), who, "read users", None)
+        return {"items": to_json(rows)}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/tokens", Action.MANAGE_TOKENS, summary="API tokens")
+async def api_tokens(request: Request) -> Any:
+    """API tokens (T…): user, scope, dates, state; never a token."""
+    from threadline.service import tokens
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        rows = tokens.list_tokens(cur)
+        _audit_read(context(request), who, "read tokens", None)
+        return {"items": [{**to_json(t), "ref": t.ref, "state": t.state()} for t in rows]}
+
+    return await _read(request, run)
+
+
+@guarded(router, "GET", "/api/v1/openapi.json", Action.READ, summary="This API's OpenAPI description")
+async def openapi(request: Request) -> Any:
+    return request.app.openapi()
+
+
+@guarded(router, "POST", "/logout", SIGNED_IN, summary="Sign out")
+def sign_out(request: Request) -> Any:
+    return logout(request)
+
+
+# -- acts ----------------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    # strict: "ads": "x" or "label": 1 is refused, never read as something else
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MergeBody(_Body):
+    ads: Annotated[list[AdRef], Field(min_length=2, max_length=1000)]
+    note: Note = None
+
+
+class SeparateBody(_Body):
+    a: Annotated[list[AdRef], Field(min_length=1, max_length=1000, description="Ads on one side.")]
+    b: Annotated[list[AdRef], Field(min_length=1, max_length=1000, description="Ads on the other.")]
+    note: Note = None
+
+
+class SplitBody(_Body):
+    network: Annotated[str, Field(min_length=2, max_length=40)]
+    ads: Annotated[list[AdRef], Field(min_length=1, max_length=1000)]
+    note: Note = None
+
+
+class HubBody(_Body):
+    kind: Literal["phone", "email", "handle", "image", "text"]
+    value: Annotated[str, Field(min_length=1, max_length=500)]
+    hub: bool = Field(default=True, description="false: the value is NOT a hub (trusted for linking).")
+    clear: bool = Field(default=False, description="Forget the analyst's mark: the data decides again.")
+    anyway: bool = Field(default=False, description="Mark a value no ad of the store holds (yet).")
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
+    note: Note = None
+
+
+class RevokeBody(_Body):
+    note: Note = None
+
+
+class LabelBody(_Body):
+    network: Annotated[str, Field(min_length=2, max_length=40)]
+    label: Literal["trafficking", "independent", "unsure"]
+    note: Note = None
+
+
+def _keys(refs: list[str]) -> list[tuple[str, str]]:
+    keys = []
+    for ref in refs:
+        m = _AD_REF.fullmatch(ref.strip())
+        if not m:
+            raise HTTPException(422, f"{ref!r}: expected SOURCE:ID")
+        keys.append((m.group(1), m.group(2)))
+    return keys
+
+
+async def _act(request: Request, name: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    """Run ``fn`` as the writer's job and wait for it; refusals become 4xx."""
+    try:
+        return await asyncio.wrap_future(context(request).writer.submit(name, fn))
+    except PermissionError as exc:
+        raise HTTPException(403, str(exc)) from None
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(409 if "already" in str(exc) else 422, str(exc)) from None
+
+
+def _relink(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Link (incremental) and score again, as the command line does after a decision."""
+    from threadline.link import link
+    from threadline.score.scorer import score_store
+
+    linked = link(con)
+    scored = score_store(con, inputs_built=True, changed="_changed_networks")
+    return {"link": to_json(linked), "score": to_json(scored)}
+
+
+async def _decided(request: Request, decision_id: int, wait: bool, **more: Any) -> Any:
+    relink = context(request).writer.submit_relink(_relink)
+    out: dict[str, Any] = {"decision": f"D{decision_id}", **more}
+    if wait:
+        out["relinked"] = await asyncio.wrap_future(relink)
+    else:
+        out["relink"] = "queued"
+    return out
+
+
+def _record(
+    request: Request,
+    action: str,
+    obj: Callable[[int], str],
+    record: Callable[[duckdb.DuckDBPyConnection, Caller], int],
+    **detail: Any,
+) -> Callable[[duckdb.DuckDBPyConnection], int]:
+    """The writer's job: record the act as the caller, then append its audit entry."""
+    ctx, who = context(request), caller(request)
+
+    def job(con: duckdb.DuckDBPyConnection) -> int:
+        number = record(con, who)
+        ctx.audit(who.actor, action, obj(number), who.detail(**detail), con=con)
+        return number
+
+    return job
+
+
+Wait = Annotated[bool, Query(description="Answer once the link and score run after it is done.")]
+
+
+@guarded(router, "POST", "/api/v1/decisions/merge", Action.MERGE, status_code=201, summary="Merge ads")
+async def merge(request: Request, body: MergeBody, wait: Wait = False) -> Any:
+    """Record that the ads belong to one network, then link again."""
+    keys = _keys(body.ads)
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.link.decisions import record_merge
+
+        return record_merge(con, *keys, analyst=who.name, note=body.note)
+
+    job = _record(request, "merge", lambda d: f"D{d}", record, ads=body.ads, note=body.note)
+    return await _decided(request, await _act(request, "merge", job), wait)
+
+
+@guarded(
+    router, "POST", "/api/v1/decisions/separate", Action.SEPARATE, status_code=201, summary="Separate ads"
+)
+async def separate(request: Request, body: SeparateBody, wait: Wait = False) -> Any:
+    """Record that the ads of ``a`` are not linked to those of ``b``, then link again."""
+    a, b = _keys(body.a), _keys(body.b)
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.link.decisions import record_separation
+
+        return record_separation(con, a, b, analyst=who.name, note=body.note)
+
+    job = _record(request, "separate", lambda d: f"D{d}", record, a=body.a, b=body.b, note=body.note)
+    return await _decided(request, await _act(request, "separate", job), wait)
+
+
+@guarded(router, "POST", "/api/v1/decisions/split", Action.SPLIT, status_code=201, summary="Split a network")
+async def split(request: Request, body: SplitBody, wait: Wait = False) -> Any:
+    """Split the ads out of the network: kept apart from its other ads from now on."""
+    keys = _keys(body.ads)
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.link.decisions import record_split
+
+        return record_split(con, body.network, keys, analyst=who.name, note=body.note)
+
+    detail = {"network": body.network, "ads": body.ads, "note": body.note}
+    job = _record(request, "split", lambda d: f"D{d}", record, **detail)
+    return await _decided(request, await _act(request, "split", job), wait)
+
+
+@guarded(router, "POST", "/api/v1/decisions/mark-hub", Action.MARK_HUB, status_code=201, summary="Mark a hub")
+async def mark_hub(request: Request, body: HubBody, wait: Wait = False) -> Any:
+    """Mark a value as a hub (never used for linking) or not one, or clear the mark; link again."""
+    from threadline.extract.typed import hub_value
+
+    try:
+        value = hub_value(body.kind, body.value, body.region)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.link.decisions import clear_hub_mark
+        from threadline.link.decisions import mark_hub as record_mark
+
+        if body.clear:
+            cleared = clear_hub_mark(con, body.kind, value, analyst=who.name, note=body.note)
+            if cleared is None:
+                raise LookupError(f"{body.kind} {value} has no analyst's mark")
+            return cleared
+        if not body.anyway and not read.hub_value_seen(con, body.kind, value):
+            raise LookupError(
+                f"{body.kind} {value} is in no ad of the store (anyway: true marks it all the same)"
+            )
+        return record_mark(con, body.kind, value, is_hub=body.hub, analyst=who.name, note=body.note)
+
+    action = "clear hub mark" if body.clear else "mark hub" if body.hub else "mark not hub"
+    job = _record(request, action, lambda d: f"D{d}", record, kind=body.kind, value=value, note=body.note)
+    return await _decided(request, await _act(request, action, job), wait, value=value)
+
+
+def _own_or_others(who: Caller, owner: str, ref: str) -> None:
+    if owner != who.name and not who.may(Action.REVOKE_OTHERS):
+        raise PermissionError(f"{ref} is {owner}'s: the role {who.role} may revoke only its own")
+
+
+@guarded(router, "POST", "/api/v1/decisions/{ref}/revoke", Action.REVOKE_OWN, summary="Revoke a decision")
+async def revoke_decision(
+    request: Request, ref: Annotated[str, Path(max_length=24)], body: RevokeBody, wait: Wait = False
+) -> Any:
+    """Withdraw decision D… (it stays on record), then link again. Others' need a supervisor."""
+    from threadline.refs import BadRef, parse_ref
+
+    try:
+        _, number = parse_ref(ref, kinds=("decision",))
+    except BadRef as exc:
+        raise HTTPException(422, str(exc)) from None
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.link.decisions import decisions as find_decisions
+        from threadline.link.decisions import revoke
+
+        found = find_decisions(con, number)
+        if not found:
+            raise LookupError(f"no decision D{number}")
+        _own_or_others(who, found[0].analyst, f"D{number}")
+        revoke(con, number, analyst=who.name, note=body.note)
+        return number
+
+    job = _record(request, "revoke", lambda d: f"D{d}", record, note=body.note)
+    return await _decided(request, await _act(request, "revoke", job), wait)
+
+
+@guarded(router, "POST", "/api/v1/labels", Action.LABEL, status_code=201, summary="Label a network")
+async def label(request: Request, body: LabelBody) -> Any:
+    """Label a network for learning (counts from the next `fit`; scores do not change now)."""
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.score.learn import label_network
+
+        return label_network(con, body.network, body.label, analyst=who.name, note=body.note)
+
+    detail = {"network": body.network, "label": body.label, "note": body.note}
+    job = _record(request, "label", lambda n: f"L{n}", record, **detail)
+    return {"label": f"L{await _act(request, 'label', job)}"}
+
+
+@guarded(router, "POST", "/api/v1/labels/{ref}/revoke", Action.REVOKE_OWN, summary="Withdraw a label")
+async def revoke_label(request: Request, ref: Annotated[str, Path(max_length=24)], body: RevokeBody) -> Any:
+    """Withdraw label L… (it stays on record). Others' need a supervisor."""
+    from threadline.refs import BadRef, parse_ref
+
+    try:
+        _, number = parse_ref(ref, kinds=("label",))
+    except BadRef as exc:
+        raise HTTPException(422, str(exc)) from None
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.score.learn import labels as all_labels
+        from threadline.score.learn import revoke_label as withdraw
+
+        found = [lab for lab in all_labels(con) if lab.label_id == number]
+        if not found:
+            raise LookupError(f"no label L{number}")
+        _own_or_others(who, found[0].analyst, f"L{number}")
+        withdraw(con, number, analyst=who.name, note=body.note)
+        return number
+
+    job = _record(request, "revoke label", lambda n: f"L{n}", record, note=body.note)
+    return {"label": f"L{await _act(request, 'revoke label', job)}", "withdrawn": True}

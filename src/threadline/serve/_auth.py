@@ -1,0 +1,252 @@
+"""Who is asking, and may they: sessions, tokens, roles and CSRF for every route.
+
+Deny by default. A route is added with `guarded` and names the `Action` it needs (or `SIGNED_IN`:
+any user with a session or token, e.g. to log out); `check_routes` refuses to build an app with a
+route that did neither, except the two open ones (`OPEN_ROUTES`). For each request:
+
+1. ``Authorization: Bearer tl_…``: `tokens.lookup_token`; else the session cookie:
+   `sessions.lookup_session`. Neither: 401.
+2. A cookie on an unsafe method (POST, PUT, PATCH, DELETE) without its session's CSRF token in
+   the ``X-CSRF-Token`` header: 403. (A token is sent by a program, never by a browser on its
+   own, so it needs none.)
+3. `roles.allowed(role, action)` for a session, `roles.scope_allows(scope, role, action)` for a
+   token: else 403.
+
+The caller, with the `Actor` its audit entries name, is then ``request.state.caller``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from threadline.serve._context import Context
+from threadline.service import accounts, roles, sessions, tokens
+from threadline.service._common import Actor
+from threadline.service.roles import Action
+
+__all__ = [
+    "CSRF_HEADER",
+    "OPEN_ROUTES",
+    "SIGNED_IN",
+    "Caller",
+    "check_routes",
+    "cookie_name",
+    "guarded",
+    "login",
+    "logout",
+]
+
+CSRF_HEADER = "X-CSRF-Token"
+SIGNED_IN = "signed in"  # a route any user with a session or token may call
+OPEN_ROUTES = frozenset({("POST", "/login"), ("GET", "/healthz")})
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_MAX_FIELD = 4096  # characters of a login's name, password or code
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request, as the audit names them."""
+
+    actor: Actor
+    role: str
+    scope: str | None = None  # a token's scope; None for a session
+    token_id: int | None = None
+    session: sessions.Session | None = None
+
+    @property
+    def name(self) -> str:
+        return self.actor.name
+
+    def may(self, action: str) -> bool:
+        if self.scope is not None:
+            return roles.scope_allows(self.scope, self.role, action)
+        return roles.allowed(self.role, action)
+
+    def detail(self, **more: Any) -> dict[str, Any]:
+        """An audit entry's detail: a token's entries name it."""
+        return {**more, **({"token": f"T{self.token_id}"} if self.token_id is not None else {})}
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def origin(request: Request) -> str:
+    """The client's address (behind a trusted proxy, the address it forwarded)."""
+    return request.client.host if request.client else "unknown"
+
+
+def cookie_name(request: Request) -> str:
+    # Over HTTPS the __Host- prefix makes browsers refuse the cookie unless it is Secure, set
+    # for this host only and for every path: no sibling host or plain-HTTP page can plant one.
+    return "__Host-threadline" if request.url.scheme == "https" else "threadline"
+
+
+def _unauthorised(reason: str) -> HTTPException:
+    return HTTPException(401, reason, headers={"WWW-Authenticate": 'Bearer realm="threadline"'})
+
+
+def _identify(ctx: Context, request: Request) -> Caller:
+    where = origin(request)
+    cur = ctx.cursor()
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorised("the Authorization header is not 'Bearer TOKEN'")
+        with ctx.books:  # a lookup may record the token's use
+            use = tokens.lookup_token(cur, token.strip())
+        if use is None:
+            raise _unauthorised("unknown, expired or revoked token")
+        return Caller(Actor(use.user.name, "token", where), use.user.role, use.scope, use.token_id)
+    session_id = request.cookies.get(cookie_name(request))
+    if not session_id:
+        raise _unauthorised("sign in (POST /login) or send 'Authorization: Bearer TOKEN'")
+    with ctx.books:  # a lookup may record the request's time (idle timeout)
+        session = sessions.lookup_session(cur, session_id)
+    if session is None:
+        raise _unauthorised("the session has ended: sign in again")
+    return Caller(Actor(session.user.name, "user", where), session.user.role, session=session)
+
+
+class _Guard:
+    """The dependency every guarded route runs before its body."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __call__(self, request: Request) -> None:
+        caller = _identify(context(request), request)
+        if caller.session is not None and request.method not in _SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER)
+            if not sessions.csrf_ok(caller.session, sent):
+                raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header (the session's CSRF token)")
+        if self.action != SIGNED_IN and not caller.may(self.action):
+            what = f"a {caller.scope} token" if caller.scope else f"the role {caller.role}"
+            raise HTTPException(403, f"{what} may not {self.action.replace('_', ' ')}")
+        request.state.caller = caller
+
+
+def guarded(
+    router: APIRouter, method: str, path: str, action: Action | str, **kwargs: Any
+) -> Callable[[_Endpoint], _Endpoint]:
+    """``@guarded(router, "GET", "/networks", Action.READ)``: a route that needs ``action``."""
+    add: Callable[[_Endpoint], _Endpoint] = router.api_route(
+        path,
+        methods=[method],
+        dependencies=[Depends(_Guard(str(action)))],
+        openapi_extra={"x-threadline-action": str(action)},
+        **kwargs,
+    )
+    return add
+
+
+def check_routes(routes: list[BaseRoute]) -> None:
+    """Refuse an app with a route that is neither open nor guarded (deny by default)."""
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        guards = [d for d in route.dependant.dependencies if isinstance(d.call, _Guard)]
+        for method in route.methods or ():
+            if (method, route.path) not in OPEN_ROUTES and not guards:
+                raise RuntimeError(f"{method} {route.path} names no action: add it with `guarded`")
+
+
+def caller(request: Request) -> Caller:
+    found: Caller = request.state.caller
+    return found
+
+
+# -- login and logout ----------------------------------------------------------------------------
+
+
+async def _login_fields(request: Request) -> dict[str, str]:
+    """name, password and (optional) totp from a JSON object or a form."""
+    body = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fields: dict[str, Any]
+    if kind == "application/json":
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(400, "malformed JSON") from None
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, "expected a JSON object with name and password")
+        fields = parsed
+    elif kind == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(body.decode("utf-8"), strict_parsing=False, max_num_fields=10)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(400, "malformed form") from None
+        fields = {key: values[0] for key, values in form.items()}
+    else:
+        raise HTTPException(415, "send the login as application/json or a form")
+    out = {}
+    for key in ("name", "password", "totp"):
+        value = fields.get(key)
+        if value is None and key == "totp":
+            continue
+        if not isinstance(value, str) or not value or len(value) > _MAX_FIELD:
+            raise HTTPException(422, f"{key}: expected a non-empty string")
+        out[key] = value
+    return out
+
+
+def _login(ctx: Context, fields: dict[str, str], where: str) -> tuple[accounts.Login, str | None, str | None]:
+    cur = ctx.cursor()
+    with ctx.books:  # the login's counters and its audit entry
+        result = accounts.verify_login(
+            cur, fields["name"], fields["password"], where, totp_code=fields.get("totp")
+        )
+        if not result.ok:
+            return result, None, None
+        session_id = sessions.create_session(cur, fields["name"], where)
+    session = sessions.lookup_session(cur, session_id)
+    return result, session_id, session.csrf_token if session else None
+
+
+async def login(request: Request) -> Response:
+    """Sign in: sets the session cookie and answers the CSRF token that unsafe requests must send."""
+    fields = await _login_fields(request)
+    result, session_id, csrf = await run_in_threadpool(_login, context(request), fields, origin(request))
+    if result.user is None or session_id is None:
+        # Only whether a second factor is needed: the reason (unknown name, locked ...) is the audit's.
+        reason = "second factor needed" if result.reason == accounts.TOTP_NEEDED else "login failed"
+        return JSONResponse({"error": reason, "status": 401}, status_code=401)
+    response = JSONResponse(
+        {"user": result.user.name, "role": result.user.role, "csrf_token": csrf, "csrf_header": CSRF_HEADER}
+    )
+    response.set_cookie(
+        cookie_name(request),
+        session_id,
+        max_age=int(sessions.SESSION_MAX_AGE.total_seconds()),
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+def logout(request: Request) -> Response:
+    """End the session whose cookie came with the request (audited)."""
+    ctx = context(request)
+    session_id = request.cookies.get(cookie_name(request))
+    if session_id:
+        with ctx.books:
+            sessions.end_session(ctx.cursor(), session_id, origin(request))
+    response = JSONResponse({"signed_out": True})
+    response.delete_cookie(cookie_name(request), path="/", secure=request.url.scheme == "https")
+    return response

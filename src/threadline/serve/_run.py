@@ -1,0 +1,110 @@
+"""`threadline serve`: claim the store, open it, start the writer, serve until stopped."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from pathlib import Path
+
+from threadline.serve._app import create_app, wrap
+from threadline.serve._context import Context, Settings
+from threadline.serve._lock import ServerLock, ServerRunning
+
+__all__ = ["ServeError", "is_loopback", "run"]
+
+_log = logging.getLogger("threadline.serve")
+
+
+class ServeError(RuntimeError):
+    """The server cannot start (one line for the command line)."""
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def run(
+    db: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: Settings | None = None,
+    trusted_proxy: str | None = None,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve the store ``db`` on ``host:port`` until interrupted (SIGINT / SIGTERM).
+
+    Off loopback, passwords and session cookies would cross the network in clear: a host other
+    than loopback needs TLS (``certfile``/``keyfile``) or a TLS proxy in front (``trusted_proxy``,
+    whose X-Forwarded-For/-Proto headers alone are believed).
+    """
+    import uvicorn
+
+    from threadline.service import sessions
+    from threadline.store import Store, StoreBusyError
+
+    tls = certfile is not None
+    if (certfile is None) != (keyfile is None):
+        raise ServeError("TLS needs both --certfile and --keyfile")
+    if not is_loopback(host) and not tls and trusted_proxy is None:
+        raise ServeError(
+            f"{host} is not a loopback address: serve over TLS (--certfile, --keyfile) or behind a "
+            "TLS proxy (--trusted-proxy ADDRESS), or bind to 127.0.0.1"
+        )
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
+    store_file = db.absolute()
+    lock = ServerLock(store_file, url)
+    try:
+        lock.acquire()
+    except ServerRunning as exc:
+        raise ServeError(f"{db}: {exc}") from None
+    try:
+        try:
+            store = Store.open(store_file)
+        except StoreBusyError:
+            raise ServeError(
+                f"{db} is open in another process (a command such as ingest or link is writing it): "
+                "serve when it is done"
+            ) from None
+        ctx = Context(store, settings or Settings())
+        try:
+            sessions.purge_expired_sessions(store.connection)
+            app = create_app(ctx)
+            ctx.start()
+            config = uvicorn.Config(
+                wrap(app, ctx, tls=tls),
+                host=host,
+                port=port,
+                log_level=log_level,
+                proxy_headers=trusted_proxy is not None,
+                forwarded_allow_ips=trusted_proxy or "",
+                ssl_certfile=str(certfile) if certfile else None,
+                ssl_keyfile=str(keyfile) if keyfile else None,
+                server_header=False,
+                date_header=True,
+                timeout_graceful_shutdown=30,
+            )
+            server = uvicorn.Server(config)
+            _check_port(host, port)
+            server.run()
+        finally:
+            ctx.close()
+    finally:
+        lock.release()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port in use with one line (uvicorn logs a traceback-like error and exits)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -1,0 +1,126 @@
+"""The one writer: a thread that runs every change to the store, one at a time, in order.
+
+A store has one writer connection (DuckDB's, `Store.connection`), and the link and score runs
+keep their temporary tables on it; so every change (an analyst's decision or label, a link and
+score run) is a job on this thread's queue. Readers do not wait for it: each request thread
+reads through its own cursor of the same database (`Readers`), and DuckDB gives every cursor the
+last committed state (a link run saves its results in one transaction, a scoring run too, so a
+reader sees the networks before a run or after it, never half of it).
+
+Relinking after a decision is its own job, and jobs asking for it coalesce: ten decisions made
+while a link run works get one run after it, not ten.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import duckdb
+
+__all__ = ["REFUSALS", "Readers", "Writer"]
+
+T = TypeVar("T")
+_log = logging.getLogger("threadline.serve")
+
+_STOP = object()
+# What an act's functions raise to refuse it (no such ad, already revoked, not yours): answered
+# to the caller as a 4xx, not logged as the server's failure.
+REFUSALS = (LookupError, ValueError, PermissionError)
+
+
+class Writer:
+    """Runs jobs ``fn(connection)`` on one thread in the order they were submitted."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._relink: Future[Any] | None = None  # a relink job queued and not yet started
+        self._guard = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
+        self.running: str | None = None  # what the writer does now, for the health check
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, name: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((name, fn, future))
+        return future
+
+    def submit_relink(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+        """Queue a link and score run, unless one is queued already and has not started: that
+        one will see this change too."""
+        with self._guard:
+            if self._relink is not None:
+                return self._relink
+            future: Future[T] = Future()
+            self._relink = future
+
+        def run(con: duckdb.DuckDBPyConnection) -> T:
+            with self._guard:
+                self._relink = None  # from now on, a new change needs a new run
+            return fn(con)
+
+        self._jobs.put(("relink", run, future))
+        return future
+
+    @property
+    def pending(self) -> int:
+        return self._jobs.qsize()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            name, fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            self.running = name
+            try:
+                future.set_result(fn(self._con))
+            except BaseException as exc:  # handed to whoever waits; the writer goes on
+                if not isinstance(exc, REFUSALS):
+                    _log.exception("writer job %s failed", name)
+                future.set_exception(exc)
+            finally:
+                self.running = None
+
+    def stop(self) -> None:
+        """Finish the jobs already queued, then end the thread."""
+        self._jobs.put(_STOP)
+        self._thread.join()
+
+
+class Readers:
+    """A cursor of the store per request thread: DuckDB cursors are connections of their own to
+    the same database, safe to use beside the writer, each seeing the last committed state."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        # Cursors are made from a connection of the readers' own, so that making one never
+        # waits on the writer's connection while it runs a long statement.
+        self._base = con.cursor()
+        self._local = threading.local()
+        self._all: list[duckdb.DuckDBPyConnection] = []
+        self._guard = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._guard:
+                cur = self._base.cursor()
+                self._all.append(cur)
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        with self._guard:
+            for cur in self._all:
+                cur.close()
+            self._all.clear()
+            self._base.close()

@@ -1,0 +1,419 @@
+"""`threadline serve`, driven over HTTP: a real server (a subprocess on a free loopback port) on a
+real store made by `threadline synth` and `ingest`, real argon2id, httpx as the client. No mocks;
+nothing waits on a clock: the server is polled until it answers, a bounded number of times."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter
+
+from threadline.serve import CSRF_HEADER, OPEN_ROUTES
+from threadline.serve._api import router
+from threadline.serve._auth import check_routes
+from threadline.service import accounts, audit, tokens
+from threadline.service._common import Actor
+from threadline.store import Store
+
+PASSWORD = "correct horse battery staple"
+ADMIN = Actor("root", "os-user", "cli")
+TIMEOUT = 120.0  # httpx's per-request cap: a link run on a loaded machine, never an assertion
+
+
+def _threadline(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "threadline.cli", *args], capture_output=True, text=True, **kw
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    db: Path
+    tokens: dict[str, str]
+    ads: list[str]  # SOURCE:ID of some stored ads
+    network: str  # a scored network
+
+
+def _start(db: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    # Its log goes to a file: a pipe nobody reads would fill and stop the server mid-test.
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "threadline.cli", "serve", "--db", str(db), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+
+
+def _wait_until_up(proc: subprocess.Popen[str], url: str, log: Path) -> None:
+    for _ in range(2000):
+        if proc.poll() is not None:
+            raise AssertionError(f"the server stopped (exit {proc.returncode}): {log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the server never answered /healthz")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("serve")
+    env = {**os.environ, audit.KEY_DIR_ENV: str(folder / "keys")}
+    made = _threadline("synth", str(folder / "corpus"), "--ads", "200", "--seed", "5", "--no-images", env=env)
+    assert made.returncode == 0, made.stderr
+    db = folder / "store.duckdb"
+    ingested = _threadline("ingest", str(folder / "corpus" / "ads.jsonl"), "--db", str(db), "-q", env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    os.environ[audit.KEY_DIR_ENV] = env[audit.KEY_DIR_ENV]  # the users below sign the same audit
+    try:
+        with Store.open(db) as store:
+            for name, role in [
+                ("ana", "analyst"),
+                ("al", "analyst"),
+                ("sue", "supervisor"),
+                ("root", "admin"),
+            ]:
+                accounts.add_user(store, name, role, PASSWORD, by=ADMIN)
+            accounts.add_user(store, "lou", "analyst", PASSWORD, by=ADMIN)  # to be locked out
+            made_tokens = {
+                "read": tokens.add_token(store, "ana", "read", by=ADMIN)[0],
+                "push": tokens.add_token(store, "ana", "push", by=ADMIN)[0],
+            }
+            ads = [
+                f"{s}:{i}" for s, i in store.query("SELECT source, id FROM ad_links ORDER BY ad_key LIMIT 4")
+            ]
+            [(network,)] = store.query("SELECT network FROM network_scores ORDER BY score DESC LIMIT 1")
+    finally:
+        del os.environ[audit.KEY_DIR_ENV]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = folder / "server.log"
+    proc = _start(db, port, env, log)
+    try:
+        _wait_until_up(proc, url, log)
+        yield Server(url, db, made_tokens, ads, network)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _client(server: Server, **kw: Any) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=TIMEOUT, **kw)
+
+
+@contextmanager
+def _signed_in(server: Server, name: str) -> Iterator[tuple[httpx.Client, str]]:
+    """A client holding ``name``'s session cookie, and the session's CSRF token."""
+    with _client(server) as client:
+        answer = client.post("/login", json={"name": name, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        yield client, answer.json()["csrf_token"]
+
+
+def _bearer(server: Server, scope: str) -> httpx.Client:
+    return _client(server, headers={"Authorization": f"Bearer {server.tokens[scope]}"})
+
+
+def _routes(server: Server) -> set[tuple[str, str]]:
+    """Every route the server has: its own OpenAPI description's, and the API router's."""
+    with _bearer(server, "read") as client:
+        described = client.get("/api/v1/openapi.json").json()["paths"]
+    found = {(method.upper(), path) for path, ops in described.items() for method in ops}
+    from threadline.serve._api import router
+
+    found |= {(m, r.path) for r in router.routes for m in getattr(r, "methods", ())}
+    return found
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "X1", path)
+
+
+# -- who may ask -----------------------------------------------------------------------------------
+
+
+def test_every_route_but_login_and_health_is_refused_without_a_session_or_token(server: Server) -> None:
+    routes = _routes(server)
+    assert ("GET", "/api/v1/networks") in routes and ("POST", "/api/v1/labels") in routes
+    assert routes >= OPEN_ROUTES
+    with _client(server) as client:
+        for method, path in sorted(routes - OPEN_ROUTES):
+            for headers in ({}, {"Authorization": "Bearer tl_not-a-token"}, {"Cookie": "threadline=forged"}):
+                answer = client.request(method, _concrete(path), json={}, headers=headers)
+                assert answer.status_code == 401, (method, path, headers, answer.text)
+                assert answer.json()["error"], (method, path)
+        assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_route_that_names_no_action_is_refused_when_the_app_is_built() -> None:
+    loose = APIRouter()
+    loose.add_api_route("/api/v1/forgotten", lambda: {}, methods=["GET"])
+    check_routes(router.routes)  # the real routes all name one
+    with pytest.raises(RuntimeError, match="forgotten"):
+        check_routes(loose.routes)
+
+
+def test_login_sets_a_strict_cookie_and_the_session_reads(server: Server) -> None:
+    with _client(server) as client:
+        answer = client.post("/login", json={"name": "ana", "password": PASSWORD})
+        assert answer.status_code == 200
+        assert answer.json()["role"] == "analyst" and answer.json()["csrf_token"]
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
+        assert "secure" not in cookie  # plain HTTP on loopback; over TLS or a proxy it is Secure
+        queue = client.get("/api/v1/networks", params={"limit": 2})
+        assert queue.status_code == 200
+        assert queue.json()["total"] >= 1 and len(queue.json()["items"]) <= 2
+        headers = queue.headers
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_form_login_works_and_a_wrong_password_says_only_failed(server: Server) -> None:
+    with _client(server) as client:
+        assert client.post("/login", data={"name": "al", "password": PASSWORD}).status_code == 200
+        wrong = client.post("/login", json={"name": "al", "password": "not the password at all"})
+        assert wrong.status_code == 401 and wrong.json()["error"] == "login failed"
+        unknown = client.post("/login", json={"name": "nobody", "password": PASSWORD})
+        assert unknown.status_code == 401 and unknown.json()["error"] == "login failed"
+
+
+def test_logout_ends_the_session(server: Server) -> None:
+    with _signed_in(server, "al") as (client, csrf):
+        assert client.post("/logout", headers={CSRF_HEADER: csrf}).status_code == 200
+        assert client.get("/api/v1/networks").status_code == 401
+
+
+def test_a_cookie_post_without_the_csrf_token_is_refused(server: Server) -> None:
+    body = {"network": server.network, "label": "unsure", "note": "csrf check"}
+    with _signed_in(server, "ana") as (client, csrf):
+        assert client.post("/api/v1/labels", json=body).status_code == 403
+        assert client.post("/api/v1/labels", json=body, headers={CSRF_HEADER: "wrong"}).status_code == 403
+        assert client.post("/logout").status_code == 403
+        answer = client.post("/api/v1/labels", json=body, headers={CSRF_HEADER: csrf})
+        assert answer.status_code == 201, answer.text
+        assert re.fullmatch(r"L\d+", answer.json()["label"])
+
+
+def test_an_analyst_is_refused_the_supervisors_and_admins_routes(server: Server) -> None:
+    with (
+        _signed_in(server, "ana") as (ana, _),
+        _signed_in(server, "sue") as (sue, _),
+        _signed_in(server, "root") as (root, _),
+    ):
+        assert ana.get("/api/v1/audit").status_code == 403
+        assert ana.get("/api/v1/users").status_code == 403
+        assert ana.get("/api/v1/tokens").status_code == 403
+        assert sue.get("/api/v1/audit").status_code == 200
+        assert sue.get("/api/v1/users").status_code == 403
+        users = root.get("/api/v1/users")
+        assert users.status_code == 200
+        assert {u["name"] for u in users.json()["items"]} >= {"ana", "sue", "root"}
+        assert "password_hash" not in users.text
+
+
+def test_repeated_failures_lock_the_account(server: Server) -> None:
+    with _client(server) as client:
+        for _ in range(accounts.MAX_FAILED_LOGINS):
+            assert (
+                client.post("/login", json={"name": "lou", "password": "wrong password!"}).status_code == 401
+            )
+        locked = client.post("/login", json={"name": "lou", "password": PASSWORD})
+        assert locked.status_code == 401 and locked.json()["error"] == "login failed"
+    with _signed_in(server, "sue") as (sue, _):
+        entries = sue.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+    failed = [e for e in entries if e["action"] == "login failed" and e["object"] == "lou"]
+    assert failed[-1]["detail"]["reason"] == accounts.LOCKED
+    assert failed[-1]["origin"] == "127.0.0.1"
+
+
+def test_a_read_token_reads_and_cannot_act_and_a_push_token_cannot_read(server: Server) -> None:
+    with _bearer(server, "read") as reader, _bearer(server, "push") as pusher:
+        assert reader.get("/api/v1/networks").status_code == 200
+        assert reader.get(f"/api/v1/networks/{server.network}").status_code == 200
+        assert reader.get("/api/v1/search", params={"q": "555"}).status_code == 200
+        label = {"network": server.network, "label": "unsure"}
+        assert reader.post("/api/v1/labels", json=label).status_code == 403
+        merge = {"ads": server.ads[:2]}
+        assert reader.post("/api/v1/decisions/merge", json=merge).status_code == 403
+        assert pusher.get("/api/v1/networks").status_code == 403
+        assert reader.get("/api/v1/audit").status_code == 403
+
+
+def test_a_second_server_on_the_same_store_refuses_in_one_line(server: Server) -> None:
+    second = _threadline("serve", "--db", str(server.db), "--port", str(_free_port()), timeout=120)
+    assert second.returncode == 1
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and "a server already runs on this store" in lines[0], second.stderr
+    # and a command that writes the store while the server owns it is refused too (DuckDB's lock)
+    linked = _threadline("link", "--db", str(server.db), timeout=120)
+    assert linked.returncode != 0 and "open in another process" in linked.stderr
+
+
+# -- what comes in -------------------------------------------------------------------------------
+
+
+def test_bad_requests_get_a_clear_4xx(server: Server) -> None:
+    with _signed_in(server, "ana") as (client, csrf):
+        post = {"headers": {CSRF_HEADER: csrf, "Content-Type": "application/json"}}
+        malformed = client.post("/api/v1/labels", content=b'{"network": ', **post)
+        assert malformed.status_code == 400 and malformed.json()["error"] == "malformed JSON"
+        wrong_type = client.post(
+            "/api/v1/labels", json={"network": 5, "label": "unsure"}, headers=post["headers"]
+        )
+        assert wrong_type.status_code == 422 and "network" in wrong_type.json()["error"]
+        not_a_list = client.post("/api/v1/decisions/merge", json={"ads": "a:1"}, headers=post["headers"])
+        assert not_a_list.status_code == 422
+        extra = client.post(
+            "/api/v1/labels", json={"network": server.network, "label": "unsure", "analyst": "x"}, **post
+        )
+        assert extra.status_code == 422
+        bad_label = client.post("/api/v1/labels", json={"network": server.network, "label": "guilty"}, **post)
+        assert bad_label.status_code == 422
+        no_network = client.post("/api/v1/labels", json={"network": "N99999999", "label": "unsure"}, **post)
+        assert no_network.status_code == 404 and "N99999999" in no_network.json()["error"]
+        no_ad = client.post("/api/v1/decisions/merge", json={"ads": ["nosuch:1", "nosuch:2"]}, **post)
+        assert no_ad.status_code == 404
+        bare = client.post("/api/v1/decisions/12/revoke", json={}, **post)
+        assert bare.status_code == 422 and "bare number" in bare.json()["error"]
+        assert client.get("/api/v1/networks/N99999999").status_code == 404
+        assert client.get("/api/v1/ads/nosuch/1").status_code == 404
+        assert client.get("/api/v1/nowhere").status_code == 404
+        for params in (
+            {"limit": 0},
+            {"limit": "many"},
+            {"min_score": 2},
+            {"sort": "random"},
+            {"date_from": "x"},
+        ):
+            answer = client.get("/api/v1/networks", params=params)
+            assert answer.status_code == 422, params
+            assert answer.json()["error"]
+        assert client.get("/api/v1/search").status_code == 422  # no q
+        assert client.get("/api/v1/search", params={"q": "x", "region": "ZZ"}).status_code == 422
+        assert client.delete("/api/v1/networks").status_code == 405
+
+
+def test_a_huge_body_is_refused_before_it_is_read(server: Server) -> None:
+    huge = b'{"network": "' + b"N" * (2 * 1024 * 1024) + b'", "label": "unsure"}'
+    with _signed_in(server, "ana") as (client, csrf):
+        headers = {CSRF_HEADER: csrf, "Content-Type": "application/json"}
+        declared = client.post("/api/v1/labels", content=huge, headers=headers)
+        assert declared.status_code == 413 and declared.json()["error"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the server counts what arrives
+            for start in range(0, len(huge), 64 * 1024):
+                yield huge[start : start + 64 * 1024]
+
+        streamed = client.post("/api/v1/labels", content=chunks(), headers=headers)
+        assert streamed.status_code == 413
+        login = client.post("/login", content=huge, headers={"Content-Type": "application/json"})
+        assert login.status_code == 413
+
+
+# -- reads and acts ------------------------------------------------------------------------------
+
+
+def test_reads_answer_json_and_are_audited(server: Server) -> None:
+    source, ad_id = server.ads[0].split(":", 1)
+    with _signed_in(server, "al") as (client, _):
+        view = client.get(f"/api/v1/networks/{server.network}", params={"ads_limit": 3})
+        assert view.status_code == 200
+        assert view.json()["network"] == server.network and len(view.json()["ads"]["items"]) <= 3
+        detail = client.get(f"/api/v1/ads/{source}/{ad_id}")
+        assert detail.status_code == 200 and detail.json()["versions"]
+        found = client.get("/api/v1/search", params={"q": server.ads[0]})
+        assert found.status_code == 200 and found.json()["found"]["total_ads"] >= 1
+        for path in ("/api/v1/hubs", "/api/v1/decisions", "/api/v1/labels", "/api/v1/models"):
+            assert client.get(path).status_code == 200, path
+        spec = client.get("/api/v1/openapi.json").json()
+        assert "/api/v1/networks" in spec["paths"]
+    with _signed_in(server, "sue") as (sue, _):
+        entries = sue.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+    mine = {(e["action"], e["object"]) for e in entries if e["actor"] == "al"}
+    assert ("read network", server.network) in mine
+    assert ("read ad", server.ads[0]) in mine
+    assert ("search", server.ads[0]) in mine
+    assert ("login", "al") in mine
+
+
+def test_a_label_posted_shows_in_the_labels_and_the_audit(server: Server) -> None:
+    body = {"network": server.network, "label": "trafficking", "note": "from the API test"}
+    with _signed_in(server, "ana") as (client, csrf):
+        answer = client.post("/api/v1/labels", json=body, headers={CSRF_HEADER: csrf})
+        assert answer.status_code == 201
+        ref = answer.json()["label"]
+        listed = {lab["ref"]: lab for lab in client.get("/api/v1/labels").json()["items"]}
+    assert listed[ref]["analyst"] == "ana" and listed[ref]["label"] == "trafficking"
+    assert listed[ref]["note"] == "from the API test"
+    with _signed_in(server, "sue") as (sue, sue_csrf):
+        entries = sue.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+        [entry] = [e for e in entries if e["action"] == "label" and e["object"] == ref]
+        assert entry["actor"] == "ana" and entry["actor_kind"] == "user" and entry["origin"] == "127.0.0.1"
+        assert entry["detail"]["label"] == "trafficking"
+        # a supervisor withdraws another's label; an analyst may not
+        with _signed_in(server, "al") as (al, al_csrf):
+            refused = al.post(f"/api/v1/labels/{ref}/revoke", json={}, headers={CSRF_HEADER: al_csrf})
+            assert refused.status_code == 403
+        withdrawn = sue.post(
+            f"/api/v1/labels/{ref}/revoke", json={"note": "check"}, headers={CSRF_HEADER: sue_csrf}
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+        again = sue.post(f"/api/v1/labels/{ref}/revoke", json={}, headers={CSRF_HEADER: sue_csrf})
+        assert again.status_code == 409
+
+
+def test_a_merge_goes_through_the_writer_and_relinks(server: Server) -> None:
+    a, b = server.ads[0], server.ads[3]
+    with _signed_in(server, "ana") as (client, csrf):
+        answer = client.post(
+            "/api/v1/decisions/merge",
+            params={"wait": "true"},
+            json={"ads": [a, b], "note": "same writer"},
+            headers={CSRF_HEADER: csrf},
+        )
+        assert answer.status_code == 201, answer.text
+        ref = answer.json()["decision"]
+        assert answer.json()["relinked"]["link"]["ads"] >= 2
+        listed = {
+            d["decision"]["ref"]: d["decision"] for d in client.get("/api/v1/decisions").json()["items"]
+        }
+        assert listed[ref]["kind"] == "merge" and listed[ref]["analyst"] == "ana"
+        networks = {
+            client.get("/api/v1/search", params={"q": ad}).json()["found"]["networks"][0]["network"]
+            for ad in (a, b)
+        }
+        assert len(networks) == 1  # the merge is in force
+        revoked = client.post(f"/api/v1/decisions/{ref}/revoke", json={}, headers={CSRF_HEADER: csrf})
+        assert revoked.status_code == 200 and revoked.json()["decision"] == ref
