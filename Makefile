@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo test install install-spark lint typecheck unit bench fuzz clean
+.PHONY: demo demo-serve test install install-spark lint typecheck unit bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,16 @@ demo: install
 	$(BIN)/threadline synth $(DEMO)/corpus --ads $(DEMO_ADS) --seed 7 --malformed 13
 	$(BIN)/threadline ingest $(DEMO)/corpus/ads.jsonl --db $(DEMO)/threadline.duckdb
 	$(BIN)/threadline summary --db $(DEMO)/threadline.duckdb
+	@echo "make demo-serve: the same store as a workspace on http://127.0.0.1:8000 (README: The workspace server)"
+
+# The demo store served (until Ctrl-C), signed in as "demo", an admin given a new random password
+# each time. Apart from `demo`, which must end: scripts and checks run it.
+demo-serve: demo
+	@pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	echo "$$pw" | $(BIN)/threadline user add demo --role admin --password-stdin --db $(DEMO)/threadline.duckdb 2>/dev/null \
+	  || echo "$$pw" | $(BIN)/threadline user password demo --password-stdin --db $(DEMO)/threadline.duckdb; \
+	echo "sign in with POST /login as demo, password $$pw"
+	$(BIN)/threadline serve --db $(DEMO)/threadline.duckdb
 
 lint: install
 	$(BIN)/ruff check src tests bench
