@@ -417,3 +417,121 @@ def test_a_merge_goes_through_the_writer_and_relinks(server: Server) -> None:
         assert len(networks) == 1  # the merge is in force
         revoked = client.post(f"/api/v1/decisions/{ref}/revoke", json={}, headers={CSRF_HEADER: csrf})
         assert revoked.status_code == 200 and revoked.json()["decision"] == ref
+
+
+# -- beyond loopback -----------------------------------------------------------------------------
+
+
+def test_a_public_address_without_tls_or_a_proxy_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    Store.open(db).close()
+    answer = _threadline(
+        "serve", "--db", str(db), "--host", "0.0.0.0", "--port", str(_free_port()), timeout=120
+    )
+    assert answer.returncode == 1
+    assert len(answer.stderr.strip().splitlines()) == 1 and "TLS" in answer.stderr
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "threadline test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
+@contextmanager
+def _bare_server(folder: Path, *extra: str, scheme: str = "http") -> Iterator[tuple[str, Path]]:
+    """A server on a new store holding one analyst, ana (no ads: enough to sign in)."""
+    env = {**os.environ, audit.KEY_DIR_ENV: str(folder / "keys")}
+    db = folder / "store.duckdb"
+    os.environ[audit.KEY_DIR_ENV] = env[audit.KEY_DIR_ENV]
+    try:
+        with Store.open(db) as store:
+            accounts.add_user(store, "ana", "analyst", PASSWORD, by=ADMIN)
+    finally:
+        del os.environ[audit.KEY_DIR_ENV]
+    port = _free_port()
+    log = folder / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "threadline.cli", "serve", "--db", str(db), "--port", str(port), *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"{scheme}://127.0.0.1:{port}"
+    try:
+        for _ in range(2000):
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/healthz", verify=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url, db
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0, log.read_text()  # SIGTERM: a clean stop
+
+
+def test_over_tls_the_cookie_is_secure_and_host_only(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    with (
+        _bare_server(tmp_path, "--certfile", str(cert), "--keyfile", str(key), scheme="https") as (url, _),
+        httpx.Client(base_url=url, verify=False, timeout=TIMEOUT) as client,
+    ):
+        answer = client.post("/login", json={"name": "ana", "password": PASSWORD})
+        assert answer.status_code == 200
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("__Host-threadline=") and "secure" in cookie.lower()
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        assert client.get("/api/v1/networks").status_code == 200  # an empty queue
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_and_scheme_count(tmp_path: Path) -> None:
+    forwarded = {"X-Forwarded-For": "198.51.100.23", "X-Forwarded-Proto": "https"}
+    with (
+        _bare_server(tmp_path, "--trusted-proxy", "127.0.0.1") as (url, db),
+        httpx.Client(base_url=url, timeout=TIMEOUT, headers=forwarded) as client,
+    ):
+        answer = client.post("/login", json={"name": "ana", "password": PASSWORD})
+        assert answer.status_code == 200
+        assert answer.headers["set-cookie"].startswith("__Host-threadline=")
+        assert "secure" in answer.headers["set-cookie"].lower()
+    os.environ[audit.KEY_DIR_ENV] = str(tmp_path / "keys")
+    try:
+        with Store.open(db, read_only=True) as store:
+            logins = [e for e in audit.iter_entries(store) if e.action == "login"]
+    finally:
+        del os.environ[audit.KEY_DIR_ENV]
+    assert [e.origin for e in logins] == ["198.51.100.23"]

@@ -101,20 +101,35 @@ async def networks(
     reasons: Annotated[int, Query(ge=0, le=20)] = 3,
 ) -> Any:
     """Scored networks for review (priorities, never findings), filtered, sorted and paged."""
-    filters = {
-        "date_from": date_from,
-        "date_to": date_to,
-        "place": place,
-        "source": source,
-        "min_score": min_score,
-        "max_score": max_score,
-        "label": label,
-        "has_hub": has_hub,
-        "new_since": new_since,
-    }
 
     def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
-        page = read.queue(cur, **filters, sort=sort, limit=limit, offset=offset, reasons=reasons)  # type: ignore[arg-type]
+        page = read.queue(
+            cur,
+            date_from=date_from,
+            date_to=date_to,
+            place=place,
+            source=source,
+            min_score=min_score,
+            max_score=max_score,
+            label=label,
+            has_hub=has_hub,
+            new_since=new_since,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            reasons=reasons,
+        )
+        filters = {
+            "date_from": date_from,
+            "date_to": date_to,
+            "place": place,
+            "source": source,
+            "min_score": min_score,
+            "max_score": max_score,
+            "label": label,
+            "has_hub": has_hub,
+            "new_since": new_since,
+        }
         shown = {k: str(v) for k, v in filters.items() if v is not None}
         _audit_read(context(request), who, "read queue", None, **shown, sort=sort, offset=offset)
         return _page(page)

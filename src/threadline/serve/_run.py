@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 from threadline.serve._app import create_app, wrap
 from threadline.serve._context import Context, Settings
@@ -82,6 +84,9 @@ def run(
                 host=host,
                 port=port,
                 log_level=log_level,
+                # No access log: its lines would hold every search (phone numbers, names) and
+                # every ad asked for, in a file nobody signs; the audit records them instead.
+                access_log=False,
                 proxy_headers=trusted_proxy is not None,
                 forwarded_allow_ips=trusted_proxy or "",
                 ssl_certfile=str(certfile) if certfile else None,
@@ -92,11 +97,28 @@ def run(
             )
             server = uvicorn.Server(config)
             _check_port(host, port)
-            server.run()
+            _serve_until_stopped(server)
         finally:
             ctx.close()
     finally:
         lock.release()
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_until_stopped(server: Any) -> None:
+    """Run uvicorn until SIGINT or SIGTERM. It shuts down gracefully on either, then raises the
+    signal again with the handler it found: ours, so that SIGTERM too ends here, and the writer's
+    queue is finished and the store closed, instead of killing the process on the spot."""
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_port(host: str, port: int) -> None:

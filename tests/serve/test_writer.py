@@ -1,0 +1,100 @@
+"""The one writer and the readers' cursors (threadline.serve._writer), on a real store: a reader
+is never held up by the writer's open transaction and sees the last committed state; relinks
+asked for while one waits in the queue are one run. Events, not clocks, order the threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from threadline.serve import Context
+from threadline.service import audit
+from threadline.store import Store
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
+    monkeypatch.setenv(audit.KEY_DIR_ENV, str(tmp_path / "keys"))
+    store = Store.open(tmp_path / "store.duckdb")
+    store.connection.execute("CREATE TABLE probe (x INTEGER); INSERT INTO probe VALUES (1)")
+    context = Context(store)
+    context.start()
+    yield context
+    context.close()
+
+
+def _count(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM probe").fetchall()[0][0])
+
+
+def test_a_reader_sees_the_last_committed_state_while_the_writer_holds_a_transaction(ctx: Context) -> None:
+    inside, release = threading.Event(), threading.Event()
+
+    def long_write(con: duckdb.DuckDBPyConnection) -> int:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("INSERT INTO probe VALUES (2)")
+        inside.set()
+        release.wait()  # a link run, as long as the test wants
+        con.execute("COMMIT")
+        return _count(con)
+
+    done = ctx.writer.submit("long write", long_write)
+    assert inside.wait(timeout=60)
+    # The writer is mid-transaction: readers read (and audit) without waiting for it.
+    seen = []
+
+    def read() -> None:
+        seen.append(_count(ctx.cursor()))
+        ctx.audit(audit.Actor("ana", "user", "127.0.0.1"), "read probe")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive() and seen == [1]
+    assert not done.done()
+    release.set()
+    assert done.result(timeout=60) == 2
+    assert _count(ctx.cursor()) == 2  # committed: the next read sees it
+
+
+def test_jobs_run_one_at_a_time_in_order_and_a_failure_goes_to_its_caller(ctx: Context) -> None:
+    order: list[int] = []
+
+    def job(n: int) -> Callable[[duckdb.DuckDBPyConnection], int]:
+        def run(con: duckdb.DuckDBPyConnection) -> int:
+            if n == 2:
+                raise LookupError("no such thing")
+            con.execute("INSERT INTO probe VALUES (?)", [n])
+            order.append(n)
+            return n
+
+        return run
+
+    futures = [ctx.writer.submit(f"job {n}", job(n)) for n in range(5)]
+    with pytest.raises(LookupError):
+        futures[2].result(timeout=60)
+    assert [f.result(timeout=60) for i, f in enumerate(futures) if i != 2] == [0, 1, 3, 4]
+    assert order == [0, 1, 3, 4]
+
+
+def test_relinks_asked_for_while_one_waits_are_one_run(ctx: Context) -> None:
+    release = threading.Event()
+    blocker = ctx.writer.submit("busy", lambda con: release.wait())
+    runs: list[int] = []
+
+    def relink(con: duckdb.DuckDBPyConnection) -> int:
+        runs.append(1)
+        return len(runs)
+
+    first = ctx.writer.submit_relink(relink)
+    second = ctx.writer.submit_relink(relink)
+    assert first is second  # the queued run will see both changes
+    release.set()
+    blocker.result(timeout=60)
+    assert first.result(timeout=60) == 1
+    third = ctx.writer.submit_relink(relink)  # after it started: a new run
+    assert third is not first and third.result(timeout=60) == 2
