@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,6 +125,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # Everything the tests did, from many threads at once, made one unbroken signed chain.
+    verified = _threadline("audit", "verify", "--db", str(db), env=env, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def _client(server: Server, **kw: Any) -> httpx.Client:
@@ -535,3 +539,33 @@ def test_behind_a_trusted_proxy_the_forwarded_client_and_scheme_count(tmp_path: 
     finally:
         del os.environ[audit.KEY_DIR_ENV]
     assert [e.origin for e in logins] == ["198.51.100.23"]
+
+
+def test_reads_go_on_while_the_writer_relinks(server: Server) -> None:
+    """Readers on many threads while a merge's link and score run and a label are written: every
+    read answers (no conflict between the writer's transaction and the readers' audit entries)."""
+    statuses: list[int] = []
+    paths = ["/api/v1/networks", f"/api/v1/networks/{server.network}", "/api/v1/search?q=555", "/api/v1/hubs"]
+
+    def reader() -> None:
+        with _bearer(server, "read") as client:
+            for _ in range(5):
+                statuses.extend(client.get(path).status_code for path in paths)
+
+    with _signed_in(server, "al") as (client, csrf):
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        merge = client.post(
+            "/api/v1/decisions/merge",
+            params={"wait": "true"},
+            json={"ads": [server.ads[1], server.ads[2]]},
+            headers={CSRF_HEADER: csrf},
+        )
+        label = client.post(
+            "/api/v1/labels", json={"network": server.network, "label": "unsure"}, headers={CSRF_HEADER: csrf}
+        )
+        for thread in threads:
+            thread.join()
+    assert merge.status_code == 201 and label.status_code == 201
+    assert statuses == [200] * 4 * 5 * len(paths)
