@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from fastapi import APIRouter
 
@@ -54,6 +55,8 @@ class Server:
     tokens: dict[str, str]
     ads: list[str]  # SOURCE:ID of some stored ads
     network: str  # a scored network
+    phone: str  # a stored North American number, E.164
+    totp_secret: str  # of "tom", who signs in with a second factor
 
 
 def _start(db: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
@@ -101,6 +104,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             ]:
                 accounts.add_user(store, name, role, PASSWORD, by=ADMIN)
             accounts.add_user(store, "lou", "analyst", PASSWORD, by=ADMIN)  # to be locked out
+            accounts.add_user(store, "tom", "supervisor", PASSWORD, by=ADMIN)
+            totp_secret = pyotp.parse_uri(accounts.enrol_totp(store, "tom", by=ADMIN)).secret
             made_tokens = {
                 "read": tokens.add_token(store, "ana", "read", by=ADMIN)[0],
                 "push": tokens.add_token(store, "ana", "push", by=ADMIN)[0],
@@ -109,6 +114,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 f"{s}:{i}" for s, i in store.query("SELECT source, id FROM ad_links ORDER BY ad_key LIMIT 4")
             ]
             [(network,)] = store.query("SELECT network FROM network_scores ORDER BY score DESC LIMIT 1")
+            [(phone,)] = store.query(
+                "SELECT min(value) FROM extractions WHERE kind = 'phone' AND value LIKE '+1%'"
+            )
     finally:
         del os.environ[audit.KEY_DIR_ENV]
     port = _free_port()
@@ -117,7 +125,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     proc = _start(db, port, env, log)
     try:
         _wait_until_up(proc, url, log)
-        yield Server(url, db, made_tokens, ads, network)
+        yield Server(url, db, made_tokens, ads, network, phone, totp_secret)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -569,3 +577,53 @@ def test_reads_go_on_while_the_writer_relinks(server: Server) -> None:
             thread.join()
     assert merge.status_code == 201 and label.status_code == 201
     assert statuses == [200] * 4 * 5 * len(paths)
+
+
+def test_a_second_factor_is_asked_for_and_then_works(server: Server) -> None:
+    with _client(server) as client:
+        asked = client.post("/login", json={"name": "tom", "password": PASSWORD})
+        assert asked.status_code == 401 and asked.json()["error"] == "second factor needed"
+        code = pyotp.TOTP(server.totp_secret).now()
+        answer = client.post("/login", json={"name": "tom", "password": PASSWORD, "totp": code})
+        assert answer.status_code == 200 and answer.json()["role"] == "supervisor"
+
+
+def test_split_separate_and_hub_marks_through_the_api(server: Server) -> None:
+    with _signed_in(server, "ana") as (ana, csrf):
+        post = {"headers": {CSRF_HEADER: csrf}}
+        view = ana.get(f"/api/v1/networks/{server.network}", params={"ads_limit": 3}).json()
+        one, two, three = (f"{a['source']}:{a['id']}" for a in view["ads"]["items"])
+        split = ana.post("/api/v1/decisions/split", json={"network": view["network"], "ads": [one]}, **post)
+        assert split.status_code == 201, split.text
+        assert split.json()["relink"] == "queued"
+        separate = ana.post("/api/v1/decisions/separate", json={"a": [two], "b": [three]}, **post)
+        assert separate.status_code == 201, separate.text
+        # a phone typed as a person would, read as extraction stores it
+        typed = f"({server.phone[2:5]}) {server.phone[5:8]}-{server.phone[8:]}"
+        marked = ana.post("/api/v1/decisions/mark-hub", json={"kind": "phone", "value": typed}, **post)
+        assert marked.status_code == 201, marked.text
+        assert marked.json()["value"] == server.phone
+        unseen = ana.post(
+            "/api/v1/decisions/mark-hub", json={"kind": "phone", "value": "+1 212 555 0199"}, **post
+        )
+        assert unseen.status_code == 404
+        nonsense = ana.post(
+            "/api/v1/decisions/mark-hub", json={"kind": "email", "value": "not-an-address"}, **post
+        )
+        assert nonsense.status_code == 422
+        cleared = ana.post(
+            "/api/v1/decisions/mark-hub",
+            params={"wait": "true"},
+            json={"kind": "phone", "value": server.phone, "clear": True},
+            **post,
+        )
+        assert cleared.status_code == 201 and cleared.json()["decision"] == marked.json()["decision"]
+        listed = {d["decision"]["ref"]: d["decision"] for d in ana.get("/api/v1/decisions").json()["items"]}
+        assert listed[split.json()["decision"]]["kind"] == "split"
+        assert listed[separate.json()["decision"]]["kind"] == "separate"
+        assert not listed[marked.json()["decision"]]["active"]  # cleared: revoked, kept on record
+        assert ana.post("/api/v1/decisions/D99999/revoke", json={}, **post).status_code == 404
+    with _signed_in(server, "al") as (al, al_csrf):
+        ref = split.json()["decision"]
+        refused = al.post(f"/api/v1/decisions/{ref}/revoke", json={}, headers={CSRF_HEADER: al_csrf})
+        assert refused.status_code == 403 and "ana" in refused.json()["error"]

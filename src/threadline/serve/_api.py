@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from threadline import read
 from threadline.serve._auth import SIGNED_IN, Caller, caller, context, guarded, logout
 from threadline.serve._context import Context
+from threadline.service._common import naive_utc
 from threadline.service.roles import Action
 
 __all__ = ["router", "to_json"]
@@ -65,6 +66,10 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def _utc(at: datetime | None) -> datetime | None:
+    return None if at is None else naive_utc(at)
+
+
 def _page(page: read.Page[Any]) -> dict[str, Any]:
     return {"items": to_json(page.items), "total": page.total, "offset": page.offset, "limit": page.limit}
 
@@ -101,6 +106,9 @@ async def networks(
     reasons: Annotated[int, Query(ge=0, le=20)] = 3,
 ) -> Any:
     """Scored networks for review (priorities, never findings), filtered, sorted and paged."""
+
+    # The store keeps naive UTC: a time given with an offset is moved to UTC first.
+    date_from, date_to, new_since = (_utc(t) for t in (date_from, date_to, new_since))
 
     def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
         page = read.queue(
