@@ -600,26 +600,80 @@ def _priority(score: float | None, logit: float | None) -> str:
     help="Only networks with an ad dated on or after DATE (UTC).",
 )
 @click.option("--reasons", "n_reasons", type=click.IntRange(0), default=3, show_default=True)
-def networks(db: Path, top: int, label: str | None, since: Any, n_reasons: int) -> None:
+@click.option(
+    "--sort",
+    type=click.Choice(["priority", "latest", "size"]),
+    default="priority",
+    show_default=True,
+    help="priority (ties: latest ad, then size), latest (last ad's date) or size (ads).",
+)
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip the first N networks (paging).")
+@click.option("--place", default=None, help="Only networks with an ad in a place whose name starts so.")
+@click.option("--source", default=None, help="Only networks with an ad from this source.")
+@click.option(
+    "--min-score", type=click.FloatRange(0, 1), default=None, help="Only priorities of at least this."
+)
+@click.option(
+    "--max-score", type=click.FloatRange(0, 1), default=None, help="Only priorities of at most this."
+)
+@click.option(
+    "--hubs/--no-hubs",
+    "has_hub",
+    default=None,
+    help="Only networks whose ads carry a hub value (--hubs), or carry none (--no-hubs).",
+)
+@click.option(
+    "--new-since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Only networks with an ad stored (new, or a new version) at or after TIME (UTC).",
+)
+def networks(
+    db: Path,
+    top: int,
+    label: str | None,
+    since: Any,
+    n_reasons: int,
+    sort: str,
+    offset: int,
+    place: str | None,
+    source: str | None,
+    min_score: float | None,
+    max_score: float | None,
+    has_hub: bool | None,
+    new_since: Any,
+) -> None:
     """List networks by priority for review, highest first (ties: latest ad, then most ads), each
-    with its logit, size, last date and place, and its top reasons."""
+    with its logit, size, last date and place, and its top reasons. The options filter and sort
+    the list as the workspace's triage queue does."""
     from threadline import read
-    from threadline.score.lexicon import default_lexicon
-    from threadline.score.scorer import NOTE, reasons
-    from threadline.score.weights import load_weights
+    from threadline.score.scorer import NOTE
     from threadline.store import Store
 
     _readable(db)
     with Store.open(db, read_only=True) as store:
         if not read.is_scored(store.connection):
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
-        rows = read.queue(store.connection, limit=top, label=label, date_from=since, reasons=0).items
+        rows = read.queue(
+            store.connection,
+            limit=top,
+            offset=offset,
+            sort=sort,  # type: ignore[arg-type]
+            label=label,
+            date_from=since,
+            place=place,
+            source=source,
+            min_score=min_score,
+            max_score=max_score,
+            has_hub=has_hub,
+            new_since=new_since,
+            reasons=n_reasons,
+        ).items
     if not rows:
         click.echo("no networks")
         return
-    weights, lexicon = load_weights(), default_lexicon()
-    click.echo(f"networks by priority ({NOTE}):")
-    for rank, row in enumerate(rows, 1):
+    click.echo(f"networks by {'priority' if sort == 'priority' else sort} ({NOTE}):")
+    for rank, row in enumerate(rows, offset + 1):
         labels = f"  [{', '.join(row.labels)}]" if row.labels else ""
         click.echo(
             _clean(
@@ -627,8 +681,8 @@ def networks(db: Path, top: int, label: str | None, since: Any, n_reasons: int) 
                 f"{row.persons:,} persons  last {_when(row.last_date)} {row.last_place or '-'}{labels}"
             )
         )
-        for reason in reasons(list(row.parts), weights, lexicon)[:n_reasons]:
-            click.echo(f"        {reason['contribution']:+.2f}  {_clean(reason['reason'])}")
+        for reason in row.reasons:
+            click.echo(f"        {reason.contribution:+.2f}  {_clean(reason.text)}")
 
 
 @cli.command()

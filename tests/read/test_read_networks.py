@@ -297,3 +297,33 @@ def test_the_migration_fills_what_scoring_runs_save(copy: Path) -> None:
         for table in tables:
             assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == saved[table], table
         assert len(saved["network_values"]) > 300 and len(saved["ad_summary"]) > 400
+
+
+def test_the_networks_command_filters_and_sorts_as_the_queue(store: Path) -> None:
+    import re
+
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    with duckdb.connect(str(store), read_only=True) as con:
+        expected = _expected(con)
+
+    def kept(city: str) -> list[str]:
+        return [
+            n
+            for n in _order(expected, "size")
+            if expected[n]["hubs"] and any(p.lower().startswith(city.lower()) for p in expected[n]["places"])  # type: ignore[attr-defined]
+        ]
+
+    cities = {p.split(",")[0] for e in expected.values() for p in e["places"]}  # type: ignore[attr-defined]
+    city = max(sorted(cities), key=lambda c: len(kept(c)))
+    wanted = kept(city)
+    assert len(wanted) >= 2  # so that --offset 1 leaves one
+    args = ["networks", "--db", str(store), "--top", "5", "--offset", "1", "--sort", "size", "--place", city]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert re.findall(r"^\s+(\d+)\. (N\d+) ", result.output, flags=re.M) == [
+        (str(i), n) for i, n in enumerate(wanted[1:6], 2)
+    ]
+    assert result.output.startswith("networks by size")
