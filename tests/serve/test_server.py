@@ -25,7 +25,7 @@ from fastapi import APIRouter
 
 from threadline.serve import CSRF_HEADER, OPEN_ROUTES
 from threadline.serve._api import router
-from threadline.serve._auth import check_routes
+from threadline.serve._auth import GuardedRoute, check_routes
 from threadline.service import accounts, audit, tokens
 from threadline.service._common import Actor
 from threadline.store import Store
@@ -187,11 +187,21 @@ def test_every_route_but_login_and_health_is_refused_without_a_session_or_token(
 
 
 def test_a_route_that_names_no_action_is_refused_when_the_app_is_built() -> None:
+    check_routes(router.routes)  # the real routes all name one
     loose = APIRouter()
     loose.add_api_route("/api/v1/forgotten", lambda: {}, methods=["GET"])
-    check_routes(router.routes)  # the real routes all name one
     with pytest.raises(RuntimeError, match="forgotten"):
         check_routes(loose.routes)
+    with pytest.raises(RuntimeError, match="forgotten"):  # the API's router refuses it at once
+        APIRouter(route_class=GuardedRoute).add_api_route("/api/v1/forgotten", lambda: {}, methods=["GET"])
+
+
+def test_a_strangers_body_is_not_even_parsed(server: Server) -> None:
+    with _client(server) as client:
+        answer = client.post(
+            "/api/v1/labels", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 401
 
 
 def test_login_sets_a_strict_cookie_and_the_session_reads(server: Server) -> None:

@@ -25,14 +25,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadline import read
-from threadline.serve._auth import SIGNED_IN, Caller, caller, context, guarded, logout
+from threadline.serve._auth import SIGNED_IN, Caller, GuardedRoute, caller, context, guarded, logout
 from threadline.serve._context import Context
 from threadline.service._common import naive_utc
 from threadline.service.roles import Action
 
 __all__ = ["router", "to_json"]
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)  # every route names its action (deny by default)
 
 _MAX_LIMIT = 500
 _MAX_OFFSET = 10**9
