@@ -229,6 +229,14 @@ def test_a_form_login_works_and_a_wrong_password_says_only_failed(server: Server
         assert wrong.status_code == 401 and wrong.json()["error"] == "login failed"
         unknown = client.post("/login", json={"name": "nobody", "password": PASSWORD})
         assert unknown.status_code == 401 and unknown.json()["error"] == "login failed"
+        elsewhere = {"Origin": "https://attacker.example"}
+        cross_site = client.post("/login", data={"name": "al", "password": PASSWORD}, headers=elsewhere)
+        assert cross_site.status_code == 403
+        same_site = {"Origin": server.url}
+        assert (
+            client.post("/login", data={"name": "al", "password": PASSWORD}, headers=same_site).status_code
+            == 200
+        )
 
 
 def test_logout_ends_the_session(server: Server) -> None:

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -242,8 +242,19 @@ def _login(ctx: Context, fields: dict[str, str], where: str) -> tuple[accounts.L
     return result, session_id, session.csrf_token if session else None
 
 
+def _cross_site(request: Request) -> bool:
+    """Whether a browser says the request comes from another site's page. (SameSite keeps the
+    session cookie from other sites' requests, but a login has no cookie yet: a page elsewhere
+    could sign a visitor in as the page's author, and what the visitor then does is recorded
+    as theirs.)"""
+    sent = request.headers.get("origin")
+    return sent is not None and urlsplit(sent).netloc != request.headers.get("host")
+
+
 async def login(request: Request) -> Response:
     """Sign in: sets the session cookie and answers the CSRF token that unsafe requests must send."""
+    if _cross_site(request):
+        raise HTTPException(403, "a login from another site's page is refused")
     fields = await _login_fields(request)
     result, session_id, csrf = await run_in_threadpool(_login, context(request), fields, origin(request))
     if result.user is None or session_id is None:
