@@ -203,3 +203,25 @@ def test_the_migration_indexes_a_store_as_every_write_does(copy: Path) -> None:
 def test_an_empty_query_finds_nothing(con: duckdb.DuckDBPyConnection, query: str) -> None:
     result = read.search(con, query)
     assert result.found.total_ads == 0 and result.text.total == 0 and result.places == ()
+
+
+def test_the_index_is_rewritten_in_word_order_as_it_grows(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once enough rows arrived since the last rewrite, a write rewrites the words sorted (so
+    DuckDB can skip what it need not read): the same answers, the rows in term order."""
+    from threadline.store import text_index
+
+    with duckdb.connect(str(copy)) as con:
+        words = ["gleaming", "town", "incall", "new"]
+        before = {w: search_text(con, w, limit=1000)[1] for w in words}
+        [(rows,)] = con.execute("SELECT COUNT(*) FROM search_terms").fetchall()
+        monkeypatch.setattr(text_index, "COMPACT_MIN_ROWS", rows // 2)
+        con.execute("CREATE TEMP TABLE one AS SELECT source, id FROM ad_keys ORDER BY ad_key LIMIT 1")
+        text_index.index_ads(con, "one")  # the whole index counts as appended: rewritten
+        assert {w: search_text(con, w, limit=1000)[1] for w in words} == before
+        terms = [t for (t,) in con.execute("SELECT term FROM search_terms").fetchall()]
+        assert terms == sorted(terms)
+        assert text_index._sorted_rows(con) == len(terms) == rows
+        text_index.index_ads(con, "one")  # a few rows since: not rewritten
+        assert text_index._unsorted(con) == 0 and text_index._sorted_rows(con) == rows

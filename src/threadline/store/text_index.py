@@ -19,16 +19,37 @@ full of them).
 `Store.write_batch` calls `index_ads` for the ads each batch stores (new ads and new versions),
 in the batch's transaction; ``threadline load`` indexes the loaded store once. Ranking (BM25) is
 done at query time from these two tables (`threadline.read.search.search_text`).
+
+Looking a word up reads ``search_terms`` by its ``term``, and DuckDB has no index that helps
+there; what it has is each row group's smallest and largest value, which lets it skip every row
+group whose range misses the word, but only if rows are stored in ``term`` order. Writes append
+in the order ads arrive, so `index_ads` rewrites the table sorted (`compact`) whenever the rows
+appended since the last rewrite exceed `COMPACT_SHARE` of those sorted then (and
+`COMPACT_MIN_ROWS`): amortised, each row is rewritten a few times in its life, and a look-up
+reads the sorted row groups that hold the word plus the unsorted tail. (On 5.4 million rows, the
+index of 100,000 ads, a look-up took 34 ms unsorted; sorted, a few.) The row count of the last
+rewrite is kept as the table's comment, which nothing else uses.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-__all__ = ["INDEXED_CHARS", "MAX_TERM_CHARS", "index_ads", "terms_sql"]
+__all__ = [
+    "COMPACT_MIN_ROWS",
+    "COMPACT_SHARE",
+    "INDEXED_CHARS",
+    "MAX_TERM_CHARS",
+    "compact",
+    "index_ads",
+    "terms_sql",
+]
 
 INDEXED_CHARS = 64 * 1024
 MAX_TERM_CHARS = 40
+COMPACT_SHARE = 0.25
+COMPACT_MIN_ROWS = 1_000_000
+_SORTED = "sorted rows: "  # the comment's prefix
 _WORD = r"[\p{L}\p{N}]+"
 
 
@@ -78,4 +99,36 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
     [(count,)] = con.execute("SELECT COUNT(*) FROM _ti_docs").fetchall()
     con.execute("DROP TABLE _ti_docs")
     con.execute("DROP TABLE _ti_keys")
+    if keys is None or _unsorted(con) >= max(COMPACT_MIN_ROWS, COMPACT_SHARE * _sorted_rows(con)):
+        compact(con)
     return int(count)
+
+
+def _sorted_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows of ``search_terms`` at its last rewrite in term order (0: never rewritten)."""
+    rows = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE table_name = 'search_terms' AND schema_name = 'main'"
+    ).fetchall()
+    comment = rows[0][0] if rows else None
+    if not comment or not str(comment).startswith(_SORTED):
+        return 0
+    return int(str(comment)[len(_SORTED) :])
+
+
+def _unsorted(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows of ``search_terms`` beyond those of its last sorted rewrite (an estimate: replaced
+    versions' rows were deleted from anywhere)."""
+    [(rows,)] = con.execute("SELECT COUNT(*) FROM search_terms").fetchall()
+    return max(0, int(rows) - _sorted_rows(con))
+
+
+def compact(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite ``search_terms`` in term order (see the module's note); returns its rows."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _ti_sorted AS SELECT * FROM search_terms ORDER BY term, doc")
+    con.execute("DELETE FROM search_terms")
+    # DuckDB keeps the order of an INSERT's rows (preserve_insertion_order, the default).
+    con.execute("INSERT INTO search_terms SELECT * FROM _ti_sorted ORDER BY term, doc")
+    [(rows,)] = con.execute("SELECT COUNT(*) FROM _ti_sorted").fetchall()
+    con.execute("DROP TABLE _ti_sorted")
+    con.execute(f"COMMENT ON TABLE search_terms IS '{_SORTED}{int(rows)}'")
+    return int(rows)
