@@ -215,6 +215,9 @@ def test_login_sets_a_strict_cookie_and_the_session_reads(server: Server) -> Non
         queue = client.get("/api/v1/networks", params={"limit": 2})
         assert queue.status_code == 200
         assert queue.json()["total"] >= 1 and len(queue.json()["items"]) <= 2
+        first = queue.json()["items"][0]
+        assert 0 <= first["score"] <= 1 and first["network"].startswith("N")
+        assert {"feature", "contribution"} <= set(first["parts"][0])
         headers = queue.headers
         assert "default-src 'none'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]

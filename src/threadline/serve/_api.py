@@ -44,11 +44,16 @@ Note = Annotated[str | None, Field(default=None, max_length=2000, description="W
 AdRef = Annotated[str, Field(min_length=3, max_length=600, description="An ad: SOURCE:ID.")]
 
 
+_PART_KEYS = ("level", "feature", "value", "detail", "contribution")  # read.ScorePart, in order
+
+
 def to_json(value: Any) -> Any:
     """What the read API returns, as JSON: dataclasses as objects (their properties too, such as
     a decision's ``ref``), tuples as lists, times as ISO 8601 UTC."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(out.get("parts"), list):  # a score's parts (read.ScorePart): plain tuples
+            out["parts"] = [dict(zip(_PART_KEYS, part, strict=True)) for part in out["parts"]]
         for name, attribute in vars(type(value)).items():
             if isinstance(attribute, property) and not name.startswith("_"):
                 out[name] = to_json(getattr(value, name))
