@@ -52,8 +52,9 @@ def to_json(value: Any) -> Any:
     a decision's ``ref``), tuples as lists, times as ISO 8601 UTC."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(out.get("parts"), list):  # a score's parts (read.ScorePart): plain tuples
-            out["parts"] = [dict(zip(_PART_KEYS, part, strict=True)) for part in out["parts"]]
+        parts = out.get("parts")
+        if isinstance(parts, list) and all(isinstance(p, list) and len(p) == len(_PART_KEYS) for p in parts):
+            out["parts"] = [dict(zip(_PART_KEYS, p, strict=True)) for p in parts]  # read.ScorePart tuples
         for name, attribute in vars(type(value)).items():
             if isinstance(attribute, property) and not name.startswith("_"):
                 out[name] = to_json(getattr(value, name))
