@@ -561,13 +561,18 @@ def test_behind_a_trusted_proxy_the_forwarded_client_and_scheme_count(tmp_path: 
         assert answer.status_code == 200
         assert answer.headers["set-cookie"].startswith("__Host-threadline=")
         assert "secure" in answer.headers["set-cookie"].lower()
+        # a proxy that forgets X-Forwarded-Proto still gets a Secure cookie
+        plain = client.post(
+            "/login", json={"name": "ana", "password": PASSWORD}, headers={"X-Forwarded-Proto": "http"}
+        )
+        assert plain.headers["set-cookie"].startswith("__Host-threadline=")
     os.environ[audit.KEY_DIR_ENV] = str(tmp_path / "keys")
     try:
         with Store.open(db, read_only=True) as store:
             logins = [e for e in audit.iter_entries(store) if e.action == "login"]
     finally:
         del os.environ[audit.KEY_DIR_ENV]
-    assert [e.origin for e in logins] == ["198.51.100.23"]
+    assert [e.origin for e in logins] == ["198.51.100.23", "198.51.100.23"]
 
 
 def test_reads_go_on_while_the_writer_relinks(server: Server) -> None:

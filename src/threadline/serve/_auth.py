@@ -89,10 +89,16 @@ def origin(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def secure(request: Request) -> bool:
+    """Whether the session cookie is Secure: over TLS, or behind the trusted (TLS) proxy even
+    when it forgets X-Forwarded-Proto."""
+    return request.url.scheme == "https" or context(request).settings.behind_proxy
+
+
 def cookie_name(request: Request) -> str:
-    # Over HTTPS the __Host- prefix makes browsers refuse the cookie unless it is Secure, set
-    # for this host only and for every path: no sibling host or plain-HTTP page can plant one.
-    return "__Host-threadline" if request.url.scheme == "https" else "threadline"
+    # A Secure cookie gets the __Host- prefix: browsers then refuse it unless it is Secure, set
+    # for this host only and for every path, so no sibling host or plain-HTTP page can plant one.
+    return "__Host-threadline" if secure(request) else "threadline"
 
 
 def _unauthorised(reason: str) -> HTTPException:
@@ -269,7 +275,7 @@ async def login(request: Request) -> Response:
         session_id,
         max_age=int(sessions.SESSION_MAX_AGE.total_seconds()),
         path="/",
-        secure=request.url.scheme == "https",
+        secure=secure(request),
         httponly=True,
         samesite="strict",
     )
@@ -284,5 +290,5 @@ def logout(request: Request) -> Response:
         with ctx.books:
             sessions.end_session(ctx.cursor(), session_id, origin(request))
     response = JSONResponse({"signed_out": True})
-    response.delete_cookie(cookie_name(request), path="/", secure=request.url.scheme == "https")
+    response.delete_cookie(cookie_name(request), path="/", secure=secure(request))
     return response

@@ -21,6 +21,7 @@ __all__ = ["Context", "Settings"]
 @dataclass(frozen=True)
 class Settings:
     max_body: int = DEFAULT_MAX_BODY  # bytes of a request body, refused with 413 beyond it
+    behind_proxy: bool = False  # a trusted TLS proxy in front: cookies are Secure
 
 
 @dataclass

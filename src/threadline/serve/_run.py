@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import signal
@@ -74,7 +75,10 @@ def run(
                 f"{db} is open in another process (a command such as ingest or link is writing it): "
                 "serve when it is done"
             ) from None
-        ctx = Context(store, settings or Settings())
+        settings = settings or Settings()
+        if trusted_proxy is not None:
+            settings = dataclasses.replace(settings, behind_proxy=True)
+        ctx = Context(store, settings)
         try:
             sessions.purge_expired_sessions(store.connection)
             app = create_app(ctx)
