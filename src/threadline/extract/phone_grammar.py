@@ -125,9 +125,11 @@ _PIECE = re.compile(rf"[0-9]|{_UNIT}")
 _SPELLED = re.compile(rf"(?:[0-9]|{_UNIT}){{1,80}}")
 # Every word `classify` may find digits in: one with a digit, or one made only of vocabulary. Matched
 # at word starts only (the lookbehind), so finding them is one linear pass of the regex engine
-# instead of a Python step per word of the ad.
+# instead of a Python step per word of the ad. The first alternative is possessive: its letters
+# can never give one back to the digit after them, so a word without digits fails at its end
+# instead of retrying the digit at every letter (same matches, a sixth less scanning).
 CANDIDATE = re.compile(
-    r"(?<![^\W_])(?:[^\W\d_]*\d[^\W_]*|"
+    r"(?<![^\W_])(?:[^\W\d_]*+\d[^\W_]*+|"
     + rf"(?:{_trie({**_DIGIT_OF, **SOUNDALIKES, **_MULTIPLIERS})}){{1,80}}(?![^\W_]))"
 )
 _WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS})

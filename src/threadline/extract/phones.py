@@ -121,14 +121,14 @@ def possible_lengths(region: str) -> frozenset[int]:
 
 def _tokens(low: str) -> list[_Group]:
     groups: list[_Group] = []
+    append = groups.append  # a few hundred thousand calls per 20,000 ads: each lookup saved counts
     for m in CANDIDATE.finditer(low):
-        if m.group() == "o" and low[m.start() - 2 : m.start()] == "y/":
+        token = m.group()
+        base = m.start()
+        if token == "o" and low[base - 2 : base] == "y/":
             continue  # the "o" of "24 y/o"
-        pieces = classify(m.group())
-        if pieces:
-            base = m.start()
-            for start, end, digits, weak, styles in pieces:
-                groups.append(_Group(base + start, base + end, digits, weak, styles))
+        for start, end, digits, weak, styles in classify(token):
+            append(_Group(base + start, base + end, digits, weak, styles))
     return groups
 
 
@@ -278,7 +278,8 @@ def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
     current: list[_Group] = []
     for g in groups:
         if g.start >= veto_end:
-            veto_end = _veto_end(low, g)
+            # `_veto_end`'s first test, inlined: most groups are followed by no date separator.
+            veto_end = _veto_end(low, g) if low[g.end : g.end + 1] in _DATE_SEPARATORS else 0
         if g.start < veto_end or g.styles is QUANTITY or (g.digits and not g.weak and _is_quantity(low, g)):
             if current:
                 chains.append(current)
@@ -453,18 +454,25 @@ _REGROUPED = 0.25  # doubt added to a reading whose groups are not where a print
 class _Chain:
     """A chain's digits laid end to end, so any run of whole tokens is one slice."""
 
-    __slots__ = ("digits", "groups", "index_at", "low", "offsets")
+    __slots__ = ("digits", "groups", "index_at", "low", "offsets", "plus", "weights")
 
     def __init__(self, low: str, groups: list[_Group]) -> None:
         self.low = low
         self.groups = groups
         self.digits = "".join(g.digits for g in groups)
         offsets = [0]
+        # weights[k]: the digits groups 0..k-1 count for, a weak group ("oh", "I", a room number)
+        # half a digit (see `_numbers_in_chain`); multiples of 0.5 add up exactly in floats.
+        weights = [0.0]
         for g in groups:
             offsets.append(offsets[-1] + len(g.digits))
+            weights.append(weights[-1] + (0.5 if g.weak else len(g.digits)))
         self.offsets = offsets
+        self.weights = weights
         # Every group has at least one digit, so offsets are strictly increasing.
         self.index_at = {o: k for k, o in enumerate(offsets)}
+        # Whether a "+" is typed before each group: asked twice per chain position otherwise.
+        self.plus = [_after_plus(low, g) for g in groups]
 
     def numbers_from(
         self, i: int, regions: tuple[str, ...], lengths: tuple[int, ...]
@@ -482,10 +490,10 @@ class _Chain:
             return []
         if groups[i].cued == 2:
             return []  # "ID 3123456789", "order 612345678": an id, not a number
-        if i and len(groups[i - 1].digits) <= 3 and _after_plus(low, groups[i - 1]):
+        if i and len(groups[i - 1].digits) <= 3 and self.plus[i - 1]:
             return []  # "+1 (555) 555-5555": what follows a country code is not a local number
         home = regions[0]
-        plus = _after_plus(low, groups[i])
+        plus = self.plus[i]
         idd = self.digits.startswith("00", start) or self.digits.startswith("011", start)
         found: list[tuple[int, str, bool, float, bool]] = []
         for length in _INTL_LENGTHS if plus or idd else lengths:
@@ -624,6 +632,14 @@ def _skip_cost(low: str, groups: list[_Group], i: int) -> float:
     return 0.0
 
 
+@lru_cache(maxsize=256)
+def _readings_of(region: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The regions a chain of an ad in ``region`` is read in (its own, then the fallbacks) and the
+    digit counts tried, longest first."""
+    regions = (region, *(r for r in _FALLBACK_REGIONS if r != region))
+    return regions, tuple(sorted(possible_lengths(region) | {10, 11}, reverse=True))
+
+
 def _numbers_in_chain(
     low: str, groups: list[_Group], region: str
 ) -> list[tuple[str, list[_Group], bool, bool]]:
@@ -633,20 +649,22 @@ def _numbers_in_chain(
     all ways to read it as numbers, take the one covering the most real digits, and on a tie the
     one starting later, since rooms, sizes and ages precede phones far more often than follow them.
     """
-    regions = (region, *(r for r in _FALLBACK_REGIONS if r != region))
-    lengths = tuple(sorted(possible_lengths(region) | {10, 11}, reverse=True))
+    regions, lengths = _readings_of(region)
     chain = _Chain(low, groups)
+    weights = chain.weights
     n = len(groups)
     # best[i] = (digits covered from group i on, chosen reading (j, E.164, plus, regrouped) or None)
     best: list[tuple[float, tuple[int, str, bool, bool] | None]] = [(0.0, None)] * (n + 1)
     for i in range(n - 1, -1, -1):
-        skip = best[i + 1][0] - _skip_cost(low, groups, i)
+        skip = best[i + 1][0]
+        if groups[i].weak:  # only a weak group can cost anything to leave out
+            skip -= _skip_cost(low, groups, i)
         choice: tuple[float, tuple[int, str, bool, bool] | None] = (skip, None)
         for j, e164, plus, doubt, regrouped in chain.numbers_from(i, regions, lengths):
             # A weak group ("oh", "I", a room number) counts half a digit: enough to prefer
             # "oh two oh 7946 0311" whole, never enough to outweigh a real digit. A reading in
             # the ad's own region beats one that only makes sense in another.
-            covered = sum(0.5 if g.weak else len(g.digits) for g in groups[i : j + 1]) + best[j + 1][0]
+            covered = weights[j + 1] - weights[i] + best[j + 1][0]
             covered -= doubt
             if covered > choice[0]:
                 choice = (covered, (j, e164, plus, regrouped))
@@ -662,6 +680,9 @@ def _numbers_in_chain(
         found.append((e164, groups[i : j + 1], plus, regrouped))
         i = j + 1
     return found
+
+
+_TWO_SYMBOLS = re.compile(r"[^\w\s.()\-]{2}")
 
 
 def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, int]) -> set[str]:
@@ -680,7 +701,7 @@ def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, i
         gap = low[a.end : b.start].replace("(0)", "")
         if not _PLAIN_GAP.fullmatch(gap):
             styles.add("filler" if any(c.isalpha() or not c.isascii() for c in gap) else "separators")
-            if any(c in _ODD_SYMBOLS for c in gap) or re.search(r"[^\w\s.()\-]{2}", gap):
+            if any(c in _ODD_SYMBOLS for c in gap) or _TWO_SYMBOLS.search(gap):
                 styles.add("symbols")
     return styles
 

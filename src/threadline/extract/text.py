@@ -150,6 +150,7 @@ def normalise(text: str) -> Normalised:
 
 
 _CACHE_MAX_CHARS = 20_000
+_MAX_CACHED_RUN = 64  # longer runs of other scripts are mapped without keeping them
 
 
 @lru_cache(maxsize=64)
@@ -157,24 +158,44 @@ def _normalise_cached(text: str) -> Normalised:
     return _normalise(text)
 
 
+@lru_cache(maxsize=8192)
+def _map_run(run: str) -> tuple[str, tuple[int, ...] | None]:
+    """One run of non-ASCII characters mapped: its text, and for each of its characters the index
+    in ``run`` it came from (None when every character maps to itself, as most emoji do).
+
+    Cached per run: ads repeat the same few emoji ("💋", "✉️") and look-alike words endlessly, so
+    the characters of a run are mapped once, not once per sighting."""
+    pieces: list[str] = []
+    rel: list[int] = []
+    for i, ch in enumerate(run):
+        mapped = _map_char(ch)
+        pieces.append(mapped)
+        rel.extend([i] * len(mapped))
+    text = "".join(pieces)
+    return text, None if text == run else tuple(rel)
+
+
+def _mapped_run(run: str) -> tuple[str, tuple[int, ...] | None]:
+    return _map_run(run) if len(run) <= _MAX_CACHED_RUN else _map_run.__wrapped__(run)
+
+
 def _normalise(text: str) -> Normalised:
     if text.isascii():
         return Normalised(text, text, None)
+    runs = [(m.start(), m.end(), _mapped_run(m.group())) for m in _NON_ASCII.finditer(text)]
+    if all(rel is None for _, _, (_, rel) in runs):
+        return Normalised(text, text, None)  # every character maps to itself (emoji, most scripts)
     pieces: list[str] = []
     origin: list[int] = []
     done = 0
-    # ASCII runs are copied whole; only the other characters are mapped one by one.
-    for m in _NON_ASCII.finditer(text):
-        start = m.start()
+    # ASCII runs are copied whole; the other characters are mapped a run at a time.
+    for start, end, (mapped, rel) in runs:
         if start > done:
             pieces.append(text[done:start])
             origin.extend(range(done, start))
-        for i in range(start, m.end()):
-            mapped = _map_char(text[i])
-            if mapped:
-                pieces.append(mapped)
-                origin.extend([i] * len(mapped))
-        done = m.end()
+        pieces.append(mapped)
+        origin.extend(range(start, end) if rel is None else [start + i for i in rel])
+        done = end
     if done < len(text):
         pieces.append(text[done:])
         origin.extend(range(done, len(text)))
