@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ import pyotp
 import pytest
 from fastapi import APIRouter
 
-from threadline.serve import CSRF_HEADER, OPEN_ROUTES
+from threadline.serve import CSRF_HEADER, OPEN_ROUTES, lock_path
 from threadline.serve._api import router
 from threadline.serve._auth import GuardedRoute, check_routes
 from threadline.service import accounts, audit, tokens
@@ -309,6 +310,7 @@ def test_a_second_server_on_the_same_store_refuses_in_one_line(server: Server) -
     assert second.returncode == 1
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and "a server already runs on this store" in lines[0], second.stderr
+    assert stat.S_IMODE(lock_path(server.db).stat().st_mode) == 0o600  # it names where the server listens
     # and a command that writes the store while the server owns it is refused too (DuckDB's lock)
     linked = _threadline("link", "--db", str(server.db), timeout=120)
     assert linked.returncode != 0 and "open in another process" in linked.stderr
