@@ -98,3 +98,20 @@ def test_relinks_asked_for_while_one_waits_are_one_run(ctx: Context) -> None:
     assert first.result(timeout=60) == 1
     third = ctx.writer.submit_relink(relink)  # after it started: a new run
     assert third is not first and third.result(timeout=60) == 2
+
+
+def test_a_job_leaves_no_temporary_tables_on_the_writer(ctx: Context) -> None:
+    # A link or score run leaves its step tables behind; a server writes all day, so each job's
+    # are dropped when it ends and memory holds the store, not the last run.
+    def run(con: duckdb.DuckDBPyConnection) -> int:
+        for k in range(3):
+            con.execute(f"CREATE TEMP TABLE step_{k} AS SELECT range AS x FROM range(1000)")
+        return int(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0])
+
+    assert ctx.writer.submit("a run", run).result(timeout=60) == 3
+
+    def left(con: duckdb.DuckDBPyConnection) -> int:
+        return int(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0])
+
+    assert ctx.writer.submit("after", left).result(timeout=60) == 0
+    assert _count(ctx.cursor()) == 1  # the store's own tables stay

@@ -90,6 +90,17 @@ class Writer:
                 future.set_exception(exc)
             finally:
                 self.running = None
+                self._forget_run_tables(name)
+
+    def _forget_run_tables(self, name: str) -> None:
+        """A job's link and score runs leave their step tables on the writer's connection: drop
+        them, so that a server running ingests all day holds the store, not the last run."""
+        from threadline.link.engine import drop_run_tables
+
+        try:
+            drop_run_tables(self._con)
+        except Exception:  # the job's result stands; the tables go with the next job's
+            _log.exception("dropping the temporary tables of writer job %s failed", name)
 
     def stop(self) -> None:
         """Finish the jobs already queued, then end the thread."""
