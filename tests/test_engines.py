@@ -267,6 +267,10 @@ def test_spark_engine_gives_the_local_engines_results(
         "link_image_pairs": "*",
         "score_local_prices": "*",
         "score_parts": "level, unit, feature, value, detail, x",
+        # Movement as the store saves it: itineraries and circuits of networks and persons.
+        "score_itineraries": "*",
+        "score_circuits": "unit_kind, unit, circuit, cycle_len, laps, full_laps, start_stay, end_stay",
+        "score_movement": "network, places, moves, origin, circuit, circuit_repeats",
     }
     for table, columns in same.items():
         spark_rows, local_rows = _read(out, table, columns), _read(local_output, table, columns)
@@ -294,6 +298,13 @@ def test_spark_engine_gives_the_local_engines_results(
     with Store.open(tmp_path / "loaded.duckdb") as store:
         counts = load_output(store.connection, out)
         assert counts["ad_links"] == manifest["link"]["ads"]
+        # ... whose networks read their saved movement and summaries.
+        from threadline import read
+
+        page = read.queue(store.connection, limit=None)
+        assert page.total == manifest["score"]["networks"]
+        moved = [read.network(store.connection, r.network, ads_limit=1) for r in page.items[:20]]
+        assert any(view is not None and len(view.itinerary) > 1 for view in moved)
 
 
 def test_spark_spells_the_dialect_functions_as_duckdb_computes_them(spark: Any) -> None:
