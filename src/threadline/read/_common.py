@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import duckdb
 
-__all__ = ["LINKED_ADS", "AdRow", "Page", "ScorePart", "ad_rows", "linked_ads", "score_parts"]
+__all__ = ["AdRow", "Page", "ScorePart", "ad_rows", "linked_ads", "score_parts"]
 
 T = TypeVar("T")
 
@@ -42,20 +42,6 @@ class Page(Generic[T]):
     limit: int | None
 
 
-# Each ad's latest version with its date and place, its network and person if linked.
-LINKED_ADS = """
-    WITH place AS (
-        SELECT source, ad_id, version, arg_min(value, found_index) AS place
-        FROM extractions WHERE kind = 'place' AND span_index = 0 GROUP BY ALL
-    )
-    SELECT a.source, a.id, COALESCE(a.posted_at, a.captured_at) AS date,
-           COALESCE(p.place, a.location) AS place, a.url, l.network, l.person, l.ad_key
-    FROM latest_ads a
-    LEFT JOIN ad_links l ON l.source = a.source AND l.id = a.id
-    LEFT JOIN place p ON p.source = a.source AND p.ad_id = a.id AND p.version = a.version
-"""
-
-
 def ad_rows(rows: list[tuple[Any, ...]]) -> tuple[AdRow, ...]:
     return tuple(AdRow(*row[:7]) for row in rows)
 
@@ -71,9 +57,8 @@ def linked_ads(
     """The ads whose ``(source, id)`` the query ``keys`` gives, as `AdRow`, latest first from
     ``offset`` (up to ``limit``), and how many there are.
 
-    The same rows as `LINKED_ADS`, without its cost: the latest versions are found among the
-    wanted ads only (not by a window over every ad), and places are read for the page only, so a
-    network's page costs about the same in a store of a million ads as in one of a thousand."""
+    An ad's *date* is when it was posted, else captured; its *place* the first place extraction
+    read from its latest version, else its location as given."""
     # Linked ads are read from the rows scoring runs save for lists (``ad_summary``): one scan
     # of a narrow table. Only ads it lacks (stored without linking, or linked since the last
     # scoring run) are put together from the ads and their extractions.
@@ -138,13 +123,14 @@ def linked_ads(
 
 
 def score_parts(con: duckdb.DuckDBPyConnection, networks: list[str]) -> dict[str, list[ScorePart]]:
-    """Each network's own score parts, largest contribution first."""
+    """Each network's own score parts, largest contribution first. (Lists are matched with IN
+    a subquery throughout: a hash join, where list_contains tests the list on every row.)"""
     out: dict[str, list[ScorePart]] = {n: [] for n in networks}
     if not networks:
         return out
     rows = con.execute(
         "SELECT unit, level, feature, value, detail, contribution FROM score_parts"
-        " WHERE level = 'network' AND list_contains(?, unit) ORDER BY contribution DESC, feature",
+        " WHERE level = 'network' AND unit IN (SELECT unnest(?)) ORDER BY contribution DESC, feature",
         [networks],
     ).fetchall()
     for unit, level, feature, value, detail, contribution in rows:

@@ -165,7 +165,7 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
     sizes = dict(
         (sha, (w, h))
         for sha, w, h in con.execute(
-            "SELECT sha256, width, height FROM images WHERE list_contains(?, sha256)",
+            "SELECT sha256, width, height FROM images WHERE sha256 IN (SELECT unnest(?))",
             [[sha for _, sha in versions[-1].images]],
         ).fetchall()
     )

@@ -395,7 +395,8 @@ def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple
     shas = sorted({sha for k, v, _, _ in rows if k in ("image", "similar_image") for sha in v.split()})
     paths = dict(
         con.execute(
-            "SELECT sha256, MIN(path) FROM ad_images WHERE list_contains(?, sha256) GROUP BY sha256", [shas]
+            "SELECT sha256, MIN(path) FROM ad_images WHERE sha256 IN (SELECT unnest(?)) GROUP BY sha256",
+            [shas],
         ).fetchall()
         if shas
         else []
