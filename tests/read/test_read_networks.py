@@ -327,3 +327,42 @@ def test_the_networks_command_filters_and_sorts_as_the_queue(store: Path) -> Non
         (str(i), n) for i, n in enumerate(wanted[1:6], 2)
     ]
     assert result.output.startswith("networks by size")
+
+
+def test_a_network_linked_since_the_last_scoring_run_is_read_from_the_ads(copy: Path) -> None:
+    """After a link run without scoring (the library's `link`), the saved rows are behind: the
+    view works the network out from its ads and extractions instead."""
+    from threadline.link import link
+    from threadline.link.decisions import record_merge
+
+    with duckdb.connect(str(copy)) as con:
+        big, other = (r.network for r in read.queue(con, sort="size", limit=2).items)
+        a, b = (
+            con.execute(
+                "SELECT source, id FROM ad_links WHERE network = ? ORDER BY ad_key LIMIT 1", [n]
+            ).fetchall()[0]
+            for n in (big, other)
+        )
+        record_merge(con, a, b, analyst="ana")
+        link(con)
+        [merged] = {
+            n
+            for (n,) in con.execute(
+                "SELECT DISTINCT network FROM ad_links WHERE network IN (?, ?)", [big, other]
+            ).fetchall()
+        }
+        view = read.network(con, merged, ads_limit=None)
+        assert view is not None
+        own = {k: ad for k, ad in raw_ads(con).items() if ad.network == merged}
+        assert view.ads.total == len(own) == len(view.ads.items)
+        assert {a.ref for a in view.ads.items} == {f"{s}:{i}" for s, i in own}
+        assert all(a.network == merged for a in view.ads.items)
+        assert sum(n for _, n, _ in view.persons) == len(own)
+        carriers: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        for source, ad_id, _, kind, value in extraction_values(con, ("phone", "email", "handle")):
+            if (source, ad_id) in own:
+                carriers[(kind, value)].add((source, ad_id))
+        assert {(i.kind, i.value): i.ads for i in view.identifiers} == {
+            k: len(v) for k, v in carriers.items()
+        }
+        assert any(d.kind == "merge" for d in view.decisions)

@@ -147,7 +147,7 @@ def test_the_index_follows_new_ads_and_new_versions(tmp_path: Path) -> None:
         {
             "id": "2",
             "source": "s",
-            "body": "Velvetine mornings only, text 713-555-0143",
+            "body": "Velvetine mornings only, text 713-555-0145",
             "location": "Houston, TX",
         },
         {"id": "3", "source": "s", "body": "Velvetine and gleaming, 713-555-0144"},
@@ -160,6 +160,10 @@ def test_the_index_follows_new_ads_and_new_versions(tmp_path: Path) -> None:
         assert _found(con, "velvetine") == {"s:2", "s:3"}
         assert _found(con, "gleaming") == {"s:1", "s:3"}  # s:2 no longer says it
         assert _found(con, "zurich") == set()
+        # Identifiers of every version: the number s:2 gave before and the one it gives now.
+        for typed, ads in [("(713) 555-0143", {"s:2"}), ("713.555.0145", {"s:2"}), ("7135550144", {"s:3"})]:
+            found = read.find(con, typed)
+            assert {a.ref for a in found.ads} == ads and found.matched[0][0] == "phone", typed
         [(docs, versions)] = con.execute(
             "SELECT list(source || ':' || id || ' v' || version ORDER BY id), COUNT(*) FROM search_docs"
         ).fetchall()
@@ -174,13 +178,16 @@ def _found(con: duckdb.DuckDBPyConnection, query: str) -> set[str]:
     return {h.ad.ref for h in search_text(con, query, limit=100)[1].items}
 
 
-def test_the_migration_indexes_a_store_as_every_write_does(copy: Path) -> None:
-    """Migration 12 indexes the ads a store already holds, in its own SQL (migrations never
-    change): it must cut words as `text_index.terms_sql` does for every write since."""
+def test_the_migrations_index_a_store_as_every_write_does(copy: Path) -> None:
+    """Migrations 12 and 15 index the ads a store already holds, words and identifiers, in their
+    own SQL (migrations never change): as `text_index` does for every write since."""
     from threadline.store.schema import MIGRATIONS
 
-    [migration] = [m for m in MIGRATIONS if "full-text index" in m.description]
-    backfill = [s for s in migration.statements if "_ti_docs" in s or "search_terms\n    SELECT" in s]
+    [words, identifiers] = [
+        m for m in MIGRATIONS if "full-text index" in m.description or "in the words index" in m.description
+    ]
+    backfill = [s for s in words.statements if "_ti_docs" in s or "search_terms\n    SELECT" in s]
+    backfill += list(identifiers.statements)
     with duckdb.connect(str(copy)) as con:
         written = con.execute("SELECT source, id, version, terms FROM search_docs").fetchall()
         terms = con.execute(
@@ -197,6 +204,13 @@ def test_the_migration_indexes_a_store_as_every_write_does(copy: Path) -> None:
             "SELECT d.source, d.id, t.term, t.tf FROM search_terms t JOIN search_docs d ON d.doc = t.doc"
         ).fetchall()
         assert sorted(again) == sorted(terms) and len(terms) > 10_000
+        assert {t.split(":")[0] for _, _, t, _ in terms if ":" in t} == {
+            "phone",
+            "email",
+            "handle",
+            "handlename",
+            "name",
+        }
 
 
 @pytest.mark.parametrize("query", ["", "   "])

@@ -60,13 +60,18 @@ def linked_ads(
     An ad's *date* is when it was posted, else captured; its *place* the first place extraction
     read from its latest version, else its location as given."""
     # Linked ads are read from the rows scoring runs save for lists (``ad_summary``): one scan
-    # of a narrow table. Only ads it lacks (stored without linking, or linked since the last
-    # scoring run) are put together from the ads and their extractions.
+    # of a narrow table. When it lacks one of the ads, or holds it as an earlier link run left
+    # it (stored without linking, or linked since the last scoring run), they are all put
+    # together from the ads and their extractions.
     [(wanted, found)] = con.execute(
         f"""
         WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k)
         SELECT (SELECT COUNT(*) FROM wanted),
-               (SELECT COUNT(*) FROM ad_summary s JOIN wanted w ON w.source = s.source AND w.id = s.id)
+               (SELECT COUNT(*) FROM ad_summary s
+                JOIN wanted w ON w.source = s.source AND w.id = s.id
+                -- saved for the ad's present network and person, and the version they were linked at
+                JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network
+                                AND l.person = s.person AND l.version = s.version)
         """,
         params,
     ).fetchall()

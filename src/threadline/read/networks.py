@@ -16,7 +16,7 @@ import duckdb
 
 from threadline.link.decisions import Decision, decisions
 from threadline.link.lineage import LABELLED_NETWORKS, Lineage, resolve
-from threadline.read._common import AdRow, Page, ScorePart, ad_rows, score_parts
+from threadline.read._common import AdRow, Page, ScorePart, linked_ads, score_parts
 from threadline.score.learn import Label, labels
 
 __all__ = [
@@ -367,20 +367,59 @@ def network_score(con: duckdb.DuckDBPyConnection, network: str) -> NetworkScore 
     )
 
 
+# A network's values (phones, e-mails, handles, names, images; per person, counted, with dates):
+# as the last scoring run saved them (``network_values``), or, for a network linked since (a
+# link run without scoring: the library's `link`, a test), worked out from its extractions.
+_LIVE_VALUES = """
+    WITH own AS (SELECT ad_key, source, id, network, person FROM ad_links WHERE network = ?),
+    latest AS (
+        SELECT r.source, r.id, MAX(r.version) AS version
+        FROM ad_rows r JOIN own o ON o.source = r.source AND o.id = r.id GROUP BY ALL
+    )
+    SELECT o.network, o.person, e.kind, e.value, COUNT(DISTINCT o.ad_key) AS ads,
+           COUNT(DISTINCT o.ad_key) FILTER (WHERE e.version = m.version) AS latest_ads,
+           MIN(COALESCE(r.posted_at, r.captured_at)) AS first_seen,
+           MAX(COALESCE(r.posted_at, r.captured_at)) AS last_seen
+    FROM extractions e
+    JOIN own o ON o.source = e.source AND o.id = e.ad_id
+    JOIN latest m ON m.source = o.source AND m.id = o.id
+    JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+    WHERE e.kind IN ('phone', 'email', 'handle', 'name', 'image')
+    GROUP BY o.network, o.person, e.kind, e.value
+"""
+
+
+def _values(con: duckdb.DuckDBPyConnection, network: str) -> tuple[str, list[Any]]:
+    """The relation of ``network``'s values (see above), and its parameters."""
+    [(linked, saved)] = con.execute(
+        """
+        SELECT (SELECT COUNT(*) FROM ad_links WHERE network = ?),
+               (SELECT COUNT(*) FROM ad_summary s
+                JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network AND l.version = s.version
+                WHERE s.network = ?)
+        """,
+        [network, network],
+    ).fetchall()
+    if linked == saved:
+        return "SELECT * FROM network_values WHERE network = ?", [network]
+    return _LIVE_VALUES, [network]
+
+
 def network_persons(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, int, list[str]]]:
     """(person, ads, self-stated names in their latest versions) of ``network``, largest first;
-    empty: no such network (or one not scored yet)."""
+    empty: no such network."""
+    values, params = _values(con, network)
     rows = con.execute(
-        """
-        WITH sized AS (SELECT person, COUNT(*) AS ads FROM ad_summary WHERE network = ? GROUP BY person),
+        f"""
+        WITH sized AS (SELECT person, COUNT(*) AS ads FROM ad_links WHERE network = ? GROUP BY person),
         named AS (
-            SELECT person, list(value ORDER BY value) AS names FROM network_values
-            WHERE network = ? AND kind = 'name' AND latest_ads > 0 GROUP BY person
+            SELECT person, list(value ORDER BY value) AS names FROM ({values}) AS v
+            WHERE kind = 'name' AND latest_ads > 0 GROUP BY person
         )
         SELECT s.person, s.ads, n.names FROM sized s LEFT JOIN named n ON n.person = s.person
         ORDER BY s.ads DESC, s.person
         """,
-        [network, network],
+        [network, *params],
     ).fetchall()
     return [(person, int(n), list(names or [])) for person, n, names in rows]
 
@@ -413,16 +452,24 @@ def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple
 
 def network_hubs(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, str, int, int, str | None]]:
     """(kind, value, ads, other phones, marked by) of hubs in ``network``'s ads (not used to link)."""
+    values, params = _values(con, network)
     rows = con.execute(
-        """
+        f"""
         SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
         FROM link_hubs h
         -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
-        JOIN network_values v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
-        WHERE h.is_hub AND v.network = ?
-        ORDER BY h.ads DESC, h.kind, h.value
+        JOIN ({values}) v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
+        WHERE h.is_hub
+        UNION
+        -- a text hub's value is its two sentences' hashes: the network's ads carry the first
+        SELECT h.kind, h.value, h.ads, h.co_phones, h.marked_by
+        FROM link_hubs h
+        JOIN extractions e ON e.kind = 'sentence' AND e.value = split_part(h.value, ' ', 1)
+        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id AND l.version = e.version
+        WHERE h.kind = 'text' AND h.is_hub AND l.network = ?
+        ORDER BY 3 DESC, 1, 2
         """,
-        [network],
+        [*params, network],
     ).fetchall()
     return [(k, v, int(n), int(co), by) for k, v, n, co, by in rows]
 
@@ -431,31 +478,24 @@ def network_ads(
     con: duckdb.DuckDBPyConnection, network: str, limit: int | None = None, offset: int = 0
 ) -> tuple[list[AdRow], int]:
     """``network``'s ads, latest first (up to ``limit`` from ``offset``), and how many it has."""
-    rows = con.execute(
-        """
-        SELECT source, id, date, place, url, network, person, COUNT(*) OVER ()
-        FROM ad_summary WHERE network = ?
-        ORDER BY date DESC NULLS LAST, source, id LIMIT ? OFFSET ?
-        """,
-        [network, limit if limit is not None else 2**62, offset],
-    ).fetchall()
-    if rows or not offset:
-        return list(ad_rows(rows)), int(rows[0][-1]) if rows else 0
-    [(total,)] = con.execute("SELECT COUNT(*) FROM ad_summary WHERE network = ?", [network]).fetchall()
-    return [], int(total)
+    ads, total = linked_ads(
+        con, "SELECT source, id FROM ad_links WHERE network = ?", [network], limit=limit, offset=offset
+    )
+    return list(ads), total
 
 
 def network_identifiers(con: duckdb.DuckDBPyConnection, network: str) -> list[Identifier]:
     """The phones, e-mails and handles in any version of ``network``'s ads, most ads first, each
     with the dates (posted, else captured) of the first and last version that carries it."""
+    values, params = _values(con, network)
     rows = con.execute(
-        """
-        SELECT kind, value, SUM(ads), MIN(first_seen), MAX(last_seen) FROM network_values
-        WHERE network = ? AND kind IN ('phone', 'email', 'handle')
+        f"""
+        SELECT kind, value, SUM(ads), MIN(first_seen), MAX(last_seen) FROM ({values}) AS v
+        WHERE kind IN ('phone', 'email', 'handle')
         GROUP BY kind, value
         ORDER BY 3 DESC, kind, value
         """,
-        [network],
+        params,
     ).fetchall()
     return [Identifier(k, v, int(n), first, last) for k, v, n, first, last in rows]
 
@@ -512,18 +552,19 @@ def network_circuits(con: duckdb.DuckDBPyConnection, network: str) -> list[Circu
 def network_decisions(con: duckdb.DuckDBPyConnection, network: str) -> list[Decision]:
     """Analysts' decisions (revoked ones too) that name one of ``network``'s ads, split ads out of
     it, or mark a hub its ads carry."""
+    values, params = _values(con, network)
     rows = con.execute(
-        """
+        f"""
         WITH own AS (SELECT source, id FROM ad_links WHERE network = ?)
         SELECT d.decision_id FROM analyst_decision_ads d JOIN own o ON o.source = d.source AND o.id = d.id
         UNION
         SELECT decision_id FROM analyst_decisions WHERE split_from = ?
         UNION
         SELECT d.decision_id FROM analyst_decisions d
-        JOIN network_values v ON v.kind = d.hub_kind AND v.value = split_part(d.hub_value, ' ', 1)
-        WHERE d.hub_kind IS NOT NULL AND v.network = ?
+        JOIN ({values}) v ON v.kind = d.hub_kind AND v.value = split_part(d.hub_value, ' ', 1)
+        WHERE d.hub_kind IS NOT NULL
         """,
-        [network, network, network],
+        [network, network, *params],
     ).fetchall()
     wanted = {int(r[0]) for r in rows}
     return [d for d in decisions(con) if d.decision_id in wanted] if wanted else []

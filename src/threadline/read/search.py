@@ -17,7 +17,7 @@ import duckdb
 
 from threadline.link.lineage import resolve
 from threadline.read._common import AdRow, Page, linked_ads
-from threadline.store.text_index import terms_sql
+from threadline.store.text_index import terms_sql, value_terms
 
 __all__ = [
     "FindResult",
@@ -111,26 +111,39 @@ def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region:
             keys.update((s, i) for s, i in hit)
     pairs = [(k, v) for k, v in interpretations(text, region) if k != "handle-name"]
     handle_name = text.lower().lstrip("@")
-    exact = [(k, v) for k, v in pairs if k != "name"]
-    # Three plain scans, each with one filter DuckDB checks cheaply, instead of one scan with an
-    # OR of three that computes every extraction's ``kind || value`` (half the time).
+    # Identifiers are looked up in the words index, where each ad's identifiers of every version
+    # are terms (store.text_index): a look-up of a few terms, not a scan of every extraction.
+    exact = {value_terms(k, v): (k, v) for k, v in pairs if k != "name"}
+    name_term = value_terms("name", text)
+    handle_term = value_terms("handle-name", handle_name) if handle_name else None
+    terms = [*exact, name_term, *([handle_term] if handle_term else [])]
     rows = con.execute(
         f"""
-        SELECT kind, value, source, ad_id FROM extractions
-        WHERE value IN ({", ".join("?" for _ in exact) or "NULL"}) AND kind IN ('phone', 'email', 'handle')
-        UNION
-        SELECT kind, value, source, ad_id FROM extractions WHERE kind = 'name' AND lower(value) = ?
-        UNION
-        SELECT kind, value, source, ad_id FROM extractions
-        WHERE kind = 'handle' AND suffix(value, ':' || ?) AND ? <> ''
+        SELECT DISTINCT t.term, d.source, d.id
+        FROM search_terms t JOIN search_docs d ON d.doc = t.doc
+        WHERE t.term IN ({", ".join("?" for _ in terms)})
         """,
-        [*(v for _, v in exact), text.lower(), handle_name, handle_name],
+        terms,
     ).fetchall()
-    rows = [r for r in rows if r[0] == "name" or (r[0], r[1]) in exact or r[1].endswith(f":{handle_name}")]
-    for kind, found, source, ad_id in rows:
-        if (kind, found) not in matched:
-            matched.append((kind, found))
-        keys.add((source, ad_id))
+    keys.update((source, ad_id) for _, source, ad_id in rows)
+    found_terms = {term for term, _, _ in rows}
+    for term in found_terms & set(exact):
+        matched.append(exact[term])
+    # A name or a handle's name is shown as the ads spell it (their linked persons' values).
+    if name_term in found_terms:
+        spelled = con.execute(
+            "SELECT DISTINCT value FROM network_values WHERE kind = 'name' AND lower(value) = ?",
+            [text.lower()],
+        ).fetchall()
+        matched.extend(("name", v) for (v,) in spelled or [(text.lower(),)])
+    if handle_term in found_terms:
+        spelled = con.execute(
+            "SELECT DISTINCT value FROM network_values"
+            " WHERE kind = 'handle' AND split_part(value, ':', 2) = ?",
+            [handle_name],
+        ).fetchall()
+        matched.extend(("handle", v) for (v,) in spelled or [(f"@{handle_name}",)])
+    matched = list(dict.fromkeys(matched))
     if not keys:
         return FindResult(text, (), (), 0, (), ())
     pairs_param = [[[s, i] for s, i in sorted(keys)]]

@@ -833,6 +833,26 @@ _READ_ROWS: tuple[str, ...] = (
 )
 
 
+# Identifiers in the words index (store/text_index.py), so that finding an ad by a phone, e-mail,
+# handle or name reads the index instead of every extraction: the identifiers of every version of
+# the ads a store already holds, as text_index.IDENTIFIER_TERMS cut them when this was written.
+_INDEXED_IDENTIFIERS: tuple[str, ...] = (
+    """
+    INSERT INTO search_terms
+    WITH v AS (
+        SELECT DISTINCT d.doc, e.kind, e.value
+        FROM extractions e JOIN search_docs d ON d.source = e.source AND d.id = e.ad_id
+        WHERE e.kind IN ('phone', 'email', 'handle', 'name')
+    )
+    SELECT term, doc, 1 FROM (
+        SELECT doc, kind || ':' || value AS term FROM v WHERE kind IN ('phone', 'email', 'handle')
+        UNION SELECT doc, 'name:' || lower(value) FROM v WHERE kind = 'name'
+        UNION SELECT doc, 'handlename:' || split_part(value, ':', 2) FROM v WHERE kind = 'handle'
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -848,6 +868,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "full-text index; network summaries, movement and itineraries saved", _READ_TABLES),
     Migration(13, "accounts, sessions, API tokens; the hash-chained, signed audit log", _ACCOUNTS_AND_AUDIT),
     Migration(14, "linked ads and each person's identifiers saved for the network view", _READ_ROWS),
+    Migration(15, "phones, e-mails, handles and names in the words index", _INDEXED_IDENTIFIERS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

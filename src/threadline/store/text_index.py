@@ -20,6 +20,12 @@ full of them).
 in the batch's transaction; ``threadline load`` indexes the loaded store once. Ranking (BM25) is
 done at query time from these two tables (`threadline.read.search.search_text`).
 
+Identifiers are indexed beside the words, as terms with a colon no word has: ``phone:+1718…``,
+``email:…``, ``handle:instagram:name``, ``handlename:name`` (a handle typed without its
+platform), ``name:mia`` (names in lower case); those of every version of the ad, since an ad is
+evidence of every number it ever gave (`value_terms`, `threadline.read.search.find`). A look-up
+by identifier then costs what a look-up by word does, not a scan of every extraction.
+
 Looking a word up reads ``search_terms`` by its ``term``, and DuckDB has no index that helps
 there; what it has is each row group's smallest and largest value, which lets it skip every row
 group whose range misses the word, but only if rows are stored in ``term`` order. Writes append
@@ -38,11 +44,13 @@ import duckdb
 __all__ = [
     "COMPACT_MIN_ROWS",
     "COMPACT_SHARE",
+    "IDENTIFIER_TERMS",
     "INDEXED_CHARS",
     "MAX_TERM_CHARS",
     "compact",
     "index_ads",
     "terms_sql",
+    "value_terms",
 ]
 
 INDEXED_CHARS = 64 * 1024
@@ -59,6 +67,25 @@ def terms_sql(expr: str) -> str:
         f"list_filter(regexp_extract_all(lower(strip_accents({expr})), '{_WORD}'),"
         f" w -> length(w) BETWEEN 2 AND {MAX_TERM_CHARS})"
     )
+
+
+# The identifier terms of the extractions in relation ``v(doc, kind, value)`` (see the module's
+# note): SQL, so that a whole store is indexed in one statement.
+IDENTIFIER_TERMS = """
+    SELECT doc, kind || ':' || value AS term FROM v WHERE kind IN ('phone', 'email', 'handle')
+    UNION SELECT doc, 'name:' || lower(value) FROM v WHERE kind = 'name'
+    UNION SELECT doc, 'handlename:' || split_part(value, ':', 2) FROM v WHERE kind = 'handle'
+"""
+
+
+def value_terms(kind: str, value: str) -> str:
+    """The term an identifier is indexed under: ``kind`` phone, email, handle, name, or
+    ``handle-name`` (a handle's name on any platform)."""
+    if kind == "name":
+        return f"name:{value.lower()}"
+    if kind == "handle-name":
+        return f"handlename:{value}"
+    return f"{kind}:{value}"
 
 
 def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
@@ -94,6 +121,18 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
         INSERT INTO search_terms
         SELECT term, doc, COUNT(*) FROM (SELECT doc, unnest(words) AS term FROM _ti_docs)
         GROUP BY term, doc
+        """
+    )
+    # Identifiers of every version (the ads' extractions: one pass over them for the batch).
+    con.execute(
+        f"""
+        INSERT INTO search_terms
+        WITH v AS (
+            SELECT DISTINCT d.doc, e.kind, e.value
+            FROM extractions e JOIN _ti_docs d ON d.source = e.source AND d.id = e.ad_id
+            WHERE e.kind IN ('phone', 'email', 'handle', 'name')
+        )
+        SELECT term, doc, 1 FROM ({IDENTIFIER_TERMS})
         """
     )
     [(count,)] = con.execute("SELECT COUNT(*) FROM _ti_docs").fetchall()
