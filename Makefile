@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo demo-serve test install install-spark lint typecheck unit bench fuzz clean
+.PHONY: demo demo-store test install install-spark lint typecheck unit bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,20 +26,20 @@ $(VENV)/.installed-spark: pyproject.toml $(VENV)/.installed-dev
 install: $(VENV)/.installed-dev
 install-spark: $(VENV)/.installed-spark
 
-demo: install
-	$(BIN)/threadline synth $(DEMO)/corpus --ads $(DEMO_ADS) --seed 7 --malformed 13
-	$(BIN)/threadline ingest $(DEMO)/corpus/ads.jsonl --db $(DEMO)/threadline.duckdb
-	$(BIN)/threadline summary --db $(DEMO)/threadline.duckdb
-	@echo "make demo-serve: the same store as a workspace on http://127.0.0.1:8000 (README: The workspace server)"
-
-# The demo store served (until Ctrl-C), signed in as "demo", an admin given a new random password
-# each time. Apart from `demo`, which must end: scripts and checks run it.
-demo-serve: demo
+# The demo: a synthetic store (`demo-store`, which ends: scripts and checks use it), then served
+# as the workspace on http://127.0.0.1:8000 until Ctrl-C, with an admin "demo" given a new random
+# password each time (printed).
+demo: demo-store
 	@pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
 	echo "$$pw" | $(BIN)/threadline user add demo --role admin --password-stdin --db $(DEMO)/threadline.duckdb 2>/dev/null \
 	  || echo "$$pw" | $(BIN)/threadline user password demo --password-stdin --db $(DEMO)/threadline.duckdb; \
-	echo "sign in with POST /login as demo, password $$pw"
+	echo "sign in as demo, password $$pw (README: The workspace server)"
 	$(BIN)/threadline serve --db $(DEMO)/threadline.duckdb
+
+demo-store: install
+	$(BIN)/threadline synth $(DEMO)/corpus --ads $(DEMO_ADS) --seed 7 --malformed 13
+	$(BIN)/threadline ingest $(DEMO)/corpus/ads.jsonl --db $(DEMO)/threadline.duckdb
+	$(BIN)/threadline summary --db $(DEMO)/threadline.duckdb
 
 lint: install
 	$(BIN)/ruff check src tests bench
