@@ -209,7 +209,8 @@ def queue(
     whose name starts with it (any case: ``houston`` matches ``Houston, TX, US``); ``source``:
     with an ad from that source; ``min_score``/``max_score``: priority in that range (0..1);
     ``label``: one of whose ads carries that analyst label (not withdrawn); ``has_hub``: whose
-    ads carry (True) or carry no (False) hub value; ``new_since``: with an ad stored (new, or a
+    ads carry (True) or carry no (False) hub phone, e-mail, handle or image (text hubs, copied
+    sentences, are in most networks and not counted); ``new_since``: with an ad stored (new, or a
     new version) at or after that time. ``sort``: ``priority`` (ties: latest ad, then size),
     ``latest`` (last ad date) or ``size`` (ads). Each row carries its ``reasons`` largest
     contributions as sentences, and all its parts.

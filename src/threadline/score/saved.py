@@ -78,8 +78,9 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
     extraction read from its latest version, else its location as given (as the read API shows
     ads); a network's ``last_place`` is its latest dated ad's. ``network_values`` counts each
     person's ads that hold a phone, e-mail, handle, name or image in any version (and in their
-    latest); ``hubs`` counts the hub values its ads hold (`threadline.read.networks.network_hubs`
-    lists them)."""
+    latest); ``hubs`` counts the hub phones, e-mails, handles and images its ads hold (not the
+    text hubs `threadline.read.networks.network_hubs` also lists: copied sentences are in most
+    networks' ads, and a queue filter on them would keep nearly every network)."""
     where = f"WHERE network IN (SELECT network FROM {networks})" if networks else ""
     con.execute(
         f"""
