@@ -530,7 +530,7 @@ class Store:
             )
         self._insert("ad_images", ad_images, _AD_IMAGES)
         self._copy_extractions(copies)
-        self._index_words(ads)
+        self._index_words(ads, extractions)
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
         return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions))
 
@@ -650,16 +650,20 @@ class Store:
         self._insert("ad_text_parts", parts, _PARTS)
         self._insert("ad_rows", rows, _ADS)
 
-    def _index_words(self, ads: _Columns) -> None:
-        """Index the words of the batch's new ads and versions (`text_index`), in its transaction."""
+    def _index_words(self, ads: _Columns, extractions: _Columns) -> None:
+        """Index the words and identifiers of the batch's new ads and versions (`text_index`),
+        in its transaction, from the batch's own extractions."""
         if not len(ads):
             return
         keys = pa.table({"source": ads.data["source"], "id": ads.data["id"]})
+        values = pa.table({c: extractions.data[c] for c in ("source", "ad_id", "kind", "value")})
         self._con.register("_batch_word_keys", keys)
+        self._con.register("_batch_word_values", values)
         try:
-            index_ads(self._con, "_batch_word_keys")
+            index_ads(self._con, "_batch_word_keys", "_batch_word_values")
         finally:
             self._con.unregister("_batch_word_keys")
+            self._con.unregister("_batch_word_values")
 
     def _insert(self, table: str, rows: _Columns, schema: pa.Schema, suffix: str = "") -> int:
         """Insert all ``rows`` in one statement from an Arrow table (no per-row round trips)."""

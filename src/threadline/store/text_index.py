@@ -88,11 +88,17 @@ def value_terms(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
+def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None, values: str | None = None) -> int:
     """Index the latest version of the ads whose ``(source, id)`` the relation ``keys`` lists
     (a table, a view or a subquery), replacing what was indexed for them; with no ``keys``,
     index every ad again. Returns the ads indexed. Call it inside the transaction that stored
-    the ads, so the index never lags the store."""
+    the ads, so the index never lags the store.
+
+    ``values``: a relation ``(source, ad_id, kind, value)`` of the extractions of the versions
+    just stored (a batch has them at hand): the identifiers of earlier versions are carried over
+    from the ads' earlier index entries, and no extraction is read back from the store. Without
+    it, every version's identifiers are read from ``extractions``."""
+    old = None
     if keys is None:
         con.execute("DELETE FROM search_terms")
         con.execute("DELETE FROM search_docs")
@@ -104,6 +110,14 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
         ).fetchall()[0][0]
         if old:  # only new versions of known ads: a new ad has nothing to replace (no scan)
             # (IN a subquery: a hash join; list_contains would test the list on every row.)
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _ti_carried AS
+                SELECT d.source, d.id, t.term FROM search_terms t JOIN search_docs d ON d.doc = t.doc
+                WHERE t.doc IN (SELECT unnest(?)) AND contains(t.term, ':')
+                """,
+                [old],
+            )
             con.execute("DELETE FROM search_terms WHERE doc IN (SELECT unnest(?))", [old])
             con.execute("DELETE FROM search_docs WHERE doc IN (SELECT unnest(?))", [old])
     text = f"left(concat_ws(' ', a.title, a.body, a.location), {INDEXED_CHARS})"
@@ -123,18 +137,24 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None) -> int:
         GROUP BY term, doc
         """
     )
-    # Identifiers of every version (the ads' extractions: one pass over them for the batch).
+    # Identifiers of every version: the new versions' (``values``), and the earlier ones' as
+    # indexed before; or, without ``values``, all of them from the store's extractions.
+    carried = bool(values is not None and old)
+    earlier = "UNION SELECT d.doc, c.term FROM _ti_carried c JOIN _ti_docs d USING (source, id)"
     con.execute(
         f"""
         INSERT INTO search_terms
         WITH v AS (
             SELECT DISTINCT d.doc, e.kind, e.value
-            FROM extractions e JOIN _ti_docs d ON d.source = e.source AND d.id = e.ad_id
+            FROM {values or "extractions"} e JOIN _ti_docs d ON d.source = e.source AND d.id = e.ad_id
             WHERE e.kind IN ('phone', 'email', 'handle', 'name')
         )
-        SELECT term, doc, 1 FROM ({IDENTIFIER_TERMS})
+        SELECT term, doc, 1 FROM ({IDENTIFIER_TERMS} {earlier if carried else ""})
         """
     )
+    if old:
+        con.execute("DROP TABLE IF EXISTS _ti_carried")
+
     [(count,)] = con.execute("SELECT COUNT(*) FROM _ti_docs").fetchall()
     con.execute("DROP TABLE _ti_docs")
     con.execute("DROP TABLE _ti_keys")
