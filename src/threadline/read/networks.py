@@ -406,15 +406,17 @@ def _values(con: duckdb.DuckDBPyConnection, network: str) -> tuple[str, list[Any
     return _LIVE_VALUES, [network]
 
 
-def network_persons(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, int, list[str]]]:
+def network_persons(
+    con: duckdb.DuckDBPyConnection, network: str, *, values: tuple[str, list[Any]] | None = None
+) -> list[tuple[str, int, list[str]]]:
     """(person, ads, self-stated names in their latest versions) of ``network``, largest first;
     empty: no such network."""
-    values, params = _values(con, network)
+    relation, params = values or _values(con, network)  # (``values``: given by the caller)
     rows = con.execute(
         f"""
         WITH sized AS (SELECT person, COUNT(*) AS ads FROM ad_links WHERE network = ? GROUP BY person),
         named AS (
-            SELECT person, list(value ORDER BY value) AS names FROM ({values}) AS v
+            SELECT person, list(value ORDER BY value) AS names FROM ({relation}) AS v
             WHERE kind = 'name' AND latest_ads > 0 GROUP BY person
         )
         SELECT s.person, s.ads, n.names FROM sized s LEFT JOIN named n ON n.person = s.person
@@ -451,15 +453,17 @@ def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple
     return out
 
 
-def network_hubs(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, str, int, int, str | None]]:
+def network_hubs(
+    con: duckdb.DuckDBPyConnection, network: str, *, values: tuple[str, list[Any]] | None = None
+) -> list[tuple[str, str, int, int, str | None]]:
     """(kind, value, ads, other phones, marked by) of hubs in ``network``'s ads (not used to link)."""
-    values, params = _values(con, network)
+    relation, params = values or _values(con, network)  # (``values``: given by the caller)
     rows = con.execute(
         f"""
         SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
         FROM link_hubs h
         -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
-        JOIN ({values}) v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
+        JOIN ({relation}) v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
         WHERE h.is_hub
         UNION
         -- a text hub's value is its two sentences' hashes: the network's ads carry the first
@@ -485,13 +489,15 @@ def network_ads(
     return list(ads), total
 
 
-def network_identifiers(con: duckdb.DuckDBPyConnection, network: str) -> list[Identifier]:
+def network_identifiers(
+    con: duckdb.DuckDBPyConnection, network: str, *, values: tuple[str, list[Any]] | None = None
+) -> list[Identifier]:
     """The phones, e-mails and handles in any version of ``network``'s ads, most ads first, each
     with the dates (posted, else captured) of the first and last version that carries it."""
-    values, params = _values(con, network)
+    relation, params = values or _values(con, network)  # (``values``: given by the caller)
     rows = con.execute(
         f"""
-        SELECT kind, value, SUM(ads), MIN(first_seen), MAX(last_seen) FROM ({values}) AS v
+        SELECT kind, value, SUM(ads), MIN(first_seen), MAX(last_seen) FROM ({relation}) AS v
         WHERE kind IN ('phone', 'email', 'handle')
         GROUP BY kind, value
         ORDER BY 3 DESC, kind, value
@@ -550,10 +556,12 @@ def network_circuits(con: duckdb.DuckDBPyConnection, network: str) -> list[Circu
     ]
 
 
-def network_decisions(con: duckdb.DuckDBPyConnection, network: str) -> list[Decision]:
+def network_decisions(
+    con: duckdb.DuckDBPyConnection, network: str, *, values: tuple[str, list[Any]] | None = None
+) -> list[Decision]:
     """Analysts' decisions (revoked ones too) that name one of ``network``'s ads, split ads out of
     it, or mark a hub its ads carry."""
-    values, params = _values(con, network)
+    relation, params = values or _values(con, network)  # (``values``: given by the caller)
     rows = con.execute(
         f"""
         WITH own AS (SELECT source, id FROM ad_links WHERE network = ?)
@@ -562,7 +570,7 @@ def network_decisions(con: duckdb.DuckDBPyConnection, network: str) -> list[Deci
         SELECT decision_id FROM analyst_decisions WHERE split_from = ?
         UNION
         SELECT d.decision_id FROM analyst_decisions d
-        JOIN ({values}) v ON v.kind = d.hub_kind AND v.value = split_part(d.hub_value, ' ', 1)
+        JOIN ({relation}) v ON v.kind = d.hub_kind AND v.value = split_part(d.hub_value, ' ', 1)
         WHERE d.hub_kind IS NOT NULL
         """,
         [network, network, *params],
@@ -582,7 +590,8 @@ def network(
     went to), score and reasons, persons, identifiers, ads (a page, latest first), evidence,
     hubs, movement, itinerary and circuits, decisions and labels. None: no such network."""
     current, lineage = resolve(con, "network", network_id.strip().upper())
-    persons = network_persons(con, current)
+    values = _values(con, current)  # saved, or worked out from the ads: once for the view
+    persons = network_persons(con, current, values=values)
     if not persons:
         return None
     summary = queue_row(con, current)
@@ -599,14 +608,14 @@ def network(
         summary=summary,
         score=network_score(con, current),
         persons=tuple((p, n, tuple(names)) for p, n, names in persons),
-        identifiers=tuple(network_identifiers(con, current)),
+        identifiers=tuple(network_identifiers(con, current, values=values)),
         ads=Page(tuple(ads), total, ads_offset, ads_limit),
         evidence=tuple(network_evidence(con, current)),
-        hubs=tuple(network_hubs(con, current)),
+        hubs=tuple(network_hubs(con, current, values=values)),
         movement=network_movement(con, current),
         itinerary=tuple(network_itinerary(con, current)),
         circuits=tuple(network_circuits(con, current)),
-        decisions=tuple(network_decisions(con, current)),
+        decisions=tuple(network_decisions(con, current, values=values)),
         labels=tuple(lab for lab in labels(con) if lab.label_id in in_force),
     )
 
