@@ -656,7 +656,7 @@ class Store:
         if not len(ads):
             return
         keys = pa.table({"source": ads.data["source"], "id": ads.data["id"]})
-        values = pa.table({c: extractions.data[c] for c in ("source", "ad_id", "kind", "value")})
+        values = extractions.table(_EXTRACTIONS).select(["source", "ad_id", "kind", "value"])
         self._con.register("_batch_word_keys", keys)
         self._con.register("_batch_word_values", values)
         try:
