@@ -20,7 +20,10 @@ __all__ = ["find_indicators"]
 def _shown(text: str) -> str:
     """The matched words as an analyst may see them: no control or format characters (a hostile
     ad hides bidirectional overrides and escapes in them), spaces collapsed, at most 120."""
-    visible = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+    if text.isascii() and text.isprintable():
+        visible = text  # the common case: printable ASCII has no control or format character
+    else:
+        visible = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
     return " ".join(visible.split())[:120]
 
 

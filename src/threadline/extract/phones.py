@@ -39,7 +39,7 @@ from itertools import pairwise
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
-from threadline.extract.phone_grammar import CANDIDATE, MULTIPLIER, QUANTITY, SOUND, TENS, classify
+from threadline.extract.phone_grammar import CANDIDATE, MULTIPLIER, QUANTITY, SOUND, TENS, Piece, classify
 from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
@@ -119,17 +119,42 @@ def possible_lengths(region: str) -> frozenset[int]:
     return frozenset(n for n in lengths if n >= 7)
 
 
-def _tokens(low: str) -> list[_Group]:
-    groups: list[_Group] = []
-    append = groups.append  # a few hundred thousand calls per 20,000 ads: each lookup saved counts
+def _runs(low: str) -> tuple[list[list[_Group]], float]:
+    """The runs of joined digit-bearing tokens with enough digits for a number, and the digits of
+    the whole text (a weak token counting half).
+
+    Runs with too few digits for any number (most of an ad: ages, prices, "I", "to") are dropped
+    before the closer look, which only ever splits a run further. Tokens are kept as plain tuples
+    until their run is known to be long enough: most never become a `_Group`."""
+    runs: list[list[_Group]] = []
+    run: list[Piece] = []
+    run_digits = 0
+    weight = 0.0
     for m in CANDIDATE.finditer(low):
         token = m.group()
         base = m.start()
         if token == "o" and low[base - 2 : base] == "y/":
             continue  # the "o" of "24 y/o"
         for start, end, digits, weak, styles in classify(token):
-            append(_Group(base + start, base + end, digits, weak, styles))
-    return groups
+            start += base
+            weight += 0.5 if weak else len(digits)
+            # `_joins_at`, inlined: this runs for every token of every ad.
+            if run and not (start - run[-1][1] <= _MAX_GAP and _joins(low[run[-1][1] : start])):
+                if run_digits >= _MIN_DIGITS:
+                    runs.append([_Group(*piece) for piece in run])
+                run, run_digits = [], 0
+            run.append((start, base + end, digits, weak, styles))
+            run_digits += len(digits)
+    if run_digits >= _MIN_DIGITS:
+        runs.append([_Group(*piece) for piece in run])
+    return runs, weight
+
+
+def _joins_at(low: str, end: int, start: int) -> bool:
+    """Whether ``low[end:start]`` joins two groups. Most gaps between tokens are sentences: their
+    length rules them out before they are sliced and looked up (where they would also push the
+    short gaps that recur out of the cache)."""
+    return start - end <= _MAX_GAP and _joins(low[end:start])
 
 
 @lru_cache(maxsize=4096)
@@ -253,25 +278,6 @@ def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
     return k >= 2 and groups[k - 2].digits in ("00", "011", "0011")
 
 
-def _chains(low: str, groups: list[_Group]) -> list[list[_Group]]:
-    """The chains of ``groups`` that may hold a number. Runs of joined groups with too few digits
-    for any number (most of an ad: ages, prices, "I", "to") are dropped before the closer look,
-    which only ever splits a run further."""
-    result: list[list[_Group]] = []
-    run: list[_Group] = []
-    digits = 0
-    for g in groups:
-        if run and not _joins(low[run[-1].end : g.start]):
-            if digits >= _MIN_DIGITS:
-                result.extend(_chains_of_run(low, run))
-            run, digits = [], 0
-        run.append(g)
-        digits += len(g.digits)
-    if run and digits >= _MIN_DIGITS:
-        result.extend(_chains_of_run(low, run))
-    return result
-
-
 def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
     veto_end = 0
     chains: list[list[_Group]] = []
@@ -287,7 +293,7 @@ def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
             continue
         if g.digits and not g.weak and (cue := _cue(low, g)):
             g = _Group(g.start, g.end, g.digits, True, g.styles, cued=cue)
-        if current and not _joins(low[current[-1].end : g.start]):
+        if current and not _joins_at(low, current[-1].end, g.start):
             chains.append(current)
             current = []
         current.append(g)
@@ -357,7 +363,9 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
     return expanded
 
 
-@lru_cache(maxsize=4096)
+# Sized for the distinct numbers of many thousand ads (a few hundred bytes each, a few MB in all):
+# the 20,000-ad benchmark corpus holds 5,119, which a smaller cache read in a cycle never keeps.
+@lru_cache(maxsize=16384)
 def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | None:
     """Validate; return (E.164, digit positions where a printed form of the number breaks)."""
     try:
@@ -726,10 +734,11 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
     for field_name, text in texts:
         norm = normalise(text)
         low = lower_same_length(norm.text)
-        groups = _tokens(low)
-        if sum(0.5 if g.weak else len(g.digits) for g in groups) < _MIN_DIGITS - 1:
+        runs, weight = _runs(low)
+        if weight < _MIN_DIGITS - 1:
             continue  # too few digits for a number, counting weak ones ("i", "to", "for") as half
-        for chain in _chains(low, groups):
+        chains = [chain for run in runs for chain in _chains_of_run(low, run)]
+        for chain in chains:
             if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
                 continue  # an age, a time, a price: too few digits for any number
             for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):

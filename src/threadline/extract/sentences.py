@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from hashlib import blake2b
+from itertools import starmap
 
 from threadline.model import Found, Span
 
@@ -203,7 +204,8 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
     >>> [f.detail["text"] for f in find_sentences([("body", "Hi, I'm Mia! Call 713-555-0142 now.")], [])]
     ["hi i'm mia", 'call # # # now']
     """
-    spans: dict[int, dict[Span, None]] = {}
+    # Spans as (field, start, end) tuples until the end: a tuple hashes in C, a `Span` in Python.
+    spans: dict[int, dict[tuple[str, int, int], None]] = {}
     details: dict[int, dict[str, str]] = {}
     texts = [(field, text) for field, text in texts if field in _TEXT_FIELDS and text]
     masks = _masks(texts, found)
@@ -224,7 +226,7 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
                 continue
             value, masked, lead, last = sentence
             # The span runs from the sentence's first to its last visible character.
-            span = Span(field, start + lead, start + last)
+            span = (field, start + lead, start + last)
             seen = spans.get(value)
             if seen is None:
                 if len(spans) >= MAX_SENTENCES:
@@ -233,4 +235,4 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
                 details[value] = {"text": masked}
             elif len(seen) < MAX_SPANS:
                 seen[span] = None
-    return [Found("sentence", str(v), tuple(s), details[v]) for v, s in spans.items()]
+    return [Found("sentence", str(v), tuple(starmap(Span, s)), details[v]) for v, s in spans.items()]

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import starmap
 from typing import Any
 
 from threadline.model import Found, Span
@@ -232,16 +233,20 @@ class Accumulator:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self._spans: dict[str, dict[Span, None]] = {}
+        # Spans as (field, start, end) tuples until `found`: a tuple hashes in C, a `Span` in Python.
+        self._spans: dict[str, dict[tuple[str, int, int], None]] = {}
         self._detail: dict[str, dict[str, Any]] = {}
 
     def add(
         self, value: str, field: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]
     ) -> None:
         """A sighting at ``[start, end)`` of the normalised text ``norm`` of ``field``."""
-        self.add_span(value, Span(field, *norm.span(start, end)), detail)
+        self._add(value, (field, *norm.span(start, end)), detail)
 
     def add_span(self, value: str, span: Span, detail: dict[str, Any]) -> None:
+        self._add(value, (span.field, span.start, span.end), detail)
+
+    def _add(self, value: str, span: tuple[str, int, int], detail: dict[str, Any]) -> None:
         spans = self._spans.get(value)
         if spans is None:
             self._spans[value] = {span: None}
@@ -256,4 +261,4 @@ class Accumulator:
         return value in self._spans
 
     def found(self) -> list[Found]:
-        return [Found(self.kind, v, tuple(s), self._detail[v]) for v, s in self._spans.items()]
+        return [Found(self.kind, v, tuple(starmap(Span, s)), self._detail[v]) for v, s in self._spans.items()]

@@ -96,7 +96,14 @@ def _fold_char(ch: str) -> str:
 
 
 def _fold_run(m: re.Match[str]) -> str:
-    return "".join(map(_fold_char, m.group()))
+    run = m.group()
+    return _fold_text(run) if len(run) <= 64 else "".join(map(_fold_char, run))
+
+
+@lru_cache(maxsize=8192)
+def _fold_text(run: str) -> str:
+    """A run of non-ASCII characters folded: ads repeat the same few emoji runs endlessly."""
+    return "".join(map(_fold_char, run))
 
 
 def fold(normalised: str) -> str:
