@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psutil
 
+from threadline.engine import drop_run_tables
 from threadline.ingest import ingest_file
 from threadline.link import link
-from threadline.link.engine import drop_run_tables
 from threadline.score.scorer import score_store
 from threadline.store import Store
 from threadline.synth import generate

@@ -310,8 +310,8 @@ def test_spark_engine_gives_the_local_engines_results(
 def test_spark_spells_the_dialect_functions_as_duckdb_computes_them(spark: Any) -> None:
     import random
 
+    from threadline.engine import DuckDBEngine
     from threadline.engines.spark import SparkEngine
-    from threadline.link.engine import DuckDBEngine
 
     rng = random.Random(5)
     pairs = [("ffffffffffffffff", "0000000000000000"), ("8000000000000000", "7fffffffffffffff")]
@@ -334,8 +334,8 @@ def test_spark_spells_the_dialect_functions_as_duckdb_computes_them(spark: Any) 
 def test_spark_connected_components_equal_duckdbs(spark: Any) -> None:
     import random
 
+    from threadline.engine import DuckDBEngine, write_rows
     from threadline.engines.spark import SparkEngine
-    from threadline.link.engine import DuckDBEngine, write_rows
 
     rng = random.Random(9)
     nodes = [(n,) for n in range(1, 400)]
@@ -372,8 +372,8 @@ def test_spark_reads_and_writes_folders_whose_names_look_like_patterns(spark: An
 
 
 def test_spark_maps_python_over_rows_as_duckdb_does(spark: Any) -> None:
+    from threadline.engine import DuckDBEngine, write_rows
     from threadline.engines.spark import SparkEngine
-    from threadline.link.engine import DuckDBEngine, write_rows
 
     def _split_words(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         # Defined here: Spark's workers get it by value (they cannot import the tests).

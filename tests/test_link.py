@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from threadline.engine import drop_run_tables
 from threadline.ingest import ingest_file
 from threadline.link import DuckDBEngine, LinkParams, components_sql, link
 from threadline.link.decisions import UnknownAd, clear_hub_mark, mark_hub, record_merge
-from threadline.link.engine import drop_run_tables
 from threadline.store import Store
 
 # Tests of incremental runs on small stores: cluster only the affected ads even when they are

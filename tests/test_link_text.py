@@ -18,12 +18,12 @@ from click.testing import CliRunner
 
 from linearity import assert_linear
 from threadline.cli import cli
+from threadline.engine import DuckDBEngine
 from threadline.extract._ad import contract_record, extract_ad
 from threadline.extract.sentences import find_sentences, sentence_hash
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
 from threadline.link.decisions import clear_hub_mark, mark_hub
-from threadline.link.engine import DuckDBEngine
 from threadline.link.steps import build_inputs, detect_hubs
 from threadline.link.text import (
     MINHASH_PRIME,
@@ -33,6 +33,7 @@ from threadline.link.text import (
     text_pairs,
 )
 from threadline.model import Ad, Found, Span
+from threadline.score.scorer import score_store
 from threadline.store import Store
 
 FOOTER = "Site support: 1-800-555-0199. All advertisers are adults and agree to the terms."
@@ -565,6 +566,7 @@ def test_text_hubs_are_listed_explained_and_an_analysts_mark_decides(tmp_path: P
         incremental = networks(store)
         link(con, LARGE, full=True)
         assert networks(store) == incremental
+        score_store(con, inputs_built=True)  # as every command that links does: the views read it
         assert len({incremental[f"copy-{i}-0"] for i in range(copiers)}) == copiers
 
     # The CLI lists the text hub with its sentences, explains it in a copier's network, and marks

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_link import ingest_and_link, phone, write_ads
+from threadline.engine import sql_literal
 from threadline.link import DuckDBEngine
-from threadline.link.engine import sql_literal
 from threadline.score.movement import (
     Circuit,
     build_circuits,

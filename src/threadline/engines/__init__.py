@@ -7,7 +7,7 @@ the workspace and every other command read them, and later ``ingest`` runs go on
 
 Both engines run one implementation: the same extraction functions (`threadline.ingest` and
 `threadline.extract`; on Spark through Arrow batches in ``mapInArrow``), the same linking and
-scoring steps (SQL written once, run through the `threadline.link.engine.Engine` seam), and the
+scoring steps (SQL written once, run through the `threadline.engine.Engine` seam), and the
 same output queries. ``local`` (`local.run_local`) is the store's own engine: DuckDB on this
 machine, with a process pool for extraction. ``spark`` (`spark.run_spark`) runs on a Spark
 cluster, or in local mode on one machine (``--master local[2]``).

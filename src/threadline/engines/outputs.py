@@ -19,8 +19,8 @@ from typing import Any
 
 import duckdb
 
+from threadline.engine import sql_literal
 from threadline.engines import glob_escape
-from threadline.link.engine import sql_literal
 from threadline.score.saved import refresh_network_summary
 from threadline.store._tx import transaction
 from threadline.store.schema import ads_insert

@@ -10,9 +10,9 @@ One implementation, two engines:
   ``(source, id)`` is stored once, changed content is the next version, in input order (files by
   path, then line); ad keys number ads by their first version in that order.
 * **Linking and scoring** are the SQL steps of `threadline.link` and `threadline.score`, run
-  through `SparkEngine` (the `threadline.link.engine.Engine` seam): each step's table is a
+  through `SparkEngine` (the `threadline.engine.Engine` seam): each step's table is a
   checkpointed temporary view, connected components are found by SQL iteration
-  (`threadline.link.engine.components_sql`), never on one machine, and hubs are detected as the
+  (`threadline.engine.components_sql`), never on one machine, and hubs are detected as the
   local engine detects them.
   Weak corroboration (`threadline.link.corroboration`) runs splink on its Spark backend with
   the same model.
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from threadline.link.engine import components_sql
+from threadline.engine import components_sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -143,6 +143,31 @@ class SparkEngine:
     def json_text(self, expr: str, key: str) -> str:
         return f"get_json_object({expr}, '$.{key}')"
 
+    def epoch(self, expr: str) -> str:
+        return f"CAST(unix_timestamp({expr}) AS DOUBLE)"
+
+    def median(self, expr: str) -> str:
+        return f"percentile({expr}, 0.5)"
+
+    def ordered_list(self, value: str, order: str) -> str:
+        return f"transform(array_sort(collect_list(named_struct('o', {order}, 'v', {value}))), x -> x.v)"
+
+    def ordered_join(self, value: str, order: str, sep: str) -> str:
+        return f"array_join({self.ordered_list(value, order)}, '{sep}')"
+
+    def grouped_int(self, expr: str) -> str:
+        return f"format_number({expr}, 0)"  # groups by thousands with commas, as DuckDB's format
+
+    def splink_backend(self) -> Any:
+        from splink import SparkAPI
+
+        # Only exact comparisons here: splink's Scala similarity functions are not needed.
+        return SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=self.spark,
+            break_lineage_method="persist",
+            register_udfs_automatically=False,
+        )
+
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         components_sql(self, edges, nodes, out)
 
@@ -190,7 +215,7 @@ def _map_batches(
     batches: Iterator[pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
     """``mapInArrow`` for `SparkEngine.map_rows`: ``fn`` over rows, ``batch`` rows at a time."""
-    from threadline.link.engine import arrow_rows
+    from threadline.engine import arrow_rows
 
     for record_batch in batches:
         columns_in = [column.to_pylist() for column in record_batch.columns]
@@ -456,11 +481,11 @@ def run_spark(
     ``partitions``: how many pieces the records are spread over for extraction and the SQL steps
     (default: Spark's default parallelism, at least 2).
     """
+    from threadline.engine import write_rows
     from threadline.engines import input_files
     from threadline.engines.outputs import OUTPUTS, check_output, clear_output
     from threadline.link import LinkParams, result_tables, run_params
     from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
-    from threadline.link.engine import write_rows
     from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
     from threadline.link.text import text_pairs
     from threadline.score.lexicon import default_lexicon

@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
+from threadline.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.corroboration import corroboration_pairs, save_corroboration
-from threadline.link.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.incremental import affected_ads
 from threadline.link.lineage import inherit_ids
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
-from threadline.link.engine import Engine, sql_literal, write_rows
+from threadline.engine import Engine, sql_literal, write_rows
 
 __all__ = ["ANCHOR_COST", "MERGE_COST", "PAIRWISE", "min_cut", "separate"]
 

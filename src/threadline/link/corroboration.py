@@ -60,7 +60,7 @@ from typing import Any
 
 import duckdb
 
-from threadline.link.engine import DuckDBEngine, Engine
+from threadline.engine import DuckDBEngine, Engine
 from threadline.link.steps import LinkParams
 
 __all__ = [
@@ -168,7 +168,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
     if params.corroboration_u_sample < 2:
         raise ValueError("corroboration_u_sample must be at least 2 records (one pair)")
     # Whole seconds since 1970 (posting times carry no fractions of a second here).
-    epoch = "unix_timestamp(l.posted_at)" if engine.dialect == "spark" else "epoch(l.posted_at)"
+    epoch = engine.epoch("l.posted_at")
     engine.table(
         "_corr_records",
         f"""
@@ -227,7 +227,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
     )
     one_in = f"CAST(round({records} / n.records) AS BIGINT)"
     # 4,000 with a thousands separator (Spark's format_number groups the same way).
-    grouped = f"format_number({one_in}, 0)" if engine.dialect == "spark" else f"format('{{:,}}', {one_in})"
+    grouped = engine.grouped_int(one_in)
     engine.table(
         "corroboration_pairs",
         f"""
@@ -271,37 +271,14 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
 
 def _predict(engine: Engine, params: LinkParams, records: int) -> str:
     """Run splink: estimate u on the sample, score the blocked pairs; the predictions' table name."""
-    from splink import DuckDBAPI, Linker
-
-    class TempDuckDBAPI(DuckDBAPI):
-        """splink's DuckDB backend, making TEMP tables: nothing reaches the store file."""
-
-        def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
-            self.delete_table_from_database(physical_name)
-            return f"CREATE TEMP TABLE {physical_name} AS {sql}"
-
-    def backend() -> Any:
-        """splink's backend for this engine: its DuckDB connection, or its Spark session."""
-        if isinstance(engine, DuckDBEngine):
-            return TempDuckDBAPI(connection=engine.con)
-        spark = getattr(engine, "spark", None)
-        if spark is None:
-            raise NotImplementedError(f"no splink backend for the {engine.dialect} engine")
-        from splink import SparkAPI
-
-        # Only exact comparisons here: splink's Scala similarity functions are not needed.
-        return SparkAPI(  # type: ignore[no-untyped-call]
-            spark_session=spark,
-            break_lineage_method="persist",
-            register_udfs_automatically=False,
-        )
+    from splink import Linker
 
     splink_logger = logging.getLogger("splink")
     was = splink_logger.level
     splink_logger.setLevel(logging.WARNING)  # splink reports every step at INFO
     try:
         settings = corroboration_settings(params, records)
-        sample_api = backend()
+        sample_api = engine.splink_backend()
         sample = Linker("_corr_sample", settings, db_api=sample_api, set_up_basic_logging=False)
         n = params.corroboration_u_sample
         # max_pairs above the sample's own pair count: splink then takes every record of it.
@@ -314,7 +291,7 @@ def _predict(engine: Engine, params: LinkParams, records: int) -> str:
                 if not cl.get("is_null_level") and not cl.get("u_probability"):
                     cl["u_probability"] = 1 / max(1, sampled * (sampled - 1) // 2)
         sample_api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
-        api = backend()
+        api = engine.splink_backend()
         linker = Linker("_corr_records", trained, db_api=api, set_up_basic_logging=False)
         predictions = linker.inference.predict(
             threshold_match_probability=params.corroboration_min_probability

@@ -23,7 +23,7 @@ that carries it: two tenures of a number never begin on the same day.
 
 from __future__ import annotations
 
-from threadline.link.engine import Engine
+from threadline.engine import Engine
 from threadline.link.steps import LinkParams
 
 __all__ = ["affected_ads"]

@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from threadline.engine import Engine
 from threadline.link.constraints import separate
-from threadline.link.engine import Engine
 
 __all__ = ["LinkParams", "build_inputs", "detect_hubs", "image_pairs", "link_components"]
 

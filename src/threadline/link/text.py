@@ -39,7 +39,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from threadline.link.engine import Engine
+from threadline.engine import Engine
 from threadline.link.steps import LinkParams
 
 __all__ = ["MINHASH_PRIME", "boilerplate_examples", "minhash_coefficients", "text_hub_examples", "text_pairs"]

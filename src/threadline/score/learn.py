@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from threadline.link.engine import DuckDBEngine
+from threadline.engine import DuckDBEngine
 from threadline.link.lineage import LABELLED_NETWORKS
 from threadline.refs import format_ref
 from threadline.score.lexicon import Lexicon, default_lexicon

@@ -67,7 +67,7 @@ from typing import Any
 
 import duckdb
 
-from threadline.link.engine import DuckDBEngine, Engine, write_rows
+from threadline.engine import DuckDBEngine, Engine, write_rows
 
 __all__ = [
     "FOREIGN_KM",
@@ -319,30 +319,8 @@ def phone_home(number: str) -> Home | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# SQL helpers: the few spellings that differ between engines, and results written back
+# SQL helpers (the spellings that differ between engines are the Engine's: `threadline.engine`)
 # ---------------------------------------------------------------------------------------------
-
-
-def _epoch(engine: Engine, expr: str) -> str:
-    """Seconds since the epoch of a TIMESTAMP."""
-    return f"CAST(unix_timestamp({expr}) AS DOUBLE)" if engine.dialect == "spark" else f"epoch({expr})"
-
-
-def _median(engine: Engine, expr: str) -> str:
-    return f"percentile({expr}, 0.5)" if engine.dialect == "spark" else f"quantile_cont({expr}, 0.5)"
-
-
-def _ordered_list(engine: Engine, value: str, order: str) -> str:
-    """An aggregate: the values of the group as a list, in ``order``."""
-    if engine.dialect == "spark":
-        return f"transform(array_sort(collect_list(named_struct('o', {order}, 'v', {value}))), x -> x.v)"
-    return f"list({value} ORDER BY {order})"
-
-
-def _ordered_join(engine: Engine, value: str, order: str, sep: str) -> str:
-    if engine.dialect == "spark":
-        return f"array_join({_ordered_list(engine, value, order)}, '{sep}')"
-    return f"string_agg({value}, '{sep}' ORDER BY {order})"
 
 
 def _km(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
@@ -399,7 +377,7 @@ def build_itineraries(engine: Engine) -> None:
         "_mv_ads",
         f"""
         SELECT l.ad_key, k.network, k.person, COALESCE(l.posted_at, a.captured_at) AS seen,
-               {_epoch(engine, "COALESCE(l.posted_at, a.captured_at)")} AS t,
+               {engine.epoch("COALESCE(l.posted_at, a.captured_at)")} AS t,
                p.place, p.country, p.region, p.lat, p.lon
         FROM score_link_ads l
         JOIN score_links k ON k.ad_key = l.ad_key
@@ -493,7 +471,7 @@ def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_
         """,
     )
     [(count,)] = engine.query("SELECT COUNT(*) FROM _mv_candidates")
-    places = _ordered_list(engine, "s.place", "s.stay_no")
+    places = engine.ordered_list("s.place", "s.stay_no")
     # One pure function per unit, where the engine runs Python (a cluster's executors): what it
     # finds comes back as rows of two kinds, 0 a circuit and 1 one of its laps.
     engine.map_rows(
@@ -518,7 +496,7 @@ def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_
         """,
     )
     engine.table("_mv_laps", "SELECT unit_no, i1 AS pos, i2 AS stay_no FROM _mv_detected WHERE row_kind = 1")
-    cycle = _ordered_join(engine, "s.place", "l.pos", " -> ")
+    cycle = engine.ordered_join("s.place", "l.pos", " -> ")
     engine.table(
         "circuits",
         f"""
@@ -536,7 +514,7 @@ def build_circuits(engine: Engine, *, batch: int = _BATCH, max_cycle: int = MAX_
             JOIN _mv_stays s ON s.unit_kind = c.unit_kind AND s.unit = c.unit
                             AND s.stay_no BETWEEN f.start_stay AND f.end_stay
         ), dwell AS (
-            SELECT unit_no, {_median(engine, "dwell / 86400.0")} AS median_dwell_days
+            SELECT unit_no, {engine.median("dwell / 86400.0")} AS median_dwell_days
             FROM arrivals WHERE stay_no < end_stay
             GROUP BY unit_no
         )
@@ -677,7 +655,7 @@ def build_movement(engine: Engine) -> None:
         "_mv_net_stays",
         f"""
         SELECT unit AS network, COUNT(DISTINCT place) AS places, COUNT(*) - 1 AS moves,
-               {_median(engine, "(last_t - first_t) / 86400.0")} AS median_stay_days
+               {engine.median("(last_t - first_t) / 86400.0")} AS median_stay_days
         FROM _mv_stays WHERE unit_kind = 'network'
         GROUP BY unit
         """,

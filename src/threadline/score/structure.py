@@ -21,7 +21,7 @@ Hub phones (site footers, switchboards) are never counted: they are not the netw
 
 from __future__ import annotations
 
-from threadline.link.engine import Engine
+from threadline.engine import Engine
 
 __all__ = ["STRUCTURE_FEATURES", "local_prices", "scope_tables", "structure_features"]
 

@@ -95,7 +95,7 @@ class Writer:
     def _forget_run_tables(self, name: str) -> None:
         """A job's link and score runs leave their step tables on the writer's connection: drop
         them, so that a server running ingests all day holds the store, not the last run."""
-        from threadline.link.engine import drop_run_tables
+        from threadline.engine import drop_run_tables
 
         try:
             drop_run_tables(self._con)

@@ -1,10 +1,13 @@
-"""The one seam between linking logic and the engine that runs it.
+"""The one seam between the set-based steps and the engine that runs them.
 
-Linking is a sequence of set-based steps, each a SQL query that materialises a named table. The
-steps are written once (see `steps.py`); an engine only knows how to run SQL, how to spell the few
-functions whose names differ between dialects, and how to find connected components. DuckDB runs
-them on one machine; a Spark engine runs the same steps on a cluster (as splink's `DatabaseAPI`
-does for its backends).
+Linking (`threadline.link`), scoring and movement (`threadline.score`) are sequences of steps,
+each a SQL query that materialises a named table, written once. An engine only knows how to run
+SQL, how to spell the few functions whose names differ between dialects (this Protocol is the one
+place that says which: no step tests which engine it runs on), how to find connected components,
+and how to run Python over rows. DuckDB runs the steps on one machine (`DuckDBEngine`, here); a
+Spark engine runs the same steps on a cluster (`threadline.engines.spark.SparkEngine`), as
+splink's `DatabaseAPI` does for its backends. The batch pipelines that use them are in
+`threadline.engines`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,24 @@ class Engine(Protocol):
 
     def json_text(self, expr: str, key: str) -> str:
         """SQL reading the string member ``key`` of the JSON object ``expr`` (NULL if absent)."""
+
+    def epoch(self, expr: str) -> str:
+        """SQL: seconds since 1970 of the TIMESTAMP ``expr``, as a DOUBLE."""
+
+    def median(self, expr: str) -> str:
+        """SQL aggregate: the median of ``expr`` (interpolated between the middle two)."""
+
+    def ordered_list(self, value: str, order: str) -> str:
+        """SQL aggregate: the group's values as a list, in ``order``."""
+
+    def ordered_join(self, value: str, order: str, sep: str) -> str:
+        """SQL aggregate: the group's string values joined by ``sep``, in ``order``."""
+
+    def grouped_int(self, expr: str) -> str:
+        """SQL: the integer ``expr`` as text with thousands separators (4,000)."""
+
+    def splink_backend(self) -> Any:
+        """splink's database API for this engine (splink runs its own SQL through it)."""
 
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         """Table ``out(node, component)``: for every node of table ``nodes(node)`` the smallest
@@ -126,6 +147,33 @@ class DuckDBEngine:
 
     def json_text(self, expr: str, key: str) -> str:
         return f"json_extract_string({expr}, '$.{key}')"
+
+    def epoch(self, expr: str) -> str:
+        return f"epoch({expr})"
+
+    def median(self, expr: str) -> str:
+        return f"quantile_cont({expr}, 0.5)"
+
+    def ordered_list(self, value: str, order: str) -> str:
+        return f"list({value} ORDER BY {order})"
+
+    def ordered_join(self, value: str, order: str, sep: str) -> str:
+        return f"string_agg({value}, '{sep}' ORDER BY {order})"
+
+    def grouped_int(self, expr: str) -> str:
+        return f"format('{{:,}}', {expr})"
+
+    def splink_backend(self) -> Any:
+        from splink import DuckDBAPI
+
+        class TempDuckDBAPI(DuckDBAPI):
+            """splink's DuckDB backend, making TEMP tables: nothing reaches the store file."""
+
+            def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
+                self.delete_table_from_database(physical_name)
+                return f"CREATE TEMP TABLE {physical_name} AS {sql}"
+
+        return TempDuckDBAPI(connection=self.con)
 
     def connected_components(self, edges: str, nodes: str, out: str) -> None:
         if self.sql_components:
