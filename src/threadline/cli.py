@@ -6,6 +6,7 @@ shows progress on stderr for long work.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -16,8 +17,11 @@ import textwrap
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -27,7 +31,10 @@ from threadline._progress import Progress
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["cli", "main"]
+    from threadline.handoff import Answer
+    from threadline.store import Store
+
+__all__ = ["CommandRefused", "cli", "main", "run_served", "served_kind"]
 
 _INPUT = click.Path(dir_okay=False, path_type=Path)
 _STORE = click.Path(dir_okay=False, path_type=Path)
@@ -41,6 +48,9 @@ def _fail(message: str, code: int = 1) -> None:
 def _readable(path: Path) -> Path:
     """``path``, if it is a regular file this process may read; else one line and exit. (Reading
     a FIFO waits for a writer, forever if none comes; a folder or a device is no input.)"""
+    served = _SERVED.get()
+    if served is not None and path is served.db:
+        return path  # the server's own store, named as the command line typed it
     try:
         mode: int | None = path.stat().st_mode
     except OSError as exc:
@@ -52,6 +62,162 @@ def _readable(path: Path) -> Path:
     elif not os.access(path, os.R_OK):
         _fail(f"{path}: not a readable file")
     return path
+
+
+# -- through a running server -------------------------------------------------------------------
+#
+# While `threadline serve` holds a store, DuckDB's file lock keeps every other process out of it.
+# A command marked `_through_server` then hands itself to that server (`threadline.handoff`),
+# which runs this same command (`run_served`) on its own connections and sends back what it
+# printed: the command line prints the same lines with a server as without one.
+
+
+class CommandRefused(ValueError):
+    """Not a command that a server runs for the command line."""
+
+
+@dataclass(frozen=True)
+class _Served:
+    """A command running inside the server: its store and how its acts are audited."""
+
+    store: Store
+    db: Path  # --db as the command line typed it (for messages; the server's store is ``store``)
+    audit: Callable[[str, str | None, dict[str, Any]], None]
+
+
+_SERVED: ContextVar[_Served | None] = ContextVar("threadline_served", default=None)
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def _through_server(kind: str) -> Callable[[_F], _F]:
+    """Mark a command on a store (``kind``: 'read', or 'write' for one that the server runs in its
+    writer's queue): while a server holds its --db, the server runs it."""
+
+    def decorate(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def command(**params: Any) -> None:
+            if _SERVED.get() is None and params.get("db") is not None:
+                answer = _hand_over(Path(params["db"]), params)
+                if answer is not None:
+                    sys.stdout.write(answer.stdout)
+                    sys.stdout.flush()
+                    sys.stderr.write(answer.stderr)
+                    sys.stderr.flush()
+                    if answer.code:
+                        raise SystemExit(answer.code)
+                    return
+            fn(**params)
+
+        command.served = kind  # type: ignore[attr-defined]
+        return cast(_F, command)
+
+    return decorate
+
+
+def _portable(name: str, value: Any) -> Any:
+    """A parameter as JSON for the server: paths absolute (the server has its own working folder)
+    but --db as typed (the server has the store; the path is only printed); times in ISO."""
+    if isinstance(value, Path):
+        return str(value) if name == "db" else os.path.abspath(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _hand_over(db: Path, params: dict[str, Any]) -> Answer | None:
+    """The server's answer to this command, or None when no server holds ``db``."""
+    from threadline.handoff import HandoffError, send
+
+    ctx = click.get_current_context()
+    names = []
+    at: click.Context | None = ctx
+    while at is not None and at.parent is not None:
+        names.append(at.info_name or "")
+        at = at.parent
+    payload = {
+        "command": names[::-1],
+        "params": {name: _portable(name, value) for name, value in params.items()},
+        "color": ctx.color if ctx.color is not None else sys.stdout.isatty(),
+    }
+    try:
+        return send(db, payload)
+    except HandoffError as exc:
+        _fail(str(exc))
+        raise  # not reached: _fail exits
+
+
+def _resolve_command(names: Sequence[str]) -> click.Command:
+    command: click.Command = cli
+    for name in names:
+        sub = command.commands.get(name) if isinstance(command, click.Group) else None
+        if sub is None:
+            raise CommandRefused(f"no command {' '.join(names)}")
+        command = sub
+    return command
+
+
+def served_kind(names: Sequence[str]) -> str:
+    """'read' or 'write': how a server runs the command ``names`` (CommandRefused: it does not)."""
+    kind = getattr(_resolve_command(names).callback, "served", None)
+    if kind is None:
+        raise CommandRefused(f"{' '.join(names)} does not run through a server")
+    return str(kind)
+
+
+def run_served(
+    names: Sequence[str],
+    params: dict[str, Any],
+    color: bool | None,
+    *,
+    store: Store,
+    audit: Callable[[str, str | None, dict[str, Any]], None],
+) -> Answer:
+    """Run the command ``names`` with ``params`` (as `_hand_over` sent them) on ``store``, inside a
+    server (after `threadline._capture.install`): what it printed and its exit status."""
+    from threadline._capture import capture
+    from threadline.handoff import Answer
+
+    command = _resolve_command(names)
+    assert command.callback is not None
+    code = 0
+    with capture() as (out, err), click.Context(command, info_name=names[-1], color=color) as ctx:
+        try:
+            values = {
+                p.name: None if params.get(p.name) is None else p.type_cast_value(ctx, params[p.name])
+                for p in command.params
+                if p.name is not None and p.name in params
+            }
+            token = _SERVED.set(_Served(store, cast(Path, values["db"]), audit))
+            try:
+                _one_line_errors(lambda: ctx.invoke(command.callback, **values))  # type: ignore[arg-type]
+            finally:
+                _SERVED.reset(token)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    return Answer(out.getvalue(), err.getvalue(), code)
+
+
+@contextmanager
+def _open(db: Path, *, read_only: bool = False) -> Iterator[Store]:
+    """The store --db: the running server's when the server runs this command, else the file."""
+    served = _SERVED.get()
+    if served is not None:
+        yield served.store  # the server's connection: not ours to close
+        return
+    from threadline.store import Store
+
+    with Store.open(db, read_only=read_only) as store:
+        yield store
+
+
+def _audit(action: str, object: str | None = None, **detail: Any) -> None:
+    """Through a running server, the audit entry of what this command did (the OS user is the
+    actor, origin 'cli'). On the file alone there is no server's audit to keep."""
+    served = _SERVED.get()
+    if served is not None:
+        served.audit(action, object, {k: v for k, v in detail.items() if v is not None})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -177,6 +343,9 @@ def _writer(stack: ExitStack, output: Path | None, *, reads: Sequence[Path]) -> 
     spelling or link) is refused: writing it would destroy what the command reads."""
     if output is None:
         return sys.stdout
+    served = _SERVED.get()
+    if served is not None:
+        reads = [*reads, served.store.path]  # --db as typed may be relative to another folder
     for path in reads:
         if _same_file(output, path):
             _fail(f"{output}: the output is {path}, which this command reads")
@@ -245,6 +414,7 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
 @click.option("--source", default=None, help="Source of records that name none (default: the file's name).")
 @click.option("--link/--no-link", "do_link", default=True, show_default=True, help="Link after storing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@_through_server("write")
 def ingest(
     ads: Path, db: Path, workers: int | None, batch_size: int, source: str | None, do_link: bool, quiet: bool
 ) -> None:
@@ -256,13 +426,12 @@ def ingest(
     or was seen again.
     """
     from threadline.ingest import ingest_file
-    from threadline.store import Store
 
     _readable(ads)
     if source is not None and not source.strip():
         _fail("--source is empty")
     progress = Progress("ingest", quiet=quiet)
-    with Store.open(db) as store:
+    with _open(db) as store:
         report = ingest_file(
             ads, store, workers=workers, batch_size=batch_size, progress=progress, source=source
         )
@@ -273,6 +442,7 @@ def ingest(
         )
         for warning in report.warnings:
             click.echo(f"threadline: warning: {warning}", err=True)
+        _audit("ingest", str(ads), records=report.line())
         if not report.accepted:
             _fail(f"{ads}: no record could be stored ({report.line()})")
         if do_link:
@@ -303,14 +473,15 @@ def _echo_link(report: Any) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--hub-co-phones", type=click.IntRange(2), default=None, help="Phones that make a hub.")
 @click.option("--full", is_flag=True, help="Cluster every ad again, not only what changed.")
+@_through_server("write")
 def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
     """Link the ads of the store into persons and networks (incremental unless --full)."""
     from threadline.link import LinkParams
-    from threadline.store import Store
 
     _readable(db)
     params = LinkParams() if hub_co_phones is None else LinkParams(hub_co_phones=hub_co_phones)
-    with Store.open(db) as store:
+    with _open(db) as store:
+        _audit("link", None, full=full)
         _link_and_score(store.connection, params, full=full)
 
 
@@ -322,14 +493,15 @@ def export() -> None:
 @export.command("networks")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_OUTPUT
+@_through_server("read")
 def export_networks(db: Path, output: Path | None) -> None:
     """One line per ad: {"id", "source", "network", "person"}."""
     from threadline import read
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store, ExitStack() as stack:
+    with _open(db, read_only=True) as store, ExitStack() as stack:
         out = _writer(stack, output, reads=[db])
+        _audit("export", "networks", output=None if output is None else str(output))
         if not read.is_linked(store.connection):
             _fail(f"{db}: not linked yet (run: threadline link --db {db})")
         for ad_id, source, network, person in read.ad_links(store.connection):
@@ -340,14 +512,15 @@ def export_networks(db: Path, output: Path | None) -> None:
 @export.command("scores")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_OUTPUT
+@_through_server("read")
 def export_scores(db: Path, output: Path | None) -> None:
     """One line per ad, highest priority first: {"id", "score", "reasons", "network", ...}."""
     from threadline import read
     from threadline.score.scorer import iter_ad_scores
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store, ExitStack() as stack:
+    with _open(db, read_only=True) as store, ExitStack() as stack:
+        _audit("export", "scores", output=None if output is None else str(output))
         if not read.is_scored(store.connection):
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
         out = _writer(stack, output, reads=[db])
@@ -358,22 +531,23 @@ def export_scores(db: Path, output: Path | None) -> None:
 @cli.command("score")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--rematch", is_flag=True, help="Find the lexicon's phrases again in every stored ad first.")
+@_through_server("write")
 def score_command(db: Path, rematch: bool) -> None:
     """Score every ad and network again (ingest already does), e.g. after editing the lexicon's
     or the weights' file (THREADLINE_LEXICON, THREADLINE_WEIGHTS). A changed weight needs only
     this; new or changed phrases need --rematch."""
     from threadline import read
     from threadline.score.scorer import score_store
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db) as store:
+    with _open(db) as store:
         if not read.is_linked(store.connection):
             _fail(f"{db}: not linked yet (run: threadline link --db {db})")
         if rematch:
             from threadline.score.rematch import rematch as find_again
 
             click.echo(f"rematch: {find_again(store.connection):,} ads read again")
+        _audit("score", None, rematch=rematch)
         report = score_store(store.connection)
     click.echo(
         f"score: {report.ads:,} ads and {report.networks:,} networks "
@@ -387,17 +561,18 @@ def score_command(db: Path, rematch: bool) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
 @_NOTE
+@_through_server("write")
 def label(network: str, label: str, db: Path, analyst: str, note: str | None) -> None:
     """Label NETWORK for learning (`fit`): trafficking, independent or unsure."""
     from threadline.score.learn import label_network
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db) as store:
+    with _open(db) as store:
         try:
             label_id = label_network(store.connection, network, label, analyst=analyst, note=note)
         except LookupError as exc:
             _fail(f"{exc} in {db}")
+        _audit("label", f"L{label_id}", network=network, label=label, analyst=analyst, note=note)
     click.echo(f"L{label_id} recorded: {network} {label} (counts from the next `threadline fit`)")
 
 
@@ -405,19 +580,20 @@ def label(network: str, label: str, db: Path, analyst: str, note: str | None) ->
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
 @click.option("--folds", type=click.IntRange(2), default=5, show_default=True)
+@_through_server("write")
 def fit(db: Path, analyst: str, folds: int) -> None:
     """Fit score weights on the labelled networks; used only if they beat the priors, then rescore."""
     from threadline.score.learn import NotEnoughLabels
     from threadline.score.learn import fit as fit_weights
     from threadline.score.scorer import score_store
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db) as store:
+    with _open(db) as store:
         try:
             report = fit_weights(store.connection, analyst=analyst, folds=folds)
         except NotEnoughLabels as exc:
             _fail(str(exc))
+        _audit("fit", str(report.model_id), analyst=analyst, adopted=report.adopted)
         verdict = "adopted" if report.adopted else "not adopted: the prior weights stay"
         click.echo(
             f"model {report.model_id}: {report.labels} labelled networks ({report.positives} trafficking); "
@@ -434,18 +610,19 @@ def fit(db: Path, analyst: str, folds: int) -> None:
 @click.argument("network")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Rows per section.")
+@_through_server("read")
 def explain(network: str, db: Path, limit: int) -> None:
     """Print the evidence tree of NETWORK: its score from the starting bias up, its persons and
     ads (latest first), and what links them."""
     from threadline.link.lineage import resolve
     from threadline.link.text import text_hub_examples
-    from threadline.store import Store
     from threadline.store import queries as q
 
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
         con = store.connection
         network, lineage = resolve(con, "network", network.upper())
+        _audit("read network", network)
         for change in lineage:
             cause = f" (decision D{change.decision_id})" if change.decision_id else ""
             what = "split from" if change.relation == "split" else "merged into"
@@ -628,6 +805,7 @@ def _priority(score: float | None, logit: float | None) -> str:
     default=None,
     help="Only networks with an ad stored (new, or a new version) at or after TIME (UTC).",
 )
+@_through_server("read")
 def networks(
     db: Path,
     top: int,
@@ -648,10 +826,10 @@ def networks(
     the list as the workspace's triage queue does."""
     from threadline import read
     from threadline.score.scorer import NOTE
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
+        _audit("read queue", None, sort=sort, offset=offset)
         if not read.is_scored(store.connection):
             _fail(f"{db}: not scored yet (run: threadline score --db {db})")
         rows = read.queue(
@@ -690,17 +868,18 @@ def networks(
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Ads to list.")
 @click.option("--region", default="US", show_default=True, help="Phone region of a number without +.")
+@_through_server("read")
 def find(value: str, db: Path, limit: int, region: str) -> None:
     """Look up VALUE: a phone (any format), e-mail, handle, name, ad id (SOURCE:ID) or network or
     person id (N…, P…); print the networks and ads it touches."""
     from threadline import read
-    from threadline.store import Store
 
     _readable(db)
     if not value.strip():
         _fail("VALUE is empty")
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
         found = read.find(store.connection, value, limit=limit, region=region.upper())
+        _audit("search", value.strip()[:200])
     if not found.total_ads:
         _fail(f"nothing found for {_clean(value)!r} in {db}")
     what = "; ".join(f"{kind} {v}" for kind, v in found.matched)
@@ -749,17 +928,18 @@ def _marked(text: str, spans: Sequence[tuple[int, int, str]], colour: bool) -> s
 @cli.command()
 @click.argument("ad_ref", metavar="SOURCE:ID")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
 def ad(ad_ref: str, db: Path) -> None:
     """Show one ad: its text with extracted values and indicators marked ([[...]] when not on a
     terminal), URL, dates, place, image paths, network and person, and every version with what
     changed."""
     from threadline import read
-    from threadline.store import Store
 
     ((source, ad_id),) = _ad_refs((ad_ref,))
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
         detail = read.ad_detail(store.connection, source, ad_id)
+        _audit("read ad", f"{source}:{ad_id}")
     if detail is None:
         _fail(f"no ad {_clean(ad_ref)} in {db}")
     ctx = click.get_current_context()
@@ -832,15 +1012,16 @@ def _print_ad(detail: Any, colour: bool) -> None:
 @cli.command()
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@_through_server("read")
 def hubs(db: Path, limit: int) -> None:
     """List the hubs: identifiers, images and texts shared by many unrelated posters, not used for
     linking (a text hub: two sentences that follow each other in the ads of many numbers; it joins
     ads only with something else that agrees)."""
     from threadline.link.text import text_hub_examples
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
+        _audit("read hubs", None)
         rows = store.connection.execute(
             """
             SELECT kind, value, ads, co_phones, names, detected, marked_by FROM link_hubs
@@ -874,6 +1055,7 @@ def hubs(db: Path, limit: int) -> None:
     "--region", default="US", show_default=True, help="How a phone number without a country code is read."
 )
 @click.option("--note", default=None, help="Why (kept with the decision).")
+@_through_server("write")
 def mark_hub(
     kind: str,
     value: str,
@@ -895,21 +1077,23 @@ def mark_hub(
     """
     from threadline.link.decisions import clear_hub_mark
     from threadline.link.decisions import mark_hub as record_mark
-    from threadline.store import Store
 
     value = _hub_value(kind, value, region)
     _readable(db)
-    with Store.open(db) as store:
+    with _open(db) as store:
         con = store.connection
         if clear:
             decision_id = clear_hub_mark(con, kind, value, analyst=analyst, note=note)
             if decision_id is None:
                 _fail(f"{kind} {value} has no analyst's mark in {db}")
+            _audit("clear hub mark", f"D{decision_id}", kind=kind, value=value, analyst=analyst, note=note)
             click.echo(f"revoked D{decision_id}: {kind} {value} is left to the data")
         else:
             if not anyway and not _hub_value_seen(con, kind, value):
                 _fail(f"{kind} {value} is in no ad of {db} (--anyway marks it all the same)")
             decision_id = record_mark(con, kind, value, is_hub=not not_hub, analyst=analyst, note=note)
+            action = "mark not hub" if not_hub else "mark hub"
+            _audit(action, f"D{decision_id}", kind=kind, value=value, analyst=analyst, note=note)
             what = "not a hub: trusted for linking" if not_hub else "a hub: never used for linking"
             click.echo(f"D{decision_id} recorded: {kind} {value} is {what}")
         _link_and_score(con)
@@ -947,16 +1131,17 @@ def _ad_refs(refs: tuple[str, ...]) -> list[tuple[str, str]]:
     return keys
 
 
-def _decide(db: Path, record: Callable[[duckdb.DuckDBPyConnection], int]) -> None:
-    """Record one analyst decision and link again, in one go; print the decision's number."""
-    from threadline.store import Store
+def _decide(db: Path, action: str, record: Callable[[duckdb.DuckDBPyConnection], int], **detail: Any) -> None:
+    """Record one analyst decision (``action``: merge, separate, split) and link again, in one go;
+    print the decision's number."""
 
     _readable(db)
-    with Store.open(db) as store:
+    with _open(db) as store:
         try:
             decision_id = record(store.connection)
         except (LookupError, ValueError) as exc:
             _fail(f"{exc} in {db}" if isinstance(exc, LookupError) else str(exc))
+        _audit(action, f"D{decision_id}", **detail)
         click.echo(f"D{decision_id} recorded")
         _link_and_score(store.connection)
 
@@ -966,12 +1151,20 @@ def _decide(db: Path, record: Callable[[duckdb.DuckDBPyConnection], int]) -> Non
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
 @_NOTE
+@_through_server("write")
 def merge(ads: tuple[str, ...], db: Path, analyst: str, note: str | None) -> None:
     """Record that ADS (two or more, SOURCE:ID) belong to one network, then link again."""
     from threadline.link.decisions import record_merge
 
     keys = _ad_refs(ads)
-    _decide(db, lambda con: record_merge(con, *keys, analyst=analyst, note=note))
+    _decide(
+        db,
+        "merge",
+        lambda con: record_merge(con, *keys, analyst=analyst, note=note),
+        ads=list(ads),
+        analyst=analyst,
+        note=note,
+    )
 
 
 @cli.command()
@@ -980,6 +1173,7 @@ def merge(ads: tuple[str, ...], db: Path, analyst: str, note: str | None) -> Non
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
 @_NOTE
+@_through_server("write")
 def separate(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> None:
     """Record that ads AD_A and AD_B (SOURCE:ID) are not linked, then link again.
 
@@ -989,7 +1183,15 @@ def separate(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> 
     from threadline.link.decisions import record_separation
 
     a, b = _ad_refs((ad_a, ad_b))
-    _decide(db, lambda con: record_separation(con, [a], [b], analyst=analyst, note=note))
+    _decide(
+        db,
+        "separate",
+        lambda con: record_separation(con, [a], [b], analyst=analyst, note=note),
+        a=[ad_a],
+        b=[ad_b],
+        analyst=analyst,
+        note=note,
+    )
 
 
 @cli.command()
@@ -998,13 +1200,22 @@ def separate(ad_a: str, ad_b: str, db: Path, analyst: str, note: str | None) -> 
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
 @_NOTE
+@_through_server("write")
 def split(network: str, ads: tuple[str, ...], db: Path, analyst: str, note: str | None) -> None:
     """Split ADS (SOURCE:ID) out of NETWORK: kept apart from its other ads from now on, then link
     again (the split ads stay together only where their own links join them)."""
     from threadline.link.decisions import record_split
 
     keys = _ad_refs(ads)
-    _decide(db, lambda con: record_split(con, network, keys, analyst=analyst, note=note))
+    _decide(
+        db,
+        "split",
+        lambda con: record_split(con, network, keys, analyst=analyst, note=note),
+        network=network,
+        ads=list(ads),
+        analyst=analyst,
+        note=note,
+    )
 
 
 @cli.command()
@@ -1012,20 +1223,20 @@ def split(network: str, ads: tuple[str, ...], db: Path, analyst: str, note: str 
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_ANALYST
 @click.option("--note", default=None, help="Why (kept with the withdrawal).")
+@_through_server("write")
 def revoke(ref: str, db: Path, analyst: str, note: str | None) -> None:
     """Withdraw decision D… (then link again) or label L… (counts from the next `fit`); either
     stays on record with who withdrew it and why. A bare number is refused."""
     from threadline.link.decisions import revoke as revoke_decision
     from threadline.refs import BadRef, format_ref, parse_ref
     from threadline.score.learn import revoke_label
-    from threadline.store import Store
 
     try:
         kind, number = parse_ref(ref, kinds=("decision", "label"))
     except BadRef as exc:
         _fail(str(exc))
     _readable(db)
-    with Store.open(db) as store:
+    with _open(db) as store:
         con = store.connection
         try:
             if kind == "decision":
@@ -1038,6 +1249,8 @@ def revoke(ref: str, db: Path, analyst: str, note: str | None) -> None:
                 withdrawn_note = lab.revoke_note
         except (LookupError, ValueError) as exc:
             _fail(f"{exc} in {db}" if isinstance(exc, LookupError) else str(exc))
+        action = "revoke" if kind == "decision" else "revoke label"
+        _audit(action, format_ref(kind, number), analyst=analyst, note=note)
         line = f"revoked {format_ref(kind, number)} ({what})"
         click.echo(line + (f": {withdrawn_note}" if withdrawn_note else ""))
         if kind == "decision":
@@ -1052,15 +1265,16 @@ def _decision_kind(kind: str) -> str:
 
 @cli.command()
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
 def decisions(db: Path) -> None:
     """List analysts' decisions (D…): merges, separations, splits and hub marks, each with who
     made it, and who revoked it, when and why."""
     from threadline import read
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
         rows = read.decision_list(store.connection)
+        _audit("read decisions", None)
     if not rows:
         click.echo("no decisions")
     for listed in rows:
@@ -1087,15 +1301,16 @@ def decisions(db: Path) -> None:
 
 @cli.command()
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
 def labels(db: Path) -> None:
     """List analysts' labels of networks (L…), with who made each, and who withdrew it, when and
     why (`revoke L…`)."""
     from threadline import read
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
         rows = read.label_list(store.connection)
+        _audit("read labels", None)
     if not rows:
         click.echo("no labels")
     for lab in rows:
@@ -1158,6 +1373,71 @@ def serve(
     click.echo("serve: stopped", err=True)
 
 
+BACKUP_MANIFEST = "threadline-backup.json"
+
+
+@cli.command()
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the copy (made if missing; a copy already there is never replaced).",
+)
+@_through_server("write")
+def backup(db: Path, out_dir: Path) -> None:
+    """Copy the store --db, consistent as of one moment, into OUT_DIR, with a manifest saying
+    where the audit key is (it is not copied: it stays where the store's writers cannot read it).
+    While a server runs, the server makes the copy between two of its writes."""
+    from threadline.service import audit
+
+    _readable(db)
+    with _open(db) as store:
+        target = out_dir / store.path.name
+        if target.exists():
+            _fail(f"{target} exists: back up into another folder")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        temp = out_dir / f".{store.path.name}.{secrets.token_hex(6)}.tmp"
+        con = store.connection
+        # COPY FROM DATABASE copies every table, view and sequence as of one transaction's
+        # snapshot, into a new file that `Store.open` opens as it is (same schema version).
+        (name,) = con.execute("SELECT current_database()").fetchone() or ("",)
+        alias = f"backup_{secrets.token_hex(6)}"
+        con.execute(f"ATTACH '{_sql_text(str(temp))}' AS {alias}")
+        try:
+            con.execute(f'COPY FROM DATABASE "{name}" TO {alias}')
+        except BaseException:
+            con.execute(f"DETACH {alias}")
+            temp.unlink(missing_ok=True)
+            raise
+        con.execute(f"DETACH {alias}")
+        os.replace(temp, target)
+        counts = store.counts()
+        key = audit.key_file(store.path)
+        made = {
+            "store": store.path.name,
+            "from": str(store.path),
+            "made_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "ads": counts.ads,
+            "versions": counts.versions,
+            "audit_key": str(key),
+            "restore": (
+                f"copy {store.path.name} where the store goes; `threadline audit verify` needs the key "
+                f"{key} beside the restored store or in ${audit.KEY_DIR_ENV}"
+            ),
+        }
+        (out_dir / BACKUP_MANIFEST).write_text(json.dumps(made, indent=2) + "\n", encoding="utf-8")
+        _audit("backup", str(target))
+    click.echo(f"backup: {counts.ads:,} ads, {counts.versions:,} versions of {db} copied to {target}")
+    click.echo(f"audit key (not copied; keep it for the restored store): {key}")
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
 def _few(refs: list[str], shown: int = 5) -> str:
     more = f" and {len(refs) - shown:,} more" if len(refs) > shown else ""
     return ", ".join(refs[:shown]) + more
@@ -1166,12 +1446,13 @@ def _few(refs: list[str], shown: int = 5) -> str:
 @cli.command()
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Top values to list.")
+@_through_server("read")
 def summary(db: Path, top: int) -> None:
     """Print what a store holds: counts, the most shared phones, and quarantine by reason."""
-    from threadline.store import Store
 
     _readable(db)
-    with Store.open(db, read_only=True) as store:
+    with _open(db, read_only=True) as store:
+        _audit("read summary", None)
         counts = store.counts()
         click.echo(f"store {db}: {counts.ads:,} ads, {counts.versions:,} versions, {counts.images:,} images")
         click.echo("extracted values: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.values.items())))
@@ -1298,12 +1579,21 @@ for _command in _ADMIN_COMMANDS:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: click's errors become one line on stderr and a non-zero exit."""
+    result = _one_line_errors(
+        lambda: cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    )
+    if isinstance(result, int) and result:
+        raise SystemExit(result)
+
+
+def _one_line_errors(run: Callable[[], Any]) -> Any:
+    """``run()``, its errors turned into one line on stderr and a non-zero exit (SystemExit)."""
     import duckdb
 
     from threadline.store import SchemaTooNewError, StoreError
 
     try:
-        result: Any = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        return run()
     except click.exceptions.Abort:
         _fail("interrupted", 130)
     except click.ClickException as exc:
@@ -1321,8 +1611,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         first = exc.problems[0] if exc.problems else "unreadable"
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
         _fail(f"{first}{more}")
-    if isinstance(result, int) and result:
-        raise SystemExit(result)
 
 
 if __name__ == "__main__":

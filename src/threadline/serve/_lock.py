@@ -3,8 +3,9 @@
 DuckDB's own file lock already keeps a second process from writing the store, but its refusal
 names a PID and nothing else, and it cannot tell a second server from a running `ingest`. The
 lock file ``STORE.server`` (owner-only, mode 0600) is held with ``flock`` while the server runs
-and says where it listens, so that the refusal can say so in one line. ``flock`` is released by
-the kernel when the process dies, so a crashed server leaves no stale claim behind.
+and says where it listens, so that the refusal can say so in one line, and where its Unix socket
+is, so that the command line can hand it its commands (`threadline.handoff`). ``flock`` is
+released by the kernel when the process dies, so a crashed server leaves no stale claim behind.
 """
 
 from __future__ import annotations
@@ -12,38 +13,49 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
+from threadline.handoff import lock_path
+
 __all__ = ["ServerLock", "ServerRunning", "lock_path"]
+
+_PROBE_TRIES = 50  # a command probing the lock holds it shared for an instant: tries, 10 ms apart
 
 
 class ServerRunning(RuntimeError):
     """Another server holds the store."""
 
 
-def lock_path(store_file: Path) -> Path:
-    return store_file.with_name(store_file.name + ".server")
-
-
 class ServerLock:
     """``with ServerLock(store, url):`` holds the store's lock file, or raises `ServerRunning`."""
 
-    def __init__(self, store_file: Path, url: str) -> None:
+    def __init__(self, store_file: Path, url: str, socket: Path | None = None) -> None:
         self.path = lock_path(store_file)
         self.url = url
+        self.socket = socket  # where the command line reaches the server
         self._fd: int | None = None
 
     def acquire(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ServerRunning(self._holder()) from None
+        for attempt in range(_PROBE_TRIES):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # An empty file is a command looking for a server (`threadline.handoff`), gone in
+                # a moment; a file with an address is a server.
+                if os.fstat(fd).st_size or attempt == _PROBE_TRIES - 1:
+                    os.close(fd)
+                    raise ServerRunning(self._holder()) from None
+                time.sleep(0.01)
         os.fchmod(fd, 0o600)  # a file left by an older umask: the address is the owner's business
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "url": self.url}).encode() + b"\n")
+        held = {"pid": os.getpid(), "url": self.url}
+        if self.socket is not None:
+            held["socket"] = str(self.socket)
+        os.write(fd, json.dumps(held).encode() + b"\n")
         self._fd = fd
 
     def _holder(self) -> str:

@@ -1,17 +1,26 @@
-"""`threadline serve`: claim the store, open it, start the writer, serve until stopped."""
+"""`threadline serve`: claim the store, open it, start the writer, serve until stopped.
+
+Two uvicorn servers run in one event loop: the API on the TCP address, and the command line's
+app (`_local`) on a Unix socket only the store's owner can reach.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import ipaddress
 import logging
 import signal
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from threadline import _capture
 from threadline.serve._app import create_app, wrap
 from threadline.serve._context import Context, Settings
+from threadline.serve._local import LocalSocket, create_local_app
 from threadline.serve._lock import ServerLock, ServerRunning
 
 __all__ = ["ServeError", "is_loopback", "run"]
@@ -62,10 +71,12 @@ def run(
         )
     url = f"{'https' if tls else 'http'}://{host}:{port}"
     store_file = db.absolute()
-    lock = ServerLock(store_file, url)
+    local = LocalSocket()
+    lock = ServerLock(store_file, url, local.path)
     try:
         lock.acquire()
     except ServerRunning as exc:
+        local.close()
         raise ServeError(f"{db}: {exc}") from None
     try:
         try:
@@ -100,29 +111,65 @@ def run(
                 timeout_graceful_shutdown=30,
             )
             server = uvicorn.Server(config)
+            local_server = _local_server(
+                uvicorn.Config(
+                    create_local_app(ctx),
+                    log_level=log_level,
+                    access_log=False,
+                    lifespan="off",
+                    server_header=False,
+                    timeout_graceful_shutdown=30,
+                )
+            )
             _check_port(host, port)
-            _serve_until_stopped(server)
+            _capture.install()  # what a command run for the command line prints goes back to it
+            _serve_until_stopped(server, local_server, local)
         finally:
             ctx.close()
     finally:
         lock.release()
+        local.close()
 
 
 def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _serve_until_stopped(server: Any) -> None:
+def _serve_until_stopped(server: Any, local_server: Any, local: LocalSocket) -> None:
     """Run uvicorn until SIGINT or SIGTERM. It shuts down gracefully on either, then raises the
     signal again with the handler it found: ours, so that SIGTERM too ends here, and the writer's
-    queue is finished and the store closed, instead of killing the process on the spot."""
+    queue is finished and the store closed, instead of killing the process on the spot.
+
+    The command line's server on the Unix socket runs beside it in the same loop and stops when
+    it stops (it does not watch the signals itself: only one server may)."""
+
+    async def both() -> None:
+        beside = asyncio.create_task(local_server.serve(sockets=[local.socket]))
+        try:
+            await server.serve()
+        finally:
+            local_server.should_exit = True
+            await beside
+
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        server.run()
+        asyncio.run(both())
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _local_server(config: Any) -> Any:
+    """A uvicorn server that leaves the signals to the API's server: only one may watch them."""
+    import uvicorn
+
+    class Quiet(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Quiet(config)
 
 
 def _check_port(host: str, port: int) -> None:
