@@ -408,3 +408,101 @@ def test_summary_shows_what_the_readme_says(ran: list[Ran]) -> None:
     assert "quarantined records" in r.shown.comment
     assert re.search(r"^quarantine: 3 records$", out, re.MULTILINE), out
     assert len(re.findall(r"^  \S+:\d+: ", out, re.MULTILINE)) == 3  # file:line: reason, each
+
+
+# -- The same block with a server holding the store ------------------------------------------
+
+
+class _ServedPlaceholders(_Placeholders):
+    """The placeholders chosen through the command line: while the server holds the store, no
+    other process opens it, this test's included."""
+
+    def _threadline(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "threadline.cli", *args], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def _choose(self) -> None:
+        out = self.work / "chosen.jsonl"
+        self._threadline("export", "networks", "--db", str(self.store), "-o", str(out))
+        networks: dict[str, list[str]] = {}
+        for row in _lines(out):
+            networks.setdefault(str(row["network"]), []).append(f"{row['source']}:{row['id']}")
+        rows = sorted(networks.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        summary = self._threadline("summary", "--db", str(self.store))
+        phone = min(re.findall(r"^\s+(\+1\d{10})\s", summary, re.MULTILINE))
+        assert len(rows) >= 3 and len(rows[0][1]) >= 3, rows[:3]
+        (_, ads), (_, first), (_, second) = rows[0], rows[1], rows[2]
+        self.chosen = {
+            "site:789": ads[-2],
+            "site:790": ads[-1],
+            "site:123": first[0],
+            "site:456": second[0],
+            "phone": f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}",
+        }
+
+    def _network_of(self, ad: str) -> str:
+        shown = self._threadline("ad", ad, "--db", str(self.store))
+        found = re.search(r"^  network (N\d+) ", shown, re.MULTILINE)
+        assert found, shown
+        return found[1]
+
+
+def test_the_using_it_block_runs_with_a_server_holding_the_store(tmp_path: Path) -> None:
+    """Every command of the block, run while `threadline serve` holds the store: the store's
+    commands hand their work to the server (tests/serve/test_cli_through_server.py) and succeed
+    as they do without it."""
+    import os
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    from threadline.handoff import running_server
+
+    fill = _ServedPlaceholders(tmp_path, tmp_path / "corpus")
+    shown = _shown(_using_it_block(_readme()))
+    server: subprocess.Popen[str] | None = None
+    failed = []
+    try:
+        for line in shown:
+            if server is None and fill.store.exists():
+                # The server starts once a command of the block made the store (ingest).
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", 0))
+                    port = s.getsockname()[1]
+                serve = ["serve", "--db", str(fill.store), "--port", str(port)]
+                with (tmp_path / "server.log").open("w") as log:
+                    server = subprocess.Popen(
+                        [sys.executable, "-m", "threadline.cli", *serve],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        env={**os.environ, "THREADLINE_KEY_DIR": str(tmp_path / "keys")},
+                    )
+                for _ in range(2000):
+                    assert server.poll() is None, (tmp_path / "server.log").read_text()
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.05)
+                assert running_server(fill.store) is not None
+            args = fill(line.args)
+            result = subprocess.run(
+                [sys.executable, "-m", "threadline.cli", *args], capture_output=True, text=True, timeout=300
+            )
+            _, path, _ = _resolve(line.args)
+            expected = EXPECTED_FAILURES.get(" ".join(path))
+            if result.returncode != 0 and (expected is None or expected not in result.stderr):
+                failed.append(f"{' '.join(args)}: exit {result.returncode}: {result.stderr[-500:]}")
+        assert server is not None, "no command of the block made the store"
+        assert server.poll() is None, (tmp_path / "server.log").read_text()  # it ran all along
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=300)
+    assert failed == []
