@@ -249,3 +249,36 @@ def test_reads_print_the_same_with_and_without_the_server(running: Running) -> N
     # and the same commands act on the file itself now
     labelled = running.run("label", network, "unsure", "--db", str(running.db), "--analyst", "bo")
     assert labelled.returncode == 0 and labelled.stdout.startswith("L2 recorded: "), labelled.stderr
+
+
+def test_capture_keeps_each_threads_output_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command the server runs prints into its own buffers; other threads print as before."""
+    import io
+    import threading
+
+    from threadline import _capture
+
+    real_out, real_err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", real_out)
+    monkeypatch.setattr(sys, "stderr", real_err)
+    _capture.install()
+    _capture.install()  # once only: not a proxy of a proxy
+    caught: dict[str, tuple[str, str]] = {}
+    inside, printed = threading.Event(), threading.Event()
+
+    def command(name: str) -> None:
+        with _capture.capture() as (out, err):
+            inside.set()
+            print(f"{name} out")
+            print(f"{name} err", file=sys.stderr)
+            printed.wait(timeout=TIMEOUT)
+        caught[name] = (out.getvalue(), err.getvalue())
+
+    worker = threading.Thread(target=command, args=("worker",))
+    worker.start()
+    inside.wait(timeout=TIMEOUT)
+    print("main out")  # while the worker captures
+    printed.set()
+    worker.join()
+    assert caught["worker"] == ("worker out\n", "worker err\n")
+    assert real_out.getvalue() == "main out\n" and real_err.getvalue() == ""

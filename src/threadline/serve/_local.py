@@ -18,6 +18,7 @@ also refuses any request whose scope says it came over TCP.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -39,6 +40,8 @@ from threadline.service._common import os_actor
 from threadline.store import Store
 
 __all__ = ["LocalSocket", "create_local_app"]
+
+_log = logging.getLogger("threadline.serve")
 
 
 class LocalSocket:
@@ -87,7 +90,12 @@ def create_local_app(ctx: Context) -> Starlette:
                 ctx.audit(actor, action, obj, detail, con=con)
 
             store = Store(con, ctx.store.path, read_only=kind != "write")
-            answer = run_served(names, params, color, store=store, audit=audit)
+            try:
+                answer = run_served(names, params, color, store=store, audit=audit)
+            except Exception as exc:  # what the command line would show as a traceback
+                _log.exception("command %s failed in the server", " ".join(names))
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                return {"stdout": "", "stderr": f"threadline: {reason} (logged by the server)\n", "code": 1}
             return {"stdout": answer.stdout, "stderr": answer.stderr, "code": answer.code}
 
         if kind == "write":
