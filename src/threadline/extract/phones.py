@@ -732,30 +732,46 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
     """
     by_number: dict[str, tuple[list[Span], set[str]]] = {}
     for field_name, text in texts:
-        norm = normalise(text)
-        low = lower_same_length(norm.text)
-        runs, weight = _runs(low)
-        if weight < _MIN_DIGITS - 1:
-            continue  # too few digits for a number, counting weak ones ("i", "to", "for") as half
-        chains = [chain for run in runs for chain in _chains_of_run(low, run)]
-        for chain in chains:
-            if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
-                continue  # an age, a time, a price: too few digits for any number
-            for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):
-                first = used[0].start
-                if first and low[first - 1] == "(" and low.startswith(")", used[0].end):
-                    first -= 1  # "(713) 555-0142": the bracket belongs to the evidence
-                start, end = norm.span(first, used[-1].end)
-                if plus:  # keep the "+" in the evidence
-                    plus_at = norm.text.rfind("+", max(0, used[0].start - 2), used[0].start)
-                    if plus_at >= 0:
-                        start = norm.span(plus_at, plus_at + 1)[0]
-                spans, styles = by_number.setdefault(e164, ([], set()))
-                spans.append(Span(field_name, start, end))
-                styles.update(_styles(norm, low, used, (start, end)))
-                if regrouped:
-                    styles.add("regrouped")
+        numbers = _phones_in_short(text, region) if len(text) <= _SHORT_TEXT else _phones_in(text, region)
+        for e164, start, end, styles in numbers:
+            spans, all_styles = by_number.setdefault(e164, ([], set()))
+            spans.append(Span(field_name, start, end))
+            all_styles.update(styles)
     return [
         Found("phone", e164, tuple(spans), {"obfuscated": bool(styles), "styles": sorted(styles)})
         for e164, (spans, styles) in by_number.items()
     ]
+
+
+def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[str]], ...]:
+    """(E.164, start, end in ``text``, styles) of each number read in one text, in order."""
+    norm = normalise(text)
+    low = lower_same_length(norm.text)
+    runs, weight = _runs(low)
+    if weight < _MIN_DIGITS - 1:
+        return ()  # too few digits for a number, counting weak ones ("i", "to", "for") as half
+    found: list[tuple[str, int, int, frozenset[str]]] = []
+    chains = [chain for run in runs for chain in _chains_of_run(low, run)]
+    for chain in chains:
+        if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
+            continue  # an age, a time, a price: too few digits for any number
+        for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):
+            first = used[0].start
+            if first and low[first - 1] == "(" and low.startswith(")", used[0].end):
+                first -= 1  # "(713) 555-0142": the bracket belongs to the evidence
+            start, end = norm.span(first, used[-1].end)
+            if plus:  # keep the "+" in the evidence
+                plus_at = norm.text.rfind("+", max(0, used[0].start - 2), used[0].start)
+                if plus_at >= 0:
+                    start = norm.span(plus_at, plus_at + 1)[0]
+            styles = _styles(norm, low, used, (start, end))
+            if regrouped:
+                styles.add("regrouped")
+            found.append((e164, start, end, frozenset(styles)))
+    return tuple(found)
+
+
+# Short texts (titles, a site's phone or age field) recur across ads far more than bodies do:
+# their numbers are read once per distinct text and region.
+_SHORT_TEXT = 120
+_phones_in_short = lru_cache(maxsize=16384)(_phones_in)

@@ -155,6 +155,8 @@ class Hit(NamedTuple):
 
 
 _POSITION = attrgetter("start", "end")
+_SHORT_TEXT = 120
+_SHORT_CACHED = 16384
 
 
 class _Node:
@@ -168,7 +170,7 @@ class _Node:
 class Matcher:
     """The compiled form of a lexicon's entries: a word trie and an emoji-name table."""
 
-    __slots__ = ("_emoji", "_emoji_hint", "_entries", "_first")
+    __slots__ = ("_emoji", "_emoji_hint", "_entries", "_first", "_short")
 
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._entries = tuple(entries)
@@ -193,8 +195,22 @@ class Matcher:
         starts = {seq[0] for seq, name in emoji_spellings() if name in emoji}
         hint = "".join(re.escape(c) for c in sorted(starts))
         self._emoji_hint = re.compile(f"[{hint}]") if hint else None
+        # Short texts (titles, a site's fields) recur across ads far more than bodies do: each
+        # distinct one is matched once (a plain dict, emptied when full, so a matcher still pickles).
+        self._short: dict[str, tuple[Hit, ...]] = {}
 
     def match(self, text: str) -> list[Hit]:
+        """Every match in ``text``, ordered by position (see `_match`)."""
+        if len(text) > _SHORT_TEXT:
+            return self._match(text)
+        hits = self._short.get(text)
+        if hits is None:
+            if len(self._short) >= _SHORT_CACHED:
+                self._short.clear()
+            hits = self._short[text] = tuple(self._match(text))
+        return list(hits)
+
+    def _match(self, text: str) -> list[Hit]:
         """Every match in ``text``, ordered by position.
 
         Each entry is read left to right like a regular-expression search: at each word its longest
