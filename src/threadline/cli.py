@@ -17,8 +17,6 @@ import textwrap
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
@@ -27,6 +25,8 @@ import click
 
 from threadline import __version__
 from threadline._progress import Progress
+from threadline.handoff import SERVED as _SERVED
+from threadline.handoff import Served
 
 if TYPE_CHECKING:
     import duckdb
@@ -76,22 +76,14 @@ class CommandRefused(ValueError):
     """Not a command that a server runs for the command line."""
 
 
-@dataclass(frozen=True)
-class _Served:
-    """A command running inside the server: its store and how its acts are audited."""
-
-    store: Store
-    db: Path  # --db as the command line typed it (for messages; the server's store is ``store``)
-    audit: Callable[[str, str | None, dict[str, Any]], None]
-
-
-_SERVED: ContextVar[_Served | None] = ContextVar("threadline_served", default=None)
 _F = TypeVar("_F", bound=Callable[..., None])
 
 
 def _through_server(kind: str) -> Callable[[_F], _F]:
-    """Mark a command on a store (``kind``: 'read', or 'write' for one that the server runs in its
-    writer's queue): while a server holds its --db, the server runs it."""
+    """Mark a command on a store: while a server holds its --db, the server runs it. ``kind``:
+    'read'; 'write', which the server runs in its writer's queue; 'admin', a write that appends to
+    the audit itself (`user`, `token`, `audit export`), which the server also runs holding the
+    audit's lock, as it does for its own entries."""
 
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
@@ -189,7 +181,7 @@ def run_served(
                 for p in command.params
                 if p.name is not None and p.name in params
             }
-            token = _SERVED.set(_Served(store, cast(Path, values["db"]), audit))
+            token = _SERVED.set(Served(store, cast(Path, values["db"]), audit))
             try:
                 _one_line_errors(lambda: ctx.invoke(command.callback, **values))  # type: ignore[arg-type]
             finally:
@@ -1575,6 +1567,26 @@ from threadline.service.cli_admin import COMMANDS as _ADMIN_COMMANDS  # noqa: E4
 
 for _command in _ADMIN_COMMANDS:
     cli.add_command(_command)
+
+# How a server runs them (marked here: `cli_admin` cannot import this module while it loads).
+# `user add` and `user password` read a password from the terminal or stdin, which the server has
+# not: they need the server stopped.
+_ADMIN_SERVED = {
+    ("user", "list"): "read",
+    ("user", "disable"): "admin",
+    ("user", "enable"): "admin",
+    ("user", "totp"): "admin",
+    ("token", "add"): "admin",
+    ("token", "list"): "read",
+    ("token", "revoke"): "admin",
+    ("audit", "verify"): "read",
+    ("audit", "export"): "admin",
+}
+for (_group, _name), _kind in _ADMIN_SERVED.items():
+    _admin = _resolve_command([_group, _name])
+    if not hasattr(_admin.callback, "served"):  # marked once, by whichever copy of this module loads first
+        assert _admin.callback is not None
+        _admin.callback = _through_server(_kind)(_admin.callback)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,11 +17,26 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["LOCAL_PATH", "Answer", "HandoffError", "RunningServer", "lock_path", "running_server", "send"]
+if TYPE_CHECKING:
+    from threadline.store import Store
+
+__all__ = [
+    "LOCAL_PATH",
+    "SERVED",
+    "Answer",
+    "HandoffError",
+    "RunningServer",
+    "Served",
+    "lock_path",
+    "running_server",
+    "send",
+]
 
 LOCAL_PATH = "/cli"  # the one route of the server's Unix socket
 _WAIT_TRIES = 100  # a server starting or stopping: tries to reach it, 0.1 s apart
@@ -43,6 +58,22 @@ class Answer:
     stdout: str
     stderr: str
     code: int
+
+
+@dataclass(frozen=True)
+class Served:
+    """A command running inside the server for the command line: the server's store, the --db
+    the command was given (as typed, for its messages), and how its acts are audited."""
+
+    store: Store
+    db: Path
+    audit: Callable[[str, str | None, dict[str, Any]], None]
+
+
+# Set while the server runs a command for the command line. It lives here, not in threadline.cli:
+# run as `python -m threadline.cli`, that module is loaded twice (as __main__, and by name when
+# the server or an admin command imports it), and both copies must see the one state.
+SERVED: ContextVar[Served | None] = ContextVar("threadline_served", default=None)
 
 
 def lock_path(store_file: Path) -> Path:

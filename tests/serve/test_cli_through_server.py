@@ -212,6 +212,40 @@ def _ads(summary: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
+def test_admin_commands_through_the_server(running: Running) -> None:
+    verified = running.run("audit", "verify", "--db", str(running.db))
+    assert verified.returncode == 0 and "chain intact" in verified.stdout, verified.stderr
+    added = running.run("token", "add", "--user", "ana", "--scope", "read", "--db", str(running.db))
+    assert added.returncode == 0, added.stderr
+    with httpx.Client(base_url=running.url, timeout=TIMEOUT) as client:
+        headers = {"Authorization": f"Bearer {added.stdout.strip()}"}
+        assert client.get("/api/v1/hubs", headers=headers).status_code == 200  # the new token works
+    listed = running.run("token", "list", "--db", str(running.db))
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["T1", "T2"], listed.stdout
+    # a password is read from the terminal or stdin, which the server has not: refused plainly
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "threadline.cli",
+            "user",
+            "add",
+            "bo",
+            "--role",
+            "analyst",
+            "--db",
+            str(running.db),
+        ],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        env=running.env,
+        timeout=600,
+    )
+    assert refused.returncode == 1 and refused.stderr.startswith("threadline: "), refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "stop it" in refused.stderr
+
+
 READS = [
     ("summary",),
     ("hubs", "--limit", "5"),

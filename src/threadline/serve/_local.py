@@ -89,7 +89,7 @@ def create_local_app(ctx: Context) -> Starlette:
             def audit(action: str, obj: str | None, detail: dict[str, Any]) -> None:
                 ctx.audit(actor, action, obj, detail, con=con)
 
-            store = Store(con, ctx.store.path, read_only=kind != "write")
+            store = Store(con, ctx.store.path, read_only=kind == "read")
             try:
                 answer = run_served(names, params, color, store=store, audit=audit)
             except Exception as exc:  # what the command line would show as a traceback
@@ -98,8 +98,15 @@ def create_local_app(ctx: Context) -> Starlette:
                 return {"stdout": "", "stderr": f"threadline: {reason} (logged by the server)\n", "code": 1}
             return {"stdout": answer.stdout, "stderr": answer.stderr, "code": answer.code}
 
-        if kind == "write":
-            result = await asyncio.wrap_future(ctx.writer.submit(f"cli {' '.join(names)}", run))
+        def run_admin(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            # An admin command appends its own audit entries in its transaction: it must not run
+            # beside another append (every append moves the signed head's one row).
+            with ctx.books:
+                return run(con)
+
+        if kind in ("write", "admin"):
+            job = run_admin if kind == "admin" else run
+            result = await asyncio.wrap_future(ctx.writer.submit(f"cli {' '.join(names)}", job))
         else:
             result = await run_in_threadpool(lambda: run(ctx.cursor()))
         return JSONResponse(result)

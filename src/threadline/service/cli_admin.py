@@ -36,16 +36,21 @@ def _fail(message: str) -> None:
 def _store(db: Path, *, read_only: bool = False, create: bool = False) -> Iterator[Store]:
     """The store, with account and audit refusals turned into one line and exit 1 like every
     other command's errors."""
-    from threadline.cli import _readable
+    from threadline.cli import _open, _readable
+    from threadline.handoff import SERVED, running_server
     from threadline.service import audit as audit_log
     from threadline.service.accounts import AccountError
-    from threadline.store import Store
 
     if not (create and not db.exists()):
         _readable(db)
+    if SERVED.get() is None and (server := running_server(db)) is not None:
+        # A command the server does not run for us (`user add` and `user password` read a password
+        # here): DuckDB's lock would refuse it less plainly.
+        _fail(f"{db}: a server runs on this store (pid {server.pid}, {server.url}): stop it for this command")
     key_was_there = audit_log.key_file(db.absolute()).exists()
     try:
-        with Store.open(db, read_only=read_only) as store:
+        # _open: the running server's store when the server runs this command for the command line
+        with _open(db, read_only=read_only) as store:
             yield store
     except (AccountError, audit_log.AuditError) as exc:
         _fail(str(exc))
