@@ -199,7 +199,8 @@ def test_fitted_weights_are_used_only_when_they_beat_the_priors(corpus_store: Pa
             label_network(con, n, "independent", analyst="lee")
         report = fit(con, analyst="lee")
         assert report.adopted and report.model_ap > report.prior_ap
-        assert all(w > 0 for w in report.coefficients.values())
+        # Fitted under a non-negativity constraint: a sign may drop to 0, never count against.
+        assert all(w >= 0 for w in report.coefficients.values()), report.coefficients
         assert adopted_model(con) is not None
         assert score_store(con).model == f"model {report.model_id}"
         [(models,)] = con.execute("SELECT COUNT(*) FROM score_models").fetchall()

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from .obfuscate import OBFUSCATED_STYLES, has_adjacent_repeat, render_phone
+from .obfuscate import OBFUSCATED_STYLES, WRITTEN_STYLES, has_adjacent_repeat, render_phone
 from .phones import HUB_NUMBERS, Phone
 from .population import Network, Post, Voice
 from .vocab import (
@@ -140,12 +140,12 @@ def _style(voice: Voice, phone: Phone, rng: random.Random) -> str:
     if voice.styles and rng.random() < voice.obfuscate_rate:
         style = rng.choice(voice.styles)
     elif rng.random() < 0.05:  # anyone hides a number now and then
-        style = rng.choice(OBFUSCATED_STYLES)
+        style = rng.choice(OBFUSCATED_STYLES + WRITTEN_STYLES)
     else:
         style = "plain"
     if style == "double" and not has_adjacent_repeat(phone.national, phone.country):
         style = "words_en"
-    if style == "filler" and voice.plain:  # its fillers include the rose emoji, a lexicon sign
+    if style in ("filler", "symbols") and voice.plain:  # their emoji include the rose, a lexicon sign
         style = "separators"
     return style
 

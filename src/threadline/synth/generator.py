@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from .compose import SOURCES, ad_id, compose, edit, render
 from .images import STOCK_IMAGE, ImageStore
-from .obfuscate import STYLES
+from .obfuscate import ALL_STYLES
 from .phones import HUB_NUMBERS, PhoneAllocator
 from .population import DAY, KIND_SHARES, Network, Planner
 from .vocab import POPULAR_TEXTS
@@ -328,7 +328,7 @@ def _write_meta(
         "start": _iso(START),
         "end": _iso(START + span_days * DAY),
         "images": store is not None,
-        "styles": list(STYLES),
+        "styles": list(ALL_STYLES),
         "sources": [
             {
                 "name": s.name,

@@ -26,7 +26,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from .obfuscate import OBFUSCATED_STYLES
+from .obfuscate import OBFUSCATED_STYLES, WRITTEN_STYLES
 from .phones import Phone, PhoneAllocator
 from .vocab import (
     CITIES,
@@ -102,8 +102,17 @@ _STYLE_WEIGHTS: dict[str, float] = {
     "filler": 10,
     "double": 6,
     "mixed": 8,
+    # How real ads write numbers beyond the classic styles (issue 13): seen less often each.
+    "regrouped": 6,
+    "words_tens": 5,
+    "words_run": 4,
+    "soundalike": 3,
+    "leet": 4,
+    "lookalikes": 4,
+    "symbols": 6,
+    "international": 4,
 }
-assert set(_STYLE_WEIGHTS) == set(OBFUSCATED_STYLES)
+assert set(_STYLE_WEIGHTS) == set(OBFUSCATED_STYLES) | set(WRITTEN_STYLES)
 
 _FACT_KINDS = ("age", "height", "measure", "price", "time", "date", "room", "zip", "247", "road", "area")
 
@@ -213,6 +222,7 @@ class Planner:
         self.popular_share = popular_share
         self.touring_share = touring_share
         self.plain_share = plain_share
+        self._plain_credit = 0.5
         self.allocator = allocator
         self.start = start
         self.end = start + span_days * DAY
@@ -548,7 +558,11 @@ class Planner:
         rng = self.rng
         country = "GB" if rng.random() < _UK_SHARE else "US"
         voice = self._voice("controlled")
-        if self.plain_share > 0 and rng.random() < self.plain_share:
+        # The share asked, exactly rather than by chance: a handful of operations would often
+        # have none or all of them plain. Half a turn's credit to start: the first is plain at 0.5.
+        self._plain_credit += self.plain_share
+        if self.plain_share > 0 and self._plain_credit >= 1:
+            self._plain_credit -= 1
             self._make_plain(voice)
         if rng.random() < 0.4:
             platform = rng.choice(("telegram", "snapchat", "instagram"))
