@@ -1405,6 +1405,7 @@ def backup(db: Path, out_dir: Path) -> None:
             temp.unlink(missing_ok=True)
             raise
         con.execute(f"DETACH {alias}")
+        os.chmod(temp, stat.S_IMODE(store.path.stat().st_mode))  # readable by whom the store is
         os.replace(temp, target)
         counts = store.counts()
         key = audit.key_file(store.path)

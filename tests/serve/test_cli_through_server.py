@@ -195,6 +195,8 @@ def test_a_backup_while_the_server_writes_is_a_consistent_store(running: Running
     assert made.stdout.startswith("backup: ") and str(running.folder / "keys") in made.stdout
     manifest = json.loads((out / "threadline-backup.json").read_text(encoding="utf-8"))
     assert manifest["audit_key"] == str(running.folder / "keys" / audit.KEY_FILE_NAME)
+    # no more readable than the store itself
+    assert stat.S_IMODE((out / "store.duckdb").stat().st_mode) == stat.S_IMODE(running.db.stat().st_mode)
     with Store.open(out / "store.duckdb") as copy:
         ads = copy.counts().ads
         # the ingest ran before the backup or after it, never half (both are the writer's jobs)
