@@ -38,9 +38,10 @@ def build(db: Path, *files: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """500 synthetic ads (seed 3) with images and edited versions."""
+    """500 synthetic ads (seed 7) with images and edited versions (a seed whose stock photos do not
+    glue most of so small a corpus into one network: see the note of issue 12)."""
     folder = tmp_path_factory.mktemp("read-corpus")
-    generate(folder, 500, 3, images=True)
+    generate(folder, 500, 7, images=True)
     return folder
 
 
