@@ -608,7 +608,7 @@ def explain(network: str, db: Path, limit: int) -> None:
     ads (latest first), and what links them."""
     from threadline.link.lineage import resolve
     from threadline.link.text import text_hub_examples
-    from threadline.store import queries as q
+    from threadline.read import networks as q
 
     _readable(db)
     with _open(db, read_only=True) as store:
@@ -1009,26 +1009,24 @@ def hubs(db: Path, limit: int) -> None:
     """List the hubs: identifiers, images and texts shared by many unrelated posters, not used for
     linking (a text hub: two sentences that follow each other in the ads of many numbers; it joins
     ads only with something else that agrees)."""
+    from threadline import read
     from threadline.link.text import text_hub_examples
 
     _readable(db)
     with _open(db, read_only=True) as store:
         _audit("read hubs", None)
-        rows = store.connection.execute(
-            """
-            SELECT kind, value, ads, co_phones, names, detected, marked_by FROM link_hubs
-            WHERE is_hub OR marked_by IS NOT NULL ORDER BY is_hub DESC, ads DESC LIMIT ?
-            """,
-            [limit],
-        ).fetchall()
-        texts = text_hub_examples(store.connection, [r[1] for r in rows if r[0] == "text"])
-    for kind, value, n, co, names, _detected, by in rows:
-        how = f"marked by {by}" if by else "detected"
+        rows = read.hubs(store.connection, limit=limit)
+        texts = text_hub_examples(store.connection, [h.value for h in rows if h.kind == "text"])
+    for hub in rows:
+        how = f"marked by {hub.marked_by}" if hub.marked_by else "detected"
         # a text is beside numbers, not other numbers: it has none of its own
-        beside = "phones      " if kind == "text" else "other phones"
-        click.echo(f"{kind:<7} {value:<66} {n:>7,} ads {co:>6,} {beside} {names:>4,} names  {how}")
-        if kind == "text":
-            click.echo(f"        {_clean(texts.get(value, ''))}")
+        beside = "phones      " if hub.kind == "text" else "other phones"
+        click.echo(
+            f"{hub.kind:<7} {hub.value:<66} {hub.ads:>7,} ads {hub.co_phones:>6,} {beside} "
+            f"{hub.names:>4,} names  {how}"
+        )
+        if hub.kind == "text":
+            click.echo(f"        {_clean(texts.get(hub.value, ''))}")
     if not rows:
         click.echo("no hubs")
 
@@ -1067,6 +1065,7 @@ def mark_hub(
     its two sentences, "H1 H2"). A value the store never extracted is refused unless --anyway.
     Prints the decision as D…; `revoke D…` withdraws it.
     """
+    from threadline import read
     from threadline.link.decisions import clear_hub_mark
     from threadline.link.decisions import mark_hub as record_mark
 
@@ -1081,7 +1080,7 @@ def mark_hub(
             _audit("clear hub mark", f"D{decision_id}", kind=kind, value=value, analyst=analyst, note=note)
             click.echo(f"revoked D{decision_id}: {kind} {value} is left to the data")
         else:
-            if not anyway and not _hub_value_seen(con, kind, value):
+            if not anyway and not read.hub_value_seen(con, kind, value):
                 _fail(f"{kind} {value} is in no ad of {db} (--anyway marks it all the same)")
             decision_id = record_mark(con, kind, value, is_hub=not not_hub, analyst=analyst, note=note)
             action = "mark not hub" if not_hub else "mark hub"
@@ -1100,17 +1099,6 @@ def _hub_value(kind: str, typed: str, region: str) -> str:
     except ValueError as exc:
         _fail(str(exc))
         raise  # not reached: _fail exits
-
-
-def _hub_value_seen(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> bool:
-    """Whether an ad of the store holds ``value`` (a phone tenure: one the last link run saw)."""
-    if kind == "image":
-        query, params = "SELECT 1 FROM ad_images WHERE sha256 = ? LIMIT 1", [value]
-    elif kind == "text" or " from " in value:
-        query, params = "SELECT 1 FROM link_hubs WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
-    else:
-        query, params = "SELECT 1 FROM extractions WHERE kind = ? AND value = ? LIMIT 1", [kind, value]
-    return bool(con.execute(query, params).fetchall())
 
 
 def _ad_refs(refs: tuple[str, ...]) -> list[tuple[str, str]]:
