@@ -1380,19 +1380,7 @@ def backup(db: Path, out_dir: Path) -> None:
             _fail(f"{target} exists: back up into another folder")
         out_dir.mkdir(parents=True, exist_ok=True)
         temp = out_dir / f".{store.path.name}.{secrets.token_hex(6)}.tmp"
-        con = store.connection
-        # COPY FROM DATABASE copies every table, view and sequence as of one transaction's
-        # snapshot, into a new file that `Store.open` opens as it is (same schema version).
-        (name,) = con.execute("SELECT current_database()").fetchone() or ("",)
-        alias = f"backup_{secrets.token_hex(6)}"
-        con.execute(f"ATTACH '{_sql_text(str(temp))}' AS {alias}")
-        try:
-            con.execute(f'COPY FROM DATABASE "{name}" TO {alias}')
-        except BaseException:
-            con.execute(f"DETACH {alias}")
-            temp.unlink(missing_ok=True)
-            raise
-        con.execute(f"DETACH {alias}")
+        store.copy_to(temp)
         os.chmod(temp, stat.S_IMODE(store.path.stat().st_mode))  # readable by whom the store is
         os.replace(temp, target)
         counts = store.counts()
@@ -1413,10 +1401,6 @@ def backup(db: Path, out_dir: Path) -> None:
         _audit("backup", str(target))
     click.echo(f"backup: {counts.ads:,} ads, {counts.versions:,} versions of {db} copied to {target}")
     click.echo(f"audit key (not copied; keep it for the restored store): {key}")
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _few(refs: list[str], shown: int = 5) -> str:

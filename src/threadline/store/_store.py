@@ -710,6 +710,23 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def copy_to(self, target: str | os.PathLike[str]) -> None:
+        """Copy the whole store into the new file ``target``, as of one moment: COPY FROM DATABASE
+        copies every table, view and sequence as of one transaction's snapshot, into a file that
+        `Store.open` opens as it is (same schema version). On a failure ``target`` is removed."""
+        con = self._con
+        (name,) = con.execute("SELECT current_database()").fetchone() or ("",)
+        alias = f"backup_{os.urandom(6).hex()}"
+        path = str(target).replace("'", "''")
+        con.execute(f"ATTACH '{path}' AS {alias}")
+        try:
+            con.execute(f'COPY FROM DATABASE "{name}" TO {alias}')
+        except BaseException:
+            con.execute(f"DETACH {alias}")
+            Path(target).unlink(missing_ok=True)
+            raise
+        con.execute(f"DETACH {alias}")
+
     def counts(self) -> Counts:
         """How many ads, versions, extracted values (distinct, by kind), images, quarantined."""
         con = self._con
