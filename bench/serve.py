@@ -134,7 +134,7 @@ def _samples(url: str, token: str, corpus: Path) -> dict[str, list[str]]:
     networks = [str(row["network"]) for row in queue["items"]]
     ads, queries = [], []
     rng = random.Random(7)
-    with (corpus / "ads.jsonl").open(encoding="utf-8") as lines:
+    with (corpus.parent / "base.jsonl").open(encoding="utf-8") as lines:  # the ads served from the start
         for line in lines:
             if rng.random() < 0.01:
                 ad = json.loads(line)
