@@ -115,3 +115,27 @@ def test_a_job_leaves_no_temporary_tables_on_the_writer(ctx: Context) -> None:
 
     assert ctx.writer.submit("after", left).result(timeout=60) == 0
     assert _count(ctx.cursor()) == 1  # the store's own tables stay
+
+
+def test_concurrent_audit_entries_are_written_in_batches_and_all_kept(ctx: Context) -> None:
+    # Readers append their entries together (group commit): every one is kept, each thread's in
+    # its own order, and the chain verifies.
+    threads, each = 12, 15
+    start = threading.Barrier(threads)
+
+    def read(k: int) -> None:
+        start.wait()
+        for i in range(each):
+            ctx.audit(audit.Actor(f"user{k}", "user", "127.0.0.1"), "read network", f"N{i:08d}")
+
+    workers = [threading.Thread(target=read, args=(k,)) for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not any(worker.is_alive() for worker in workers)
+    rows = ctx.cursor().execute("SELECT actor, object FROM audit_log ORDER BY seq").fetchall()
+    for k in range(threads):
+        assert [o for a, o in rows if a == f"user{k}"] == [f"N{i:08d}" for i in range(each)]
+    result = audit.verify(ctx.cursor())
+    assert result.ok and result.entries == len(rows) == threads * each

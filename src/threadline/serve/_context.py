@@ -25,6 +25,15 @@ class Settings:
 
 
 @dataclass
+class _Pending:
+    """An audit entry waiting to be written with others (`Context.audit`)."""
+
+    record: Any
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+@dataclass
 class Context:
     """One running server's state.
 
@@ -41,6 +50,8 @@ class Context:
     writer: Writer = field(init=False)
     readers: Readers = field(init=False)
     books: threading.Lock = field(default_factory=threading.Lock)
+    _queued: list[_Pending] = field(default_factory=list)  # audit entries waiting for a batch
+    _queued_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.writer = Writer(self.store.connection)
@@ -59,11 +70,41 @@ class Context:
         *,
         con: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
-        """Append one audit entry (on ``con``, default this thread's cursor)."""
+        """Append one audit entry: on ``con`` when given (inside the caller's work), else with the
+        entries other requests are appending at the same moment.
+
+        Group commit: an entry costs a few milliseconds alone (a transaction, the head checked
+        and signed), and ``books`` lets one append run at a time, so twenty readers would queue
+        behind each other. Each request queues its entry instead; whoever holds ``books`` next
+        writes every entry queued so far in one transaction (`audit.append_many`), and each
+        request returns once its own entry is written (or fails with the batch's error).
+        """
         from threadline.service import audit
 
-        with self.books:
-            audit.append(con if con is not None else self.cursor(), actor, action, object, detail)
+        if con is not None:
+            with self.books:
+                audit.append(con, actor, action, object, detail)
+            return
+        ticket = _Pending(audit.Record(actor, action, object, detail))
+        with self._queued_lock:
+            self._queued.append(ticket)
+        while not ticket.done.is_set():
+            with self.books:
+                if ticket.done.is_set():  # written by the batch before
+                    break
+                with self._queued_lock:
+                    batch, self._queued = self._queued, []
+                try:
+                    audit.append_many(self.cursor(), [t.record for t in batch])
+                except BaseException as exc:
+                    for t in batch:
+                        t.error = exc
+                        t.done.set()
+                else:
+                    for t in batch:
+                        t.done.set()
+        if ticket.error is not None:
+            raise ticket.error
 
     def start(self) -> None:
         self.writer.start()
