@@ -165,6 +165,12 @@ def test_burner_operation_linked_only_by_photos(tmp_path: Path, photos: int) -> 
         assert net["other"] != net["burner-0"]
         similar = store.connection.execute("SELECT COUNT(*) FROM link_evidence WHERE kind = 'similar_image'")
         assert (similar.fetchall()[0][0] >= 1) == (photos == 2)
+        # A similar photo that did not join two networks does not join their persons either.
+        spanning = store.connection.execute(
+            "SELECT COUNT(*) FROM (SELECT person FROM ad_links GROUP BY person"
+            " HAVING COUNT(DISTINCT network) > 1)"
+        )
+        assert spanning.fetchall()[0][0] == 0
 
 
 def test_stock_image_is_a_hub(tmp_path: Path) -> None:

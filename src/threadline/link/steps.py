@@ -476,10 +476,11 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         """,
     )
     engine.table("person_edges", _within("_person_edges_all", scope))
-    if cut:
+    if cut or params.weak_rounds:
         # A person never spans two networks. Person links are stars (each holder of a value to its
-        # first holder), and a cut may have put that first holder in another network: re-star
-        # every value inside each network, so the holders left on either side stay joined.
+        # first holder), and a cut, or a weak link (a similar photo) that did not join its two
+        # networks, may have put that first holder in another network: re-star every value
+        # inside each network, so the holders left on either side stay joined, and apart.
         engine.table(
             "_person_members",
             """
