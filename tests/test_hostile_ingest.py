@@ -324,6 +324,18 @@ def test_ingest_exits_non_zero_with_the_counts_when_no_record_was_accepted(tmp_p
     assert result.exit_code == 0 and "1 seen again" in result.output
 
 
+def test_run_with_no_valid_record_links_an_empty_store_and_says_the_counts(tmp_path: Path) -> None:
+    # Linking and scoring an empty store must not fail (a logarithm of zero ads once did): the run
+    # says its four counts and exits non-zero because nothing was accepted.
+    bad = write_jsonl(tmp_path / "bad.jsonl", ["{", '{"id": 1}'])
+    result = CliRunner().invoke(
+        cli, ["run", "--engine", "local", "--input", str(bad), "--output", str(tmp_path / "out")]
+    )
+    assert result.exit_code != 0
+    assert "run (local): 2 records: 0 new ads, 0 new versions, 0 seen again, 2 quarantined" in result.output
+    assert "no record could be stored" in result.output and "logarithm" not in result.output
+
+
 def test_a_store_that_gives_up_stops_the_run_with_one_line_and_loses_nothing(tmp_path: Path) -> None:
     # DuckDB invalidates a database whose checkpoint runs out of memory (strings over its 256 KB
     # block size are pinned whole). Under a tiny memory cap 1 MB fields get there fast: the

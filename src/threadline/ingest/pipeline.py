@@ -410,6 +410,15 @@ def _store(
             raise  # the store itself cannot be written (not even quarantine rows)
         if len(items) == 1 and not quarantined:
             item, raw = items[0]
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                # Records are bounded (lines of 16 MB, fields of 1 MB): one that cannot be held is
+                # a store whose memory cap is too small, not a bad record. Stop; nothing is lost.
+                said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise StoreError(
+                    f"the store ran out of memory holding a single record ({said[:160]}); every "
+                    "batch before this one is stored: run the same ingest again to go on, with "
+                    "more memory (THREADLINE_MEMORY_LIMIT)"
+                ) from exc
             reason = one_line(f"could not be stored: {type(exc).__name__}: {exc}")
             return _store(store, [], [Quarantined(item.file, item.line, reason, raw)], run_id)
         first = _store(store, [], quarantined, run_id) if quarantined else BatchResult(0, 0, 0, 0)

@@ -102,7 +102,8 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
     # The surprise of a feature: ln(N / ads carrying it), N all ads linked, of the pairs (or of the
     # sentences, without pairs): what order says about a writer is carried by the pairs.
     order_kind = 0 if params.text_sentence_pairs else 1
-    engine.table("_text_total", "SELECT COUNT(*) AS ads FROM link_ads")
+    # At least one, so that the logarithms below are defined on an empty store.
+    engine.table("_text_total", "SELECT GREATEST(COUNT(*), 1) AS ads FROM link_ads")
     engine.table(
         "_text_sets",
         f"""
