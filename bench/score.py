@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from link import image_modes, parse_shares, sweep_corpus
 from run import OUT, _corpus, _run_measured
-from threadline.score.lexicon import default_lexicon
+from threadline.extract.lexicon import default_lexicon
 from threadline.store import Store
 from threadline.synth.vocab import INDICATOR_PHRASES
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from linearity import assert_linear
 from threadline.extract.emoji import find_emoji
-from threadline.score.lexicon import (
+from threadline.extract.lexicon import (
     ENV_VAR,
     Entry,
     Lexicon,
@@ -19,8 +19,8 @@ from threadline.score.lexicon import (
     default_lexicon,
     load_lexicon,
 )
-from threadline.score.matcher import MAX_WORDS, canonical
-from threadline.score.patterns import MAX_EXPANSIONS, PatternError, expand
+from threadline.extract.matcher import MAX_WORDS, canonical
+from threadline.extract.patterns import MAX_EXPANSIONS, PatternError, expand
 
 HEADER = "id\tkind\ttext\tcategory\tweight\tsource\tnote\n"
 SOURCE = "Example A. (2024). A study. Journal. https://example.org"

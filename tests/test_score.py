@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from test_link import ALWAYS_INCREMENTAL, FOOTER, independents, ingest_and_link, phone, write_ads
+from threadline.extract.lexicon import default_lexicon
 from threadline.ingest import ingest_file
 from threadline.link import link
 from threadline.score.learn import NotEnoughLabels, fit, label_network, revoke_label
-from threadline.score.lexicon import default_lexicon
 from threadline.score.scorer import adopted_model, iter_ad_scores, score_store
 from threadline.score.weights import Weight, WeightsError, load_weights
 from threadline.store import Store

@@ -489,7 +489,7 @@ def test_touring_independents_visit_several_cities(hard_corpus: dict[str, Any]) 
 
 
 def test_plain_operations_write_no_lexicon_phrase(hard_corpus: dict[str, Any]) -> None:
-    from threadline.score.lexicon import default_lexicon
+    from threadline.extract.lexicon import default_lexicon
 
     lexicon = default_lexicon()
     networks = hard_corpus["networks"]

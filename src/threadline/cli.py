@@ -671,7 +671,7 @@ _AD_SIGN_NOTE = (
 
 def _explain_score(scored: Any, limit: int) -> None:
     """The network's score as a sum: the starting bias, its contributions, and the logit."""
-    from threadline.score.lexicon import default_lexicon
+    from threadline.extract.lexicon import default_lexicon
     from threadline.score.scorer import NOTE, reasons
     from threadline.score.weights import load_weights
 
@@ -1589,7 +1589,7 @@ def _one_line_errors(run: Callable[[], Any]) -> Any:
         lines = str(exc).strip().splitlines()
         _fail(lines[0] if lines else f"DuckDB {type(exc).__name__}")
     except ValueError as exc:  # a unit's lexicon or weights file with broken rows
-        from threadline.score._tsv import DataFileError
+        from threadline._tsv import DataFileError
 
         if not isinstance(exc, DataFileError):
             raise

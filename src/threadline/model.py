@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["KINDS", "Ad", "Extraction", "Found", "Span"]
 
 # Kinds of extracted value, in the order the `extract` command writes them. "indicator" is a
-# lexicon entry's id (score/lexicon.py). "sentence" (a masked sentence's hash, for near-duplicate
+# lexicon entry's id (extract/lexicon.py). "sentence" (a masked sentence's hash, for near-duplicate
 # text) is linking input, not part of the output contract. "notice" says something about the
 # extraction itself, not the ad: "field_cut" when a text was longer than extraction reads
 # (extract/text.py `within_budget`); evidence only, and nothing downstream reads it.

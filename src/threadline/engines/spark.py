@@ -484,11 +484,11 @@ def run_spark(
     from threadline.engine import write_rows
     from threadline.engines import input_files
     from threadline.engines.outputs import OUTPUTS, check_output, clear_output
+    from threadline.extract.lexicon import default_lexicon
     from threadline.link import LinkParams, result_tables, run_params
     from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
     from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
     from threadline.link.text import text_pairs
-    from threadline.score.lexicon import default_lexicon
     from threadline.score.scorer import _versions, build_features, prior_model, score_tables
     from threadline.score.weights import load_weights
 

@@ -2,7 +2,8 @@
 
 Nothing here touches the store or the network; the same functions run inside `ingest`, the
 `extract` command and the engines' workers. One module per kind (`phones`, `contacts`, `people`,
-`money`, `places`, `images`, `emoji`); `extract_ad` runs them all. The package loads its modules
+`money`, `places`, `images`, `emoji`, `indicators`, the last matching the indicator lexicon of
+`lexicon`, `matcher` and `patterns`); `extract_ad` runs them all. The package loads its modules
 lazily, so a worker that only needs `phones` does not pay for the gazetteer.
 """
 

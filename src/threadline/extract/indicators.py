@@ -1,4 +1,4 @@
-"""Indicator language in an ad: every lexicon entry found, with its spans (see `score.lexicon`).
+"""Indicator language in an ad: every lexicon entry found, with its spans (see `extract.lexicon`).
 
 The lexicon in effect (``$THREADLINE_LEXICON`` or the shipped one) is read once per process. The
 value is the entry's id; its weight is read from the lexicon at scoring time, so a unit that
@@ -11,8 +11,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+from threadline.extract.lexicon import Lexicon, default_lexicon
 from threadline.model import Found, Span
-from threadline.score.lexicon import Lexicon, default_lexicon
 
 __all__ = ["find_indicators"]
 

@@ -175,7 +175,7 @@ class NetworkView:
 
 
 def _reasons(parts: list[ScorePart], top: int) -> tuple[Reason, ...]:
-    from threadline.score.lexicon import default_lexicon
+    from threadline.extract.lexicon import default_lexicon
     from threadline.score.scorer import reasons
     from threadline.score.weights import load_weights
 

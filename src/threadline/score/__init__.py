@@ -2,9 +2,9 @@
 
 One module per kind of evidence, imported directly (nothing is loaded here):
 
-* `threadline.score.lexicon`: the indicator lexicon (``data/lexicon.tsv`` or a unit's own file),
-  checked on load and matched in ad text by `threadline.score.matcher`, whose patterns follow the
-  restricted syntax of `threadline.score.patterns`;
+* the indicator lexicon (``data/lexicon.tsv`` or a unit's own file) is extraction's:
+  `threadline.extract.lexicon`, matched in ad text by `threadline.extract.matcher`, whose patterns
+  follow the restricted syntax of `threadline.extract.patterns`; scoring reads its weights;
 * `threadline.score.movement` and `threadline.score.structure`: movement between cities and
   network structure, computed over the linked ads;
 * `threadline.score.weights`: the prior weights of structure, movement and ads' own signs

@@ -27,9 +27,9 @@ import duckdb
 import numpy as np
 
 from threadline.engine import DuckDBEngine
+from threadline.extract.lexicon import Lexicon, default_lexicon
 from threadline.link.lineage import LABELLED_NETWORKS
 from threadline.refs import format_ref
-from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.score.scorer import build_features, prior_model
 from threadline.score.weights import Weights, load_weights
 from threadline.store.schema import utc_now

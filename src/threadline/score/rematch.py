@@ -14,8 +14,8 @@ import duckdb
 import pyarrow as pa
 
 from threadline.extract.indicators import find_indicators
+from threadline.extract.lexicon import Lexicon, default_lexicon
 from threadline.extract.text import within_budget
-from threadline.score.lexicon import Lexicon, default_lexicon
 from threadline.store._tx import transaction
 
 __all__ = ["rematch"]

@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from threadline.engine import DuckDBEngine, Engine, sql_literal, write_rows
-from threadline.score.lexicon import Lexicon, default_lexicon
+from threadline.extract.lexicon import Lexicon, default_lexicon
 from threadline.score.movement import movement_steps
 from threadline.score.saved import refresh_network_summary, save_movement
 from threadline.score.structure import local_prices, scope_tables, structure_features

@@ -10,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from threadline.score._tsv import DataFileError, Problem, read_file, read_rows
+from threadline._tsv import DataFileError, Problem, read_file, read_rows
 
 __all__ = ["COLUMNS", "ENV_VAR", "LEVELS", "Weight", "Weights", "WeightsError", "load_weights"]
 

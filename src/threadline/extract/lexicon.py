@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
+from threadline._tsv import DataFileError, Problem, read_file, read_rows
 from threadline.extract.emoji import emoji_name, find_emoji
-from threadline.score._tsv import DataFileError, Problem, read_file, read_rows
-from threadline.score.matcher import MAX_WORDS, Hit, Matcher, canonical, emoji_spellings
-from threadline.score.patterns import PatternError, expand
+from threadline.extract.matcher import MAX_WORDS, Hit, Matcher, canonical, emoji_spellings
+from threadline.extract.patterns import PatternError, expand
 
 __all__ = [
     "COLUMNS",

@@ -39,7 +39,7 @@ from threadline.extract.emoji import find_emoji
 from threadline.extract.text import normalise
 
 if TYPE_CHECKING:
-    from threadline.score.lexicon import Entry
+    from threadline.extract.lexicon import Entry
 
 __all__ = ["MAX_WORDS", "Hit", "Matcher", "canonical", "emoji_spellings", "fold"]
 

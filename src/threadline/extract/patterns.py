@@ -2,7 +2,7 @@
 
 A lexicon ``pattern`` is never run as a regular expression on ad text. It is expanded, when the
 lexicon loads, into the finite list of phrases it stands for, and those phrases are matched word by
-word like any other phrase (see `threadline.score.matcher`). No pattern can therefore backtrack,
+word like any other phrase (see `threadline.extract.matcher`). No pattern can therefore backtrack,
 however hostile the ad: matching costs the same per word whatever the lexicon says.
 
 What a pattern may contain (everything else is refused with the reason, never skipped):

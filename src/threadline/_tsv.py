@@ -1,4 +1,8 @@
-"""Reading the unit-editable data files (lexicon, weights): UTF-8 text, rows with line numbers."""
+"""Reading the unit-editable data files: UTF-8 text, rows with line numbers.
+
+Shared by the lexicon (extraction's, `threadline.extract.lexicon`) and the score weights
+(scoring's, `threadline.score.weights`), so it belongs to neither stage.
+"""
 
 from __future__ import annotations
 
