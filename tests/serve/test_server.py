@@ -404,6 +404,33 @@ def test_reads_answer_json_and_are_audited(server: Server) -> None:
     assert ("login", "al") in mine
 
 
+def test_a_kept_answer_is_still_audited_and_a_write_makes_it_stale(server: Server) -> None:
+    path = f"/api/v1/networks/{server.network}"
+    with _signed_in(server, "al") as (al, _), _signed_in(server, "ana") as (ana, csrf):
+        first = al.get(path, params={"ads_limit": 2})
+        second = ana.get(path, params={"ads_limit": 2})
+        assert first.status_code == second.status_code == 200
+        assert second.headers["X-Threadline-Answer"] == "kept" and second.content == first.content
+        before = {lab["label_id"] for lab in first.json()["labels"]}
+        made = ana.post(
+            "/api/v1/labels",
+            json={"network": server.network, "label": "unsure", "note": "kept answers"},
+            headers={CSRF_HEADER: csrf},
+        )
+        assert made.status_code == 201, made.text
+        after = al.get(path, params={"ads_limit": 2})
+        assert after.headers["X-Threadline-Answer"] == "read"  # the label was a write: read again
+        assert {lab["label_id"] for lab in after.json()["labels"]} > before
+        withdrawn = ana.post(
+            f"/api/v1/labels/{made.json()['label']}/revoke", json={}, headers={CSRF_HEADER: csrf}
+        )
+        assert withdrawn.status_code == 200
+    with _signed_in(server, "sue") as (sue, _):
+        entries = sue.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+    readers = [e["actor"] for e in entries if e["action"] == "read network" and e["object"] == server.network]
+    assert readers.count("al") >= 2 and readers.count("ana") >= 1  # every read, kept answer or not
+
+
 def test_a_label_posted_shows_in_the_labels_and_the_audit(server: Server) -> None:
     body = {"network": server.network, "label": "trafficking", "note": "from the API test"}
     with _signed_in(server, "ana") as (client, csrf):

@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from threadline.serve._answers import Answers
 from threadline.serve._http import DEFAULT_MAX_BODY
 from threadline.serve._writer import Readers, Writer
 from threadline.service._common import Actor
@@ -50,6 +51,7 @@ class Context:
     writer: Writer = field(init=False)
     readers: Readers = field(init=False)
     books: threading.Lock = field(default_factory=threading.Lock)
+    answers: Answers = field(default_factory=Answers)  # read routes' answers until the store changes
     _queued: list[_Pending] = field(default_factory=list)  # audit entries waiting for a batch
     _queued_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -43,6 +43,8 @@ class Writer:
         self._guard = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
         self.running: str | None = None  # what the writer does now, for the health check
+        # Jobs finished so far: kept answers of reads made before the last one are stale (`_answers`).
+        self.generation = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -89,6 +91,7 @@ class Writer:
                     _log.exception("writer job %s failed", name)
                 future.set_exception(exc)
             finally:
+                self.generation += 1  # before `running` clears: no reader sees idle and the old count
                 self.running = None
                 self._forget_run_tables(name)
 
