@@ -70,6 +70,7 @@ class Load:
         self.url, self.token, self.samples, self.seed = url, token, samples, seed
         self.latency: dict[str, list[float]] = {r: [] for r in ROUTES}
         self.errors: dict[str, int] = {}
+        self.kept: dict[str, int] = dict.fromkeys(ROUTES, 0)  # answered from the server's kept answers
         self._lock = threading.Lock()
 
     def _request(self, client: httpx.Client, rng: random.Random) -> None:
@@ -88,6 +89,7 @@ class Load:
         with self._lock:
             if answer.status_code == 200:
                 self.latency[route].append(took)
+                self.kept[route] += answer.headers.get("X-Threadline-Answer") == "kept"
             else:
                 key = f"{route} {answer.status_code}"
                 self.errors[key] = self.errors.get(key, 0) + 1
@@ -122,6 +124,7 @@ class Load:
                     "p50_ms": _percentile(ms, 0.5),
                     "p95_ms": _percentile(ms, 0.95),
                     "p99_ms": _percentile(ms, 0.99),
+                    "kept": self.kept[route] / len(ms) if ms else 0.0,
                 }
             )
         return rows
@@ -165,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=100, help="small ingests in a row")
     parser.add_argument("--small-batch", type=int, default=20, help="ads per small ingest")
     parser.add_argument("--seed", type=int, default=6161)
+    parser.add_argument(
+        "--no-kept", action="store_true", help="the server keeps no answers (every request reads the store)"
+    )
     args = parser.parse_args(argv)
 
     folder = OUT / f"serve-{args.ads}-{args.seed}"
@@ -190,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     work = folder / "run.duckdb"
     shutil.copy(store, work)
     env = {**os.environ, "THREADLINE_KEY_DIR": str(folder / "keys")}
+    if args.no_kept:
+        env["THREADLINE_ANSWERS_MB"] = "0"
     _cli("user", "add", "bench", "--role", "analyst", "--password-stdin", "--db", str(work),
          stdin="bench-password-1234\n", env=env)  # fmt: skip
     token = _cli("token", "add", "--user", "bench", "--scope", "read", "--db", str(work), env=env).strip()
@@ -275,12 +283,13 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
         log.close()
 
-    print(f"{'phase':<14} {'route':<8} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"{'phase':<14} {'route':<8} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'kept':>6}")
     for row in results["latency"]:
         print(
             f"{row['phase']:<14} {row['route']:<8} {row['requests']:>8,} {row['p50_ms']:>8.1f} "
-            f"{row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f}"
+            f"{row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['kept']:>6.0%}"
         )
+    print("(kept: answered from the answers the server keeps until the store changes)")
     if "ingest_under_load_ads_per_s" in results:
         print(
             f"ingest: {results['ingest_under_load_ads_per_s']:,.0f} ads/s under load, "

@@ -3,6 +3,7 @@ lock that keeps the server's small bookkeeping writes from colliding."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,18 @@ __all__ = ["Context", "Settings"]
 class Settings:
     max_body: int = DEFAULT_MAX_BODY  # bytes of a request body, refused with 413 beyond it
     behind_proxy: bool = False  # a trusted TLS proxy in front: cookies are Secure
+
+
+ANSWERS_ENV = "THREADLINE_ANSWERS_MB"  # memory for kept answers (`_answers`); 0 keeps none
+
+
+def _answers_bytes() -> int:
+    raw = os.environ.get(ANSWERS_ENV, "").strip()
+    try:
+        megabytes = float(raw) if raw else 64.0
+    except ValueError:
+        raise ValueError(f"{ANSWERS_ENV} must be a number of megabytes, not {raw!r}") from None
+    return max(0, int(megabytes * 2**20))
 
 
 @dataclass
@@ -51,7 +64,7 @@ class Context:
     writer: Writer = field(init=False)
     readers: Readers = field(init=False)
     books: threading.Lock = field(default_factory=threading.Lock)
-    answers: Answers = field(default_factory=Answers)  # read routes' answers until the store changes
+    answers: Answers = field(default_factory=lambda: Answers(_answers_bytes()))  # until the store changes
     _queued: list[_Pending] = field(default_factory=list)  # audit entries waiting for a batch
     _queued_lock: threading.Lock = field(default_factory=threading.Lock)
 
