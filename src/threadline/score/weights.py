@@ -6,6 +6,7 @@ reported with its file and line, all at once (`WeightsError`); none is skipped.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -132,4 +133,11 @@ def _parse(text: str, name: str) -> Weights:
 def load_weights(path: str | os.PathLike[str] | None = None) -> Weights:
     """Read and check ``path``, else ``$THREADLINE_WEIGHTS``, else the shipped weights."""
     name, text = read_file(path, ENV_VAR, "score_weights.tsv", WeightsError)
+    return _parsed(text, name)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str, name: str) -> Weights:
+    """`_parse`, once per file content: a server shows the weights' reasons on every queue row
+    (the result is frozen and nothing changes its maps; an edited file is new text, parsed again)."""
     return _parse(text, name)
