@@ -174,14 +174,15 @@ class NetworkView:
 # The queue
 
 
-def _reasons(parts: list[ScorePart], top: int) -> tuple[Reason, ...]:
-    from threadline.extract.lexicon import default_lexicon
+def _reasons(parts: list[ScorePart], top: int, words: tuple[Any, Any] | None = None) -> tuple[Reason, ...]:
+    """The ``top`` largest of ``parts`` as sentences; ``words``: (weights, lexicon) to word them
+    (loaded when not given: a page of rows loads them once)."""
     from threadline.score.scorer import reasons
-    from threadline.score.weights import load_weights
 
     if not parts or top <= 0:
         return ()
-    listed = reasons(parts, load_weights(), default_lexicon())[:top]
+    weights, lexicon = words or _words()
+    listed = reasons(parts, weights, lexicon)[:top]
     return tuple(Reason(r["reason"], float(r["contribution"]), r["level"], r["feature"]) for r in listed)
 
 
@@ -289,6 +290,7 @@ def _rows(
             f"SELECT COUNT(*) FROM ({_QUEUE.format(where=where)}) AS q", params
         ).fetchall()
     parts = score_parts(con, [r[0] for r in rows])
+    words = _words() if rows and reasons > 0 else None
     items = tuple(
         NetworkRow(
             network=r[0],
@@ -306,11 +308,18 @@ def _rows(
             sources=tuple(r[11]),
             hubs=int(r[12]),
             last_ingested=r[13],
-            reasons=_reasons(parts[r[0]], reasons),
+            reasons=_reasons(parts[r[0]], reasons, words),
         )
         for r in rows
     )
     return items, int(total)
+
+
+def _words() -> tuple[Any, Any]:
+    from threadline.extract.lexicon import default_lexicon
+    from threadline.score.weights import load_weights
+
+    return load_weights(), default_lexicon()
 
 
 def ranked_networks(
