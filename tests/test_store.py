@@ -395,3 +395,28 @@ def test_ingest_runs_record_start_and_finish(store: Store) -> None:
     assert runs[0].finished is None
     assert runs[1].finished is not None and (runs[1].read, runs[1].new_ads) == (1, 1)
     assert store.query("SELECT run_id FROM ads") == [(run,)]
+
+
+def test_a_transaction_inside_another_joins_it() -> None:
+    from threadline.store._tx import transaction
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x INTEGER)")
+    # The outer block fails after the inner one ended: neither write is kept.
+    with pytest.raises(RuntimeError), transaction(con):
+        with transaction(con):
+            con.execute("INSERT INTO t VALUES (1)")
+        con.execute("INSERT INTO t VALUES (2)")
+        raise RuntimeError("the audit entry could not be appended")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    # The inner block fails: the outer transaction rolls back what came before it too.
+    with pytest.raises(ValueError), transaction(con):
+        con.execute("INSERT INTO t VALUES (3)")
+        with transaction(con):
+            raise ValueError("no such ad")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    with transaction(con):
+        with transaction(con):
+            con.execute("INSERT INTO t VALUES (4)")
+        con.execute("INSERT INTO t VALUES (5)")
+    assert con.execute("SELECT list(x ORDER BY x) FROM t").fetchone() == ([4, 5],)

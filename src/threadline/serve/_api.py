@@ -453,12 +453,18 @@ def _record(
     record: Callable[[duckdb.DuckDBPyConnection, Caller], int],
     **detail: Any,
 ) -> Callable[[duckdb.DuckDBPyConnection], int]:
-    """The writer's job: record the act as the caller, then append its audit entry."""
+    """The writer's job: record the act as the caller and append its audit entry, in one
+    transaction (an act is never stored without its entry, nor an entry for an act that failed).
+    ``books`` is held until that commits: a reader's entry must not move the audit head between."""
+    from threadline.service import audit
+    from threadline.store._tx import transaction
+
     ctx, who = context(request), caller(request)
 
     def job(con: duckdb.DuckDBPyConnection) -> int:
-        number = record(con, who)
-        ctx.audit(who.actor, action, obj(number), who.detail(**detail), con=con)
+        with ctx.books, transaction(con):
+            number = record(con, who)
+            audit.append_within(con, who.actor, action, obj(number), who.detail(**detail))
         return number
 
     return job

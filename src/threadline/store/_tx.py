@@ -9,15 +9,29 @@ import duckdb
 
 __all__ = ["transaction"]
 
+# Connections (by id) inside a `transaction` block now. (A second BEGIN cannot be tried and
+# caught: DuckDB aborts the open transaction when it fails.)
+_open: set[int] = set()
+
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Run the block in one transaction: committed if it ends, rolled back if it raises (or is
-    interrupted), so a failed step leaves the store as it was."""
+    interrupted), so a failed step leaves the store as it was.
+
+    Inside a `transaction` block of the same connection, the block joins it: the outer commit
+    stores both or neither (an analyst's act and its audit entry), and an error raised here
+    reaches the outer block, which rolls everything back."""
+    if id(con) in _open:
+        yield  # the caller's transaction: theirs to commit or roll back
+        return
     con.execute("BEGIN TRANSACTION")
+    _open.add(id(con))
     try:
         yield
     except BaseException:
+        _open.discard(id(con))
         con.execute("ROLLBACK")
         raise
+    _open.discard(id(con))
     con.execute("COMMIT")
