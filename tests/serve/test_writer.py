@@ -139,3 +139,33 @@ def test_concurrent_audit_entries_are_written_in_batches_and_all_kept(ctx: Conte
         assert [o for a, o in rows if a == f"user{k}"] == [f"N{i:08d}" for i in range(each)]
     result = audit.verify(ctx.cursor())
     assert result.ok and result.entries == len(rows) == threads * each
+
+
+def test_the_server_deletes_expired_sessions_now_and_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from threadline.serve import Settings
+    from threadline.service import accounts, sessions
+    from threadline.service._common import Actor
+
+    monkeypatch.setenv(audit.KEY_DIR_ENV, str(tmp_path / "keys"))
+    store = Store.open(tmp_path / "store.duckdb")
+    accounts.add_user(
+        store, "ana", "analyst", "correct horse battery staple", by=Actor("root", "os-user", "cli")
+    )
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    sessions.create_session(store, "ana", "127.0.0.1", now=long_ago)
+    sessions.create_session(store, "ana", "127.0.0.1")  # in use: kept
+    context = Context(store, Settings(purge_seconds=0.01))
+    context.start()
+    try:
+        for _ in range(3000):  # bounded: a sweep every hundredth of a second
+            left = context.cursor().execute("SELECT count(*) FROM sessions").fetchall()[0][0]
+            if left == 1:
+                break
+            threading.Event().wait(0.01)
+        assert left == 1
+    finally:
+        context.close()

@@ -3,6 +3,7 @@ lock that keeps the server's small bookkeeping writes from colliding."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -19,11 +20,14 @@ from threadline.store import Store
 
 __all__ = ["Context", "Settings"]
 
+_log = logging.getLogger("threadline.serve")
+
 
 @dataclass(frozen=True)
 class Settings:
     max_body: int = DEFAULT_MAX_BODY  # bytes of a request body, refused with 413 beyond it
     behind_proxy: bool = False  # a trusted TLS proxy in front: cookies are Secure
+    purge_seconds: float = 3600.0  # how often expired sessions are deleted (they are refused anyway)
 
 
 ANSWERS_ENV = "THREADLINE_ANSWERS_MB"  # memory for kept answers (`_answers`); 0 keeps none
@@ -67,6 +71,8 @@ class Context:
     answers: Answers = field(default_factory=lambda: Answers(_answers_bytes()))  # until the store changes
     _queued: list[_Pending] = field(default_factory=list)  # audit entries waiting for a batch
     _queued_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _sweeper: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         self.writer = Writer(self.store.connection)
@@ -123,9 +129,29 @@ class Context:
 
     def start(self) -> None:
         self.writer.start()
+        self._sweeper = threading.Thread(target=self._sweep, name="threadline-sessions", daemon=True)
+        self._sweeper.start()
+
+    def purge_sessions(self) -> int:
+        """Delete the sessions that expired or idled out (a few rows; with the books, as logins
+        and every request's last-use update write the same table)."""
+        from threadline.service import sessions
+
+        with self.books:
+            return sessions.purge_expired_sessions(self.cursor())
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(self.settings.purge_seconds):
+            try:
+                self.purge_sessions()
+            except Exception:  # the next sweep tries again; a dead session is refused meanwhile
+                _log.exception("purging expired sessions failed")
 
     def close(self) -> None:
         """Finish the writer's queued jobs, then close every cursor and the store."""
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join()
         self.writer.stop()
         self.readers.close()
         self.store.close()
