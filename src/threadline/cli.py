@@ -652,9 +652,13 @@ def explain(network: str, db: Path, limit: int) -> None:
         hubs = q.network_hubs(con, network)
         if hubs:
             texts = text_hub_examples(con, [h[1] for h in hubs if h[0] == "text"])
-            click.echo("  hubs in these ads, not used for linking (a text hub only with other evidence):")
+            click.echo(
+                "  hubs in these ads, not used for linking (a text hub, or a photo beside more"
+                " numbers than one owner's, only with other evidence):"
+            )
             for kind, value, n, co, by in hubs[:limit]:
-                other = "" if kind == "text" else "other "
+                # a text or an image is beside numbers, not other numbers: it has none of its own
+                other = "" if kind in ("text", "image") else "other "
                 why = f"marked by {by}" if by else f"seen with {co:,} {other}phones in {n:,} ads"
                 click.echo(f"    {kind:<14} {_clean(value):<40} {why}")
                 if kind == "text":
@@ -1019,8 +1023,8 @@ def hubs(db: Path, limit: int) -> None:
         texts = text_hub_examples(store.connection, [h.value for h in rows if h.kind == "text"])
     for hub in rows:
         how = f"marked by {hub.marked_by}" if hub.marked_by else "detected"
-        # a text is beside numbers, not other numbers: it has none of its own
-        beside = "phones      " if hub.kind == "text" else "other phones"
+        # a text or an image is beside numbers, not other numbers: it has none of its own
+        beside = "phones      " if hub.kind in ("text", "image") else "other phones"
         click.echo(
             f"{hub.kind:<7} {hub.value:<66} {hub.ads:>7,} ads {hub.co_phones:>6,} {beside} "
             f"{hub.names:>4,} names  {how}"

@@ -24,7 +24,7 @@ that carries it: two tenures of a number never begin on the same day.
 from __future__ import annotations
 
 from threadline.engine import Engine
-from threadline.link.steps import LinkParams
+from threadline.link.steps import LinkParams, image_own
 
 __all__ = ["affected_ads"]
 
@@ -42,12 +42,20 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
         WHERE p.ad_key IS NULL
         """,
     )
+    # An image's holders are linked strongly, weakly (`steps.image_own`) or not at all (a hub): a
+    # change of either verdict flips it. The holders of a weak image are not linked to each other
+    # and are judged as groups: when its holders change (an ad shows it no more: its row's counts
+    # change), the others are affected too.
     engine.table(
         "_flipped",
-        """
+        f"""
         SELECT h.kind, h.value FROM hubs h
         LEFT JOIN link_hubs o ON o.kind = h.kind AND o.value = h.value
+        CROSS JOIN text_own t
         WHERE o.is_hub IS NULL OR o.is_hub <> h.is_hub
+           OR (h.kind = 'image' AND NOT h.is_hub AND (
+               {image_own("h")} <> {image_own("o")}
+               OR (NOT {image_own("h")} AND (o.ads <> h.ads OR o.co_phones <> h.co_phones))))
         """,
     )
     engine.table(
@@ -70,9 +78,16 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
     )
     # Both ends of every pair, as (one end, the other): equality joins only, since a join on
     # "a = x OR b = x" is a nested loop over all pairs.
+    # A weak exact image (held beside more numbers than one owner's: `steps.image_own`) is a weak
+    # link between all its holders: an end of itself.
     engine.table(
         "_image_ends",
-        "SELECT sha_a AS sha, sha_b AS other FROM image_pairs UNION ALL SELECT sha_b, sha_a FROM image_pairs",
+        f"""
+        SELECT sha_a AS sha, sha_b AS other FROM image_pairs UNION ALL SELECT sha_b, sha_a FROM image_pairs
+        UNION ALL
+        SELECT h.value, h.value FROM hubs h CROSS JOIN text_own t
+        WHERE h.kind = 'image' AND NOT h.is_hub AND NOT {image_own("h")}
+        """,
     )
     engine.table(
         "_text_ends",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from threadline.engine import Engine
 from threadline.link.constraints import separate
 
-__all__ = ["LinkParams", "build_inputs", "detect_hubs", "image_pairs", "link_components"]
+__all__ = ["LinkParams", "build_inputs", "detect_hubs", "image_own", "image_pairs", "link_components"]
 
 ID_KINDS = ("phone", "email", "handle")
 
@@ -112,6 +112,19 @@ class LinkParams:
     corroboration_ads_per_person: float = 8.0
     # u probabilities come from all pairs of this many records (a fixed hash-ordered sample).
     corroboration_u_sample: int = 2000
+
+
+def image_own(hub: str, own: str = "t.holders") -> str:
+    """SQL: whether the image of hub row ``hub`` (a non-hub) links as its owner's own, strongly.
+
+    A photo goes where its owner's numbers go, as her text does: it is hers when it is beside no
+    more phone numbers (``co_phones``, every number in the ads showing it) than one writer's text
+    may be (``own``: ``text_own.holders``, the median over trusted numbers of the numbers seen in
+    their ads; see `text._text_hubs`), or when an analyst marked it no hub. Beside more, it is one
+    many advertisers use (a stock photo on a corpus too small for it to be a hub) and joins two
+    groups only when something independent agrees (`_weak_joins`).
+    """
+    return f"({hub}.marked_by IS NOT NULL OR {hub}.co_phones <= {own})"
 
 
 def _values(n: int) -> str:
@@ -361,27 +374,33 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         WHERE NOT h.is_hub
         """,
     )
+    # An image is its owner's (``own``) when it is beside no more phone numbers than one writer's
+    # text is (``text_own``, measured on the data: see `image_own`), or an analyst said it is no
+    # hub; beside more (a stock photo many advertisers use, too few of them for a hub), it is a
+    # weak link like a near-identical photo, judged between the groups of the scope that hold it
+    # (`_weak_joins`; `incremental` puts them all in the scope, as for texts).
     engine.table(
         "_trusted_images",
         f"""
-        SELECT i.ad_key, i.sha256
+        SELECT i.ad_key, i.sha256, {image_own("h")} AS own
         FROM link_images i JOIN hubs h ON h.kind = 'image' AND h.value = i.sha256 {in_scope}
+        CROSS JOIN text_own t
         WHERE NOT h.is_hub
         """,
     )
     # The first ad showing each image, and near-identical images joined through those.
     engine.table(
         "_image_first",
-        "SELECT sha256, MIN(ad_key) AS first_ad FROM _trusted_images GROUP BY sha256",
+        "SELECT sha256, own, MIN(ad_key) AS first_ad FROM _trusted_images GROUP BY sha256, own",
     )
     engine.table(
         "_image_edges",
         """
-        SELECT i.ad_key AS a, f.first_ad AS b, 'image' AS kind, i.sha256 AS value
+        SELECT i.ad_key AS a, f.first_ad AS b, 'image' AS kind, i.sha256 AS value, f.own
         FROM _trusted_images i JOIN _image_first f ON f.sha256 = i.sha256
         UNION ALL
         SELECT fa.first_ad AS a, fb.first_ad AS b, 'similar_image' AS kind,
-               p.sha_a || ' ' || p.sha_b AS value
+               p.sha_a || ' ' || p.sha_b AS value, FALSE AS own
         FROM image_pairs p
         JOIN _image_first fa ON fa.sha256 = p.sha_a
         JOIN _image_first fb ON fb.sha256 = p.sha_b
@@ -398,15 +417,16 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         WHERE d.revoked_at IS NULL
         """,
     )
-    # Strong links make cores: a trusted identifier (a phone in one tenure), an exact image, an
-    # analyst's merge. Weak links (a near-duplicate text, a near-identical image) join two cores
-    # only when they can carry it (see `_weak_joins`).
+    # Strong links make cores: a trusted identifier (a phone in one tenure), an exact image its
+    # owner's numbers hold, an analyst's merge. Weak links (a near-duplicate text, a near-identical
+    # image, an exact image beside more numbers) join two cores only when they can carry it (see
+    # `_weak_joins`).
     engine.table(
         "_strong_edges_all",
         """
         SELECT t.ad_key AS a, MIN(t.ad_key) OVER (PARTITION BY t.kind, t.value) AS b, t.kind, t.value
         FROM _trusted_ids t
-        UNION ALL SELECT a, b, kind, value FROM _image_edges WHERE kind = 'image'
+        UNION ALL SELECT a, b, kind, value FROM _image_edges WHERE kind = 'image' AND own
         UNION ALL
         SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY decision_id) AS b, 'analyst_merge' AS kind,
                'decision ' || CAST(decision_id AS STRING) || ' by ' || analyst AS value
@@ -430,6 +450,9 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         FROM text_pairs
         """,
     )
+    # Exact images beside more numbers than their owner's: weak links between every two groups
+    # holding one (`_weak_joins`), not a star on its first holder, whose group is chance.
+    engine.table("_weak_images", "SELECT ad_key, sha256 FROM _trusted_images WHERE NOT own")
     engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
     engine.table("_strong_edges", _within("_strong_edges_all", scope))
     engine.connected_components("_strong_edges", "_net_nodes", "_cores")
@@ -518,15 +541,27 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     """Tables ``_weak_cores`` (each weak edge with the cores ``x <= y`` of its ends) and
     ``_weak_joins(x, y)``: the pairs of cores (``x < y``) that weak links may join.
 
-    A near-duplicate text or a near-identical photo between two cores is something two unrelated
-    advertisers can share: a popular text copied from a well-performing ad, a photo from the
-    same stock. It joins them when something independent agrees: a second kind of weak link
-    between the same two cores (text and photo), two different photos each matching (a re-uploaded
-    set, not one chance likeness), the same self-stated name in both, or posts in the same city
-    within days of each other in two cities or more. A text joins on its own
-    only when the rarest piece the two ads share is beside no more phone numbers
-    (``text_pairs.holders``) than one writer's text is (``text_own``, from the data).
+    A near-duplicate text, a near-identical photo or an exact photo beside more numbers than one
+    owner's (`image_own`) between two cores is something two unrelated advertisers can share: a
+    popular text copied from a well-performing ad, a photo from the same stock. It joins them when
+    something independent agrees: a second kind of weak link between the same two cores (text and
+    photo), two different photos each matching or shared (a re-uploaded set, not one chance
+    likeness), the same self-stated name in both, or posts in the same city within days of each
+    other in two cities or more. A text joins on its own only when the rarest piece the two ads
+    share is beside no more phone numbers (``text_pairs.holders``) than one writer's text is
+    (``text_own``, from the data).
     """
+    # A weak exact image (`image_own`): in each core holding it, its holders to the core's
+    # first (within one core, x = y: kept with the core's other edges), and the firsts of every
+    # two cores to each other (to be judged). Cores are the scope's (`_net_nodes`).
+    engine.table(
+        "_weak_image_cores",
+        """
+        SELECT i.sha256, c.component, MIN(i.ad_key) AS first_ad
+        FROM _weak_images i JOIN _cores c ON c.node = i.ad_key
+        GROUP BY i.sha256, c.component
+        """,
+    )
     engine.table(
         "_weak_cores",
         """
@@ -537,12 +572,23 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
         FROM _weak_edges w
         JOIN _cores ca ON ca.node = w.a
         JOIN _cores cb ON cb.node = w.b
+        UNION ALL
+        SELECT i.ad_key AS a, f.first_ad AS b, 'image' AS kind, i.sha256 AS value, 0 AS holders,
+               f.component AS x, f.component AS y, i.sha256 AS part_x, i.sha256 AS part_y
+        FROM _weak_images i
+        JOIN _cores c ON c.node = i.ad_key
+        JOIN _weak_image_cores f ON f.sha256 = i.sha256 AND f.component = c.component
+        UNION ALL
+        SELECT fx.first_ad AS a, fy.first_ad AS b, 'image' AS kind, fx.sha256 AS value, 0 AS holders,
+               fx.component AS x, fy.component AS y, fx.sha256 AS part_x, fx.sha256 AS part_y
+        FROM _weak_image_cores fx
+        JOIN _weak_image_cores fy ON fy.sha256 = fx.sha256 AND fx.component < fy.component
         """,
     )
     engine.table(
         "_weak_core_pairs",
         """
-        SELECT w.x, w.y, COUNT(DISTINCT w.kind) AS kinds,
+        SELECT w.x, w.y, COUNT(DISTINCT CASE WHEN w.kind = 'text' THEN 'text' ELSE 'photo' END) AS kinds,
                MAX(CASE WHEN w.kind = 'text' AND w.holders <= t.holders THEN 1 ELSE 0 END) AS own_text,
                LEAST(COUNT(DISTINCT part_x), COUNT(DISTINCT part_y)) AS photos
         FROM _weak_cores w CROSS JOIN text_own t WHERE w.x <> w.y GROUP BY w.x, w.y

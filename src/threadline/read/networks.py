@@ -16,6 +16,7 @@ import duckdb
 
 from threadline.link.decisions import Decision, decisions
 from threadline.link.lineage import LABELLED_NETWORKS, Lineage, resolve
+from threadline.link.steps import image_own
 from threadline.read._common import AdRow, Page, ScorePart, linked_ads, score_parts
 from threadline.score.learn import Label, labels
 
@@ -465,15 +466,22 @@ def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple
 def network_hubs(
     con: duckdb.DuckDBPyConnection, network: str, *, values: tuple[str, list[Any]] | None = None
 ) -> list[tuple[str, str, int, int, str | None]]:
-    """(kind, value, ads, other phones, marked by) of hubs in ``network``'s ads (not used to link)."""
+    """(kind, value, ads, other phones, marked by) of hubs in ``network``'s ads: not used to link,
+    or only with other evidence (a text hub, and an image beside more numbers than one owner's
+    photos are: see `threadline.link.steps.image_own`; for an image, every phone beside it)."""
     relation, params = values or _values(con, network)  # (``values``: given by the caller)
+    # The threshold the last run measured (a store linked before it was measured has none).
+    own = (
+        "(SELECT CAST(json_extract(params, '$.measured.text_own_holders') AS INTEGER)"
+        " FROM link_runs ORDER BY finished DESC LIMIT 1)"
+    )
     rows = con.execute(
         f"""
         SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
         FROM link_hubs h
         -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
         JOIN ({relation}) v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
-        WHERE h.is_hub
+        WHERE h.is_hub OR (h.kind = 'image' AND NOT {image_own("h", own)})
         UNION
         -- a text hub's value is its two sentences' hashes: the network's ads carry the first
         SELECT h.kind, h.value, h.ads, h.co_phones, h.marked_by
