@@ -277,6 +277,78 @@ def test_an_analyst_is_refused_the_supervisors_and_admins_routes(server: Server)
         assert "password_hash" not in users.text
 
 
+def _audit_entries(server: Server) -> list[dict[str, Any]]:
+    """Every audit entry so far, page after page, as a supervisor reads them."""
+    entries: list[dict[str, Any]] = []
+    with _signed_in(server, "sue") as (sue, _):
+        for _ in range(1000):
+            page = sue.get(
+                "/api/v1/audit", params={"after": entries[-1]["seq"] if entries else 0, "limit": 500}
+            )
+            entries += page.json()["items"]
+            if len(page.json()["items"]) < 500:
+                return entries
+    raise AssertionError("the audit log never ended")
+
+
+def test_an_admin_manages_users_and_tokens_over_http(server: Server) -> None:
+    new_user = {"name": "nia", "role": "analyst", "password": PASSWORD}
+    with _signed_in(server, "ana") as (ana, ana_csrf), _signed_in(server, "root") as (root, csrf):
+        assert ana.post("/api/v1/users", json=new_user, headers={CSRF_HEADER: ana_csrf}).status_code == 403
+        assert root.post("/api/v1/users", json=new_user).status_code == 403  # no CSRF token
+        made = root.post("/api/v1/users", json=new_user, headers={CSRF_HEADER: csrf})
+        assert made.status_code == 201, made.text
+        assert made.json()["user"]["role"] == "analyst" and "password" not in made.text
+        again = root.post("/api/v1/users", json=new_user, headers={CSRF_HEADER: csrf})
+        assert again.status_code == 409
+        weak = root.post(
+            "/api/v1/users",
+            json={**new_user, "name": "nib", "password": "short"},
+            headers={CSRF_HEADER: csrf},
+        )
+        assert weak.status_code == 422
+        with _signed_in(server, "nia") as (nia, _):
+            assert nia.get("/api/v1/networks").status_code == 200
+            disabled = root.post("/api/v1/users/nia/disable", headers={CSRF_HEADER: csrf})
+            assert disabled.status_code == 200 and disabled.json()["user"]["disabled"] is True
+            assert nia.get("/api/v1/networks").status_code == 401  # her session ended with it
+        assert root.post("/api/v1/users/root/disable", headers={CSRF_HEADER: csrf}).status_code == 409
+        assert root.post("/api/v1/users/nobody/enable", headers={CSRF_HEADER: csrf}).status_code == 404
+        assert root.post("/api/v1/users/nia/enable", headers={CSRF_HEADER: csrf}).status_code == 200
+        changed = root.post(
+            "/api/v1/users/nia/password", json={"password": PASSWORD + "!"}, headers={CSRF_HEADER: csrf}
+        )
+        assert changed.status_code == 200
+        with _client(server) as client:
+            assert client.post("/login", json={"name": "nia", "password": PASSWORD + "!"}).status_code == 200
+
+        token = root.post(
+            "/api/v1/tokens", json={"user": "nia", "scope": "read", "days": 7}, headers={CSRF_HEADER: csrf}
+        )
+        assert token.status_code == 201, token.text
+        secret, ref = token.json()["token"], token.json()["ref"]
+        listed = root.get("/api/v1/tokens").json()["items"]
+        assert ref in {t["ref"] for t in listed} and secret not in str(listed)
+        with _client(server, headers={"Authorization": f"Bearer {secret}"}) as machine:
+            assert machine.get("/api/v1/networks").status_code == 200
+            assert root.post(f"/api/v1/tokens/{ref}/revoke", headers={CSRF_HEADER: csrf}).status_code == 200
+            assert machine.get("/api/v1/networks").status_code == 401
+        assert root.post(f"/api/v1/tokens/{ref}/revoke", headers={CSRF_HEADER: csrf}).status_code == 422
+        assert (
+            root.post(
+                "/api/v1/tokens", json={"user": "nia", "scope": "all"}, headers={CSRF_HEADER: csrf}
+            ).status_code
+            == 422
+        )
+    done = {(e["action"], e["object"]) for e in _audit_entries(server) if e["actor"] == "root"}
+    assert {
+        ("user add", "nia"),
+        ("user disable", "nia"),
+        ("user password", "nia"),
+        ("token revoke", ref),
+    } <= done
+
+
 def test_repeated_failures_lock_the_account(server: Server) -> None:
     with _client(server) as client:
         for _ in range(accounts.MAX_FAILED_LOGINS):
@@ -425,8 +497,7 @@ def test_a_kept_answer_is_still_audited_and_a_write_makes_it_stale(server: Serve
             f"/api/v1/labels/{made.json()['label']}/revoke", json={}, headers={CSRF_HEADER: csrf}
         )
         assert withdrawn.status_code == 200
-    with _signed_in(server, "sue") as (sue, _):
-        entries = sue.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+    entries = _audit_entries(server)
     readers = [e["actor"] for e in entries if e["action"] == "read network" and e["object"] == server.network]
     assert readers.count("al") >= 2 and readers.count("ana") >= 1  # every read, kept answer or not
 

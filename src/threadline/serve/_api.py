@@ -349,6 +349,120 @@ async def api_tokens(request: Request) -> Any:
     return await _read(request, run)
 
 
+class UserBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Literal["analyst", "supervisor", "admin"]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class PasswordBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class TokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    user: Annotated[str, Field(min_length=1, max_length=64)]
+    scope: Literal["read", "push"]
+    days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+
+async def _admin(request: Request, fn: Callable[[duckdb.DuckDBPyConnection, Caller], Any]) -> Any:
+    """An admin's change to accounts or tokens: on the request's cursor, with the audit books held
+    (each change appends its audit entry in its own transaction). Refusals become 4xx."""
+    from threadline.service.accounts import AccountError
+
+    ctx, who = context(request), caller(request)
+
+    def run() -> Any:
+        with ctx.books:
+            return fn(ctx.cursor(), who)
+
+    try:
+        return await run_in_threadpool(run)
+    except AccountError as exc:
+        said = str(exc)
+        raise HTTPException(
+            404 if said.startswith("no ") else 409 if "exists" in said else 422, said
+        ) from None
+
+
+def _user_json(user: Any) -> dict[str, Any]:
+    return {"user": to_json(user)}
+
+
+@guarded(router, "POST", "/api/v1/users", Action.MANAGE_USERS, status_code=201, summary="Add a user")
+async def user_add(request: Request, body: UserBody) -> Any:
+    """A new account with a role; the password is hashed (argon2id) and never shown again."""
+    from threadline.service import accounts
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        return _user_json(accounts.add_user(cur, body.name, body.role, body.password, by=who.actor))
+
+    return await _admin(request, run)
+
+
+@guarded(router, "POST", "/api/v1/users/{name}/disable", Action.MANAGE_USERS, summary="Disable a user")
+async def user_disable(request: Request, name: Annotated[str, Path(max_length=64)]) -> Any:
+    """Refuse the user's sign-in and tokens, and end their sessions (enable undoes it)."""
+    from threadline.service import accounts
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        if name == who.name:
+            raise HTTPException(409, "an admin does not disable their own account")
+        return _user_json(accounts.disable_user(cur, name, by=who.actor))
+
+    return await _admin(request, run)
+
+
+@guarded(router, "POST", "/api/v1/users/{name}/enable", Action.MANAGE_USERS, summary="Enable a user")
+async def user_enable(request: Request, name: Annotated[str, Path(max_length=64)]) -> Any:
+    from threadline.service import accounts
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        return _user_json(accounts.enable_user(cur, name, by=who.actor))
+
+    return await _admin(request, run)
+
+
+@guarded(router, "POST", "/api/v1/users/{name}/password", Action.MANAGE_USERS, summary="Set a password")
+async def user_password(
+    request: Request, name: Annotated[str, Path(max_length=64)], body: PasswordBody
+) -> Any:
+    """A new password: the lockout is lifted and the user's sessions end."""
+    from threadline.service import accounts
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        accounts.set_password(cur, name, body.password, by=who.actor)
+        return _user_json(accounts.get_user(cur, name))
+
+    return await _admin(request, run)
+
+
+@guarded(router, "POST", "/api/v1/tokens", Action.MANAGE_TOKENS, status_code=201, summary="Make an API token")
+async def token_add(request: Request, body: TokenBody) -> Any:
+    """A token for a machine client (scope read or push), shown in this answer only."""
+    from threadline.service import tokens
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        token, info = tokens.add_token(cur, body.user, body.scope, days=body.days, by=who.actor)
+        return {"token": token, "ref": info.ref, "info": to_json(info)}
+
+    return await _admin(request, run)
+
+
+@guarded(router, "POST", "/api/v1/tokens/{ref}/revoke", Action.MANAGE_TOKENS, summary="Revoke an API token")
+async def token_revoke(request: Request, ref: Annotated[str, Path(max_length=20)]) -> Any:
+    from threadline.service import tokens
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        info = tokens.revoke_token(cur, tokens.parse_token_ref(ref), by=who.actor)
+        return {"ref": info.ref, "state": info.state()}
+
+    return await _admin(request, run)
+
+
 @guarded(router, "GET", "/api/v1/openapi.json", Action.READ, summary="This API's OpenAPI description")
 async def openapi(request: Request) -> Any:
     return request.app.openapi()
