@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from threadline.model import Ad, Extraction, Found, Span
@@ -26,7 +27,15 @@ from threadline.store import (
     StoredAd,
     StoreError,
 )
-from threadline.store.schema import MIGRATIONS, Migration, current_version, migrate
+from threadline.store.schema import (
+    EXTRACTION_ROW,
+    MIGRATIONS,
+    ROW_LAYOUTS,
+    Migration,
+    current_version,
+    insert_row,
+    migrate,
+)
 
 PHONE = "+17135550142"
 OTHER_PHONE = "+17135550199"
@@ -114,6 +123,31 @@ def test_a_failing_migration_leaves_the_file_on_its_old_schema(tmp_path: Path) -
     assert con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'v'"
     ).fetchone() == (0,)
+    con.close()
+
+
+def test_row_layouts_are_the_tables_columns_in_order() -> None:
+    """The one definition of each shared row layout (`ROW_LAYOUTS`, `EXTRACTION_ROW`) is the
+    migrated table's columns, in order; a row that leaves out or adds a column is refused."""
+    con = duckdb.connect()
+    migrate(con)
+    for table, layout in ROW_LAYOUTS.items():
+        described = con.execute(f"DESCRIBE {table}").fetchall()
+        assert tuple(name for name, *_ in described) == layout, table
+    arrow = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32()}
+    described = {name: kind for name, kind, *_ in con.execute("DESCRIBE extractions").fetchall()}
+    assert {f.name: f.type for f in EXTRACTION_ROW} == {name: arrow[kind] for name, kind in described.items()}
+
+    run = {"finished": datetime(2026, 1, 2), "ads": 3, "networks": 2, "model": "prior m"}
+    run |= {"lexicon": "lexicon.tsv l", "weights": "score_weights.tsv w", "seconds": 0.5}
+    insert_row(con, "score_runs", run)
+    assert con.execute("SELECT model, lexicon, weights, ads FROM score_runs").fetchall() == [
+        ("prior m", "lexicon.tsv l", "score_weights.tsv w", 3)
+    ]
+    with pytest.raises(ValueError, match="seconds"):
+        insert_row(con, "score_runs", {k: v for k, v in run.items() if k != "seconds"})
+    with pytest.raises(ValueError, match="hubs"):
+        insert_row(con, "score_runs", run | {"hubs": 1})
     con.close()
 
 

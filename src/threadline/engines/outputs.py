@@ -23,7 +23,7 @@ from threadline.engine import sql_literal
 from threadline.engines import glob_escape
 from threadline.score.saved import refresh_network_summary
 from threadline.store._tx import transaction
-from threadline.store.schema import ads_insert
+from threadline.store.schema import ads_insert, insert_row, insert_sql
 from threadline.store.text_index import index_ads
 
 __all__ = [
@@ -269,36 +269,38 @@ def _load(
                     con.execute(statement)
             else:
                 select = ", ".join(c if c in present else filled[c] for c in columns)
-                con.execute(f"INSERT INTO {name} SELECT {select} FROM {read}")
+                con.execute(insert_sql(name, tuple(columns), select=f"{select} FROM {read}"))
             [(count,)] = con.execute(f"SELECT COUNT(*) FROM {read}").fetchall()
             counts[name] = int(count)
         link_counts = manifest["link"]
-        con.execute(
-            "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                loaded_at,
-                json.dumps(manifest["link"]["params"]),
-                link_counts["ads"],
-                link_counts["networks"],
-                link_counts["persons"],
-                link_counts["hubs"],
-                link_counts["seconds"],
-            ],
+        insert_row(
+            con,
+            "link_runs",
+            {
+                "finished": loaded_at,
+                "params": json.dumps(manifest["link"]["params"]),
+                "ads": link_counts["ads"],
+                "networks": link_counts["networks"],
+                "persons": link_counts["persons"],
+                "hubs": link_counts["hubs"],
+                "seconds": link_counts["seconds"],
+            },
         )
         # What the store derives from these for readers: the words index and network summaries.
         index_ads(con)
         refresh_network_summary(con)
         score = manifest["score"]
-        con.execute(
-            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                loaded_at,
-                score["ads"],
-                score["networks"],
-                score["versions"]["model"],
-                score["versions"]["lexicon"],
-                score["versions"]["weights"],
-                score["seconds"],
-            ],
+        insert_row(
+            con,
+            "score_runs",
+            {
+                "finished": loaded_at,
+                "ads": score["ads"],
+                "networks": score["networks"],
+                "model": score["versions"]["model"],
+                "lexicon": score["versions"]["lexicon"],
+                "weights": score["versions"]["weights"],
+                "seconds": score["seconds"],
+            },
         )
     return counts

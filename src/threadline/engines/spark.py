@@ -291,16 +291,9 @@ def _parse_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                 yield pa.RecordBatch.from_pydict(rows, schema=schema)
 
 
-_EXTRACTION_FIELDS = (
-    "found_index",
-    "span_index",
-    "kind",
-    "value",
-    "field",
-    "span_start",
-    "span_end",
-    "detail",
-)
+# An extraction row (`threadline.store.schema.EXTRACTION_ROW`) without its ad's key, carried in
+# ``x`` of `_EXTRACTED` (whose Spark types spell the same layout).
+_AD_KEY = ("source", "ad_id", "version")
 _IMAGE_FIELDS = ("sha256", "pdq", "pdq_quality", "phash", "width", "height")
 
 
@@ -316,15 +309,16 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
     from threadline.store._records import utc_naive
     from threadline.store._store import (
         _AD_IMAGES,
-        _EXTRACTIONS,
         QUARANTINE_RAW_BYTES,
         Store,
         _Columns,
         _dumps,
         _truncate_utf8,
     )
+    from threadline.store.schema import EXTRACTION_ROW
 
     schema = _extracted_schema()
+    fields = [name for name in EXTRACTION_ROW.names if name not in _AD_KEY]
     validators: dict[str, Validator] = {}
     for batch in batches:
         rows: dict[str, list[Any]] = {name: [] for name in schema.names}
@@ -348,11 +342,11 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
                 row.update(error=outcome.error, raw=_truncate_utf8(data["raw"][i], QUARANTINE_RAW_BYTES))
             else:
                 # Version 0 here: versions are numbered once the failures are known (in SQL).
-                found, pictures = _Columns(_EXTRACTIONS.names), _Columns(_AD_IMAGES.names)
+                found, pictures = _Columns(EXTRACTION_ROW.names), _Columns(_AD_IMAGES.names)
                 images: dict[str, tuple[Any, ...]] = {}
                 Store._add_extraction(found, ad, 0, extraction)
                 Store._add_images(pictures, images, ad, 0, extraction, tuple(outcome.image_sha256))
-                columns = [found.data[name] for name in _EXTRACTION_FIELDS]
+                columns = [found.data[name] for name in fields]
                 row.update(
                     title=ad.title,
                     body=ad.body,
@@ -364,10 +358,7 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
                     fields=_dumps(ad.fields),
                     extra=_dumps(ad.extra),
                     region=extraction.region,
-                    x=[
-                        dict(zip(_EXTRACTION_FIELDS, values, strict=True))
-                        for values in zip(*columns, strict=True)
-                    ],
+                    x=[dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)],
                     ai=[
                         {"position": position, "path": path, "sha256": sha}
                         for position, path, sha in zip(
@@ -387,13 +378,10 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
 def _extracted_schema() -> pa.Schema:
     import pyarrow as pa
 
+    from threadline.store.schema import EXTRACTION_ROW
+
     s, i32, ts = pa.string(), pa.int32(), pa.timestamp("us")
-    extraction = pa.struct(
-        [
-            (name, i32 if name in ("found_index", "span_index", "span_start", "span_end") else s)
-            for name in _EXTRACTION_FIELDS
-        ]
-    )
+    extraction = pa.struct([field for field in EXTRACTION_ROW if field.name not in _AD_KEY])
     picture = pa.struct([("position", i32), ("path", s), ("sha256", s)])
     image = pa.struct(
         [(name, i32 if name in ("pdq_quality", "width", "height") else s) for name in _IMAGE_FIELDS]

@@ -28,6 +28,7 @@ from threadline.link.lineage import inherit_ids
 from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
 from threadline.link.text import text_pairs
 from threadline.store._tx import transaction
+from threadline.store.schema import insert_row
 
 __all__ = [
     "DuckDBEngine",
@@ -112,17 +113,18 @@ def link(
         relinked = _save(con, scope)
         save_corroboration(con)
         report = _report(con, time.perf_counter() - t0, relinked)
-        con.execute(
-            "INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                datetime.now(UTC).replace(tzinfo=None),
-                json.dumps(used),
-                report.ads,
-                report.networks,
-                report.persons,
-                report.hubs,
-                report.seconds,
-            ],
+        insert_row(
+            con,
+            "link_runs",
+            {
+                "finished": datetime.now(UTC).replace(tzinfo=None),
+                "params": json.dumps(used),
+                "ads": report.ads,
+                "networks": report.networks,
+                "persons": report.persons,
+                "hubs": report.hubs,
+                "seconds": report.seconds,
+            },
         )
     return report
 

@@ -198,7 +198,7 @@ def _record(
             [decision_id, decision, analyst, note, utc_now(), split_from],
         )
         con.executemany(
-            "INSERT INTO analyst_decision_ads VALUES (?, ?, ?, ?)",
+            "INSERT INTO analyst_decision_ads (decision_id, side, source, id) VALUES (?, ?, ?, ?)",
             [[decision_id, side, source, ad_id] for side, ads in sides.items() for source, ad_id in ads],
         )
     return int(decision_id)

@@ -157,7 +157,11 @@ def _renames(con: duckdb.DuckDBPyConnection, kind: str, now: datetime) -> dict[s
             old = min(parts, key=lambda p: (-p[0], p[1]))[1]
             rows.append((kind, old, named[drawn], "split", _decision(con, kind, drawn), now))
     if rows:
-        con.executemany("INSERT INTO link_lineage VALUES (?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "INSERT INTO link_lineage (kind, old_id, new_id, relation, decision_id, changed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     return renames
 
 

@@ -241,7 +241,8 @@ def fit(
         "lexicon_file": lexicon.path,
     }
     con.execute(
-        "INSERT INTO score_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO score_models (model_id, created_at, analyst, labels, bias, coefficients, model_ap,"
+        " prior_ap, adopted, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             model_id,
             utc_now(),

@@ -17,24 +17,9 @@ from threadline.extract.indicators import find_indicators
 from threadline.extract.lexicon import Lexicon, default_lexicon
 from threadline.extract.text import within_budget
 from threadline.store._tx import transaction
+from threadline.store.schema import EXTRACTION_ROW, insert_sql
 
 __all__ = ["rematch"]
-
-_ROWS = pa.schema(
-    [
-        ("source", pa.string()),
-        ("ad_id", pa.string()),
-        ("version", pa.int32()),
-        ("found_index", pa.int32()),
-        ("span_index", pa.int32()),
-        ("kind", pa.string()),
-        ("value", pa.string()),
-        ("field", pa.string()),
-        ("span_start", pa.int32()),
-        ("span_end", pa.int32()),
-        ("detail", pa.string()),
-    ]
-)
 
 
 def _texts(title: str | None, body: str | None, fields: str | None) -> list[tuple[str, str]]:
@@ -67,7 +52,7 @@ def rematch(con: duckdb.DuckDBPyConnection, lexicon: Lexicon | None = None, *, b
         )
         ads = 0
         while rows := reader.fetchmany(batch):
-            columns: dict[str, list[object]] = {name: [] for name in _ROWS.names}
+            columns: dict[str, list[object]] = {name: [] for name in EXTRACTION_ROW.names}
             for source, ad_id, version, title, body, fields, first in rows:
                 ads += 1
                 # Read as extraction reads them (the same budget), so the phrases found again
@@ -77,7 +62,7 @@ def rematch(con: duckdb.DuckDBPyConnection, lexicon: Lexicon | None = None, *, b
                     detail = json.dumps(found.detail, ensure_ascii=False)
                     for span_index, span in enumerate(found.spans):
                         for name, value in zip(
-                            _ROWS.names,
+                            EXTRACTION_ROW.names,
                             (
                                 source,
                                 ad_id,
@@ -94,6 +79,6 @@ def rematch(con: duckdb.DuckDBPyConnection, lexicon: Lexicon | None = None, *, b
                             strict=True,
                         ):
                             columns[name].append(value)
-            found_rows = pa.Table.from_pydict(columns, schema=_ROWS)  # noqa: F841 (read by DuckDB)
-            con.execute("INSERT INTO extractions SELECT * FROM found_rows")
+            found_rows = pa.Table.from_pydict(columns, schema=EXTRACTION_ROW)  # noqa: F841 (read by DuckDB)
+            con.execute(insert_sql("extractions", select="* FROM found_rows"))
     return ads

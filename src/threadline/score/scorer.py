@@ -41,6 +41,7 @@ from threadline.score.saved import refresh_network_summary, save_movement
 from threadline.score.structure import local_prices, scope_tables, structure_features
 from threadline.score.weights import Weights, load_weights
 from threadline.store._tx import transaction
+from threadline.store.schema import insert_row
 
 __all__ = [
     "NOTE",
@@ -386,9 +387,19 @@ def score_store(
             " (SELECT COUNT(*) FROM score_ads)"
         ).fetchall()
         seconds = time.perf_counter() - t0
-        con.execute(
-            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [datetime.now(UTC).replace(tzinfo=None), ads, networks, versions[2], *versions[:2], seconds],
+        lexicon_version, weights_version, model_version = versions
+        insert_row(
+            con,
+            "score_runs",
+            {
+                "finished": datetime.now(UTC).replace(tzinfo=None),
+                "ads": ads,
+                "networks": networks,
+                "model": model_version,
+                "lexicon": lexicon_version,
+                "weights": weights_version,
+                "seconds": seconds,
+            },
         )
     return ScoreReport(int(ads), int(networks), model.name, round(seconds, 2), int(rescored))
 

@@ -42,10 +42,12 @@ from threadline.store._records import (
 )
 from threadline.store._tx import transaction
 from threadline.store.schema import (
+    EXTRACTION_ROW,
     LATEST_VERSION,
     PARTED,
     SchemaTooNewError,
     current_version,
+    insert_sql,
     migrate,
     text_parts,
     utc_now,
@@ -127,10 +129,6 @@ _ADS = _schema(
     "source:str id:str version:i32 content_hash:str title:str body:str url:str posted_at:ts"
     " captured_at:ts location:str images:str fields:str extra:str region:str file:str line:i32"
     " run_id:i64 ingested_at:ts"
-)
-_EXTRACTIONS = _schema(
-    "source:str ad_id:str version:i32 found_index:i32 span_index:i32 kind:str value:str field:str"
-    " span_start:i32 span_end:i32 detail:str"
 )
 _IMAGES = _schema("sha256:str pdq:str pdq_quality:i32 phash:str width:i32 height:i32")
 _AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha256:str")
@@ -453,7 +451,7 @@ class Store:
         # Decided inside the transaction: what is stored now is what this batch is compared to.
         known = self.known_hashes((item[0].source, item[0].id) for item in items)
         ads = _Columns(_ADS.names)
-        extractions = _Columns(_EXTRACTIONS.names)
+        extractions = _Columns(EXTRACTION_ROW.names)
         ad_images = _Columns(_AD_IMAGES.names)
         images: dict[str, tuple[Any, ...]] = {}
         copies = _Columns(_COPIES.names)
@@ -510,7 +508,7 @@ class Store:
             self._add_images(ad_images, images, ad, version, extraction, image_sha256)
 
         self._insert_ads(ads)
-        self._insert("extractions", extractions, _EXTRACTIONS)
+        self._insert("extractions", extractions, EXTRACTION_ROW)
         if images:
             image_rows = _Columns(_IMAGES.names)
             for row in images.values():
@@ -547,11 +545,14 @@ class Store:
                 " AND ad_rows.source = c.source AND ad_rows.id = c.id AND ad_rows.version = c.version"
             )
             self._con.execute(
-                f"INSERT INTO extractions ({', '.join(_EXTRACTIONS.names)})"
-                " SELECT e.source, e.ad_id, c.version, e.found_index, e.span_index, e.kind, e.value,"
-                " e.field, e.span_start, e.span_end, e.detail"
-                " FROM extractions e JOIN _batch_copies c"
-                " ON e.source = c.source AND e.ad_id = c.id AND e.version = c.from_version"
+                insert_sql(
+                    "extractions",
+                    select=", ".join(
+                        "c.version" if c == "version" else f"e.{c}" for c in EXTRACTION_ROW.names
+                    )
+                    + " FROM extractions e JOIN _batch_copies c"
+                    " ON e.source = c.source AND e.ad_id = c.id AND e.version = c.from_version",
+                )
             )
         finally:
             self._con.unregister("_batch_copies")
@@ -656,7 +657,7 @@ class Store:
         if not len(ads):
             return
         keys = pa.table({"source": ads.data["source"], "id": ads.data["id"]})
-        values = extractions.table(_EXTRACTIONS).select(["source", "ad_id", "kind", "value"])
+        values = extractions.table(EXTRACTION_ROW).select(["source", "ad_id", "kind", "value"])
         self._con.register("_batch_word_keys", keys)
         self._con.register("_batch_word_values", values)
         try:

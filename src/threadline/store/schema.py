@@ -17,23 +17,30 @@ Conventions the SQL follows:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from threadline.store._tx import transaction
 
 __all__ = [
+    "EXTRACTION_ROW",
     "LATEST_VERSION",
     "LONG_TEXT_BYTES",
     "MIGRATIONS",
     "PARTED",
     "PART_CHARS",
+    "ROW_LAYOUTS",
     "Migration",
     "SchemaTooNewError",
     "ads_insert",
     "current_version",
+    "insert_row",
+    "insert_sql",
     "migrate",
     "text_parts",
     "utc_now",
@@ -872,6 +879,53 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
+# Row layouts of the tables written from more than one place, each the table's columns in their
+# order on the latest schema (tests/test_store.py checks them against the migrated tables). A
+# writer names the columns it fills, from here, and never relies on the order a CREATE TABLE and
+# later ALTERs gave them.
+#
+# An extraction row, with the Arrow types its writers hand rows over in: ingest (`Store`),
+# `score --rematch`, the Spark engine's workers; ``load`` of a run's output names them too.
+EXTRACTION_ROW = pa.schema(
+    [
+        ("source", pa.string()),
+        ("ad_id", pa.string()),
+        ("version", pa.int32()),
+        ("found_index", pa.int32()),
+        ("span_index", pa.int32()),
+        ("kind", pa.string()),
+        ("value", pa.string()),
+        ("field", pa.string()),
+        ("span_start", pa.int32()),
+        ("span_end", pa.int32()),
+        ("detail", pa.string()),  # JSON: cast by DuckDB on insert
+    ]
+)
+ROW_LAYOUTS: dict[str, tuple[str, ...]] = {
+    "extractions": tuple(EXTRACTION_ROW.names),
+    # One row per link run (`threadline link`, and ``load`` of a pipeline run's output).
+    "link_runs": ("finished", "params", "ads", "networks", "persons", "hubs", "seconds"),
+    # One row per score run (`threadline score`, and ``load``).
+    "score_runs": ("finished", "ads", "networks", "model", "lexicon", "weights", "seconds"),
+}
+
+
+def insert_sql(table: str, columns: tuple[str, ...] | None = None, select: str | None = None) -> str:
+    """``INSERT INTO table (columns) VALUES (?, ...)``, or ``... SELECT select`` when given one;
+    ``columns`` default to the table's layout in `ROW_LAYOUTS`."""
+    columns = ROW_LAYOUTS[table] if columns is None else columns
+    rows = f"SELECT {select}" if select is not None else f"VALUES ({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) {rows}"
+
+
+def insert_row(con: duckdb.DuckDBPyConnection, table: str, row: Mapping[str, Any]) -> None:
+    """Insert one row of a table of `ROW_LAYOUTS`, its values named by column (all of them)."""
+    columns = ROW_LAYOUTS[table]
+    if set(row) != set(columns):
+        wrong = ", ".join(sorted(set(row) ^ set(columns)))
+        raise ValueError(f"a {table} row names each of {', '.join(columns)} once; wrong: {wrong}")
+    con.execute(insert_sql(table), [row[c] for c in columns])
+
 
 def utc_now() -> datetime:
     """Now, as the naive UTC timestamp every ``TIMESTAMP`` column holds."""
@@ -913,7 +967,7 @@ def migrate(
             for statement in migration.statements:
                 con.execute(statement)
             con.execute(
-                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                 [migration.version, migration.description, utc_now()],
             )
     return before, target
