@@ -113,16 +113,14 @@ def _identify(ctx: Context, request: Request) -> Caller:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorised("the Authorization header is not 'Bearer TOKEN'")
-        with ctx.books:  # a lookup may record the token's use
-            use = tokens.lookup_token(cur, token.strip())
+        use = tokens.lookup_token(cur, token.strip(), books=ctx.books)  # books: to record its use
         if use is None:
             raise _unauthorised("unknown, expired or revoked token")
         return Caller(Actor(use.user.name, "token", where), use.user.role, use.scope, use.token_id)
     session_id = request.cookies.get(cookie_name(request))
     if not session_id:
         raise _unauthorised("sign in (POST /login) or send 'Authorization: Bearer TOKEN'")
-    with ctx.books:  # a lookup may record the request's time (idle timeout)
-        session = sessions.lookup_session(cur, session_id)
+    session = sessions.lookup_session(cur, session_id, books=ctx.books)  # books: to record the time
     if session is None:
         raise _unauthorised("the session has ended: sign in again")
     return Caller(Actor(session.user.name, "user", where), session.user.role, session=session)

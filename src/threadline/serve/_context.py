@@ -116,7 +116,7 @@ class Context:
                 with self._queued_lock:
                     batch, self._queued = self._queued, []
                 try:
-                    audit.append_many(self.cursor(), [t.record for t in batch])
+                    audit.append_many(self.cursor(), [t.record for t in batch], path=self.store.path)
                 except BaseException as exc:
                     for t in batch:
                         t.error = exc

@@ -280,22 +280,27 @@ def append_within(
     return _append(store, [Record(actor, action, object, detail, now)], key_dir)[0]
 
 
-def append_many(store: StoreLike, records: Sequence[Record], *, key_dir: Path | None = None) -> list[Entry]:
+def append_many(
+    store: StoreLike, records: Sequence[Record], *, key_dir: Path | None = None, path: Path | None = None
+) -> list[Entry]:
     """Append ``records`` in order, in one transaction of their own, checking and signing the
     head once: for a server that gathers the entries of many reads and writes them together (an
-    entry costs a few milliseconds alone, a small fraction of that in a batch)."""
+    entry costs a few milliseconds alone, a small fraction of that in a batch). ``path``: the
+    store's file, when the caller knows it (else asked of the connection)."""
     if not records:
         return []
     with transaction(connection(store)):
-        return _append(store, records, key_dir)
+        return _append(store, records, key_dir, path)
 
 
 _INSERT_ROWS = 200  # rows per INSERT statement of a batch
 
 
-def _append(store: StoreLike, records: Sequence[Record], key_dir: Path | None) -> list[Entry]:
+def _append(
+    store: StoreLike, records: Sequence[Record], key_dir: Path | None, path: Path | None = None
+) -> list[Entry]:
     con = connection(store)
-    key = load_key(key_file(store_path(store), key_dir), create=True)
+    key = load_key(key_file(path or store_path(store), key_dir), create=True)
     assert key is not None
     seq, prev_hash = _checked_head(con, key)
     first, now = seq, naive_utc(None)

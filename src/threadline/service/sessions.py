@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from threadline.service import audit
 from threadline.service._common import Actor, StoreLike, connection, naive_utc, sha256_hex
@@ -66,9 +68,16 @@ def create_session(store: StoreLike, user_name: str, origin: str, *, now: dateti
     return session_id
 
 
-def lookup_session(store: StoreLike, session_id: str, *, now: datetime | None = None) -> Session | None:
+def lookup_session(
+    store: StoreLike,
+    session_id: str,
+    *,
+    now: datetime | None = None,
+    books: AbstractContextManager[Any] | None = None,
+) -> Session | None:
     """The live session a cookie names, its user enabled; None for an unknown, expired or idle
-    session. Records the request's time for the idle timeout."""
+    session. Records the request's time for the idle timeout (at most once a minute), holding
+    ``books`` while it does: a server's lock for small writes, taken only when there is one."""
     at = naive_utc(now)
     con = connection(store)
     rows = con.execute(
@@ -85,7 +94,8 @@ def lookup_session(store: StoreLike, session_id: str, *, now: datetime | None = 
     if user is None or user.disabled:
         return None
     if at - last_seen >= TOUCH_EVERY:
-        con.execute("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [at, sha256_hex(session_id)])
+        with books or nullcontext():
+            con.execute("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [at, sha256_hex(session_id)])
         last_seen = at
     return Session(user, csrf_token, origin, created_at, last_seen, expires_at)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,9 +152,16 @@ def revoke_token(store: StoreLike, token_id: int, *, by: Actor, now: datetime | 
     return _get(store, token_id)
 
 
-def lookup_token(store: StoreLike, token: str, *, now: datetime | None = None) -> TokenUse | None:
+def lookup_token(
+    store: StoreLike,
+    token: str,
+    *,
+    now: datetime | None = None,
+    books: AbstractContextManager[Any] | None = None,
+) -> TokenUse | None:
     """Whose a presented token is and its scope; None when it is unknown, expired, revoked or its
-    user disabled. Records its last use."""
+    user disabled. Records its last use (at most once a minute), holding ``books`` while it does:
+    a server's lock for small writes, taken only when there is one to make."""
     if not token.startswith(PREFIX):
         return None
     at = naive_utc(now)
@@ -173,5 +181,6 @@ def lookup_token(store: StoreLike, token: str, *, now: datetime | None = None) -
     if user is None or user.disabled:
         return None
     if last_used is None or at - last_used >= TOUCH_EVERY:
-        con.execute("UPDATE api_tokens SET last_used = ? WHERE token_id = ?", [at, token_id])
+        with books or nullcontext():
+            con.execute("UPDATE api_tokens SET last_used = ? WHERE token_id = ?", [at, token_id])
     return TokenUse(user, scope, int(token_id))
