@@ -285,12 +285,16 @@ def test_saved_movement_follows_new_ads(corpus: Path, tmp_path: Path) -> None:
 
 def test_the_migration_fills_what_scoring_runs_save(copy: Path) -> None:
     """Migration 14 fills the network summaries, ad rows and persons' values of a store scored
-    before it, in its own SQL (migrations never change): the same rows a scoring run saves."""
+    before it, in its own SQL (migrations never change): the same rows a scoring run saves, but
+    the texts linking lists (kind 'text', saved since; until a store's next scoring run the
+    network view reads them from the sentences)."""
     from threadline.store.schema import MIGRATIONS
 
     [migration] = [m for m in MIGRATIONS if m.description.startswith("linked ads and each person")]
     tables = ("ad_summary", "network_values", "network_summary")
     with duckdb.connect(str(copy)) as con:
+        assert con.execute("SELECT COUNT(*) FROM network_values WHERE kind = 'text'").fetchall()[0][0] > 0
+        con.execute("DELETE FROM network_values WHERE kind = 'text'")
         saved = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
         for table in tables:
             con.execute(f"DELETE FROM {table}")
@@ -369,3 +373,23 @@ def test_a_network_linked_since_the_last_scoring_run_is_read_from_the_ads(copy: 
             k: len(v) for k, v in carriers.items()
         }
         assert any(d.kind == "merge" for d in view.decisions)
+
+
+def test_a_networks_text_hubs_are_read_from_the_saved_values_as_from_its_sentences(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Scoring saves the first sentence of each text linking lists per network, so a network's
+    view does not scan every sentence: it lists the text hubs the sentences of its linked ads
+    give, and those of its ads' earlier versions too (as for phones)."""
+    from threadline.read import networks as nw
+
+    assert nw._texts_saved(con)
+    listed = 0
+    for (network,) in con.execute("SELECT network FROM network_scores").fetchall():
+        saved = [h for h in nw.network_hubs(con, network) if h[0] == "text"]
+        live = [
+            h for h in nw.network_hubs(con, network, values=(nw._LIVE_VALUES, [network])) if h[0] == "text"
+        ]
+        assert set(live) <= set(saved), network
+        listed += len(saved)
+    assert listed > 0  # the corpus copies texts: some network holds a text hub

@@ -360,7 +360,10 @@ def network_labels(con: duckdb.DuckDBPyConnection, network: str) -> list[str]:
     return [label for (label,) in rows]
 
 
-def network_score(con: duckdb.DuckDBPyConnection, network: str) -> NetworkScore | None:
+def network_score(
+    con: duckdb.DuckDBPyConnection, network: str, parts: tuple[ScorePart, ...] | None = None
+) -> NetworkScore | None:
+    """``network``'s score, its model's bias and its parts (``parts``: read already)."""
     rows = con.execute(
         "SELECT ads, logit, score, model FROM network_scores WHERE network = ?", [network]
     ).fetchall()
@@ -374,7 +377,7 @@ def network_score(con: duckdb.DuckDBPyConnection, network: str) -> NetworkScore 
         float(score),
         model,
         model_bias(con, model),
-        tuple(score_parts(con, [network])[network]),
+        parts if parts is not None else tuple(score_parts(con, [network])[network]),
     )
 
 
@@ -400,6 +403,9 @@ _LIVE_VALUES = """
 """
 
 
+_SAVED_VALUES = "SELECT * FROM network_values WHERE network = ?"
+
+
 def _values(con: duckdb.DuckDBPyConnection, network: str) -> tuple[str, list[Any]]:
     """The relation of ``network``'s values (see above), and its parameters."""
     [(linked, saved)] = con.execute(
@@ -412,7 +418,7 @@ def _values(con: duckdb.DuckDBPyConnection, network: str) -> tuple[str, list[Any
         [network, network],
     ).fetchall()
     if linked == saved:
-        return "SELECT * FROM network_values WHERE network = ?", [network]
+        return _SAVED_VALUES, [network]
     return _LIVE_VALUES, [network]
 
 
@@ -475,6 +481,23 @@ def network_hubs(
         "(SELECT CAST(json_extract(params, '$.measured.text_own_holders') AS INTEGER)"
         " FROM link_runs ORDER BY finished DESC LIMIT 1)"
     )
+    # A text hub's value is its two sentences' hashes, and the network's ads carry the first:
+    # saved values hold the network's first sentences of texts linking listed (kind 'text'); for
+    # a network linked since, or a store scored before they were saved, its ads' sentences are
+    # read (a scan of every sentence extraction).
+    saved_texts = relation == _SAVED_VALUES and _texts_saved(con)
+    live_texts = (
+        ""
+        if saved_texts
+        else """
+        UNION
+        SELECT h.kind, h.value, h.ads, h.co_phones, h.marked_by
+        FROM link_hubs h
+        JOIN extractions e ON e.kind = 'sentence' AND e.value = split_part(h.value, ' ', 1)
+        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id AND l.version = e.version
+        WHERE h.kind = 'text' AND h.is_hub AND l.network = ?
+        """
+    )
     rows = con.execute(
         f"""
         SELECT DISTINCT h.kind, h.value, h.ads, h.co_phones, h.marked_by
@@ -482,18 +505,22 @@ def network_hubs(
         -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
         JOIN ({relation}) v ON v.kind = h.kind AND v.value = split_part(h.value, ' ', 1)
         WHERE h.is_hub OR (h.kind = 'image' AND NOT {image_own("h", own)})
-        UNION
-        -- a text hub's value is its two sentences' hashes: the network's ads carry the first
-        SELECT h.kind, h.value, h.ads, h.co_phones, h.marked_by
-        FROM link_hubs h
-        JOIN extractions e ON e.kind = 'sentence' AND e.value = split_part(h.value, ' ', 1)
-        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id AND l.version = e.version
-        WHERE h.kind = 'text' AND h.is_hub AND l.network = ?
+        {live_texts}
         ORDER BY 3 DESC, 1, 2
         """,
-        [*params, network],
+        [*params, *([] if saved_texts else [network])],
     ).fetchall()
     return [(k, v, int(n), int(co), by) for k, v, n, co, by in rows]
+
+
+def _texts_saved(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the saved values hold the texts linking lists: they do once a scoring run saved
+    them (any 'text' row), and trivially when linking lists no text."""
+    [(saved,)] = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM network_values WHERE kind = 'text')"
+        " OR NOT EXISTS (SELECT 1 FROM link_hubs WHERE kind = 'text')"
+    ).fetchall()
+    return bool(saved)
 
 
 def network_ads(
@@ -623,7 +650,7 @@ def network(
         network=current,
         lineage=tuple(lineage),
         summary=summary,
-        score=network_score(con, current),
+        score=network_score(con, current, summary.parts if summary is not None else None),
         persons=tuple((p, n, tuple(names)) for p, n, names in persons),
         identifiers=tuple(network_identifiers(con, current, values=values)),
         ads=Page(tuple(ads), total, ads_offset, ads_limit),

@@ -78,9 +78,10 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
     extraction read from its latest version, else its location as given (as the read API shows
     ads); a network's ``last_place`` is its latest dated ad's. ``network_values`` counts each
     person's ads that hold a phone, e-mail, handle, name or image in any version (and in their
-    latest); ``hubs`` counts the hub phones, e-mails, handles and images its ads hold (not the
-    text hubs `threadline.read.networks.network_hubs` also lists: copied sentences are in most
-    networks' ads, and a queue filter on them would keep nearly every network)."""
+    latest), and (kind ``text``) the first sentence of each text linking lists as a hub or a
+    writer's own; ``hubs`` counts the hub phones, e-mails, handles and images its ads hold (not
+    the text hubs `threadline.read.networks.network_hubs` also lists: copied sentences are in
+    most networks' ads, and a queue filter on them would keep nearly every network)."""
     where = f"WHERE network IN (SELECT network FROM {networks})" if networks else ""
     con.execute(
         f"""
@@ -132,6 +133,22 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
         GROUP BY s.network, s.person, e.kind, e.value
         """
     )
+    # The texts linking lists (hubs, and texts marked not hubs), by their first sentence's hash
+    # (kind 'text'): so that a network's view finds its text hubs here, not in every sentence.
+    con.execute(
+        """
+        INSERT INTO network_values
+        SELECT s.network, s.person, 'text', e.value, COUNT(DISTINCT s.ad_key),
+               COUNT(DISTINCT s.ad_key) FILTER (WHERE e.version = s.version),
+               MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
+        FROM extractions e
+        JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
+        JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+        WHERE e.kind = 'sentence'
+          AND e.value IN (SELECT split_part(value, ' ', 1) FROM link_hubs WHERE kind = 'text')
+        GROUP BY s.network, s.person, e.value
+        """
+    )
     con.execute(
         f"""
         INSERT INTO network_summary
@@ -141,7 +158,10 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
             GROUP BY network
         ), hubs AS (
             SELECT v.network, COUNT(DISTINCT (h.kind, h.value)) AS hubs
-            FROM (SELECT kind, value, split_part(value, ' ', 1) AS plain FROM link_hubs WHERE is_hub) h
+            FROM (
+                SELECT kind, value, split_part(value, ' ', 1) AS plain FROM link_hubs
+                WHERE is_hub AND kind <> 'text'
+            ) h
             -- a phone's hub value names its tenure: "+18005550199 from 2026-08-01"
             JOIN network_values v ON v.kind = h.kind AND v.value = h.plain
             {where.replace("WHERE network", "WHERE v.network")}
