@@ -63,29 +63,29 @@ def linked_ads(
     # of a narrow table. When it lacks one of the ads, or holds it as an earlier link run left
     # it (stored without linking, or linked since the last scoring run), they are all put
     # together from the ads and their extractions.
-    [(wanted, found)] = con.execute(
+    # One query: the page from the saved rows, with how many ads are wanted and how many of them
+    # are saved as they are linked now (the page stands only when that is all of them).
+    page = con.execute(
         f"""
-        WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k)
-        SELECT (SELECT COUNT(*) FROM wanted),
-               (SELECT COUNT(*) FROM ad_summary s
-                JOIN wanted w ON w.source = s.source AND w.id = s.id
-                -- saved for the ad's present network and person, and the version they were linked at
-                JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network
-                                AND l.person = s.person AND l.version = s.version)
-        """,
-        params,
-    ).fetchall()
-    if wanted == found:
-        saved = con.execute(
-            f"""
-            WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k)
+        WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k),
+        saved AS (
             SELECT s.source, s.id, s.date, s.place, s.url, s.network, s.person
-            FROM ad_summary s JOIN wanted w ON w.source = s.source AND w.id = s.id
-            ORDER BY s.date DESC NULLS LAST, s.source, s.id LIMIT ? OFFSET ?
-            """,
-            [*params, limit if limit is not None else 2**62, offset],
-        ).fetchall()
-        return ad_rows(saved), int(found)
+            FROM ad_summary s
+            JOIN wanted w ON w.source = s.source AND w.id = s.id
+            -- saved for the ad's present network and person, and the version they were linked at
+            JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network
+                            AND l.person = s.person AND l.version = s.version
+        ),
+        counts AS (SELECT (SELECT COUNT(*) FROM wanted) AS wanted, (SELECT COUNT(*) FROM saved) AS found),
+        shown AS (SELECT * FROM saved ORDER BY date DESC NULLS LAST, source, id LIMIT ? OFFSET ?)
+        SELECT c.wanted, c.found, p.* FROM counts c LEFT JOIN shown p ON true
+        ORDER BY p.date DESC NULLS LAST, p.source, p.id
+        """,
+        [*params, limit if limit is not None else 2**62, offset],
+    ).fetchall()
+    wanted, found = page[0][0], page[0][1]
+    if wanted == found:
+        return ad_rows([row[2:] for row in page if row[2] is not None]), int(found)
     rows = con.execute(
         f"""
         WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k),

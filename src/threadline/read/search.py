@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -148,22 +149,25 @@ def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region:
         return FindResult(text, (), (), 0, (), ())
     pairs_param = [[[s, i] for s, i in sorted(keys)]]
     ads, _ = linked_ads(con, _KEYS, pairs_param, limit=limit)
-    nets = con.execute(
+    # The matched ads' networks (with their scores) and persons, in one pass over the links.
+    linked = con.execute(
         f"""
-        SELECT l.network, n.ads, COUNT(*) AS matched, n.logit, n.score
+        SELECT l.network, l.person, COUNT(*) AS matched, MIN(n.ads), MIN(n.logit), MIN(n.score)
         FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
         LEFT JOIN network_scores n ON n.network = l.network
-        GROUP BY ALL ORDER BY n.logit DESC NULLS LAST, matched DESC, l.network
+        GROUP BY l.network, l.person
         """,
         pairs_param,
     ).fetchall()
-    persons = con.execute(
-        f"""
-        SELECT DISTINCT l.person FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
-        ORDER BY 1
-        """,
-        pairs_param,
-    ).fetchall()
+    by_network: dict[str, list[Any]] = {}
+    for network, _, hits, size, logit, score in linked:
+        row = by_network.setdefault(network, [network, size, 0, logit, score])
+        row[2] += hits
+    nets = sorted(
+        by_network.values(),
+        key=lambda r: (r[3] is None, -(r[3] or 0.0), -r[2], r[0]),  # logit (scored first), matched, id
+    )
+    persons = sorted({(person,) for _, person, *_ in linked})
     return FindResult(
         text,
         tuple(sorted(matched)),
