@@ -127,6 +127,17 @@ async def _kept_read(
     return await run_in_threadpool(run)
 
 
+async def _items(request: Request, action: str, rows: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    """A whole list (``{"items": [...]}``) read on the request's cursor and audited as ``action``."""
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        items = to_json(rows(cur))
+        _audit_read(context(request), who, action, None)
+        return {"items": items}
+
+    return await _read(request, run)
+
+
 def _audit_read(ctx: Context, who: Caller, action: str, obj: str | None, **detail: Any) -> None:
     ctx.audit(who.actor, action, obj, who.detail(**{k: v for k, v in detail.items() if v is not None}))
 
@@ -276,24 +287,14 @@ async def hubs(request: Request, limit: Limit = 50, offset: Offset = 0) -> Any:
 async def decisions(request: Request) -> Any:
     """Every decision (D…), revoked ones too, with the links the last run cut for it."""
 
-    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
-        rows = read.decision_list(cur)
-        _audit_read(context(request), who, "read decisions", None)
-        return {"items": to_json(rows)}
-
-    return await _read(request, run)
+    return await _items(request, "read decisions", read.decision_list)
 
 
 @guarded(router, "GET", "/api/v1/labels", Action.READ, summary="Analysts' labels")
 async def labels(request: Request) -> Any:
     """Every label (L…) of a network, withdrawn ones too."""
 
-    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
-        rows = read.label_list(cur)
-        _audit_read(context(request), who, "read labels", None)
-        return {"items": to_json(rows)}
-
-    return await _read(request, run)
+    return await _items(request, "read labels", read.label_list)
 
 
 @guarded(router, "GET", "/api/v1/models", Action.READ, summary="Fitted models")
@@ -328,12 +329,7 @@ async def users(request: Request) -> Any:
     """The accounts: name, role, enabled or not, locked until, last login (never a hash)."""
     from threadline.service import accounts
 
-    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
-        rows = accounts.list_users(cur)
-        _audit_read(context(request), who, "read users", None)
-        return {"items": to_json(rows)}
-
-    return await _read(request, run)
+    return await _items(request, "read users", accounts.list_users)
 
 
 @guarded(router, "GET", "/api/v1/tokens", Action.MANAGE_TOKENS, summary="API tokens")
@@ -341,12 +337,10 @@ async def api_tokens(request: Request) -> Any:
     """API tokens (T…): user, scope, dates, state; never a token."""
     from threadline.service import tokens
 
-    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
-        rows = tokens.list_tokens(cur)
-        _audit_read(context(request), who, "read tokens", None)
-        return {"items": [{**to_json(t), "ref": t.ref, "state": t.state()} for t in rows]}
+    def listed(cur: duckdb.DuckDBPyConnection) -> list[Any]:
+        return [{**to_json(t), "ref": t.ref, "state": t.state()} for t in tokens.list_tokens(cur)]
 
-    return await _read(request, run)
+    return await _items(request, "read tokens", listed)
 
 
 class UserBody(BaseModel):
