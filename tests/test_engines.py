@@ -373,6 +373,50 @@ def test_spark_reads_and_writes_folders_whose_names_look_like_patterns(spark: An
         run_spark(str(folder / "ads.jsonl"), str(out), partitions=2, spark=spark)
 
 
+def test_both_engines_read_numbers_by_the_sources_home_regions(spark: Any, tmp_path: Path) -> None:
+    """A source's home region (kept in a store) and the run's region are read alike by both
+    engines: a UK site's ad without a location is a GB ad on each (prices in pounds)."""
+    from threadline.engines.spark import run_spark
+    from threadline.extract.regions import SourceRegions
+
+    ads = tmp_path / "ads.jsonl"
+    records = [
+        {"id": "u1", "source": "ukboard", "body": "call 020 7946 0123 anytime, 80 half hour"},
+        {
+            "id": "u2",
+            "source": "ukboard",
+            "body": "call 713-555-0142, 80 half hour",
+            "location": "Houston, TX",
+        },
+        {"id": "d1", "source": "deboard", "body": "call 020 7946 0124, 90 half hour"},
+        {"id": "a1", "source": "usboard", "body": "text 713-555-0143, 70 half hour"},
+    ]
+    ads.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    db = tmp_path / "store.duckdb"
+    with Store.open(db) as store:
+        store.set_source_region("ukboard", "GB", by="test")
+        store.set_source_region("usboard", "US", by="test")
+        homes = store.source_regions()
+    run_local(ads, tmp_path / "local", workers=1, db=db, region="DE")
+    run_spark(
+        str(ads), str(tmp_path / "spark"), partitions=2, spark=spark, regions=SourceRegions(homes, "DE")
+    )
+    columns = "id, region"
+    expected = [("a1", "US"), ("d1", "DE"), ("u1", "GB"), ("u2", "US")]
+    assert _read(tmp_path / "local", "ads", columns) == _read(tmp_path / "spark", "ads", columns) == expected
+    found = "ad_id, kind, value, detail->>'currency'"
+    where = "WHERE kind IN ('phone', 'price')"
+    with duckdb.connect() as con:
+        sql = "SELECT {} FROM read_parquet('{}/extractions/*.parquet') {} ORDER BY ALL"
+        local = con.execute(sql.format(found, tmp_path / "local", where)).fetchall()
+        spark_rows = con.execute(sql.format(found, tmp_path / "spark", where)).fetchall()
+    assert local == spark_rows
+    assert {r[3] for r in local if r[0] == "u1" and r[1] == "price"} == {"GBP"}
+    assert {r[2] for r in local if r[0] == "u1" and r[1] == "phone"} == {"+442079460123"}
+    with Store.open(db, read_only=True) as store:  # the run's region is kept for its new source
+        assert store.source_regions() == {"deboard": "DE", "ukboard": "GB", "usboard": "US"}
+
+
 def test_spark_maps_python_over_rows_as_duckdb_does(spark: Any) -> None:
     from threadline.engine import DuckDBEngine, write_rows
     from threadline.engines.spark import SparkEngine

@@ -212,6 +212,29 @@ def _audit(action: str, object: str | None = None, **detail: Any) -> None:
         served.audit(action, object, {k: v for k, v in detail.items() if v is not None})
 
 
+def _region(value: str | None, option: str = "--region") -> str | None:
+    """``value`` as a region phone numbers know (upper case), None if not given; one line and
+    exit if it is none."""
+    from threadline.extract.regions import checked_region
+
+    if value is None:
+        return None
+    try:
+        return checked_region(value, what=option)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # not reached: _fail exits
+
+
+def _checked(get: Callable[[], str]) -> str:
+    """``get()`` (a setting read from the environment), or its ValueError as one line and exit."""
+    try:
+        return get()
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # not reached: _fail exits
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="threadline")
 def cli() -> None:
@@ -357,11 +380,17 @@ def _writer(stack: ExitStack, output: Path | None, *, reads: Sequence[Path]) -> 
 @cli.command()
 @click.argument("ads", type=_INPUT)
 @_OUTPUT
-@click.option("--region", default="US", show_default=True, help="Phone region when an ad has no location.")
+@click.option(
+    "--region",
+    default=None,
+    help="Phone region when an ad's location names no country (default: $THREADLINE_REGION, else US).",
+)
 @click.option("--images/--no-images", default=True, show_default=True, help="Hash the ads' image files.")
 @click.option("--evidence/--no-evidence", default=True, show_default=True, help="Add spans and details.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def extract(ads: Path, output: Path | None, region: str, images: bool, evidence: bool, quiet: bool) -> None:
+def extract(
+    ads: Path, output: Path | None, region: str | None, images: bool, evidence: bool, quiet: bool
+) -> None:
     """Extract identifiers from ADS (JSON Lines or CSV) without a store, one JSON line per ad.
 
     Each line has id, phones (E.164), emails, handles, names, ages, prices (per hour), rates (each
@@ -370,10 +399,11 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
     line and reason.
     """
     from threadline.extract import contract_record, extract_ad
+    from threadline.extract.regions import installation_region
     from threadline.ingest import read_ads
 
     _readable(ads)
-    region = region.upper()
+    region = _region(region) or _checked(installation_region)
     progress = Progress("extract", quiet=quiet)
     written = bad = 0
     with ExitStack() as stack:
@@ -404,11 +434,23 @@ def extract(ads: Path, output: Path | None, region: str, images: bool, evidence:
 )
 @click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--source", default=None, help="Source of records that name none (default: the file's name).")
+@click.option(
+    "--region",
+    default=None,
+    help="Phone region of this run's sources that have none set (kept for them; see `source set`).",
+)
 @click.option("--link/--no-link", "do_link", default=True, show_default=True, help="Link after storing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @_through_server("write")
 def ingest(
-    ads: Path, db: Path, workers: int | None, batch_size: int, source: str | None, do_link: bool, quiet: bool
+    ads: Path,
+    db: Path,
+    workers: int | None,
+    batch_size: int,
+    source: str | None,
+    region: str | None,
+    do_link: bool,
+    quiet: bool,
 ) -> None:
     """Validate, extract, store and link ADS (JSON Lines or CSV) into the store --db.
 
@@ -416,16 +458,31 @@ def ingest(
     same (source, id) becomes a new version (a return to earlier content too). Malformed records
     go to quarantine with their line and reason. Exits non-zero when no record could be stored
     or was seen again.
+
+    A phone number written without a country code is read in the country of the ad's location,
+    else in its source's home region (`source set`), else in --region (which becomes the home
+    region of each source of the file that has none), else in $THREADLINE_REGION, else US.
     """
+    from threadline.extract.regions import installation_region
     from threadline.ingest import ingest_file
+    from threadline.service._common import os_actor
 
     _readable(ads)
     if source is not None and not source.strip():
         _fail("--source is empty")
+    region = _region(region)
+    _checked(installation_region)
     progress = Progress("ingest", quiet=quiet)
     with _open(db) as store:
         report = ingest_file(
-            ads, store, workers=workers, batch_size=batch_size, progress=progress, source=source
+            ads,
+            store,
+            workers=workers,
+            batch_size=batch_size,
+            progress=progress,
+            source=source,
+            region=region,
+            region_by=f"{os_actor().name} (ingest --region)",
         )
         progress.close()
         click.echo(
@@ -434,7 +491,7 @@ def ingest(
         )
         for warning in report.warnings:
             click.echo(f"threadline: warning: {warning}", err=True)
-        _audit("ingest", str(ads), records=report.line())
+        _audit("ingest", str(ads), records=report.line(), region=region)
         if not report.accepted:
             _fail(f"{ads}: no record could be stored ({report.line()})")
         if do_link:
@@ -475,6 +532,48 @@ def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
     with _open(db) as store:
         _audit("link", None, full=full)
         _link_and_score(store.connection, params, full=full)
+
+
+@cli.group()
+def source() -> None:
+    """Sources' home regions: how numbers without a country code in their ads are read."""
+
+
+@source.command("set")
+@click.argument("name")
+@click.option("--region", required=True, help="Home region of the source (an ISO code: GB, DE, US, ...).")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file (created if missing).")
+@_through_server("write")
+def source_set(name: str, region: str, db: Path) -> None:
+    """Make --region the home region of source NAME: a phone number written without a country
+    code in an ad of NAME whose location names no country is read there, by every later ingest
+    and run (ads stored before keep what was read then)."""
+    from threadline.service._common import os_actor
+
+    if not name.strip():
+        _fail("the source's name is empty")
+    checked = _region(region)
+    assert checked is not None
+    with _open(db) as store:
+        before = store.set_source_region(name, checked, by=os_actor().name)
+        _audit("set source region", name, region=checked, was=None if before is None else before.region)
+    was = "" if before is None or before.region == checked else f" (was {before.region})"
+    click.echo(f"source {name}: home region {checked}{was}")
+
+
+@source.command("list")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
+def source_list(db: Path) -> None:
+    """Each source with a home region: SOURCE REGION SET_AT SET_BY, one a line, by source."""
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        settings = store.source_settings()
+    if not settings:
+        click.echo(f"no source has a home region in {db}", err=True)
+    for setting in settings:
+        at = setting.set_at.isoformat(sep=" ", timespec="seconds")
+        click.echo(f"{setting.source}\t{setting.region}\t{at}\t{setting.set_by}")
 
 
 @cli.group()
@@ -1462,7 +1561,18 @@ def summary(db: Path, top: int) -> None:
     help="spark: a Spark setting (e.g. spark.driver.memory=6g).",
 )
 @click.option("--workers", type=click.IntRange(1), default=None, help="local: extraction processes.")
-@click.option("--db", "db", type=_STORE, default=None, help="local: keep the store the run builds here.")
+@click.option(
+    "--db",
+    "db",
+    type=_STORE,
+    default=None,
+    help="local: keep the store the run builds here; spark: read sources' home regions from it.",
+)
+@click.option(
+    "--region",
+    default=None,
+    help="Phone region of the run's sources that have no home region (as ingest --region).",
+)
 def run(
     engine: str,
     input_path: str,
@@ -1472,6 +1582,7 @@ def run(
     conf: tuple[str, ...],
     workers: int | None,
     db: Path | None,
+    region: str | None,
 ) -> None:
     """Run the whole batch pipeline (extract, link, score) on --engine and write Parquet outputs.
 
@@ -1479,18 +1590,34 @@ def run(
     ad keys, each ad's person and network (ad_links), links with their reasons (link_evidence),
     hubs, and scores with every contribution. `threadline load OUTPUT --db STORE` puts them into a
     store for the workspace.
+
+    Numbers without a country code are read as ingest reads them: in the ad's location's
+    country, else its source's home region (kept in --db), else --region, else
+    $THREADLINE_REGION, else US. The local engine records --region for the sources it runs that
+    have none in its store; the spark engine reads the home regions of an existing --db.
     """
     from threadline.engines.outputs import LoadError
+    from threadline.extract.regions import SourceRegions, installation_region
 
     def say(message: str) -> None:
         click.echo(message, err=True)
 
+    region = _region(region)
+    fallback = _checked(installation_region)
     try:
         if engine == "local":
             from threadline.engines.local import run_local
 
-            manifest = run_local(input_path, output, workers=workers, db=db, say=say)
+            manifest = run_local(input_path, output, workers=workers, db=db, region=region, say=say)
         else:
+            homes: dict[str, str] = {}
+            if db is not None:
+                from threadline.store import Store
+
+                _readable(db)
+                with Store.open(db, read_only=True) as store:
+                    homes = store.source_regions()
+            regions = SourceRegions(homes, region, fallback)
             try:
                 from threadline.engines.spark import run_spark, spark_session
             except ImportError:  # pragma: no cover - depends on the installation
@@ -1499,7 +1626,9 @@ def run(
             if any(not key or not value for key, value in settings.items()) or len(settings) != len(conf):
                 _fail("--conf takes KEY=VALUE, once per key")
             spark = spark_session(master, settings)
-            manifest = run_spark(input_path, output, partitions=partitions, spark=spark, say=say)
+            manifest = run_spark(
+                input_path, output, partitions=partitions, spark=spark, regions=regions, say=say
+            )
     except LoadError as exc:
         _fail(str(exc))
     records = manifest["records"]

@@ -287,6 +287,33 @@ def test_reads_print_the_same_with_and_without_the_server(running: Running) -> N
     assert labelled.returncode == 0 and labelled.stdout.startswith("L2 recorded: "), labelled.stderr
 
 
+def test_sources_home_regions_through_the_server(running: Running) -> None:
+    """`source set` and `source list` run in the server; an ingest through it reads a UK source's
+    ad without a location in GB (its prices in pounds, its London number as +44)."""
+    db = str(running.db)
+    made = running.run("source", "set", "ukboard", "--region", "gb", "--db", db)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == "source ukboard: home region GB\n"
+    refused = running.run("source", "set", "ukboard", "--region", "XX", "--db", db)
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert refused.stderr.startswith("threadline: --region: 'XX' is not a region"), refused.stderr
+    listed = running.run("source", "list", "--db", db)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [["ukboard", "GB"]]
+    ads = running.folder / "ukboard.jsonl"
+    record = {"id": "uk-1", "source": "ukboard", "body": "call 020 7946 0123 anytime, 80 half hour"}
+    ads.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    ingested = running.run("ingest", str(ads), "--db", db, "-q", "--no-link")
+    assert ingested.returncode == 0, ingested.stderr
+    headers = {"Authorization": f"Bearer {running.token}"}
+    with httpx.Client(base_url=running.url, headers=headers, timeout=TIMEOUT) as client:
+        answer = client.get("/api/v1/ads/ukboard/uk-1")
+    assert answer.status_code == 200, answer.text
+    extracted = answer.json()["extracted"]
+    assert {e["value"] for e in extracted if e["kind"] == "phone"} == {"+442079460123"}
+    assert {json.loads(e["detail"])["currency"] for e in extracted if e["kind"] == "price"} == {"GBP"}
+
+
 def test_capture_keeps_each_threads_output_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """A command the server runs prints into its own buffers; other threads print as before."""
     import io

@@ -29,11 +29,16 @@ def run_local(
     *,
     workers: int | None = None,
     db: str | os.PathLike[str] | None = None,
+    region: str | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Run the pipeline on the input files under ``input_path`` and write the outputs to
     ``output`` (a folder, replaced); returns the manifest written there. ``db`` keeps the store
-    the run builds (by default a temporary one, removed afterwards)."""
+    the run builds (by default a temporary one, removed afterwards).
+
+    ``region``: the run's default region for numbers without a country code (as ``ingest
+    --region``: after the ad's location and its source's home region in ``db``; recorded as the
+    home region of the sources that have none)."""
     from threadline.ingest import ingest_file
     from threadline.link import LinkParams, link
     from threadline.score.scorer import score_store
@@ -50,7 +55,7 @@ def run_local(
         with Store.open(db) as store:
             records = dict.fromkeys(("read", "new_ads", "new_versions", "unchanged", "quarantined"), 0)
             for file in files:
-                report = ingest_file(file, store, workers=workers)
+                report = ingest_file(file, store, workers=workers, region=region, region_by="run --region")
                 say(f"ingest {file}: {report.line()}")
                 for warning in report.warnings:
                     say(f"warning: {warning}")

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
+    from threadline.extract.regions import SourceRegions
+
 __all__ = ["SparkEngine", "run_spark", "spark_session"]
 
 # Spark settings the shared SQL relies on: DuckDB's semantics (NULL, not an error, for a division
@@ -297,14 +299,15 @@ _AD_KEY = ("source", "ad_id", "version")
 _IMAGE_FIELDS = ("sha256", "pdq", "pdq_quality", "phash", "width", "height")
 
 
-def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _extract_rows(regions: SourceRegions, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """``mapInArrow``: each new content of an ad (validated again, which is cheap) -> its ad row,
     extractions and images, laid out by the store's own helpers (content hash and image SHA-256
     as `_parse_files` found them); an ad whose extraction fails gets a quarantine reason in
-    ``error`` instead."""
+    ``error`` instead. Numbers without a country code are read as ingest reads them
+    (`threadline.ingest._work.extract_in`, with the run's ``regions``)."""
     import pyarrow as pa
 
-    from threadline.ingest._work import Outcome, default_extract, extract_hashed
+    from threadline.ingest._work import Outcome, extract_hashed, extract_in
     from threadline.ingest.validate import Validator
     from threadline.store._records import utc_naive
     from threadline.store._store import (
@@ -333,7 +336,7 @@ def _extract_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
             ad = validate(json.loads(data["record"][i]), data["raw"][i])  # valid: it passed before
             # Hashed when read (images included): extract only, without reading the images again.
             hashed = Outcome(data["content_hash"][i], tuple(data["image_sha256"][i]))
-            outcome = extract_hashed(ad, hashed, default_extract)
+            outcome = extract_hashed(ad, hashed, partial(extract_in, regions))
             row: dict[str, Any] = dict.fromkeys(schema.names)
             row.update(file=file, line=data["line"][i], source=ad.source, id=ad.id)
             row.update(content_hash=data["content_hash"][i])
@@ -461,18 +464,22 @@ def run_spark(
     master: str | None = None,
     partitions: int | None = None,
     spark: SparkSession | None = None,
+    regions: SourceRegions | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Run the pipeline on Spark: the input files under ``input_path`` (a local path, or any URL
     Spark reads) to the outputs under ``output``; returns the manifest written there.
 
     ``partitions``: how many pieces the records are spread over for extraction and the SQL steps
-    (default: Spark's default parallelism, at least 2).
+    (default: Spark's default parallelism, at least 2). ``regions``: where numbers without a
+    country code are read, by source, as ingest reads them (sources' home regions, the run's
+    region, the installation's; default: the installation's alone, decided here on the driver).
     """
     from threadline.engine import write_rows
     from threadline.engines import input_files
     from threadline.engines.outputs import OUTPUTS, check_output, clear_output
     from threadline.extract.lexicon import default_lexicon
+    from threadline.extract.regions import SourceRegions, installation_region
     from threadline.link import LinkParams, result_tables, run_params
     from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
     from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
@@ -525,7 +532,9 @@ def run_spark(
         ) WHERE before IS NULL OR before <> content_hash
         """,
     )
-    extracted = spark.table("_new_content").mapInArrow(_extract_rows, _EXTRACTED)
+    if regions is None:
+        regions = SourceRegions(fallback=installation_region())
+    extracted = spark.table("_new_content").mapInArrow(partial(_extract_rows, regions), _EXTRACTED)
     engine.register("_extracted", extracted.localCheckpoint(eager=True))
     say("spark: ads extracted")
     # Content whose extraction failed is quarantined and never stored, so the records around it

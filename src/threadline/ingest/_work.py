@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from threadline.ingest.validate import content_hash
 from threadline.model import Ad, Extraction
 from threadline.store._records import Known
 
-__all__ = ["Job", "Outcome", "default_extract", "exit_with", "one_line", "run_job"]
+if TYPE_CHECKING:
+    from threadline.extract.regions import SourceRegions
+
+__all__ = ["Job", "Outcome", "default_extract", "exit_with", "extract_in", "one_line", "run_job"]
 
 Extract = Callable[[Ad], Extraction]
 
@@ -27,6 +31,15 @@ def default_extract(ad: Ad) -> Extraction:
     from threadline.extract import extract_ad
 
     return extract_ad(ad)
+
+
+def extract_in(regions: SourceRegions, ad: Ad) -> Extraction:
+    """The project's extraction, a number without a country code read in the ad's location's
+    country, else in ``regions.of(ad.source)`` (ingest and both engines pass this, bound to the
+    run's regions with `functools.partial`, to their workers)."""
+    from threadline.extract import extract_ad
+
+    return extract_ad(ad, default_region=regions.of(ad.source))
 
 
 @dataclass(frozen=True, slots=True)

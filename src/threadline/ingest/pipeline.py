@@ -29,13 +29,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from threadline.ingest._work import Extract, Job, Outcome, default_extract, exit_with, one_line, run_job
+from threadline.extract.regions import SourceRegions, checked_region, installation_region
+from threadline.ingest._work import Extract, Job, Outcome, exit_with, extract_in, one_line, run_job
 from threadline.ingest.readers import RawRecord, read_records
 from threadline.ingest.validate import Invalid, Validator
 from threadline.model import Ad
@@ -274,6 +276,8 @@ def ingest_file(
     progress: Progress | None = None,
     extract: Extract | None = None,
     source: str | None = None,
+    region: str | None = None,
+    region_by: str = "ingest --region",
 ) -> IngestReport:
     """Ingest one JSON Lines or CSV file into ``store``; returns what it did.
 
@@ -290,6 +294,13 @@ def ingest_file(
     ``source`` is the source of records that name none (default: the file's stem, as the input
     contract says); the report warns when the stem default joins this file's ads with those of
     another file of the same name ingested before (``siteA/ads.jsonl``, ``siteB/ads.jsonl``).
+
+    A phone number without a country code is read in the country of the ad's location, else in
+    its source's home region (the store's ``source_settings``), else in ``region`` (the run's
+    --region), else in the installation's (`threadline.extract.regions.installation_region`).
+    ``region`` also becomes the home region of each source of the file that has none yet (with
+    ``region_by`` as who set it), so later runs of those sources read numbers the same way.
+    ValueError for a region phone numbers do not know.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -299,7 +310,10 @@ def ingest_file(
         raise IngestError(f"{path}: no such file")
     total_bytes = file.stat().st_size
     name = str(file)
-    extract_fn = extract if extract is not None else default_extract
+    region = None if region is None else checked_region(region)
+    regions = SourceRegions(store.source_regions(), region, installation_region())
+    extract_fn = extract if extract is not None else partial(extract_in, regions)
+    homed = set(regions.homes)  # sources with a home region (this run's included, once recorded)
     workers = (os.cpu_count() or 1) if workers is None else workers
     run_id = store.begin_run(name)
     totals = _Totals()
@@ -320,6 +334,11 @@ def ingest_file(
         validate = Validator(file.parent, source or file.stem, input_file=file)
         for batch in _batches(read_records(file), name, validate, batch_size):
             known = store.known_hashes((ad.source, ad.id) for _, ad in batch.valid)
+            if region is not None:
+                unhomed = {ad.source for _, ad in batch.valid} - homed
+                if unhomed:
+                    store.record_source_regions(unhomed, region, by=region_by)
+                    homed |= unhomed
             job = Job(
                 [ad for _, ad in batch.valid],
                 [known.get((ad.source, ad.id)) for _, ad in batch.valid],

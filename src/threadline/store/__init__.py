@@ -11,6 +11,7 @@ from threadline.store._records import (
     IngestRun,
     Known,
     Quarantined,
+    SourceSetting,
     StoredAd,
     ValueCount,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Known",
     "Quarantined",
     "SchemaTooNewError",
+    "SourceSetting",
     "Store",
     "StoreBusyError",
     "StoreError",

@@ -19,6 +19,7 @@ __all__ = [
     "IngestRun",
     "Known",
     "Quarantined",
+    "SourceSetting",
     "StoredAd",
     "ValueCount",
     "utc_naive",
@@ -142,6 +143,16 @@ class ValueCount:
 
     value: str
     ads: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSetting:
+    """One row of ``source_settings``: a source's home region, when and by whom it was set."""
+
+    source: str
+    region: str
+    set_at: datetime
+    set_by: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from threadline.store._records import (
     IngestRun,
     Known,
     Quarantined,
+    SourceSetting,
     StoredAd,
     ValueCount,
     utc_naive,
@@ -379,6 +380,67 @@ class Store:
             [limit],
         ).fetchall()
         return [IngestRun(*row) for row in rows]
+
+    # -- sources' home regions ------------------------------------------------------------------
+
+    def source_settings(self) -> list[SourceSetting]:
+        """Every source's home region (`threadline source list`), by source."""
+        rows = self._con.execute(
+            "SELECT source, region, set_at, set_by FROM source_settings ORDER BY source"
+        ).fetchall()
+        return [SourceSetting(*row) for row in rows]
+
+    def source_regions(self) -> dict[str, str]:
+        """Each source that has a home region, with it: what ingest reads numbers of its ads in
+        when an ad's location names no country."""
+        return {s.source: s.region for s in self.source_settings()}
+
+    def set_source_region(self, source: str, region: str, *, by: str) -> SourceSetting | None:
+        """Make ``region`` the home region of ``source`` (replacing any); returns the setting it
+        replaced. ``region`` must be one phone numbers know (ValueError otherwise)."""
+        from threadline.extract.regions import checked_region
+
+        self._check_writable()
+        if not source.strip():
+            raise ValueError("a source's name is empty")
+        region = checked_region(region)
+        with transaction(self._con):
+            row = self._con.execute(
+                "SELECT source, region, set_at, set_by FROM source_settings WHERE source = ?", [source]
+            ).fetchone()
+            self._con.execute(
+                "INSERT INTO source_settings (source, region, set_at, set_by) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET region = excluded.region, set_at = excluded.set_at,"
+                " set_by = excluded.set_by",
+                [source, region, utc_now(), by],
+            )
+        return None if row is None else SourceSetting(*row)
+
+    def record_source_regions(self, sources: Iterable[str], region: str, *, by: str) -> list[str]:
+        """Give ``region`` to those of ``sources`` that have no home region yet (an ingest run's
+        --region, kept for later runs of its sources); returns them. Settings made before win."""
+        from threadline.extract.regions import checked_region
+
+        self._check_writable()
+        region = checked_region(region)
+        wanted = sorted(set(sources))
+        if not wanted:
+            return []
+        with transaction(self._con):
+            have = {
+                source
+                for (source,) in self._con.execute(
+                    "SELECT source FROM source_settings WHERE source IN (SELECT unnest(?))", [wanted]
+                ).fetchall()
+            }
+            new = [source for source in wanted if source not in have]
+            now = utc_now()
+            for source in new:
+                self._con.execute(
+                    "INSERT INTO source_settings (source, region, set_at, set_by) VALUES (?, ?, ?, ?)",
+                    [source, region, now, by],
+                )
+        return new
 
     # -- writing --------------------------------------------------------------------------------
 

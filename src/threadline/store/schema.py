@@ -860,6 +860,21 @@ _INDEXED_IDENTIFIERS: tuple[str, ...] = (
 )
 
 
+# Each source's home region: a phone number without a country code in an ad of the source whose
+# location names no country is read there (`threadline source set`, or the first `ingest --region`
+# of the source). ``set_by`` names who set it and how.
+_SOURCE_SETTINGS: tuple[str, ...] = (
+    """
+    CREATE TABLE source_settings (
+        source VARCHAR   PRIMARY KEY,
+        region VARCHAR   NOT NULL,  -- a region phone numbers know (phonenumbers.SUPPORTED_REGIONS)
+        set_at TIMESTAMP NOT NULL,
+        set_by VARCHAR   NOT NULL
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -876,6 +891,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "accounts, sessions, API tokens; the hash-chained, signed audit log", _ACCOUNTS_AND_AUDIT),
     Migration(14, "linked ads and each person's identifiers saved for the network view", _READ_ROWS),
     Migration(15, "phones, e-mails, handles and names in the words index", _INDEXED_IDENTIFIERS),
+    Migration(16, "each source's home region for phone numbers", _SOURCE_SETTINGS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
