@@ -12,13 +12,13 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from server_support import free_port, start_server, threadline, wait_until_up
 
 from threadline import read
 from threadline.handoff import running_server
@@ -31,18 +31,7 @@ ADMIN = Actor("root", "os-user", "cli")
 
 
 def _threadline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threadline.cli", *args], capture_output=True, text=True, env=env, timeout=600
-    )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return threadline(*args, env=env, timeout=600)
 
 
 @dataclass
@@ -96,27 +85,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             counts = store.counts()
     finally:
         del os.environ[audit.KEY_DIR_ENV]
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = folder / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "threadline.cli", "serve", "--db", str(db), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
+    proc = start_server(db, port, env, log)
     running = Running(db, folder, env, url, token, proc, {"ads": counts.ads, "versions": counts.versions})
     try:
-        for _ in range(2000):
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        wait_until_up(proc, url, log)
         yield running
     finally:
         running.stop()
@@ -257,6 +232,33 @@ READS = [
 ]
 
 
+def test_sources_home_regions_through_the_server(running: Running) -> None:
+    """`source set` and `source list` run in the server; an ingest through it reads a UK source's
+    ad without a location in GB (its prices in pounds, its London number as +44)."""
+    db = str(running.db)
+    made = running.run("source", "set", "ukboard", "--region", "gb", "--db", db)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == "source ukboard: home region GB\n"
+    refused = running.run("source", "set", "ukboard", "--region", "XX", "--db", db)
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert refused.stderr.startswith("threadline: --region: 'XX' is not a region"), refused.stderr
+    listed = running.run("source", "list", "--db", db)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [["ukboard", "GB"]]
+    ads = running.folder / "ukboard.jsonl"
+    record = {"id": "uk-1", "source": "ukboard", "body": "call 020 7946 0123 anytime, 80 half hour"}
+    ads.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    ingested = running.run("ingest", str(ads), "--db", db, "-q", "--no-link")
+    assert ingested.returncode == 0, ingested.stderr
+    headers = {"Authorization": f"Bearer {running.token}"}
+    with httpx.Client(base_url=running.url, headers=headers, timeout=TIMEOUT) as client:
+        answer = client.get("/api/v1/ads/ukboard/uk-1")
+    assert answer.status_code == 200, answer.text
+    extracted = answer.json()["extracted"]
+    assert {e["value"] for e in extracted if e["kind"] == "phone"} == {"+442079460123"}
+    assert {json.loads(e["detail"])["currency"] for e in extracted if e["kind"] == "price"} == {"GBP"}
+
+
 def test_reads_print_the_same_with_and_without_the_server(running: Running) -> None:
     listed = running.run("networks", "--db", str(running.db), "--top", "1").stdout
     network = re.findall(r"\bN\d{8}\b", listed)[0]
@@ -285,33 +287,6 @@ def test_reads_print_the_same_with_and_without_the_server(running: Running) -> N
     # and the same commands act on the file itself now
     labelled = running.run("label", network, "unsure", "--db", str(running.db), "--analyst", "bo")
     assert labelled.returncode == 0 and labelled.stdout.startswith("L2 recorded: "), labelled.stderr
-
-
-def test_sources_home_regions_through_the_server(running: Running) -> None:
-    """`source set` and `source list` run in the server; an ingest through it reads a UK source's
-    ad without a location in GB (its prices in pounds, its London number as +44)."""
-    db = str(running.db)
-    made = running.run("source", "set", "ukboard", "--region", "gb", "--db", db)
-    assert made.returncode == 0, made.stderr
-    assert made.stdout == "source ukboard: home region GB\n"
-    refused = running.run("source", "set", "ukboard", "--region", "XX", "--db", db)
-    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1, refused.stderr
-    assert refused.stderr.startswith("threadline: --region: 'XX' is not a region"), refused.stderr
-    listed = running.run("source", "list", "--db", db)
-    assert listed.returncode == 0, listed.stderr
-    assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [["ukboard", "GB"]]
-    ads = running.folder / "ukboard.jsonl"
-    record = {"id": "uk-1", "source": "ukboard", "body": "call 020 7946 0123 anytime, 80 half hour"}
-    ads.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    ingested = running.run("ingest", str(ads), "--db", db, "-q", "--no-link")
-    assert ingested.returncode == 0, ingested.stderr
-    headers = {"Authorization": f"Bearer {running.token}"}
-    with httpx.Client(base_url=running.url, headers=headers, timeout=TIMEOUT) as client:
-        answer = client.get("/api/v1/ads/ukboard/uk-1")
-    assert answer.status_code == 200, answer.text
-    extracted = answer.json()["extracted"]
-    assert {e["value"] for e in extracted if e["kind"] == "phone"} == {"+442079460123"}
-    assert {json.loads(e["detail"])["currency"] for e in extracted if e["kind"] == "price"} == {"GBP"}
 
 
 def test_capture_keeps_each_threads_output_apart(monkeypatch: pytest.MonkeyPatch) -> None:

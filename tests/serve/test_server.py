@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -23,6 +22,10 @@ import httpx
 import pyotp
 import pytest
 from fastapi import APIRouter
+from server_support import free_port as _free_port
+from server_support import start_server as _start
+from server_support import threadline as _threadline
+from server_support import wait_until_up as _wait_until_up
 
 from threadline.serve import CSRF_HEADER, OPEN_ROUTES, lock_path
 from threadline.serve._api import router
@@ -36,19 +39,6 @@ ADMIN = Actor("root", "os-user", "cli")
 TIMEOUT = 120.0  # httpx's per-request cap: a link run on a loaded machine, never an assertion
 
 
-def _threadline(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "threadline.cli", *args], capture_output=True, text=True, **kw
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     url: str
@@ -58,31 +48,6 @@ class Server:
     network: str  # a scored network
     phone: str  # a stored North American number, E.164
     totp_secret: str  # of "tom", who signs in with a second factor
-
-
-def _start(db: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
-    # Its log goes to a file: a pipe nobody reads would fill and stop the server mid-test.
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "threadline.cli", "serve", "--db", str(db), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-
-
-def _wait_until_up(proc: subprocess.Popen[str], url: str, log: Path) -> None:
-    for _ in range(2000):
-        if proc.poll() is not None:
-            raise AssertionError(f"the server stopped (exit {proc.returncode}): {log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("the server never answered /healthz")
 
 
 @pytest.fixture(scope="module")
