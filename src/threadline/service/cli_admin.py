@@ -46,7 +46,10 @@ def _store(db: Path, *, read_only: bool = False, create: bool = False) -> Iterat
     if SERVED.get() is None and (server := running_server(db)) is not None:
         # A command the server does not run for us (`user add` and `user password` read a password
         # here): DuckDB's lock would refuse it less plainly.
-        _fail(f"{db}: a server runs on this store (pid {server.pid}, {server.url}): stop it for this command")
+        _fail(
+            f"{db}: a server runs on this store (pid {server.pid}, {server.url}): stop it for this "
+            "command, or have an admin do it over the API (POST /api/v1/users, /api/v1/users/NAME/password)"
+        )
     key_was_there = audit_log.key_file(db.absolute()).exists()
     try:
         # _open: the running server's store when the server runs this command for the command line
