@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo demo-store test install install-spark lint typecheck unit bench fuzz clean
+.PHONY: demo demo-store test install install-spark browser lint typecheck unit bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -51,7 +51,20 @@ typecheck: install
 unit: install-spark
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# The browser tests (tests/serve/test_pages.py) drive Debian's chromium through Playwright
+# (Playwright's own browser download is not used). Installed here when missing and run as root
+# (CI: `.ci/run` on a clean clone); otherwise the tests skip with one line saying why, except
+# under CI=true, where a missing browser fails the run.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; \
+	elif [ "$$CI" = true ]; then echo "no $(CHROMIUM): install Debian's chromium (apt-get install chromium)" >&2; exit 1; \
+	else echo "no $(CHROMIUM): the browser tests will skip (sudo apt-get install chromium)"; fi
+
+test: browser lint typecheck unit
 
 # The ingest invariant under many more generated hostile files than `make test` runs.
 fuzz: install

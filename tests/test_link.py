@@ -94,8 +94,14 @@ def test_footer_number_is_a_hub_and_does_not_glue_strangers(tmp_path: Path) -> N
         ).fetchall()
         assert [(k, v) for k, v, _ in hubs] == [("phone", "+18005550199")]
         assert hubs[0][2] == 60
-    # Without hub detection the footer number merges everything: the failure the field reports most.
-    with ingest_and_link(tmp_path, "naive", ads, params=LinkParams(hub_co_phones=10_000)) as store:
+    # Without hub detection the number is still a weak link: its 60 numbers share nothing else
+    # (`steps.phone_groups`). Trusted anyway, it merges everything: the failure the field reports
+    # most.
+    naive = LinkParams(hub_co_phones=10_000)
+    with ingest_and_link(tmp_path, "naive", ads, params=naive) as store:
+        assert len(set(networks(store).values())) == 60
+        mark_hub(store.connection, "phone", "+18005550199", analyst="test", is_hub=False)
+        link(store.connection, naive)
         assert len(set(networks(store).values())) == 1
 
 

@@ -482,7 +482,7 @@ def run_spark(
     from threadline.extract.regions import SourceRegions, installation_region
     from threadline.link import LinkParams, result_tables, run_params
     from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
-    from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
+    from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components, phone_groups
     from threadline.link.text import text_pairs
     from threadline.score.scorer import _versions, build_features, prior_model, score_tables
     from threadline.score.weights import load_weights
@@ -621,6 +621,7 @@ def run_spark(
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)
+    phone_groups(engine)
     corroboration_pairs(engine, params)  # evidence only, as in the local engine (splink on Spark)
     link_components(engine, None, params)
     result_tables(engine)

@@ -25,7 +25,14 @@ from threadline.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.corroboration import corroboration_pairs, save_corroboration
 from threadline.link.incremental import affected_ads
 from threadline.link.lineage import inherit_ids
-from threadline.link.steps import LinkParams, build_inputs, detect_hubs, image_pairs, link_components
+from threadline.link.steps import (
+    LinkParams,
+    build_inputs,
+    detect_hubs,
+    image_pairs,
+    link_components,
+    phone_groups,
+)
 from threadline.link.text import text_pairs
 from threadline.store._tx import transaction
 from threadline.store.schema import insert_row
@@ -94,6 +101,7 @@ def link(
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)
+    phone_groups(engine)  # phones beside unrelated numbers: weak links
     corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
     # What the run used: its parameters and the thresholds it measured on the data. Either
     # changed since the last run, every pair is judged anew: a full run.
@@ -187,6 +195,19 @@ def result_tables(engine: Engine) -> None:
         JOIN new_ad_links l ON l.ad_key = c.here
         JOIN link_ads a ON a.ad_key = c.a
         JOIN link_ads b ON b.ad_key = c.b
+        UNION ALL
+        -- a phone beside numbers nothing else joins (`steps.phone_groups`): in each network that
+        -- holds it, why it links only where other evidence agrees
+        SELECT l.network, 'weak_phone', w.value, COUNT(DISTINCT l.ad_key),
+               'beside ' || CAST(MIN(h.co_phones) AS STRING) || ' other numbers in '
+               || CAST(MIN(w.groups) AS STRING) || ' unrelated groups (one holder is beside '
+               || CAST(MIN(t.holders) AS STRING) || '): links only where other evidence agrees'
+        FROM weak_phones w
+        JOIN hubs h ON h.kind = 'phone' AND h.value = w.value
+        JOIN link_ids i ON i.kind = 'phone' AND i.value = w.value
+        JOIN new_ad_links l ON l.ad_key = i.ad_key
+        CROSS JOIN text_own t
+        GROUP BY l.network, w.value
         UNION ALL
         SELECT l.network, 'text', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
                'jaccard ' || CAST(floor(t.jaccard * 100 + 0.5) / 100 AS STRING)

@@ -53,6 +53,8 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
         LEFT JOIN link_hubs o ON o.kind = h.kind AND o.value = h.value
         CROSS JOIN text_own t
         WHERE o.is_hub IS NULL OR o.is_hub <> h.is_hub
+           -- a phone marked no hub is strong whatever its groups (`steps.phone_groups`)
+           OR (h.kind = 'phone' AND COALESCE(o.marked_by, '') <> COALESCE(h.marked_by, ''))
            OR (h.kind = 'image' AND NOT h.is_hub AND (
                {image_own("h")} <> {image_own("o")}
                OR (NOT {image_own("h")} AND (o.ads <> h.ads OR o.co_phones <> h.co_phones))))
@@ -137,9 +139,24 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
         SELECT a FROM link_cuts UNION SELECT b FROM link_cuts
         """,
     )
+    # Whether a phone is weak (`steps.phone_groups`) depends only on its holders' other values,
+    # their verdicts and the text and image pairs between them: it can change only when one of
+    # its holders is a seed (``text_own`` changed: a full run). Its holders are then seeds too: a
+    # phone that turned strong joins networks none of which need hold a seed.
+    engine.table(
+        "_seed_phones",
+        """
+        SELECT s.ad_key FROM _seed s
+        UNION
+        SELECT i2.ad_key FROM _seed s
+        JOIN link_ids i1 ON i1.ad_key = s.ad_key AND i1.kind = 'phone'
+        JOIN hubs h ON h.kind = 'phone' AND h.value = i1.value AND NOT h.is_hub
+        JOIN link_ids i2 ON i2.kind = 'phone' AND i2.value = i1.value
+        """,
+    )
     # Whole previous networks of the seeds, as a semi-join on the network: joining seed ads to
     # their network's ads row by row would square the size of a big network.
-    engine.table("_near", _whole_networks("_seed"))
+    engine.table("_near", _whole_networks("_seed_phones"))
     # A weak link (similar text or image) joins two groups only when corroborated, and what
     # corroborates it (the groups' names, their other weak links) changes with either group. A
     # core that changed is inside ``_near``; the cores at the other end of its weak links are
@@ -158,6 +175,12 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
             JOIN link_images i1 ON i1.ad_key = n.ad_key
             JOIN _image_ends e ON e.sha = i1.sha256
             JOIN link_images i2 ON i2.sha256 = e.other
+            UNION
+            -- a weak phone (`steps.phone_groups`) is a weak link between all its holders
+            SELECT i2.ad_key FROM _near n
+            JOIN link_ids i1 ON i1.ad_key = n.ad_key AND i1.kind = 'phone'
+            JOIN weak_phones w ON w.value = i1.value
+            JOIN link_ids i2 ON i2.kind = 'phone' AND i2.value = w.value
             """,
         )
         engine.table("_near", _whole_networks("_hop"))

@@ -9,6 +9,9 @@ From the store's latest ad versions and their extractions, the steps build:
   support number in every footer, a stock photo). Detected from the data by the diversity of what
   they join: the number of *other* phone numbers seen in the ads that carry them. They are shown,
   never trusted for linking; an analyst can mark or unmark one.
+* ``weak_phones``: numbers below the hub threshold whose other numbers fall into more unrelated
+  groups than one holder's (an agency's footer on a small corpus): weak links that need
+  corroboration, see `phone_groups`.
 * ``text_pairs`` (see `threadline.link.text`): near-duplicate texts, by MinHash and LSH over
   each ad's sentences with identifiers masked and boilerplate dropped.
 * ``image_pairs``: near-identical images (PDQ or pHash within a Hamming radius), found through an
@@ -29,7 +32,15 @@ from dataclasses import dataclass
 from threadline.engine import Engine
 from threadline.link.constraints import separate
 
-__all__ = ["LinkParams", "build_inputs", "detect_hubs", "image_own", "image_pairs", "link_components"]
+__all__ = [
+    "LinkParams",
+    "build_inputs",
+    "detect_hubs",
+    "image_own",
+    "image_pairs",
+    "link_components",
+    "phone_groups",
+]
 
 ID_KINDS = ("phone", "email", "handle")
 
@@ -352,6 +363,113 @@ def image_pairs(engine: Engine, params: LinkParams) -> None:
     )
 
 
+def phone_groups(engine: Engine) -> None:
+    """Table ``weak_phones(value, groups)``: the phone tenures that are weak links, not strong ones.
+
+    A number below `LinkParams.hub_co_phones` is no hub, but it may still be one many unrelated
+    advertisers print: a site's or an agency's footer number on a corpus too small for it to meet
+    20 other numbers. What tells it from an operation's shared number (a booker's phone beside its
+    workers' numbers) is not how many numbers it is beside but whether those numbers belong
+    together. The workers of one operation share other things (photos, the controller's text,
+    each other's numbers); the advertisers under one footer share nothing but it.
+
+    So, for each trusted tenure P, take P's ads that show another trusted number, leave P out, and
+    count the separate groups they form through what else joins them: another phone tenure, an
+    e-mail or handle, an exact photo its owner's numbers hold (`image_own`), a near-identical
+    photo, a near-duplicate text. ``groups`` is that count: the unrelated holders P sits beside
+    (P's own holder among them: an independent's second number is her own group, a booker's
+    workers are his operation). P is then judged as a text or a photo is (`text._text_hubs`,
+    `image_own`): one holder's text is beside ``text_own.holders`` numbers (the median, over
+    trusted numbers, of the numbers in their ads, itself included; measured on the data each
+    run, 2 on every corpus measured so far), and a number whose numbers fall into more groups than
+    that (``groups > text_own.holders``) ties together more people than one holder's own text
+    would, with nothing else to say they belong together. It joins two groups only when something
+    independent agrees (`_weak_joins`: a text or a photo between the same two groups, posts
+    together in two cities), never on a shared first name alone: among several unrelated holders
+    two share a name by chance.
+
+    Why this measure and not the numbers' own group counts (say, an outlier among every number's
+    groups): those are 0 or 1 for almost every number of an archive (an independent's numbers,
+    a booker whose workers share photos or text), so any quantile of them says "more than one"
+    and would cut every booker whose two workers share nothing else; ``text_own`` is the
+    threshold the archive already measures for the other weak links, so phones, texts and photos
+    answer to one rule. On the generator's 500-ad corpora, footer numbers beside 13 and 16 numbers
+    form 13 and 16 groups; operations' numbers form 1 (or 2, kept strong). From
+    `LinkParams.hub_co_phones` other numbers a number is a hub, as before. An analyst's mark
+    (`mark-hub phone`, either way) overrides: a number marked no hub is strong whatever its groups.
+
+    Needs ``hubs``, ``link_ids``, ``link_images``, ``image_pairs``, ``text_pairs`` and ``text_own``.
+    """
+    engine.table(
+        "_pg_phones",
+        """
+        SELECT i.ad_key, i.value, i.plain, h.co_phones, h.marked_by
+        FROM link_ids i JOIN hubs h ON h.kind = 'phone' AND h.value = i.value
+        WHERE i.kind = 'phone' AND NOT h.is_hub
+        """,
+    )
+    # The ads of each candidate P (unmarked, beside two other numbers or more: one group of one
+    # number is never more than its own) that show another trusted number; one node each.
+    engine.table(
+        "_pg_nodes",
+        """
+        SELECT phone, ad_key, row_number() OVER (ORDER BY phone, ad_key) AS node FROM (
+            SELECT DISTINCT p.value AS phone, p.ad_key
+            FROM _pg_phones p JOIN _pg_phones o ON o.ad_key = p.ad_key AND o.plain <> p.plain
+            WHERE p.marked_by IS NULL AND p.co_phones >= 2
+        ) n
+        """,
+    )
+    engine.table(
+        "_pg_values",
+        f"""
+        SELECT n.phone, n.node, i.kind || ' ' || i.value AS value
+        FROM _pg_nodes n
+        JOIN link_ids i ON i.ad_key = n.ad_key AND NOT (i.kind = 'phone' AND i.value = n.phone)
+        JOIN hubs h ON h.kind = i.kind AND h.value = i.value
+        WHERE NOT h.is_hub
+        UNION ALL
+        SELECT n.phone, n.node, 'image ' || i.sha256 AS value
+        FROM _pg_nodes n
+        JOIN link_images i ON i.ad_key = n.ad_key
+        JOIN hubs h ON h.kind = 'image' AND h.value = i.sha256
+        CROSS JOIN text_own t
+        WHERE NOT h.is_hub AND {image_own("h")}
+        """,
+    )
+    engine.table(
+        "_pg_edges",
+        """
+        SELECT node AS a, MIN(node) OVER (PARTITION BY phone, value) AS b FROM _pg_values
+        UNION ALL
+        SELECT na.node AS a, nb.node AS b
+        FROM text_pairs p
+        JOIN _pg_nodes na ON na.ad_key = p.ad_a
+        JOIN _pg_nodes nb ON nb.ad_key = p.ad_b AND nb.phone = na.phone
+        UNION ALL
+        SELECT na.node AS a, nb.node AS b
+        FROM image_pairs p
+        JOIN link_images ia ON ia.sha256 = p.sha_a
+        JOIN link_images ib ON ib.sha256 = p.sha_b
+        JOIN _pg_nodes na ON na.ad_key = ia.ad_key
+        JOIN _pg_nodes nb ON nb.ad_key = ib.ad_key AND nb.phone = na.phone
+        """,
+    )
+    engine.table("_pg_node_ids", "SELECT node FROM _pg_nodes")
+    engine.connected_components("_pg_edges", "_pg_node_ids", "_pg_components")
+    engine.table(
+        "weak_phones",
+        """
+        SELECT g.phone AS value, g.groups FROM (
+            SELECT n.phone, COUNT(DISTINCT c.component) AS groups
+            FROM _pg_nodes n JOIN _pg_components c ON c.node = n.node
+            GROUP BY n.phone
+        ) g CROSS JOIN text_own t
+        WHERE g.groups > t.holders
+        """,
+    )
+
+
 def link_components(engine: Engine, scope: str | None = None, params: LinkParams | None = None) -> None:
     """Tables ``net_edges``, ``person_edges``, ``networks(node, component)``, ``persons(...)``.
 
@@ -366,11 +484,14 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
     # Every holder of a trusted value or image is linked to the others, so a scope closed under
     # links holds all of them or none: the values are read for the scope's ads only.
     in_scope = f"JOIN {scope} s ON s.ad_key = i.ad_key" if scope else ""
+    # A weak phone (`phone_groups`: beside numbers of people nothing else joins) links persons
+    # inside a network as before, but joins cores only as a weak link.
     engine.table(
         "_trusted_ids",
         f"""
-        SELECT i.ad_key, i.kind, i.value
+        SELECT i.ad_key, i.kind, i.value, w.value IS NOT NULL AS weak
         FROM link_ids i JOIN hubs h ON h.kind = i.kind AND h.value = i.value {in_scope}
+        LEFT JOIN weak_phones w ON i.kind = 'phone' AND w.value = i.value
         WHERE NOT h.is_hub
         """,
     )
@@ -417,15 +538,16 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         WHERE d.revoked_at IS NULL
         """,
     )
-    # Strong links make cores: a trusted identifier (a phone in one tenure), an exact image its
-    # owner's numbers hold, an analyst's merge. Weak links (a near-duplicate text, a near-identical
-    # image, an exact image beside more numbers) join two cores only when they can carry it (see
+    # Strong links make cores: a trusted identifier (a phone in one tenure whose other numbers
+    # belong together: `phone_groups`), an exact image its owner's numbers hold, an analyst's
+    # merge. Weak links (a near-duplicate text, a near-identical image, an exact image beside more
+    # numbers, a phone beside unrelated numbers) join two cores only when they can carry it (see
     # `_weak_joins`).
     engine.table(
         "_strong_edges_all",
         """
         SELECT t.ad_key AS a, MIN(t.ad_key) OVER (PARTITION BY t.kind, t.value) AS b, t.kind, t.value
-        FROM _trusted_ids t
+        FROM _trusted_ids t WHERE NOT t.weak
         UNION ALL SELECT a, b, kind, value FROM _image_edges WHERE kind = 'image' AND own
         UNION ALL
         SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY decision_id) AS b, 'analyst_merge' AS kind,
@@ -450,9 +572,16 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         FROM text_pairs
         """,
     )
-    # Exact images beside more numbers than their owner's: weak links between every two groups
-    # holding one (`_weak_joins`), not a star on its first holder, whose group is chance.
-    engine.table("_weak_images", "SELECT ad_key, sha256 FROM _trusted_images WHERE NOT own")
+    # Exact images beside more numbers than their owner's, and phones beside unrelated numbers
+    # (`phone_groups`): weak links between every two groups holding one (`_weak_joins`), not a
+    # star on its first holder, whose group is chance.
+    engine.table(
+        "_weak_values",
+        """
+        SELECT ad_key, 'image' AS kind, sha256 AS value FROM _trusted_images WHERE NOT own
+        UNION ALL SELECT ad_key, kind, value FROM _trusted_ids WHERE weak
+        """,
+    )
     engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
     engine.table("_strong_edges", _within("_strong_edges_all", scope))
     engine.connected_components("_strong_edges", "_net_nodes", "_cores")
@@ -499,7 +628,8 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         """,
     )
     engine.table("person_edges", _within("_person_edges_all", scope))
-    if cut or params.weak_rounds:
+    [(weak_phones,)] = engine.query("SELECT COUNT(*) FROM weak_phones")
+    if cut or params.weak_rounds or weak_phones:
         # A person never spans two networks. Person links are stars (each holder of a value to its
         # first holder), and a cut, or a weak link (a similar photo) that did not join its two
         # networks, may have put that first holder in another network: re-star every value
@@ -549,17 +679,22 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     likeness), the same self-stated name in both, or posts in the same city within days of each
     other in two cities or more. A text joins on its own only when the rarest piece the two ads
     share is beside no more phone numbers (``text_pairs.holders``) than one writer's text is
-    (``text_own``, from the data).
+    (``text_own``, from the data). A weak phone (`phone_groups`: beside numbers of several
+    unrelated holders) is a kind of its own: it joins with a text or a photo, or with posts
+    together in two cities, but not with a shared name alone (among its holders, two share a name
+    by chance).
     """
-    # A weak exact image (`image_own`): in each core holding it, its holders to the core's
-    # first (within one core, x = y: kept with the core's other edges), and the firsts of every
-    # two cores to each other (to be judged). Cores are the scope's (`_net_nodes`).
+    # A weak exact image (`image_own`) or phone (`phone_groups`): in each core holding it, its
+    # holders to the core's first (within one core, x = y: kept with the core's other edges), and
+    # the firsts of every two cores to each other (to be judged). Cores are the scope's
+    # (`_net_nodes`). An image is a photo part (two different ones agree); a phone is a kind of
+    # its own (it agrees with a text or a photo).
     engine.table(
-        "_weak_image_cores",
+        "_weak_value_cores",
         """
-        SELECT i.sha256, c.component, MIN(i.ad_key) AS first_ad
-        FROM _weak_images i JOIN _cores c ON c.node = i.ad_key
-        GROUP BY i.sha256, c.component
+        SELECT i.kind, i.value, c.component, MIN(i.ad_key) AS first_ad
+        FROM _weak_values i JOIN _cores c ON c.node = i.ad_key
+        GROUP BY i.kind, i.value, c.component
         """,
     )
     engine.table(
@@ -573,24 +708,31 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
         JOIN _cores ca ON ca.node = w.a
         JOIN _cores cb ON cb.node = w.b
         UNION ALL
-        SELECT i.ad_key AS a, f.first_ad AS b, 'image' AS kind, i.sha256 AS value, 0 AS holders,
-               f.component AS x, f.component AS y, i.sha256 AS part_x, i.sha256 AS part_y
-        FROM _weak_images i
+        SELECT i.ad_key AS a, f.first_ad AS b, i.kind, i.value, 0 AS holders,
+               f.component AS x, f.component AS y,
+               CASE WHEN i.kind = 'image' THEN i.value END AS part_x,
+               CASE WHEN i.kind = 'image' THEN i.value END AS part_y
+        FROM _weak_values i
         JOIN _cores c ON c.node = i.ad_key
-        JOIN _weak_image_cores f ON f.sha256 = i.sha256 AND f.component = c.component
+        JOIN _weak_value_cores f ON f.kind = i.kind AND f.value = i.value AND f.component = c.component
         UNION ALL
-        SELECT fx.first_ad AS a, fy.first_ad AS b, 'image' AS kind, fx.sha256 AS value, 0 AS holders,
-               fx.component AS x, fy.component AS y, fx.sha256 AS part_x, fx.sha256 AS part_y
-        FROM _weak_image_cores fx
-        JOIN _weak_image_cores fy ON fy.sha256 = fx.sha256 AND fx.component < fy.component
+        SELECT fx.first_ad AS a, fy.first_ad AS b, fx.kind, fx.value, 0 AS holders,
+               fx.component AS x, fy.component AS y,
+               CASE WHEN fx.kind = 'image' THEN fx.value END AS part_x,
+               CASE WHEN fx.kind = 'image' THEN fx.value END AS part_y
+        FROM _weak_value_cores fx
+        JOIN _weak_value_cores fy
+          ON fy.kind = fx.kind AND fy.value = fx.value AND fx.component < fy.component
         """,
     )
     engine.table(
         "_weak_core_pairs",
         """
-        SELECT w.x, w.y, COUNT(DISTINCT CASE WHEN w.kind = 'text' THEN 'text' ELSE 'photo' END) AS kinds,
+        SELECT w.x, w.y,
+               COUNT(DISTINCT CASE WHEN w.kind IN ('text', 'phone') THEN w.kind ELSE 'photo' END) AS kinds,
                MAX(CASE WHEN w.kind = 'text' AND w.holders <= t.holders THEN 1 ELSE 0 END) AS own_text,
-               LEAST(COUNT(DISTINCT part_x), COUNT(DISTINCT part_y)) AS photos
+               LEAST(COUNT(DISTINCT part_x), COUNT(DISTINCT part_y)) AS photos,
+               MAX(CASE WHEN w.kind = 'phone' THEN 0 ELSE 1 END) AS not_phone
         FROM _weak_cores w CROSS JOIN text_own t WHERE w.x <> w.y GROUP BY w.x, w.y
         """,
     )
@@ -605,7 +747,7 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
         FROM _weak_core_pairs p
         JOIN _core_names nx ON nx.component = p.x
         JOIN _core_names ny ON ny.component = p.y AND ny.name = nx.name
-        WHERE p.kinds < 2 AND p.own_text = 0 AND p.photos < 2
+        WHERE p.kinds < 2 AND p.own_text = 0 AND p.photos < 2 AND p.not_phone = 1
         """,
     )
     # Together in two cities or more: both groups posted in the same city within the window of

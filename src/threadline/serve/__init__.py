@@ -7,6 +7,9 @@
 * `_auth`: sessions, tokens, roles and CSRF for every route; deny by default.
 * `_api`: the JSON API under ``/api/v1``; `_app`: the app, its error handlers and the middleware
   (`_http`: security headers, the cap on request bodies).
+* `_pages`: the workspace's pages (sign-in, the triage queue, a network, an ad): Jinja2 templates
+  (``templates/``) and the package's own stylesheet and script (``static/``); `_markup`: ad text
+  made inert for them (escaped, extracted values marked, hidden characters shown).
 
 Accounts, sessions, tokens, roles and the audit are `threadline.service`'s; what is read is
 `threadline.read`'s; this package only speaks HTTP.

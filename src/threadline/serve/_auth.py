@@ -18,6 +18,7 @@ The caller, with the `Actor` its audit entries name, is then ``request.state.cal
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
@@ -36,6 +37,9 @@ from threadline.service.roles import Action
 
 __all__ = [
     "CSRF_HEADER",
+    "LOGIN_FORM_COOKIE",
+    "LOGIN_FORM_FIELD",
+    "OPEN_PAGES",
     "OPEN_ROUTES",
     "SIGNED_IN",
     "Caller",
@@ -43,6 +47,7 @@ __all__ = [
     "check_routes",
     "cookie_name",
     "guarded",
+    "local_path",
     "login",
     "logout",
 ]
@@ -50,6 +55,11 @@ __all__ = [
 CSRF_HEADER = "X-CSRF-Token"
 SIGNED_IN = "signed in"  # a route any user with a session or token may call
 OPEN_ROUTES = frozenset({("POST", "/login"), ("GET", "/healthz")})
+OPEN_PAGES = frozenset({("GET", "/login")})  # the sign-in page (`_pages`), outside the API's description
+# The sign-in page's own CSRF token (a login has no session yet): a random value in a short-lived
+# cookie and in the form's hidden field; a page login whose two differ is refused.
+LOGIN_FORM_FIELD = "login_token"
+LOGIN_FORM_COOKIE = "threadline-login"
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_FIELD = 4096  # characters of a login's name, password or code
@@ -133,11 +143,19 @@ class _Guard:
         self.action = action
 
     def __call__(self, request: Request) -> None:
-        caller = _identify(context(request), request)
+        caller = self.identify(request)
         if caller.session is not None and request.method not in _SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER)
             if not sessions.csrf_ok(caller.session, sent):
                 raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header (the session's CSRF token)")
+        self.authorise(request, caller)
+
+    def identify(self, request: Request) -> Caller:
+        """Who asks (401 if nobody known)."""
+        return _identify(context(request), request)
+
+    def authorise(self, request: Request, caller: Caller) -> None:
+        """May ``caller`` take this route's action (403 if not); then ``request.state.caller``."""
         if self.action != SIGNED_IN and not caller.may(self.action):
             what = f"a {caller.scope} token" if caller.scope else f"the role {caller.role}"
             raise HTTPException(403, f"{what} may not {self.action.replace('_', ' ')}")
@@ -185,11 +203,12 @@ def guarded(
 
 def check_routes(routes: list[BaseRoute]) -> None:
     """Refuse an app with a route that is neither open nor guarded (deny by default)."""
+    open_routes = OPEN_ROUTES | OPEN_PAGES
     for route in routes:
         if not isinstance(route, APIRoute):
             continue
         for method in route.methods or ():
-            if (method, route.path) not in OPEN_ROUTES and not isinstance(route, GuardedRoute):
+            if (method, route.path) not in open_routes and not isinstance(route, GuardedRoute):
                 raise RuntimeError(f"{method} {route.path} names no action: add it with `guarded`")
 
 
@@ -201,8 +220,8 @@ def caller(request: Request) -> Caller:
 # -- login and logout ----------------------------------------------------------------------------
 
 
-async def _login_fields(request: Request) -> dict[str, str]:
-    """name, password and (optional) totp from a JSON object or a form."""
+async def _login_body(request: Request) -> dict[str, Any]:
+    """The fields of a login sent as a JSON object or a form."""
     body = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fields: dict[str, Any]
@@ -222,6 +241,11 @@ async def _login_fields(request: Request) -> dict[str, str]:
         fields = {key: values[0] for key, values in form.items()}
     else:
         raise HTTPException(415, "send the login as application/json or a form")
+    return fields
+
+
+def _login_fields(fields: dict[str, Any]) -> dict[str, str]:
+    """name, password and (optional) totp."""
     out = {}
     for key in ("name", "password", "totp"):
         value = fields.get(key)
@@ -259,7 +283,10 @@ async def login(request: Request) -> Response:
     """Sign in: sets the session cookie and answers the CSRF token that unsafe requests must send."""
     if _cross_site(request):
         raise HTTPException(403, "a login from another site's page is refused")
-    fields = await _login_fields(request)
+    body = await _login_body(request)
+    if LOGIN_FORM_FIELD in body:
+        return await _page_login(request, body)
+    fields = _login_fields(body)
     result, session_id, csrf = await run_in_threadpool(_login, context(request), fields, origin(request))
     if result.user is None or session_id is None:
         # Only whether a second factor is needed: the reason (unknown name, locked ...) is the audit's.
@@ -268,6 +295,11 @@ async def login(request: Request) -> Response:
     response = JSONResponse(
         {"user": result.user.name, "role": result.user.role, "csrf_token": csrf, "csrf_header": CSRF_HEADER}
     )
+    _set_session_cookie(request, response, session_id)
+    return response
+
+
+def _set_session_cookie(request: Request, response: Response, session_id: str) -> None:
     response.set_cookie(
         cookie_name(request),
         session_id,
@@ -277,6 +309,50 @@ async def login(request: Request) -> Response:
         httponly=True,
         samesite="strict",
     )
+
+
+def local_path(target: str | None) -> str:
+    """``target`` if it is a path of this site (where a page login goes next), else ``/``: never
+    another host (``//evil.example``, ``/\\evil.example``), a scheme or a control character."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target)
+        or len(target) > 2000
+    ):
+        return "/"
+    return target
+
+
+async def _page_login(request: Request, body: dict[str, Any]) -> Response:
+    """The sign-in page's form: on success to the page asked for (303), else back to the sign-in
+    page saying why (a fixed code in its address, never the text sent). Post, redirect, get: a
+    reload never posts the password again."""
+    from urllib.parse import urlencode
+
+    next_path = local_path(body.get("next") if isinstance(body.get("next"), str) else None)
+
+    def back(error: str) -> Response:
+        response = RedirectResponse("/login?" + urlencode({"error": error, "next": next_path}), 303)
+        return response
+
+    sent, kept = body.get(LOGIN_FORM_FIELD), request.cookies.get(LOGIN_FORM_COOKIE)
+    if not isinstance(sent, str) or not kept or not secrets.compare_digest(sent, kept):
+        return back("expired")  # the form is not the one this browser was given
+    if not body.get("totp"):
+        body = {k: v for k, v in body.items() if k != "totp"}
+    try:
+        fields = _login_fields(body)
+    except HTTPException:
+        return back("missing")
+    result, session_id, _ = await run_in_threadpool(_login, context(request), fields, origin(request))
+    if result.user is None or session_id is None:
+        return back("totp" if result.reason == accounts.TOTP_NEEDED else "failed")
+    response = RedirectResponse(next_path, 303)
+    _set_session_cookie(request, response, session_id)
+    response.delete_cookie(LOGIN_FORM_COOKIE, path="/login")
     return response
 
 

@@ -12,21 +12,32 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_BODY", "BodyLimit", "SecurityHeaders", "error_body"]
+__all__ = ["CSP", "DEFAULT_MAX_BODY", "PAGE_CSP", "BodyLimit", "SecurityHeaders", "error_body"]
 
 DEFAULT_MAX_BODY = 1024 * 1024  # decisions and labels are a few hundred bytes
 
 # The API serves JSON only: nothing in a response may load, run or frame anything.
 CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The pages (`_pages`): their own scripts, styles and images only, nothing inline (a `<script>` in
+# an ad's text could not run even if it escaped the templates), forms to this site only.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 HEADERS = [
-    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),  # frame-ancestors for browsers that predate it
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"cache-control", b"no-store"),  # ad text and names must not sit in shared caches
 ]
+
+
+# A page's own requests carry its origin (a page with no-referrer would make the browser send
+# ``Origin: null`` with its forms, and the sign-in form would be refused as cross-site); nothing
+# goes to other sites (an ad's source link says rel="noreferrer" as well).
+_PAGE = [(b"content-security-policy", PAGE_CSP.encode()), (b"referrer-policy", b"same-origin")]
+_DATA = [(b"content-security-policy", CSP.encode()), (b"referrer-policy", b"no-referrer")]
 
 
 def error_body(status: int, reason: str, **more: Any) -> bytes:
@@ -48,9 +59,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in self.headers}
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = kept + self.headers
+                names = {name for name, _ in self.headers} | {b"content-security-policy", b"referrer-policy"}
+                sent = message.get("headers", [])
+                kind = next((v for k, v in sent if k.lower() == b"content-type"), b"")
+                kept = [(k, v) for k, v in sent if k.lower() not in names]
+                message["headers"] = [
+                    *kept,
+                    *self.headers,
+                    *(_PAGE if kind.startswith(b"text/html") else _DATA),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

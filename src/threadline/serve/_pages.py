@@ -1,0 +1,435 @@
+"""The workspace's pages: server-rendered HTML from the same process as the API.
+
+Jinja2 templates (``templates/``, autoescaped: every value is escaped unless it is `Markup` built
+by `_markup` from escaped pieces) and the vendored stylesheet and script (``static/``, nothing
+from the network; the CSP set in `_http` allows only these). Each page reads through
+`threadline.read`, as the API does, and is audited as the API's read of the same thing.
+
+A page is a `PageRoute`: guarded like an API route (it names its `Action`; deny by default), but
+a browser without a session is sent to the sign-in page instead of getting 401 JSON, a refusal
+is a page, and a POST carries the session's CSRF token as a form field (a form cannot set the
+``X-CSRF-Token`` header).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, urlencode
+
+import duckdb
+import jinja2
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.staticfiles import StaticFiles
+
+from threadline import read
+from threadline.serve._auth import (
+    LOGIN_FORM_COOKIE,
+    LOGIN_FORM_FIELD,
+    SIGNED_IN,
+    Caller,
+    GuardedRoute,
+    caller,
+    context,
+    guarded,
+    local_path,
+    secure,
+)
+from threadline.serve._markup import Span, describe, highlight, source_link, visible
+from threadline.service import sessions
+from threadline.service.roles import Action
+
+__all__ = ["CSRF_FIELD", "PAGE_SIZE", "STATIC", "PageRoute", "login_page", "router", "static_files"]
+
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
+CSRF_FIELD = "csrf_token"  # a page form's copy of the session's CSRF token
+PAGE_SIZE = 50  # networks per queue page, ads per network page
+LABELS = ("trafficking", "independent", "unsure")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_MAX_FIELD = 200
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, day=_day, priority=_priority, visible=visible, q=_q, basename=_basename)
+    env.globals.update(source_link=source_link)
+    return env
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M") if at is not None else "–"
+
+
+def _day(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d") if at is not None else "–"
+
+
+def _priority(score: float | None) -> str:
+    return f"{score:.3f}" if score is not None and math.isfinite(score) else "–"
+
+
+def _basename(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _q(value: str) -> str:
+    """A value as one segment of a path (an ad's source or id may hold anything)."""
+    return quote(value, safe="")
+
+
+def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """A page: ``template`` with ``values``, who is signed in (always shown) and the session's
+    CSRF token for the page's forms."""
+    who: Caller | None = getattr(request.state, "caller", None)
+    csrf = who.session.csrf_token if who is not None and who.session is not None else None
+    html = _templates().get_template(template).render(me=who, csrf=csrf, csrf_field=CSRF_FIELD, **values)
+    return HTMLResponse(html, status_code=status)
+
+
+def _error_page(request: Request, status: int, reason: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, status_code=status, reason=reason)
+
+
+def _to_login(request: Request) -> Response:
+    """To the sign-in page, which brings the browser back here after."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": local_path(here)}), 303)
+
+
+class PageRoute(GuardedRoute):
+    """A page: the caller is checked first, as for the API, but without a session the browser goes
+    to the sign-in page (303), a refusal or a missing thing is a page with its status, and a POST
+    made with the session cookie must carry the session's CSRF token in the form field
+    ``csrf_token`` (checked only once the caller is known: a stranger's body is never read)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = APIRoute.get_route_handler(self)  # the route itself, without the API's guard
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                who = await run_in_threadpool(self.guard.identify, request)
+            except HTTPException as exc:
+                if exc.status_code == 401:
+                    return _to_login(request)
+                raise
+            try:
+                if who.session is not None and request.method not in _SAFE_METHODS:
+                    sent = (await _form(request)).get(CSRF_FIELD)
+                    if not sessions.csrf_ok(who.session, sent):
+                        raise HTTPException(403, "this form is out of date: reload the page and try again")
+                self.guard.authorise(request, who)
+                return await handler(request)
+            except HTTPException as exc:
+                reason = exc.detail if isinstance(exc.detail, str) else "refused"
+                return _error_page(request, exc.status_code, reason)
+            except RequestValidationError:
+                return _error_page(request, 404, f"no page {request.url.path}")
+
+        return page_handler
+
+
+async def _form(request: Request) -> dict[str, str]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        form = parse_qs((await request.body()).decode("utf-8"), max_num_fields=20)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return {key: values[0] for key, values in form.items()}
+
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)  # pages: not in the API's description
+
+
+def page(method: str, path: str, action: Action | str) -> Callable[[_Endpoint], _Endpoint]:
+    return guarded(router, method, path, action, response_class=HTMLResponse)
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC)
+
+
+def _audit_read(request: Request, action: str, obj: str | None, **detail: Any) -> None:
+    from threadline.serve._api import _audit_read as audit_read  # the API's reads' audit, shared
+
+    audit_read(context(request), caller(request), action, obj, **detail)
+
+
+async def _read(request: Request, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    """``fn(cursor)`` on a worker thread, with that thread's cursor (it reads and audits)."""
+    ctx = context(request)
+    return await run_in_threadpool(lambda: fn(ctx.cursor()))
+
+
+# -- sign in and out -----------------------------------------------------------------------------
+
+_LOGIN_ERRORS = {
+    "failed": "Sign-in failed: check the name and the password.",
+    "totp": "This account has a second factor: enter the code from its app.",
+    "missing": "Enter a name and a password.",
+    "expired": "The sign-in form had expired: try again.",
+}
+
+
+async def login_page(request: Request) -> Response:
+    """The sign-in form (open). It posts to ``POST /login`` (`_auth`), which comes back here with
+    a fixed error code, or goes on to ``next``. Signed in already: straight to ``next``."""
+    next_path = local_path(request.query_params.get("next"))
+    ctx = context(request)
+    from threadline.serve._auth import cookie_name
+
+    session_id = request.cookies.get(cookie_name(request))
+    if session_id:
+        found = await run_in_threadpool(lambda: sessions.lookup_session(ctx.cursor(), session_id))
+        if found is not None:
+            return RedirectResponse(next_path, 303)
+    token = secrets.token_urlsafe(24)
+    error = _LOGIN_ERRORS.get(request.query_params.get("error", ""))
+    response = render(
+        request,
+        "login.html",
+        status=200,
+        error=error,
+        signed_out=request.query_params.get("signed_out") == "1",
+        next=next_path,
+        token=token,
+        token_field=LOGIN_FORM_FIELD,
+        ask_totp=request.query_params.get("error") == "totp",
+    )
+    response.set_cookie(
+        LOGIN_FORM_COOKIE,
+        token,
+        max_age=3600,
+        path="/login",
+        secure=secure(request),
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@page("POST", "/signout", SIGNED_IN)
+async def sign_out(request: Request) -> Response:
+    """End the session (audited) and go to the sign-in page."""
+    from threadline.serve._auth import cookie_name
+
+    ctx = context(request)
+    session_id = request.cookies.get(cookie_name(request))
+
+    def end() -> None:
+        if session_id:
+            with ctx.books:
+                sessions.end_session(ctx.cursor(), session_id, request.client.host if request.client else "")
+
+    await run_in_threadpool(end)
+    response = RedirectResponse("/login?signed_out=1", 303)
+    response.delete_cookie(cookie_name(request), path="/", secure=secure(request))
+    return response
+
+
+# -- the triage queue ----------------------------------------------------------------------------
+
+
+@dataclass
+class QueueForm:
+    """The queue's filters as the form holds them (text), what they mean, and what was wrong."""
+
+    shown: dict[str, str]  # field -> value as typed, to fill the form again
+    filters: dict[str, Any]  # read.queue's keyword arguments
+    problems: list[str]
+    offset: int
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def queue_form(params: dict[str, str]) -> QueueForm:
+    """Read the queue's GET form. An empty field is no filter; a wrong one is said and left out
+    (a page, not a 422)."""
+    shown: dict[str, str] = {}
+    filters: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in ("date_from", "date_to", "place", "source", "min_score", "label", "new_since", "sort"):
+        value = params.get(name, "").strip()[:_MAX_FIELD]
+        if not value:
+            continue
+        shown[name] = value
+        try:
+            if name == "date_from":
+                filters[name] = datetime.combine(_date(value), time.min)
+            elif name == "date_to":  # the whole day
+                filters[name] = datetime.combine(_date(value), time.min) + timedelta(days=1, microseconds=-1)
+            elif name == "new_since":
+                filters[name] = datetime.fromisoformat(value).replace(tzinfo=None)
+            elif name == "min_score":
+                score = float(value)
+                if not 0 <= score <= 1:
+                    raise ValueError
+                filters[name] = score
+            elif name == "label":
+                if value not in LABELS:
+                    raise ValueError
+                filters[name] = value
+            elif name == "sort":
+                if value not in read.SORTS:
+                    raise ValueError
+                filters[name] = value
+            else:
+                filters[name] = value
+        except ValueError:
+            problems.append(f"{name.replace('_', ' ')}: {value!r} is not understood, left out")
+            del shown[name]
+    try:
+        offset = max(0, min(int(params.get("offset", "0") or 0), 10**9))
+    except ValueError:
+        offset = 0
+    return QueueForm(shown, filters, problems, offset)
+
+
+@page("GET", "/", Action.READ)
+async def queue_page(request: Request) -> Response:
+    """Networks by priority, each row saying why it ranks; filters, pages, keyboard (static JS)."""
+    form = queue_form({k: v for k, v in request.query_params.items()})
+
+    def run(cur: duckdb.DuckDBPyConnection) -> read.Page[read.NetworkRow]:
+        found = read.queue(cur, **form.filters, limit=PAGE_SIZE, offset=form.offset, reasons=3)
+        said = {k: str(v) for k, v in form.filters.items() if k != "sort"}
+        sort = form.filters.get("sort", "priority")
+        _audit_read(request, "read queue", None, **said, sort=sort, offset=form.offset)
+        return found
+
+    found = await _read(request, run)
+
+    def at(offset: int) -> str:
+        return "/?" + urlencode({**form.shown, "offset": offset})
+
+    before = at(max(0, form.offset - PAGE_SIZE)) if form.offset > 0 else None
+    after = at(form.offset + PAGE_SIZE) if form.offset + len(found.items) < found.total else None
+    return render(
+        request,
+        "queue.html",
+        page=found,
+        form=form.shown,
+        problems=form.problems,
+        labels=LABELS,
+        sorts=read.SORTS,
+        before=before,
+        after=after,
+        first=form.offset + 1,
+        last=form.offset + len(found.items),
+    )
+
+
+# -- a network -----------------------------------------------------------------------------------
+
+
+@page("GET", "/networks/{network_id}", Action.READ)
+async def network_page(request: Request, network_id: str) -> Response:
+    """A network's persons, identifiers, ads (a page), score reasons, hubs, itinerary, decisions."""
+    if len(network_id) > 40:
+        raise HTTPException(404, "no such network")
+    try:
+        offset = max(0, min(int(request.query_params.get("offset", "0") or 0), 10**9))
+    except ValueError:
+        offset = 0
+
+    def run(cur: duckdb.DuckDBPyConnection) -> read.NetworkView | None:
+        view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
+        if view is not None:
+            _audit_read(request, "read network", view.network, asked=network_id)
+        return view
+
+    view = await _read(request, run)
+    if view is None:
+        raise HTTPException(404, f"no network {network_id}")
+    ads = view.ads
+    here = f"/networks/{_q(view.network)}"
+    before = f"{here}?offset={max(0, offset - PAGE_SIZE)}" if offset > 0 else None
+    after = f"{here}?offset={offset + PAGE_SIZE}" if offset + len(ads.items) < ads.total else None
+    return render(
+        request,
+        "network.html",
+        view=view,
+        asked=network_id,
+        before=before,
+        after=after,
+        first=offset + 1,
+        last=offset + len(ads.items),
+    )
+
+
+# -- an ad ---------------------------------------------------------------------------------------
+
+
+@page("GET", "/ads/{source}/{ad_id:path}", Action.READ)
+async def ad_page(request: Request, source: str, ad_id: str) -> Response:
+    """An ad: its text with what was read from it marked, every version, its source address as
+    text (a link only if http(s)), and its images withheld."""
+    if len(source) > 200 or len(ad_id) > 400:
+        raise HTTPException(404, "no such ad")
+
+    def run(cur: duckdb.DuckDBPyConnection) -> read.AdDetail | None:
+        detail = read.ad_detail(cur, source, ad_id)
+        if detail is not None:
+            _audit_read(request, "read ad", f"{source}:{ad_id}")
+        return detail
+
+    detail = await _read(request, run)
+    if detail is None:
+        raise HTTPException(404, f"no ad {source}:{ad_id}")
+    spans: dict[str, list[Span]] = {}
+    found: list[tuple[str, str, str]] = []  # (kind, value, what it is), each once
+    for e in detail.extracted:
+        if e.kind not in read.MARKED_KINDS:
+            continue
+        label = describe(e.kind, e.value, e.detail)
+        if e.field is not None and e.start is not None and e.end is not None:
+            spans.setdefault(e.field, []).append(Span(e.start, e.end, e.kind, label))
+        if (e.kind, e.value, label) not in found:
+            found.append((e.kind, e.value, label))
+    latest = detail.latest
+    fields = [
+        (key, highlight(value if isinstance(value, str) else str(value), spans.get(f"fields.{key}", [])))
+        for key, value in sorted(latest.fields.items())
+    ]
+    versions = []
+    previous = None
+    for version in detail.versions:
+        changes: list[tuple[str, str, str]] = []
+        if previous is not None:
+            changes = read.version_changes(previous, version)
+        versions.append((version, changes))
+        previous = version
+    return render(
+        request,
+        "ad.html",
+        ad=detail,
+        latest=latest,
+        title=highlight(latest.title, spans.get("title", [])),
+        body=highlight(latest.body, spans.get("body", [])),
+        location=highlight(latest.location or "", spans.get("location", [])),
+        fields=fields,
+        found=found,
+        versions=list(reversed(versions)),
+    )

@@ -1,0 +1,87 @@
+// Threadline's workspace: keyboard navigation of the triage queue. A static file (the CSP
+// forbids inline script); it only moves focus, ticks boxes and follows the page's own links.
+"use strict";
+(function () {
+  const table = document.querySelector("table.queue");
+  if (!table) {
+    return;
+  }
+  const status = document.getElementById("selection");
+  const rows = () => Array.from(table.querySelectorAll("tbody tr"));
+  let current = -1;
+
+  function show(index) {
+    const all = rows();
+    if (!all.length) {
+      return;
+    }
+    current = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach((row, i) => {
+      row.classList.toggle("current", i === current);
+      row.setAttribute("aria-selected", i === current ? "true" : "false");
+    });
+    const link = all[current].querySelector("a.open");
+    if (link) {
+      link.focus();
+    }
+    all[current].scrollIntoView({ block: "nearest" });
+  }
+
+  function count() {
+    const picked = rows().filter((row) => {
+      const box = row.querySelector("input[type=checkbox]");
+      row.classList.toggle("picked", Boolean(box && box.checked));
+      return box && box.checked;
+    });
+    status.textContent = picked.length ? `${picked.length} selected` : "";
+  }
+
+  function typing(target) {
+    if (!(target instanceof Element)) {
+      return false;
+    }
+    if (target.closest("select, textarea, [contenteditable]")) {
+      return true;
+    }
+    const input = target.closest("input");
+    return Boolean(input && input.type !== "checkbox");
+  }
+
+  table.addEventListener("focusin", (event) => {
+    const row = event.target.closest("tbody tr");
+    const index = rows().indexOf(row);
+    if (index >= 0 && index !== current) {
+      current = index;
+      rows().forEach((r, i) => r.classList.toggle("current", i === current));
+    }
+  });
+  table.addEventListener("change", count);
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) {
+      return;
+    }
+    if (event.key === "j") {
+      show(current + 1);
+    } else if (event.key === "k") {
+      show(current < 0 ? 0 : current - 1);
+    } else if (event.key === "x" && current >= 0) {
+      const box = rows()[current].querySelector("input[type=checkbox]");
+      if (box) {
+        box.checked = !box.checked;
+        count();
+      }
+    } else if (event.key === "Enter" && current >= 0) {
+      if (event.target instanceof Element && event.target.closest("a, button")) {
+        return; // a focused link opens itself
+      }
+      const link = rows()[current].querySelector("a.open");
+      if (link) {
+        window.location.assign(link.href);
+      }
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+})();
