@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from test_link import _groups, write_ads
+from threadline import read
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
 from threadline.link.decisions import clear_hub_mark, mark_hub
@@ -128,6 +129,9 @@ def test_a_footer_number_beside_unrelated_advertisers_glues_none_of_them(tmp_pat
         ).fetchall()
         assert {n for n, _ in reasons} == {net[f"adv{i}-0"] for i in range(5)}
         assert all("5 unrelated groups" in detail for _, detail in reasons)
+        # `hubs` lists it with that reason, after the hubs.
+        [listed] = [h for h in read.hubs(store.connection, limit=None) if h.value.startswith(AGENCY)]
+        assert not listed.is_hub and listed.weak and "5 unrelated groups" in listed.weak
 
 
 def test_a_booker_beside_related_workers_joins_them(tmp_path: Path) -> None:

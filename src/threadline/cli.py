@@ -742,9 +742,15 @@ def explain(network: str, db: Path, limit: int) -> None:
         _ad_lines(ads, n_ads, limit, person=True)
         evidence = q.network_evidence(con, network)
         weak = [e for e in evidence if e[0].startswith("corroboration")]
-        links = [e for e in evidence if not e[0].startswith("corroboration")]
+        weak_phones = [e for e in evidence if e[0] == "weak_phone"]
+        links = [e for e in evidence if not e[0].startswith("corroboration") and e[0] != "weak_phone"]
         click.echo("  linked by (each shared by these ads of the network):")
         _evidence_lines(links, limit)
+        if weak_phones:
+            click.echo(
+                "  phones beside unrelated numbers (weak links: they join only where other evidence agrees):"
+            )
+            _evidence_lines([("phone", *e[1:]) for e in weak_phones], limit)
         if weak:
             click.echo("  corroborated by name, age, city and time (shown, never used to link):")
             _evidence_lines(weak, limit)
@@ -1121,7 +1127,9 @@ def hubs(db: Path, limit: int) -> None:
         rows = read.hubs(store.connection, limit=limit)
         texts = text_hub_examples(store.connection, [h.value for h in rows if h.kind == "text"])
     for hub in rows:
-        how = f"marked by {hub.marked_by}" if hub.marked_by else "detected"
+        how = (
+            f"marked by {hub.marked_by}" if hub.marked_by else f"weak: {hub.weak}" if hub.weak else "detected"
+        )
         # a text or an image is beside numbers, not other numbers: it has none of its own
         beside = "phones      " if hub.kind in ("text", "image") else "other phones"
         click.echo(

@@ -40,6 +40,9 @@ class Hub:
     detected: bool  # what the data says
     is_hub: bool  # what linking used (an analyst's mark wins)
     marked_by: str | None
+    # A phone below the hub threshold whose other numbers are unrelated (`link.steps.phone_groups`):
+    # why it is a weak link (joins groups only where other evidence agrees); None for a hub.
+    weak: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +84,27 @@ def ad_links(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str, st
 
 
 def hubs(con: duckdb.DuckDBPyConnection, *, limit: int | None = 20, offset: int = 0) -> list[Hub]:
-    """Hubs, and values an analyst marked (as hubs or not): hubs first, then most ads."""
+    """Hubs, values an analyst marked (as hubs or not), and phones the last link run took for weak
+    links (beside unrelated numbers, with the reason: `link.steps.phone_groups`): hubs first, then
+    most ads."""
     rows = con.execute(
         """
-        SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM link_hubs
+        SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by, NULL AS weak FROM link_hubs
         WHERE is_hub OR marked_by IS NOT NULL
+        UNION ALL
+        SELECT h.kind, h.value, h.ads, h.co_phones, h.names, h.detected, h.is_hub, h.marked_by, w.weak
+        FROM (
+            SELECT value, MIN(detail) AS weak FROM link_evidence WHERE kind = 'weak_phone' GROUP BY value
+        ) w
+        JOIN link_hubs h ON h.kind = 'phone' AND h.value = w.value
+        WHERE NOT h.is_hub AND h.marked_by IS NULL
         ORDER BY is_hub DESC, ads DESC, kind, value LIMIT ? OFFSET ?
         """,
         [limit if limit is not None else 2**62, offset],
     ).fetchall()
     return [
-        Hub(k, v, int(n), int(co), int(names), bool(d), bool(h), by) for k, v, n, co, names, d, h, by in rows
+        Hub(k, v, int(n), int(co), int(names), bool(d), bool(h), by, weak)
+        for k, v, n, co, names, d, h, by, weak in rows
     ]
 
 
