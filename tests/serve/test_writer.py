@@ -169,3 +169,36 @@ def test_the_server_deletes_expired_sessions_now_and_then(
         assert left == 1
     finally:
         context.close()
+
+
+def _niceness() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_the_writer_and_its_ingests_workers_run_below_the_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from threadline.ingest._work import NICE_ENV, exit_with
+    from threadline.serve import Settings
+
+    monkeypatch.setenv(audit.KEY_DIR_ENV, str(tmp_path / "keys"))
+    monkeypatch.delenv(NICE_ENV, raising=False)
+    base = _niceness()
+    context = Context(Store.open(tmp_path / "store.duckdb"), Settings(writer_nice=5))
+    context.start()
+    try:
+        writer_nice = context.writer.submit("probe", lambda con: _niceness()).result(timeout=120)
+        assert writer_nice == min(base + 5, 19) and _niceness() == base  # the readers' threads are not
+        assert os.environ[NICE_ENV] == "5"
+        with ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with, initargs=(os.getpid(),)
+        ) as pool:
+            assert pool.submit(os.nice, 0).result(timeout=120) == min(base + 5, 19)
+    finally:
+        context.close()

@@ -69,14 +69,22 @@ class Outcome:
     error: str | None = None
 
 
+NICE_ENV = "THREADLINE_WORKER_NICE"  # how much lower extraction workers run (a server sets it)
+
+
 def exit_with(pid: int) -> None:
-    """Pool initializer: make this worker exit as soon as process ``pid`` (the ingest) is gone.
+    """Pool initializer: make this worker exit as soon as process ``pid`` (the ingest) is gone,
+    and run it ``$THREADLINE_WORKER_NICE`` steps nicer (a server that ingests while analysts
+    read sets it, so that extraction takes the cores the readers leave).
 
     A pool's workers do not notice their parent dying: after a ``kill -9`` of the ingest they would
     wait for work for ever, each holding its memory (and the fork server alive). A daemon thread
     waits on the ingest's pidfd (or polls, where there are none) and ends the worker.
     """
     threading.Thread(target=_exit_when_gone, args=(pid,), name="exit-with-ingest", daemon=True).start()
+    nice = os.environ.get(NICE_ENV, "").strip()
+    if nice.isdigit() and int(nice) > 0:
+        os.nice(int(nice))
 
 
 def _exit_when_gone(pid: int) -> None:

@@ -28,6 +28,7 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY  # bytes of a request body, refused with 413 beyond it
     behind_proxy: bool = False  # a trusted TLS proxy in front: cookies are Secure
     purge_seconds: float = 3600.0  # how often expired sessions are deleted (they are refused anyway)
+    writer_nice: int = 10  # how much lower the writer and its ingests' workers run than the readers
 
 
 ANSWERS_ENV = "THREADLINE_ANSWERS_MB"  # memory for kept answers (`_answers`); 0 keeps none
@@ -75,7 +76,11 @@ class Context:
     _sweeper: threading.Thread | None = None
 
     def __post_init__(self) -> None:
-        self.writer = Writer(self.store.connection)
+        self.writer = Writer(self.store.connection, nice=self.settings.writer_nice)
+        if self.settings.writer_nice > 0:  # the ingests' extraction workers, likewise
+            from threadline.ingest._work import NICE_ENV
+
+            os.environ.setdefault(NICE_ENV, str(self.settings.writer_nice))
         self.readers = Readers(self.store.connection)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

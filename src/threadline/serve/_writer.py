@@ -13,7 +13,9 @@ while a link run works get one run after it, not ten.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -36,8 +38,9 @@ REFUSALS = (LookupError, ValueError, PermissionError)
 class Writer:
     """Runs jobs ``fn(connection)`` on one thread in the order they were submitted."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, nice: int = 0) -> None:
         self._con = con
+        self.nice = nice
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._relink: Future[Any] | None = None  # a relink job queued and not yet started
         self._guard = threading.Lock()
@@ -76,6 +79,12 @@ class Writer:
         return self._jobs.qsize()
 
     def _run(self) -> None:
+        # Readers come first: the writer's thread (its Python work and the DuckDB work it runs
+        # itself) and the extraction workers its ingests start run ``nice`` steps lower, so that
+        # a long ingest or link run takes the CPU the readers leave. (Linux: niceness is per thread.)
+        if self.nice > 0:
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         while True:
             job = self._jobs.get()
             if job is _STOP:
