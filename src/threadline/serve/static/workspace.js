@@ -10,16 +10,24 @@
   const rows = () => Array.from(table.querySelectorAll("tbody tr"));
   let current = -1;
 
+  function mark() {
+    rows().forEach((row, i) => {
+      row.classList.toggle("current", i === current);
+      if (i === current) {
+        row.setAttribute("aria-current", "true");
+      } else {
+        row.removeAttribute("aria-current");
+      }
+    });
+  }
+
   function show(index) {
     const all = rows();
     if (!all.length) {
       return;
     }
     current = Math.max(0, Math.min(all.length - 1, index));
-    all.forEach((row, i) => {
-      row.classList.toggle("current", i === current);
-      row.setAttribute("aria-selected", i === current ? "true" : "false");
-    });
+    mark();
     const link = all[current].querySelector("a.open");
     if (link) {
       link.focus();
@@ -52,7 +60,7 @@
     const index = rows().indexOf(row);
     if (index >= 0 && index !== current) {
       current = index;
-      rows().forEach((r, i) => r.classList.toggle("current", i === current));
+      mark();
     }
   });
   table.addEventListener("change", count);
