@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo demo-store test install install-spark browser lint typecheck unit bench fuzz clean
+.PHONY: demo demo-store test install install-spark browser lint typecheck unit bench fuzz screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -65,6 +65,10 @@ browser:
 	else echo "no $(CHROMIUM): the browser tests will skip (sudo apt-get install chromium)"; fi
 
 test: browser lint typecheck unit
+
+# The README's screenshots of the pages, taken again by the browser tests.
+screenshots: install browser
+	THREADLINE_SCREENSHOTS=1 $(BIN)/pytest -q tests/serve/test_pages.py
 
 # The ingest invariant under many more generated hostile files than `make test` runs.
 fuzz: install
