@@ -199,9 +199,11 @@ def result_tables(engine: Engine) -> None:
         -- a phone beside numbers nothing else joins (`steps.phone_groups`): in each network that
         -- holds it, why it links only where other evidence agrees
         SELECT l.network, 'weak_phone', w.value, COUNT(DISTINCT l.ad_key),
-               'beside ' || CAST(MIN(h.co_phones) AS STRING) || ' other numbers in '
-               || CAST(MIN(w.groups) AS STRING) || ' unrelated groups (one holder is beside '
-               || CAST(MIN(t.holders) AS STRING) || '): links only where other evidence agrees'
+               -- counts as whole numbers: a measured median is a double on Spark
+               'beside ' || CAST(CAST(MIN(h.co_phones) AS BIGINT) AS STRING) || ' other numbers in '
+               || CAST(CAST(MIN(w.groups) AS BIGINT) AS STRING) || ' unrelated groups (one holder is beside '
+               || CAST(CAST(MIN(t.holders) AS BIGINT) AS STRING)
+               || '): links only where other evidence agrees'
         FROM weak_phones w
         JOIN hubs h ON h.kind = 'phone' AND h.value = w.value
         JOIN link_ids i ON i.kind = 'phone' AND i.value = w.value
