@@ -72,7 +72,7 @@ screenshots: install browser
 
 # The ingest invariant under many more generated hostile files than `make test` runs.
 fuzz: install
-	THREADLINE_FUZZ_EXAMPLES=$${THREADLINE_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/test_fuzz_ingest.py
+	THREADLINE_FUZZ_EXAMPLES=$${THREADLINE_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/ingest/test_fuzz_ingest.py
 
 bench: install
 	$(BIN)/python bench/run.py

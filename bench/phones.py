@@ -123,9 +123,21 @@ def written_set(
     return ads, truth, label
 
 
+def _generator_digest() -> str:
+    """A digest of the generator's source: a corpus made by an earlier generator is made again."""
+    import hashlib
+
+    import threadline.synth as synth
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(synth.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _corpus(n: int, seed: int) -> Path:
     folder = OUT / "phones-corpus"
-    marker = folder / f".done-{n}-{seed}"
+    marker = folder / f".done-{n}-{seed}-{_generator_digest()}"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         generate(folder, n, seed, images=False)

@@ -49,7 +49,7 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
     found.extend(find_sentences(texts, found))
     found.extend(notices)
     # Each extractor returns its own kind, called in the order of KINDS: the list is in that order
-    # (tests/test_money_written.py checks it) and needs no sort.
+    # (tests/extract/test_money_written.py checks it) and needs no sort.
     return Extraction(ad.source, ad.id, tuple(found), region)
 
 

@@ -896,7 +896,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST_VERSION = MIGRATIONS[-1].version
 
 # Row layouts of the tables written from more than one place, each the table's columns in their
-# order on the latest schema (tests/test_store.py checks them against the migrated tables). A
+# order on the latest schema (tests/store/test_store.py checks them against the migrated tables). A
 # writer names the columns it fills, from here, and never relies on the order a CREATE TABLE and
 # later ALTERs gave them.
 #

@@ -690,7 +690,7 @@ POPULAR_EDITS: tuple[tuple[str, str], ...] = (
 )
 
 # What operations that write no indicator phrase (issue 12) draw from: the stock lists without
-# anything the shipped lexicon matches (tests/test_synth.py checks their ads against it).
+# anything the shipped lexicon matches (tests/synth/test_synth.py checks their ads against it).
 PLAIN_GENERIC_PHRASES: tuple[str, ...] = tuple(
     p for p in GENERIC_PHRASES if p not in ("Satisfaction guaranteed.", "Clean and safe location.")
 )

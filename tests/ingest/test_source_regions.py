@@ -233,7 +233,7 @@ def test_extract_reads_the_installation_region(tmp_path: Path) -> None:
 
 def test_the_spark_workers_read_numbers_by_the_same_regions(tmp_path: Path) -> None:
     """`_extract_rows` is what the executors run; given the run's regions it reads each ad as
-    ingest does (the engines' parity test, tests/test_engines.py, runs Spark itself)."""
+    ingest does (the engines' parity test, tests/engines/test_engines.py, runs Spark itself)."""
     from threadline.engines.spark import _extract_rows
     from threadline.ingest.validate import Validator
 

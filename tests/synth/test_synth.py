@@ -230,7 +230,7 @@ def test_every_obfuscated_number_can_be_read_back(corpus: dict[str, Any]) -> Non
     """Reading all the digits in an ad's texts finds each of its numbers (distractors aside)."""
     for ad, t in zip(corpus["ads"], corpus["truth"], strict=True):
         if set(t["obfuscation"]) & set(WRITTEN_STYLES):
-            continue  # tens, sound-alikes, look-alikes: tests/test_phones_written.py reads them back
+            continue  # tens, sound-alikes, look-alikes: tests/extract/test_phones_written.py reads them back
         seen = "".join(read_digits(text) for text in _texts(ad))
         for phone in t["phones"]:
             parsed = phonenumbers.parse(phone)

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner, Result
-
 from test_link import write_ads
 from test_link_decisions import BRIDGE, _two_women_one_phone
+
 from threadline.cli import cli
 from threadline.refs import BadRef, format_ref, parse_ref
 from threadline.store import Store

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from test_link import ALWAYS_INCREMENTAL, independents, ingest_and_link, networks, persons, phone, write_ads
+
 from threadline.cli import cli
 from threadline.ingest import ingest_file
 from threadline.link import link

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_link import ALWAYS_INCREMENTAL, independents, ingest_and_link, networks, persons, phone, write_ads
+
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
 from threadline.link.decisions import mark_hub

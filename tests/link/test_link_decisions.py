@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
-
 from test_link import (
     ALWAYS_INCREMENTAL,
     independents,
@@ -24,6 +23,7 @@ from test_link import (
     phone,
     write_ads,
 )
+
 from threadline.ingest import ingest_file
 from threadline.link import link
 from threadline.link.constraints import min_cut

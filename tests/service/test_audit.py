@@ -23,7 +23,7 @@ from threadline.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 CLI = Actor("root", "os-user", "cli")
-SRC = Path(__file__).resolve().parents[1] / "src" / "threadline"
+SRC = Path(__file__).resolve().parents[2] / "src" / "threadline"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from test_link import _groups, write_ads
+
 from threadline import read
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link

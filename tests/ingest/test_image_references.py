@@ -16,8 +16,8 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from test_image_links import junk, noise_photo, unrelated_ads, write_ads
+
 from threadline.extract import images as image_module
 from threadline.extract.images import hash_image, hash_images
 from threadline.ingest import ingest_file, validate

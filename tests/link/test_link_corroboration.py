@@ -12,8 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from test_link import ALWAYS_INCREMENTAL, AREAS, CITIES, ingest_and_link, networks, phone, write_ads
+
 from threadline.ingest import ingest_file
 from threadline.link import DuckDBEngine, LinkParams, link
 from threadline.link.corroboration import corroboration_pairs

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from test_link import ingest_and_link, phone, write_ads
+
 from threadline.engine import sql_literal
 from threadline.link import DuckDBEngine
 from threadline.score.movement import (

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from test_link import ALWAYS_INCREMENTAL, FOOTER, independents, ingest_and_link, phone, write_ads
+
 from threadline.extract.lexicon import default_lexicon
 from threadline.ingest import ingest_file
 from threadline.link import link
