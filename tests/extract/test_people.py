@@ -287,3 +287,19 @@ def test_age_right_after_a_self_stated_name(text: str, ages: list[str]) -> None:
     assert [f.value for f in found] == ages
     for f in found:
         assert text[f.spans[0].start : f.spans[0].end] == f.value
+
+
+def test_words_of_an_html_tag_are_never_a_name() -> None:
+    # Scraped ads keep their markup: a tag's name and attributes are not self-stated names, the
+    # text between tags is; a heart "<3" is not a tag.
+    cases = {
+        "<b onmouseover=alert(1)>Eve</b>": "Eve",
+        "<span class='Luna'>Jade</span>": "Jade",
+        "Mia <3": "Mia",
+    }
+    for text, name in cases.items():
+        [found] = find_names([("fields.name", text)])
+        [span] = found.spans
+        assert found.value == name and text[span.start : span.end] == name, text
+    [titled] = find_names([("title", '<a href="/x" title="Ruby">Luna</a> new in town')])
+    assert titled.value == "Luna"

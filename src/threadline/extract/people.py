@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.resources import files
 
@@ -124,6 +124,17 @@ _NAME_BEFORE = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,20}[ \t]{0,2}$")
 _NAME_BEFORE_SECOND = re.compile(r"(?<![^\W\d_])(?P<word>[^\W\d_]{2,20})[ \-]$")
 _NAME_FIELDS = frozenset({"fields.name", "fields.nickname", "fields.display_name", "fields.alias"})
 _FIELD_WORD = re.compile(r"[^\W\d_]{2,20}+")
+# An HTML tag in scraped text ("<b onmouseover=...>Eve</b>"): its words are markup, never a name.
+_TAG = re.compile(r"<[/!]?[a-zA-Z][^<>]{0,300}>")
+
+
+def _words_outside_tags(t: str, end: int | None = None) -> Iterator[re.Match[str]]:
+    """`_FIELD_WORD` matches of ``t`` (up to ``end``) that are not inside an HTML tag."""
+    stop = len(t) if end is None else end
+    tags = [m.span() for m in _TAG.finditer(t, 0, stop)] if "<" in t else []
+    for m in _FIELD_WORD.finditer(t, 0, stop):
+        if not any(a <= m.start() < b for a, b in tags):
+            yield m
 
 
 def _is_titled(word: str) -> bool:
@@ -212,7 +223,7 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
         norm = normalise(text)
         t = norm.text
         if field in _NAME_FIELDS:
-            for m in _FIELD_WORD.finditer(t):
+            for m in _words_outside_tags(t):
                 if m.group().lower() not in _NOT_NAMES:
                     end = _second_name(t, m.group(), m.end()) or m.end()
                     acc.add(_name_value(t, m.start(), end), field, norm, m.start(), end, {"cue": "field"})
@@ -268,7 +279,7 @@ def _title_name(t: str) -> tuple[int, int] | None:
     """Where the name a title starts with is, if it starts with one (after at most two words of
     description). Listed names only; the ones that are also words need a capital, and give way to
     a name right after them ("EBONY YUKI", "Ebony Valentina": the first is a description)."""
-    words = list(_FIELD_WORD.finditer(t, 0, 80))[: _TITLE_WORDS + 1]
+    words = list(_words_outside_tags(t, 80))[: _TITLE_WORDS + 1]
     names = first_names()
     for i, m in enumerate(words[:_TITLE_WORDS]):
         word = m.group()
