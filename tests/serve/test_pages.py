@@ -293,6 +293,25 @@ def test_pages_are_audited_as_the_apis_reads(server: Server) -> None:
     assert any(a == "read queue" for a, _ in mine)
 
 
+def test_a_network_page_shows_its_text_hubs_as_sentences_not_hashes(server: Server) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        _form_login(client)
+        shown = None
+        for row in client.get("/api/v1/networks", params={"limit": 100}).json()["items"]:
+            view = client.get(f"/api/v1/networks/{row['network']}").json()
+            texts = [hub[1] for hub in view["hubs"] if hub[0] == "text"]
+            if texts:
+                shown = row["network"], texts[0]
+                break
+        assert shown is not None, "the corpus copies texts: some network has a text hub"
+        network, value = shown
+        page = client.get(f"/networks/{network}")
+    assert page.status_code == 200
+    cell = re.search(rf'title="sentences {value}">([^<]*)<', page.text)
+    assert cell is not None, page.text
+    assert " / " in cell.group(1) and not re.fullmatch(r"[\d ]+", cell.group(1))  # two masked sentences
+
+
 # -- in the browser ---------------------------------------------------------------------------------
 
 

@@ -354,13 +354,17 @@ async def network_page(request: Request, network_id: str) -> Response:
     except ValueError:
         offset = 0
 
-    def run(cur: duckdb.DuckDBPyConnection) -> read.NetworkView | None:
-        view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
-        if view is not None:
-            _audit_read(request, "read network", view.network, asked=network_id)
-        return view
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str]]:
+        from threadline.link.text import text_hub_examples
 
-    view = await _read(request, run)
+        view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
+        if view is None:
+            return None, {}
+        _audit_read(request, "read network", view.network, asked=network_id)
+        # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
+        return view, text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
+
+    view, texts = await _read(request, run)
     if view is None:
         raise HTTPException(404, f"no network {network_id}")
     ads = view.ads
@@ -371,6 +375,7 @@ async def network_page(request: Request, network_id: str) -> Response:
         request,
         "network.html",
         view=view,
+        texts=texts,
         asked=network_id,
         before=before,
         after=after,
