@@ -4,10 +4,13 @@ clock in an assertion)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +56,24 @@ def wait_until_up(proc: subprocess.Popen[str], url: str, log: Path) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError("the server never answered /healthz")
+
+
+@contextmanager
+def serving(db: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """A server on ``db`` for the block (its URL), stopped as Ctrl-C stops it; then the audit
+    chain everything in the block appended, from however many threads, must verify."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server(db, port, env, log)
+    try:
+        wait_until_up(proc, url, log)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    verified = threadline("audit", "verify", "--db", str(db), env=env, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -18,8 +18,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +26,8 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from server_support import free_port as _free_port
-from server_support import start_server as _start
+from server_support import serving
 from server_support import threadline as _threadline
-from server_support import wait_until_up as _wait_until_up
 
 from threadline.serve._auth import local_path
 from threadline.serve._markup import Span, describe, highlight, source_link, visible
@@ -190,22 +186,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             )
     finally:
         del os.environ[audit.KEY_DIR_ENV]
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = folder / "server.log"
-    proc = _start(db, port, env, log)
-    try:
-        _wait_until_up(proc, url, log)
+    # Everything the tests do, from many threads at once, must make one unbroken signed chain.
+    with serving(db, env, folder / "server.log") as url:
         yield Server(url, db, network)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    verified = _threadline("audit", "verify", "--db", str(db), env=env, timeout=120)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def _login_token(page: httpx.Response) -> str:

@@ -23,9 +23,8 @@ import pyotp
 import pytest
 from fastapi import APIRouter
 from server_support import free_port as _free_port
-from server_support import start_server as _start
+from server_support import serving
 from server_support import threadline as _threadline
-from server_support import wait_until_up as _wait_until_up
 
 from threadline.serve import CSRF_HEADER, OPEN_ROUTES, lock_path
 from threadline.serve._api import router
@@ -85,23 +84,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             )
     finally:
         del os.environ[audit.KEY_DIR_ENV]
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = folder / "server.log"
-    proc = _start(db, port, env, log)
-    try:
-        _wait_until_up(proc, url, log)
+    # Everything the tests do, from many threads at once, must make one unbroken signed chain.
+    with serving(db, env, folder / "server.log") as url:
         yield Server(url, db, made_tokens, ads, network, phone, totp_secret)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    # Everything the tests did, from many threads at once, made one unbroken signed chain.
-    verified = _threadline("audit", "verify", "--db", str(db), env=env, timeout=120)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def _client(server: Server, **kw: Any) -> httpx.Client:
