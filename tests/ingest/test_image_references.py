@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from test_image_links import junk, noise_photo, unrelated_ads, write_ads
+from test_image_links import NAMES, junk, noise_photo, unrelated_ads, write_ads
 
 from threadline.extract import images as image_module
 from threadline.extract.images import hash_image, hash_images
@@ -219,6 +219,9 @@ def test_spark_links_only_decoded_images_with_content(tmp_path: Path) -> None:
     shared = noise_photo(corpus / "img" / "photo.jpg", seed=11).name
     for record in ads[:2]:
         record["images"] = [*record["images"], f"img/{shared}"]
+    # ... one woman under her one name, as in test_image_links' twin of this test (a photo beside
+    # two numbers, where numbers go alone, joins only with something else that agrees)
+    ads[1]["title"], ads[1]["body"] = ads[0]["title"], ads[1]["body"].replace(NAMES[1], NAMES[0])
     ads.append({**ad(["ads.jsonl"]), "id": "self"})  # the input file as an image: quarantined
     write_ads(corpus / "ads.jsonl", ads)
     spark = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2"})
