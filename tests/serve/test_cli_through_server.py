@@ -221,6 +221,7 @@ def test_admin_commands_through_the_server(running: Running) -> None:
     )
     assert refused.returncode == 1 and refused.stderr.startswith("threadline: "), refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and "stop it" in refused.stderr
+    assert "a server runs on this store" in refused.stderr and "POST /api/v1/users" in refused.stderr
 
 
 READS = [
@@ -257,31 +258,6 @@ def test_sources_home_regions_through_the_server(running: Running) -> None:
     extracted = answer.json()["extracted"]
     assert {e["value"] for e in extracted if e["kind"] == "phone"} == {"+442079460123"}
     assert {json.loads(e["detail"])["currency"] for e in extracted if e["kind"] == "price"} == {"GBP"}
-
-
-def test_a_password_command_says_how_to_do_it_while_the_server_runs(running: Running) -> None:
-    """`user add` reads a password here, which the server cannot: one line says what to do."""
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "threadline.cli",
-            "user",
-            "add",
-            "zed",
-            "--role",
-            "analyst",
-            "--db",
-            str(running.db),
-        ],
-        input="a long enough password\n",
-        capture_output=True,
-        text=True,
-        env=running.env,
-        timeout=600,
-    )
-    assert made.returncode == 1 and len(made.stderr.splitlines()) == 1, made.stderr
-    assert "a server runs on this store" in made.stderr and "POST /api/v1/users" in made.stderr
 
 
 def test_reads_print_the_same_with_and_without_the_server(running: Running) -> None:
