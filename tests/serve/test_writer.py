@@ -202,3 +202,33 @@ def test_the_writer_and_its_ingests_workers_run_below_the_readers(
             assert pool.submit(os.nice, 0).result(timeout=120) == min(base + 5, 19)
     finally:
         context.close()
+
+
+def test_every_commit_of_the_writer_makes_kept_answers_stale_even_mid_job(ctx: Context) -> None:
+    """An ingest is one job that commits batch after batch: a read after a batch's commit must not
+    be given an answer kept from before it, though the job still runs."""
+    import time
+
+    from threadline.serve._answers import Answer
+    from threadline.store._tx import transaction
+
+    committed, release = threading.Event(), threading.Event()
+    before = ctx.writer.generation
+    ctx.answers.put("k", Answer(b"old", None, before, time.monotonic(), False))
+
+    def batches(con: duckdb.DuckDBPyConnection) -> int:
+        with transaction(con):
+            con.execute("INSERT INTO probe VALUES (2)")
+        committed.set()
+        release.wait(timeout=120)
+        return 0
+
+    job = ctx.writer.submit("ingest", batches)
+    try:
+        assert committed.wait(timeout=120)
+        assert ctx.writer.generation > before and ctx.writer.running == "ingest"
+        assert ctx.answers.get("k", ctx.writer.generation, busy=True) is None
+        assert _count(ctx.cursor()) == 2  # and a read now sees the batch
+    finally:
+        release.set()
+        job.result(timeout=120)

@@ -3,11 +3,11 @@ same queue page or network cost one read, not twenty.
 
 An answer is the encoded JSON of one route with one set of parameters (the same for every
 caller: what a reader may see does not depend on who reads). It stays valid while nothing was
-written: the writer counts the jobs it has finished (`Writer.generation`), and an answer made
-under an earlier count is never given again, so an analyst's own decision or label shows on the
-next read. While a job runs (an ingest commits batch after batch before it ends) an answer is
-given for at most ``busy_seconds`` after it was made: a page a second old is what a reader gets
-anyway once it is on the screen.
+written: the writer counts the jobs it has finished and the transactions it has committed
+(`Writer.generation`; an ingest commits batch after batch within its one job), and an answer
+made under an earlier count is never given again, so an analyst's own decision or label shows on
+the next read. While a job runs an answer is also given for at most ``busy_seconds`` after it
+was made, for a write that does not go through a `transaction` block.
 
 Each read is audited whether its answer was kept or not (the routes do it, not this cache).
 Kept answers are bounded in total bytes, the least recently used dropped first.
@@ -37,7 +37,7 @@ class Answer:
 class Answers:
     """A bounded map from a route's key to its last `Answer`."""
 
-    def __init__(self, max_bytes: int = 64 * 2**20, busy_seconds: float = 1.0) -> None:
+    def __init__(self, max_bytes: int = 64 * 2**20, busy_seconds: float = 5.0) -> None:
         self.max_bytes, self.busy_seconds = max_bytes, busy_seconds
         self._kept: OrderedDict[Hashable, Answer] = OrderedDict()
         self._bytes = 0

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from threadline.store._tx import on_commit
+
 __all__ = ["REFUSALS", "Readers", "Writer"]
 
 T = TypeVar("T")
@@ -46,11 +48,16 @@ class Writer:
         self._guard = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
         self.running: str | None = None  # what the writer does now, for the health check
-        # Jobs finished so far: kept answers of reads made before the last one are stale (`_answers`).
+        # Jobs finished and transactions committed so far: kept answers of reads made before the
+        # last are stale (`_answers`); an ingest commits batch after batch within its one job.
         self.generation = 0
+        on_commit(con, self._committed)
 
     def start(self) -> None:
         self._thread.start()
+
+    def _committed(self) -> None:
+        self.generation += 1
 
     def submit(self, name: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
         future: Future[T] = Future()
@@ -118,6 +125,7 @@ class Writer:
         """Finish the jobs already queued, then end the thread."""
         self._jobs.put(_STOP)
         self._thread.join()
+        on_commit(self._con, None)
 
 
 class Readers:

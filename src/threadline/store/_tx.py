@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
 
-__all__ = ["transaction"]
+__all__ = ["on_commit", "transaction"]
 
 # Connections (by id) inside a `transaction` block now. (A second BEGIN cannot be tried and
 # caught: DuckDB aborts the open transaction when it fails.)
 _open: set[int] = set()
+# What to call after a connection's transaction commits (a server counts its writer's commits).
+_after_commit: dict[int, Callable[[], None]] = {}
+
+
+def on_commit(con: duckdb.DuckDBPyConnection, fn: Callable[[], None] | None) -> None:
+    """Call ``fn`` after every `transaction` of ``con`` commits (None: no more)."""
+    if fn is None:
+        _after_commit.pop(id(con), None)
+    else:
+        _after_commit[id(con)] = fn
 
 
 @contextmanager
@@ -35,3 +45,6 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
     _open.discard(id(con))
     con.execute("COMMIT")
+    hook = _after_commit.get(id(con))
+    if hook is not None:
+        hook()
