@@ -33,7 +33,7 @@ from threadline.serve._context import Context
 from threadline.service._common import naive_utc
 from threadline.service.roles import Action
 
-__all__ = ["router", "to_json"]
+__all__ = ["hub_act", "router", "to_json"]
 
 router = APIRouter(route_class=GuardedRoute)  # every route names its action (deny by default)
 
@@ -629,10 +629,37 @@ async def split(request: Request, body: SplitBody, wait: Wait = False) -> Any:
 @guarded(router, "POST", "/api/v1/decisions/mark-hub", Action.MARK_HUB, status_code=201, summary="Mark a hub")
 async def mark_hub(request: Request, body: HubBody, wait: Wait = False) -> Any:
     """Mark a value as a hub (never used for linking) or not one, or clear the mark; link again."""
+    return await hub_act(
+        request,
+        body.kind,
+        body.value,
+        hub=body.hub,
+        clear=body.clear,
+        anyway=body.anyway,
+        region=body.region,
+        note=body.note,
+        wait=wait,
+    )
+
+
+async def hub_act(
+    request: Request,
+    kind: str,
+    typed: str,
+    *,
+    hub: bool,
+    clear: bool,
+    anyway: bool,
+    region: str,
+    note: str | None,
+    wait: bool = False,
+) -> Any:
+    """A hub mark (or its clearing) as the caller, through the writer, audited, then a link run
+    queued: the API's act, and the hubs page's form."""
     from threadline.extract.typed import hub_value
 
     try:
-        value = hub_value(body.kind, body.value, body.region)
+        value = hub_value(kind, typed, region)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -640,19 +667,17 @@ async def mark_hub(request: Request, body: HubBody, wait: Wait = False) -> Any:
         from threadline.link.decisions import clear_hub_mark
         from threadline.link.decisions import mark_hub as record_mark
 
-        if body.clear:
-            cleared = clear_hub_mark(con, body.kind, value, analyst=who.name, note=body.note)
+        if clear:
+            cleared = clear_hub_mark(con, kind, value, analyst=who.name, note=note)
             if cleared is None:
-                raise LookupError(f"{body.kind} {value} has no analyst's mark")
+                raise LookupError(f"{kind} {value} has no analyst's mark")
             return cleared
-        if not body.anyway and not read.hub_value_seen(con, body.kind, value):
-            raise LookupError(
-                f"{body.kind} {value} is in no ad of the store (anyway: true marks it all the same)"
-            )
-        return record_mark(con, body.kind, value, is_hub=body.hub, analyst=who.name, note=body.note)
+        if not anyway and not read.hub_value_seen(con, kind, value):
+            raise LookupError(f"{kind} {value} is in no ad of the store (anyway: true marks it all the same)")
+        return record_mark(con, kind, value, is_hub=hub, analyst=who.name, note=note)
 
-    action = "clear hub mark" if body.clear else "mark hub" if body.hub else "mark not hub"
-    job = _record(request, action, lambda d: f"D{d}", record, kind=body.kind, value=value, note=body.note)
+    action = "clear hub mark" if clear else "mark hub" if hub else "mark not hub"
+    job = _record(request, action, lambda d: f"D{d}", record, kind=kind, value=value, note=note)
     return await _decided(request, await _act(request, action, job), wait, value=value)
 
 
