@@ -438,3 +438,48 @@ async def ad_page(request: Request, source: str, ad_id: str) -> Response:
         found=found,
         versions=list(reversed(versions)),
     )
+
+
+# -- search --------------------------------------------------------------------------------------
+
+_MAX_QUERY = 500  # as the API's search
+
+
+@page("GET", "/search", Action.SEARCH)
+async def search_page(request: Request) -> Response:
+    """What a query may mean, grouped: the identifier, name or id it was read as, with its
+    networks, persons and ads; ads holding its words (paged); places whose name starts with it.
+    The same `read.search` as ``GET /api/v1/search``, audited as it is."""
+    q = request.query_params.get("q", "").strip()[:_MAX_QUERY]
+    try:
+        offset = max(0, min(int(request.query_params.get("offset", "0") or 0), 10**9))
+    except ValueError:
+        offset = 0
+    if not q:
+        return render(request, "search.html", q="", result=None, before=None, after=None)
+
+    def run(cur: duckdb.DuckDBPyConnection) -> read.SearchResult:
+        found = read.search(cur, q, limit=PAGE_SIZE, offset=offset)
+        _audit_read(request, "search", q[:200], offset=offset)
+        return found
+
+    result: read.SearchResult = await _read(request, run)
+    words = result.text
+
+    def at(start: int) -> str:
+        return "/search?" + urlencode({"q": q, "offset": start})
+
+    before = at(max(0, offset - PAGE_SIZE)) if offset > 0 else None
+    after = at(offset + PAGE_SIZE) if offset + len(words.items) < words.total else None
+    empty = not (result.found.matched or result.found.total_ads or words.total or result.places)
+    return render(
+        request,
+        "search.html",
+        q=q,
+        result=result,
+        empty=empty,
+        before=before,
+        after=after,
+        first=offset + 1,
+        last=offset + len(words.items),
+    )

@@ -1,6 +1,34 @@
-// Threadline's workspace: keyboard navigation of the triage queue. A static file (the CSP
-// forbids inline script); it only moves focus, ticks boxes and follows the page's own links.
+// Threadline's workspace: keyboard shortcuts ("/" to search on every page; j/k/Enter/x in the
+// triage queue). A static file (the CSP forbids inline script); it only moves focus, ticks boxes
+// and follows the page's own links.
 "use strict";
+
+function typing(target) {
+  if (!(target instanceof Element)) {
+    return false;
+  }
+  if (target.closest("select, textarea, [contenteditable]")) {
+    return true;
+  }
+  const input = target.closest("input");
+  return Boolean(input && !["checkbox", "radio", "submit", "button"].includes(input.type));
+}
+
+(function () {
+  const box = document.getElementById("search");
+  if (!box) {
+    return;
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "/" || event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) {
+      return;
+    }
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+})();
+
 (function () {
   const table = document.querySelector("table.queue");
   if (!table) {
@@ -42,17 +70,6 @@
       return box && box.checked;
     });
     status.textContent = picked.length ? `${picked.length} selected` : "";
-  }
-
-  function typing(target) {
-    if (!(target instanceof Element)) {
-      return false;
-    }
-    if (target.closest("select, textarea, [contenteditable]")) {
-      return true;
-    }
-    const input = target.closest("input");
-    return Boolean(input && input.type !== "checkbox");
   }
 
   table.addEventListener("focusin", (event) => {

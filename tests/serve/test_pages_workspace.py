@@ -1,0 +1,164 @@
+"""The workspace's pages beyond the queue, a network and an ad: search (a box on every page, "/"
+to reach it), hubs (marked and unmarked with a reason, through the writer), decisions, the audit
+(supervisors and admins only) and changing one's password. A real server on a store of its own
+(synthetic ads and the hostile ones of `test_pages`), driven over HTTP and in Debian's chromium,
+as `test_pages` does; its browser fixtures are shared from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import test_pages
+from PIL import Image
+from server_support import serving
+from server_support import threadline as _threadline
+from test_pages import HOSTILE, PASSWORD, Server, _screenshot
+
+from threadline.service import accounts, audit
+from threadline.service._common import Actor
+
+ADMIN = Actor("root", "os-user", "cli")
+# Users of this module's store: an analyst, a supervisor, and one who changes their password.
+USERS = {"ana": "analyst", "sam": "supervisor", "pat": "analyst"}
+NEW_PASSWORD = "a much longer passphrase now"
+
+# The browser fixtures of `test_pages` (its ``tab`` uses this module's ``server``).
+browser = test_pages.browser
+shots = test_pages.shots
+dialogs = test_pages.dialogs
+tab = test_pages.tab
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("workspace")
+    env = {**os.environ, audit.KEY_DIR_ENV: str(folder / "keys")}
+    made = _threadline("synth", str(folder / "corpus"), "--ads", "200", "--seed", "5", "--no-images", env=env)
+    assert made.returncode == 0, made.stderr
+    hostile = folder / "hostile"
+    hostile.mkdir()
+    Image.effect_noise((64, 48), 40).convert("RGB").save(hostile / "noise.png")  # generated, no person
+    (hostile / "ads.jsonl").write_text("".join(json.dumps(ad) + "\n" for ad in HOSTILE))
+    db = folder / "store.duckdb"
+    for corpus in (folder / "corpus" / "ads.jsonl", hostile / "ads.jsonl"):
+        ingested = _threadline("ingest", str(corpus), "--db", str(db), "-q", env=env)
+        assert ingested.returncode == 0, ingested.stderr
+    os.environ[audit.KEY_DIR_ENV] = env[audit.KEY_DIR_ENV]
+    try:
+        from threadline.store import Store
+
+        with Store.open(db) as store:
+            for name, role in USERS.items():
+                accounts.add_user(store, name, role, PASSWORD, by=ADMIN)
+            [(network,)] = store.query(
+                "SELECT network FROM network_scores ORDER BY logit DESC, network LIMIT 1"
+            )
+    finally:
+        del os.environ[audit.KEY_DIR_ENV]
+    with serving(db, env, folder / "server.log") as url:
+        yield Server(url, db, network)
+
+
+@contextmanager
+def _client(server: Server, name: str = "ana", password: str = PASSWORD) -> Iterator[httpx.Client]:
+    """A client signed in through the sign-in form (as a browser is)."""
+    with httpx.Client(base_url=server.url) as client:
+        form = client.get("/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        signed = client.post(
+            "/login", data={"login_token": token.group(1), "next": "/", "name": name, "password": password}
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == "/", signed.headers
+        yield client
+
+
+def _csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def _sign_in(page: Any, server: Server, name: str = "ana", password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/")
+
+
+def _audit_of(server: Server, actor: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+    keys = {**os.environ, audit.KEY_DIR_ENV: str(server.db.parent / "keys")}
+    log = _threadline("audit", "export", "--db", str(server.db), env=keys, timeout=120)  # through the server
+    assert log.returncode == 0, log.stderr
+    entries = [json.loads(line) for line in log.stdout.splitlines() if line.strip()]
+    return [(e["action"], e["object"], e["detail"]) for e in entries if e["actor"] == actor]
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+def test_search_reads_a_phone_typed_in_any_format_and_groups_what_it_found(server: Server) -> None:
+    with _client(server) as client:
+        typed = ["(718) 555-0143", "718.555.0143", "+17185550143"]
+        pages = [client.get("/search", params={"q": q}) for q in typed]
+        empty = client.get("/search", params={"q": "   "})
+        nothing = client.get("/search", params={"q": "zzyzx qqqq"})
+        hostile = client.get("/search", params={"q": "<script>window.__pwned=1</script>"})
+    for found in pages:
+        assert found.status_code == 200
+        assert "+17185550143" in found.text  # read as the phone
+        assert "/ads/evil/x3" in found.text and "/networks/N" in found.text
+    assert pages[0].text.count("<tr>") == pages[1].text.count("<tr>")  # the same hits, however typed
+    assert empty.status_code == 200 and "Type an identifier" in empty.text
+    assert nothing.status_code == 200 and "Nothing found" in nothing.text
+    assert "<script>window" not in hostile.text and "&lt;script&gt;window.__pwned=1" in hostile.text
+    searched = [obj for action, obj, _ in _audit_of(server, "ana") if action == "search"]
+    assert "(718) 555-0143" in searched and "zzyzx qqqq" in searched
+
+
+def test_the_search_box_is_on_every_page_and_slash_reaches_it(
+    tab: Any, server: Server, shots: Path, dialogs: list[str]
+) -> None:
+    _sign_in(tab, server)
+    tab.goto("/ads/evil/x1")
+    tab.keyboard.press("/")
+    assert tab.evaluate("document.activeElement.id") == "search"
+    tab.keyboard.type("(718) 555-0143")
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(re.compile(r".*/search\?q=.*"))
+    assert tab.locator("h1").inner_text().startswith("Search")
+    assert tab.locator("#search").input_value() == "(718) 555-0143"  # the box keeps the query
+    networks = tab.locator("table.networks tbody tr")
+    assert networks.count() >= 1
+    ads = tab.locator("table.ads a[href^='/ads/evil/']")
+    assert ads.count() == 3  # the three hostile ads share the phone
+    _screenshot(tab, shots, "search.png")
+    # a hostile query finds the hostile ad by its words, and both are shown as text
+    tab.goto("/search?q=" + "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    assert tab.locator("h1").inner_text() == "Search <img src=x onerror=alert(1)>"
+    assert tab.locator("table.words a", has_text="evil:x1").count() == 1
+    assert tab.locator("main img, main svg, main script").count() == 0
+    tab.goto("/search?q=zzyzx")
+    assert "Nothing found" in tab.locator("main").inner_text()
+    tab.goto("/search?q=houston")
+    assert tab.locator("table.places a").count() >= 1
+    place = tab.locator("table.places a").first
+    place.click()
+    tab.wait_for_url(re.compile(r".*/\?place=.*"))
+    assert tab.evaluate("typeof window.__pwned") == "undefined"
+    assert dialogs == []
+    # "/" typed into a field is a character, not the shortcut
+    tab.fill("input[name=place]", "")
+    tab.focus("input[name=place]")
+    tab.keyboard.type("a/b")
+    assert tab.locator("input[name=place]").input_value() == "a/b"
