@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,13 +24,14 @@ from server_support import serving
 from server_support import threadline as _threadline
 from test_pages import HOSTILE, PASSWORD, Server, _screenshot
 
-from threadline.service import accounts, audit
+from threadline.service import accounts, audit, tokens
 from threadline.service._common import Actor
 
 ADMIN = Actor("root", "os-user", "cli")
 # Users of this module's store: an analyst, a supervisor, and one who changes their password.
 USERS = {"ana": "analyst", "sam": "supervisor", "pat": "analyst"}
 NEW_PASSWORD = "a much longer passphrase now"
+READ_TOKEN: list[str] = []  # a dashboard's token (scope read) for ana, made with the store
 
 # The browser fixtures of `test_pages` (its ``tab`` uses this module's ``server``).
 browser = test_pages.browser
@@ -59,6 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         with Store.open(db) as store:
             for name, role in USERS.items():
                 accounts.add_user(store, name, role, PASSWORD, by=ADMIN)
+            READ_TOKEN.append(tokens.add_token(store, "ana", "read", by=ADMIN)[0])
             [(network,)] = store.query(
                 "SELECT network FROM network_scores ORDER BY logit DESC, network LIMIT 1"
             )
@@ -162,3 +165,98 @@ def test_the_search_box_is_on_every_page_and_slash_reaches_it(
     tab.focus("input[name=place]")
     tab.keyboard.type("a/b")
     assert tab.locator("input[name=place]").input_value() == "a/b"
+
+
+# -- hubs -----------------------------------------------------------------------------------------
+
+
+def _hub_row(page: httpx.Response, value: str) -> str | None:
+    for row in re.findall(r"<tr class=\"(?:is-hub|not-hub)\">(.*?)</tr>", page.text, re.S):
+        if f'name="value" value="{value}' in row:  # a phone's tenure follows its number
+            return str(row)
+    return None
+
+
+def _until(client: httpx.Client, path: str, done: Any) -> httpx.Response:
+    """GET ``path`` until ``done(answer)`` (the link run after an act takes a moment); bounded."""
+    for _ in range(200):
+        answer = client.get(path)
+        if done(answer):
+            return answer
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never showed the change: {answer.text}")
+
+
+def test_a_hub_is_marked_and_cleared_with_a_reason_through_the_writer(server: Server) -> None:
+    with _client(server) as client:
+        listed = client.get("/hubs")
+        assert listed.status_code == 200 and "hub, detected" in listed.text
+        csrf = _csrf(listed)
+        mark = {"kind": "phone", "value": "(718) 555-0143", "do": "hub", "note": "the agency's switchboard"}
+        assert client.post("/hubs", data=mark).status_code == 403  # no CSRF token: refused
+        unsaid = client.post("/hubs", data={**mark, "note": "  ", "csrf_token": csrf})
+        assert unsaid.status_code == 422 and "reason: say why" in unsaid.text
+        hostile = {"kind": "email", "value": "<img src=x onerror=alert(1)>", "do": "hub", "note": "x"}
+        refused = client.post("/hubs", data={**hostile, "csrf_token": csrf})
+        assert (
+            refused.status_code == 422
+            and "<img src=x" not in refused.text
+            and "&lt;img src=x" in refused.text
+        )
+        done = client.post("/hubs", data={**mark, "csrf_token": csrf})
+        assert done.status_code == 303 and done.headers["location"].startswith("/hubs?done=D")
+        said = client.get(done.headers["location"])
+        assert "marked a hub by ana" in said.text and "the agency&#39;s switchboard" in said.text
+        marked = _until(client, "/hubs", lambda a: "hub, marked by ana" in a.text)
+        row = _hub_row(marked, "+17185550143") or ""
+        assert "hub, marked by ana" in row and "the agency&#39;s switchboard" in row
+        cleared = client.post(
+            "/hubs", data={**mark, "do": "clear", "note": "was a mistake", "csrf_token": csrf}
+        )
+        assert cleared.status_code == 303
+        assert "is cleared" in client.get(cleared.headers["location"]).text
+        _until(client, "/hubs", lambda a: _hub_row(a, "+17185550143") is None)
+    acts = [(action, obj, detail.get("note")) for action, obj, detail in _audit_of(server, "ana")]
+    assert ("mark hub", acts[-1][1], "the agency's switchboard") in acts or any(
+        a == "mark hub" and n == "the agency's switchboard" for a, _, n in acts
+    )
+    assert any(a == "clear hub mark" and n == "was a mistake" for a, _, n in acts)
+    assert any(a == "read hubs" for a, _, _ in acts)
+
+
+def test_a_read_token_sees_the_hubs_but_no_form_and_cannot_mark(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {READ_TOKEN[0]}"}
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        listed = client.get("/hubs")
+        assert listed.status_code == 200 and "hub, detected" in listed.text
+        assert 'action="/hubs"' not in listed.text and 'name="do"' not in listed.text
+        posted = client.post(
+            "/hubs", data={"kind": "phone", "value": "+17185550143", "do": "hub", "note": "x"}
+        )
+        assert posted.status_code == 403
+
+
+def test_marking_a_hub_in_the_browser(tab: Any, server: Server, shots: Path, dialogs: list[str]) -> None:
+    _sign_in(tab, server, "sam")
+    tab.click("nav >> text=Hubs")
+    tab.wait_for_url(f"{server.url}/hubs")
+    rows = tab.locator("table.hubs tbody tr.is-hub")
+    assert rows.count() >= 1
+    row = rows.first
+    value = row.locator("input[name=value]").get_attribute("value")
+    assert row.locator("td.why").inner_text().strip()  # every hub says why
+    _screenshot(tab, shots, "hubs.png")
+    row.locator("input[name=note]").fill("a known escort agency's line, not one poster")
+    row.locator("input[name=note]").press("Enter")  # the row's first button: "Not a hub"
+    tab.wait_for_url(re.compile(r".*/hubs\?done=D\d+.*"))
+    status = tab.locator("[role=status]").first.inner_text()
+    assert "marked not a hub by sam" in status and "escort agency" in status
+    for _ in range(100):  # the link run after the act
+        tab.goto("/hubs")
+        row = tab.locator("table.hubs tbody tr", has=tab.locator(f"input[name=value][value='{value}']"))
+        if row.count() and "marked by sam" in row.first.locator("td.state").inner_text():
+            break
+        time.sleep(0.1)
+    assert "not a hub, marked by sam" in row.first.locator("td.state").inner_text()
+    assert row.first.locator("button[value=clear]").count() == 1
+    assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"

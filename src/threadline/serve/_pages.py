@@ -14,6 +14,7 @@ is a page, and a POST carries the session's CSRF token as a form field (a form c
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -483,3 +484,148 @@ async def search_page(request: Request) -> Response:
         first=offset + 1,
         last=offset + len(words.items),
     )
+
+
+# -- hubs ----------------------------------------------------------------------------------------
+
+HUB_KINDS = ("phone", "email", "handle", "image", "text")
+_HUB_DOING = {"hub": "marked a hub", "not-hub": "marked not a hub", "clear": "mark cleared"}
+_DONE = re.compile(r"D\d{1,12}")
+_MAX_NOTE = 2000  # as the API's note
+
+
+@dataclass(frozen=True)
+class HubRow:
+    hub: read.Hub
+    shown: str  # the value as a person reads it (a text hub's two sentences, masked)
+    value: str  # the value as its form sends it: the mark's own when there is one
+    state: str
+    why: str
+    mark: Any | None  # the analyst's decision in force for the value, if any
+
+
+def _hub_rows(cur: duckdb.DuckDBPyConnection, hubs: list[read.Hub]) -> list[HubRow]:
+    from threadline.link.text import text_hub_examples
+
+    texts = text_hub_examples(cur, [h.value for h in hubs if h.kind == "text"])
+    marks = {
+        (d.decision.hub_kind, d.decision.hub_value): d.decision
+        for d in read.decision_list(cur)
+        if d.decision.kind in ("hub", "not-hub") and d.decision.active
+    }
+    rows = []
+    for h in hubs:
+        # A mark of a phone number holds for each of its tenures (``+1… from 2026-08-01``).
+        mark = marks.get((h.kind, h.value)) or (
+            marks.get((h.kind, h.value.split(" from ")[0])) if h.kind == "phone" else None
+        )
+        if h.marked_by is not None:
+            state = f"{'hub' if h.is_hub else 'not a hub'}, marked by {h.marked_by}"
+            said = mark.note if mark is not None and mark.note else "no reason given"
+            why = f"{said} ({mark.ref})" if mark is not None else said
+            if h.detected != h.is_hub:
+                why += "; the data alone says " + ("hub" if h.detected else "not a hub")
+        elif h.weak is not None:
+            state, why = "weak link", h.weak
+        else:
+            state = "hub, detected"
+            why = (
+                f"in {h.ads} ads beside {h.co_phones} other phone{'' if h.co_phones == 1 else 's'} "
+                f"and {h.names} self-stated name{'' if h.names == 1 else 's'}"
+            )
+        shown = texts.get(h.value, h.value) if h.kind == "text" else h.value
+        rows.append(HubRow(h, shown, mark.hub_value if mark is not None else h.value, state, why, mark))
+    return rows
+
+
+async def _hubs_view(
+    request: Request,
+    offset: int,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    done = request.query_params.get("done", "")
+
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[HubRow], bool, Any]:
+        from threadline.link.decisions import decisions
+
+        found = read.hubs(cur, limit=PAGE_SIZE + 1, offset=offset)
+        _audit_read(request, "read hubs", None, offset=offset)
+        recorded = decisions(cur, int(done[1:]))[0] if _DONE.fullmatch(done) and problem is None else None
+        return _hub_rows(cur, found[:PAGE_SIZE]), len(found) > PAGE_SIZE, recorded
+
+    rows, more, recorded = await _read(request, run)
+    return render(
+        request,
+        "hubs.html",
+        status=status,
+        rows=rows,
+        kinds=HUB_KINDS,
+        problem=problem,
+        typed=typed or {},
+        recorded=recorded,
+        relinking=context(request).writer.running is not None or context(request).writer.pending > 0,
+        offset=offset,
+        before=f"/hubs?offset={max(0, offset - PAGE_SIZE)}" if offset > 0 else None,
+        after=f"/hubs?offset={offset + PAGE_SIZE}" if more else None,
+        first=offset + 1,
+        last=offset + len(rows),
+    )
+
+
+def _offset(text: str | None) -> int:
+    try:
+        return max(0, min(int(text or 0), 10**9))
+    except ValueError:
+        return 0
+
+
+@page("GET", "/hubs", Action.READ)
+async def hubs_page(request: Request) -> Response:
+    """Hubs (phones, texts, photos, e-mails, handles shared by many unrelated posters: not used to
+    link), values analysts marked, and weak phones, each with why; forms to mark, unmark, clear."""
+    return await _hubs_view(request, _offset(request.query_params.get("offset")))
+
+
+@page("POST", "/hubs", Action.MARK_HUB)
+async def hubs_mark(request: Request) -> Response:
+    """Mark a value a hub or not one, or clear the mark, with a reason: the API's mark-hub act
+    (through the writer, audited, a link run queued), then back to the list (Post/Redirect/Get)."""
+    from threadline.serve._api import hub_act
+
+    form = await _form(request)
+    kind, value = form.get("kind", ""), form.get("value", "").strip()[: _MAX_FIELD * 3]
+    doing, note = form.get("do", ""), form.get("note", "").strip()
+    offset = _offset(form.get("offset"))
+    typed = {"kind": kind, "value": value, "note": note[:_MAX_NOTE]}
+    problem = None
+    if kind not in HUB_KINDS:
+        problem = f"kind: choose one of {', '.join(HUB_KINDS)}"
+    elif not value:
+        problem = "value: enter the phone, e-mail, handle, image hash or text to mark"
+    elif doing not in _HUB_DOING:
+        problem = "choose hub, not a hub or clear"
+    elif not note:
+        problem = "reason: say why (it is kept with the decision and shown to every analyst)"
+    elif len(note) > _MAX_NOTE:
+        problem = f"reason: at most {_MAX_NOTE} characters"
+    if problem is not None:
+        return await _hubs_view(request, offset, status=422, problem=problem, typed=typed)
+    try:
+        done = await hub_act(
+            request,
+            kind,
+            value,
+            hub=doing == "hub",
+            clear=doing == "clear",
+            anyway=False,
+            region="US",
+            note=note,
+        )
+    except HTTPException as exc:
+        reason = exc.detail if isinstance(exc.detail, str) else "refused"
+        reason = reason.replace(" (anyway: true marks it all the same)", "")
+        return await _hubs_view(request, offset, status=exc.status_code, problem=reason, typed=typed)
+    return RedirectResponse("/hubs?" + urlencode({"done": done["decision"], "offset": offset}), 303)
