@@ -260,3 +260,84 @@ def test_marking_a_hub_in_the_browser(tab: Any, server: Server, shots: Path, dia
     assert "not a hub, marked by sam" in row.first.locator("td.state").inner_text()
     assert row.first.locator("button[value=clear]").count() == 1
     assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"
+
+
+# -- decisions and the audit ------------------------------------------------------------------------
+
+HOSTILE_NOTE = '<img src=x onerror="window.__pwned=1">seen twice'
+
+
+def test_the_decisions_page_lists_decisions_and_labels_newest_first(server: Server) -> None:
+    with _client(server) as client:
+        csrf = _csrf(client.get("/"))
+        labelled = client.post(
+            "/api/v1/labels",
+            json={"network": server.network, "label": "trafficking", "note": HOSTILE_NOTE},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert labelled.status_code == 201, labelled.text
+        listed = client.get("/decisions")
+        mine = client.get("/decisions", params={"by": "sam"})
+    assert listed.status_code == 200
+    rows = re.findall(r'<tr class="(?:revoked|in-force)">(.*?)</tr>', listed.text, re.S)
+    assert len(rows) >= 3  # the label, ana's cleared hub mark, sam's mark
+    newest = rows[0]
+    assert labelled.json()["label"] in newest and "trafficking" in newest
+    assert f'href="/networks/{server.network}"' in newest
+    assert "<img src=x" not in listed.text and "&lt;img src=x onerror=" in newest
+    cleared = next(r for r in rows if "the agency&#39;s switchboard" in r)
+    assert "revoked by ana" in cleared and "was a mistake" in cleared and "phone +17185550143" in cleared
+    assert "in force" in next(r for r in rows if "escort agency" in r)
+    assert mine.status_code == 200 and "by sam" in mine.text and "switchboard" not in mine.text
+    assert any(a == "read decisions" for a, _, _ in _audit_of(server, "ana"))
+
+
+def test_only_supervisors_and_admins_read_the_audit(server: Server) -> None:
+    with _client(server) as client:
+        refused = client.get("/audit")
+        assert refused.status_code == 403 and "may not read audit" in refused.text
+        assert 'href="/audit"' not in client.get("/").text  # not offered either
+    with _client(server, "sam") as client:
+        newest = client.get("/audit", params={"limit": 20})
+        assert newest.status_code == 200
+        seqs = [int(s) for s in re.findall(r'<td class="num">(\d+)</td>\s*<td class="when">', newest.text)]
+        assert len(seqs) == 20 and seqs == sorted(seqs, reverse=True)  # a full page, newest first
+        older = re.search(r'<a href="([^"]+)" rel="next">older', newest.text)
+        assert older, "more than a page of entries by now"
+        second = client.get(older.group(1).replace("&amp;", "&"))
+        more = [int(s) for s in re.findall(r'<td class="num">(\d+)</td>\s*<td class="when">', second.text)]
+        assert more and max(more) < min(seqs)
+        filtered = client.get("/audit", params={"user": "ana", "action": "mark hub"})
+        rows = re.findall(r"<tr>\s*<td class=\"num\">\d+</td>(.*?)</tr>", filtered.text, re.S)
+        assert len(rows) == 1 and "switchboard" in rows[0] and "ana" in rows[0]
+        hostile = client.get("/audit", params={"user": "<script>x</script>", "action": "label"})
+        assert (
+            hostile.status_code == 200
+            and "<script>x" not in hostile.text
+            and "No entry matches" in hostile.text
+        )
+        labels = client.get("/audit", params={"action": "label"})
+        assert "&lt;img src=x onerror=" in labels.text and "<img src=x" not in labels.text
+    read = [(a, d) for a, _, d in _audit_of(server, "sam") if a == "read audit"]
+    assert {"user": "ana", "of_action": "mark hub"} in [d for _, d in read]
+
+
+def test_the_decisions_and_audit_pages_in_the_browser(
+    tab: Any, server: Server, shots: Path, dialogs: list[str]
+) -> None:
+    _sign_in(tab, server, "sam")
+    tab.click("nav >> text=Decisions")
+    tab.wait_for_url(f"{server.url}/decisions")
+    assert tab.locator("table.acts tbody tr").count() >= 3
+    _screenshot(tab, shots, "decisions.png")
+    tab.locator("table.acts tbody tr").first.locator("a[href^='/networks/']").click()
+    tab.wait_for_url(re.compile(r".*/networks/N\d+"))
+    tab.click("nav >> text=Audit")
+    tab.wait_for_url(f"{server.url}/audit")
+    tab.select_option("select[name=action]", "label")
+    tab.click("form.filters button[type=submit]")
+    tab.wait_for_url(re.compile(r".*/audit\?.*action=label.*"))
+    assert tab.locator("table.audit tbody tr").count() == 1
+    tab.goto("/audit")
+    _screenshot(tab, shots, "audit.png")
+    assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"

@@ -12,8 +12,9 @@ By subject:
   circuits, decisions, labels);
 * `ads`: one ad (`ad_detail`: every version, extracted values with spans, indicators, images);
 * `search`: an identifier in any format, a name, an id, words of the text, a place (`search`);
-* `acts`: hubs, analysts' decisions and labels, fitted models, and whether a store is linked or
-  scored.
+* `acts`: hubs, analysts' decisions and labels (and the networks their ads are in now), fitted
+  models, and whether a store is linked or scored;
+* `audit`: the audit log newest first, filtered by who and what (the workspace's audit page).
 
 Why a package of its own and not ``store``: reading a store means knowing what linking and
 scoring saved (lineage of ids, reasons from the weights and the lexicon, phone numbers read as
@@ -28,6 +29,7 @@ from threadline.read.acts import (
     ListedDecision,
     Model,
     ad_links,
+    ad_networks,
     decision_list,
     hub_value_seen,
     hubs,
@@ -46,6 +48,7 @@ from threadline.read.ads import (
     ad_detail,
     version_changes,
 )
+from threadline.read.audit import audit_actions, audit_entries
 from threadline.read.networks import (
     SORTS,
     Circuit,
@@ -90,6 +93,9 @@ __all__ = [
     "TextHit",
     "ad_detail",
     "ad_links",
+    "ad_networks",
+    "audit_actions",
+    "audit_entries",
     "decision_list",
     "find",
     "hub_value_seen",

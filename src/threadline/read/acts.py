@@ -18,6 +18,7 @@ __all__ = [
     "ListedDecision",
     "Model",
     "ad_links",
+    "ad_networks",
     "decision_list",
     "hub_value_seen",
     "hubs",
@@ -81,6 +82,22 @@ def ad_links(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str, st
     cursor = con.execute("SELECT id, source, network, person FROM ad_links ORDER BY ad_key")
     while rows := cursor.fetchmany(10_000):
         yield from rows
+
+
+def ad_networks(con: duckdb.DuckDBPyConnection, refs: list[str]) -> dict[str, str]:
+    """The network each of ``refs`` (SOURCE:ID) is in now, for those that are linked (a decision's
+    ads lead to the network they are in today)."""
+    keys = [list(ref.split(":", 1)) for ref in refs if ":" in ref]
+    if not keys:
+        return {}
+    rows = con.execute(
+        """
+        SELECT l.source || ':' || l.id, l.network
+        FROM ad_links l JOIN (SELECT unnest(CAST(? AS VARCHAR[][])) AS k) ON l.source = k[1] AND l.id = k[2]
+        """,
+        [keys],
+    ).fetchall()
+    return dict(rows)
 
 
 def hubs(con: duckdb.DuckDBPyConnection, *, limit: int | None = 20, offset: int = 0) -> list[Hub]:

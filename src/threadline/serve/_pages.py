@@ -13,6 +13,7 @@ is a page, and a POST carries the session's CSRF token as a form field (a form c
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import secrets
@@ -534,7 +535,11 @@ def _hub_rows(cur: duckdb.DuckDBPyConnection, hubs: list[read.Hub]) -> list[HubR
                 f"and {h.names} self-stated name{'' if h.names == 1 else 's'}"
             )
         shown = texts.get(h.value, h.value) if h.kind == "text" else h.value
-        rows.append(HubRow(h, shown, mark.hub_value if mark is not None else h.value, state, why, mark))
+        rows.append(
+            HubRow(
+                h, shown, mark.hub_value if mark is not None and mark.hub_value else h.value, state, why, mark
+            )
+        )
     return rows
 
 
@@ -629,3 +634,150 @@ async def hubs_mark(request: Request) -> Response:
         reason = reason.replace(" (anyway: true marks it all the same)", "")
         return await _hubs_view(request, offset, status=exc.status_code, problem=reason, typed=typed)
     return RedirectResponse("/hubs?" + urlencode({"done": done["decision"], "offset": offset}), 303)
+
+
+# -- decisions and labels ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActRow:
+    """A decision or a label as the decisions page lists it."""
+
+    ref: str
+    kind: str  # merge, separate, split, hub, not-hub, or "label: trafficking"
+    by: str
+    at: datetime
+    note: str | None
+    revoked_by: str | None
+    revoked_at: datetime | None
+    revoke_note: str | None
+    network: str | None  # where it leads: the network it concerns (as it is now)
+    what: str  # the ads or the value it is about, in one line
+
+
+def _act_rows(cur: duckdb.DuckDBPyConnection) -> list[ActRow]:
+    listed = read.decision_list(cur)
+    labels = read.label_list(cur)
+    firsts = [d.decision.side_a[0] for d in listed if d.decision.side_a]
+    now = read.ad_networks(cur, firsts)
+    rows = []
+    for item in listed:
+        d = item.decision
+        if d.kind in ("hub", "not-hub"):
+            network, what = None, f"{d.hub_kind} {d.hub_value}"
+        else:
+            network = d.split_from if d.kind == "split" else now.get(d.side_a[0]) if d.side_a else None
+            ads = [*d.side_a, *(["| not with |", *d.side_b] if d.side_b else [])]
+            what = " ".join(ads[:6]) + (f" … ({len(ads)} in all)" if len(ads) > 6 else "")
+            if item.links_cut:
+                what += f"; the last run cut {item.links_cut} link{'' if item.links_cut == 1 else 's'} for it"
+        rows.append(
+            ActRow(
+                d.ref,
+                d.kind,
+                d.analyst,
+                d.decided_at,
+                d.note,
+                d.revoked_by,
+                d.revoked_at,
+                d.revoke_note,
+                network,
+                what,
+            )
+        )
+    for lab in labels:
+        rows.append(
+            ActRow(
+                lab.ref,
+                f"label: {lab.label}",
+                lab.analyst,
+                lab.labelled_at,
+                lab.note,
+                lab.revoked_by,
+                lab.revoked_at,
+                lab.revoke_note,
+                lab.network,
+                f"network {lab.network} (through ad {lab.ad})",
+            )
+        )
+    rows.sort(key=lambda r: (r.at, r.ref), reverse=True)
+    return rows
+
+
+@page("GET", "/decisions", Action.READ)
+async def decisions_page(request: Request) -> Response:
+    """Analysts' decisions and labels, newest first: who, when, why, in force or revoked, and the
+    network each concerns (a page at a time, optionally one analyst's)."""
+    offset = _offset(request.query_params.get("offset"))
+    by = request.query_params.get("by", "").strip()[:64]
+
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[ActRow], list[str]]:
+        rows = _act_rows(cur)
+        _audit_read(request, "read decisions", None, by=by or None, offset=offset)
+        return rows, sorted({r.by for r in rows})
+
+    rows, analysts = await _read(request, run)
+    if by:
+        rows = [r for r in rows if r.by == by]
+    shown = rows[offset : offset + PAGE_SIZE]
+
+    def at(start: int) -> str:
+        return "/decisions?" + urlencode({**({"by": by} if by else {}), "offset": start})
+
+    return render(
+        request,
+        "decisions.html",
+        rows=shown,
+        total=len(rows),
+        by=by,
+        analysts=analysts,
+        before=at(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        after=at(offset + PAGE_SIZE) if offset + len(shown) < len(rows) else None,
+        first=offset + 1,
+        last=offset + len(shown),
+    )
+
+
+# -- the audit (supervisors and admins) ------------------------------------------------------------
+
+AUDIT_PAGE = 100
+
+
+@page("GET", "/audit", Action.READ_AUDIT)
+async def audit_page(request: Request) -> Response:
+    """Recent audit entries, newest first, filtered by user and action, a page at a time (the next
+    page starts before the last entry shown). Reading it is audited too."""
+    params = request.query_params
+    user = params.get("user", "").strip()[:64]
+    action = params.get("action", "").strip()[:64]
+    before_text = params.get("before", "").strip()
+    before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
+    limit = max(10, min(_offset(params.get("limit")) or AUDIT_PAGE, 500))  # entries a page
+
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[Any], list[str], list[str]]:
+        from threadline.service import accounts
+
+        entries = read.audit_entries(
+            cur, actor=user or None, action=action or None, before_seq=before, limit=limit + 1
+        )
+        _audit_read(request, "read audit", None, user=user or None, of_action=action or None, before=before)
+        return entries, read.audit_actions(cur), [u.name for u in accounts.list_users(cur)]
+
+    entries, actions, users = await _read(request, run)
+    shown = entries[:limit]
+    keep: dict[str, Any] = {**({"user": user} if user else {}), **({"action": action} if action else {})}
+    if limit != AUDIT_PAGE:
+        keep["limit"] = limit
+    older = "/audit?" + urlencode({**keep, "before": shown[-1].seq}) if len(entries) > limit else None
+    return render(
+        request,
+        "audit.html",
+        entries=[(e, json.dumps(e.detail, ensure_ascii=False, sort_keys=True)) for e in shown],
+        user=user,
+        action=action,
+        actions=actions,
+        users=users,
+        before=before,
+        newest="/audit?" + urlencode(keep) if before is not None else None,
+        older=older,
+    )
