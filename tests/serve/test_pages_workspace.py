@@ -341,3 +341,53 @@ def test_the_decisions_and_audit_pages_in_the_browser(
     tab.goto("/audit")
     _screenshot(tab, shots, "audit.png")
     assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"
+
+
+# -- one's own password (pat's: the last tests, as they change it) ----------------------------------
+
+
+def test_changing_ones_password_ends_every_other_session(server: Server) -> None:
+    with _client(server, "pat") as elsewhere, _client(server, "pat") as here:
+        form = here.get("/password")
+        assert form.status_code == 200 and 'name="current"' in form.text
+        csrf = _csrf(form)
+        fields = {"current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD, "csrf_token": csrf}
+        assert here.post("/password", data={**fields, "csrf_token": "forged"}).status_code == 403
+        differ = here.post("/password", data={**fields, "again": NEW_PASSWORD + "!"})
+        assert differ.status_code == 422 and "differ" in differ.text
+        short = here.post("/password", data={**fields, "new": "short", "again": "short"})
+        assert short.status_code == 422 and "at least 12 characters" in short.text
+        wrong = here.post("/password", data={**fields, "current": "not the password at all"})
+        assert wrong.status_code == 422 and "current password is wrong" in wrong.text
+        done = here.post("/password", data=fields)
+        assert done.status_code == 303 and done.headers["location"] == "/password?changed=1"
+        assert "Every other session of yours has ended" in here.get(done.headers["location"]).text
+        assert here.get("/").status_code == 200  # this browser was signed in again
+        assert elsewhere.get("/").status_code == 303  # the other one is signed out
+    with httpx.Client(base_url=server.url) as client:
+        old = client.post("/login", json={"name": "pat", "password": PASSWORD})
+        assert old.status_code == 401
+    with _client(server, "pat", NEW_PASSWORD) as client:
+        assert client.get("/").status_code == 200
+    acts = [a for a, _, _ in _audit_of(server, "pat")]
+    assert "user password" in acts and acts.count("login failed") >= 2
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {READ_TOKEN[0]}"}) as client:
+        assert client.get("/password").status_code == 403  # a token has no password here
+
+
+def test_changing_ones_password_in_the_browser(tab: Any, server: Server, shots: Path) -> None:
+    _sign_in(tab, server, "pat", NEW_PASSWORD)
+    tab.click(".bar a.user")
+    tab.wait_for_url(f"{server.url}/password")
+    assert tab.evaluate("document.activeElement.name") == "current"
+    tab.keyboard.type(NEW_PASSWORD)
+    tab.keyboard.press("Tab")
+    tab.keyboard.type(PASSWORD + " again")
+    tab.keyboard.press("Tab")
+    tab.keyboard.type(PASSWORD + " again")
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(f"{server.url}/password?changed=1")
+    assert "Password changed" in tab.locator("[role=status]").inner_text()
+    _screenshot(tab, shots, "password.png")
+    tab.goto("/")
+    assert tab.locator(".bar .user").inner_text() == "pat"  # still signed in here

@@ -48,7 +48,7 @@ from threadline.serve._auth import (
     secure,
 )
 from threadline.serve._markup import Span, describe, highlight, source_link, visible
-from threadline.service import sessions
+from threadline.service import accounts, sessions
 from threadline.service.roles import Action
 
 __all__ = ["CSRF_FIELD", "PAGE_SIZE", "STATIC", "PageRoute", "login_page", "router", "static_files"]
@@ -781,3 +781,75 @@ async def audit_page(request: Request) -> Response:
         newest="/audit?" + urlencode(keep) if before is not None else None,
         older=older,
     )
+
+
+# -- change password -----------------------------------------------------------------------------
+
+
+def _password_form(request: Request, status: int = 200, problem: str | None = None) -> Response:
+    who = caller(request)
+    if who.session is None:
+        raise HTTPException(403, "a token has no password to change: sign in with the form")
+    return render(
+        request,
+        "password.html",
+        status=status,
+        problem=problem,
+        changed=request.query_params.get("changed") == "1" and problem is None,
+        totp=who.session.user.totp,
+        min_chars=accounts.MIN_PASSWORD_CHARS,
+    )
+
+
+@page("GET", "/password", SIGNED_IN)
+async def password_page(request: Request) -> Response:
+    """The signed-in user's own password: the current one (and code), the new one twice."""
+    return _password_form(request)
+
+
+@page("POST", "/password", SIGNED_IN)
+async def password_change(request: Request) -> Response:
+    """Check the current password as a sign-in does (argon2id; a wrong one counts towards the
+    lockout, audited), set the new one (`accounts.set_password`: hashed with argon2id, audited; it
+    ends every session of the user, this one too), then give this browser a new session: every
+    other browser signed in as the user is signed out. Post/Redirect/Get."""
+    from threadline.serve._auth import _set_session_cookie, origin
+
+    who = caller(request)
+    if who.session is None:
+        raise HTTPException(403, "a token has no password to change: sign in with the form")
+    form = await _form(request)
+    current, new, again = form.get("current", ""), form.get("new", ""), form.get("again", "")
+    code = form.get("totp", "").strip() or None
+    if not current or not new or not again:
+        return _password_form(request, 422, "Fill in the current password and the new one twice.")
+    if new != again:
+        return _password_form(request, 422, "The two new passwords differ: type the same one twice.")
+    if new == current:
+        return _password_form(request, 422, "The new password is the current one: choose another.")
+    try:
+        accounts.check_password(new)
+    except accounts.AccountError as exc:
+        return _password_form(request, 422, f"The new password is refused: {exc}.")
+    ctx, where = context(request), origin(request)
+
+    def change() -> tuple[str | None, str | None]:
+        cur = ctx.cursor()
+        with ctx.books:
+            checked = accounts.verify_login(cur, who.name, current, where, totp_code=code)
+            if not checked.ok:
+                return None, checked.reason
+            accounts.set_password(cur, who.name, new, by=who.actor)
+            return sessions.create_session(cur, who.name, where), None
+
+    session_id, failed = await run_in_threadpool(change)
+    if session_id is None:
+        said = {
+            accounts.TOTP_NEEDED: "Enter the code from your authenticator app as well.",
+            accounts.TOTP_WRONG: "The code is wrong: nothing was changed.",
+            accounts.LOCKED: "Too many wrong passwords: the account is locked for a while.",
+        }.get(failed or "", "The current password is wrong: nothing was changed.")
+        return _password_form(request, 422 if failed != accounts.LOCKED else 423, said)
+    response = RedirectResponse("/password?changed=1", 303)
+    _set_session_cookie(request, response, session_id)
+    return response
