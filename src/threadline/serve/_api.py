@@ -33,7 +33,15 @@ from threadline.serve._context import Context
 from threadline.service._common import naive_utc
 from threadline.service.roles import Action
 
-__all__ = ["hub_act", "router", "to_json"]
+__all__ = [
+    "hub_act",
+    "label_act",
+    "revoke_decision_act",
+    "revoke_label_act",
+    "router",
+    "separate_act",
+    "to_json",
+]
 
 router = APIRouter(route_class=GuardedRoute)  # every route names its action (deny by default)
 
@@ -600,14 +608,22 @@ async def merge(request: Request, body: MergeBody, wait: Wait = False) -> Any:
 )
 async def separate(request: Request, body: SeparateBody, wait: Wait = False) -> Any:
     """Record that the ads of ``a`` are not linked to those of ``b``, then link again."""
-    a, b = _keys(body.a), _keys(body.b)
+    return await separate_act(request, body.a, body.b, body.note, wait)
+
+
+async def separate_act(
+    request: Request, a_refs: list[str], b_refs: list[str], note: str | None, wait: bool
+) -> Any:
+    """A separation as the caller, through the writer, audited, a link run queued (the API's act
+    and the network page's form)."""
+    a, b = _keys(a_refs), _keys(b_refs)
 
     def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
         from threadline.link.decisions import record_separation
 
-        return record_separation(con, a, b, analyst=who.name, note=body.note)
+        return record_separation(con, a, b, analyst=who.name, note=note)
 
-    job = _record(request, "separate", lambda d: f"D{d}", record, a=body.a, b=body.b, note=body.note)
+    job = _record(request, "separate", lambda d: f"D{d}", record, a=a_refs, b=b_refs, note=note)
     return await _decided(request, await _act(request, "separate", job), wait)
 
 
@@ -691,6 +707,11 @@ async def revoke_decision(
     request: Request, ref: Annotated[str, Path(max_length=24)], body: RevokeBody, wait: Wait = False
 ) -> Any:
     """Withdraw decision D… (it stays on record), then link again. Others' need a supervisor."""
+    return await revoke_decision_act(request, ref, body.note, wait)
+
+
+async def revoke_decision_act(request: Request, ref: str, note: str | None, wait: bool) -> Any:
+    """Withdraw decision ``ref`` as the caller (the API's act and the network page's form)."""
     from threadline.refs import BadRef, parse_ref
 
     try:
@@ -706,23 +727,28 @@ async def revoke_decision(
         if not found:
             raise LookupError(f"no decision D{number}")
         _own_or_others(who, found[0].analyst, f"D{number}")
-        revoke(con, number, analyst=who.name, note=body.note)
+        revoke(con, number, analyst=who.name, note=note)
         return number
 
-    job = _record(request, "revoke", lambda d: f"D{d}", record, note=body.note)
+    job = _record(request, "revoke", lambda d: f"D{d}", record, note=note)
     return await _decided(request, await _act(request, "revoke", job), wait)
 
 
 @guarded(router, "POST", "/api/v1/labels", Action.LABEL, status_code=201, summary="Label a network")
 async def label(request: Request, body: LabelBody) -> Any:
     """Label a network for learning (counts from the next `fit`; scores do not change now)."""
+    return await label_act(request, body.network, body.label, body.note)
+
+
+async def label_act(request: Request, network_id: str, label_name: str, note: str | None) -> Any:
+    """A label as the caller, through the writer, audited (the API's act and the network page's form)."""
 
     def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
         from threadline.score.learn import label_network
 
-        return label_network(con, body.network, body.label, analyst=who.name, note=body.note)
+        return label_network(con, network_id, label_name, analyst=who.name, note=note)
 
-    detail = {"network": body.network, "label": body.label, "note": body.note}
+    detail = {"network": network_id, "label": label_name, "note": note}
     job = _record(request, "label", lambda n: f"L{n}", record, **detail)
     return {"label": f"L{await _act(request, 'label', job)}"}
 
@@ -730,6 +756,11 @@ async def label(request: Request, body: LabelBody) -> Any:
 @guarded(router, "POST", "/api/v1/labels/{ref}/revoke", Action.REVOKE_OWN, summary="Withdraw a label")
 async def revoke_label(request: Request, ref: Annotated[str, Path(max_length=24)], body: RevokeBody) -> Any:
     """Withdraw label L… (it stays on record). Others' need a supervisor."""
+    return await revoke_label_act(request, ref, body.note)
+
+
+async def revoke_label_act(request: Request, ref: str, note: str | None) -> Any:
+    """Withdraw label ``ref`` as the caller (the API's act and the network page's form)."""
     from threadline.refs import BadRef, parse_ref
 
     try:
@@ -745,8 +776,8 @@ async def revoke_label(request: Request, ref: Annotated[str, Path(max_length=24)
         if not found:
             raise LookupError(f"no label L{number}")
         _own_or_others(who, found[0].analyst, f"L{number}")
-        withdraw(con, number, analyst=who.name, note=body.note)
+        withdraw(con, number, analyst=who.name, note=note)
         return number
 
-    job = _record(request, "revoke label", lambda n: f"L{n}", record, note=body.note)
+    job = _record(request, "revoke label", lambda n: f"L{n}", record, note=note)
     return {"label": f"L{await _act(request, 'revoke label', job)}", "withdrawn": True}
