@@ -31,7 +31,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from threadline.extract.text import Accumulator, Normalised, lower_same_length, normalise
+from threadline.extract.text import (
+    Accumulator,
+    Normalised,
+    Sighting,
+    Sightings,
+    lower_same_length,
+    normalise,
+    read_short_once,
+)
 from threadline.model import Found
 
 __all__ = ["KNOWN_TLDS", "find_emails", "find_handles"]
@@ -226,10 +234,17 @@ def find_emails(texts: Iterable[tuple[str, str]]) -> list[Found]:
     """
     acc = Accumulator("email")
     for name, text in texts:
-        norm = normalise(text)
-        for e in _emails_in(lower_same_length(norm.text)):
-            acc.add(e.address, name, norm, e.start, e.end, {"obfuscated": e.obfuscated})
+        acc.add_sightings(name, _emails_of(text))
     return acc.found()
+
+
+@read_short_once
+def _emails_of(text: str) -> tuple[Sighting, ...]:
+    norm = normalise(text)
+    seen = Sightings()
+    for e in _emails_in(lower_same_length(norm.text)):
+        seen.add(e.address, norm, e.start, e.end, {"obfuscated": e.obfuscated})
+    return tuple(seen.items)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,28 +454,34 @@ def find_handles(texts: Iterable[tuple[str, str]]) -> list[Found]:
     """
     acc = Accumulator("handle")
     for name, text in texts:
-        norm = normalise(text)
-        low = lower_same_length(norm.text)
-        # Inside an e-mail address nothing is a handle or a site (the local part is not a handle).
-        taken = _Taken((e.start, e.end) for e in _emails_in(low))
-        for pattern in _HANDLE_CUES:
-            for m in pattern.finditer(low):
-                if m.start() > 0 and low[m.start()] != "👻" and low[m.start() - 1].isalnum():
-                    continue  # the cue is the end of a longer word ("big", "disc")
-                cue_words = _CUE_SPLIT.findall(m.group("cues"))
-                _add_cue_handles(acc, name, norm, low, m, cue_words, taken)
-        for m in _OF_CUE.finditer(norm.text):
-            _add_cue_handles(acc, name, norm, low, m, ["of"], taken)
-        for m in _url_matches(low):
-            if taken.overlaps(m.start(), m.end()):
-                continue
-            _add_url(acc, name, norm, m)
+        acc.add_sightings(name, _handles_of(text))
     return acc.found()
 
 
+@read_short_once
+def _handles_of(text: str) -> tuple[Sighting, ...]:
+    norm = normalise(text)
+    low = lower_same_length(norm.text)
+    seen = Sightings()
+    # Inside an e-mail address nothing is a handle or a site (the local part is not a handle).
+    taken = _Taken((e.start, e.end) for e in _emails_in(low))
+    for pattern in _HANDLE_CUES:
+        for m in pattern.finditer(low):
+            if m.start() > 0 and low[m.start()] != "👻" and low[m.start() - 1].isalnum():
+                continue  # the cue is the end of a longer word ("big", "disc")
+            cue_words = _CUE_SPLIT.findall(m.group("cues"))
+            _add_cue_handles(seen, norm, low, m, cue_words, taken)
+    for m in _OF_CUE.finditer(norm.text):
+        _add_cue_handles(seen, norm, low, m, ["of"], taken)
+    for m in _url_matches(low):
+        if taken.overlaps(m.start(), m.end()):
+            continue
+        _add_url(seen, norm, m)
+    return tuple(seen.items)
+
+
 def _add_cue_handles(
-    acc: Accumulator,
-    name: str,
+    seen: Sightings,
     norm: Normalised,
     low: str,
     m: re.Match[str],
@@ -482,9 +503,8 @@ def _add_cue_handles(
             continue
         # The span covers the handle as written, with its "@" if it has one.
         start = h_start - 1 if h_start > 0 and low[h_start - 1] == "@" else h_start
-        acc.add(
+        seen.add(
             f"{platform}:{handle}",
-            name,
             norm,
             start,
             h_start + len(handle),
@@ -495,14 +515,14 @@ def _add_cue_handles(
         taken.add(h_start, h_end)
 
 
-def _add_url(acc: Accumulator, name: str, norm: Normalised, m: re.Match[str]) -> None:
+def _add_url(seen: Sightings, norm: Normalised, m: re.Match[str]) -> None:
     host = m.group("host")
     path = m.group("path") or ""
     if host in _PLATFORM_HOSTS:
         got = _url_handle(host, path)
         if got is not None:
             value, platform = got
-            acc.add(value, name, norm, m.start(), m.end(), {"platform": platform, "via": "url"})
+            seen.add(value, norm, m.start(), m.end(), {"platform": platform, "via": "url"})
         return
     explicit_url = bool(m.group("scheme") or m.group("www"))
     if not explicit_url and host.rsplit(".", 1)[1] not in KNOWN_TLDS:
@@ -517,7 +537,7 @@ def _add_url(acc: Accumulator, name: str, norm: Normalised, m: re.Match[str]) ->
             return  # the hub's front page identifies nobody
         value = f"site:{host}/{first}"
         end = m.end()
-    acc.add(value, name, norm, m.start(), end, {"platform": "site", "via": "url"})
+    seen.add(value, norm, m.start(), end, {"platform": "site", "via": "url"})
 
 
 class _Taken:

@@ -24,7 +24,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from threadline.extract.text import Accumulator, lower_same_length, normalise
+from threadline.extract.text import (
+    Accumulator,
+    Sighting,
+    Sightings,
+    lower_same_length,
+    normalise,
+    read_short_once,
+)
 from threadline.model import Found
 
 __all__ = ["find_prices"]
@@ -133,127 +140,133 @@ def find_prices(texts: Iterable[tuple[str, str]], currency: str = "USD") -> list
     """
     acc = Accumulator("price")
     for field, text in texts:
-        norm = normalise(text)
-        low = lower_same_length(norm.text)
-        claimed = 0  # end of the last duration read after an amount (not to be reused before)
-        read_to = 0  # end of the last range read (its second amount is not read again)
-        for m in _AMOUNT.finditer(low):
-            start, end = m.span()
-            if start < read_to or (start and low[start - 1].isdigit()):
-                continue
-            if low[start] == "0":
-                continue  # "0143": no price starts with a zero
-            amount = int(m.group())
-            if not _MIN_AMOUNT <= amount <= _MAX_AMOUNT:
-                continue
-            if _PIECE_BEFORE.search(low, start - 6 if start > 6 else 0, start) is not None:
-                continue  # the second or third group of a phone number, date or time
-            high = amount
-            range_sign: str | None = None
-            c = low[end : end + 1]
-            if c in _RANGE_FIRST or (
-                (c == " " or c == "\t") and low[end : end + 3].lstrip(" \t")[:1] in _RANGE_FIRST
-            ):
-                rng = _RANGE.match(low, end)
-                # A range: a higher second amount, not far off, that is not a phone number's
-                # groups, nor a span of years ("2019-2021"). Without a currency before the first
-                # amount, the second has none either and the dash has no spaces: in "27 - $100/hr"
-                # and "29 - 100hh" the dash separates the items of a list.
-                signed = start > 0 and (
-                    low[start - 1] in _PREFIX
-                    or (start > 1 and low[start - 1] == " " and low[start - 2] in _PREFIX)
-                )
-                if (
-                    rng is not None
-                    and (
-                        signed
-                        or (not rng.group("sign") and amount >= _MIN_BARE and _unspaced(rng.group("sep")))
-                    )
-                    and amount < int(rng.group("high")) <= min(_RANGE_RATIO * amount, _MAX_AMOUNT)
-                    and not 1900 <= amount <= 2100
-                    and not _PIECE_AFTER.match(low, rng.end())
-                ):
-                    high = int(rng.group("high"))
-                    range_sign = rng.group("sign")
-                    end = read_to = rng.end()
-            if high == amount and _PIECE_AFTER.match(low, end):
-                continue  # a phone number's first group, a date or time
-            if _NOT_MONEY_AFTER.match(low, end):
-                continue  # "🌹 24yo", "$ 5ft", "10pm": a unit of something else
-            # Cheap character tests decide whether the bounded expressions need to run at all:
-            # most numbers in an ad (ages, counts, phone pieces) have nothing price-like around.
-            after = None
-            nxt = low[end : end + 3].lstrip(" \t")[:1]
-            if nxt and nxt in _AFTER_FIRST:
-                after = _AFTER.match(low, end)
-                if after is not None and after.end() == end:
-                    after = None
-            before = None
-            # Only when the word before the amount ends a duration is the window searched.
-            tail_start = start - 10 if start > 10 else 0
-            tail = low[tail_start:start].rstrip(_GAP_CHARS)
-            if tail.endswith(("for", " is")):
-                tail = tail[:-3].rstrip(_GAP_CHARS)
-            i = len(tail)
-            while i and tail[i - 1].isalpha():
-                i -= 1
-            if tail[i:] in _DURATION_WORDS:
-                # The duration ends with that word; its count or "half an" comes at most
-                # _LEAD characters earlier, which bounds the window searched.
-                lo = tail_start + i - _LEAD
-                before = _BEFORE.search(low, lo if lo > claimed else claimed, start)
-            prev = low[start - 1] if start else ""
-            if before is None and (prev.isalpha() or prev == "_"):
-                continue  # glued to a word ("mia_rose22"); "hh80" has a duration before it
-            sign: str | None = None
-            span_start, span_end = start, end
-            if before is not None and before.group("pre"):
-                sign = before.group("pre")
-                span_start = before.start("pre")
-            elif prev in _PREFIX:
-                sign = prev
-                span_start = start - 1
-            elif prev == " " and start > 1 and low[start - 2] in _PREFIX:
-                sign = low[start - 2]
-                span_start = start - 2
-            if sign is None and range_sign is not None:
-                sign = range_sign
-            if before is None and after is None and sign is None:
-                continue
-            if after is not None and after.group("cents"):
-                span_end = after.end("cents")
-            if after is not None and after.group("cur"):
-                sign = sign if sign in ("£", "€") else after.group("cur")
-                span_end = after.end("cur")
-            minutes: int | None = None
-            if before is not None:
-                minutes = _minutes(before, "b_")
-                span_start = min(span_start, before.start())
-            elif after is not None and after.group("dur"):
-                minutes = _minutes(after, "a_")
-                span_end = after.end()
-                claimed = after.end()
-            if minutes is None and sign is None:
-                continue  # a bare number
-            if sign is None and (amount < _MIN_BARE or amount in _NOT_BARE):
-                continue  # "24 hr", "48 hrs": hours, not money
-            if minutes is not None and not 5 <= minutes <= 24 * 60:
-                continue
-            coded = sign in _CODED or bool(
-                (before is not None and (before.group("b_half") or before.group("b_qv")))
-                or (after is not None and (after.group("a_half") or after.group("a_qv")))
-            )
-            per_hour = amount * 60 / minutes if minutes else float(amount)
-            per_hour_max = high * 60 / minutes if minutes else float(high)
-            detail: dict[str, Any] = {
-                "amount": amount,
-                "minutes": minutes,
-                "currency": _currency(sign, currency),
-                "per_hour": round(per_hour, 2),
-                "coded": coded,
-                "amount_max": high,
-                "per_hour_max": round(per_hour_max, 2),
-            }
-            value = str(round(per_hour)) if high == amount else f"{round(per_hour)}-{round(per_hour_max)}"
-            acc.add(value, field, norm, span_start, span_end, detail)
+        acc.add_sightings(field, _prices_of(text, currency))
     return acc.found()
+
+
+@read_short_once
+def _prices_of(text: str, currency: str) -> tuple[Sighting, ...]:
+    norm = normalise(text)
+    low = lower_same_length(norm.text)
+    seen = Sightings()
+    claimed = 0  # end of the last duration read after an amount (not to be reused before)
+    read_to = 0  # end of the last range read (its second amount is not read again)
+    for m in _AMOUNT.finditer(low):
+        start, end = m.span()
+        if start < read_to or (start and low[start - 1].isdigit()):
+            continue
+        if low[start] == "0":
+            continue  # "0143": no price starts with a zero
+        amount = int(m.group())
+        if not _MIN_AMOUNT <= amount <= _MAX_AMOUNT:
+            continue
+        if _PIECE_BEFORE.search(low, start - 6 if start > 6 else 0, start) is not None:
+            continue  # the second or third group of a phone number, date or time
+        high = amount
+        range_sign: str | None = None
+        c = low[end : end + 1]
+        if c in _RANGE_FIRST or (
+            (c == " " or c == "\t") and low[end : end + 3].lstrip(" \t")[:1] in _RANGE_FIRST
+        ):
+            rng = _RANGE.match(low, end)
+            # A range: a higher second amount, not far off, that is not a phone number's
+            # groups, nor a span of years ("2019-2021"). Without a currency before the first
+            # amount, the second has none either and the dash has no spaces: in "27 - $100/hr"
+            # and "29 - 100hh" the dash separates the items of a list.
+            signed = start > 0 and (
+                low[start - 1] in _PREFIX
+                or (start > 1 and low[start - 1] == " " and low[start - 2] in _PREFIX)
+            )
+            if (
+                rng is not None
+                and (
+                    signed or (not rng.group("sign") and amount >= _MIN_BARE and _unspaced(rng.group("sep")))
+                )
+                and amount < int(rng.group("high")) <= min(_RANGE_RATIO * amount, _MAX_AMOUNT)
+                and not 1900 <= amount <= 2100
+                and not _PIECE_AFTER.match(low, rng.end())
+            ):
+                high = int(rng.group("high"))
+                range_sign = rng.group("sign")
+                end = read_to = rng.end()
+        if high == amount and _PIECE_AFTER.match(low, end):
+            continue  # a phone number's first group, a date or time
+        if _NOT_MONEY_AFTER.match(low, end):
+            continue  # "🌹 24yo", "$ 5ft", "10pm": a unit of something else
+        # Cheap character tests decide whether the bounded expressions need to run at all:
+        # most numbers in an ad (ages, counts, phone pieces) have nothing price-like around.
+        after = None
+        nxt = low[end : end + 3].lstrip(" \t")[:1]
+        if nxt and nxt in _AFTER_FIRST:
+            after = _AFTER.match(low, end)
+            if after is not None and after.end() == end:
+                after = None
+        before = None
+        # Only when the word before the amount ends a duration is the window searched.
+        tail_start = start - 10 if start > 10 else 0
+        tail = low[tail_start:start].rstrip(_GAP_CHARS)
+        if tail.endswith(("for", " is")):
+            tail = tail[:-3].rstrip(_GAP_CHARS)
+        i = len(tail)
+        while i and tail[i - 1].isalpha():
+            i -= 1
+        if tail[i:] in _DURATION_WORDS:
+            # The duration ends with that word; its count or "half an" comes at most
+            # _LEAD characters earlier, which bounds the window searched.
+            lo = tail_start + i - _LEAD
+            before = _BEFORE.search(low, lo if lo > claimed else claimed, start)
+        prev = low[start - 1] if start else ""
+        if before is None and (prev.isalpha() or prev == "_"):
+            continue  # glued to a word ("mia_rose22"); "hh80" has a duration before it
+        sign: str | None = None
+        span_start, span_end = start, end
+        if before is not None and before.group("pre"):
+            sign = before.group("pre")
+            span_start = before.start("pre")
+        elif prev in _PREFIX:
+            sign = prev
+            span_start = start - 1
+        elif prev == " " and start > 1 and low[start - 2] in _PREFIX:
+            sign = low[start - 2]
+            span_start = start - 2
+        if sign is None and range_sign is not None:
+            sign = range_sign
+        if before is None and after is None and sign is None:
+            continue
+        if after is not None and after.group("cents"):
+            span_end = after.end("cents")
+        if after is not None and after.group("cur"):
+            sign = sign if sign in ("£", "€") else after.group("cur")
+            span_end = after.end("cur")
+        minutes: int | None = None
+        if before is not None:
+            minutes = _minutes(before, "b_")
+            span_start = min(span_start, before.start())
+        elif after is not None and after.group("dur"):
+            minutes = _minutes(after, "a_")
+            span_end = after.end()
+            claimed = after.end()
+        if minutes is None and sign is None:
+            continue  # a bare number
+        if sign is None and (amount < _MIN_BARE or amount in _NOT_BARE):
+            continue  # "24 hr", "48 hrs": hours, not money
+        if minutes is not None and not 5 <= minutes <= 24 * 60:
+            continue
+        coded = sign in _CODED or bool(
+            (before is not None and (before.group("b_half") or before.group("b_qv")))
+            or (after is not None and (after.group("a_half") or after.group("a_qv")))
+        )
+        per_hour = amount * 60 / minutes if minutes else float(amount)
+        per_hour_max = high * 60 / minutes if minutes else float(high)
+        detail: dict[str, Any] = {
+            "amount": amount,
+            "minutes": minutes,
+            "currency": _currency(sign, currency),
+            "per_hour": round(per_hour, 2),
+            "coded": coded,
+            "amount_max": high,
+            "per_hour_max": round(per_hour_max, 2),
+        }
+        value = str(round(per_hour)) if high == amount else f"{round(per_hour)}-{round(per_hour_max)}"
+        seen.add(value, norm, span_start, span_end, detail)
+    return tuple(seen.items)

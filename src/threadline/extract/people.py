@@ -36,7 +36,15 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.resources import files
 
-from threadline.extract.text import Accumulator, Normalised, lower_same_length, normalise
+from threadline.extract.text import (
+    Accumulator,
+    Normalised,
+    Sighting,
+    Sightings,
+    lower_same_length,
+    normalise,
+    read_short_once,
+)
 from threadline.model import Found
 
 __all__ = ["MAX_AGE", "MIN_AGE", "find_ages", "find_names", "first_names"]
@@ -218,61 +226,75 @@ def find_names(texts: Iterable[tuple[str, str]]) -> list[Found]:
     ['Mia']
     """
     acc = Accumulator("name")
-    title_names: list[tuple[str, str, Normalised, tuple[int, int]]] = []
+    title_names: list[tuple[str, Sighting]] = []
     for field, text in texts:
-        norm = normalise(text)
-        t = norm.text
-        if field in _NAME_FIELDS:
-            for m in _words_outside_tags(t):
-                if m.group().lower() not in _NOT_NAMES:
-                    end = _second_name(t, m.group(), m.end()) or m.end()
-                    acc.add(_name_value(t, m.start(), end), field, norm, m.start(), end, {"cue": "field"})
-                    break
-            continue
-        low = lower_same_length(t)
-        for literal, pattern, strength in _NAME_CUES:
-            if literal not in low:
-                continue
-            for m in pattern.finditer(low):
-                if m.start() > 0 and low[m.start() - 1].isalpha():
-                    continue  # the cue is the tail of a longer word ("him", "fits")
-                start, end = m.span("name")
-                word = t[start:end]
-                if _accept_name(word, strength):
-                    second = _second_name(t, word, end)
-                    value = word.title() if second is None else _name_value(t, start, second)
-                    cue = " ".join(m.group("cue").split())
-                    acc.add(value, field, norm, start, second or end, {"cue": cue})
-        for literal, pattern, cue in _AFTER_NAME:
-            if literal not in low:
-                continue
-            for h in pattern.finditer(low):
-                before = _NAME_BEFORE.search(t, max(0, h.start() - 24), h.start())
-                if before is None:
-                    continue
-                word = before.group().rstrip(" \t")
-                start = before.start()
-                if _accept_name(word, 1):
-                    end = start + len(word)
-                    # "Mary Jane here": a listed name just before, in the same case.
-                    first = _NAME_BEFORE_SECOND.search(t, max(0, start - 21), start)
-                    if (
-                        first is not None
-                        and _accept_name(first.group("word"), 1)
-                        and _second_name(t, first.group("word"), first.end("word")) == end
-                    ):
-                        start = first.start()
-                    acc.add(_name_value(t, start, end), field, norm, start, end, {"cue": cue})
-        if field == "title":
-            got = _title_name(t)
-            if got is not None:
-                title_names.append((_name_value(t, *got), field, norm, got))
+        reading = "field" if field in _NAME_FIELDS else "title" if field == "title" else "text"
+        seen, title_name = _names_of(text, reading)
+        acc.add_sightings(field, seen)
+        if title_name is not None:
+            title_names.append((field, title_name))
     # A title's first word is weaker evidence than a cue ("CHARLOTTE 💗 LUNA" over "Luna here" is a
     # city and a name): it counts only if the texts state no other name.
-    for value, field, norm, (start, end) in title_names:
-        if acc.empty() or acc.has(value):
-            acc.add(value, field, norm, start, end, {"cue": "title"})
+    for field, title_name in title_names:
+        if acc.empty() or acc.has(title_name[0]):
+            acc.add_sightings(field, (title_name,))
     return acc.found()
+
+
+@read_short_once
+def _names_of(text: str, reading: str) -> tuple[tuple[Sighting, ...], Sighting | None]:
+    """The names stated in one text read as a name field, a title or other text, and (a title
+    only) the name it starts with, which counts only where no other name is stated."""
+    norm = normalise(text)
+    t = norm.text
+    seen = Sightings()
+    if reading == "field":
+        for m in _words_outside_tags(t):
+            if m.group().lower() not in _NOT_NAMES:
+                end = _second_name(t, m.group(), m.end()) or m.end()
+                seen.add(_name_value(t, m.start(), end), norm, m.start(), end, {"cue": "field"})
+                break
+        return tuple(seen.items), None
+    low = lower_same_length(t)
+    for literal, pattern, strength in _NAME_CUES:
+        if literal not in low:
+            continue
+        for m in pattern.finditer(low):
+            if m.start() > 0 and low[m.start() - 1].isalpha():
+                continue  # the cue is the tail of a longer word ("him", "fits")
+            start, end = m.span("name")
+            word = t[start:end]
+            if _accept_name(word, strength):
+                second = _second_name(t, word, end)
+                value = word.title() if second is None else _name_value(t, start, second)
+                cue = " ".join(m.group("cue").split())
+                seen.add(value, norm, start, second or end, {"cue": cue})
+    for literal, pattern, cue in _AFTER_NAME:
+        if literal not in low:
+            continue
+        for h in pattern.finditer(low):
+            before = _NAME_BEFORE.search(t, max(0, h.start() - 24), h.start())
+            if before is None:
+                continue
+            word = before.group().rstrip(" \t")
+            start = before.start()
+            if _accept_name(word, 1):
+                end = start + len(word)
+                # "Mary Jane here": a listed name just before, in the same case.
+                first = _NAME_BEFORE_SECOND.search(t, max(0, start - 21), start)
+                if (
+                    first is not None
+                    and _accept_name(first.group("word"), 1)
+                    and _second_name(t, first.group("word"), first.end("word")) == end
+                ):
+                    start = first.start()
+                seen.add(_name_value(t, start, end), norm, start, end, {"cue": cue})
+    title_name: Sighting | None = None
+    if reading == "title":
+        got = _title_name(t)
+        if got is not None:
+            title_name = (_name_value(t, *got), *norm.span(*got), {"cue": "title"})
+    return tuple(seen.items), title_name
 
 
 def _title_name(t: str) -> tuple[int, int] | None:
@@ -381,54 +403,63 @@ def find_ages(texts: Iterable[tuple[str, str]]) -> list[Found]:
     """
     acc = Accumulator("age")
     for field, text in texts:
-        norm = normalise(text)
-        t = norm.text
-        if field in _AGE_FIELDS:
-            m = _FIELD_AGE.search(t)
-            if m is not None and MIN_AGE <= int(m.group()) <= MAX_AGE:
-                age = int(m.group())
-                acc.add(str(age), field, norm, *m.span(), {"minor": age < 18, "cue": "field"})
-            continue
-        low = lower_same_length(t)
-        for m in _TWO_DIGITS.finditer(low):
-            start, end = m.span()
-            age = int(m.group())
-            if not MIN_AGE <= age <= MAX_AGE:
-                continue
-            unit = _AGE_UNIT.match(low, end)
-            if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
-                unit = None
-            # A cue ends in one of these letters ("age", "aged", "edad", "I'm", "I am", "just",
-            # "only", "is"), possibly followed by spaces or ":"; the window search runs only then.
-            cue = None
-            before = low[max(0, start - 4) : start].rstrip(" \t:=-")
-            if before and before[-1] in "medtys":
-                cue = _AGE_CUE.search(low, max(0, start - 20), start)
-            prev = low[start - 1] if start else ""
-            if prev and prev in ".,$£€/:#+-" and (cue is None or not cue.group("age")):
-                continue  # a decimal, price, date or list piece ("$24", "1/24", "3.24", "12:30")
-            if unit is None and cue is None and field == "title" and not _NOT_AN_AGE_AFTER.match(low, end):
-                # "MEI 27 😘", "Camila, 31": a title that is a name and a number.
-                name = _title_name(t)
-                if name is not None and 0 < start - name[1] <= 3 and not t[name[1] : start].strip(" ,-"):
-                    acc.add(str(age), field, norm, name[0], end, {"minor": age < 18, "cue": "name"})
-                    continue
-            if unit is None and cue is None and not _NOT_AN_AGE_AFTER.match(low, end):
-                named = _NAMED_BEFORE.search(t, max(0, start - 40), start)
-                if named is not None:
-                    acc.add(str(age), field, norm, start, end, {"minor": age < 18, "cue": "name"})
-                    continue
-            if unit is None:
-                if cue is None:
-                    continue
-                if cue.group("im") and _NOT_AN_AGE_AFTER.match(low, end):
-                    continue
-            span_start = cue.start() if cue is not None else start
-            span_end = unit.end() if unit is not None else end
-            how = "unit" if unit is not None else "cue"
-            acc.add(str(age), field, norm, span_start, span_end, {"minor": age < 18, "cue": how})
-        _word_ages(acc, field, norm, low)
+        reading = "field" if field in _AGE_FIELDS else "title" if field == "title" else "text"
+        acc.add_sightings(field, _ages_of(text, reading))
     return acc.found()
+
+
+@read_short_once
+def _ages_of(text: str, reading: str) -> tuple[Sighting, ...]:
+    """The ages stated in one text read as an age field, a title or other text."""
+    norm = normalise(text)
+    t = norm.text
+    seen = Sightings()
+    if reading == "field":
+        m = _FIELD_AGE.search(t)
+        if m is not None and MIN_AGE <= int(m.group()) <= MAX_AGE:
+            age = int(m.group())
+            seen.add(str(age), norm, *m.span(), {"minor": age < 18, "cue": "field"})
+        return tuple(seen.items)
+    low = lower_same_length(t)
+    for m in _TWO_DIGITS.finditer(low):
+        start, end = m.span()
+        age = int(m.group())
+        if not MIN_AGE <= age <= MAX_AGE:
+            continue
+        unit = _AGE_UNIT.match(low, end)
+        if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
+            unit = None
+        # A cue ends in one of these letters ("age", "aged", "edad", "I'm", "I am", "just",
+        # "only", "is"), possibly followed by spaces or ":"; the window search runs only then.
+        cue = None
+        before = low[max(0, start - 4) : start].rstrip(" \t:=-")
+        if before and before[-1] in "medtys":
+            cue = _AGE_CUE.search(low, max(0, start - 20), start)
+        prev = low[start - 1] if start else ""
+        if prev and prev in ".,$£€/:#+-" and (cue is None or not cue.group("age")):
+            continue  # a decimal, price, date or list piece ("$24", "1/24", "3.24", "12:30")
+        if unit is None and cue is None and reading == "title" and not _NOT_AN_AGE_AFTER.match(low, end):
+            # "MEI 27 😘", "Camila, 31": a title that is a name and a number.
+            name = _title_name(t)
+            if name is not None and 0 < start - name[1] <= 3 and not t[name[1] : start].strip(" ,-"):
+                seen.add(str(age), norm, name[0], end, {"minor": age < 18, "cue": "name"})
+                continue
+        if unit is None and cue is None and not _NOT_AN_AGE_AFTER.match(low, end):
+            named = _NAMED_BEFORE.search(t, max(0, start - 40), start)
+            if named is not None:
+                seen.add(str(age), norm, start, end, {"minor": age < 18, "cue": "name"})
+                continue
+        if unit is None:
+            if cue is None:
+                continue
+            if cue.group("im") and _NOT_AN_AGE_AFTER.match(low, end):
+                continue
+        span_start = cue.start() if cue is not None else start
+        span_end = unit.end() if unit is not None else end
+        how = "unit" if unit is not None else "cue"
+        seen.add(str(age), norm, span_start, span_end, {"minor": age < 18, "cue": how})
+    _word_ages(seen, norm, low)
+    return tuple(seen.items)
 
 
 def _word_age(m: re.Match[str]) -> int:
@@ -439,7 +470,7 @@ def _word_age(m: re.Match[str]) -> int:
     return _WORD_AGE_VALUES[m.group("whole")]
 
 
-def _word_ages(acc: Accumulator, field: str, norm: Normalised, low: str) -> None:
+def _word_ages(seen: Sightings, norm: Normalised, low: str) -> None:
     """Ages written in words ("twenty-four yo", "age: twenty one", "veinticuatro años"): as digits,
     a unit after or an age cue before confirms them; after "I'm" nothing that makes the number
     a time or a quantity may follow, and no number may follow at all ("twenty four seven")."""
@@ -470,7 +501,7 @@ def _word_ages(acc: Accumulator, field: str, norm: Normalised, low: str) -> None
         span_start = cue.start() if cue is not None else start
         span_end = unit.end() if unit is not None else end
         how = "unit" if unit is not None else "cue"
-        acc.add(str(age), field, norm, span_start, span_end, {"minor": age < 18, "cue": how, "words": True})
+        seen.add(str(age), norm, span_start, span_end, {"minor": age < 18, "cue": how, "words": True})
 
 
 # ---------------------------------------------------------------------------------------------

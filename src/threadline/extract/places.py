@@ -29,7 +29,14 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from threadline.extract.text import Accumulator, lower_same_length, normalise
+from threadline.extract.text import (
+    Accumulator,
+    Sighting,
+    Sightings,
+    lower_same_length,
+    normalise,
+    read_short_once,
+)
 from threadline.model import Found, Span
 
 __all__ = ["Place", "country_of_location", "find_places", "region_for", "resolve_location"]
@@ -472,40 +479,45 @@ def find_places(texts: Iterable[tuple[str, str]], location: str | None = None) -
             lead = len(location) - len(location.lstrip())
             span = Span("location", lead, len(location.rstrip()))
             acc.add_span(place.key, span, {**place.detail(), "source": "location"})
-    texts = list(texts)
-    if not texts:
-        return acc.found()
-    gaz = _gazetteer()
     for field, text in texts:
-        norm = normalise(text)
-        t = norm.text
-        low = lower_same_length(t)
-        taken_until = -1
-        hits: list[tuple[int, int, Place]] = []
-        for pattern in _MENTION_CUES:
-            for m in pattern.finditer(low):
-                if m.start() > 0 and low[m.start() - 1].isalpha():
-                    continue  # "within", "into"
-                got = _mention(gaz, t, low, m.start("words"), m.end("words"), prefer)
-                if got is not None:
-                    hits.append((m.start("words"), got[1], got[0]))
-        for m in _CITY_STATE.finditer(t):
-            region = _state(gaz, m.group("st"))
-            if region is None:
-                continue
-            words = t[m.start() : m.start("st")].rstrip(", \t").split()
-            # "Visiting San Antonio, TX": the city is the longest tail of the capitalised run.
-            for k in range(len(words)):
-                key = _fold(" ".join(words[k:]))
-                place = _pick(gaz.primary.get(key) or [], region, prefer, 0)
-                if place is not None:
-                    start = m.start() + len(" ".join(words[:k])) + (1 if k else 0)
-                    hits.append((start, m.end(), place))
-                    break
-        hits.sort(key=lambda h: (h[0], -h[1]))
-        for start, end, place in hits:
-            if start < taken_until:
-                continue  # the same mention found by a cue and by the "City, ST" form
-            taken_until = end
-            acc.add(place.key, field, norm, start, end, {**place.detail(), "source": "text"})
+        acc.add_sightings(field, _places_of(text, prefer))
     return acc.found()
+
+
+@read_short_once
+def _places_of(text: str, prefer: str | None) -> tuple[Sighting, ...]:
+    """The cities named in one text, those of country ``prefer`` first where a name is ambiguous."""
+    gaz = _gazetteer()
+    norm = normalise(text)
+    t = norm.text
+    low = lower_same_length(t)
+    taken_until = -1
+    hits: list[tuple[int, int, Place]] = []
+    for pattern in _MENTION_CUES:
+        for m in pattern.finditer(low):
+            if m.start() > 0 and low[m.start() - 1].isalpha():
+                continue  # "within", "into"
+            got = _mention(gaz, t, low, m.start("words"), m.end("words"), prefer)
+            if got is not None:
+                hits.append((m.start("words"), got[1], got[0]))
+    for m in _CITY_STATE.finditer(t):
+        region = _state(gaz, m.group("st"))
+        if region is None:
+            continue
+        words = t[m.start() : m.start("st")].rstrip(", \t").split()
+        # "Visiting San Antonio, TX": the city is the longest tail of the capitalised run.
+        for k in range(len(words)):
+            key = _fold(" ".join(words[k:]))
+            place = _pick(gaz.primary.get(key) or [], region, prefer, 0)
+            if place is not None:
+                start = m.start() + len(" ".join(words[:k])) + (1 if k else 0)
+                hits.append((start, m.end(), place))
+                break
+    hits.sort(key=lambda h: (h[0], -h[1]))
+    seen = Sightings()
+    for start, end, place in hits:
+        if start < taken_until:
+            continue  # the same mention found by a cue and by the "City, ST" form
+        taken_until = end
+        seen.add(place.key, norm, start, end, {**place.detail(), "source": "text"})
+    return tuple(seen.items)
