@@ -354,10 +354,13 @@ _HANDLE_TAIL = (
     r"(?P<handle>[a-z0-9_][a-z0-9_.-]{0,39}+)"
 )
 _MORE_CUES = rf"(?:[ \t]{{0,2}}+[/&,+|][ \t]{{0,2}}+{_NEXT_CUE}){{0,3}}+"
+# The first cue's words as a prefix tree (in the same order within each first letter, so the
+# same words match): the engine tries one branch per position instead of every word.
+_CUE_TRIE = "s(?:napchat|nap|c)|i(?:nstagram|nsta|g)|t(?:elegram|ele|g|witter|iktok)|x|onlyfans|fansly|kik"
 # Two expressions, because one alternation of the ghost emoji and the words defeats the engine's
 # fast scan for the first character (4 µs per ad becomes 10 µs).
 _HANDLE_CUES = (
-    re.compile(rf"(?P<cues>(?:{_CUE_ALTS})(?![a-z0-9]){_MORE_CUES}){_HANDLE_TAIL}"),
+    re.compile(rf"(?P<cues>(?:{_CUE_TRIE})(?![a-z0-9]){_MORE_CUES}){_HANDLE_TAIL}"),
     re.compile(rf"(?P<cues>👻{_MORE_CUES}){_HANDLE_TAIL}"),
 )
 _CUE_SPLIT = re.compile(rf"👻|{_CUE_ALTS}")

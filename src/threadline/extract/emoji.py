@@ -132,7 +132,7 @@ def find_emoji(texts: Iterable[tuple[str, str]]) -> list[Found]:
     for field, text in texts:
         if text.isascii():
             continue
-        for name, cluster, starts, ends in _emoji_in(text) if len(text) <= _CACHE_MAX_CHARS else _scan(text):
+        for name, cluster, starts, ends in _emoji_of(text):
             got = found.get(name)
             if got is None:
                 got = found[name] = ([], [], [])
@@ -147,15 +147,28 @@ def find_emoji(texts: Iterable[tuple[str, str]]) -> list[Found]:
     ]
 
 
-# The emoji of the most recent short texts are kept: the indicator matcher reads the emoji of the
-# same texts of an ad again (its lexicon names some).
+# The emoji of the most recent texts are kept: the indicator matcher reads the emoji of the same
+# texts of an ad again (its lexicon names some). Short ones (titles, a site's fields) recur across
+# ads, and more of them are kept.
 _CACHE_MAX_CHARS = 20_000
+_SHORT_TEXT = 120
 
 _Emoji = tuple[str, str, list[int], list[int]]
 
 
+def _emoji_of(text: str) -> tuple[_Emoji, ...]:
+    if len(text) <= _SHORT_TEXT:
+        return _emoji_in_short(text)
+    return _emoji_in(text) if len(text) <= _CACHE_MAX_CHARS else _scan(text)
+
+
 @lru_cache(maxsize=64)
 def _emoji_in(text: str) -> tuple[_Emoji, ...]:
+    return _scan(text)
+
+
+@lru_cache(maxsize=16384)
+def _emoji_in_short(text: str) -> tuple[_Emoji, ...]:
     return _scan(text)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from itertools import starmap
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from threadline.model import Found, Span
 
@@ -293,7 +293,7 @@ class Sightings:
         self.items.append((value, *norm.span(start, end), detail))
 
 
-_P = ParamSpec("_P")
+_Args = TypeVarTuple("_Args")
 _R = TypeVar("_R")
 # Titles and a site's fields ("24", "Mia", "(916) 555-0110") recur across ads far more than bodies
 # do: 20,000 ads of the benchmark corpus hold 13,000 distinct ones among 47,000.
@@ -301,7 +301,7 @@ _SHORT_TEXT = 120
 _SHORT_CACHED = 16384
 
 
-def read_short_once(read: Callable[Concatenate[str, _P], _R]) -> Callable[Concatenate[str, _P], _R]:
+def read_short_once(read: Callable[[str, *_Args], _R]) -> Callable[[str, *_Args], _R]:
     """``read(text, ...)``, remembered for the most recent distinct short texts (and arguments).
 
     ``read`` must be a pure function of its arguments and return an immutable result (its detail
@@ -309,9 +309,7 @@ def read_short_once(read: Callable[Concatenate[str, _P], _R]) -> Callable[Concat
     cached: Callable[..., _R] = lru_cache(maxsize=_SHORT_CACHED)(read)
 
     @wraps(read)
-    def reader(text: str, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if len(text) <= _SHORT_TEXT:
-            return cached(text, *args, **kwargs)
-        return read(text, *args, **kwargs)
+    def reader(text: str, *args: *_Args) -> _R:
+        return cached(text, *args) if len(text) <= _SHORT_TEXT else read(text, *args)
 
     return reader
