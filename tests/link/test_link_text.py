@@ -23,7 +23,7 @@ from threadline.extract._ad import contract_record, extract_ad
 from threadline.extract.sentences import find_sentences, sentence_hash
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
-from threadline.link.decisions import clear_hub_mark, mark_hub
+from threadline.link.decisions import clear_hub_mark, mark_hub, record_merge
 from threadline.link.steps import build_inputs, detect_hubs
 from threadline.link.text import (
     MINHASH_PRIME,
@@ -263,8 +263,9 @@ def test_a_template_with_a_new_name_and_phone_in_every_city_joins_nothing_on_its
     with ingest_and_link(tmp_path, independent_ads(240) + burner_ads(aliases=len(CITIES))) as store:
         net = networks(store)
         assert len({net[f"burner-{k}"] for k in range(len(CITIES))}) == len(CITIES)
+        # Every pair is beside the eight numbers at least (the most widely held piece decides).
         [(pairs, holders)] = store.query("SELECT COUNT(*), MIN(holders) FROM link_text_pairs")
-        assert pairs >= len(CITIES) - 1 and holders == len(CITIES)
+        assert pairs >= len(CITIES) - 1 and holders >= len(CITIES)
 
 
 def test_burner_template_joins_one_network_across_cities_names_and_phones(tmp_path: Path) -> None:
@@ -587,3 +588,123 @@ def test_text_hubs_are_listed_explained_and_an_analysts_mark_decides(tmp_path: P
     marked = CliRunner().invoke(cli, ["mark-hub", "text", value, "--db", db, "--analyst", "kim"])
     assert marked.exit_code == 0, marked.output
     assert f"text {value} is a hub" in marked.output
+
+
+def prolific_burner_ads(posts: int, names: list[str]) -> list[dict[str, Any]]:
+    """The burner's template posted ``posts`` times in each city (a new phone in each city, the
+    name ``names[k % len(names)]``), a day apart: an operation that advertises a lot."""
+    ads = []
+    for k, (city, area) in enumerate(CITIES):
+        name = names[k % len(names)]
+        town = city.split(",")[0]
+        for post in range(posts):
+            ads.append(
+                {
+                    "id": f"burner-{k}-{post}",
+                    "source": "site",
+                    "title": f"{name} - new in {town}",
+                    "body": f"Hi, I'm {name}, new in {town}!<br>"
+                    + "<br>".join(TEMPLATE)
+                    + f"<br>Call {area}-555-01{40 + k:02d}<br><br>{FOOTER}",
+                    "location": city,
+                    "posted_at": f"2026-0{1 + k % 9}-{1 + post:02d}T21:00:00Z",
+                }
+            )
+    return ads
+
+
+def test_a_prolific_template_still_links_its_stops_as_a_weak_link(tmp_path: Path) -> None:
+    # Posted 32 times in 332 ads (more and it is the site's boilerplate), each piece of the
+    # template is common: what two of its ads share could be chance among all pairs of the
+    # archive, but not among one ad's partners. The pairs are kept as weak links: with one alias
+    # name they join the eight cities; with a new name in every city nothing agrees and the cities
+    # stay apart.
+    posts = 4
+    with ingest_and_link(tmp_path, independent_ads(300) + prolific_burner_ads(posts, ["Odalys"])) as store:
+        net = networks(store)
+        assert len({net[f"burner-{k}-{p}"] for k in range(len(CITIES)) for p in range(posts)}) == 1
+        [(pairs, chance)] = store.query(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE holders >= ?) FROM link_text_pairs t"
+            " JOIN ad_keys a ON a.ad_key = t.ad_a JOIN ad_keys b ON b.ad_key = t.ad_b"
+            " WHERE a.id LIKE 'burner-%' AND b.id LIKE 'burner-%'"
+            " AND split_part(a.id, '-', 2) <> split_part(b.id, '-', 2)",
+            [1 << 39],  # `text._CHANCE`: could be chance among all pairs of ads
+        )
+        assert pairs > 0 and chance == pairs
+    names = [f"{n}x" for n in NAMES[: len(CITIES)]]
+    with ingest_and_link(tmp_path / "b", independent_ads(300) + prolific_burner_ads(posts, names)) as store:
+        net = networks(store)
+        assert len({net[f"burner-{k}-0"] for k in range(len(CITIES))}) == len(CITIES)
+
+
+def test_two_copiers_sharing_a_rare_reordering_of_a_popular_text_stay_apart(tmp_path: Path) -> None:
+    # Most numbers here come in twos (an independent's call and text numbers), so one writer's
+    # text is beside two numbers (`text_own`). Ten copiers paste the popular text under one number
+    # each; two of them swap the same two lines, so a few pieces they share are beside their two
+    # numbers only. The rest of what they share is the popular text: they are not one writer.
+    background = []
+    for i in range(200):
+        lines = random.Random(i).sample(STOCK, 5)
+        background.append(
+            {
+                "id": f"ind-{i}",
+                "source": "site",
+                "title": f"{NAMES[i % len(NAMES)]} is available",
+                "body": " ".join(lines)
+                + f" Call {INDEPENDENT_AREAS[i // 100]}-555-01{i % 100:02d}, text 702-555-01{i % 100:02d}.",
+                "location": CITIES[i % len(CITIES)][0],
+            }
+        )
+    swapped = [*POPULAR[:2], POPULAR[3], POPULAR[2], *POPULAR[4:]]
+    copiers = []
+    for i in range(10):
+        text = swapped if i < 2 else POPULAR
+        for post in range(2):
+            copiers.append(
+                {
+                    "id": f"copy-{i}-{post}",
+                    "source": "site",
+                    "title": f"{NAMES[i]}z in town",
+                    "body": " ".join(text) + f" Call 415-555-01{i:02d}.",
+                    "location": CITIES[i % len(CITIES)][0],
+                    "posted_at": f"2026-0{1 + post}-{1 + i:02d}T20:00:00Z",
+                }
+            )
+    with ingest_and_link(tmp_path, background + copiers, LARGE) as store:
+        measured = json.loads(store.query("SELECT params FROM link_runs")[0][0])["measured"]
+        assert measured["text_own_holders"] == 2
+        net = networks(store)
+        assert net["copy-0-0"] != net["copy-1-0"]
+        assert len({net[f"copy-{i}-0"] for i in range(10)}) == 10
+        # The pair between them is kept, as a weak link: the most widely held piece decides.
+        [(holders,)] = store.query(
+            "SELECT MIN(holders) FROM link_text_pairs t JOIN ad_keys a ON a.ad_key = t.ad_a"
+            " JOIN ad_keys b ON b.ad_key = t.ad_b WHERE a.id LIKE 'copy-0-%' AND b.id LIKE 'copy-1-%'"
+        )
+        assert holders == 10
+
+
+def test_a_popular_text_inside_a_network_is_no_sign_of_one_writer(tmp_path: Path) -> None:
+    # Three copiers merged by an analyst are one network of three persons sharing the popular
+    # text: the text is beside more numbers than the network holds, so `shared_text_persons` does
+    # not count it. The burner's template, beside its own eight numbers (and the site's footer
+    # number), counts all eight persons.
+    with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(30) + burner_ads(), LARGE) as store:
+        con = store.connection
+        record_merge(con, ("site", "copy-3-0"), ("site", "copy-17-0"), ("site", "copy-25-0"), analyst="kim")
+        link(con, LARGE)
+        score_store(con, inputs_built=False)
+        net = networks(store)
+        assert net["copy-3-0"] == net["copy-17-0"] == net["copy-25-0"]
+        assert len({persons(store)[f"copy-{i}-0"] for i in (3, 17, 25)}) == 3
+
+        def shared_text_persons(network: str) -> float | None:
+            rows = con.execute(
+                "SELECT value FROM score_parts WHERE level = 'network' AND unit = ?"
+                " AND feature = 'shared_text_persons'",
+                [network],
+            ).fetchall()
+            return rows[0][0] if rows else None
+
+        assert shared_text_persons(net["copy-3-0"]) is None
+        assert shared_text_persons(net["burner-0"]) == len(CITIES)

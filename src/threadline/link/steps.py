@@ -101,11 +101,13 @@ class LinkParams:
     text_min_shared: int = 5
     text_min_shared_pairs: int = 4
     text_min_jaccard: float = 0.5
-    # ... and only if what the two ads share in the same order is unlikely by chance among all
-    # pairs of N ads: the sum of ln(N / ads carrying it) over the shared sentence pairs must exceed
-    # ln(N^2) by this many nats (e^6: some 400 times fewer chance matches than pairs compared).
+    # ... and only if what the two ads share in the same order is unlikely by chance among one
+    # ad's N partners: the sum of ln(N / ads carrying it) over the shared sentence pairs must
+    # exceed ln(N) by this many nats (e^6: some 400 times fewer chance matches than partners). A
+    # pair that does not also exceed ln(N^2) (chance among all pairs of N ads) by as much is a
+    # weak link (`text.text_pairs`).
     text_min_surprise: float = 6.0
-    # A near-duplicate text joins two groups on its own only when the rarest piece they share is
+    # A near-duplicate text joins two groups on its own only when every piece they share is
     # its writer's own: beside no more phone numbers than this quantile of the numbers one trusted
     # number is seen with (the median: a writer's text goes where her numbers go; see
     # `text._text_hubs`). Held by more, it is a text others copy too, a hub, and needs something
@@ -677,12 +679,12 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     something independent agrees: a second kind of weak link between the same two cores (text and
     photo), two different photos each matching or shared (a re-uploaded set, not one chance
     likeness), the same self-stated name in both, or posts in the same city within days of each
-    other in two cities or more. A text joins on its own only when the rarest piece the two ads
-    share is beside no more phone numbers (``text_pairs.holders``) than one writer's text is
-    (``text_own``, from the data). A weak phone (`phone_groups`: beside numbers of several
-    unrelated holders) is a kind of its own: it joins with a text or a photo, or with posts
-    together in two cities, but not with a shared name alone (among its holders, two share a name
-    by chance).
+    other in two cities or more. A text joins on its own only when every piece the two ads share
+    is beside no more phone numbers (``text_pairs.holders``) than one writer's text is
+    (``text_own``, from the data) and what they share is no chance among all pairs of ads. A weak
+    phone (`phone_groups`: beside numbers of several unrelated holders) is a kind of its own: it
+    joins with a text or a photo, or with posts together in two cities, but not with a shared name
+    alone (among its holders, two share a name by chance).
     """
     # A weak exact image (`image_own`) or phone (`phone_groups`): in each core holding it, its
     # holders to the core's first (within one core, x = y: kept with the core's other edges), and

@@ -22,14 +22,21 @@ one 63-bit hash per distinct sentence with identifiers, numbers and names masked
 5. Verification on the exact feature sets. A pair links only if the two ads share at least
    ``text_min_shared`` sentences, ``text_min_shared_pairs`` consecutive pairs, a Jaccard
    similarity of ``text_min_jaccard`` (sentences and pairs together), and if what they share in
-   order is unlikely by chance among all pairs of the N ads linked: the sum over the shared pairs
-   of ln(N / ads carrying the pair) must exceed ln(N^2) by ``text_min_surprise`` nats. The last
-   test grows with the corpus, as chance matches do; connected components turn a few false pairs
-   into one giant false network, so every test errs towards missing a link.
+   order is unlikely by chance among one ad's N partners: the sum over the shared pairs of
+   ln(N / ads carrying the pair) must exceed ln(N) by ``text_min_surprise`` nats.
+6. Own or weak. Only a pair that also passes that test among all pairs of the N ads (ln(N^2),
+   which grows with the corpus as chance matches do) can be its writer's own text; one that
+   passes among one ad's partners only is a weak link (holders ``_CHANCE``), joining two groups
+   only where something independent agrees (`steps._weak_joins`): an operation's prolific
+   template (posted a hundred times, so each of its sentence pairs is common) still links its
+   stops, and cannot chain strangers alone. And of the pieces (sentence pairs) two ads share in
+   order, the one beside the most phone numbers (``_text_holders``) decides whether the text is
+   its writer's own (`_text_hubs`): two copiers of a popular text who happen to share a rare
+   reordering of it still share a popular text.
 
-Output: ``text_pairs(ad_a, ad_b, jaccard, shared, shared_pairs, surprise)`` with ``ad_a < ad_b``
-(ad keys). Text pairs join networks (an operation's template), never persons: one writer, the
-controller, posts many persons.
+Output: ``text_pairs(ad_a, ad_b, jaccard, shared, shared_pairs, surprise, holders)`` with ``ad_a <
+ad_b`` (ad keys). Text pairs join networks (an operation's template), never persons: one writer,
+the controller, posts many persons.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ MINHASH_PRIME = 2**31 - 1
 _PAIR_MIX = 1_000_003  # C above: any constant below 2^31 that is not a multiple of P
 # The holders of a text an analyst marked a hub: more than any text has.
 _MARKED_HUB = 1 << 40
+# The holders given a pair whose shared text could be chance among all pairs of the archive (it
+# passes the test among one ad's partners only): a weak link, never its writer's own.
+_CHANCE = 1 << 39
 
 
 def minhash_coefficients(params: LinkParams) -> list[tuple[int, int]]:
@@ -195,10 +205,10 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         WITH shared AS (
             SELECT f.a, f.b, MIN(f.na) AS na, MIN(s.n) AS nb, COUNT(*) AS common, SUM(f.sentence) AS shared,
                    SUM(f.surprise) AS surprise,
-                   MIN(CASE WHEN f.sentence = {order_kind} THEN
-                       CASE WHEN m.is_hub THEN {_MARKED_HUB} WHEN NOT m.is_hub THEN 0
-                            ELSE COALESCE(o.holders, 0) END
-                   END) AS holders
+                   MAX(CASE WHEN f.sentence = {order_kind} THEN
+                       CASE WHEN m.is_hub THEN {_MARKED_HUB} ELSE COALESCE(o.holders, 0) END
+                   END) AS holders,
+                   MAX(CASE WHEN f.sentence = {order_kind} AND NOT m.is_hub THEN 1 ELSE 0 END) AS marked_own
             FROM _text_candidate_features f
             JOIN _text_sets s ON s.ad_key = f.b AND s.h = f.h
             LEFT JOIN _text_holders o ON o.h = f.h
@@ -207,12 +217,14 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         )
         SELECT a AS ad_a, b AS ad_b, CAST(common AS DOUBLE) / (na + nb - common) AS jaccard, shared,
                common - shared AS shared_pairs, surprise - 2 * LN(t.ads) AS surprise,
-               COALESCE(holders, 0) AS holders
+               CASE WHEN marked_own = 1 THEN 0
+                    WHEN surprise - 2 * LN(t.ads) < {params.text_min_surprise} THEN {_CHANCE}
+                    ELSE COALESCE(holders, 0) END AS holders
         FROM shared CROSS JOIN _text_total t
         WHERE shared >= {params.text_min_shared}
           AND common - shared >= {params.text_min_shared_pairs}
           AND CAST(common AS DOUBLE) / (na + nb - common) >= {params.text_min_jaccard}
-          AND surprise - 2 * LN(t.ads) >= {params.text_min_surprise}
+          AND surprise - LN(t.ads) >= {params.text_min_surprise}
         """,
     )
     engine.drop(

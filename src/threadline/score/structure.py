@@ -10,7 +10,9 @@ feature is a number per network, with a short detail an analyst can check:
 * ``rotated_phones``: phone numbers each used in one city only, in a network seen in several
   cities (a new number in each city) beyond the first.
 * ``places`` and ``moves`` come from `movement`; this module adds none of them.
-* ``shared_text_persons``: persons whose ads carry one writer's near-duplicate text.
+* ``shared_text_persons``: persons whose ads carry one writer's near-duplicate text: a text beside
+  no more phone numbers than the network holds (a popular text others copy does not count, so a
+  false join of two copiers cannot raise it).
 * ``hours_covered``: distinct hours of the day with posts, once a network has 24 ads or more
   (operations post around the clock; one woman rarely does).
 * ``cheap_share``: how far the network's median hourly price is below the local median (0..1),
@@ -189,15 +191,25 @@ def structure_features(engine: Engine) -> None:
             FROM phone_places p JOIN network_places n ON n.network = p.network
             WHERE p.places = 1 AND n.places >= 2
             GROUP BY p.network
+        ), network_phones AS (
+            -- every number beside the network's ads, hubs too, as a text's holders are counted
+            SELECT s.network, COUNT(DISTINCT p.plain) AS phones
+            FROM score_ads s JOIN link_sightings p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+            GROUP BY s.network
+        ), own_text_pairs AS (
+            -- A text beside more numbers than the network holds reaches beyond it: others write
+            -- it too (a popular text), so two persons sharing it need not share a writer. Only a
+            -- text the network could hold alone counts (a template beside its own numbers).
+            SELECT sa.network, sa.person AS person_a, sb.person AS person_b
+            FROM link_text_pairs t
+            JOIN score_ads sa ON sa.ad_key = t.ad_a JOIN score_ads sb ON sb.ad_key = t.ad_b
+            LEFT JOIN network_phones np ON np.network = sa.network
+            WHERE sa.network = sb.network AND sa.person <> sb.person
+              AND COALESCE(t.holders, 0) <= COALESCE(np.phones, 0)
         ), text_persons AS (
             SELECT network, COUNT(DISTINCT person) AS value FROM (
-                SELECT sa.network, sa.person FROM link_text_pairs t
-                JOIN score_ads sa ON sa.ad_key = t.ad_a JOIN score_ads sb ON sb.ad_key = t.ad_b
-                WHERE sa.network = sb.network AND sa.person <> sb.person
-                UNION ALL
-                SELECT sb.network, sb.person FROM link_text_pairs t
-                JOIN score_ads sa ON sa.ad_key = t.ad_a JOIN score_ads sb ON sb.ad_key = t.ad_b
-                WHERE sa.network = sb.network AND sa.person <> sb.person
+                SELECT network, person_a AS person FROM own_text_pairs
+                UNION ALL SELECT network, person_b FROM own_text_pairs
             ) GROUP BY network
         ), hours AS (
             SELECT network, COUNT(DISTINCT hour) AS value, COUNT(*) AS ads
