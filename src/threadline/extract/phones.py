@@ -656,7 +656,31 @@ def _numbers_in_chain(
     A chain may hold several numbers and stray digits ("suite 301 📱 6 0 9 5 5 5 0 1 8 6"); of
     all ways to read it as numbers, take the one covering the most real digits, and on a tie the
     one starting later, since rooms, sizes and ages precede phones far more often than follow them.
+
+    The readings depend on the groups, the text from two characters before the first group (a
+    "+" typed before it) to the end of the last (the gaps) and the region, nothing else: a chain
+    that recurs in those (a number reposted as written) is read once (`_chain_readings`).
     """
+    base = max(0, groups[0].start - 2)
+    end = groups[-1].end
+    shape = tuple((g.start - base, g.end - base, g.digits, g.weak, g.styles, g.cued) for g in groups)
+    read = _chain_readings if end - base <= _CACHED_CHAIN else _chain_readings.__wrapped__
+    return [
+        (e164, groups[i : j + 1], plus, regrouped)
+        for e164, i, j, plus, regrouped in read(low[base:end], shape, region)
+    ]
+
+
+_CACHED_CHAIN = 120  # characters; a longer chain (hostile noise, mostly) is read every time
+
+
+@lru_cache(maxsize=16384)
+def _chain_readings(
+    low: str, shape: tuple[tuple[int, int, str, bool, frozenset[str], int], ...], region: str
+) -> tuple[tuple[str, int, int, bool, bool], ...]:
+    """(E.164, first and last group, '+' typed, regrouped) of each number of the chain of groups
+    ``shape`` (`_Group` fields, offsets in ``low``)."""
+    groups = [_Group(*g) for g in shape]
     regions, lengths = _readings_of(region)
     chain = _Chain(low, groups)
     weights = chain.weights
@@ -685,9 +709,9 @@ def _numbers_in_chain(
             i += 1
             continue
         j, e164, plus, regrouped = taken
-        found.append((e164, groups[i : j + 1], plus, regrouped))
+        found.append((e164, i, j, plus, regrouped))
         i = j + 1
-    return found
+    return tuple(found)
 
 
 _TWO_SYMBOLS = re.compile(r"[^\w\s.()\-]{2}")
