@@ -214,7 +214,7 @@ def test_every_commit_of_the_writer_makes_kept_answers_stale_even_mid_job(ctx: C
 
     committed, release = threading.Event(), threading.Event()
     before = ctx.writer.generation
-    ctx.answers.put("k", Answer(b"old", None, before, time.monotonic(), False))
+    ctx.answers.put("k", Answer(b"old", None, (before, 0), time.monotonic(), False))
 
     def batches(con: duckdb.DuckDBPyConnection) -> int:
         with transaction(con):
@@ -227,8 +227,39 @@ def test_every_commit_of_the_writer_makes_kept_answers_stale_even_mid_job(ctx: C
     try:
         assert committed.wait(timeout=120)
         assert ctx.writer.generation > before and ctx.writer.running == "ingest"
-        assert ctx.answers.get("k", ctx.writer.generation, busy=True) is None
+        assert ctx.answers.get("k", (ctx.writer.generation, 0), busy=True) is None
         assert _count(ctx.cursor()) == 2  # and a read now sees the batch
     finally:
         release.set()
         job.result(timeout=120)
+
+
+def test_an_ingest_batch_is_counted_apart_from_links_and_scores(tmp_path: Path, ctx: Context) -> None:
+    """A batch of ads written by an ingest (`Store.write_batch`) moves the writer's count of
+    batches only; any other commit (a link run, a label) moves its other count."""
+    from threadline.ingest import ingest_file
+    from threadline.store._tx import transaction
+
+    ads = tmp_path / "ads.jsonl"
+    ads.write_text(
+        '{"id": "a1", "source": "s", "title": "Mia", "body": "Call 713-555-0142, sweet and discreet."}\n',
+        encoding="utf-8",
+    )
+    before, batches = ctx.writer.generation, ctx.writer.ads_generation
+
+    def ingest_only(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+        assert con is ctx.store.connection  # the writer's, as a handed-over `ingest` runs it
+        report = ingest_file(ads, ctx.store, workers=0)
+        assert report.new_ads == 1
+        return ctx.writer.generation, ctx.writer.ads_generation
+
+    during = ctx.writer.submit("ingest", ingest_only).result(timeout=120)
+    assert during == (before, batches + 1)  # mid-job: the batch only
+    assert ctx.writer.generation == before + 1  # the job's end counts as a change of everything
+
+    def label(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+        with transaction(con):
+            con.execute("INSERT INTO probe VALUES (3)")
+        return ctx.writer.generation, ctx.writer.ads_generation
+
+    assert ctx.writer.submit("label", label).result(timeout=120) == (before + 2, batches + 1)

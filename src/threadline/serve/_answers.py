@@ -2,12 +2,15 @@
 same queue page or network cost one read, not twenty.
 
 An answer is the encoded JSON of one route with one set of parameters (the same for every
-caller: what a reader may see does not depend on who reads). It stays valid while nothing was
-written: the writer counts the jobs it has finished and the transactions it has committed
-(`Writer.generation`; an ingest commits batch after batch within its one job), and an answer
-made under an earlier count is never given again, so an analyst's own decision or label shows on
-the next read. While a job runs an answer is also given for at most ``busy_seconds`` after it
-was made, for a write that does not go through a `transaction` block.
+caller: what a reader may see does not depend on who reads). It stays valid while nothing it
+reads was written: the writer counts the jobs it has finished and the transactions it has committed
+(`Writer.generation`), and an answer made under an earlier count is never given again, so an
+analyst's own decision or label shows on the next read. An ingest commits batch after batch within
+its one job, changing stored ads and their words but nothing linked or scored until its link run:
+those commits have their own count (`Writer.ads_generation`), which only answers reading stored
+ads (an ad, a search) are made stale by; the queue and network views are not. While a job runs an
+answer is also given for at most ``busy_seconds`` after it was made, for a write that does not go
+through a `transaction` block.
 
 Each read is audited whether its answer was kept or not (the routes do it, not this cache).
 Kept answers are bounded in total bytes, the least recently used dropped first.
@@ -29,7 +32,7 @@ __all__ = ["Answer", "Answers"]
 class Answer:
     body: bytes  # the encoded JSON
     meta: Any  # what the route needs besides the body (the object its audit entry names)
-    generation: int  # the writer's count of finished jobs when the read began
+    generation: tuple[int, int]  # the writer's counts when the read began (`Writer.generation`)
     made: float  # monotonic time the read began
     busy: bool  # a job was running when the read began
 
@@ -44,7 +47,7 @@ class Answers:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable, generation: int, busy: bool) -> Answer | None:
+    def get(self, key: Hashable, generation: tuple[int, int], busy: bool) -> Answer | None:
         """The answer kept for ``key`` if it still holds: made at this ``generation``, and, when
         a job runs now or ran when it was made, not older than ``busy_seconds``."""
         now = time.monotonic()

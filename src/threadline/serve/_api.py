@@ -107,17 +107,23 @@ async def _kept_read(
     key: tuple[Any, ...],
     compute: Callable[[duckdb.DuckDBPyConnection], tuple[Any, Any]],
     audit: Callable[[Context, Caller, Any], None],
+    *,
+    reads_ads: bool = False,
 ) -> Response:
     """A read whose answer is the same for every caller: ``compute(cursor)`` gives (JSON value,
     meta) and its encoded answer is kept until the store changes (`_answers`); ``audit(ctx,
     caller, meta)`` records the read every time, kept answer or not. ``X-Threadline-Answer``
-    says which (``kept`` or ``read``), for load tests."""
+    says which (``kept`` or ``read``), for load tests. ``reads_ads``: the answer reads ads as
+    stored (their versions, extractions or words), which an ingest's batches change before its
+    link run; other answers read what linking and scoring saved."""
     ctx = context(request)
     who = caller(request)
 
     def run() -> Response:
         writer = ctx.writer
-        generation, busy = writer.generation, writer.running is not None  # before reading
+        # before reading
+        generation = (writer.generation, writer.ads_generation if reads_ads else 0)
+        busy = writer.running is not None
         answer = ctx.answers.get(key, generation, busy)
         kept = answer is not None
         if answer is None:
@@ -253,7 +259,7 @@ async def ad(
     def audit(ctx: Context, who: Caller, _: Any) -> None:
         _audit_read(ctx, who, "read ad", f"{source}:{ad_id}")
 
-    return await _kept_read(request, ("ad", source, ad_id), compute, audit)
+    return await _kept_read(request, ("ad", source, ad_id), compute, audit, reads_ads=True)
 
 
 @guarded(router, "GET", "/api/v1/search", Action.SEARCH, summary="Search")
@@ -276,7 +282,7 @@ async def search(
     def audit(ctx: Context, who: Caller, _: Any) -> None:
         _audit_read(ctx, who, "search", q[:200], offset=offset)
 
-    return await _kept_read(request, ("search", q, limit, offset, region), compute, audit)
+    return await _kept_read(request, ("search", q, limit, offset, region), compute, audit, reads_ads=True)
 
 
 @guarded(router, "GET", "/api/v1/hubs", Action.READ, summary="Hubs")

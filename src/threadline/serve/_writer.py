@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from threadline.store._tx import on_commit
+from threadline.store._tx import Touches, on_commit
 
 __all__ = ["REFUSALS", "Readers", "Writer"]
 
@@ -49,15 +49,22 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
         self.running: str | None = None  # what the writer does now, for the health check
         # Jobs finished and transactions committed so far: kept answers of reads made before the
-        # last are stale (`_answers`); an ingest commits batch after batch within its one job.
+        # last are stale (`_answers`). An ingest commits batch after batch within its one job,
+        # changing ads and their words but nothing linked or scored until its link run: those
+        # commits are counted apart (``ads_generation``), so that the queue and network views
+        # stay kept while an ingest runs, and ads and searches do not.
         self.generation = 0
+        self.ads_generation = 0
         on_commit(con, self._committed)
 
     def start(self) -> None:
         self._thread.start()
 
-    def _committed(self) -> None:
-        self.generation += 1
+    def _committed(self, touches: Touches) -> None:
+        if touches == "ads":
+            self.ads_generation += 1
+        else:
+            self.generation += 1
 
     def submit(self, name: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
         future: Future[T] = Future()

@@ -499,7 +499,7 @@ class Store:
         self._check_writable()
         now = utc_now()
         con = self._con
-        with transaction(con):
+        with transaction(con, touches="ads"):  # nothing linked or scored changes here
             result = self._write(ads, quarantined, run_id, now)
         return result
 
