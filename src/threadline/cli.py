@@ -79,17 +79,30 @@ class CommandRefused(ValueError):
 _F = TypeVar("_F", bound=Callable[..., None])
 
 
-def _through_server(kind: str) -> Callable[[_F], _F]:
+def _through_server(kind: str, secret: Callable[[dict[str, Any]], str] | None = None) -> Callable[[_F], _F]:
     """Mark a command on a store: while a server holds its --db, the server runs it. ``kind``:
     'read'; 'write', which the server runs in its writer's queue; 'admin', a write that appends to
     the audit itself (`user`, `token`, `audit export`), which the server also runs holding the
-    audit's lock, as it does for its own entries."""
+    audit's lock, as it does for its own entries. ``secret(params)``: what the command reads from
+    the terminal or stdin (a new password), read here and handed over apart (`handoff.SECRET`)."""
 
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
         def command(**params: Any) -> None:
             if _SERVED.get() is None and params.get("db") is not None:
-                answer = _hand_over(Path(params["db"]), params)
+                from threadline.handoff import SECRET, running_server
+
+                db = Path(params["db"])
+                said = secret(params) if secret is not None and running_server(db) is not None else None
+                answer = _hand_over(db, params, said)
+                if answer is None and said is not None:
+                    # The server stopped meanwhile: run here, with what was read already.
+                    token = SECRET.set(said)
+                    try:
+                        fn(**params)
+                    finally:
+                        SECRET.reset(token)
+                    return
                 if answer is not None:
                     sys.stdout.write(answer.stdout)
                     sys.stdout.flush()
@@ -118,7 +131,7 @@ def _portable(name: str, value: Any) -> Any:
     return value
 
 
-def _hand_over(db: Path, params: dict[str, Any]) -> Answer | None:
+def _hand_over(db: Path, params: dict[str, Any], secret: str | None = None) -> Answer | None:
     """The server's answer to this command, or None when no server holds ``db``."""
     from threadline.handoff import HandoffError, send
 
@@ -133,6 +146,8 @@ def _hand_over(db: Path, params: dict[str, Any]) -> Answer | None:
         "params": {name: _portable(name, value) for name, value in params.items()},
         "color": ctx.color if ctx.color is not None else sys.stdout.isatty(),
     }
+    if secret is not None:
+        payload["secret"] = secret
     try:
         return send(db, payload)
     except HandoffError as exc:
@@ -165,11 +180,13 @@ def run_served(
     *,
     store: Store,
     audit: Callable[[str, str | None, dict[str, Any]], None],
+    secret: str | None = None,
 ) -> Answer:
     """Run the command ``names`` with ``params`` (as `_hand_over` sent them) on ``store``, inside a
-    server (after `threadline._capture.install`): what it printed and its exit status."""
+    server (after `threadline._capture.install`): what it printed and its exit status. ``secret``:
+    what the command read where it was typed (`handoff.SECRET`)."""
     from threadline._capture import capture
-    from threadline.handoff import Answer
+    from threadline.handoff import SECRET, Answer
 
     command = _resolve_command(names)
     assert command.callback is not None
@@ -182,9 +199,11 @@ def run_served(
                 if p.name is not None and p.name in params
             }
             token = _SERVED.set(Served(store, cast(Path, values["db"]), audit))
+            said = SECRET.set(secret)
             try:
                 _one_line_errors(lambda: ctx.invoke(command.callback, **values))  # type: ignore[arg-type]
             finally:
+                SECRET.reset(said)
                 _SERVED.reset(token)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
@@ -1678,14 +1697,17 @@ def load(output: str, db: Path) -> None:
 
 # Accounts, API tokens and the audit: `threadline user|token|audit ...` (threadline.service).
 from threadline.service.cli_admin import COMMANDS as _ADMIN_COMMANDS  # noqa: E402
+from threadline.service.cli_admin import new_password  # noqa: E402
 
 for _command in _ADMIN_COMMANDS:
     cli.add_command(_command)
 
 # How a server runs them (marked here: `cli_admin` cannot import this module while it loads).
-# `user add` and `user password` read a password from the terminal or stdin, which the server has
-# not: they need the server stopped.
+# `user add` and `user password` read the new password where they are typed (the terminal or
+# stdin is there) and hand it to the server apart from their parameters.
 _ADMIN_SERVED = {
+    ("user", "add"): "admin",
+    ("user", "password"): "admin",
     ("user", "list"): "read",
     ("user", "disable"): "admin",
     ("user", "enable"): "admin",
@@ -1696,11 +1718,12 @@ _ADMIN_SERVED = {
     ("audit", "verify"): "read",
     ("audit", "export"): "admin",
 }
+_ADMIN_SECRETS = {("user", "add"): new_password, ("user", "password"): new_password}
 for (_group, _name), _kind in _ADMIN_SERVED.items():
     _admin = _resolve_command([_group, _name])
     if not hasattr(_admin.callback, "served"):  # marked once, by whichever copy of this module loads first
         assert _admin.callback is not None
-        _admin.callback = _through_server(_kind)(_admin.callback)
+        _admin.callback = _through_server(_kind, _ADMIN_SECRETS.get((_group, _name)))(_admin.callback)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCAL_PATH",
+    "SECRET",
     "SERVED",
     "Answer",
     "HandoffError",
@@ -74,6 +75,12 @@ class Served:
 # run as `python -m threadline.cli`, that module is loaded twice (as __main__, and by name when
 # the server or an admin command imports it), and both copies must see the one state.
 SERVED: ContextVar[Served | None] = ContextVar("threadline_served", default=None)
+
+# A secret the command needs (`user add`'s new password), read where the command was typed (the
+# terminal or stdin is there, not in the server) and handed over beside its parameters: on the
+# owner-only socket, never in the parameters the server logs or audits. Set while the command
+# runs with it, in the server or, when the server went away meanwhile, here.
+SECRET: ContextVar[str | None] = ContextVar("threadline_secret", default=None)
 
 
 def lock_path(store_file: Path) -> Path:

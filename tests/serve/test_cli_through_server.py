@@ -199,29 +199,36 @@ def test_admin_commands_through_the_server(running: Running) -> None:
         assert client.get("/api/v1/hubs", headers=headers).status_code == 200  # the new token works
     listed = running.run("token", "list", "--db", str(running.db))
     assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["T1", "T2"], listed.stdout
-    # a password is read from the terminal or stdin, which the server has not: refused plainly
-    refused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "threadline.cli",
-            "user",
-            "add",
-            "bo",
-            "--role",
-            "analyst",
-            "--db",
-            str(running.db),
-        ],
-        input="a long enough password\n",
-        capture_output=True,
-        text=True,
-        env=running.env,
-        timeout=600,
-    )
-    assert refused.returncode == 1 and refused.stderr.startswith("threadline: "), refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1 and "stop it" in refused.stderr
-    assert "a server runs on this store" in refused.stderr and "POST /api/v1/users" in refused.stderr
+    # `user add` and `user password` read the new password here (stdin) and hand it over apart
+    def with_password(password: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "threadline.cli", *args, "--db", str(running.db)],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            env=running.env,
+            timeout=600,
+        )
+
+    first, second = "bo's first long passphrase", "bo's second long passphrase"
+    added_user = with_password(first, "user", "add", "bo", "--role", "analyst")
+    assert added_user.returncode == 0 and added_user.stdout == "user: added bo (analyst)\n", added_user.stderr
+    short = with_password("short", "user", "password", "bo")  # checked: refused with one line
+    assert short.returncode == 1 and len(short.stderr.strip().splitlines()) == 1, short.stderr
+    with httpx.Client(base_url=running.url, timeout=TIMEOUT) as client:
+        assert client.post("/login", json={"name": "bo", "password": first}).status_code == 200
+    changed = with_password(second, "user", "password", "bo")
+    assert changed.returncode == 0 and changed.stdout == "user: new password for bo\n", changed.stderr
+    with httpx.Client(base_url=running.url, timeout=TIMEOUT) as client:
+        assert client.post("/login", json={"name": "bo", "password": first}).status_code == 401
+        assert client.post("/login", json={"name": "bo", "password": second}).status_code == 200
+    # audited as the OS user from the command line; the password is nowhere in the audit
+    exported = running.run("audit", "export", "--db", str(running.db))
+    assert exported.returncode == 0, exported.stderr
+    entries = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+    acts = [(e["action"], e["object"], e["origin"]) for e in entries if e["object"] == "bo"]
+    assert ("user add", "bo", "cli") in acts and ("user password", "bo", "cli") in acts, acts
+    assert first not in exported.stdout and second not in exported.stdout
 
 
 READS = [

@@ -67,7 +67,8 @@ def _over_tcp(scope: Mapping[str, Any]) -> bool:
 
 
 def create_local_app(ctx: Context) -> Starlette:
-    """The app of the socket: POST /cli {"command": [...], "params": {...}, "color": bool}."""
+    """The app of the socket: POST /cli {"command": [...], "params": {...}, "color": bool} and, for
+    a command that reads a new password where it is typed, "secret"."""
     # Only this OS user can reach the socket (see above): the actor of every act through it.
     actor = os_actor()
 
@@ -81,6 +82,9 @@ def create_local_app(ctx: Context) -> Starlette:
             names = [str(n) for n in body["command"]]
             params = dict(body["params"])
             color = body.get("color")
+            secret = body.get("secret")  # a new password: never logged or audited
+            if secret is not None and not isinstance(secret, str):
+                raise TypeError("secret: not a string")
             kind = served_kind(names)
         except (ValueError, KeyError, TypeError, CommandRefused) as exc:
             return JSONResponse({"error": f"not a command the server runs: {exc}"}, status_code=400)
@@ -91,7 +95,7 @@ def create_local_app(ctx: Context) -> Starlette:
 
             store = Store(con, ctx.store.path, read_only=kind == "read")
             try:
-                answer = run_served(names, params, color, store=store, audit=audit)
+                answer = run_served(names, params, color, store=store, audit=audit, secret=secret)
             except Exception as exc:  # what the command line would show as a traceback
                 _log.exception("command %s failed in the server", " ".join(names))
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

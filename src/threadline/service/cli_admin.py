@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -44,12 +44,9 @@ def _store(db: Path, *, read_only: bool = False, create: bool = False) -> Iterat
     if not (create and not db.exists()):
         _readable(db)
     if SERVED.get() is None and (server := running_server(db)) is not None:
-        # A command the server does not run for us (`user add` and `user password` read a password
-        # here): DuckDB's lock would refuse it less plainly.
-        _fail(
-            f"{db}: a server runs on this store (pid {server.pid}, {server.url}): stop it for this "
-            "command, or have an admin do it over the API (POST /api/v1/users, /api/v1/users/NAME/password)"
-        )
+        # The server started after this command looked for it (each admin command is handed to a
+        # running server): DuckDB's lock would refuse it less plainly.
+        _fail(f"{db}: a server runs on this store (pid {server.pid}, {server.url}): run the command again")
     key_was_there = audit_log.key_file(db.absolute()).exists()
     try:
         # _open: the running server's store when the server runs this command for the command line
@@ -70,11 +67,22 @@ def _when(value: datetime | None) -> str:
     return "-" if value is None else f"{value:%Y-%m-%d %H:%M}"
 
 
+def new_password(params: dict[str, Any]) -> str:
+    """The new password of `user add` or `user password` with ``params`` (read where the command
+    was typed, before a running server is handed the command)."""
+    return _read_password(bool(params.get("password_stdin")))
+
+
 def _read_password(from_stdin: bool) -> str:
-    """A new password: asked twice on a terminal, else one line of stdin; checked."""
+    """A new password: the one read before a hand-over to the server (`handoff.SECRET`), else
+    asked twice on a terminal, else one line of stdin; checked."""
+    from threadline.handoff import SECRET
     from threadline.service.accounts import AccountError, check_password
 
-    if from_stdin or not sys.stdin.isatty():  # a script: no terminal to ask twice on
+    handed = SECRET.get()
+    if handed is not None:
+        password = handed
+    elif from_stdin or not sys.stdin.isatty():  # a script: no terminal to ask twice on
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
