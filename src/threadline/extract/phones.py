@@ -123,10 +123,32 @@ def _runs(low: str) -> tuple[list[list[_Group]], float]:
     """The runs of joined digit-bearing tokens with enough digits for a number, and the digits of
     the whole text (a weak token counting half).
 
-    Runs with too few digits for any number (most of an ad: ages, prices, "I", "to") are dropped
-    before the closer look, which only ever splits a run further. Tokens are kept as plain tuples
-    until their run is known to be long enough: most never become a `_Group`."""
+    A line break ends every run (see `_joins`), so the runs of a text are those of its lines, read
+    one at a time: a line that recurs across ads (a template's sentence, a site's footer) is read
+    once (`_line_runs`)."""
     runs: list[list[_Group]] = []
+    weight = 0.0
+    offset = 0
+    for line in low.split("\n"):
+        line_runs, line_weight = _line_runs_cached(line) if len(line) <= _CACHED_LINE else _line_runs(line)
+        weight += line_weight  # multiples of 0.5: the sum is exact in any order
+        runs.extend(
+            [
+                _Group(start + offset, end + offset, digits, weak, styles)
+                for start, end, digits, weak, styles in run
+            ]
+            for run in line_runs
+        )
+        offset += len(line) + 1
+    return runs, weight
+
+
+def _line_runs(low: str) -> tuple[tuple[tuple[Piece, ...], ...], float]:
+    """`_runs` of one line, its tokens as plain tuples (offsets in the line).
+
+    Runs with too few digits for any number (most of an ad: ages, prices, "I", "to") are dropped
+    before the closer look, which only ever splits a run further."""
+    runs: list[tuple[Piece, ...]] = []
     run: list[Piece] = []
     run_digits = 0
     weight = 0.0
@@ -141,13 +163,17 @@ def _runs(low: str) -> tuple[list[list[_Group]], float]:
             # `_joins_at`, inlined: this runs for every token of every ad.
             if run and not (start - run[-1][1] <= _MAX_GAP and _joins(low[run[-1][1] : start])):
                 if run_digits >= _MIN_DIGITS:
-                    runs.append([_Group(*piece) for piece in run])
+                    runs.append(tuple(run))
                 run, run_digits = [], 0
             run.append((start, base + end, digits, weak, styles))
             run_digits += len(digits)
     if run_digits >= _MIN_DIGITS:
-        runs.append([_Group(*piece) for piece in run])
-    return runs, weight
+        runs.append(tuple(run))
+    return tuple(runs), weight
+
+
+_CACHED_LINE = 200  # characters; longer lines seldom recur
+_line_runs_cached = lru_cache(maxsize=16384)(_line_runs)
 
 
 def _joins_at(low: str, end: int, start: int) -> bool:
