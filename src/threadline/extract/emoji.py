@@ -25,7 +25,7 @@ import emoji as emoji_data
 
 from threadline.model import Found, Span
 
-__all__ = ["emoji_name", "find_emoji"]
+__all__ = ["emoji_in", "emoji_name", "find_emoji"]
 
 _ZWJ = "\u200d"
 _SKIN = "\U0001f3fb-\U0001f3ff"
@@ -154,6 +154,13 @@ _CACHE_MAX_CHARS = 20_000
 _SHORT_TEXT = 120
 
 _Emoji = tuple[str, str, list[int], list[int]]
+
+
+def emoji_in(text: str) -> tuple[tuple[str, str, list[int], list[int]], ...]:
+    """(name, sequence as first written, starts, ends) of every emoji in one text, in order of
+    first appearance: what `find_emoji` reads, without making its `Found` objects (the lists are
+    shared with a cache, not to be changed)."""
+    return _emoji_of(text)
 
 
 def _emoji_of(text: str) -> tuple[_Emoji, ...]:

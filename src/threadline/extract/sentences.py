@@ -121,8 +121,8 @@ def mask_sentence(piece: str) -> tuple[str, int, int]:
 
 
 @lru_cache(maxsize=32768)
-def _sentence(piece: str) -> tuple[int, str, int, int] | None:
-    """(hash, masked text, start and end of its visible characters) of one piece of masked text,
+def _sentence(piece: str) -> tuple[str, str, int, int] | None:
+    """(hash in decimal, masked text, start and end of its visible characters) of one piece of masked text,
     or None if it is too short to count. A piece over `_MAX_SENTENCE_CHARS` is hashed on its
     beginning.
 
@@ -130,7 +130,7 @@ def _sentence(piece: str) -> tuple[int, str, int, int] | None:
     masked, tokens, words = mask_sentence(piece[:_MAX_SENTENCE_CHARS])
     if tokens < MIN_TOKENS or words < MIN_WORDS:
         return None
-    return sentence_hash(masked), masked, len(piece) - len(piece.lstrip()), len(piece.rstrip())
+    return str(sentence_hash(masked)), masked, len(piece) - len(piece.lstrip()), len(piece.rstrip())
 
 
 def _echoes(text: str, values: Iterable[str]) -> list[tuple[int, int]]:
@@ -205,8 +205,8 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
     ["hi i'm mia", 'call # # # now']
     """
     # Spans as (field, start, end) tuples until the end: a tuple hashes in C, a `Span` in Python.
-    spans: dict[int, dict[tuple[str, int, int], None]] = {}
-    details: dict[int, dict[str, str]] = {}
+    spans: dict[str, dict[tuple[str, int, int], None]] = {}
+    details: dict[str, dict[str, str]] = {}
     texts = [(field, text) for field, text in texts if field in _TEXT_FIELDS and text]
     masks = _masks(texts, found)
     for field, text in texts:
@@ -235,4 +235,4 @@ def find_sentences(texts: Iterable[tuple[str, str]], found: Sequence[Found]) -> 
                 details[value] = {"text": masked}
             elif len(seen) < MAX_SPANS:
                 seen[span] = None
-    return [Found("sentence", str(v), tuple(starmap(Span, s)), details[v]) for v, s in spans.items()]
+    return [Found("sentence", v, tuple(starmap(Span, s)), details[v]) for v, s in spans.items()]
