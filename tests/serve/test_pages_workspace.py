@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,8 +29,8 @@ from threadline.service import accounts, audit, tokens
 from threadline.service._common import Actor
 
 ADMIN = Actor("root", "os-user", "cli")
-# Users of this module's store: an analyst, a supervisor, and one who changes their password.
-USERS = {"ana": "analyst", "sam": "supervisor", "pat": "analyst"}
+# Users of this module's store: an analyst, a supervisor, and two who change their password.
+USERS = {"ana": "analyst", "sam": "supervisor", "pat": "analyst", "max": "analyst"}
 NEW_PASSWORD = "a much longer passphrase now"
 READ_TOKEN: list[str] = []  # a dashboard's token (scope read) for ana, made with the store
 
@@ -326,14 +327,20 @@ def test_the_decisions_and_audit_pages_in_the_browser(
     tab: Any, server: Server, shots: Path, dialogs: list[str]
 ) -> None:
     _sign_in(tab, server, "sam")
+    tab.goto(f"/networks/{server.network}")  # a label of sam's, the newest act
+    form = tab.locator("form[aria-label='Label this network']")
+    form.locator("input[name=note]").fill("second look: no sign of control")
+    form.locator("button[value=independent]").click()
+    tab.wait_for_url(re.compile(r".*\?done=L\d+.*"))
     tab.click("nav >> text=Decisions")
     tab.wait_for_url(f"{server.url}/decisions")
-    assert tab.locator("table.acts tbody tr").count() >= 3
+    assert "second look" in tab.locator("table.acts tbody tr").first.inner_text()
     _screenshot(tab, shots, "decisions.png")
     tab.locator("table.acts tbody tr").first.locator("a[href^='/networks/']").click()
     tab.wait_for_url(re.compile(r".*/networks/N\d+"))
     tab.click("nav >> text=Audit")
     tab.wait_for_url(f"{server.url}/audit")
+    tab.select_option("select[name=user]", "sam")
     tab.select_option("select[name=action]", "label")
     tab.click("form.filters button[type=submit]")
     tab.wait_for_url(re.compile(r".*/audit\?.*action=label.*"))
@@ -376,18 +383,112 @@ def test_changing_ones_password_ends_every_other_session(server: Server) -> None
 
 
 def test_changing_ones_password_in_the_browser(tab: Any, server: Server, shots: Path) -> None:
-    _sign_in(tab, server, "pat", NEW_PASSWORD)
+    _sign_in(tab, server, "max")
     tab.click(".bar a.user")
     tab.wait_for_url(f"{server.url}/password")
     assert tab.evaluate("document.activeElement.name") == "current"
+    tab.keyboard.type(PASSWORD)
+    tab.keyboard.press("Tab")
     tab.keyboard.type(NEW_PASSWORD)
     tab.keyboard.press("Tab")
-    tab.keyboard.type(PASSWORD + " again")
-    tab.keyboard.press("Tab")
-    tab.keyboard.type(PASSWORD + " again")
+    tab.keyboard.type(NEW_PASSWORD)
     tab.keyboard.press("Enter")
     tab.wait_for_url(f"{server.url}/password?changed=1")
     assert "Password changed" in tab.locator("[role=status]").inner_text()
     _screenshot(tab, shots, "password.png")
     tab.goto("/")
-    assert tab.locator(".bar .user").inner_text() == "pat"  # still signed in here
+    assert tab.locator(".bar .user").inner_text() == "max"  # still signed in here
+
+
+# -- acts on a network page -----------------------------------------------------------------------
+
+X2 = 'evil:x2"><svg onload=window.__pwned=1>'
+
+
+def _network_of(client: httpx.Client, ad: str) -> str:
+    source, ad_id = ad.split(":", 1)
+    found: str = client.get(f"/api/v1/ads/{source}/{quote(ad_id, safe='')}").json()["network"]
+    return found
+
+
+def test_a_network_is_labelled_separated_and_revoked_from_its_page(server: Server) -> None:
+    with _client(server) as client:
+        network = _network_of(client, "evil:x1")
+        assert _network_of(client, X2) == network  # the three hostile ads share a phone
+        here = f"/networks/{network}"
+        page = client.get(here)
+        csrf = _csrf(page)
+        assert f'action="{here}/label"' in page.text and f'action="{here}/separate"' in page.text
+        assert 'value="evil:x2&#34;&gt;&lt;svg onload=window.__pwned=1&gt;"' in page.text  # a tick's value
+        unsaid = client.post(f"{here}/label", data={"label": "unsure", "note": " ", "csrf_token": csrf})
+        assert unsaid.status_code == 422 and "a reason is required" in unsaid.text
+        labelled = client.post(
+            f"{here}/label", data={"label": "unsure", "note": HOSTILE_NOTE, "csrf_token": csrf}
+        )
+        assert labelled.status_code == 303 and "done=L" in labelled.headers["location"]
+        shown = client.get(labelled.headers["location"])
+        ref = re.search(r"(L\d+) recorded", shown.text)
+        assert ref and "<img src=x" not in shown.text and "&lt;img src=x onerror=" in shown.text
+        assert f'name="ref" value="{ref.group(1)}"' in shown.text  # it can be revoked from here
+        revoked = client.post(
+            f"{here}/revoke", data={"ref": ref.group(1), "note": "wrong one", "csrf_token": csrf}
+        )
+        assert revoked.status_code == 303
+        assert f'name="ref" value="{ref.group(1)}"' not in client.get(here).text  # no longer in force
+        one_side = client.post(f"{here}/separate", data={"a": "evil:x1", "note": "x", "csrf_token": csrf})
+        assert one_side.status_code == 422 and "one as B" in one_side.text
+        separated = client.post(
+            f"{here}/separate",
+            data={"a": "evil:x1", "b": ["evil:x3", X2], "note": "different writers", "csrf_token": csrf},
+        )
+        assert separated.status_code == 303 and "done=D" in separated.headers["location"]
+        decision = re.search(r"done=(D\d+)", separated.headers["location"])
+        assert decision
+        for _ in range(200):  # the link run after it
+            if _network_of(client, "evil:x1") != _network_of(client, "evil:x3"):
+                break
+            time.sleep(0.1)
+        assert _network_of(client, "evil:x1") != _network_of(client, "evil:x3")
+        # sam's decision (a hub mark) is not ana's to revoke: no form, and a forged post is refused
+        theirs = client.get("/decisions", params={"by": "sam"})
+        sams = re.search(r'<td class="ref-cell">(D\d+)</td>', theirs.text)
+        assert sams
+        forged = client.post(
+            f"{here}/revoke", data={"ref": sams.group(1), "note": "mine now", "csrf_token": csrf}
+        )
+        assert forged.status_code == 403 and "may revoke only its own" in forged.text
+    with _client(server, "sam") as client:  # a supervisor revokes an analyst's separation
+        here = f"/networks/{_network_of(client, 'evil:x1')}"
+        page = client.get(here)
+        assert f'name="ref" value="{decision.group(1)}"' in page.text
+        done = client.post(
+            f"{here}/revoke",
+            data={"ref": decision.group(1), "note": "same writer after all", "csrf_token": _csrf(page)},
+        )
+        assert done.status_code == 303
+    acts = [(a, o) for a, o, _ in _audit_of(server, "ana")]
+    assert ("label", ref.group(1)) in acts and ("revoke label", ref.group(1)) in acts
+    assert ("separate", decision.group(1)) in acts
+    assert ("revoke", decision.group(1)) in [(a, o) for a, o, _ in _audit_of(server, "sam")]
+
+
+def test_labelling_and_separating_in_the_browser(
+    tab: Any, server: Server, shots: Path, dialogs: list[str]
+) -> None:
+    _sign_in(tab, server)
+    tab.goto(f"/networks/{server.network}")
+    form = tab.locator("form[aria-label='Label this network']")
+    form.locator("input[name=note]").fill("controlled: one manager for every woman")
+    form.locator("button[value=trafficking]").click()
+    tab.wait_for_url(re.compile(r".*\?done=L\d+.*"))
+    assert "recorded" in tab.locator("[role=status]").first.inner_text()
+    assert tab.locator("table.labels td", has_text="controlled: one manager").count() == 1
+    _screenshot(tab, shots, "network-acts.png")
+    rows = tab.locator("table.ads tbody tr")
+    rows.nth(0).locator("input[name=a]").check()
+    rows.nth(1).locator("input[name=b]").check()
+    tab.locator("#separate input[name=note]").fill("two writers")
+    tab.locator("#separate button[type=submit]").click()
+    tab.wait_for_url(re.compile(r".*\?done=D\d+.*"))
+    assert "Linking runs again" in tab.locator("[role=status]").first.inner_text()
+    assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 import duckdb
 import jinja2
@@ -154,7 +154,9 @@ async def _form(request: Request) -> dict[str, str]:
     if kind != "application/x-www-form-urlencoded":
         return {}
     try:
-        form = parse_qs((await request.body()).decode("utf-8"), max_num_fields=20)
+        form = parse_qs(
+            (await request.body()).decode("utf-8"), max_num_fields=2100
+        )  # a separation ticks many ads
     except (ValueError, UnicodeDecodeError):
         return {}
     return {key: values[0] for key, values in form.items()}
@@ -348,13 +350,17 @@ async def queue_page(request: Request) -> Response:
 
 @page("GET", "/networks/{network_id}", Action.READ)
 async def network_page(request: Request, network_id: str) -> Response:
-    """A network's persons, identifiers, ads (a page), score reasons, hubs, itinerary, decisions."""
+    """A network's persons, identifiers, ads (a page), score reasons, hubs, itinerary, decisions,
+    and the acts on it (label, separate, revoke), each asking for a reason."""
+    return await _network_view(request, network_id, _offset(request.query_params.get("offset")))
+
+
+async def _network_view(
+    request: Request, network_id: str, offset: int, *, status: int = 200, problem: str | None = None
+) -> Response:
     if len(network_id) > 40:
         raise HTTPException(404, "no such network")
-    try:
-        offset = max(0, min(int(request.query_params.get("offset", "0") or 0), 10**9))
-    except ValueError:
-        offset = 0
+    done = request.query_params.get("done", "") if problem is None else ""
 
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str]]:
         from threadline.link.text import text_hub_examples
@@ -373,9 +379,11 @@ async def network_page(request: Request, network_id: str) -> Response:
     here = f"/networks/{_q(view.network)}"
     before = f"{here}?offset={max(0, offset - PAGE_SIZE)}" if offset > 0 else None
     after = f"{here}?offset={offset + PAGE_SIZE}" if offset + len(ads.items) < ads.total else None
+    writer = context(request).writer
     return render(
         request,
         "network.html",
+        status=status,
         view=view,
         texts=texts,
         asked=network_id,
@@ -383,7 +391,95 @@ async def network_page(request: Request, network_id: str) -> Response:
         after=after,
         first=offset + 1,
         last=offset + len(ads.items),
+        offset=offset,
+        labels=LABELS,
+        problem=problem,
+        done=done if _DONE_ACT.fullmatch(done) else None,
+        relinking=writer.running is not None or writer.pending > 0,
     )
+
+
+_DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
+
+
+async def _network_act(
+    request: Request, network_id: str, act: Callable[[dict[str, str], list[tuple[str, str]]], Any]
+) -> Response:
+    """An act posted from a network page: its reason required, ``act(form, pairs)`` run (an act of
+    `_api`: the writer, audited), then back to the page saying what was recorded
+    (Post/Redirect/Get); a refusal is the page again with the reason, and its status."""
+    body = await request.body()
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), max_num_fields=2100)
+    except (ValueError, UnicodeDecodeError):
+        pairs = []
+    form = {k: v for k, v in pairs}
+    offset = _offset(form.get("offset"))
+    note = form.get("note", "").strip()
+    if not note:
+        return await _network_view(
+            request, network_id, offset, status=422, problem="Say why: a reason is required."
+        )
+    if len(note) > _MAX_NOTE:
+        return await _network_view(
+            request, network_id, offset, status=422, problem=f"A reason has at most {_MAX_NOTE} characters."
+        )
+    form["note"] = note
+    try:
+        done = await act(form, pairs)
+    except HTTPException as exc:
+        reason = exc.detail if isinstance(exc.detail, str) else "refused"
+        return await _network_view(request, network_id, offset, status=exc.status_code, problem=reason)
+    return RedirectResponse(f"/networks/{_q(network_id)}?" + urlencode({"done": done, "offset": offset}), 303)
+
+
+@page("POST", "/networks/{network_id}/label", Action.LABEL)
+async def network_label(request: Request, network_id: str) -> Response:
+    """Label the network (trafficking, independent, unsure) with a reason."""
+    from threadline.serve._api import label_act
+
+    async def act(form: dict[str, str], _: list[tuple[str, str]]) -> str:
+        if form.get("label") not in LABELS:
+            raise HTTPException(422, f"Choose a label: {', '.join(LABELS)}.")
+        return str((await label_act(request, network_id, form["label"], form["note"]))["label"])
+
+    return await _network_act(request, network_id, act)
+
+
+@page("POST", "/networks/{network_id}/separate", Action.SEPARATE)
+async def network_separate(request: Request, network_id: str) -> Response:
+    """Record that the ads ticked A are not linked to those ticked B, with a reason; link again."""
+    from threadline.serve._api import separate_act
+
+    async def act(_: dict[str, str], pairs: list[tuple[str, str]]) -> str:
+        a = [v for k, v in pairs if k == "a"]
+        b = [v for k, v in pairs if k == "b"]
+        if not a or not b:
+            raise HTTPException(422, "Tick at least one ad as A and one as B: A's are kept apart from B's.")
+        if set(a) & set(b):
+            raise HTTPException(422, "An ad is ticked both A and B: tick it on one side only.")
+        if len(a) + len(b) > 1000:
+            raise HTTPException(422, "At most 1000 ads in one separation.")
+        note = dict(pairs).get("note", "").strip()
+        return str((await separate_act(request, a, b, note, False))["decision"])
+
+    return await _network_act(request, network_id, act)
+
+
+@page("POST", "/networks/{network_id}/revoke", Action.REVOKE_OWN)
+async def network_revoke(request: Request, network_id: str) -> Response:
+    """Withdraw a decision (D…) or a label (L…) of the network, with a reason (others' need a
+    supervisor: the act refuses them)."""
+    from threadline.serve._api import revoke_decision_act, revoke_label_act
+
+    async def act(form: dict[str, str], _: list[tuple[str, str]]) -> str:
+        ref = form.get("ref", "").strip().upper()
+        if ref.startswith("L"):
+            done = await revoke_label_act(request, ref, form["note"])
+            return f"{done['label']} revoked"
+        return f"{(await revoke_decision_act(request, ref, form['note'], False))['decision']} revoked"
+
+    return await _network_act(request, network_id, act)
 
 
 # -- an ad ---------------------------------------------------------------------------------------
