@@ -199,6 +199,7 @@ def test_admin_commands_through_the_server(running: Running) -> None:
         assert client.get("/api/v1/hubs", headers=headers).status_code == 200  # the new token works
     listed = running.run("token", "list", "--db", str(running.db))
     assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["T1", "T2"], listed.stdout
+
     # `user add` and `user password` read the new password here (stdin) and hand it over apart
     def with_password(password: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
