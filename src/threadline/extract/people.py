@@ -426,15 +426,7 @@ def _ages_of(text: str, reading: str) -> tuple[Sighting, ...]:
         age = int(m.group())
         if not MIN_AGE <= age <= MAX_AGE:
             continue
-        unit = _AGE_UNIT.match(low, end)
-        if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
-            unit = None
-        # A cue ends in one of these letters ("age", "aged", "edad", "I'm", "I am", "just",
-        # "only", "is"), possibly followed by spaces or ":"; the window search runs only then.
-        cue = None
-        before = low[max(0, start - 4) : start].rstrip(" \t:=-")
-        if before and before[-1] in "medtys":
-            cue = _AGE_CUE.search(low, max(0, start - 20), start)
+        unit, cue = _unit_and_cue(low, start, end)
         prev = low[start - 1] if start else ""
         if prev and prev in ".,$£€/:#+-" and (cue is None or not cue.group("age")):
             continue  # a decimal, price, date or list piece ("$24", "1/24", "3.24", "12:30")
@@ -460,6 +452,21 @@ def _ages_of(text: str, reading: str) -> tuple[Sighting, ...]:
         seen.add(str(age), norm, span_start, span_end, {"minor": age < 18, "cue": how})
     _word_ages(seen, norm, low)
     return tuple(seen.items)
+
+
+def _unit_and_cue(low: str, start: int, end: int) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    """The age unit after the number at ``start:end`` of ``low`` ("yo", "years old"; not "years"
+    of a duration), and the age cue before it, each None if there is none."""
+    unit = _AGE_UNIT.match(low, end)
+    if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
+        unit = None
+    # A cue ends in one of these letters ("age", "aged", "edad", "I'm", "I am", "just", "only",
+    # "is"), possibly followed by spaces or ":"; the window search runs only then.
+    cue = None
+    before = low[max(0, start - 4) : start].rstrip(" \t:=-")
+    if before and before[-1] in "medtys":
+        cue = _AGE_CUE.search(low, max(0, start - 20), start)
+    return unit, cue
 
 
 def _word_age(m: re.Match[str]) -> int:
@@ -489,13 +496,7 @@ def _word_ages(seen: Sightings, norm: Normalised, low: str) -> None:
         age = _word_age(m)
         if not MIN_AGE <= age <= MAX_AGE or _NUMBER_AFTER.match(low, end):
             continue
-        unit = _AGE_UNIT.match(low, end)
-        if unit is not None and "old" not in unit.group() and _DURATION_AFTER.match(low, unit.end()):
-            unit = None
-        cue = None
-        before = low[max(0, start - 4) : start].rstrip(" \t:=-")
-        if before and before[-1] in "medtys":
-            cue = _AGE_CUE.search(low, max(0, start - 20), start)
+        unit, cue = _unit_and_cue(low, start, end)
         if unit is None and (cue is None or _NOT_AN_AGE_AFTER.match(low, end)):
             continue
         span_start = cue.start() if cue is not None else start
