@@ -98,6 +98,18 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
+def _paging(at: Callable[[int], str], offset: int, shown: int, more: bool) -> dict[str, Any]:
+    """A list page's links and range: ``before`` and ``after`` (the addresses ``at(offset)`` of the
+    pages around this one, None at either end), ``first`` and ``last`` (1-based) of the ``shown``
+    rows from ``offset``; ``more``: rows follow this page."""
+    return {
+        "before": at(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        "after": at(offset + PAGE_SIZE) if more else None,
+        "first": offset + 1,
+        "last": offset + shown,
+    }
+
+
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A page: ``template`` with ``values``, who is signed in (always shown) and the session's
     CSRF token for the page's forms."""
@@ -328,8 +340,6 @@ async def queue_page(request: Request) -> Response:
     def at(offset: int) -> str:
         return "/?" + urlencode({**form.shown, "offset": offset})
 
-    before = at(max(0, form.offset - PAGE_SIZE)) if form.offset > 0 else None
-    after = at(form.offset + PAGE_SIZE) if form.offset + len(found.items) < found.total else None
     return render(
         request,
         "queue.html",
@@ -338,10 +348,7 @@ async def queue_page(request: Request) -> Response:
         problems=form.problems,
         labels=LABELS,
         sorts=read.SORTS,
-        before=before,
-        after=after,
-        first=form.offset + 1,
-        last=form.offset + len(found.items),
+        **_paging(at, form.offset, len(found.items), form.offset + len(found.items) < found.total),
     )
 
 
@@ -377,8 +384,6 @@ async def _network_view(
         raise HTTPException(404, f"no network {network_id}")
     ads = view.ads
     here = f"/networks/{_q(view.network)}"
-    before = f"{here}?offset={max(0, offset - PAGE_SIZE)}" if offset > 0 else None
-    after = f"{here}?offset={offset + PAGE_SIZE}" if offset + len(ads.items) < ads.total else None
     writer = context(request).writer
     return render(
         request,
@@ -387,10 +392,12 @@ async def _network_view(
         view=view,
         texts=texts,
         asked=network_id,
-        before=before,
-        after=after,
-        first=offset + 1,
-        last=offset + len(ads.items),
+        **_paging(
+            lambda start: f"{here}?offset={start}",
+            offset,
+            len(ads.items),
+            offset + len(ads.items) < ads.total,
+        ),
         offset=offset,
         labels=LABELS,
         problem=problem,
@@ -567,8 +574,6 @@ async def search_page(request: Request) -> Response:
     def at(start: int) -> str:
         return "/search?" + urlencode({"q": q, "offset": start})
 
-    before = at(max(0, offset - PAGE_SIZE)) if offset > 0 else None
-    after = at(offset + PAGE_SIZE) if offset + len(words.items) < words.total else None
     empty = not (result.found.matched or result.found.total_ads or words.total or result.places)
     return render(
         request,
@@ -576,10 +581,7 @@ async def search_page(request: Request) -> Response:
         q=q,
         result=result,
         empty=empty,
-        before=before,
-        after=after,
-        first=offset + 1,
-        last=offset + len(words.items),
+        **_paging(at, offset, len(words.items), offset + len(words.items) < words.total),
     )
 
 
@@ -669,10 +671,7 @@ async def _hubs_view(
         recorded=recorded,
         relinking=context(request).writer.running is not None or context(request).writer.pending > 0,
         offset=offset,
-        before=f"/hubs?offset={max(0, offset - PAGE_SIZE)}" if offset > 0 else None,
-        after=f"/hubs?offset={offset + PAGE_SIZE}" if more else None,
-        first=offset + 1,
-        last=offset + len(rows),
+        **_paging(lambda start: f"/hubs?offset={start}", offset, len(rows), more),
     )
 
 
@@ -827,10 +826,7 @@ async def decisions_page(request: Request) -> Response:
         total=len(rows),
         by=by,
         analysts=analysts,
-        before=at(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-        after=at(offset + PAGE_SIZE) if offset + len(shown) < len(rows) else None,
-        first=offset + 1,
-        last=offset + len(shown),
+        **_paging(at, offset, len(shown), offset + len(shown) < len(rows)),
     )
 
 
