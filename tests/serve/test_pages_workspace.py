@@ -386,6 +386,8 @@ def test_changing_ones_password_in_the_browser(tab: Any, server: Server, shots: 
     _sign_in(tab, server, "max")
     tab.click(".bar a.user")
     tab.wait_for_url(f"{server.url}/password")
+    # autofocus is applied once the page renders, which a loaded machine may do after "load"
+    tab.wait_for_function("document.activeElement && document.activeElement.name === 'current'")
     assert tab.evaluate("document.activeElement.name") == "current"
     tab.keyboard.type(PASSWORD)
     tab.keyboard.press("Tab")
