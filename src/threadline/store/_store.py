@@ -33,6 +33,7 @@ from threadline.model import Ad, Extraction, Found, Span
 from threadline.store._records import (
     BatchResult,
     Counts,
+    GoneReport,
     IngestRun,
     Known,
     Quarantined,
@@ -135,6 +136,10 @@ _IMAGES = _schema("sha256:str pdq:str pdq_quality:i32 phash:str width:i32 height
 _AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha256:str")
 _PARTS = _schema("source:str id:str version:i32 col:str part:i32 text:str")
 _COPIES = _schema("source:str id:str from_version:i32 version:i32")
+_SIGHTINGS = _schema(
+    "source:str id:str version:i32 seen_at:ts gone:str file:str line:i32 run_id:i64 token_id:i64"
+    " received_at:ts"
+)
 _QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64 raw_sha256:str")
 
 
@@ -483,6 +488,8 @@ class Store:
         quarantined: Sequence[Quarantined] = (),
         *,
         run_id: int | None = None,
+        gone: Sequence[GoneReport] = (),
+        token_id: int | None = None,
     ) -> BatchResult:
         """Store a batch of ads with their extractions, and quarantined records, atomically.
 
@@ -495,12 +502,18 @@ class Store:
         The whole batch is one transaction: a process killed mid-batch leaves none of it, and the
         batch written again does exactly what it would have done. Quarantine rows are unique on
         ``(file, line, reason, text)``, so writing the same one twice keeps one.
+
+        Every ad, stored or not, is a sighting of its ``(source, id)``, and so is each of ``gone``
+        (a crawler's report that the ad was taken down: one for an ad the store does not hold is
+        quarantined instead). ``token_id`` names the API token that pushed the batch: a pushed
+        record's sighting is kept once, however often its batch is sent (its ``file`` names the
+        batch by its content), while a file ingested again is seen again.
         """
         self._check_writable()
         now = utc_now()
         con = self._con
         with transaction(con, touches="ads"):  # nothing linked or scored changes here
-            result = self._write(ads, quarantined, run_id, now)
+            result = self._write(ads, quarantined, run_id, now, gone, token_id)
         return result
 
     def _write(
@@ -509,9 +522,15 @@ class Store:
         quarantined: Sequence[Quarantined],
         run_id: int | None,
         now: datetime,
+        gone: Sequence[GoneReport] = (),
+        token_id: int | None = None,
     ) -> BatchResult:
         # Decided inside the transaction: what is stored now is what this batch is compared to.
-        known = self.known_hashes((item[0].source, item[0].id) for item in items)
+        known = self.known_hashes(
+            [(item[0].source, item[0].id) for item in items] + [(g.source, g.id) for g in gone]
+        )
+        sightings = _Columns(_SIGHTINGS.names)
+        quarantined = list(quarantined)
         ads = _Columns(_ADS.names)
         extractions = _Columns(EXTRACTION_ROW.names)
         ad_images = _Columns(_AD_IMAGES.names)
@@ -524,9 +543,13 @@ class Store:
             image_sha256: tuple[str, ...] = item[5] if len(item) > 5 else ()
             key = (ad.source, ad.id)
             seen = known.get(key)
+            seen_at = utc_naive(ad.captured_at) or now
             if seen is not None and seen.unchanged(content_hash, file, line, ad.captured_at):
                 unchanged += 1
                 versions.append(None)
+                latest = content_hash == seen.latest_hash
+                shown = seen.latest_version if latest else seen.versions[content_hash]
+                sightings.add(ad.source, ad.id, shown, seen_at, "false", file, line, run_id, token_id, now)
                 continue
             if seen is None:
                 version = 1
@@ -542,6 +565,7 @@ class Store:
                 copies.add(ad.source, ad.id, earlier, version)
             known[key] = seen.then(version, content_hash, file, line, ad.captured_at)
             versions.append(version)
+            sightings.add(ad.source, ad.id, version, seen_at, "false", file, line, run_id, token_id, now)
             ads.add(
                 ad.source,
                 ad.id,
@@ -589,10 +613,22 @@ class Store:
                 " height = coalesce(images.height, excluded.height)",
             )
         self._insert("ad_images", ad_images, _AD_IMAGES)
+        gone_kept = 0
+        for report in gone:
+            if (report.source, report.id) not in known:
+                quarantined.append(
+                    Quarantined(report.file, report.line, "reports gone an ad not stored", report.raw)
+                )
+                continue
+            seen_at = utc_naive(report.captured_at) or now
+            where = (report.file, report.line, run_id, token_id, now)
+            sightings.add(report.source, report.id, None, seen_at, "true", *where)
+            gone_kept += 1
+        self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)
         self._index_words(ads, extractions)
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
-        return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions))
+        return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions), gone_kept)
 
     def _copy_extractions(self, copies: _Columns) -> None:
         """Give each new version in ``copies`` the region and extraction of the earlier version
@@ -741,6 +777,23 @@ class Store:
         finally:
             self._con.unregister(view)
         return int(result[0]) if result else 0
+
+    def _insert_sightings(self, rows: _Columns, *, once: bool) -> None:
+        """Insert ``rows`` of sightings; ``once``: leave out each whose record (file and line) has
+        one already (a pushed batch sent again)."""
+        if not len(rows):
+            return
+        select = "SELECT * REPLACE (gone::BOOLEAN AS gone) FROM _batch_sightings b"
+        if once:
+            select += (
+                " WHERE NOT EXISTS (SELECT 1 FROM sightings s WHERE s.file = b.file AND s.line = b.line"
+                " AND s.source = b.source AND s.id = b.id)"
+            )
+        self._con.register("_batch_sightings", rows.table(_SIGHTINGS))
+        try:
+            self._con.execute(f"INSERT INTO sightings ({', '.join(_SIGHTINGS.names)}) {select}")
+        finally:
+            self._con.unregister("_batch_sightings")
 
     def _insert_quarantine(
         self, quarantined: Sequence[Quarantined], run_id: int | None, now: datetime
