@@ -925,6 +925,12 @@ def _priority(score: float | None, logit: float | None) -> str:
     default=None,
     help="Only networks with an ad stored (new, or a new version) at or after TIME (UTC).",
 )
+@click.option(
+    "--removed-since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Only networks with an ad a crawler reported taken down at or after TIME (UTC).",
+)
 @_through_server("read")
 def networks(
     db: Path,
@@ -940,6 +946,7 @@ def networks(
     max_score: float | None,
     has_hub: bool | None,
     new_since: Any,
+    removed_since: Any,
 ) -> None:
     """List networks by priority for review, highest first (ties: latest ad, then most ads), each
     with its logit, size, last date and place, and its top reasons. The options filter and sort
@@ -965,6 +972,7 @@ def networks(
             max_score=max_score,
             has_hub=has_hub,
             new_since=new_since,
+            removed_since=removed_since,
             reasons=n_reasons,
         ).items
     if not rows:

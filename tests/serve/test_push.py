@@ -256,3 +256,39 @@ def test_the_push_client_waits_out_the_rate_limit(pushing: Pushing, tmp_path: Pa
     report = push_file(ads, pushing.url, pushing.tokens["client"], batch_size=1)
     assert report.counts["new"] == 30 and report.batches == 30
     assert report.retries > 0  # burst 12 at 2 a second: some batches had to wait
+
+
+def _linked(p: Pushing, source: str, ad_id: str) -> dict[str, Any]:
+    for _ in range(600):  # a link run on a loaded machine; bounded, never a clock in an assertion
+        detail = _ad(p, source, ad_id)
+        if detail["network"] is not None:
+            return detail
+        time.sleep(0.2)
+    raise AssertionError(f"{source}:{ad_id} was never linked")
+
+
+def test_the_queue_finds_networks_with_ads_removed_and_the_ad_page_says_when(pushing: Pushing) -> None:
+    assert _statuses(_push(pushing, [_ad_record(90, source="gonefile"), _ad_record(91, source="gonefile")]))
+    gone = {"id": "p90", "source": "gonefile", "gone": True, "captured_at": "2026-11-20T08:30:00Z"}
+    assert _statuses(_push(pushing, [gone])) == ["gone"]
+    removed_network = _linked(pushing, "gonefile", "p90")["network"]
+    kept_network = _linked(pushing, "gonefile", "p91")["network"]
+    assert removed_network != kept_network  # two phones, two networks
+    with _client(pushing, "read") as client:
+        for _ in range(600):  # the link run after the report scores the network
+            listed = client.get("/api/v1/networks", params={"removed_since": "2026-11-20T00:00:00Z"})
+            assert listed.status_code == 200, listed.text
+            found = [row["network"] for row in listed.json()["items"]]
+            if found:
+                break
+            time.sleep(0.2)
+        assert found == [removed_network]
+        later = client.get("/api/v1/networks", params={"removed_since": "2026-11-21T00:00:00Z"})
+        assert later.json()["items"] == []
+    with httpx.Client(base_url=pushing.url, timeout=TIMEOUT) as browser:
+        signed = browser.post("/login", json={"name": "crawler", "password": "a long enough password"})
+        assert signed.status_code == 200, signed.text
+        page = browser.get("/ads/gonefile/p90")
+        assert page.status_code == 200
+        assert "removed on 2026-11-20 08:30" in page.text and "first seen" in page.text
+        assert "removed on" not in browser.get("/ads/gonefile/p91").text

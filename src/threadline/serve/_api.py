@@ -172,6 +172,9 @@ async def networks(
     label: Annotated[str | None, Query(max_length=50, description="An analyst's label in force.")] = None,
     has_hub: bool | None = None,
     new_since: Annotated[datetime | None, Query(description="With an ad stored since (ISO 8601).")] = None,
+    removed_since: Annotated[
+        datetime | None, Query(description="With an ad reported taken down since (ISO 8601).")
+    ] = None,
     sort: Annotated[Literal["priority", "latest", "size"], Query()] = "priority",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -180,7 +183,9 @@ async def networks(
     """Scored networks for review (priorities, never findings), filtered, sorted and paged."""
 
     # The store keeps naive UTC: a time given with an offset is moved to UTC first.
-    date_from, date_to, new_since = (_utc(t) for t in (date_from, date_to, new_since))
+    date_from, date_to, new_since, removed_since = (
+        _utc(t) for t in (date_from, date_to, new_since, removed_since)
+    )
 
     def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
         page = read.queue(
@@ -194,6 +199,7 @@ async def networks(
             label=label,
             has_hub=has_hub,
             new_since=new_since,
+            removed_since=removed_since,
             sort=sort,
             limit=limit,
             offset=offset,
@@ -211,6 +217,7 @@ async def networks(
         "label": label,
         "has_hub": has_hub,
         "new_since": new_since,
+        "removed_since": removed_since,
     }
     shown = {k: str(v) for k, v in filters.items() if v is not None}
 
