@@ -50,6 +50,30 @@ def test_every_record_is_a_sighting_and_a_rerun_adds_sightings_not_versions(tmp_
         assert seen.spans[1][2] == 2 and seen.spans[2][2] == 2
 
 
+def test_a_file_read_again_adds_no_version_for_content_that_was_only_seen(tmp_path: Path) -> None:
+    # A, A again (seen: the ad's content already), then B: read again, the second A is the very
+    # record that was seen before, not a return to A.
+    path = _write(tmp_path / "feed.jsonl", AD, {**AD, "fields": {}}, {**AD, "body": "call 713-555-0142 now"})
+    with Store.open(tmp_path / "s.duckdb") as store:
+        first = _ingest(store, path)
+        assert (first.new_ads, first.new_versions, first.unchanged) == (1, 1, 1)
+        again = _ingest(store, path)
+        assert (again.new_ads, again.new_versions, again.unchanged) == (0, 0, 3)
+        # The same content at the same line of another file is news: a return to A after B.
+        other = _ingest(store, _write(tmp_path / "other.jsonl", AD))
+        assert other.new_versions == 1
+
+
+def test_a_gone_report_as_a_csv_cell(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        _ingest(store, _write(tmp_path / "a.jsonl", AD))
+        csv = tmp_path / "gone.csv"
+        csv.write_text("id,source,gone,captured_at\na1,board,true,2026-03-04T08:00:00Z\na1,board,maybe,\n")
+        report = _ingest(store, csv)
+        assert (report.gone, report.quarantined) == (1, 1)
+        assert store.query("SELECT reason FROM quarantine") == [("gone must be true or false, got 'maybe'",)]
+
+
 def test_a_gone_report_needs_no_text_and_marks_the_ad_removed(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.duckdb") as store:
         _ingest(store, _write(tmp_path / "a.jsonl", {**AD, "captured_at": "2026-03-02T10:00:00Z"}))
@@ -57,14 +81,14 @@ def test_a_gone_report_needs_no_text_and_marks_the_ad_removed(tmp_path: Path) ->
             tmp_path / "gone.jsonl",
             {"id": "a1", "source": "board", "gone": True, "captured_at": "2026-03-04T08:00:00Z"},
             {"id": "zz", "source": "board", "gone": True},  # never stored: quarantined, not lost
-            {"id": "a2", "source": "board", "gone": "yes"},  # not a boolean
+            {"id": "a2", "source": "board", "gone": 3},  # not a boolean
         )
         report = _ingest(store, gone)
         assert (report.gone, report.quarantined, report.new_ads) == (1, 2, 0)
         assert report.read == report.new_ads + report.new_versions + report.unchanged + report.gone + 2
         assert "1 gone" in report.line()
         reasons = sorted(r for (r,) in store.query("SELECT reason FROM quarantine"))
-        assert reasons == ["gone must be true or false, got a string", "reports gone an ad not stored"]
+        assert reasons == ["gone must be true or false, got a number", "reports gone an ad not stored"]
         assert store.query("SELECT count(*) FROM ads")[0][0] == 1  # no version for a report
         detail = ad_detail(store.connection, "board", "a1")
         assert detail is not None and detail.seen is not None

@@ -344,6 +344,21 @@ def _fields(record: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
+_TRUE = frozenset(("true", "yes", "1"))
+_FALSE = frozenset(("false", "no", "0", ""))
+
+
+def _flag(value: Any) -> bool:
+    """``gone`` as a boolean: JSON true or false, or as a CSV cell says it (true/false, yes/no, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise Invalid(
+        f"gone must be true or false, got {_shown(value) if isinstance(value, str) else json_type(value)}"
+    )
+
+
 class Validator:
     """Validates the records of one input file: `validate` with the file's settings bound.
 
@@ -373,9 +388,7 @@ class Validator:
         `Invalid` for a ``gone`` that is neither a boolean nor null."""
         if not isinstance(record, Mapping) or record.get("gone") is None:
             return None
-        flag = record["gone"]
-        if not isinstance(flag, bool):
-            raise Invalid(f"gone must be true or false, got {json_type(flag)}")
+        flag = _flag(record["gone"])
         if not flag:
             return None
         if _find_surrogate(dict(record), "record"):
@@ -403,9 +416,7 @@ class Validator:
                     name = name[: _SHOWN - 3] + "..."
                 raise Invalid(f"{name} holds an unpaired UTF-16 surrogate (invalid Unicode)")
         ad_id = _id(record)
-        if record.get("gone") is not None and not isinstance(record["gone"], bool):
-            raise Invalid(f"gone must be true or false, got {json_type(record['gone'])}")
-        if record.get("gone"):
+        if record.get("gone") is not None and _flag(record["gone"]):
             raise Invalid("reports the ad gone (no content to extract; `ingest` keeps it as a sighting)")
         source = self._source(record)
         title = _optional_str(record, "title") or ""

@@ -9,7 +9,6 @@ it is unexpired, unrevoked and its user enabled; it acts as its user within its 
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -77,14 +76,14 @@ class TokenUse:
     sources: tuple[str, ...] | None = None  # the sources it may push ads of; None: any
 
 
-_COLUMNS = "token_id, user_name, scope, created_at, expires_at, last_used, revoked_at, revoked_by, sources"
+_COLUMNS = (
+    "token_id, user_name, scope, created_at, expires_at, last_used, revoked_at, revoked_by,"
+    " (SELECT list(source ORDER BY source) FROM token_sources s WHERE s.token_id = api_tokens.token_id)"
+)
 
 
 def _sources(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    listed = json.loads(value) if isinstance(value, str) else value
-    return tuple(str(s) for s in listed)
+    return tuple(str(s) for s in value) if value else None
 
 
 def _info(row: tuple[Any, ...]) -> TokenInfo:
@@ -133,17 +132,12 @@ def add_token(
         if user is None or user.disabled:
             raise AccountError(f"no enabled user {user_name!r}")
         (token_id,) = con.execute(
-            "INSERT INTO api_tokens (token_hash, user_name, scope, created_at, expires_at, sources)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING token_id",
-            [
-                sha256_hex(token),
-                user_name,
-                scope,
-                at,
-                at + timedelta(days=days),
-                None if sources is None else json.dumps(sources),
-            ],
+            "INSERT INTO api_tokens (token_hash, user_name, scope, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING token_id",
+            [sha256_hex(token), user_name, scope, at, at + timedelta(days=days)],
         ).fetchall()[0]
+        for source in sources or ():
+            con.execute("INSERT INTO token_sources (token_id, source) VALUES (?, ?)", [token_id, source])
         detail = {"user": user_name, "scope": scope, "days": days}
         if sources is not None:
             detail["sources"] = sources
@@ -198,8 +192,9 @@ def lookup_token(
     con = connection(store)
     id_hash = sha256_hex(token)
     rows = con.execute(
-        "SELECT token_id, user_name, scope, expires_at, revoked_at, last_used, sources FROM api_tokens"
-        " WHERE token_hash = ?",
+        "SELECT token_id, user_name, scope, expires_at, revoked_at, last_used,"
+        " (SELECT list(source ORDER BY source) FROM token_sources s WHERE s.token_id = t.token_id)"
+        " FROM api_tokens t WHERE token_hash = ?",
         [id_hash],
     ).fetchall()
     if not rows:

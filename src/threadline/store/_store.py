@@ -137,8 +137,8 @@ _AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha
 _PARTS = _schema("source:str id:str version:i32 col:str part:i32 text:str")
 _COPIES = _schema("source:str id:str from_version:i32 version:i32")
 _SIGHTINGS = _schema(
-    "source:str id:str version:i32 seen_at:ts gone:str file:str line:i32 run_id:i64 token_id:i64"
-    " received_at:ts"
+    "source:str id:str version:i32 seen_at:ts captured_at:ts gone:str file:str line:i32 run_id:i64"
+    " token_id:i64 received_at:ts"
 )
 _QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64 raw_sha256:str")
 
@@ -449,27 +449,46 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def known_hashes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Known]:
+    def known_hashes(
+        self, keys: Iterable[tuple[str, str]], files: Iterable[str] = ()
+    ) -> dict[tuple[str, str], Known]:
         """For each ``(source, id)`` already stored, its versions' content hashes.
 
         Keys not in the store are absent from the result. Ingest asks this before extracting, so
-        that unchanged records skip extraction entirely.
+        that unchanged records skip extraction entirely. The records each version was read from
+        (`Known.reads`) include those of ``files`` that were sighted without becoming a version
+        (content the ad showed already), so that reading such a file again adds no version.
         """
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
         table = pa.table({"source": [k[0] for k in wanted], "id": [k[1] for k in wanted]})
         self._con.register("_wanted_keys", table)
+        files = sorted(set(files))
         try:
             rows = self._con.execute(
                 "SELECT a.source, a.id, a.version, a.content_hash, a.file, a.line, a.captured_at FROM ads a"
                 " SEMI JOIN _wanted_keys k ON a.source = k.source AND a.id = k.id"
             ).fetchall()
+            sighted = (
+                self._con.execute(
+                    "SELECT s.source, s.id, a.content_hash, s.file, s.line, s.captured_at FROM sightings s"
+                    " JOIN ad_rows a ON a.source = s.source AND a.id = s.id AND a.version = s.version"
+                    " SEMI JOIN _wanted_keys k ON s.source = k.source AND s.id = k.id"
+                    " WHERE s.file IN (SELECT unnest(?)) AND NOT s.gone",
+                    [files],
+                ).fetchall()
+                if files
+                else []
+            )
         finally:
             self._con.unregister("_wanted_keys")
         grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         for source, ad_id, *version in rows:
             grouped.setdefault((source, ad_id), []).append(tuple(version))
+        also: dict[tuple[str, str], set[tuple[str, str, int, Any]]] = {}
+        for source, ad_id, *read in sighted:
+            also.setdefault((source, ad_id), set()).add(tuple(read))  # type: ignore[arg-type]
         known = {}
         for key, versions in grouped.items():
             versions.sort()
@@ -478,7 +497,8 @@ class Store:
                 latest_version,
                 latest_hash,
                 {h: version for version, h, *_ in versions},  # in order: the latest holding each
-                frozenset((h, file, line, captured) for _, h, file, line, captured in versions),
+                frozenset((h, file, line, captured) for _, h, file, line, captured in versions)
+                | frozenset(also.get(key, ())),
             )
         return known
 
@@ -527,7 +547,8 @@ class Store:
     ) -> BatchResult:
         # Decided inside the transaction: what is stored now is what this batch is compared to.
         known = self.known_hashes(
-            [(item[0].source, item[0].id) for item in items] + [(g.source, g.id) for g in gone]
+            [(item[0].source, item[0].id) for item in items] + [(g.source, g.id) for g in gone],
+            {item[2] for item in items},
         )
         sightings = _Columns(_SIGHTINGS.names)
         quarantined = list(quarantined)
@@ -544,12 +565,13 @@ class Store:
             key = (ad.source, ad.id)
             seen = known.get(key)
             seen_at = utc_naive(ad.captured_at) or now
+            where = (file, line, run_id, token_id, now)
             if seen is not None and seen.unchanged(content_hash, file, line, ad.captured_at):
                 unchanged += 1
                 versions.append(None)
                 latest = content_hash == seen.latest_hash
                 shown = seen.latest_version if latest else seen.versions[content_hash]
-                sightings.add(ad.source, ad.id, shown, seen_at, "false", file, line, run_id, token_id, now)
+                sightings.add(ad.source, ad.id, shown, seen_at, utc_naive(ad.captured_at), "false", *where)
                 continue
             if seen is None:
                 version = 1
@@ -565,7 +587,7 @@ class Store:
                 copies.add(ad.source, ad.id, earlier, version)
             known[key] = seen.then(version, content_hash, file, line, ad.captured_at)
             versions.append(version)
-            sightings.add(ad.source, ad.id, version, seen_at, "false", file, line, run_id, token_id, now)
+            sightings.add(ad.source, ad.id, version, seen_at, utc_naive(ad.captured_at), "false", *where)
             ads.add(
                 ad.source,
                 ad.id,
@@ -622,7 +644,8 @@ class Store:
                 continue
             seen_at = utc_naive(report.captured_at) or now
             where = (report.file, report.line, run_id, token_id, now)
-            sightings.add(report.source, report.id, None, seen_at, "true", *where)
+            captured = utc_naive(report.captured_at)
+            sightings.add(report.source, report.id, None, seen_at, captured, "true", *where)
             gone_kept += 1
         self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)

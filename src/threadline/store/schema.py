@@ -886,6 +886,7 @@ _SIGHTINGS: tuple[str, ...] = (
         id          VARCHAR   NOT NULL,
         version     INTEGER,             -- the version on show; NULL for a gone report
         seen_at     TIMESTAMP NOT NULL,  -- the record's captured_at, else when it arrived (UTC)
+        captured_at TIMESTAMP,           -- the record's own captured_at (NULL: it gave none)
         gone        BOOLEAN   NOT NULL,  -- the crawler found the ad removed (404/410, or said so)
         file        VARCHAR   NOT NULL,  -- input file, or the push batch's spool file
         line        INTEGER   NOT NULL,
@@ -896,12 +897,20 @@ _SIGHTINGS: tuple[str, ...] = (
     """,
     """
     INSERT INTO sightings
-    SELECT source, id, version, coalesce(captured_at, ingested_at), false, file, line, run_id, NULL,
-           ingested_at
+    SELECT source, id, version, coalesce(captured_at, ingested_at), captured_at, false, file, line, run_id,
+           NULL, ingested_at
     FROM ad_rows
     """,
-    # The sources a push token may send ads of (NULL: any).
-    "ALTER TABLE api_tokens ADD COLUMN sources JSON",
+    # The sources a push token may send ads of (a token without rows here: any). A table of its
+    # own: DuckDB cannot replay an ALTER TABLE of a table with a unique index (api_tokens) from
+    # its write-ahead log, so a store killed before its next checkpoint would not open again.
+    """
+    CREATE TABLE token_sources (
+        token_id BIGINT  NOT NULL,
+        source   VARCHAR NOT NULL,
+        PRIMARY KEY (token_id, source)
+    )
+    """,
 )
 
 
