@@ -446,8 +446,11 @@ def test_hostile_ads_render_inert(tab: Any, server: Server, shots: Path, dialogs
     assert tab.locator(".hidden-char[title*='U+200B']").count() == 1
     phone = tab.locator(".adtext mark.x-phone").first
     assert "phone +17185550143" in (phone.get_attribute("title") or "")
-    assert "withheld" in tab.locator(".withheld").inner_text()
-    assert tab.locator("img").count() == 0  # no image of the ad is sent before the reveal exists
+    images = tab.locator("ul.images img")  # the ad's image, blurred by the server
+    assert images.count() == 1 and (images.first.get_attribute("src") or "").endswith("/blurred")
+    tab.wait_for_function("() => { const i = document.querySelector('ul.images img'); return i.complete; }")
+    assert tab.evaluate("document.querySelector('ul.images img').naturalWidth") > 0
+    assert tab.locator("main img").count() == 1  # and no other image anywhere
     _screenshot(tab, shots, "ad-hostile.png")
     seen.append(tab.evaluate("typeof window.__pwned"))
     network = tab.locator(".facts a[href^='/networks/']").first.get_attribute("href")

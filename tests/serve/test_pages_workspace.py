@@ -7,6 +7,7 @@ as `test_pages` does; its browser fixtures are shared from there.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -494,3 +495,76 @@ def test_labelling_and_separating_in_the_browser(
     tab.wait_for_url(re.compile(r".*\?done=D\d+.*"))
     assert "Linking runs again" in tab.locator("[role=status]").first.inner_text()
     assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"
+
+
+def _noise_sha(server: Server) -> str:
+    import hashlib
+
+    return hashlib.sha256((server.db.parent / "hostile" / "noise.png").read_bytes()).hexdigest()
+
+
+def test_images_come_blurred_and_the_original_only_on_an_audited_reveal(server: Server) -> None:
+    import hashlib
+    import io
+
+    sha = _noise_sha(server)
+    original = (server.db.parent / "hostile" / "noise.png").read_bytes()
+    with _client(server) as client:
+        blurred = client.get(f"/images/{sha}/blurred")
+        assert blurred.status_code == 200 and blurred.headers["content-type"] == "image/jpeg"
+        assert blurred.content != original and hashlib.sha256(blurred.content).hexdigest() != sha
+        with Image.open(io.BytesIO(blurred.content)) as small, Image.open(io.BytesIO(original)) as big:
+            assert max(small.size) <= 320
+
+            # Blurred: neighbouring pixels differ far less than in the noise it was made from.
+            def roughness(img: Image.Image) -> float:
+                grey = img.convert("L").tobytes()
+                return sum(abs(a - b) for a, b in itertools.pairwise(grey)) / len(grey)
+
+            assert roughness(small) < roughness(big) / 4
+        revealed = client.get(f"/images/{sha}/original", params={"ad": "evil:x1"})
+        assert revealed.status_code == 200 and revealed.content == original
+        assert (
+            revealed.headers["content-type"] == "image/png"
+            and revealed.headers["cache-control"] == "no-store"
+        )
+        assert client.get(f"/images/{'0' * 64}/original").status_code == 404  # no ad's image
+        assert client.get("/images/not-a-hash/blurred").status_code == 404
+    with _client(server, "sam") as supervisor:
+        entries: list[dict[str, Any]] = []
+        while True:  # the whole chain, a page at a time (each read of it adds an entry)
+            after = entries[-1]["seq"] if entries else 0
+            page = supervisor.get("/api/v1/audit", params={"after": after, "limit": 500}).json()["items"]
+            entries += page
+            if len(page) < 500:
+                break
+        reveals = [e for e in entries if e["action"] == "reveal image" and e["object"] == sha]
+        assert reveals and reveals[-1]["actor"] == "ana" and reveals[-1]["detail"]["ad"] == "evil:x1"
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {READ_TOKEN[0]}"}) as dashboard:
+        assert dashboard.get(f"/images/{sha}/original").status_code == 403  # a read token reveals nothing
+        assert dashboard.get(f"/images/{sha}/blurred").status_code == 200
+
+
+def test_an_image_file_changed_after_ingest_is_not_served(server: Server, tmp_path: Path) -> None:
+    sha = _noise_sha(server)
+    path = server.db.parent / "hostile" / "noise.png"
+    kept = path.read_bytes()
+    try:
+        path.write_bytes(b"<html><script>alert(1)</script></html>")
+        with _client(server) as client:
+            assert client.get(f"/images/{sha}/original").status_code == 404
+    finally:
+        path.write_bytes(kept)
+
+
+def test_revealing_an_image_in_the_browser(tab: Any, server: Server, shots: Path) -> None:
+    _sign_in(tab, server)
+    tab.goto("/ads/evil/x1")
+    image = tab.locator("ul.images img").first
+    assert (image.get_attribute("src") or "").endswith("/blurred")
+    tab.locator("a.reveal").first.click()
+    shown = "() => { const i = document.querySelector('ul.images img');"
+    tab.wait_for_function(shown + " return i.complete && i.src.includes('/original'); }")
+    assert tab.evaluate("document.querySelector('ul.images img').naturalWidth") == 64  # the original's
+    assert "revealed (audited)" in tab.locator("ul.images figcaption").first.inner_text()
+    _screenshot(tab, shots, "ad-image-revealed.png")

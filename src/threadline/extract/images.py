@@ -27,7 +27,16 @@ from PIL import Image, UnidentifiedImageError
 
 from threadline.model import Found, Span
 
-__all__ = ["MAX_IMAGE_BYTES", "PDQ_MIN_QUALITY", "hash_image", "hash_images", "hex_bits", "image_sha256"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_PIXELS",
+    "PDQ_MIN_QUALITY",
+    "hash_image",
+    "hash_images",
+    "hex_bits",
+    "image_sha256",
+    "read_image_file",
+]
 
 # PDQ's authors treat quality below 50 as too featureless (flat colour, tiny) to match on.
 PDQ_MIN_QUALITY = 50
@@ -35,7 +44,7 @@ PDQ_MIN_QUALITY = 50
 # kept equal by a test), enforced again here since a file can grow after it was validated.
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
 # Hostile files: refuse images whose header claims more pixels than a real ad photo could have.
-_MAX_PIXELS = 40_000_000
+MAX_PIXELS = 40_000_000
 # PDQ downsamples to 64x64 anyway; shrinking big photos first keeps hashing fast and stable.
 _WORK_SIZE = 512
 
@@ -132,6 +141,12 @@ def _read(path: str) -> tuple[_FileKey, bytes]:
     return _stat_key(path, found), data
 
 
+def read_image_file(path: str | Path) -> bytes:
+    """An image file's bytes, read as ingest reads them: a regular file only, never more than
+    `MAX_IMAGE_BYTES`, never blocking on a FIFO put in its place (OSError otherwise)."""
+    return _read(str(path))[1]
+
+
 def _read_up_to(f: io.RawIOBase, size: int) -> bytes:
     """``size`` bytes of ``f``, fewer only at its end."""
     chunks = []
@@ -156,7 +171,7 @@ def _fingerprints(data: bytes) -> dict[str, object]:
     result: dict[str, object] = {}
     try:
         with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > _MAX_PIXELS:
+            if img.width * img.height > MAX_PIXELS:
                 raise ValueError(f"image of {img.width}x{img.height} pixels is too large")
             result["width"], result["height"] = img.width, img.height
             # JPEG can decode straight to a smaller scale, far faster than decoding in full.

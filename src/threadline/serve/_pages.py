@@ -556,6 +556,52 @@ async def ad_page(request: Request, source: str, ad_id: str) -> Response:
     )
 
 
+# -- images: blurred, revealed one by one (audited) --------------------------------------------------
+
+
+async def _image(request: Request, sha256: str) -> bytes:
+    from threadline.serve import _images
+
+    if not _images.SHA256.fullmatch(sha256):
+        raise HTTPException(404, "no such image")
+    ctx = context(request)
+    data = await run_in_threadpool(lambda: _images.image_bytes(ctx.cursor(), ctx.store.path, sha256))
+    if data is None:
+        raise HTTPException(404, "no such image, or its file is gone or changed since it was stored")
+    return data
+
+
+@page("GET", "/images/{sha256}/blurred", Action.READ)
+async def image_blurred(request: Request, sha256: str) -> Response:
+    """An ad's image shrunk, blurred and re-encoded (part of the ad's view, which is audited)."""
+    from threadline.serve import _images
+
+    data = await _image(request, sha256)
+    try:
+        made = await run_in_threadpool(_images.blurred, sha256, data)
+    except _images.ImageRefused as exc:
+        raise HTTPException(415, str(exc)) from None
+    return Response(made, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
+
+
+@page("GET", "/images/{sha256}/original", Action.REVEAL_IMAGE)
+async def image_original(request: Request, sha256: str) -> Response:
+    """The image's original bytes, each time audited as "reveal image" with the ad it was shown
+    for, never kept by the browser's cache."""
+    from threadline.serve import _images
+
+    data = await _image(request, sha256)
+    try:
+        kind = _images.media_type(data)
+    except _images.ImageRefused as exc:
+        raise HTTPException(415, str(exc)) from None
+    ad = request.query_params.get("ad", "")[:600] or None
+    await run_in_threadpool(lambda: _audit_read(request, "reveal image", sha256, ad=ad))
+    return Response(
+        data, media_type=kind, headers={"Cache-Control": "no-store", "Content-Disposition": "inline"}
+    )
+
+
 # -- search --------------------------------------------------------------------------------------
 
 _MAX_QUERY = 500  # as the API's search
