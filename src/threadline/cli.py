@@ -1487,7 +1487,14 @@ def labels(db: Path) -> None:
     type=click.FloatRange(0),
     default=2.0,
     show_default=True,
-    help="Seconds from a push to the link and score run that takes it in.",
+    help="Seconds pushes must pause before the link and score run that takes them in.",
+)
+@click.option(
+    "--link-within",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds from a push to that run at most, however busy the crawlers.",
 )
 def serve(
     db: Path,
@@ -1501,6 +1508,7 @@ def serve(
     push_rate: float,
     push_burst: float,
     link_after: float,
+    link_within: float,
 ) -> None:
     """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
     /login, or an API token), until interrupted. One server per store; it runs every change in
@@ -1519,6 +1527,7 @@ def serve(
                 push_rate=push_rate,
                 push_burst=push_burst,
                 link_after=link_after,
+                link_within=link_within,
             ),
             trusted_proxy=trusted_proxy,
             certfile=certfile,

@@ -32,7 +32,8 @@ class Settings:
     max_push_body: int = 64 * 1024 * 1024  # bytes of a push (POST /api/v1/ads: ads with images)
     push_rate: float = 10.0  # pushes a second per token, on average (a token bucket) ...
     push_burst: float = 20.0  # ... and at once
-    link_after: float = 2.0  # seconds from a push to the link and score run that takes it in
+    link_after: float = 2.0  # seconds pushes must pause before the link and score run that takes them in
+    link_within: float = 60.0  # ... and at most this many seconds after the first push not linked yet
 
 
 ANSWERS_ENV = "THREADLINE_ANSWERS_MB"  # memory for kept answers (`_answers`); 0 keeps none

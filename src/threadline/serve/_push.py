@@ -12,8 +12,8 @@ or JSON Lines), sent with an API token of scope ``push``. The server:
 3. hands the spool file to the writer, which ingests it as a file (validated, extracted, stored,
    quarantined with reasons) recording the token in every sighting, and answers once that is
    committed: each record ``new``, ``new version``, ``seen``, ``gone`` or ``quarantined: reason``;
-4. queues a link and score run ``Settings.link_after`` seconds later, so that the pushes of those
-   seconds are linked by one run.
+4. queues a link and score run once pushes pause for ``Settings.link_after`` seconds, and at the
+   latest ``Settings.link_within`` seconds after the first push not linked yet (`_Linker`).
 
 A batch sent twice is the same spool file: its records are seen again and sighted once (no new
 version, no new sighting), so a crawler may resend a batch it is unsure of.
@@ -52,6 +52,7 @@ router = APIRouter(route_class=GuardedRoute)
 
 PATH = "/api/v1/ads"
 MAX_RECORDS = 10_000  # records in one push: larger batches are refused (send several)
+_WORKER_AT = 100  # records in a push from which extraction runs in a worker process
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,22 +224,30 @@ def _answers(
 
 
 class _Linker:
-    """Queues one link and score run ``delay`` seconds after the first push that needs one."""
+    """Queues one link and score run once pushes pause for ``delay`` seconds, and at the latest
+    ``within`` seconds after the first push it has not linked yet: a crawler pushing without a
+    pause gets its ads linked every ``within`` seconds, not one link run per push (a run over a
+    large store takes longer than a push, and the writer does one thing at a time)."""
 
     def __init__(self) -> None:
         self._handle: asyncio.TimerHandle | None = None
+        self._first: float | None = None  # when the first push not linked yet arrived
 
-    def after_push(self, request: Request, delay: float) -> None:
-        if self._handle is not None and not self._handle.cancelled():
-            return
+    def after_push(self, request: Request, delay: float, within: float) -> None:
         ctx = context(request)
         loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._first is None:
+            self._first = now
+        if self._handle is not None:
+            self._handle.cancel()
 
         def queue() -> None:
             self._handle = None
+            self._first = None
             ctx.writer.submit_relink(relink)
 
-        self._handle = loop.call_later(delay, queue)
+        self._handle = loop.call_later(min(delay, max(0.0, self._first + within - now)), queue)
 
 
 @guarded(router, "POST", PATH, Action.PUSH_ADS, summary="Push a batch of ads (crawlers)")
@@ -268,7 +277,10 @@ async def push(request: Request) -> Any:
         store = Store(con, ctx.store.path, read_only=False)
         if refused:
             store.write_batch([], refused)
-        report = ingest_file(spool, store, workers=0, token_id=who.token_id)
+        # A large batch is extracted in a worker process (niced, see `Settings.writer_nice`): in
+        # this one it would hold the interpreter the readers' requests need.
+        workers = 1 if len(records) >= _WORKER_AT else 0
+        report = ingest_file(spool, store, workers=workers, token_id=who.token_id)
         report = dataclasses.replace(report, read=len(records), quarantined=report.quarantined + len(refused))
         ctx.audit(
             who.actor,
@@ -283,7 +295,7 @@ async def push(request: Request) -> Any:
     report = done["report"]
     linker: _Linker = request.app.state.push_linker
     if report.stored or report.gone:
-        linker.after_push(request, ctx.settings.link_after)
+        linker.after_push(request, ctx.settings.link_after, ctx.settings.link_within)
     return {
         "batch": spool.stem,
         "counts": {
@@ -295,7 +307,12 @@ async def push(request: Request) -> Any:
             "quarantined": report.quarantined,
         },
         "records": done["answers"],
-        "link": f"queued in {ctx.settings.link_after:g} s" if report.stored or report.gone else "nothing new",
+        "seconds": round(report.seconds, 3),
+        "link": (
+            f"queued: once pushes pause {ctx.settings.link_after:g} s, within {ctx.settings.link_within:g} s"
+            if report.stored or report.gone
+            else "nothing new"
+        ),
     }
 
 
