@@ -1538,6 +1538,27 @@ def _few(refs: list[str], shown: int = 5) -> str:
     return ", ".join(refs[:shown]) + more
 
 
+@cli.command("check")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
+def check_command(db: Path) -> None:
+    """Re-hash every image the store keeps (the folder STORE.images beside it) and name each one
+    missing or altered; exit 1 if any is."""
+    from threadline.store import kept_images
+
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        _audit("check images", None)
+        shas = kept_images.referenced(store.connection)
+        problems = list(kept_images.check(store.path, shas))
+    folder = kept_images.image_dir(store.path)
+    for problem in problems:
+        click.echo(problem.line())
+    if problems:
+        _fail(f"{len(problems):,} of {len(shas):,} kept images missing or altered in {folder}")
+    click.echo(f"images: {len(shas):,} kept in {folder}, every one present and unaltered")
+
+
 @cli.command()
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Top values to list.")

@@ -262,6 +262,34 @@ async def ad(
     return await _kept_read(request, ("ad", source, ad_id), compute, audit, reads_ads=True)
 
 
+@guarded(router, "GET", "/api/v1/images/{sha256}", Action.READ, summary="One image an ad refers to")
+async def image(request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> Any:
+    """The bytes of an image a stored ad refers to, by its SHA-256: the store's kept copy
+    (`threadline.store.kept_images`), else its original file if that still has the hash. Audited
+    as every read; never inlined in a page (the pages withhold images)."""
+    from threadline.store import kept_images
+
+    ctx = context(request)
+    who = caller(request)
+
+    def run() -> Response:
+        cur = ctx.cursor()
+        row = cur.execute("SELECT MIN(path) FROM ad_images WHERE sha256 = ?", [sha256]).fetchone()
+        if row is None or row[0] is None:
+            raise HTTPException(404, "no stored ad refers to this image")
+        data = kept_images.image_bytes(ctx.store.path, sha256, row[0])
+        _audit_read(ctx, who, "read image", sha256, found=data is not None)
+        if data is None:
+            raise HTTPException(410, "the image is neither kept by the store nor at its original path")
+        return Response(
+            data,
+            media_type=kept_images.media_type(data),
+            headers={"Content-Disposition": f'attachment; filename="{sha256}"', "Cache-Control": "no-store"},
+        )
+
+    return await run_in_threadpool(run)
+
+
 @guarded(router, "GET", "/api/v1/search", Action.SEARCH, summary="Search")
 async def search(
     request: Request,
