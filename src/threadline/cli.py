@@ -1498,10 +1498,14 @@ BACKUP_MANIFEST = "threadline-backup.json"
 )
 @_through_server("write")
 def backup(db: Path, out_dir: Path) -> None:
-    """Copy the store --db, consistent as of one moment, into OUT_DIR, with a manifest saying
-    where the audit key is (it is not copied: it stays where the store's writers cannot read it).
+    """Copy the store --db, consistent as of one moment, into OUT_DIR with the images it keeps
+    (STORE.images), and a manifest saying where the audit key is (it is not copied: it stays
+    where the store's writers cannot read it).
     While a server runs, the server makes the copy between two of its writes."""
+    import shutil
+
     from threadline.service import audit
+    from threadline.store import kept_images
 
     _readable(db)
     with _open(db) as store:
@@ -1513,6 +1517,11 @@ def backup(db: Path, out_dir: Path) -> None:
         store.copy_to(temp)
         os.chmod(temp, stat.S_IMODE(store.path.stat().st_mode))  # readable by whom the store is
         os.replace(temp, target)
+        # The images the store keeps (content-addressed, never rewritten): copied beside the copy,
+        # so the restored store has its images (a name already there holds the same content).
+        images = kept_images.image_dir(store.path)
+        if images.is_dir():
+            shutil.copytree(images, kept_images.image_dir(target), dirs_exist_ok=True)
         counts = store.counts()
         key = audit.key_file(store.path)
         made = {
@@ -1522,8 +1531,10 @@ def backup(db: Path, out_dir: Path) -> None:
             "ads": counts.ads,
             "versions": counts.versions,
             "audit_key": str(key),
+            "images": str(kept_images.image_dir(target)),
             "restore": (
-                f"copy {store.path.name} where the store goes; `threadline audit verify` needs the key "
+                f"copy {store.path.name} and {kept_images.image_dir(target).name} where the store goes; "
+                "`threadline audit verify` needs the key "
                 f"{key} beside the restored store or in ${audit.KEY_DIR_ENV}"
             ),
         }

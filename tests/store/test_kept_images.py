@@ -115,3 +115,18 @@ def test_an_image_changed_after_hashing_is_not_kept_under_the_old_hash(tmp_path:
     kept = kept_images.kept_path(store, new_sha)
     assert kept.read_bytes() == b"\x89PNG\r\n\x1a\nsecond"
     assert kept_images.keep_file(store, tmp_path / "gone.png", new_sha) == kept
+
+
+def test_a_backup_carries_the_kept_images_and_checks_clean_elsewhere(
+    ingested: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    db, env = ingested
+    made = threadline("backup", "--db", str(db), "-o", str(tmp_path / "copy"), env=env)
+    assert made.returncode == 0, made.stderr
+    copy = tmp_path / "copy" / db.name
+    shas = _shas(copy)
+    for sha in shas:
+        assert kept_images.kept_path(copy, sha).is_file()
+    checked = threadline("check", "--db", str(copy), env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert str(kept_images.image_dir(copy)) in checked.stdout
