@@ -463,3 +463,54 @@ def test_blurred_images_and_a_date_window_are_listed_as_redacted(made: Made, tmp
     assert "every image blurred" in html
     assert f"{len(every) - len(kept):,} of {len(every):,} ads dropped" in html
     assert _verify(made, out).returncode == 0
+
+
+# -- from the workspace ------------------------------------------------------------------------------
+
+
+def test_the_workspace_exports_a_package_as_the_signed_in_user(made: Made, tmp_path: Path) -> None:
+    import zipfile
+
+    import httpx
+
+    from serve.server_support import serving
+    from threadline.serve import CSRF_HEADER
+    from threadline.service import accounts
+    from threadline.service._common import Actor
+
+    password = "correct horse battery staple"
+    os.environ[audit.KEY_DIR_ENV] = made.env[audit.KEY_DIR_ENV]
+    try:
+        with Store.open(made.db) as store:
+            accounts.add_user(store, "eve", "analyst", password, by=Actor("root", "os-user", "cli"))
+    finally:
+        del os.environ[audit.KEY_DIR_ENV]
+    with (
+        serving(made.db, made.env, tmp_path / "server.log") as url,
+        httpx.Client(base_url=url, timeout=600) as client,
+    ):
+        refused = client.post(f"/api/v1/networks/{made.network}/evidence")
+        assert refused.status_code == 401
+        login = client.post("/login", json={"name": "eve", "password": password})
+        assert login.status_code == 200, login.text
+        headers = {CSRF_HEADER: login.json()["csrf_token"]}
+        answer = client.post(
+            f"/api/v1/networks/{made.network}/evidence", params={"pdf": "false"}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/zip"
+        missing = client.post("/api/v1/networks/N99999999/evidence", params={"pdf": "false"}, headers=headers)
+        assert missing.status_code == 404
+    archive = tmp_path / "package.zip"
+    archive.write_bytes(answer.content)
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(tmp_path / "unzipped")
+    package = tmp_path / "unzipped" / f"evidence-{made.network}"
+    verified = _verify(made, package)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert bagit.Bag(str(package)).info["Exported-By"].startswith("eve (user")
+    with Store.open(made.db, read_only=True) as store:
+        rows = store.query(
+            "SELECT actor, object FROM audit_log WHERE action = 'export evidence' ORDER BY seq"
+        )
+    assert rows[-1] == ("eve", made.network)
