@@ -514,3 +514,40 @@ def test_the_workspace_exports_a_package_as_the_signed_in_user(made: Made, tmp_p
             "SELECT actor, object FROM audit_log WHERE action = 'export evidence' ORDER BY seq"
         )
     assert rows[-1] == ("eve", made.network)
+
+
+def test_the_images_of_an_ad_stating_a_minor_age_are_never_included(tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    env = {**os.environ, audit.KEY_DIR_ENV: str(tmp_path / "keys")}
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, colour in (("a.png", (200, 30, 30)), ("b.png", (30, 30, 200))):
+        image = Image.new("RGB", (96, 96), (240, 240, 240))
+        ImageDraw.Draw(image).ellipse((10, 20, 80, 90), fill=colour)
+        image.save(corpus / name)
+    minor = "New in town, I am 16 years old. Text 212-555-0142"
+    adult = "Sweet and fun, 24 years old. Text 212-555-0142"
+    ads = [
+        {"id": "1", "source": "site", "title": "Lily", "body": minor, "images": ["a.png"]},
+        {"id": "2", "source": "site", "title": "Rose", "body": adult, "images": ["b.png"]},
+    ]
+    (corpus / "ads.jsonl").write_text("".join(json.dumps(ad) + "\n" for ad in ads))
+    db = tmp_path / "store.duckdb"
+    for args in (
+        ("ingest", str(corpus / "ads.jsonl"), "--db", str(db), "-q"),
+        ("keys", "init", "--db", str(db)),
+    ):
+        done = threadline(*args, env=env)
+        assert done.returncode == 0, done.stderr
+    with Store.open(db, read_only=True) as store:
+        [(network,)] = store.query("SELECT DISTINCT network FROM ad_links")
+        shas = dict(store.query("SELECT ad_id, sha256 FROM ad_images"))
+    out = tmp_path / "package"
+    done = threadline("evidence", network, "--db", str(db), "-o", str(out), "--no-pdf", env=env)
+    assert done.returncode == 0, done.stderr
+    rows = {r["sha256"]: r for r in map(json.loads, (out / "data" / "images.jsonl").read_text().splitlines())}
+    assert rows[shas["1"]]["file"] is None and "under 18" in rows[shas["1"]]["withheld"]
+    assert rows[shas["2"]]["file"] and (out / rows[shas["2"]]["file"]).is_file()
+    assert [p.name for p in (out / "data" / "images").iterdir()] == [Path(rows[shas["2"]]["file"]).name]
+    assert "1 images withheld" in (out / "report.html").read_text()

@@ -355,6 +355,9 @@ def _build(
                 originals.setdefault(sha, [])
                 if path not in originals[sha]:
                     originals[sha].append(path)
+    # Never included, whatever the options: the images of an ad that states an age under 18
+    # (extraction's ``minor`` flag; an image shared with other ads is withheld from them too).
+    withheld = {sha for d in details if _states_a_minor(d) for v in d.versions for _, sha in v.images}
     image_rows: list[dict[str, Any]] = []
     image_files: dict[str, str] = {}  # sha -> path inside the bag (report links)
     missing = 0
@@ -363,8 +366,11 @@ def _build(
         raw = next((b for p in paths if (b := kept_images.image_bytes(store_file, sha, p)) is not None), None)
         if raw is None:
             raw = kept_images.image_bytes(store_file, sha)
-        row: dict[str, Any] = {"sha256": sha, "file": None, "blurred": False, "original_paths": paths}
-        if raw is None:
+        row: dict[str, Any] = {"sha256": sha, "file": None, "blurred": False, "withheld": None}
+        row["original_paths"] = paths
+        if sha in withheld:
+            row["withheld"] = "an ad carrying it states an age under 18"
+        elif raw is None:
             missing += 1
         elif options.blur_images:
             try:
@@ -380,9 +386,14 @@ def _build(
         if row["file"]:
             image_files[sha] = row["file"]
         image_rows.append(row)
-    _tables(data, "images", image_rows, ["sha256", "file", "blurred", "original_paths"])
+    _tables(data, "images", image_rows, ["sha256", "file", "blurred", "withheld", "original_paths"])
     if options.blur_images:
         redacted.append(f"every image blurred ({len(image_files):,} files; the store keeps the originals)")
+    if withheld:
+        redacted.append(
+            f"{len(withheld):,} images withheld: carried by an ad that states an age under 18 "
+            "(never included, whatever the options)"
+        )
     if missing:
         redacted.append(
             f"{missing:,} images neither kept by the store nor at their original path: not included"
@@ -452,6 +463,18 @@ def _build(
         key.fingerprint,
         tuple(redacted),
     )
+
+
+def _states_a_minor(detail: read.AdDetail) -> bool:
+    """Whether the ad's latest version states an age under 18 (extraction's ``minor`` flag)."""
+    for e in detail.extracted:
+        if e.kind == "age":
+            try:
+                if json.loads(e.detail or "{}").get("minor"):
+                    return True
+            except ValueError:
+                continue
+    return False
 
 
 def _graph(view: read.NetworkView, details: Sequence[read.AdDetail]) -> Graph:
