@@ -551,3 +551,21 @@ def test_the_images_of_an_ad_stating_a_minor_age_are_never_included(tmp_path: Pa
     assert rows[shas["2"]]["file"] and (out / rows[shas["2"]]["file"]).is_file()
     assert [p.name for p in (out / "data" / "images").iterdir()] == [Path(rows[shas["2"]]["file"]).name]
     assert "1 images withheld" in (out / "report.html").read_text()
+
+
+def test_the_report_draws_the_itinerary_as_a_map_and_a_timeline(made: Made) -> None:
+    with Store.open(made.db, read_only=True) as store:
+        places = [
+            p for (p,) in store.query(
+                "SELECT place FROM score_itineraries"
+                " WHERE unit_kind = 'network' AND unit = ? ORDER BY stay_no",
+                [made.network],
+            )
+        ]  # fmt: skip
+    assert places
+    html = (made.package / "report.html").read_text()
+    svgs = html.split('aria-label="itinerary map">')[1].split("</svg>")[0]
+    assert svgs.count("<circle") == len(places)
+    timeline = html.split('aria-label="timeline">')[1].split("</svg>")[0]
+    assert timeline.count("<rect") == len(places)
+    assert f"1 {places[0]}" in timeline

@@ -10,6 +10,7 @@ was read from it is marked with ``<mark>`` around the exact spans extraction rep
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +82,94 @@ def _ad_view(d: read.AdDetail, image_files: dict[str, str], score: dict[str, Any
     return {"d": d, "ref": f"{d.source}:{d.id}", "versions": versions, "read_values": values, "score": score}
 
 
+def _coordinates(details: Sequence[read.AdDetail]) -> dict[str, tuple[float, float]]:
+    """Place name -> (lat, lon), from what extraction read (the gazetteer's coordinates)."""
+    out: dict[str, tuple[float, float]] = {}
+    for d in details:
+        for e in d.extracted:
+            if e.kind == "place" and e.value not in out:
+                try:
+                    info = json.loads(e.detail or "{}")
+                    out[e.value] = (float(info["lat"]), float(info["lon"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return out
+
+
+def itinerary_map(stays: Sequence[read.Stay], where: dict[str, tuple[float, float]]) -> Markup:
+    """The stays as an SVG map: each place at its latitude and longitude (no base map: nothing
+    is fetched), circles sized by ads, a line in the order of the stays, each numbered."""
+    placed = [(s, where[s.place]) for s in stays if s.place in where]
+    if not placed:
+        return Markup("")
+    width, height, pad, label_room = 640.0, 360.0, 30.0, 170.0  # room on the right for names
+    lats = [p[0] for _, p in placed]
+    lons = [p[1] for _, p in placed]
+    scale_x = math.cos(math.radians(sum(lats) / len(lats)))
+    span_x = max((max(lons) - min(lons)) * scale_x, 1.0)
+    span_y = max(max(lats) - min(lats), 1.0)
+    k = min((width - 2 * pad - label_room) / span_x, (height - 2 * pad) / span_y)
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return pad + (lon - min(lons)) * scale_x * k, height - pad - (lat - min(lats)) * k
+
+    points = [xy(*p) for _, p in placed]
+    most = max(s.ads for s, _ in placed)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="itinerary map">',
+        f'<rect width="{width:.0f}" height="{height:.0f}" fill="#f7f7f2" stroke="#999"/>',
+        '<polyline fill="none" stroke="#c33" stroke-width="1.5" points="'
+        + " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        + '"/>',
+    ]
+    labelled: set[str] = set()
+    for (stay, _), (x, y) in zip(placed, points, strict=True):
+        r = 4 + 10 * math.sqrt(stay.ads / most)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="#36c" fill-opacity="0.45"/>')
+        text = f"{stay.stay_no}" if stay.place in labelled else f"{stay.stay_no} {stay.place}"
+        labelled.add(stay.place)
+        parts.append(
+            f'<text x="{x + r + 2:.1f}" y="{y + 3:.1f}" font-size="10" font-family="DejaVu Sans">'
+            f"{escape(text)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def timeline(stays: Sequence[read.Stay]) -> Markup:
+    """The stays as an SVG timeline: one bar per stay from its first ad to its last."""
+    if not stays:
+        return Markup("")
+    start = min(s.first_seen for s in stays)
+    end = max(s.last_seen for s in stays)
+    total = max((end - start).total_seconds(), 1.0)
+    row, left, width = 16.0, 190.0, 640.0
+    height = row * len(stays) + 30
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="timeline">'
+    ]
+    for i, s in enumerate(stays):
+        y = 4 + i * row
+        x0 = left + (s.first_seen - start).total_seconds() / total * (width - left - 10)
+        x1 = left + (s.last_seen - start).total_seconds() / total * (width - left - 10)
+        parts.append(
+            f'<text x="2" y="{y + 10:.1f}" font-size="9" font-family="DejaVu Sans">'
+            f"{escape(f'{s.stay_no} {s.place}'[:34])}</text>"
+            f'<rect x="{x0:.1f}" y="{y + 2:.1f}" width="{max(x1 - x0, 2):.1f}" '
+            f'height="{row - 5:.1f}" fill="#36c"/>'
+        )
+    y = 4 + len(stays) * row + 14
+    parts.append(
+        f'<text x="{left:.0f}" y="{y:.0f}" font-size="9" font-family="DejaVu Sans">'
+        f"{escape(_when(start))}</text>"
+        f'<text x="{width - 4:.0f}" y="{y:.0f}" font-size="9" font-family="DejaVu Sans" text-anchor="end">'
+        f"{escape(_when(end))}</text></svg>"
+    )
+    return Markup("".join(parts))
+
+
 def render_html(
     *,
     view: read.NetworkView,
@@ -103,6 +192,8 @@ def render_html(
     phones = [i for i in view.identifiers if i.kind == "phone"]
     return _ENV.get_template("report.html").render(
         view=view,
+        itinerary_map=itinerary_map(view.itinerary, _coordinates(details)),
+        timeline=timeline(view.itinerary),
         summary=view.summary,
         ads=ads,
         phones=phones,
