@@ -324,7 +324,7 @@ def _build(
 
     score_rows = [
         {"ad": f"{r['source']}:{r['id']}", **r}
-        for r in iter_ad_scores(con)
+        for r in iter_ad_scores(con, network=network)
         if r["network"] == network and f"{r['source']}:{r['id']}" in refs
     ]
     _tables(
