@@ -10,7 +10,9 @@ an ad, and a search (a phone typed as people type it, or a name). Each client se
 ``--requests`` requests or stops after ``--seconds``, whichever comes first, so the run is bounded.
 
 Phases: idle (only the clients), then the same clients while ``--ingest`` new ads go in through
-the server (`threadline ingest` hands them to the running server's writer), then ``--small``
+the server (`threadline ingest` hands them to the running server's writer), then while ``--push``
+text-only ads are pushed by a crawler to ``POST /api/v1/ads`` in batches of ``--push-batch`` (goal
+>= 300 ads/s sustained, linked as they come), then ``--small``
 ingests of ``--small-batch`` ads one after another with the server's resident memory read before,
 during and after. Reported: p50/p95/p99 per route and phase (goal p95 <= 150 ms idle and <= 300 ms
 during the ingest on a 2-core machine), the ingest throughput under load against the same ingest
@@ -167,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="each phase's time, at most")
     parser.add_argument("--small", type=int, default=100, help="small ingests in a row")
     parser.add_argument("--small-batch", type=int, default=20, help="ads per small ingest")
+    parser.add_argument("--push", type=int, default=10_000, help="ads pushed to POST /api/v1/ads")
+    parser.add_argument("--push-batch", type=int, default=500, help="ads per push")
     parser.add_argument("--seed", type=int, default=6161)
     parser.add_argument(
         "--no-kept", action="store_true", help="the server keeps no answers (every request reads the store)"
@@ -193,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         _cli("ingest", str(folder / "base.jsonl"), "--db", str(store), "-q")
         print(f"store: {args.ads:,} ads made and ingested in {time.perf_counter() - t0:.0f}s", flush=True)
         (folder / ".done").touch()
+    pushed = folder / f"push-{args.push}.jsonl"
+    if args.push and not pushed.exists():  # a feed of its own: new ads, not new versions
+        generate(folder / "push-corpus", args.push, args.seed + 7, images=False)
+        with pushed.open("w", encoding="utf-8") as out:
+            for line in (folder / "push-corpus" / "ads.jsonl").read_text(encoding="utf-8").splitlines():
+                out.write(json.dumps({**json.loads(line), "source": "pushfeed"}) + "\n")
     work = folder / "run.duckdb"
     shutil.copy(store, work)
     env = {**os.environ, "THREADLINE_KEY_DIR": str(folder / "keys")}
@@ -201,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     _cli("user", "add", "bench", "--role", "analyst", "--password-stdin", "--db", str(work),
          stdin="bench-password-1234\n", env=env)  # fmt: skip
     token = _cli("token", "add", "--user", "bench", "--scope", "read", "--db", str(work), env=env).strip()
+    push_token = _cli(
+        "token", "add", "--user", "bench", "--scope", "push", "--db", str(work), env=env
+    ).strip()
 
     # The same bulk ingest with no server, into another copy: the throughput to compare with.
     idle_copy = folder / "idle.duckdb"
@@ -215,7 +228,21 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://127.0.0.1:{port}"
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
-        [*CLI, "serve", "--db", str(work), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+        [
+            *CLI,
+            "serve",
+            "--db",
+            str(work),
+            "--port",
+            str(port),
+            "--push-rate",
+            "1000",
+            "--push-burst",
+            "1000",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     results: dict[str, Any] = {"args": vars(args), "idle_ingest_ads_per_s": idle_ingest}
     try:
@@ -259,6 +286,35 @@ def main(argv: list[str] | None = None) -> int:
             rows += busy.table("during ingest")
             results["ingest_under_load_ads_per_s"] = outcome["ads_per_s"]
 
+        if args.push:
+            pushing = Load(url, token, samples, args.seed + 2)
+            pushed_done = threading.Event()
+
+            def push() -> None:
+                lines = pushed.read_text(encoding="utf-8").splitlines(keepends=True)
+                headers = {"Authorization": f"Bearer {push_token}", "Content-Type": "application/x-ndjson"}
+                t = time.perf_counter()
+                try:
+                    with httpx.Client(base_url=url, timeout=600, headers=headers) as client:
+                        for i in range(0, len(lines), args.push_batch):
+                            body = "".join(lines[i : i + args.push_batch]).encode("utf-8")
+                            answer = client.post("/api/v1/ads", content=body)
+                            answer.raise_for_status()
+                    outcome["push_ads_per_s"] = len(lines) / (time.perf_counter() - t)
+                except httpx.HTTPError as exc:
+                    outcome["push_error"] = str(exc)
+                finally:
+                    pushed_done.set()
+
+            crawler = threading.Thread(target=push)
+            crawler.start()
+            pushing.run(args.clients, 10**9, max(args.seconds, 3600), until=pushed_done)
+            crawler.join()
+            rows += pushing.table("during push")
+            results["push_ads_per_s"] = outcome.get("push_ads_per_s")
+            if "push_error" in outcome:
+                print(f"push: failed ({outcome['push_error']})", flush=True)
+
         rss = [proc.memory_info().rss / 2**20]
         small_errors = 0
         for k in range(args.small):
@@ -294,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"ingest: {results['ingest_under_load_ads_per_s']:,.0f} ads/s under load, "
             f"{idle_ingest:,.0f} ads/s with no server"
+        )
+    if results.get("push_ads_per_s"):
+        print(
+            f"push: {results['push_ads_per_s']:,.0f} ads/s sustained ({args.push:,} text-only ads, batch "
+            f"{args.push_batch}, {args.clients} clients browsing; goal >= 300)"
         )
     m = results["rss_mib"]
     growth = m["after"] / m["before"] - 1

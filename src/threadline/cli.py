@@ -925,6 +925,12 @@ def _priority(score: float | None, logit: float | None) -> str:
     default=None,
     help="Only networks with an ad stored (new, or a new version) at or after TIME (UTC).",
 )
+@click.option(
+    "--removed-since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Only networks with an ad a crawler reported taken down at or after TIME (UTC).",
+)
 @_through_server("read")
 def networks(
     db: Path,
@@ -940,6 +946,7 @@ def networks(
     max_score: float | None,
     has_hub: bool | None,
     new_since: Any,
+    removed_since: Any,
 ) -> None:
     """List networks by priority for review, highest first (ties: latest ad, then most ads), each
     with its logit, size, last date and place, and its top reasons. The options filter and sort
@@ -965,6 +972,7 @@ def networks(
             max_score=max_score,
             has_hub=has_hub,
             new_since=new_since,
+            removed_since=removed_since,
             reasons=n_reasons,
         ).items
     if not rows:
@@ -1453,6 +1461,34 @@ def labels(db: Path) -> None:
     show_default=True,
     help="Largest request body (bytes).",
 )
+@click.option(
+    "--max-push-body",
+    type=click.IntRange(1024),
+    default=64 * 1024 * 1024,
+    show_default=True,
+    help="Largest push of ads (POST /api/v1/ads, images inline), bytes.",
+)
+@click.option(
+    "--push-rate",
+    type=click.FloatRange(0.01),
+    default=10.0,
+    show_default=True,
+    help="Pushes a second per token.",
+)
+@click.option(
+    "--push-burst",
+    type=click.FloatRange(1),
+    default=20.0,
+    show_default=True,
+    help="Pushes at once per token.",
+)
+@click.option(
+    "--link-after",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="Seconds from a push to the link and score run that takes it in.",
+)
 def serve(
     db: Path,
     host: str,
@@ -1461,6 +1497,10 @@ def serve(
     certfile: Path | None,
     keyfile: Path | None,
     max_body: int,
+    max_push_body: int,
+    push_rate: float,
+    push_burst: float,
+    link_after: float,
 ) -> None:
     """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
     /login, or an API token), until interrupted. One server per store; it runs every change in
@@ -1473,7 +1513,13 @@ def serve(
             db,
             host=host,
             port=port,
-            settings=Settings(max_body=max_body),
+            settings=Settings(
+                max_body=max_body,
+                max_push_body=max_push_body,
+                push_rate=push_rate,
+                push_burst=push_burst,
+                link_after=link_after,
+            ),
             trusted_proxy=trusted_proxy,
             certfile=certfile,
             keyfile=keyfile,
@@ -1481,6 +1527,51 @@ def serve(
     except ServeError as exc:
         _fail(str(exc))
     click.echo("serve: stopped", err=True)
+
+
+@cli.command()
+@click.argument("ads", type=_INPUT)
+@click.option("--url", required=True, help="The server, e.g. http://127.0.0.1:8000.")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File holding an API token of scope push (`threadline token add --scope push`).",
+)
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option(
+    "--retries", type=click.IntRange(0), default=8, show_default=True, help="Tries again per batch."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def push(ads: Path, url: str, token_file: Path, batch_size: int, retries: int, quiet: bool) -> None:
+    """Send ADS (JSON Lines or CSV) to a running server in batches, images inline.
+
+    A failed batch is sent again after a growing pause; an interrupted push goes on where it
+    stopped when run again (its state is kept in ADS.push-state.json). Each record is answered
+    new, new version, seen, gone or quarantined with its reason (the first ones are printed).
+    """
+    from threadline.push_client import PushError, PushReport, push_file
+
+    _readable(ads)
+    _readable(token_file)
+    if token_file.stat().st_mode & 0o077:
+        click.echo(f"threadline: warning: {token_file} can be read by others: chmod 600 it", err=True)
+    token = token_file.read_text(encoding="utf-8").strip()
+    if not token:
+        _fail(f"{token_file}: no token in it")
+
+    def progress(report: PushReport) -> None:
+        if not quiet:
+            click.echo(f"push: batch {report.batches:,}: {report.line()}", err=True)
+
+    try:
+        report = push_file(ads, url, token, batch_size=batch_size, retries=retries, progress=progress)
+    except PushError as exc:
+        _fail(f"{ads}: {exc} (run the same command again to go on where it stopped)")
+    resumed = f" (went on from byte {report.resumed_at:,})" if report.resumed_at else ""
+    click.echo(f"push: {report.line()} in {report.batches:,} batches{resumed}")
+    for said in report.quarantined[:20]:
+        click.echo(f"push: {said}", err=True)
 
 
 BACKUP_MANIFEST = "threadline-backup.json"

@@ -459,11 +459,20 @@ def test_a_country_code_is_read_as_written_in_any_ad(
         ("US", "two one two five five five oh one five oh", "+12125550150"),
         ("US", "22 y/o - 5'0 ☎️ 773-555-0153", "+17735550153"),
         ("US", "text 0207 946 0311", "+442079460311"),
+        # A room cue ending a line of text ("text for room #") and the phone regrouped after it:
+        # no room number has five digits.
+        ("US", "text for room # 41555 5010 1", "+14155550101"),
+        ("US", "apt 41555 5010 1 ask for Mia", "+14155550101"),
     ],
 )
 def test_written_by_hand(region: str, written: str, expected: str) -> None:
     assert phonenumbers.is_valid_number(phonenumbers.parse(expected))
     assert phones(in_ad(region, written), region) == [expected]
+
+
+@pytest.mark.parametrize("written", ["room 1208 5550 101", "zip 41555 5010 1", "size 41555 5010 1"])
+def test_a_room_zip_or_size_does_not_start_a_regrouped_number(written: str) -> None:
+    assert phones(written, "US") == []
 
 
 def test_the_ads_own_country_wins_over_a_north_american_reading() -> None:

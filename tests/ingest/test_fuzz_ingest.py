@@ -32,7 +32,7 @@ from threadline.ingest.validate import MAX_FIELD_BYTES
 EXAMPLES = int(os.environ.get("THREADLINE_FUZZ_EXAMPLES", "6"))
 _COUNTS = re.compile(
     r"ingest: ([\d,]+) records: ([\d,]+) new ads, ([\d,]+) new versions, ([\d,]+) seen again, "
-    r"([\d,]+) quarantined"
+    r"(?:([\d,]+) gone, )?([\d,]+) quarantined"
 )
 
 # -- what the files hold --------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def _corpus(folder: Path) -> None:
 def _counts(output: str) -> tuple[int, ...]:
     match = _COUNTS.search(output)
     assert match, output
-    return tuple(int(group.replace(",", "")) for group in match.groups())
+    return tuple(int((group or "0").replace(",", "")) for group in match.groups())
 
 
 @settings(
@@ -185,15 +185,16 @@ def test_every_record_is_accounted_for_and_a_second_run_adds_nothing(
     runner = CliRunner()
 
     first = runner.invoke(cli, ["ingest", str(path), "--db", str(db), "-q", "--workers", "2"])
-    read, new_ads, new_versions, seen, quarantined = _counts(first.output)
+    read, new_ads, new_versions, seen, gone, quarantined = _counts(first.output)
     assert read == len(lines)  # every line is one record: none is blank
-    assert new_ads + new_versions + seen + quarantined == read
-    accepted = new_ads + new_versions + seen
+    assert new_ads + new_versions + seen + gone + quarantined == read
+    accepted = new_ads + new_versions + seen + gone
     assert (first.exit_code == 0) == (accepted > 0), first.output
     assert first.exception is None or isinstance(first.exception, SystemExit), first.exception
 
     second = runner.invoke(cli, ["ingest", str(path), "--db", str(db), "-q", "--workers", "2"])
-    assert _counts(second.output) == (read, 0, 0, accepted, quarantined)
+    # Read again, every record is a sighting: seen again (or, for a crawler's report, gone again).
+    assert _counts(second.output) == (read, 0, 0, accepted - gone, gone, quarantined)
     assert (second.exit_code == 0) == (accepted > 0), second.output
 
     # The batch pipeline decides each record alike, and says so in the same four counts.
@@ -204,6 +205,7 @@ def test_every_record_is_accounted_for_and_a_second_run_adds_nothing(
         new_ads,
         new_versions,
         seen,
+        gone,
         quarantined,
     )
     assert (run.exit_code == 0) == (accepted > 0), run.output
@@ -245,6 +247,6 @@ def test_every_record_is_accounted_for_and_a_second_run_adds_nothing(
         result = runner.invoke(cli, ["ingest", str(csv_path), "--db", str(db), "-q", "--workers", "2"])
         counts = _counts(result.output)
         assert sum(counts[1:]) == counts[0], result.output
-        assert (result.exit_code == 0) == (sum(counts[1:4]) > 0), result.output
+        assert (result.exit_code == 0) == (sum(counts[1:5]) > 0), result.output
         if stray is None:
             assert counts[0] == len(rows), result.output

@@ -511,7 +511,8 @@ def test_an_ingest_killed_with_sigkill_and_run_again_stores_every_record_exactly
         drained.join(timeout=30)
         assert not drained.is_alive(), "processes of the killed ingest are still running"
 
-    second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
     report = json.loads(second.stdout)
     versions = sum(1 for line in lines if isinstance(line, dict))
     bad = len(lines) - versions

@@ -59,12 +59,12 @@ def wait_until_up(proc: subprocess.Popen[str], url: str, log: Path) -> None:
 
 
 @contextmanager
-def serving(db: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+def serving(db: Path, env: dict[str, str], log: Path, *extra: str) -> Iterator[str]:
     """A server on ``db`` for the block (its URL), stopped as Ctrl-C stops it; then the audit
     chain everything in the block appended, from however many threads, must verify."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(db, port, env, log)
+    proc = start_server(db, port, env, log, *extra)
     try:
         wait_until_up(proc, url, log)
         yield url

@@ -98,7 +98,9 @@ class _Group:
         self.digits = digits
         self.weak = weak  # look-alike letters alone ("o", "I"): weaker than a digit, see below
         self.styles = styles
-        self.cued = cued  # 1 after "room", "zip" ...: never starts a regrouped number; 2 after "id"
+        # 1 after "zip", "size" ...: never starts a regrouped number; 2 after "id"; `_ROOM` after
+        # "room", "apt" ...: starts one only with more digits than any room number has
+        self.cued = cued
 
 
 @lru_cache(maxsize=256)
@@ -193,7 +195,7 @@ def _joins(gap: str) -> bool:
 # "5 ft 4", "ad id 4471 2203"); on the same line only, since "text for room #" often ends the line
 # before the phone.
 _CUE_BEFORE = re.compile(
-    r"(?<![^\W_])(?:room|suite|rm|apt|unit|size|zip|age|edad|hab|habitacion|ext|ft|feet|"
+    r"(?<![^\W_])(?:(?P<room>room|suite|rm|apt|unit|hab|habitacion)|size|zip|age|edad|ext|ft|feet|"
     r"i-|us-|hwy|highway|route|exit|no|nr|cp|postcode|near|(?P<id>id|ref|reference|listing|order|"
     r"post|ad|pin|code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio))"
     r"[ \t:#.]{0,3}\Z"
@@ -201,6 +203,7 @@ _CUE_BEFORE = re.compile(
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+_ROOM = 3  # `_Group.cued` after a room word
 
 
 def _is_quantity(low: str, g: _Group) -> bool:
@@ -233,7 +236,9 @@ def _cue(low: str, g: _Group) -> int:
     m = _CUE_BEFORE.search(low, max(0, g.start - 14), g.start)
     if m is None:
         return 0
-    return 2 if m.group("id") else 1
+    if m.group("id"):
+        return 2
+    return _ROOM if m.group("room") else 1
 
 
 def _veto_end(low: str, g: _Group) -> int:
@@ -446,7 +451,9 @@ def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool)
     international prefix or a North American "1" (``prefixed``) the first gap is not counted."""
     gaps: set[str] = set()
     groups = chain[i : j + 1]
-    if groups[0].cued:
+    # "text for room # 41555 5010 1": the phone after a room cue at the end of a line of text; a
+    # room number has at most four digits.
+    if groups[0].cued and not (groups[0].cued == _ROOM and len(groups[0].digits) >= 5):
         return False
     for k, (a, b) in enumerate(pairwise(groups)):
         if b.start <= a.end:

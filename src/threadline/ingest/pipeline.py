@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -42,7 +42,7 @@ from threadline.ingest.readers import RawRecord, read_records
 from threadline.ingest.validate import Invalid, Validator
 from threadline.model import Ad
 from threadline.store import kept_images
-from threadline.store._records import BatchResult, Quarantined, StoredAd
+from threadline.store._records import BatchResult, GoneReport, Quarantined, StoredAd
 from threadline.store._store import StoreError
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class IngestError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class IngestReport:
-    """What one `ingest_file` did. ``read`` = new_ads + new_versions + unchanged + quarantined."""
+    """What one `ingest_file` did. ``read`` = new_ads + new_versions + unchanged + quarantined + gone."""
 
     file: str
     read: int
@@ -71,6 +71,7 @@ class IngestReport:
     seconds: float
     run_id: int
     warnings: tuple[str, ...] = ()
+    gone: int = 0  # crawlers' reports of ads taken down, kept as sightings
 
     @property
     def stored(self) -> int:
@@ -79,13 +80,14 @@ class IngestReport:
     @property
     def accepted(self) -> int:
         """Records stored or seen again: a run that accepted none failed as a whole."""
-        return self.new_ads + self.new_versions + self.unchanged
+        return self.new_ads + self.new_versions + self.unchanged + self.gone
 
     def line(self) -> str:
-        """The four counts, as every command that ingests prints them."""
+        """The counts, as every command that ingests prints them (ads gone only when there are)."""
+        gone = f", {self.gone:,} gone" if self.gone else ""
         return (
             f"{self.read:,} records: {self.new_ads:,} new ads, {self.new_versions:,} new versions, "
-            f"{self.unchanged:,} seen again, {self.quarantined:,} quarantined"
+            f"{self.unchanged:,} seen again{gone}, {self.quarantined:,} quarantined"
         )
 
     @property
@@ -102,6 +104,7 @@ class _Batch:
     records: int
     end_offset: int
     bytes: int = 0  # of input text
+    gone: list[GoneReport] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +114,7 @@ class _Totals:
     new_versions: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    gone: int = 0
 
 
 # A batch is cut at this much input text as well as at ``batch_size`` records: memory (the
@@ -125,16 +129,30 @@ def _batches(records: Iterator[RawRecord], file: str, validate: Validator, size:
         batch.records += 1
         batch.end_offset = raw.end_offset
         batch.bytes += len(raw.raw)
-        ad = checked(raw, validate)
-        if isinstance(ad, str):
-            batch.quarantined.append(Quarantined(file, raw.line, ad, raw.raw))
+        kept = _read_one(raw, validate, file)
+        if isinstance(kept, GoneReport):
+            batch.gone.append(kept)
+        elif isinstance(kept, Quarantined):
+            batch.quarantined.append(kept)
         else:
-            batch.valid.append((raw, ad))
+            batch.valid.append((raw, kept))
         if batch.records >= size or batch.bytes >= MAX_BATCH_BYTES:
             yield batch
             batch = _Batch([], [], 0, 0)
     if batch.records:
         yield batch
+
+
+def _read_one(raw: RawRecord, validate: Validator, file: str) -> Ad | GoneReport | Quarantined:
+    """What one record read is: an ad, a crawler's report that an ad is gone, or quarantined."""
+    try:
+        gone = validate.gone(raw.record) if isinstance(raw.record, dict) else None
+    except Invalid as exc:
+        return Quarantined(file, raw.line, exc.reason, raw.raw)
+    if gone is not None:
+        return GoneReport(gone.source, gone.id, gone.captured_at, file, raw.line, raw.raw)
+    ad = checked(raw, validate)
+    return Quarantined(file, raw.line, ad, raw.raw) if isinstance(ad, str) else ad
 
 
 def checked(raw: RawRecord, validate: Validator) -> Ad | str:
@@ -279,6 +297,7 @@ def ingest_file(
     source: str | None = None,
     region: str | None = None,
     region_by: str = "ingest --region",
+    token_id: int | None = None,
 ) -> IngestReport:
     """Ingest one JSON Lines or CSV file into ``store``; returns what it did.
 
@@ -302,6 +321,9 @@ def ingest_file(
     ``region`` also becomes the home region of each source of the file that has none yet (with
     ``region_by`` as who set it), so later runs of those sources read numbers the same way.
     ValueError for a region phone numbers do not know.
+
+    Every record is a sighting of its ad (`Store.write_batch`); ``token_id`` names the API token
+    that pushed the file (a push batch spooled by the server), whose records are sighted once.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -327,7 +349,7 @@ def ingest_file(
     def write_oldest() -> None:
         batch, submitted = pending.popleft()
         outcomes = pool.result(submitted)
-        _write(store, batch, outcomes, name, run_id, totals)
+        _write(store, batch, outcomes, name, run_id, totals, token_id)
         if progress is not None:
             progress(totals.read, batch.end_offset, total_bytes)
 
@@ -380,11 +402,18 @@ def ingest_file(
         seconds=time.perf_counter() - started,
         run_id=run_id,
         warnings=tuple(warnings),
+        gone=totals.gone,
     )
 
 
 def _write(
-    store: Store, batch: _Batch, outcomes: list[Outcome], file: str, run_id: int, totals: _Totals
+    store: Store,
+    batch: _Batch,
+    outcomes: list[Outcome],
+    file: str,
+    run_id: int,
+    totals: _Totals,
+    token_id: int | None = None,
 ) -> None:
     to_store: list[tuple[StoredAd, str]] = []  # each with its text as read
     quarantined = list(batch.quarantined)
@@ -402,8 +431,9 @@ def _write(
                 ad, outcome.content_hash, file, raw.line, outcome.extraction, outcome.image_sha256
             )
             to_store.append((item, raw.raw))
-    result = _store(store, to_store, quarantined, run_id)
+    result = _store(store, to_store, quarantined, run_id, batch.gone, token_id)
     totals.read += batch.records
+    totals.gone += result.gone
     totals.new_ads += result.new_ads
     totals.new_versions += result.new_versions
     totals.unchanged += result.unchanged
@@ -425,7 +455,12 @@ def _keep_images(store: Store, ad: Ad, image_sha256: tuple[str, ...]) -> str | N
 
 
 def _store(
-    store: Store, items: list[tuple[StoredAd, str]], quarantined: list[Quarantined], run_id: int
+    store: Store,
+    items: list[tuple[StoredAd, str]],
+    quarantined: list[Quarantined],
+    run_id: int,
+    gone: list[GoneReport] | None = None,
+    token_id: int | None = None,
 ) -> BatchResult:
     """Write ``items`` and ``quarantined`` in one transaction. A batch the store refuses (out of
     memory, a value it cannot hold) is written again in halves, down to the single ad, which is
@@ -433,7 +468,9 @@ def _store(
 
     The result counts every quarantined record, including those stored before (a re-run)."""
     try:
-        result = store.write_batch([item for item, _ in items], quarantined, run_id=run_id)
+        result = store.write_batch(
+            [item for item, _ in items], quarantined, run_id=run_id, gone=gone or (), token_id=token_id
+        )
     except duckdb.FatalException as exc:
         # DuckDB has invalidated the database (a checkpoint that ran out of memory): nothing more
         # can be written by this process, whatever the record. What was committed is kept.
@@ -460,13 +497,20 @@ def _store(
             return _store(store, [], [Quarantined(item.file, item.line, reason, raw)], run_id)
         first = _store(store, [], quarantined, run_id) if quarantined else BatchResult(0, 0, 0, 0)
         half = (len(items) + 1) // 2
-        parts = [first, _store(store, items[:half], [], run_id)]
+        parts = [first, _store(store, items[:half], [], run_id, token_id=token_id)]
         if items[half:]:
-            parts.append(_store(store, items[half:], [], run_id))
+            parts.append(_store(store, items[half:], [], run_id, token_id=token_id))
+        if gone:  # after the ads: a report may be of an ad of this batch
+            parts.append(_store(store, [], [], run_id, gone, token_id))
         return BatchResult(
             sum(p.new_ads for p in parts),
             sum(p.new_versions for p in parts),
             sum(p.unchanged for p in parts),
             sum(p.quarantined for p in parts),
+            gone=sum(p.gone for p in parts),
         )
-    return BatchResult(result.new_ads, result.new_versions, result.unchanged, len(quarantined))
+    # Reports of ads the store does not hold are quarantined by the store.
+    quarantined_here = len(quarantined) + len(gone or ()) - result.gone
+    return BatchResult(
+        result.new_ads, result.new_versions, result.unchanged, quarantined_here, gone=result.gone
+    )

@@ -27,6 +27,11 @@ for an analyst to fix the feed. Decisions the contract leaves open, made here:
   refused, since it cannot be stored or shown.
 
 Unknown fields are kept verbatim in ``Ad.extra``.
+
+A record ``{"id", "source", "gone": true, "captured_at"}`` is a crawler's report that the ad was
+taken down (the site answered 404 or 410): it needs no text, and `Validator.gone` reads it as a
+`Gone`; ingest keeps it as a sighting, never as a version. ``"gone": false`` (or null) is an
+ordinary record.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +56,7 @@ __all__ = [
     "MAX_IMAGES_PER_AD",
     "MAX_IMAGE_BYTES",
     "MAX_NESTING",
+    "Gone",
     "Invalid",
     "Validator",
     "content_hash",
@@ -58,7 +65,10 @@ __all__ = [
 ]
 
 CONTRACT_FIELDS = frozenset(
-    ("id", "source", "url", "posted_at", "captured_at", "title", "body", "location", "images", "fields")
+    (
+        *("id", "source", "url", "posted_at", "captured_at", "title", "body", "location", "images"),
+        *("fields", "gone"),
+    )
 )
 MAX_FIELD_BYTES = 1024 * 1024
 # Ad photos are a few MB at most (sites recompress uploads; even a 50-megapixel camera's JPEG is
@@ -77,6 +87,16 @@ CONTENT_HASH_SCHEME = "threadline-content-1"
 _SHOWN = 160  # characters of an offending value quoted in a reason
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """A crawler's report that the ad ``(source, id)`` was taken down, seen at ``captured_at``
+    (None: when it arrives)."""
+
+    source: str
+    id: str
+    captured_at: datetime | None
 
 
 class Invalid(ValueError):
@@ -274,6 +294,11 @@ def _images(record: Mapping[str, Any], paths: _ImagePaths) -> tuple[str, ...]:
         raise Invalid(f"images lists {len(value):,} files, over the limit of {MAX_IMAGES_PER_AD} per ad")
     resolved_paths = []
     for i, item in enumerate(value):
+        if isinstance(item, dict) and "data" in item:
+            raise Invalid(
+                f"images[{i}] is an inline image whose data is not base64, or in a file (only a push,"
+                " POST /api/v1/ads, takes inline images)"
+            )
         if not isinstance(item, str):
             raise Invalid(f"images[{i}] must be a string, got {json_type(item)}")
         if not item.strip() or "\x00" in item:
@@ -319,6 +344,21 @@ def _fields(record: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
+_TRUE = frozenset(("true", "yes", "1"))
+_FALSE = frozenset(("false", "no", "0", ""))
+
+
+def _flag(value: Any) -> bool:
+    """``gone`` as a boolean: JSON true or false, or as a CSV cell says it (true/false, yes/no, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise Invalid(
+        f"gone must be true or false, got {_shown(value) if isinstance(value, str) else json_type(value)}"
+    )
+
+
 class Validator:
     """Validates the records of one input file: `validate` with the file's settings bound.
 
@@ -331,6 +371,29 @@ class Validator:
         self._paths = _ImagePaths(corpus, input_file)
         self._default_source = default_source
         self.defaulted = 0  # records that took the default source
+
+    def _source(self, record: Mapping[str, Any]) -> str:
+        source = record.get("source")
+        if source is None:
+            self.defaulted += 1
+            return self._default_source
+        if not isinstance(source, str):
+            raise Invalid(f"source must be a string, got {json_type(source)}")
+        if not source.strip():
+            raise Invalid("source is empty")
+        return source
+
+    def gone(self, record: Mapping[str, Any]) -> Gone | None:
+        """The `Gone` report ``record`` is (``"gone": true``), None for any other record, or
+        `Invalid` for a ``gone`` that is neither a boolean nor null."""
+        if not isinstance(record, Mapping) or record.get("gone") is None:
+            return None
+        flag = _flag(record["gone"])
+        if not flag:
+            return None
+        if _find_surrogate(dict(record), "record"):
+            raise Invalid("holds an unpaired UTF-16 surrogate (invalid Unicode)")
+        return Gone(self._source(record), _id(record), _timestamp(record, "captured_at"))
 
     def __call__(self, record: Mapping[str, Any], raw: str | None = None) -> Ad:
         """The `Ad` that ``record`` describes, or `Invalid` with the first reason it breaks the contract.
@@ -353,14 +416,9 @@ class Validator:
                     name = name[: _SHOWN - 3] + "..."
                 raise Invalid(f"{name} holds an unpaired UTF-16 surrogate (invalid Unicode)")
         ad_id = _id(record)
-        source = record.get("source")
-        if source is None:
-            source = self._default_source
-            self.defaulted += 1
-        elif not isinstance(source, str):
-            raise Invalid(f"source must be a string, got {json_type(source)}")
-        elif not source.strip():
-            raise Invalid("source is empty")
+        if record.get("gone") is not None and _flag(record["gone"]):
+            raise Invalid("reports the ad gone (no content to extract; `ingest` keeps it as a sighting)")
+        source = self._source(record)
         title = _optional_str(record, "title") or ""
         body = _optional_str(record, "body") or ""
         if not title.strip() and not body.strip():

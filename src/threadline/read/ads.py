@@ -17,7 +17,9 @@ __all__ = [
     "Extracted",
     "Image",
     "Indicator",
+    "Seen",
     "ad_detail",
+    "ad_seen",
     "version_changes",
 ]
 
@@ -74,6 +76,23 @@ class AdVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class Seen:
+    """When an ad was on show, from its sightings (every arrival of one of its records, from a
+    file or a push, and crawlers' reports that it was taken down).
+
+    ``spans`` gives each version's first and last sighting and how many; ``removed_on`` is the
+    first report of the ad gone after the last time it was seen on show (None while it shows, or
+    when it came back after a report)."""
+
+    first_seen: datetime | None
+    last_seen: datetime | None
+    sightings: int
+    spans: dict[int, tuple[datetime, datetime, int]]
+    removed_on: datetime | None
+    pushed_by: tuple[int, ...] = ()  # API tokens that pushed its records
+
+
+@dataclass(frozen=True, slots=True)
 class AdDetail:
     source: str
     id: str
@@ -88,6 +107,7 @@ class AdDetail:
     place: str | None = field(default=None)
     indicators: tuple[Indicator, ...] = ()  # of the latest version
     images: tuple[Image, ...] = ()  # of the latest version, in the ad's order
+    seen: Seen | None = None
 
     @property
     def latest(self) -> AdVersion:
@@ -184,7 +204,32 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
         place or versions[-1].location,
         tuple(indicators),
         shown,
+        ad_seen(con, source, ad_id),
     )
+
+
+def ad_seen(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> Seen:
+    """The sightings of the ad ``(source, ad_id)`` summed up (see `Seen`)."""
+    spans: dict[int, tuple[datetime, datetime, int]] = {}
+    for version, first, last, n in con.execute(
+        "SELECT version, min(seen_at), max(seen_at), count(*) FROM sightings"
+        " WHERE source = ? AND id = ? AND NOT gone GROUP BY version ORDER BY version",
+        [source, ad_id],
+    ).fetchall():
+        spans[int(version)] = (first, last, int(n))
+    row = con.execute(
+        """
+        WITH s AS (SELECT * FROM sightings WHERE source = ? AND id = ?),
+        shown AS (SELECT min(seen_at) AS first, max(seen_at) AS last FROM s WHERE NOT gone)
+        SELECT any_value(shown.first), any_value(shown.last), count(*),
+               min(s.seen_at) FILTER (WHERE s.gone AND (shown.last IS NULL OR s.seen_at >= shown.last)),
+               list(DISTINCT s.token_id ORDER BY s.token_id) FILTER (WHERE s.token_id IS NOT NULL)
+        FROM s, shown
+        """,
+        [source, ad_id],
+    ).fetchone()
+    first, last, n, removed, tokens = row if row else (None, None, 0, None, None)
+    return Seen(first, last, int(n or 0), spans, removed, tuple(int(t) for t in tokens or ()))
 
 
 def version_changes(before: AdVersion, after: AdVersion) -> list[tuple[str, str, str]]:

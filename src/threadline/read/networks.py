@@ -199,6 +199,7 @@ def queue(
     label: str | None = None,
     has_hub: bool | None = None,
     new_since: datetime | None = None,
+    removed_since: datetime | None = None,
     sort: Sort = "priority",
     limit: int | None = 50,
     offset: int = 0,
@@ -213,7 +214,8 @@ def queue(
     ``label``: one of whose ads carries that analyst label (not withdrawn); ``has_hub``: whose
     ads carry (True) or carry no (False) hub phone, e-mail, handle or image (text hubs, copied
     sentences, are in most networks and not counted); ``new_since``: with an ad stored (new, or a
-    new version) at or after that time. ``sort``: ``priority`` (ties: latest ad, then size),
+    new version) at or after that time; ``removed_since``: with an ad a crawler reported taken
+    down at or after that time. ``sort``: ``priority`` (ties: latest ad, then size),
     ``latest`` (last ad date) or ``size`` (ads). Each row carries its ``reasons`` largest
     contributions as sentences, and all its parts.
     """
@@ -246,6 +248,12 @@ def queue(
         where("(s.hubs > 0) = ?", has_hub)
     if new_since is not None:
         where("s.last_ingested >= ?", new_since)
+    if removed_since is not None:
+        where(
+            "n.network IN (SELECT l.network FROM sightings g JOIN ad_links l ON l.source = g.source"
+            " AND l.id = g.id WHERE g.gone AND g.seen_at >= ?)",
+            removed_since,
+        )
     where_sql = "WHERE " + " AND ".join(conditions) if conditions else ""
     items, total = _rows(con, where_sql, params, _ORDER[sort], limit, offset, reasons)
     return Page(items, total, offset, limit)

@@ -36,6 +36,7 @@ from threadline.service.roles import Action
 __all__ = [
     "hub_act",
     "label_act",
+    "relink",
     "revoke_decision_act",
     "revoke_label_act",
     "router",
@@ -171,6 +172,9 @@ async def networks(
     label: Annotated[str | None, Query(max_length=50, description="An analyst's label in force.")] = None,
     has_hub: bool | None = None,
     new_since: Annotated[datetime | None, Query(description="With an ad stored since (ISO 8601).")] = None,
+    removed_since: Annotated[
+        datetime | None, Query(description="With an ad reported taken down since (ISO 8601).")
+    ] = None,
     sort: Annotated[Literal["priority", "latest", "size"], Query()] = "priority",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -179,7 +183,9 @@ async def networks(
     """Scored networks for review (priorities, never findings), filtered, sorted and paged."""
 
     # The store keeps naive UTC: a time given with an offset is moved to UTC first.
-    date_from, date_to, new_since = (_utc(t) for t in (date_from, date_to, new_since))
+    date_from, date_to, new_since, removed_since = (
+        _utc(t) for t in (date_from, date_to, new_since, removed_since)
+    )
 
     def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
         page = read.queue(
@@ -193,6 +199,7 @@ async def networks(
             label=label,
             has_hub=has_hub,
             new_since=new_since,
+            removed_since=removed_since,
             sort=sort,
             limit=limit,
             offset=offset,
@@ -210,6 +217,7 @@ async def networks(
         "label": label,
         "has_hub": has_hub,
         "new_since": new_since,
+        "removed_since": removed_since,
     }
     shown = {k: str(v) for k, v in filters.items() if v is not None}
 
@@ -485,6 +493,9 @@ class TokenBody(BaseModel):
     user: Annotated[str, Field(min_length=1, max_length=64)]
     scope: Literal["read", "push"]
     days: Annotated[int, Field(ge=1, le=3650)] = 90
+    sources: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=100)] | None
+    ) = None  # a push token may send ads of these sources only
 
 
 async def _admin(request: Request, fn: Callable[[duckdb.DuckDBPyConnection, Caller], Any]) -> Any:
@@ -565,7 +576,9 @@ async def token_add(request: Request, body: TokenBody) -> Any:
     from threadline.service import tokens
 
     def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
-        token, info = tokens.add_token(cur, body.user, body.scope, days=body.days, by=who.actor)
+        token, info = tokens.add_token(
+            cur, body.user, body.scope, days=body.days, by=who.actor, sources=body.sources
+        )
         return {"token": token, "ref": info.ref, "info": to_json(info)}
 
     return await _admin(request, run)
@@ -659,7 +672,7 @@ async def _act(request: Request, name: str, fn: Callable[[duckdb.DuckDBPyConnect
         raise HTTPException(409 if "already" in str(exc) else 422, str(exc)) from None
 
 
-def _relink(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def relink(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Link (incremental) and score again, as the command line does after a decision."""
     from threadline.link import link
     from threadline.score.scorer import score_store
@@ -670,10 +683,10 @@ def _relink(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 async def _decided(request: Request, decision_id: int, wait: bool, **more: Any) -> Any:
-    relink = context(request).writer.submit_relink(_relink)
+    queued = context(request).writer.submit_relink(relink)
     out: dict[str, Any] = {"decision": f"D{decision_id}", **more}
     if wait:
-        out["relinked"] = await asyncio.wrap_future(relink)
+        out["relinked"] = await asyncio.wrap_future(queued)
     else:
         out["relink"] = "queued"
     return out

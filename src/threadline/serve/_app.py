@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from threadline import __version__
-from threadline.serve import _api, _pages
+from threadline.serve import _api, _pages, _push
 from threadline.serve._auth import check_routes, login
 from threadline.serve._context import Context
 from threadline.serve._http import BodyLimit, SecurityHeaders
@@ -78,6 +78,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_api_route("/login", login, methods=["POST"], summary="Sign in (JSON or form)")
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Liveness (open)")
     app.include_router(_api.router)
+    app.include_router(_push.router)
+    _push.install(app, ctx.settings.push_rate, ctx.settings.push_burst)
     # The pages: the sign-in page is open; the others are guarded (`_pages.PageRoute`); the
     # stylesheet and script are the package's own files, open to the sign-in page too.
     app.add_api_route("/login", _pages.login_page, methods=["GET"], include_in_schema=False)
@@ -96,4 +98,5 @@ def _healthz() -> dict[str, str]:
 
 def wrap(app: FastAPI, ctx: Context, *, tls: bool = False) -> ASGIApp:
     """The app inside the middleware that must see every response, errors and 413s included."""
-    return SecurityHeaders(BodyLimit(app, max_bytes=ctx.settings.max_body), hsts=tls)
+    larger = {_push.PATH: ctx.settings.max_push_body}
+    return SecurityHeaders(BodyLimit(app, max_bytes=ctx.settings.max_body, larger=larger), hsts=tls)

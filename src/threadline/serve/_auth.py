@@ -74,6 +74,7 @@ class Caller:
     scope: str | None = None  # a token's scope; None for a session
     token_id: int | None = None
     session: sessions.Session | None = None
+    sources: tuple[str, ...] | None = None  # a push token's sources (None: any)
 
     @property
     def name(self) -> str:
@@ -126,7 +127,9 @@ def _identify(ctx: Context, request: Request) -> Caller:
         use = tokens.lookup_token(cur, token.strip(), books=ctx.books)  # books: to record its use
         if use is None:
             raise _unauthorised("unknown, expired or revoked token")
-        return Caller(Actor(use.user.name, "token", where), use.user.role, use.scope, use.token_id)
+        return Caller(
+            Actor(use.user.name, "token", where), use.user.role, use.scope, use.token_id, sources=use.sources
+        )
     session_id = request.cookies.get(cookie_name(request))
     if not session_id:
         raise _unauthorised("sign in (POST /login) or send 'Authorization: Bearer TOKEN'")

@@ -29,6 +29,10 @@ class Settings:
     behind_proxy: bool = False  # a trusted TLS proxy in front: cookies are Secure
     purge_seconds: float = 3600.0  # how often expired sessions are deleted (they are refused anyway)
     writer_nice: int = 10  # how much lower the writer and its ingests' workers run than the readers
+    max_push_body: int = 64 * 1024 * 1024  # bytes of a push (POST /api/v1/ads: ads with images)
+    push_rate: float = 10.0  # pushes a second per token, on average (a token bucket) ...
+    push_burst: float = 20.0  # ... and at once
+    link_after: float = 2.0  # seconds from a push to the link and score run that takes it in
 
 
 ANSWERS_ENV = "THREADLINE_ANSWERS_MB"  # memory for kept answers (`_answers`); 0 keeps none

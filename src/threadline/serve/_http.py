@@ -86,14 +86,18 @@ class BodyLimit:
     so, else as soon as the bytes received pass the limit (a chunked body), never reading it
     whole first."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BODY, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths that take larger bodies (a crawler's push)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
@@ -101,8 +105,8 @@ class BodyLimit:
             except ValueError:
                 await _send_error(send, 400, "the Content-Length header is not a number")
                 return
-            if declared > self.max_bytes:
-                await _send_error(send, 413, f"the request body is over {self.max_bytes:,} bytes")
+            if declared > limit:
+                await _send_error(send, 413, f"the request body is over {limit:,} bytes")
                 return
         seen = 0
         started = False
@@ -112,8 +116,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if seen > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -126,7 +130,7 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_error(send, 413, f"the request body is over {self.max_bytes:,} bytes")
+                await _send_error(send, 413, f"the request body is over {limit:,} bytes")
 
 
 async def _send_error(send: Send, status: int, reason: str) -> None:

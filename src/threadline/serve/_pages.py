@@ -286,7 +286,18 @@ def queue_form(params: dict[str, str]) -> QueueForm:
     shown: dict[str, str] = {}
     filters: dict[str, Any] = {}
     problems: list[str] = []
-    for name in ("date_from", "date_to", "place", "source", "min_score", "label", "new_since", "sort"):
+    names = (
+        "date_from",
+        "date_to",
+        "place",
+        "source",
+        "min_score",
+        "label",
+        "new_since",
+        "removed_since",
+        "sort",
+    )
+    for name in names:
         value = params.get(name, "").strip()[:_MAX_FIELD]
         if not value:
             continue
@@ -296,7 +307,7 @@ def queue_form(params: dict[str, str]) -> QueueForm:
                 filters[name] = datetime.combine(_date(value), time.min)
             elif name == "date_to":  # the whole day
                 filters[name] = datetime.combine(_date(value), time.min) + timedelta(days=1, microseconds=-1)
-            elif name == "new_since":
+            elif name in ("new_since", "removed_since"):
                 filters[name] = datetime.fromisoformat(value).replace(tzinfo=None)
             elif name == "min_score":
                 score = float(value)

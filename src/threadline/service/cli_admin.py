@@ -232,14 +232,22 @@ def token() -> None:
     help="read: read and search; push: send ads.",
 )
 @click.option("--days", type=click.IntRange(1), default=90, show_default=True, help="Days until it expires.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    help="A push token may send ads of this source only (repeat for several; default: any).",
+)
 @_DB
-def token_add(user_name: str, scope: str, days: int, db: Path) -> None:
+def token_add(user_name: str, scope: str, days: int, sources: tuple[str, ...], db: Path) -> None:
     """Make an API token and print it once on stdout (only its SHA-256 is kept)."""
     from threadline.service._common import os_actor
     from threadline.service.tokens import add_token
 
     with _store(db) as store:
-        secret, info = add_token(store, user_name, scope, days=days, by=os_actor())
+        secret, info = add_token(
+            store, user_name, scope, days=days, by=os_actor(), sources=list(sources) or None
+        )
     click.echo(secret)
     click.echo(
         f"token: {info.ref} for {info.user_name} ({info.scope}), expires {_when(info.expires_at)} UTC; "
@@ -262,9 +270,10 @@ def token_list(db: Path) -> None:
         state = t.state()
         if state == "revoked":
             state = f"revoked {_when(t.revoked_at)} by {t.revoked_by}"
+        sources = f"\tsources {','.join(t.sources)}" if t.sources is not None else ""
         click.echo(
             f"{t.ref}\t{t.user_name}\t{t.scope}\t{state}\tcreated {_when(t.created_at)}"
-            f"\texpires {_when(t.expires_at)}\tlast used {_when(t.last_used)}"
+            f"\texpires {_when(t.expires_at)}\tlast used {_when(t.last_used)}{sources}"
         )
 
 

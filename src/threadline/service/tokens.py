@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ class TokenInfo:
     last_used: datetime | None
     revoked_at: datetime | None
     revoked_by: str | None
+    sources: tuple[str, ...] | None = None  # the sources a push token may send ads of; None: any
 
     @property
     def ref(self) -> str:
@@ -71,13 +73,24 @@ class TokenUse:
     user: User
     scope: str
     token_id: int
+    sources: tuple[str, ...] | None = None  # the sources it may push ads of; None: any
 
 
-_COLUMNS = "token_id, user_name, scope, created_at, expires_at, last_used, revoked_at, revoked_by"
+_COLUMNS = (
+    "token_id, user_name, scope, created_at, expires_at, last_used, revoked_at, revoked_by,"
+    " (SELECT list(source ORDER BY source) FROM token_sources s WHERE s.token_id = api_tokens.token_id)"
+)
+
+
+def _sources(value: Any) -> tuple[str, ...] | None:
+    return tuple(str(s) for s in value) if value else None
 
 
 def _info(row: tuple[Any, ...]) -> TokenInfo:
-    return TokenInfo(*row)
+    token_id, user_name, scope, created, expires, used, revoked_at, revoked_by, sources = row
+    return TokenInfo(
+        token_id, user_name, scope, created, expires, used, revoked_at, revoked_by, _sources(sources)
+    )
 
 
 def parse_token_ref(text: str) -> int:
@@ -96,9 +109,17 @@ def add_token(
     days: int = DEFAULT_DAYS,
     by: Actor,
     now: datetime | None = None,
+    sources: Sequence[str] | None = None,
 ) -> tuple[str, TokenInfo]:
     """Make a token for an enabled user; returns (the token, to show once, and its record).
-    Audited as ``token add`` (without the token)."""
+    ``sources``: the only sources a push token may send ads of (None: any). Audited as ``token
+    add`` (without the token)."""
+    if sources is not None:
+        sources = sorted({s.strip() for s in sources})
+        if not sources or not all(sources):
+            raise AccountError("a token's sources are names, not blank")
+        if scope != "push":
+            raise AccountError("only a push token is bound to sources")
     if scope not in SCOPES:
         raise AccountError(f"{scope!r}: a scope is one of {', '.join(SCOPES)}")
     if not 1 <= days <= MAX_DAYS:
@@ -115,9 +136,12 @@ def add_token(
             " VALUES (?, ?, ?, ?, ?) RETURNING token_id",
             [sha256_hex(token), user_name, scope, at, at + timedelta(days=days)],
         ).fetchall()[0]
-        audit.append_within(
-            store, by, "token add", f"T{token_id}", {"user": user_name, "scope": scope, "days": days}, now=at
-        )
+        for source in sources or ():
+            con.execute("INSERT INTO token_sources (token_id, source) VALUES (?, ?)", [token_id, source])
+        detail = {"user": user_name, "scope": scope, "days": days}
+        if sources is not None:
+            detail["sources"] = sources
+        audit.append_within(store, by, "token add", f"T{token_id}", detail, now=at)
     return token, _get(store, int(token_id))
 
 
@@ -168,13 +192,14 @@ def lookup_token(
     con = connection(store)
     id_hash = sha256_hex(token)
     rows = con.execute(
-        "SELECT token_id, user_name, scope, expires_at, revoked_at, last_used FROM api_tokens"
-        " WHERE token_hash = ?",
+        "SELECT token_id, user_name, scope, expires_at, revoked_at, last_used,"
+        " (SELECT list(source ORDER BY source) FROM token_sources s WHERE s.token_id = t.token_id)"
+        " FROM api_tokens t WHERE token_hash = ?",
         [id_hash],
     ).fetchall()
     if not rows:
         return None
-    token_id, user_name, scope, expires_at, revoked_at, last_used = rows[0]
+    token_id, user_name, scope, expires_at, revoked_at, last_used, sources = rows[0]
     if revoked_at is not None or expires_at <= at:
         return None
     user = get_user(store, user_name)
@@ -183,4 +208,4 @@ def lookup_token(
     if last_used is None or at - last_used >= TOUCH_EVERY:
         with books or nullcontext():
             con.execute("UPDATE api_tokens SET last_used = ? WHERE token_id = ?", [at, token_id])
-    return TokenUse(user, scope, int(token_id))
+    return TokenUse(user, scope, int(token_id), _sources(sources))

@@ -16,6 +16,7 @@ from threadline.model import Ad, Extraction
 __all__ = [
     "BatchResult",
     "Counts",
+    "GoneReport",
     "IngestRun",
     "Known",
     "Quarantined",
@@ -60,6 +61,20 @@ class StoredAd(NamedTuple):
     line: int
     extraction: Extraction | None
     image_sha256: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GoneReport:
+    """A crawler's report that the ad ``(source, id)`` was taken down, as `Store.write_batch`
+    takes it: seen at ``captured_at`` (None: when it is stored), from ``file`` and ``line``
+    (``raw``: the record as read, kept if it is quarantined)."""
+
+    source: str
+    id: str
+    captured_at: datetime | None
+    file: str
+    line: int
+    raw: str = ""
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -124,6 +139,7 @@ class BatchResult:
     unchanged: int
     quarantined: int
     versions: tuple[int | None, ...] = ()
+    gone: int = 0  # reports of ads taken down, kept as sightings
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from threadline.model import Ad, Extraction, Found, Span
 from threadline.store._records import (
     BatchResult,
     Counts,
+    GoneReport,
     IngestRun,
     Known,
     Quarantined,
@@ -135,6 +136,10 @@ _IMAGES = _schema("sha256:str pdq:str pdq_quality:i32 phash:str width:i32 height
 _AD_IMAGES = _schema("source:str ad_id:str version:i32 position:i32 path:str sha256:str")
 _PARTS = _schema("source:str id:str version:i32 col:str part:i32 text:str")
 _COPIES = _schema("source:str id:str from_version:i32 version:i32")
+_SIGHTINGS = _schema(
+    "source:str id:str version:i32 seen_at:ts captured_at:ts gone:str file:str line:i32 run_id:i64"
+    " token_id:i64 received_at:ts"
+)
 _QUARANTINE = _schema("file:str line:i32 reason:str raw:str quarantined_at:ts run_id:i64 raw_sha256:str")
 
 
@@ -444,27 +449,46 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def known_hashes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Known]:
+    def known_hashes(
+        self, keys: Iterable[tuple[str, str]], files: Iterable[str] = ()
+    ) -> dict[tuple[str, str], Known]:
         """For each ``(source, id)`` already stored, its versions' content hashes.
 
         Keys not in the store are absent from the result. Ingest asks this before extracting, so
-        that unchanged records skip extraction entirely.
+        that unchanged records skip extraction entirely. The records each version was read from
+        (`Known.reads`) include those of ``files`` that were sighted without becoming a version
+        (content the ad showed already), so that reading such a file again adds no version.
         """
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
         table = pa.table({"source": [k[0] for k in wanted], "id": [k[1] for k in wanted]})
         self._con.register("_wanted_keys", table)
+        files = sorted(set(files))
         try:
             rows = self._con.execute(
                 "SELECT a.source, a.id, a.version, a.content_hash, a.file, a.line, a.captured_at FROM ads a"
                 " SEMI JOIN _wanted_keys k ON a.source = k.source AND a.id = k.id"
             ).fetchall()
+            sighted = (
+                self._con.execute(
+                    "SELECT s.source, s.id, a.content_hash, s.file, s.line, s.captured_at FROM sightings s"
+                    " JOIN ad_rows a ON a.source = s.source AND a.id = s.id AND a.version = s.version"
+                    " SEMI JOIN _wanted_keys k ON s.source = k.source AND s.id = k.id"
+                    " WHERE s.file IN (SELECT unnest(?)) AND NOT s.gone",
+                    [files],
+                ).fetchall()
+                if files
+                else []
+            )
         finally:
             self._con.unregister("_wanted_keys")
         grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         for source, ad_id, *version in rows:
             grouped.setdefault((source, ad_id), []).append(tuple(version))
+        also: dict[tuple[str, str], set[tuple[str, str, int, Any]]] = {}
+        for source, ad_id, *read in sighted:
+            also.setdefault((source, ad_id), set()).add(tuple(read))  # type: ignore[arg-type]
         known = {}
         for key, versions in grouped.items():
             versions.sort()
@@ -473,7 +497,8 @@ class Store:
                 latest_version,
                 latest_hash,
                 {h: version for version, h, *_ in versions},  # in order: the latest holding each
-                frozenset((h, file, line, captured) for _, h, file, line, captured in versions),
+                frozenset((h, file, line, captured) for _, h, file, line, captured in versions)
+                | frozenset(also.get(key, ())),
             )
         return known
 
@@ -483,6 +508,8 @@ class Store:
         quarantined: Sequence[Quarantined] = (),
         *,
         run_id: int | None = None,
+        gone: Sequence[GoneReport] = (),
+        token_id: int | None = None,
     ) -> BatchResult:
         """Store a batch of ads with their extractions, and quarantined records, atomically.
 
@@ -495,12 +522,18 @@ class Store:
         The whole batch is one transaction: a process killed mid-batch leaves none of it, and the
         batch written again does exactly what it would have done. Quarantine rows are unique on
         ``(file, line, reason, text)``, so writing the same one twice keeps one.
+
+        Every ad, stored or not, is a sighting of its ``(source, id)``, and so is each of ``gone``
+        (a crawler's report that the ad was taken down: one for an ad the store does not hold is
+        quarantined instead). ``token_id`` names the API token that pushed the batch: a pushed
+        record's sighting is kept once, however often its batch is sent (its ``file`` names the
+        batch by its content), while a file ingested again is seen again.
         """
         self._check_writable()
         now = utc_now()
         con = self._con
         with transaction(con, touches="ads"):  # nothing linked or scored changes here
-            result = self._write(ads, quarantined, run_id, now)
+            result = self._write(ads, quarantined, run_id, now, gone, token_id)
         return result
 
     def _write(
@@ -509,9 +542,16 @@ class Store:
         quarantined: Sequence[Quarantined],
         run_id: int | None,
         now: datetime,
+        gone: Sequence[GoneReport] = (),
+        token_id: int | None = None,
     ) -> BatchResult:
         # Decided inside the transaction: what is stored now is what this batch is compared to.
-        known = self.known_hashes((item[0].source, item[0].id) for item in items)
+        known = self.known_hashes(
+            [(item[0].source, item[0].id) for item in items] + [(g.source, g.id) for g in gone],
+            {item[2] for item in items},
+        )
+        sightings = _Columns(_SIGHTINGS.names)
+        quarantined = list(quarantined)
         ads = _Columns(_ADS.names)
         extractions = _Columns(EXTRACTION_ROW.names)
         ad_images = _Columns(_AD_IMAGES.names)
@@ -524,9 +564,14 @@ class Store:
             image_sha256: tuple[str, ...] = item[5] if len(item) > 5 else ()
             key = (ad.source, ad.id)
             seen = known.get(key)
+            seen_at = utc_naive(ad.captured_at) or now
+            where = (file, line, run_id, token_id, now)
             if seen is not None and seen.unchanged(content_hash, file, line, ad.captured_at):
                 unchanged += 1
                 versions.append(None)
+                latest = content_hash == seen.latest_hash
+                shown = seen.latest_version if latest else seen.versions[content_hash]
+                sightings.add(ad.source, ad.id, shown, seen_at, utc_naive(ad.captured_at), "false", *where)
                 continue
             if seen is None:
                 version = 1
@@ -542,6 +587,7 @@ class Store:
                 copies.add(ad.source, ad.id, earlier, version)
             known[key] = seen.then(version, content_hash, file, line, ad.captured_at)
             versions.append(version)
+            sightings.add(ad.source, ad.id, version, seen_at, utc_naive(ad.captured_at), "false", *where)
             ads.add(
                 ad.source,
                 ad.id,
@@ -589,10 +635,23 @@ class Store:
                 " height = coalesce(images.height, excluded.height)",
             )
         self._insert("ad_images", ad_images, _AD_IMAGES)
+        gone_kept = 0
+        for report in gone:
+            if (report.source, report.id) not in known:
+                quarantined.append(
+                    Quarantined(report.file, report.line, "reports gone an ad not stored", report.raw)
+                )
+                continue
+            seen_at = utc_naive(report.captured_at) or now
+            where = (report.file, report.line, run_id, token_id, now)
+            captured = utc_naive(report.captured_at)
+            sightings.add(report.source, report.id, None, seen_at, captured, "true", *where)
+            gone_kept += 1
+        self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)
         self._index_words(ads, extractions)
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
-        return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions))
+        return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions), gone_kept)
 
     def _copy_extractions(self, copies: _Columns) -> None:
         """Give each new version in ``copies`` the region and extraction of the earlier version
@@ -741,6 +800,23 @@ class Store:
         finally:
             self._con.unregister(view)
         return int(result[0]) if result else 0
+
+    def _insert_sightings(self, rows: _Columns, *, once: bool) -> None:
+        """Insert ``rows`` of sightings; ``once``: leave out each whose record (file and line) has
+        one already (a pushed batch sent again)."""
+        if not len(rows):
+            return
+        select = "SELECT * REPLACE (gone::BOOLEAN AS gone) FROM _batch_sightings b"
+        if once:
+            select += (
+                " WHERE NOT EXISTS (SELECT 1 FROM sightings s WHERE s.file = b.file AND s.line = b.line"
+                " AND s.source = b.source AND s.id = b.id)"
+            )
+        self._con.register("_batch_sightings", rows.table(_SIGHTINGS))
+        try:
+            self._con.execute(f"INSERT INTO sightings ({', '.join(_SIGHTINGS.names)}) {select}")
+        finally:
+            self._con.unregister("_batch_sightings")
 
     def _insert_quarantine(
         self, quarantined: Sequence[Quarantined], run_id: int | None, now: datetime

@@ -875,6 +875,45 @@ _SOURCE_SETTINGS: tuple[str, ...] = (
 )
 
 
+# Every arrival of a record (from a file or a crawler's push), changed or not, and a crawler's
+# report that an ad is gone: when each version was on show, and when an ad was taken down (an
+# ad removed the day after a raid is evidence). A store made before this gets one sighting per
+# version it holds, from the record that version came from.
+_SIGHTINGS: tuple[str, ...] = (
+    """
+    CREATE TABLE sightings (
+        source      VARCHAR   NOT NULL,
+        id          VARCHAR   NOT NULL,
+        version     INTEGER,             -- the version on show; NULL for a gone report
+        seen_at     TIMESTAMP NOT NULL,  -- the record's captured_at, else when it arrived (UTC)
+        captured_at TIMESTAMP,           -- the record's own captured_at (NULL: it gave none)
+        gone        BOOLEAN   NOT NULL,  -- the crawler found the ad removed (404/410, or said so)
+        file        VARCHAR   NOT NULL,  -- input file, or the push batch's spool file
+        line        INTEGER   NOT NULL,
+        run_id      BIGINT,              -- ingest_runs.id
+        token_id    BIGINT,              -- the API token that pushed it; NULL for a file
+        received_at TIMESTAMP NOT NULL   -- when the store took it (UTC)
+    )
+    """,
+    """
+    INSERT INTO sightings
+    SELECT source, id, version, coalesce(captured_at, ingested_at), captured_at, false, file, line, run_id,
+           NULL, ingested_at
+    FROM ad_rows
+    """,
+    # The sources a push token may send ads of (a token without rows here: any). A table of its
+    # own: DuckDB cannot replay an ALTER TABLE of a table with a unique index (api_tokens) from
+    # its write-ahead log, so a store killed before its next checkpoint would not open again.
+    """
+    CREATE TABLE token_sources (
+        token_id BIGINT  NOT NULL,
+        source   VARCHAR NOT NULL,
+        PRIMARY KEY (token_id, source)
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -892,6 +931,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "linked ads and each person's identifiers saved for the network view", _READ_ROWS),
     Migration(15, "phones, e-mails, handles and names in the words index", _INDEXED_IDENTIFIERS),
     Migration(16, "each source's home region for phone numbers", _SOURCE_SETTINGS),
+    Migration(17, "sightings of every record and of ads gone; the sources a push token may send", _SIGHTINGS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
