@@ -516,7 +516,7 @@ def test_the_workspace_exports_a_package_as_the_signed_in_user(made: Made, tmp_p
     assert rows[-1] == ("eve", made.network)
 
 
-def test_the_images_of_an_ad_stating_a_minor_age_are_never_included(tmp_path: Path) -> None:
+def test_minor_images_are_never_included_and_a_removal_is_reported(tmp_path: Path) -> None:
     from PIL import Image, ImageDraw
 
     env = {**os.environ, audit.KEY_DIR_ENV: str(tmp_path / "keys")}
@@ -529,9 +529,12 @@ def test_the_images_of_an_ad_stating_a_minor_age_are_never_included(tmp_path: Pa
     minor = "New in town, I am 16 years old. Text 212-555-0142"
     adult = "Sweet and fun, 24 years old. Text 212-555-0142"
     ads = [
-        {"id": "1", "source": "site", "title": "Lily", "body": minor, "images": ["a.png"]},
-        {"id": "2", "source": "site", "title": "Rose", "body": adult, "images": ["b.png"]},
-    ]
+        {"id": "1", "source": "site", "title": "Lily", "body": minor, "images": ["a.png"],
+         "captured_at": "2026-09-01T09:00:00Z"},
+        {"id": "2", "source": "site", "title": "Rose", "body": adult, "images": ["b.png"],
+         "captured_at": "2026-09-01T10:00:00Z"},
+        {"id": "2", "source": "site", "gone": True, "captured_at": "2026-09-05T08:00:00Z"},
+    ]  # fmt: skip
     (corpus / "ads.jsonl").write_text("".join(json.dumps(ad) + "\n" for ad in ads))
     db = tmp_path / "store.duckdb"
     for args in (
@@ -550,7 +553,12 @@ def test_the_images_of_an_ad_stating_a_minor_age_are_never_included(tmp_path: Pa
     assert rows[shas["1"]]["file"] is None and "under 18" in rows[shas["1"]]["withheld"]
     assert rows[shas["2"]]["file"] and (out / rows[shas["2"]]["file"]).is_file()
     assert [p.name for p in (out / "data" / "images").iterdir()] == [Path(rows[shas["2"]]["file"]).name]
-    assert "1 images withheld" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "1 images withheld" in html
+    # Sightings and the crawler's removal report are part of the story.
+    assert "reported removed on 2026-09-05 08:00 UTC" in html
+    versions = [json.loads(line) for line in (out / "data" / "ads.jsonl").read_text().splitlines()]
+    assert [v["ad_removed_on"] for v in versions if v["id"] == "2"] == ["2026-09-05T08:00:00Z"]
 
 
 def test_the_report_draws_the_itinerary_as_a_map_and_a_timeline(made: Made) -> None:

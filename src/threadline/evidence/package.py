@@ -291,6 +291,7 @@ def _build(
                     "images": [sha for _, sha in v.images],
                     "ingested_from": f"{v.file}:{v.line}",
                     "ingested_at": v.ingested_at,
+                    **_seen(d, v.version),
                 }
             )
         for e in d.extracted:
@@ -463,6 +464,18 @@ def _build(
         key.fingerprint,
         tuple(redacted),
     )
+
+
+def _seen(detail: read.AdDetail, version: int) -> dict[str, Any]:
+    """When the version was on show, how often it was seen, and the ad's removal report."""
+    seen = detail.seen
+    span = seen.spans.get(version) if seen is not None else None
+    return {
+        "on_show_from": span[0] if span else None,
+        "on_show_until": span[1] if span else None,
+        "sightings": span[2] if span else None,
+        "ad_removed_on": seen.removed_on if seen is not None else None,
+    }
 
 
 def _states_a_minor(detail: read.AdDetail) -> bool:
