@@ -24,6 +24,7 @@ from pathlib import Path
 
 import bagit
 import pytest
+from markupsafe import escape
 
 from threadline.service import audit
 from threadline.store import Store
@@ -237,6 +238,12 @@ def test_the_report_tells_the_story_and_quotes_the_measured_figures(made: Made) 
     for figure in ("0.9123", "0.8765", "0.7654", "0.6421", "1,234"):
         assert figure in html, figure
     assert "label: unsure" in html and "to check" in html  # the analyst's label, who and when
+    # Every score reason with the public source its weight cites.
+    reasons = [
+        json.loads(line) for line in (made.package / "data" / "network_score.jsonl").read_text().splitlines()
+    ]
+    assert reasons and all(r["source"] for r in reasons)
+    assert all(str(escape(r["reason"])) in html for r in reasons)
     assert "<script" not in html.lower() and "http://" not in html.split("<body>")[0]
     # Ad text is shown escaped: the synthetic ads carry <br> markup, never a live tag.
     assert "&lt;br&gt;" in html and '<br>\n<span class="mono">' in html

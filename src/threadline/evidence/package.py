@@ -335,12 +335,13 @@ def _build(
     from threadline.score.weights import load_weights
 
     parts = list(view.score.parts) if view.score else []
-    net_reasons = reasons(parts, load_weights(), default_lexicon()) if parts else []
+    weights, lexicon = load_weights(), default_lexicon()
+    net_reasons = reasons(parts, weights, lexicon) if parts else []
     for r, p in zip(net_reasons, sorted(parts, key=lambda p: (-p[4], p[1])), strict=True):
         r["value"], r["detail"] = p[2], p[3]
-    _tables(
-        data, "network_score", net_reasons, ["feature", "reason", "value", "detail", "contribution", "level"]
-    )
+        r["source"] = _reason_source(p[0], p[1], weights, lexicon)
+    reason_columns = ["feature", "reason", "value", "detail", "contribution", "level", "source"]
+    _tables(data, "network_score", net_reasons, reason_columns)
     decision_rows = [asdict(x) for x in view.decisions]
     label_rows = [asdict(x) for x in view.labels]
     (data / "decisions.jsonl").write_text(_jsonl(decision_rows), encoding="utf-8")
@@ -464,6 +465,21 @@ def _build(
         key.fingerprint,
         tuple(redacted),
     )
+
+
+def _reason_source(level: str, feature: str, weights: Any, lexicon: Any) -> str:
+    """The public source a score part's weight cites: the weights file's for a feature, the
+    lexicon's entries' for indicator language (of the category, at most three)."""
+    inner = feature[4:] if feature.startswith("ads:") else feature
+    if inner.startswith("lexicon:"):
+        category = inner.split(":", 1)[1]
+        sources = sorted({e.source for e in lexicon.entries if e.category == category and e.source})
+        return "; ".join(sources[:3]) + (f"; and {len(sources) - 3} more" if len(sources) > 3 else "")
+    for key in ((level, feature), ("ad", inner), ("network", inner)):
+        found = weights.features.get(key)
+        if found is not None:
+            return str(found.source)
+    return ""
 
 
 def _seen(detail: read.AdDetail, version: int) -> dict[str, Any]:
