@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO ?= demo
 DEMO_ADS ?= 3000
 
-.PHONY: demo demo-store test install install-spark browser lint typecheck unit bench fuzz screenshots clean
+.PHONY: demo demo-store test install install-spark browser evidence-deps lint typecheck unit bench fuzz screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -64,7 +64,20 @@ browser:
 	elif [ "$$CI" = true ]; then echo "no $(CHROMIUM): install Debian's chromium (apt-get install chromium)" >&2; exit 1; \
 	else echo "no $(CHROMIUM): the browser tests will skip (sudo apt-get install chromium)"; fi
 
-test: browser lint typecheck unit
+# The evidence tests (tests/evidence) render report.pdf with WeasyPrint (pango, the DejaVu font),
+# read it back with poppler-utils (pdftotext, pdftoppm) and check signatures with OpenSSH's
+# ssh-keygen -Y verify. Installed here as root when missing (CI: `.ci/run`); otherwise those tests
+# skip with one line saying why, except under CI=true, where a missing tool fails the run.
+EVIDENCE_DEBS ?= poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 openssh-client
+evidence-deps:
+	@if command -v pdftotext >/dev/null && command -v ssh-keygen >/dev/null && fc-list 2>/dev/null | grep -q DejaVuSans; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(EVIDENCE_DEBS) \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(EVIDENCE_DEBS); }; \
+	elif [ "$$CI" = true ]; then echo "missing: apt-get install $(EVIDENCE_DEBS)" >&2; exit 1; \
+	else echo "missing pdftotext, ssh-keygen or DejaVu: some evidence tests will skip (sudo apt-get install $(EVIDENCE_DEBS))"; fi
+
+test: browser evidence-deps lint typecheck unit
 
 # The README's screenshots of the pages, taken again by the browser tests.
 screenshots: install browser

@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import figures
 from run import OUT, _corpus, _run_measured
 from threadline.store import Store
 from threadline.synth import generate
@@ -408,6 +409,15 @@ def main() -> None:
         print(f"network quality, {args.quality_ads:,} ads with images (seed {args.seed}):", flush=True)
         results["quality"] = q = quality(args.quality_ads, args.seed)
         print(json.dumps(q, indent=2), flush=True)
+        figures.record(
+            "linking",
+            {
+                "network_bcubed": q["network_bcubed"],
+                "person_bcubed": q["person_bcubed"],
+                "baseline_phone_union_find_bcubed": q["baseline_phone_union_find_bcubed"],
+            },
+            {"ads": q["ads"], "seed": args.seed, "images": True},
+        )
     if not args.skip_scale:
         print(f"scale: link {args.scale_ads:,} text-only ads, then add {args.add_ads:,}:", flush=True)
         results["scale"] = s = scale(args.scale_ads, args.add_ads, args.seed + 1, args.workers, args.reuse)

@@ -33,6 +33,7 @@ from sklearn.metrics import average_precision_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import figures
 from link import image_modes, parse_shares, sweep_corpus
 from run import OUT, _corpus, _run_measured
 from threadline.extract.lexicon import default_lexicon
@@ -301,6 +302,15 @@ def main() -> None:
     print("indicator phrases deleted:", json.dumps(results["structure_only"]), flush=True)
     results["seconds"] = round(time.perf_counter() - t0, 1)
     (OUT / "score-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    keys = ("ad_ap", "ad_positive_share", "network_ap", "network_positive_share")
+    figures.record(
+        "scoring",
+        {
+            "with_indicator_text": {k: results["with_text"][k] for k in keys},
+            "structure_only": {k: results["structure_only"][k] for k in keys},
+        },
+        results["corpus"],
+    )
 
 
 if __name__ == "__main__":

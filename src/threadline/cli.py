@@ -1598,10 +1598,14 @@ BACKUP_MANIFEST = "threadline-backup.json"
 )
 @_through_server("write")
 def backup(db: Path, out_dir: Path) -> None:
-    """Copy the store --db, consistent as of one moment, into OUT_DIR, with a manifest saying
-    where the audit key is (it is not copied: it stays where the store's writers cannot read it).
+    """Copy the store --db, consistent as of one moment, into OUT_DIR with the images it keeps
+    (STORE.images), and a manifest saying where the audit key is (it is not copied: it stays
+    where the store's writers cannot read it).
     While a server runs, the server makes the copy between two of its writes."""
+    import shutil
+
     from threadline.service import audit
+    from threadline.store import kept_images
 
     _readable(db)
     with _open(db) as store:
@@ -1613,6 +1617,11 @@ def backup(db: Path, out_dir: Path) -> None:
         store.copy_to(temp)
         os.chmod(temp, stat.S_IMODE(store.path.stat().st_mode))  # readable by whom the store is
         os.replace(temp, target)
+        # The images the store keeps (content-addressed, never rewritten): copied beside the copy,
+        # so the restored store has its images (a name already there holds the same content).
+        images = kept_images.image_dir(store.path)
+        if images.is_dir():
+            shutil.copytree(images, kept_images.image_dir(target), dirs_exist_ok=True)
         counts = store.counts()
         key = audit.key_file(store.path)
         made = {
@@ -1622,8 +1631,10 @@ def backup(db: Path, out_dir: Path) -> None:
             "ads": counts.ads,
             "versions": counts.versions,
             "audit_key": str(key),
+            "images": str(kept_images.image_dir(target)),
             "restore": (
-                f"copy {store.path.name} where the store goes; `threadline audit verify` needs the key "
+                f"copy {store.path.name} and {kept_images.image_dir(target).name} where the store goes; "
+                "`threadline audit verify` needs the key "
                 f"{key} beside the restored store or in ${audit.KEY_DIR_ENV}"
             ),
         }
@@ -1636,6 +1647,213 @@ def backup(db: Path, out_dir: Path) -> None:
 def _few(refs: list[str], shown: int = 5) -> str:
     more = f" and {len(refs) - shown:,} more" if len(refs) > shown else ""
     return ", ".join(refs[:shown]) + more
+
+
+@cli.command("check")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
+def check_command(db: Path) -> None:
+    """Re-hash every image the store keeps (the folder STORE.images beside it) and name each one
+    missing or altered; exit 1 if any is."""
+    from threadline.store import kept_images
+
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        _audit("check images", None)
+        shas = kept_images.referenced(store.connection)
+        problems = list(kept_images.check(store.path, shas))
+    folder = kept_images.image_dir(store.path)
+    for problem in problems:
+        click.echo(problem.line())
+    if problems:
+        _fail(f"{len(problems):,} of {len(shas):,} kept images missing or altered in {folder}")
+    click.echo(f"images: {len(shas):,} kept in {folder}, every one present and unaltered")
+
+
+# -- evidence packages (issue 17) ----------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """The installation's evidence key, which signs evidence packages (not the audit key)."""
+
+
+@keys.command("init")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file (the key goes beside it).")
+def keys_init(db: Path) -> None:
+    """Make the evidence key (Ed25519, a file readable by its owner only) in $THREADLINE_KEY_DIR,
+    else beside the store; a key already there is kept. Prints its public key: publish it."""
+    from threadline.evidence import keys as evidence_keys
+
+    path = evidence_keys.key_file(db.resolve())
+    try:
+        key, made = evidence_keys.init_key(path)
+    except evidence_keys.KeyError_ as exc:
+        _fail(str(exc))
+        raise
+    click.echo(f"{'made' if made else 'kept'} evidence key {path} ({key.fingerprint})")
+    click.echo(key.public_line)
+
+
+@keys.command("show")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+def keys_show(db: Path) -> None:
+    """Print the evidence key's public half as an OpenSSH public key line (for allowed_signers:
+    `threadline ssh-ed25519 AAAA...`)."""
+    from threadline.evidence import keys as evidence_keys
+
+    path = evidence_keys.key_file(db.resolve())
+    try:
+        key = evidence_keys.load_key(path)
+    except evidence_keys.KeyError_ as exc:
+        _fail(str(exc))
+        raise
+    if key is None:
+        _fail(f"no evidence key at {path} (make one: threadline keys init --db {db})")
+        raise SystemExit(1)
+    click.echo(key.public_line)
+
+
+def _utc_option(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+@cli.command("evidence")
+@click.argument("network")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the package (new, or empty).",
+)
+@click.option("--blur-images", is_flag=True, help="Blur every image in the package.")
+@click.option("--since", type=click.DateTime(), default=None, help="Drop ads dated before this (UTC).")
+@click.option("--until", type=click.DateTime(), default=None, help="Drop ads dated after this (UTC).")
+@click.option("--no-pdf", is_flag=True, help="Leave out report.pdf (faster).")
+@_through_server("read")
+def evidence(
+    network: str,
+    db: Path,
+    out_dir: Path,
+    blur_images: bool,
+    since: datetime | None,
+    until: datetime | None,
+    no_pdf: bool,
+) -> None:
+    """Write the signed evidence package (a BagIt bag) of NETWORK (an id N...; case ids C...
+    will be accepted once cases exist) to OUT_DIR: report.html and report.pdf, the ads,
+    extractions, links and scores as JSON Lines and CSV, the images by hash, GraphML and i2
+    tables, signed with the evidence key (`threadline keys init`). Audited, with the OS user."""
+    from threadline.evidence import keys as evidence_keys
+    from threadline.evidence.package import EvidenceError, Options, build
+
+    if network.upper().startswith("C"):
+        _fail(f"{network}: case packages come with cases (not in this version yet): give a network id N...")
+    if not network.upper().startswith("N"):
+        _fail(f"{network}: not a network id (N...)")
+    _readable(db)
+    served = _SERVED.get()
+    with _open(db, read_only=False) as store:
+        try:
+            key = evidence_keys.load_key(evidence_keys.key_file(store.path.resolve()))
+        except evidence_keys.KeyError_ as exc:
+            _fail(str(exc))
+            raise
+        if key is None:
+            _fail(f"no evidence key to sign with (make one: threadline keys init --db {db})")
+            raise SystemExit(1)
+        from threadline import read
+
+        if not read.is_linked(store.connection):
+            _fail(f"{db}: not linked yet (run: threadline link --db {db})")
+        options = Options(
+            blur_images=blur_images, since=_utc_option(since), until=_utc_option(until), pdf=not no_pdf
+        )
+        from threadline.service._common import os_actor
+
+        user = os_actor().name
+        try:
+            built = build(
+                store.connection,
+                store.path,
+                network,
+                out_dir.resolve(),
+                key=key,
+                user=user,
+                options=options,
+                schema_version=store.schema_version,
+                progress=lambda said: click.echo(f"evidence: {said}", err=True),
+            )
+        except EvidenceError as exc:
+            _fail(str(exc))
+            raise
+        detail = {
+            "output": str(built.path),
+            "ads": built.ads,
+            "images": built.images,
+            "blur_images": blur_images or None,
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "key": built.fingerprint,
+        }
+        if served is not None:
+            _audit("export evidence", built.network, **detail)
+        else:
+            from threadline.service import audit
+
+            audit.append(
+                store,
+                os_actor(),
+                "export evidence",
+                built.network,
+                {k: v for k, v in detail.items() if v is not None},
+            )
+    click.echo(
+        f"evidence: {built.network}: {built.ads:,} ads, {built.images:,} images, {built.files:,} files, "
+        f"{built.bytes / 1e6:,.1f} MB in {built.path}, signed by {built.fingerprint}"
+    )
+    for line in built.redacted:
+        click.echo(f"  redacted: {line}")
+
+
+@cli.command("verify")
+@click.argument("package", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The signer's public key (OpenSSH line, as `threadline keys show` prints it).",
+)
+def verify_command(package: Path, key_file: Path | None) -> None:
+    """Check an evidence package: every file against the manifests (naming each altered, added or
+    missing one), the bagit library's validation, and the signature of the tag manifest against
+    --key. Exit 1 if anything fails. Without --key the signature is checked against the key it
+    names, which shows the package unaltered since signing but not who signed it."""
+    from threadline.evidence import sshsig
+    from threadline.evidence.verify import verify_package
+
+    key = None
+    if key_file is not None:
+        try:
+            key = sshsig.read_public_key(key_file.read_text(encoding="utf-8", errors="replace"))
+        except sshsig.SignatureError as exc:
+            _fail(f"{key_file}: {exc}")
+    result = verify_package(package, key)
+    for finding in result.findings:
+        click.echo(finding.line())
+    if not result.ok:
+        _fail(f"{package}: {len(result.findings)} problem(s): the package is not as it was signed")
+    click.echo(f"{package}: every file as listed in its manifests, the signature valid")
+    if result.key_checked:
+        click.echo(f"signed by the key given: {result.signer}")
+    else:
+        click.echo(f"signed by {result.signer}: NOT checked against a key you hold (give --key)")
 
 
 @cli.command()

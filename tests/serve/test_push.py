@@ -158,6 +158,11 @@ def test_inline_images_are_kept_by_their_hash(pushing: Pushing) -> None:
 
     assert [i["sha256"] for i in images] == [hashlib.sha256(picture.getvalue()).hexdigest()]
     assert images[0]["width"] == 64
+    # Kept by the store too, beside it by hash (issue 17), not only in the push spool.
+    from threadline.store import kept_images
+
+    kept = kept_images.kept_path(pushing.folder / "store.duckdb", images[0]["sha256"])
+    assert kept.read_bytes() == picture.getvalue()
 
 
 def test_an_oversize_body_is_refused_before_it_is_read(pushing: Pushing) -> None:

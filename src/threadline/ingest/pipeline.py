@@ -41,6 +41,7 @@ from threadline.ingest._work import Extract, Job, Outcome, exit_with, extract_in
 from threadline.ingest.readers import RawRecord, read_records
 from threadline.ingest.validate import Invalid, Validator
 from threadline.model import Ad
+from threadline.store import kept_images
 from threadline.store._records import BatchResult, GoneReport, Quarantined, StoredAd
 from threadline.store._store import StoreError
 
@@ -417,8 +418,11 @@ def _write(
     to_store: list[tuple[StoredAd, str]] = []  # each with its text as read
     quarantined = list(batch.quarantined)
     for (raw, ad), outcome in zip(batch.valid, outcomes, strict=True):
-        if outcome.error is not None:
-            quarantined.append(Quarantined(file, raw.line, outcome.error, raw.raw))
+        error = outcome.error
+        if error is None:
+            error = _keep_images(store, ad, outcome.image_sha256)
+        if error is not None:
+            quarantined.append(Quarantined(file, raw.line, error, raw.raw))
         else:
             # No extraction: content the ad had before (the store decides: unchanged, or a
             # return to it).
@@ -434,6 +438,20 @@ def _write(
     totals.new_versions += result.new_versions
     totals.unchanged += result.unchanged
     totals.quarantined += result.quarantined
+
+
+def _keep_images(store: Store, ad: Ad, image_sha256: tuple[str, ...]) -> str | None:
+    """Copy the ad's image files into the store's kept images (`kept_images`) before the ad is
+    stored, so that no stored ad refers to an image the store does not hold; the quarantine
+    reason when one cannot be kept (gone or changed since it was hashed)."""
+    if len(image_sha256) != len(ad.images):  # not hashed here: the store says why when it refuses it
+        return None
+    for position, (path, sha) in enumerate(zip(ad.images, image_sha256, strict=True)):
+        try:
+            kept_images.keep_file(store.path, path, sha)
+        except kept_images.KeptImageError as exc:
+            return f"images[{position}] {exc}"
+    return None
 
 
 def _store(

@@ -443,9 +443,13 @@ def _label(feature: str, lexicon: Lexicon) -> str:
 
 
 def iter_ad_scores(
-    con: duckdb.DuckDBPyConnection, weights: Weights | None = None, lexicon: Lexicon | None = None
+    con: duckdb.DuckDBPyConnection,
+    weights: Weights | None = None,
+    lexicon: Lexicon | None = None,
+    network: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The `export scores` records: one per ad, best first, each with its reasons."""
+    """The `export scores` records: one per ad, best first, each with its reasons (``network``:
+    only that network's ads)."""
     weights = weights or load_weights()
     lexicon = lexicon or default_lexicon()
     cursor = con.execute(
@@ -463,8 +467,10 @@ def iter_ad_scores(
         JOIN network_scores n ON n.network = s.network
         LEFT JOIN own o ON o.ad_key = s.ad_key
         LEFT JOIN net p ON p.network = s.network
+        WHERE ? IS NULL OR s.network = ?
         ORDER BY s.score DESC, s.source, s.id
-        """
+        """,
+        [network, network],
     )
     while rows := cursor.fetchmany(10_000):
         for source, ad_id, score, network, network_score, model, own, net in rows:

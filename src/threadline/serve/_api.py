@@ -270,6 +270,117 @@ async def ad(
     return await _kept_read(request, ("ad", source, ad_id), compute, audit, reads_ads=True)
 
 
+@guarded(router, "GET", "/api/v1/images/{sha256}", Action.READ, summary="One image an ad refers to")
+async def image(request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> Any:
+    """The bytes of an image a stored ad refers to, by its SHA-256: the store's kept copy
+    (`threadline.store.kept_images`), else its original file if that still has the hash. Audited
+    as every read; never inlined in a page (the pages withhold images)."""
+    from threadline.store import kept_images
+
+    ctx = context(request)
+    who = caller(request)
+
+    def run() -> Response:
+        cur = ctx.cursor()
+        row = cur.execute("SELECT MIN(path) FROM ad_images WHERE sha256 = ?", [sha256]).fetchone()
+        if row is None or row[0] is None:
+            raise HTTPException(404, "no stored ad refers to this image")
+        data = kept_images.image_bytes(ctx.store.path, sha256, row[0])
+        _audit_read(ctx, who, "read image", sha256, found=data is not None)
+        if data is None:
+            raise HTTPException(410, "the image is neither kept by the store nor at its original path")
+        return Response(
+            data,
+            media_type=kept_images.media_type(data),
+            headers={"Content-Disposition": f'attachment; filename="{sha256}"', "Cache-Control": "no-store"},
+        )
+
+    return await run_in_threadpool(run)
+
+
+@guarded(
+    router,
+    "POST",
+    "/api/v1/networks/{network_id}/evidence",
+    Action.EXPORT_EVIDENCE,
+    summary="A network's signed evidence package (a zipped BagIt bag)",
+)
+async def evidence_package(
+    request: Request,
+    network_id: Annotated[str, Path(max_length=40)],
+    blur_images: bool = False,
+    pdf: bool = True,
+) -> Response:
+    """The network's evidence package (`threadline.evidence.package`), signed with the
+    installation's evidence key, as a zip of the bag; audited with the caller as the exporter."""
+    return await evidence_act(request, network_id, blur_images=blur_images, pdf=pdf)
+
+
+async def evidence_act(request: Request, network_id: str, *, blur_images: bool, pdf: bool) -> Response:
+    """Build the package in a temporary folder, zip it, answer it (the API's route and the
+    network page's button)."""
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path as FilePath
+
+    from threadline.evidence import keys as evidence_keys
+    from threadline.evidence.package import EvidenceError, Options, build
+    from threadline.store.schema import current_version
+
+    ctx = context(request)
+    who = caller(request)
+
+    def run() -> Response:
+        try:
+            key = evidence_keys.load_key(evidence_keys.key_file(ctx.store.path.resolve()))
+        except evidence_keys.KeyError_ as exc:
+            raise HTTPException(409, str(exc)) from None
+        if key is None:
+            raise HTTPException(409, "no evidence key: an admin makes one (threadline keys init --db STORE)")
+        cur = ctx.cursor()
+        with tempfile.TemporaryDirectory(prefix="threadline-evidence-") as tmp:
+            try:
+                built = build(
+                    cur,
+                    ctx.store.path,
+                    network_id,
+                    FilePath(tmp) / "package",
+                    key=key,
+                    user=f"{who.name} ({who.actor.kind}, from {who.actor.origin})",
+                    options=Options(blur_images=blur_images, pdf=pdf),
+                    schema_version=current_version(cur),
+                )
+            except EvidenceError as exc:
+                raise HTTPException(404 if str(exc).startswith("no network") else 422, str(exc)) from None
+            name = f"evidence-{built.network}"
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
+                for path in sorted(built.path.rglob("*")):
+                    if path.is_file():
+                        zipped.write(path, f"{name}/{path.relative_to(built.path).as_posix()}")
+        _audit_read(
+            ctx,
+            who,
+            "export evidence",
+            built.network,
+            ads=built.ads,
+            images=built.images,
+            blur_images=blur_images or None,
+            key=built.fingerprint,
+        )
+        return Response(
+            out.getvalue(),
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.zip"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return await run_in_threadpool(run)
+
+
 @guarded(router, "GET", "/api/v1/search", Action.SEARCH, summary="Search")
 async def search(
     request: Request,

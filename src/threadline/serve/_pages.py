@@ -464,6 +464,15 @@ async def network_label(request: Request, network_id: str) -> Response:
     return await _network_act(request, network_id, act)
 
 
+@page("POST", "/networks/{network_id}/evidence", Action.EXPORT_EVIDENCE)
+async def network_evidence_package(request: Request, network_id: str) -> Response:
+    """The network's signed evidence package as a zip download (audited, as the signed-in user)."""
+    from threadline.serve._api import evidence_act
+
+    form = await _form(request)
+    return await evidence_act(request, network_id, blur_images=form.get("blur") == "1", pdf=True)
+
+
 @page("POST", "/networks/{network_id}/separate", Action.SEPARATE)
 async def network_separate(request: Request, network_id: str) -> Response:
     """Record that the ads ticked A are not linked to those ticked B, with a reason; link again."""
