@@ -546,15 +546,21 @@ def test_images_come_blurred_and_the_original_only_on_an_audited_reveal(server: 
 
 
 def test_an_image_file_changed_after_ingest_is_not_served(server: Server, tmp_path: Path) -> None:
+    from threadline.store import kept_images
+
     sha = _noise_sha(server)
-    path = server.db.parent / "hostile" / "noise.png"
-    kept = path.read_bytes()
+    original, kept = server.db.parent / "hostile" / "noise.png", kept_images.kept_path(server.db, sha)
+    saved = original.read_bytes()
+    kept.chmod(0o644)
     try:
-        path.write_bytes(b"<html><script>alert(1)</script></html>")
+        original.write_bytes(b"<html><script>alert(1)</script></html>")
         with _client(server) as client:
-            assert client.get(f"/images/{sha}/original").status_code == 404
+            assert client.get(f"/images/{sha}/original").content == saved  # the store's own copy
+            kept.write_bytes(b"<html><script>alert(1)</script></html>")
+            assert client.get(f"/images/{sha}/original").status_code == 404  # neither holds it now
     finally:
-        path.write_bytes(kept)
+        original.write_bytes(saved)
+        kept.write_bytes(saved)
 
 
 def test_revealing_an_image_in_the_browser(tab: Any, server: Server, shots: Path) -> None:

@@ -68,15 +68,20 @@ def test_the_api_serves_the_kept_images_after_the_corpus_is_gone(
     assert not Path(path).exists()  # the original is gone: only the kept copy can answer
     with (
         serving(db, env, tmp_path / "server.log") as url,
-        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client,
+        httpx.Client(base_url=url, timeout=120) as client,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as dashboard,
     ):
+        signed = client.post("/login", json={"name": "ana", "password": "correct horse battery staple"})
+        assert signed.status_code == 200, signed.text
         for sha in shas[:5]:
-            answer = client.get(f"/api/v1/images/{sha}")
+            answer = client.get(f"/api/v1/images/{sha}")  # an analyst's reveal
             assert answer.status_code == 200, answer.text
             assert hashlib.sha256(answer.content).hexdigest() == sha
             assert answer.headers["content-type"].startswith("image/")
+            assert client.get(f"/images/{sha}/blurred").headers["content-type"] == "image/jpeg"
         assert client.get(f"/api/v1/images/{'0' * 64}").status_code == 404
         assert client.get("/api/v1/images/not-a-hash").status_code == 422
+        assert dashboard.get(f"/api/v1/images/{shas[0]}").status_code == 403  # a read token reveals nothing
 
 
 def test_check_names_an_altered_and_a_missing_kept_image(ingested: tuple[Path, dict[str, str]]) -> None:

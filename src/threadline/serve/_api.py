@@ -270,11 +270,11 @@ async def ad(
     return await _kept_read(request, ("ad", source, ad_id), compute, audit, reads_ads=True)
 
 
-@guarded(router, "GET", "/api/v1/images/{sha256}", Action.READ, summary="One image an ad refers to")
+@guarded(router, "GET", "/api/v1/images/{sha256}", Action.REVEAL_IMAGE, summary="One image an ad refers to")
 async def image(request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> Any:
-    """The bytes of an image a stored ad refers to, by its SHA-256: the store's kept copy
-    (`threadline.store.kept_images`), else its original file if that still has the hash. Audited
-    as every read; never inlined in a page (the pages withhold images)."""
+    """The original bytes of an image a stored ad refers to, by its SHA-256: the store's kept
+    copy (`threadline.store.kept_images`), else its original file if that still has the hash.
+    A reveal, as on the ad page: audited each time, never cached (a read token gets 403)."""
     from threadline.store import kept_images
 
     ctx = context(request)
@@ -286,7 +286,7 @@ async def image(request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]
         if row is None or row[0] is None:
             raise HTTPException(404, "no stored ad refers to this image")
         data = kept_images.image_bytes(ctx.store.path, sha256, row[0])
-        _audit_read(ctx, who, "read image", sha256, found=data is not None)
+        _audit_read(ctx, who, "reveal image", sha256, found=data is not None)
         if data is None:
             raise HTTPException(410, "the image is neither kept by the store nor at its original path")
         return Response(

@@ -13,7 +13,6 @@ reads it as an image (a polyglot or an HTML file named .jpg is refused).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import threading
@@ -23,7 +22,8 @@ from pathlib import Path
 import duckdb
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from threadline.extract.images import MAX_PIXELS, read_image_file
+from threadline.extract.images import MAX_PIXELS
+from threadline.store import kept_images
 
 __all__ = ["BLURRED_SIZE", "SHA256", "ImageRefused", "blurred", "image_bytes", "media_type"]
 
@@ -42,30 +42,20 @@ class ImageRefused(ValueError):
     """The bytes are not an image the workspace shows."""
 
 
-def _kept_copy(store_file: Path, sha256: str) -> Path:
-    """Where the store keeps its own copy of an image, by its hash, if it keeps one."""
-    return store_file.with_name(store_file.name + ".images") / sha256[:2] / sha256[2:]
-
-
 def image_bytes(cur: duckdb.DuckDBPyConnection, store_file: Path, sha256: str) -> bytes | None:
-    """The bytes of the image ``sha256`` of some ad, from a file that still holds exactly them
-    (the store's kept copy first, else the paths ads gave); None if no such image or file."""
+    """The bytes of the image ``sha256`` of some ad: the store's kept copy, else a path an ad gave
+    that still holds exactly them (`kept_images.image_bytes`); None if no ad has it, or no file."""
     if not SHA256.fullmatch(sha256):
         return None
     paths = [
         path
         for (path,) in cur.execute(
-            "SELECT DISTINCT path FROM ad_images WHERE sha256 = ? LIMIT 20", [sha256]
+            "SELECT DISTINCT path FROM ad_images WHERE sha256 = ? ORDER BY path LIMIT 20", [sha256]
         ).fetchall()
     ]
-    if not paths:
-        return None
-    for path in [str(_kept_copy(store_file, sha256)), *paths]:
-        try:
-            data = read_image_file(path)
-        except (OSError, ValueError):
-            continue
-        if hashlib.sha256(data).hexdigest() == sha256:
+    for k, path in enumerate(paths):
+        data = kept_images.image_bytes(store_file if k == 0 else None, sha256, path)
+        if data is not None:
             return data
     return None
 

@@ -109,17 +109,19 @@ def image_bytes(store_file: Path | None, sha256: str, original: str | None = Non
     """The image with ``sha256``: the kept copy, else the file at ``original`` if its content
     still has that hash; None if neither. A kept copy whose content is not its name is not
     served (`check` names it)."""
+    from threadline.extract.images import read_image_file  # bounded, never blocked by a FIFO
+
     if store_file is not None:
         try:
-            data = kept_path(store_file, sha256).read_bytes()
+            data = read_image_file(kept_path(store_file, sha256))
         except (OSError, ValueError):
             data = None
         if data is not None and hashlib.sha256(data).hexdigest() == sha256:
             return data
     if original:
         try:
-            data = Path(original).read_bytes()
-        except OSError:
+            data = read_image_file(original)
+        except (OSError, ValueError):
             return None
         if hashlib.sha256(data).hexdigest() == sha256:
             return data
