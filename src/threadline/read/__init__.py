@@ -14,6 +14,7 @@ By subject:
 * `search`: an identifier in any format, a name, an id, words of the text, a place (`search`);
 * `acts`: hubs, analysts' decisions and labels (and the networks their ads are in now), fitted
   models, and whether a store is linked or scored;
+* `cases`: the cases list and one case (members, what is new since the reader opened it, notes);
 * `audit`: the audit log newest first, filtered by who and what (the workspace's audit page).
 
 Why a package of its own and not ``store``: reading a store means knowing what linking and
@@ -48,6 +49,17 @@ from threadline.read.ads import (
     ad_detail,
     version_changes,
 )
+from threadline.read.cases import (
+    CaseAd,
+    CaseMember,
+    CaseNote,
+    CaseNotice,
+    CaseRow,
+    CaseView,
+    case,
+    case_ads,
+    cases,
+)
 from threadline.read.audit import audit_actions, audit_entries
 from threadline.read.networks import (
     SORTS,
@@ -65,6 +77,15 @@ from threadline.read.networks import (
 from threadline.read.search import FindResult, NetworkHit, PlaceHit, SearchResult, TextHit, find, search
 
 __all__ = [
+    "CaseAd",
+    "CaseMember",
+    "CaseNote",
+    "CaseNotice",
+    "CaseRow",
+    "CaseView",
+    "case",
+    "case_ads",
+    "cases",
     "MARKED_KINDS",
     "SORTS",
     "AdDetail",
