@@ -13,8 +13,8 @@ from test_link import ALWAYS_INCREMENTAL, phone, write_ads
 
 from threadline import read
 from threadline.ingest import ingest_file
-from threadline.link import link
 from threadline.link import cases as acts
+from threadline.link import link
 from threadline.link.decisions import record_split
 from threadline.score.scorer import score_store
 from threadline.store import Store

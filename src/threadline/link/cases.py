@@ -82,7 +82,8 @@ def create_case(
     [(case_id,)] = con.execute("SELECT COALESCE(MAX(case_id), 0) + 1 FROM cases").fetchall()
     now = utc_now()
     con.execute(
-        "INSERT INTO cases (case_id, name, status, tags, created_by, created_at) VALUES (?, ?, 'open', ?, ?, ?)",
+        "INSERT INTO cases (case_id, name, status, tags, created_by, created_at)"
+        " VALUES (?, ?, 'open', ?, ?, ?)",
         [case_id, name, _clean_tags(tags), analyst, now],
     )
     con.execute(
@@ -254,7 +255,9 @@ def remove_network(con: duckdb.DuckDBPyConnection, case_id: int, network: str, *
         f"""
         UPDATE case_networks SET removed_by = ?, removed_at = ?
         WHERE case_id = ? AND removed_at IS NULL
-          AND network IN (SELECT added_as FROM ({FOLLOWED}) WHERE case_id = ? AND (network = ? OR added_as = ?))
+          AND network IN (
+              SELECT added_as FROM ({FOLLOWED}) WHERE case_id = ? AND (network = ? OR added_as = ?)
+          )
         """,
         [analyst, utc_now(), case_id, case_id, network, network],
     )
@@ -306,7 +309,8 @@ def follow_networks(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(
         """
         INSERT INTO case_ads (case_id, source, id, via, added_by, added_at)
-        SELECT case_id, source, id, arg_min(network, added_as), ?, ? FROM _case_follow GROUP BY case_id, source, id
+        SELECT case_id, source, id, arg_min(network, added_as), ?, ?
+        FROM _case_follow GROUP BY case_id, source, id
         """,
         [LINK_RUN, now],
     )

@@ -49,6 +49,7 @@ from threadline.read.ads import (
     ad_detail,
     version_changes,
 )
+from threadline.read.audit import audit_actions, audit_entries
 from threadline.read.cases import (
     CaseAd,
     CaseMember,
@@ -60,7 +61,6 @@ from threadline.read.cases import (
     case_ads,
     cases,
 )
-from threadline.read.audit import audit_actions, audit_entries
 from threadline.read.networks import (
     SORTS,
     Circuit,
@@ -77,20 +77,17 @@ from threadline.read.networks import (
 from threadline.read.search import FindResult, NetworkHit, PlaceHit, SearchResult, TextHit, find, search
 
 __all__ = [
+    "MARKED_KINDS",
+    "SORTS",
+    "AdDetail",
+    "AdRow",
+    "AdVersion",
     "CaseAd",
     "CaseMember",
     "CaseNote",
     "CaseNotice",
     "CaseRow",
     "CaseView",
-    "case",
-    "case_ads",
-    "cases",
-    "MARKED_KINDS",
-    "SORTS",
-    "AdDetail",
-    "AdRow",
-    "AdVersion",
     "Circuit",
     "Extracted",
     "FindResult",
@@ -117,6 +114,9 @@ __all__ = [
     "ad_networks",
     "audit_actions",
     "audit_entries",
+    "case",
+    "case_ads",
+    "cases",
     "decision_list",
     "find",
     "hub_value_seen",

@@ -148,7 +148,7 @@ def case_ads(con: duckdb.DuckDBPyConnection, case_id: int, *, since: datetime | 
         f"{_ADS} ORDER BY s.date DESC NULLS LAST, a.added_at DESC, a.source, a.id",
         [since, since, since, case_id],
     ).fetchall()
-    return [CaseAd(*r[:8], bool(r[8])) for r in rows]
+    return [CaseAd(s, i, n, via, by, at, d, p, bool(new)) for s, i, n, via, by, at, d, p, new in rows]
 
 
 def case(con: duckdb.DuckDBPyConnection, case_id: int, *, reader: str | None = None) -> CaseView | None:
