@@ -60,6 +60,7 @@ from threadline.read.cases import (
     case,
     case_ads,
     cases,
+    network_cases,
 )
 from threadline.read.networks import (
     SORTS,
@@ -126,6 +127,7 @@ __all__ = [
     "label_list",
     "models",
     "network",
+    "network_cases",
     "queue",
     "search",
     "version_changes",

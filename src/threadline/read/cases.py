@@ -211,3 +211,18 @@ def case(con: duckdb.DuckDBPyConnection, case_id: int, *, reader: str | None = N
         tuple(CaseNotice(at, n, int(k), t, bool(new)) for at, n, k, t, new in notices),
         tuple(CaseNote(int(i), by, at, body) for i, by, at, body in notes),
     )
+
+
+def network_cases(con: duckdb.DuckDBPyConnection, network: str) -> list[str]:
+    """The cases (C…) holding an ad of ``network`` now, or following it."""
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT case_id FROM (
+            SELECT a.case_id FROM case_ads a JOIN ad_links l USING (source, id)
+            WHERE l.network = ? AND a.removed_at IS NULL
+            UNION SELECT case_id FROM ({FOLLOWED}) WHERE network = ?
+        ) ORDER BY case_id
+        """,
+        [network, network],
+    ).fetchall()
+    return [f"C{c}" for (c,) in rows]

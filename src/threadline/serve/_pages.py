@@ -336,6 +336,7 @@ async def queue_page(request: Request) -> Response:
         return found
 
     found = await _read(request, run)
+    cases = await _open_cases(request)
 
     def at(offset: int) -> str:
         return "/?" + urlencode({**form.shown, "offset": offset})
@@ -348,6 +349,7 @@ async def queue_page(request: Request) -> Response:
         problems=form.problems,
         labels=LABELS,
         sorts=read.SORTS,
+        cases=cases,
         **_paging(at, form.offset, len(found.items), form.offset + len(found.items) < found.total),
     )
 
@@ -382,6 +384,8 @@ async def _network_view(
     view, texts = await _read(request, run)
     if view is None:
         raise HTTPException(404, f"no network {network_id}")
+    cases = await _open_cases(request)
+    in_cases = await _read(request, lambda cur: read.network_cases(cur, view.network))
     ads = view.ads
     here = f"/networks/{_q(view.network)}"
     writer = context(request).writer
@@ -400,10 +404,18 @@ async def _network_view(
         ),
         offset=offset,
         labels=LABELS,
+        cases=cases,
+        in_cases=in_cases,
         problem=problem,
         done=done if _DONE_ACT.fullmatch(done) else None,
         relinking=writer.running is not None or writer.pending > 0,
     )
+
+
+async def _open_cases(request: Request) -> list[read.CaseRow]:
+    """The open cases, for the "add to case" forms (the queue's selection, a network page)."""
+    found: list[read.CaseRow] = await _read(request, lambda cur: read.cases(cur, status="open"))
+    return found
 
 
 _DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
