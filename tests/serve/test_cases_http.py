@@ -208,3 +208,26 @@ def test_the_command_line_works_on_cases_through_the_server(served: Served) -> N
     ]:
         refused = threadline(*bad, "--analyst", "kim", "--db", str(served.db), env=served.env)
         assert refused.returncode != 0 and why in refused.stderr, refused.stderr
+
+
+def test_analysts_are_assigned_from_the_case_page_and_the_status_changes(served: Served) -> None:
+    with _signed_in(served, "ana") as (client, token):
+        ref = client.post("/api/v1/cases", json={"name": "Team"}).json()["case"]
+        posted = client.post(
+            f"/cases/{ref}/analysts", data={"csrf_token": token, "analyst": "al"}, follow_redirects=False
+        )
+        assert posted.status_code == 303 and "al+assigned" in posted.headers["location"]
+        nobody = client.post(
+            f"/cases/{ref}/analysts", data={"csrf_token": token, "analyst": "nobody"}, follow_redirects=False
+        )
+        assert "no+user+nobody" in nobody.headers["location"]
+        closed = client.post(
+            f"/cases/{ref}/status", data={"csrf_token": token, "status": "closed"}, follow_redirects=True
+        )
+        assert closed.status_code == 200 and "case closed" in closed.text
+        view = client.get(f"/api/v1/cases/{ref}").json()["case"]
+        assert view["analysts"] == ["al", "ana"] and view["status"] == "closed"
+        assert ref not in {
+            c["ref"] for c in client.get("/api/v1/cases", params={"status": "open"}).json()["items"]
+        }
+    assert {("assign case", ref), ("case status", ref)} <= _audited(served, "ana")

@@ -12,7 +12,6 @@ Notes are markdown as the analyst typed it, shown through markdown-it with raw H
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Annotated, Any
@@ -330,10 +329,10 @@ async def case_page(request: Request, ref: str) -> Response:
     view = await run_in_threadpool(lambda: run(context(request).cursor()))
     if view is None:
         raise HTTPException(404, f"no case {ref}")
-    # Remembered after the read: this page shows what was new before it was opened.
-    await asyncio.wrap_future(
-        context(request).writer.submit("case opened", lambda con: opened(con, case_id, who.name))
-    )
+    # Remembered after the read (this page shows what was new before it was opened), by the
+    # writer in its turn: the page does not wait behind a long ingest for it. The writer runs jobs
+    # in order, so any act this reader posts next finds it done.
+    context(request).writer.submit("case opened", lambda con: opened(con, case_id, who.name))
     done = request.query_params.get("done", "")[:200]
     problem = request.query_params.get("problem", "")[:300]
     return render(
@@ -369,6 +368,18 @@ async def case_status_page(request: Request, ref: str) -> Response:
     except HTTPException as exc:
         return _back(ref, problem=str(exc.detail))
     return _back(ref, done=f"case {done['status']}")
+
+
+@_page("POST", "/cases/{ref}/analysts", Action.CASE)
+async def case_assign_page(request: Request, ref: str) -> Response:
+    analyst = _pick(await _form(request), "analyst")
+    if not analyst:
+        return _back(ref, problem="Name the analyst to assign.")
+    try:
+        done = await assign_act(request, ref, analyst[:64])
+    except HTTPException as exc:
+        return _back(ref, problem=str(exc.detail))
+    return _back(ref, done=f"{analyst} {'assigned' if done['assigned'] else 'was assigned already'}")
 
 
 @_page("POST", "/cases/{ref}/remove", Action.CASE)
