@@ -4,6 +4,7 @@ the network, and what is new since a reader last opened the case is told apart."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,34 @@ def test_refusals(store: Store) -> None:
         acts.note(con, case_id, " \n", analyst="kim")
     assert read.case(con, 99) is None
     assert [c.ref for c in read.cases(con)] == [f"C{case_id}"]
+
+
+def test_the_command_line_on_a_store_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+
+    db = tmp_path / "cli.duckdb"
+    with Store.open(db) as store:
+        _run(store.connection, store, write_ads(tmp_path / "a.jsonl", _ads("Mia", 11, range(2))))
+        mia = _network(store.connection, "mia-0")
+
+    def ok(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args, "--db", str(db)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert ok("case", "new", "Local", "--tag", "t1", "--analyst", "kim") == "C1\n"
+    assert ok("case", "add", "C1", mia, "--analyst", "kim") == f"C1: {mia}: 2 ads added\n"
+    assert ok("case", "note", "C1", "*first*", "--analyst", "kim") == "C1: note 1 added\n"
+    assert ok("case", "list") == "C1\topen\t2\t1\tLocal\n"
+    shown = json.loads(ok("case", "show", "C1"))
+    assert {a["ref"] for a in shown["ads"]} == {"site:mia-0", "site:mia-1"}
+    assert shown["notes"][0]["body"] == "*first*" and shown["case"]["tags"] == ["t1"]
+    assert ok("case", "remove", "C1", "site:mia-1", "--analyst", "kim") == "C1: ads: 1 ad removed\n"
+    # All or nothing: a missing ad beside a good network adds neither.
+    bad = CliRunner().invoke(
+        cli, ["case", "add", "C1", mia, "site:nope", "--analyst", "kim", "--db", str(db)]
+    )
+    assert bad.exit_code == 1 and "no ad site:nope" in bad.stderr
+    assert ok("case", "list") == "C1\topen\t1\t1\tLocal\n"
