@@ -231,3 +231,17 @@ def test_analysts_are_assigned_from_the_case_page_and_the_status_changes(served:
             c["ref"] for c in client.get("/api/v1/cases", params={"status": "open"}).json()["items"]
         }
     assert {("assign case", ref), ("case status", ref)} <= _audited(served, "ana")
+
+
+def test_ads_a_search_found_go_to_a_case(served: Served) -> None:
+    ad = served.ads[0]
+    with _signed_in(served, "al") as (client, token):
+        ref = client.post("/api/v1/cases", json={"name": "Found"}).json()["case"]
+        found = client.get("/search", params={"q": ad})
+        assert found.status_code == 200
+        assert f'name="ad" value="{ad}" form="to-case"' in found.text and f'value="{ref}"' in found.text
+        posted = client.post(
+            "/cases/add", data={"csrf_token": token, "case": ref, "ad": ad}, follow_redirects=True
+        )
+        assert posted.status_code == 200 and "added 1 single ad." in posted.text
+        assert [a["ref"] for a in client.get(f"/api/v1/cases/{ref}").json()["single_ads"]] == [ad]

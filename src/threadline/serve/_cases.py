@@ -345,6 +345,10 @@ async def case_page(request: Request, ref: str) -> Response:
     )
 
 
+def _ads(n: int) -> str:
+    return f"{n} ad{'' if n == 1 else 's'}"
+
+
 def _back(ref: str, **said: str) -> Response:
     return RedirectResponse(f"/cases/{_q(ref)}?" + urlencode(said), 303)
 
@@ -392,7 +396,7 @@ async def case_remove_page(request: Request, ref: str) -> Response:
         done = await members_act(request, ref, networks, ads, remove=True)
     except HTTPException as exc:
         return _back(ref, problem=str(exc.detail))
-    return _back(ref, done=f"removed {sum(done['removed'].values())} ads")
+    return _back(ref, done=f"removed {_ads(sum(done['removed'].values()))}")
 
 
 @_page("POST", "/cases/add", Action.CASE)
@@ -410,5 +414,8 @@ async def case_add_page(request: Request) -> Response:
     except HTTPException as exc:
         return _back(ref, problem=str(exc.detail))
     added = done["added"]
-    said = ", ".join(f"{k} ({v} ads)" if k != "ads" else f"{v} single ads" for k, v in added.items())
+    said = ", ".join(
+        f"{k} ({_ads(v)})" if k != "ads" else f"{_ads(v).replace(' ad', ' single ad')}"
+        for k, v in added.items()
+    )
     return _back(ref, done=f"added {said}")

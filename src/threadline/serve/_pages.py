@@ -582,6 +582,7 @@ async def search_page(request: Request) -> Response:
 
     result: read.SearchResult = await _read(request, run)
     words = result.text
+    cases = await _open_cases(request)
 
     def at(start: int) -> str:
         return "/search?" + urlencode({"q": q, "offset": start})
@@ -593,6 +594,7 @@ async def search_page(request: Request) -> Response:
         q=q,
         result=result,
         empty=empty,
+        cases=cases,
         **_paging(at, offset, len(words.items), offset + len(words.items) < words.total),
     )
 
