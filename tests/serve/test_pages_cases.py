@@ -95,3 +95,20 @@ def test_a_case_is_made_a_network_added_and_a_note_written_in_the_browser(
     assert "you last opened it" in tab.inner_text("p.facts")
     tab.goto(f"/networks/{server.network}")
     assert tab.locator(f"form[action='/cases/add'] a[href='/cases/{ref}']").count() == 1
+
+    # The queue's selection, ticked with the keyboard (x), goes to the case in one act.
+    tab.goto("/")
+    for key in ("j", "x", "j", "x"):
+        tab.keyboard.press(key)
+    assert tab.inner_text("#selection") == "2 selected"
+    picked = tab.eval_on_selector_all("table.queue input:checked", "boxes => boxes.map(b => b.value)")
+    tab.select_option("#to-case select[name=case]", ref)
+    _screenshot(tab, shots, "queue-to-case.png")
+    tab.click("#to-case button[type=submit]")
+    tab.wait_for_url(re.compile(rf".*/cases/{ref}\?done=.*"))
+    followed = tab.eval_on_selector_all(
+        "table.members tbody tr",
+        "rows => rows.filter(r => r.innerText.includes('yes:')).map(r => r.cells[0].innerText)",
+    )
+    assert set(followed) == {server.network, *picked}
+    assert dialogs == []
