@@ -291,6 +291,8 @@ def follow_networks(con: duckdb.DuckDBPyConnection) -> int:
     transaction), with a notice per case and network; returns how many ads joined cases.
 
     An ad the case holds, or held and had removed by an analyst, is not new to it."""
+    if not con.execute("SELECT 1 FROM case_networks WHERE removed_at IS NULL LIMIT 1").fetchall():
+        return 0  # no case follows a network: nothing to read (most link runs of most stores)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _case_follow AS
