@@ -22,9 +22,9 @@ from typing import Any
 import duckdb
 
 from threadline.engine import DuckDBEngine, Engine, components_sql
+from threadline.link.cases import follow_networks
 from threadline.link.corroboration import corroboration_pairs, save_corroboration
 from threadline.link.incremental import affected_ads
-from threadline.link.cases import follow_networks
 from threadline.link.lineage import inherit_ids
 from threadline.link.steps import (
     LinkParams,
