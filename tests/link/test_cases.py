@@ -186,3 +186,23 @@ def test_the_command_line_on_a_store_file(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1 and "no ad site:nope" in bad.stderr
     assert ok("case", "list") == "C1\topen\t1\t1\tLocal\n"
+
+
+def test_a_followed_network_merged_into_another_is_followed_there(store: Store, tmp_path: Path) -> None:
+    from threadline.link.decisions import record_merge
+
+    con = store.connection
+    ruby = _network(con, "ruby-0")  # Ruby's 2 ads: the smaller network, whose id a merge retires
+    case_id = acts.create_case(con, "Merge", analyst="kim")
+    acts.add_network(con, case_id, ruby, analyst="kim")
+    record_merge(con, ("site", "ruby-0"), ("site", "mia-0"), analyst="kim")
+    link(con, ALWAYS_INCREMENTAL)
+    merged = _network(con, "ruby-0")
+    assert merged != ruby and merged == _network(con, "mia-0")
+    # Ruby's id now names the merged network: Mia's ads joined the case, with a notice.
+    assert _members(con, case_id) == {"ruby-0", "ruby-1", "mia-0", "mia-1", "mia-2"}
+    view = read.case(con, case_id, reader="kim")
+    assert view is not None and [(n.network, n.ads) for n in view.notices] == [(merged, 3)]
+    assert [m.network for m in view.members if m.followed] == [merged]
+    _run(con, store, write_ads(tmp_path / "b.jsonl", _ads("Mia", 11, range(3, 4))))
+    assert "mia-3" in _members(con, case_id)
