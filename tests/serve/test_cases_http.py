@@ -105,7 +105,10 @@ def test_a_case_is_made_filled_emptied_and_read_over_the_api(served: Served) -> 
         assert added.json()["added"] == {first: len(_ads_in(served, first)), "ads": 2}
         view = client.get(f"/api/v1/cases/{ref}").json()
         assert view["case"]["name"] == "Harbor" and view["case"]["tags"] == ["port", "2026"]
-        assert {a["ref"] for a in view["ads"]} == _ads_in(served, first) | set(served.ads)
+        assert {a["ref"] for a in view["ads"]["items"]} == _ads_in(served, first) | set(served.ads)
+        some = client.get(f"/api/v1/cases/{ref}", params={"ads_limit": 2, "ads_offset": 1}).json()["ads"]
+        assert [a["ref"] for a in some["items"]] == [a["ref"] for a in view["ads"]["items"][1:3]]
+        assert some["total"] == len(view["ads"]["items"]) and (some["offset"], some["limit"]) == (1, 2)
         assert [m["network"] for m in view["members"] if m["followed"]] == [first]
         assert {a["ref"] for a in view["single_ads"]} == set(served.ads)
 

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from threadline import read
 from threadline.refs import BadRef, parse_ref
-from threadline.serve._api import _act, _audit_read, _Body, _keys, _read, to_json
+from threadline.serve._api import Limit, Offset, _act, _audit_read, _Body, _keys, _read, to_json
 from threadline.serve._auth import Caller, GuardedRoute, caller, context, guarded
 from threadline.serve._pages import PageRoute, _q, render
 from threadline.service.roles import Action
@@ -222,17 +222,19 @@ async def case_create(request: Request, body: CaseBody) -> Any:
 
 
 @guarded(router, "GET", "/api/v1/cases/{ref}", Action.READ, summary="One case")
-async def case_view(request: Request, ref: CaseRef) -> Any:
+async def case_view(request: Request, ref: CaseRef, ads_limit: Limit = 500, ads_offset: Offset = 0) -> Any:
     """Members (networks and single ads), what is new since the caller last opened the case's
-    page, notices, notes (markdown as written), and ``ads``: every ad in the case."""
+    page, notices, notes (markdown as written), and ``ads``: the ads in the case (a page)."""
     case_id = _case_id(ref)
 
     def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
         view = read.case(cur, case_id, reader=who.name)
         if view is None:
             raise HTTPException(404, f"no case C{case_id}")
-        _audit_read(context(request), who, "read case", f"C{case_id}")
-        return {**to_json(view), "ads": to_json(read.case_ads(cur, case_id))}
+        _audit_read(context(request), who, "read case", f"C{case_id}", ads_offset=ads_offset or None)
+        ads = read.case_ads(cur, case_id)
+        page = {"items": to_json(ads[ads_offset : ads_offset + ads_limit]), "total": len(ads)}
+        return {**to_json(view), "ads": {**page, "offset": ads_offset, "limit": ads_limit}}
 
     return await _read(request, run)
 
