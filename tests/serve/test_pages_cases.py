@@ -94,7 +94,7 @@ def test_a_case_is_made_a_network_added_and_a_note_written_in_the_browser(
     tab.goto(f"/cases/{ref}")
     assert "you last opened it" in tab.inner_text("p.facts")
     tab.goto(f"/networks/{server.network}")
-    assert tab.locator(f"form[action='/cases/add'] a[href='/cases/{ref}']").count() == 1
+    assert tab.locator(f".in-cases a[href='/cases/{ref}']").count() == 1
 
     # The queue's selection, ticked with the keyboard (x), goes to the case in one act.
     tab.goto("/")
@@ -112,3 +112,12 @@ def test_a_case_is_made_a_network_added_and_a_note_written_in_the_browser(
     )
     assert set(followed) == {server.network, *picked}
     assert dialogs == []
+
+    # And removed again from the network's page: its ads leave the case, which no longer follows it.
+    tab.goto(f"/networks/{server.network}")
+    _screenshot(tab, shots, "network-in-case.png")
+    tab.click(f".in-cases button[aria-label='remove {server.network} from {ref}']")
+    tab.wait_for_url(re.compile(rf".*/cases/{ref}\?done=removed.*"))
+    members = tab.inner_text("table.members") if tab.locator("table.members").count() else ""
+    assert server.network not in members
+    _screenshot(tab, shots, "case-after-remove.png")
