@@ -140,7 +140,10 @@ def test_a_case_is_made_filled_emptied_and_read_over_the_api(served: Served) -> 
 
 
 def test_a_note_with_html_is_kept_as_typed_and_shown_as_text(served: Served) -> None:
-    body = "Seen at **the harbor**.\n\n<script>alert('x')</script> <img src=x onerror=alert(1)>"
+    body = (
+        "Seen at **the harbor**.\n\n<script>alert('x')</script> <img src=x onerror=alert(1)>\n\n"
+        "[a link](javascript:alert(1)) [another](https://example.org/x)"
+    )
     with _signed_in(served, "al") as (client, _):
         ref = client.post("/api/v1/cases", json={"name": "Notes"}).json()["case"]
         noted = client.post(f"/api/v1/cases/{ref}/notes", json={"body": body})
@@ -152,6 +155,8 @@ def test_a_note_with_html_is_kept_as_typed_and_shown_as_text(served: Served) -> 
     assert "<strong>the harbor</strong>" in notes
     assert "&lt;script&gt;alert(" in notes  # the tag as text
     assert "<script" not in notes and "<img" not in notes
+    assert "[a link](javascript:alert(1))" in notes and 'href="javascript' not in notes  # not a link
+    assert '<a href="https://example.org/x">another</a>' in notes
     assert "script-src" in page.headers["content-security-policy"]
     assert ("case note", ref) in _audited(served, "al")
 
