@@ -596,6 +596,174 @@ def source_list(db: Path) -> None:
 
 
 @cli.group()
+def case() -> None:
+    """Cases: named bodies of work holding networks and single ads, with notes (the workspace's
+    Cases pages; the same through a running server)."""
+
+
+def _case_number(ref: str) -> int:
+    from threadline.refs import BadRef, parse_ref
+
+    try:
+        return parse_ref(ref, kinds=("case",))[1]
+    except BadRef as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # not reached
+
+
+def _members(refs: tuple[str, ...]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Networks (N…) and ads (SOURCE:ID) among ``refs``; one line and exit for anything else."""
+    networks: list[str] = []
+    ads: list[tuple[str, str]] = []
+    for ref in refs:
+        if re.fullmatch(r"[Nn][0-9]+", ref):
+            networks.append(ref.upper())
+        elif ":" in ref and all(ref.split(":", 1)):
+            source, ad_id = ref.split(":", 1)
+            ads.append((source, ad_id))
+        else:
+            _fail(f"{ref}: not a network (N…) or an ad (SOURCE:ID)")
+    return networks, ads
+
+
+@case.command("new")
+@click.argument("name")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_through_server("write")
+def case_new(name: str, tags: tuple[str, ...], db: Path, analyst: str) -> None:
+    """Make an open case named NAME; prints its id (C…). --analyst is assigned to it."""
+    from threadline.link.cases import create_case
+
+    _readable(db)
+    with _open(db) as store:
+        try:
+            number = create_case(store.connection, name, analyst=analyst, tags=list(tags))
+        except ValueError as exc:
+            _fail(str(exc))
+        _audit("create case", f"C{number}", name=name, tags=list(tags), analyst=analyst)
+    click.echo(f"C{number}")
+
+
+@case.command("list")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--status", type=click.Choice(["open", "closed"]), default=None, help="Only these.")
+@_through_server("read")
+def case_list(db: Path, status: str | None) -> None:
+    """Every case, newest first: ID STATUS ADS NETWORKS NAME, tab-separated, one a line."""
+    from threadline import read
+
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        _audit("read cases", None, status=status)
+        for c in read.cases(store.connection, status=status):
+            click.echo(f"{c.ref}\t{c.status}\t{c.ads}\t{c.networks}\t{c.name}")
+
+
+@case.command("show")
+@click.argument("ref")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
+def case_show(ref: str, db: Path) -> None:
+    """One case as JSON: its members, notices, notes and every ad in it."""
+    from dataclasses import asdict
+
+    from threadline import read
+
+    number = _case_number(ref)
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        view = read.case(store.connection, number)
+        if view is None:
+            _fail(f"no case C{number} in {db}")
+        assert view is not None
+        _audit("read case", f"C{number}")
+        out = {**asdict(view), "ref": view.case.ref}
+        out["ads"] = [{**asdict(a), "ref": a.ref} for a in read.case_ads(store.connection, number)]
+    click.echo(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+
+
+@case.command("add")
+@click.argument("ref")
+@click.argument("members", nargs=-1, required=True)
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_through_server("write")
+def case_add(ref: str, members: tuple[str, ...], db: Path, analyst: str) -> None:
+    """Add MEMBERS to case REF: networks (N…: their ads now, and their new ads on later link
+    runs) and single ads (SOURCE:ID)."""
+    from threadline.link import cases
+    from threadline.store._tx import transaction
+
+    number = _case_number(ref)
+    networks, ads = _members(members)
+    _readable(db)
+    with _open(db) as store:
+        con = store.connection
+        try:
+            with transaction(con):  # all the members or none
+                added = {n: cases.add_network(con, number, n, analyst=analyst) for n in networks}
+                if ads:
+                    added["ads"] = cases.add_ads(con, number, ads, analyst=analyst)
+        except (LookupError, ValueError) as exc:
+            _fail(f"{exc} in {db}")
+        _audit("add to case", f"C{number}", members=list(members), analyst=analyst)
+    for what, n in added.items():
+        click.echo(f"C{number}: {what}: {n} ad{'' if n == 1 else 's'} added")
+
+
+@case.command("remove")
+@click.argument("ref")
+@click.argument("members", nargs=-1, required=True)
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_through_server("write")
+def case_remove(ref: str, members: tuple[str, ...], db: Path, analyst: str) -> None:
+    """Take MEMBERS out of case REF: networks (the ads they hold now; no longer followed) and
+    single ads (SOURCE:ID). They stay on record as removed."""
+    from threadline.link import cases
+    from threadline.store._tx import transaction
+
+    number = _case_number(ref)
+    networks, ads = _members(members)
+    _readable(db)
+    with _open(db) as store:
+        con = store.connection
+        try:
+            with transaction(con):  # all the members or none
+                removed = {n: cases.remove_network(con, number, n, analyst=analyst) for n in networks}
+                if ads:
+                    removed["ads"] = cases.remove_ads(con, number, ads, analyst=analyst)
+        except (LookupError, ValueError) as exc:
+            _fail(f"{exc} in {db}")
+        _audit("remove from case", f"C{number}", members=list(members), analyst=analyst)
+    for what, n in removed.items():
+        click.echo(f"C{number}: {what}: {n} ad{'' if n == 1 else 's'} removed")
+
+
+@case.command("note")
+@click.argument("ref")
+@click.argument("text")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_ANALYST
+@_through_server("write")
+def case_note(ref: str, text: str, db: Path, analyst: str) -> None:
+    """Add a note (markdown) to case REF."""
+    from threadline.link.cases import note
+
+    number = _case_number(ref)
+    _readable(db)
+    with _open(db) as store:
+        try:
+            note_id = note(store.connection, number, text, analyst=analyst)
+        except (LookupError, ValueError) as exc:
+            _fail(f"{exc} in {db}")
+        _audit("case note", f"C{number}", body=text, analyst=analyst)
+    click.echo(f"C{number}: note {note_id} added")
+
+
+@cli.group()
 def export() -> None:
     """Write results as JSON Lines (docs/DESIGN.md section 3)."""
 

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from threadline.engine import DuckDBEngine, Engine, components_sql
+from threadline.link.cases import follow_networks
 from threadline.link.corroboration import corroboration_pairs, save_corroboration
 from threadline.link.incremental import affected_ads
 from threadline.link.lineage import inherit_ids
@@ -120,6 +121,7 @@ def link(
     with transaction(con):
         relinked = _save(con, scope)
         save_corroboration(con)
+        follow_networks(con)  # cases following a network take in its new ads, with a notice
         report = _report(con, time.perf_counter() - t0, relinked)
         insert_row(
             con,

@@ -14,6 +14,7 @@ By subject:
 * `search`: an identifier in any format, a name, an id, words of the text, a place (`search`);
 * `acts`: hubs, analysts' decisions and labels (and the networks their ads are in now), fitted
   models, and whether a store is linked or scored;
+* `cases`: the cases list and one case (members, what is new since the reader opened it, notes);
 * `audit`: the audit log newest first, filtered by who and what (the workspace's audit page).
 
 Why a package of its own and not ``store``: reading a store means knowing what linking and
@@ -49,6 +50,18 @@ from threadline.read.ads import (
     version_changes,
 )
 from threadline.read.audit import audit_actions, audit_entries
+from threadline.read.cases import (
+    CaseAd,
+    CaseMember,
+    CaseNote,
+    CaseNotice,
+    CaseRow,
+    CaseView,
+    case,
+    case_ads,
+    cases,
+    network_cases,
+)
 from threadline.read.networks import (
     SORTS,
     Circuit,
@@ -70,6 +83,12 @@ __all__ = [
     "AdDetail",
     "AdRow",
     "AdVersion",
+    "CaseAd",
+    "CaseMember",
+    "CaseNote",
+    "CaseNotice",
+    "CaseRow",
+    "CaseView",
     "Circuit",
     "Extracted",
     "FindResult",
@@ -96,6 +115,9 @@ __all__ = [
     "ad_networks",
     "audit_actions",
     "audit_entries",
+    "case",
+    "case_ads",
+    "cases",
     "decision_list",
     "find",
     "hub_value_seen",
@@ -105,6 +127,7 @@ __all__ = [
     "label_list",
     "models",
     "network",
+    "network_cases",
     "queue",
     "search",
     "version_changes",

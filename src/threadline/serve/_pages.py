@@ -347,6 +347,7 @@ async def queue_page(request: Request) -> Response:
         return found
 
     found = await _read(request, run)
+    cases = await _open_cases(request)
 
     def at(offset: int) -> str:
         return "/?" + urlencode({**form.shown, "offset": offset})
@@ -359,6 +360,7 @@ async def queue_page(request: Request) -> Response:
         problems=form.problems,
         labels=LABELS,
         sorts=read.SORTS,
+        cases=cases,
         **_paging(at, form.offset, len(found.items), form.offset + len(found.items) < found.total),
     )
 
@@ -393,6 +395,8 @@ async def _network_view(
     view, texts = await _read(request, run)
     if view is None:
         raise HTTPException(404, f"no network {network_id}")
+    cases = await _open_cases(request)
+    in_cases = await _read(request, lambda cur: read.network_cases(cur, view.network))
     ads = view.ads
     here = f"/networks/{_q(view.network)}"
     writer = context(request).writer
@@ -411,10 +415,18 @@ async def _network_view(
         ),
         offset=offset,
         labels=LABELS,
+        cases=cases,
+        in_cases=in_cases,
         problem=problem,
         done=done if _DONE_ACT.fullmatch(done) else None,
         relinking=writer.running is not None or writer.pending > 0,
     )
+
+
+async def _open_cases(request: Request) -> list[read.CaseRow]:
+    """The open cases, for the "add to case" forms (the queue's selection, a network page)."""
+    found: list[read.CaseRow] = await _read(request, lambda cur: read.cases(cur, status="open"))
+    return found
 
 
 _DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
@@ -636,6 +648,7 @@ async def search_page(request: Request) -> Response:
 
     result: read.SearchResult = await _read(request, run)
     words = result.text
+    cases = await _open_cases(request)
 
     def at(start: int) -> str:
         return "/search?" + urlencode({"q": q, "offset": start})
@@ -647,6 +660,7 @@ async def search_page(request: Request) -> Response:
         q=q,
         result=result,
         empty=empty,
+        cases=cases,
         **_paging(at, offset, len(words.items), offset + len(words.items) < words.total),
     )
 

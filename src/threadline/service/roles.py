@@ -1,8 +1,9 @@
 """Who may do what: one permission table, and `allowed(role, action)` that denies what it lacks.
 
 From issue 14: an analyst reads, searches, labels, merges, separates and splits, reveals images
-(audited) and exports evidence; a supervisor also reads the audit and revokes others' acts; an
-admin manages users, tokens and settings. Each role holds the rights of the one below it.
+(audited) and exports evidence, and (issue 16) works on cases; a supervisor also reads the audit
+and revokes others' acts; an admin manages users, tokens and settings. Each role holds the rights
+of the one below it.
 
 Three rights are this module's reading of the issue rather than its words, and are marked below:
 marking a hub (the CLI makes it an analyst's decision, like a merge), revoking one's own acts
@@ -28,6 +29,7 @@ class Action(StrEnum):
     REVOKE_OWN = "revoke_own"  # reading: withdraw one's own decision or label
     REVEAL_IMAGE = "reveal_image"
     EXPORT_EVIDENCE = "export_evidence"
+    CASE = "case"  # make a case, add and remove its members, write its notes, assign analysts
     PUSH_ADS = "push_ads"  # ingest through the API (a push token's only right)
     READ_AUDIT = "read_audit"
     REVOKE_OTHERS = "revoke_others"
@@ -49,6 +51,7 @@ _ANALYST = frozenset(
         Action.REVOKE_OWN,
         Action.REVEAL_IMAGE,
         Action.EXPORT_EVIDENCE,
+        Action.CASE,
         Action.PUSH_ADS,
     }
 )

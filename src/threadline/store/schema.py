@@ -914,6 +914,80 @@ _SIGHTINGS: tuple[str, ...] = (
 )
 
 
+# Cases (issue 16): named bodies of work an analyst builds over weeks. Membership is kept per ad
+# (`case_ads`): a network added brings the ads it holds then, and while the case follows it
+# (`case_networks`) each link run brings its new ads in with a notice (`case_notices`); a split
+# moves ads to another network but never out of a case. Rows are never deleted: a removal is
+# stamped (who, when), so the case's history stays with it as the audit's does.
+_CASES: tuple[str, ...] = (
+    """
+    CREATE TABLE cases (
+        case_id    INTEGER   NOT NULL,  -- shown as C1, C2, ...
+        name       VARCHAR   NOT NULL,
+        status     VARCHAR   NOT NULL,  -- open or closed
+        tags       VARCHAR[] NOT NULL,
+        created_by VARCHAR   NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE case_networks (  -- networks a case follows: their new ads join it on link runs
+        case_id    INTEGER   NOT NULL,
+        network    VARCHAR   NOT NULL,  -- the id as added; merges are followed (link/lineage.py)
+        added_by   VARCHAR   NOT NULL,
+        added_at   TIMESTAMP NOT NULL,
+        removed_by VARCHAR,
+        removed_at TIMESTAMP
+    )
+    """,
+    """
+    CREATE TABLE case_ads (  -- one row per ad ever in the case
+        case_id    INTEGER   NOT NULL,
+        source     VARCHAR   NOT NULL,
+        id         VARCHAR   NOT NULL,
+        via        VARCHAR,             -- the network it came in with; NULL: added alone
+        added_by   VARCHAR   NOT NULL,  -- an analyst, or 'link run' for a followed network's new ad
+        added_at   TIMESTAMP NOT NULL,
+        removed_by VARCHAR,
+        removed_at TIMESTAMP
+    )
+    """,
+    """
+    CREATE TABLE case_notices (  -- what changed in a case without an analyst's act
+        case_id    INTEGER   NOT NULL,
+        noticed_at TIMESTAMP NOT NULL,
+        network    VARCHAR   NOT NULL,
+        ads        INTEGER   NOT NULL,  -- new ads the link run brought in from the network
+        text       VARCHAR   NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE case_notes (
+        note_id    INTEGER   NOT NULL,
+        case_id    INTEGER   NOT NULL,
+        author     VARCHAR   NOT NULL,
+        written_at TIMESTAMP NOT NULL,
+        body       VARCHAR   NOT NULL   -- markdown as typed; rendered with raw HTML disabled
+    )
+    """,
+    """
+    CREATE TABLE case_analysts (
+        case_id     INTEGER   NOT NULL,
+        analyst     VARCHAR   NOT NULL,
+        assigned_by VARCHAR   NOT NULL,
+        assigned_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE case_opened (  -- when each analyst last opened each case: "new since"
+        case_id   INTEGER   NOT NULL,
+        analyst   VARCHAR   NOT NULL,
+        opened_at TIMESTAMP NOT NULL
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -932,6 +1006,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(15, "phones, e-mails, handles and names in the words index", _INDEXED_IDENTIFIERS),
     Migration(16, "each source's home region for phone numbers", _SOURCE_SETTINGS),
     Migration(17, "sightings of every record and of ads gone; the sources a push token may send", _SIGHTINGS),
+    Migration(18, "cases: members per ad, followed networks, notices, notes, analysts", _CASES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
