@@ -11,6 +11,8 @@ By subject:
   network (`network`: persons, identifiers, ads, evidence, hubs, score, movement, itinerary and
   circuits, decisions, labels);
 * `ads`: one ad (`ad_detail`: every version, extracted values with spans, indicators, images);
+* `graph`: one network drawn (`network_graph`: nodes and edges with their reasons, hubs flagged,
+  capped), its posting activity per person and its places' coordinates;
 * `search`: an identifier in any format, a name, an id, words of the text, a place (`search`);
 * `acts`: hubs, analysts' decisions and labels (and the networks their ads are in now), fitted
   models, and whether a store is linked or scored;
@@ -49,6 +51,17 @@ from threadline.read.ads import (
     version_changes,
 )
 from threadline.read.audit import audit_actions, audit_entries
+from threadline.read.graph import (
+    DEFAULT_GRAPH_CAP,
+    Activity,
+    Graph,
+    GraphEdge,
+    GraphNode,
+    graph_json,
+    network_activity,
+    network_graph,
+    network_places,
+)
 from threadline.read.networks import (
     SORTS,
     Circuit,
@@ -65,14 +78,19 @@ from threadline.read.networks import (
 from threadline.read.search import FindResult, NetworkHit, PlaceHit, SearchResult, TextHit, find, search
 
 __all__ = [
+    "DEFAULT_GRAPH_CAP",
     "MARKED_KINDS",
     "SORTS",
+    "Activity",
     "AdDetail",
     "AdRow",
     "AdVersion",
     "Circuit",
     "Extracted",
     "FindResult",
+    "Graph",
+    "GraphEdge",
+    "GraphNode",
     "Hub",
     "Identifier",
     "Image",
@@ -98,6 +116,7 @@ __all__ = [
     "audit_entries",
     "decision_list",
     "find",
+    "graph_json",
     "hub_value_seen",
     "hubs",
     "is_linked",
@@ -105,6 +124,9 @@ __all__ = [
     "label_list",
     "models",
     "network",
+    "network_activity",
+    "network_graph",
+    "network_places",
     "queue",
     "search",
     "version_changes",
