@@ -47,6 +47,7 @@ from threadline.serve._auth import (
     local_path,
     secure,
 )
+from threadline.serve._drawings import drawing_data, timeline
 from threadline.serve._markup import Span, describe, highlight, source_link, visible
 from threadline.service import accounts, sessions
 from threadline.service.roles import Action
@@ -380,17 +381,24 @@ async def _network_view(
         raise HTTPException(404, "no such network")
     done = request.query_params.get("done", "") if problem is None else ""
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str]]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str], Any, Any]:
         from threadline.link.text import text_hub_examples
 
         view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
         if view is None:
-            return None, {}
+            return None, {}, None, None
         _audit_read(request, "read network", view.network, asked=network_id)
+        graph = read.network_graph(cur, view.network)
+        assert graph is not None  # the view found its persons
+        persons = [p for p, _, _ in view.persons]
+        drawn = drawing_data(
+            graph, view.itinerary, view.circuits, read.network_places(cur, view.network), view.network
+        )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
-        return view, text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
+        texts = text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
+        return view, texts, drawn, timeline(read.network_activity(cur, view.network), persons)
 
-    view, texts = await _read(request, run)
+    view, texts, drawn, activity = await _read(request, run)
     if view is None:
         raise HTTPException(404, f"no network {network_id}")
     ads = view.ads
@@ -402,6 +410,8 @@ async def _network_view(
         status=status,
         view=view,
         texts=texts,
+        drawn=drawn,
+        activity=activity,
         asked=network_id,
         **_paging(
             lambda start: f"{here}?offset={start}",
