@@ -19,7 +19,10 @@ function drawGraph(graph) {
     return;
   }
   const detail = document.getElementById("graph-detail");
-  const many = graph.edges.length > 60; // edge labels only on the selected element then
+  // Links of photos are many and alike: their labels only when selected; the others' always,
+  // unless there are too many to read.
+  const photo = (kind) => kind === "image" || kind === "similar_image";
+  const many = graph.edges.filter((e) => !photo(e.data.kind)).length > 60;
   const cy = cytoscape({
     container: box,
     elements: { nodes: graph.nodes, edges: graph.edges },
@@ -30,7 +33,7 @@ function drawGraph(graph) {
         selector: "node",
         style: {
           label: "data(label)",
-          "font-size": 9,
+          "font-size": 11,
           color: "#1d2228",
           "text-valign": "bottom",
           "text-margin-y": 3,
@@ -49,18 +52,23 @@ function drawGraph(graph) {
         style: {
           width: (n) => 26 + Math.min(30, Math.sqrt(n.data("ads")) * 3),
           height: (n) => 26 + Math.min(30, Math.sqrt(n.data("ads")) * 3),
-          "font-size": 11,
+          "font-size": 13,
           "font-weight": "bold",
         },
       },
       { selector: 'node[kind = "phone"]', style: { shape: "round-rectangle", width: 22, height: 14 } },
       { selector: 'node[kind = "email"]', style: { shape: "round-rectangle", width: 22, height: 14 } },
       { selector: 'node[kind = "handle"]', style: { shape: "round-rectangle", width: 22, height: 14 } },
-      { selector: 'node[kind = "image"]', style: { shape: "rectangle", width: 12, height: 12, "font-size": 7 } },
+      {
+        selector: 'node[kind = "image"]',
+        // a photo's hash means nothing at a glance: said when it is clicked
+        style: { shape: "rectangle", width: 12, height: 12, label: "" },
+      },
       {
         selector: "node[?hub]",
         style: {
           shape: "diamond",
+          label: "data(label)",
           width: 24,
           height: 24,
           "background-color": "#ffffff",
@@ -76,7 +84,7 @@ function drawGraph(graph) {
           "line-color": "#9aa5b1",
           "curve-style": "bezier",
           label: many ? "" : "data(label)",
-          "font-size": 7,
+          "font-size": 10,
           color: "#4a545e",
           "text-rotation": "autorotate",
           "text-background-color": "#ffffff",
@@ -84,8 +92,12 @@ function drawGraph(graph) {
           "text-background-padding": 1,
         },
       },
+      { selector: 'edge[kind = "image"]', style: { label: "", "line-color": "#b4bcc5" } },
       { selector: 'edge[kind = "text"]', style: { "line-color": "#1f5fa8", width: 2.5 } },
-      { selector: 'edge[kind = "similar_image"]', style: { "line-color": "#7d8893", "line-style": "dotted", width: 2 } },
+      {
+        selector: 'edge[kind = "similar_image"]',
+        style: { label: "", "line-color": "#7d8893", "line-style": "dotted", width: 2 },
+      },
       { selector: 'edge[kind = "analyst_merge"]', style: { "line-color": "#1d2228", width: 3.5 } },
       {
         selector: "edge[?hub]",
@@ -107,6 +119,12 @@ function drawGraph(graph) {
       padding: 20,
     },
   });
+  // A wide box: a layout taller than wide is turned a quarter, to fill it (and be read larger).
+  const bb = cy.elements().boundingBox();
+  if (bb.h > bb.w * 1.1) {
+    cy.nodes().positions((node) => ({ x: node.position("y"), y: -node.position("x") }));
+    cy.fit(undefined, 20);
+  }
   cy.on("tap", "node, edge", (event) => {
     const d = event.target.data();
     if (event.target.isNode()) {
@@ -214,43 +232,66 @@ function drawMap(map) {
 
 function drawItinerary(map, project, el, routes, spots) {
   const at = Object.fromEntries(map.places.map((p) => [p.name, project(p.lon, p.lat)]));
+  const largest = Math.max(...map.places.map((p) => p.ads), 1);
+  const radius = Object.fromEntries(map.places.map((p) => [p.name, 4 + 8 * Math.sqrt(p.ads / largest)]));
   const most = Math.max(...map.moves.map((m) => m.times), 1);
+  const defs = el("defs", {}, routes.parentNode);
+  const marker = el(
+    "marker",
+    {
+      id: "arrow",
+      viewBox: "0 0 10 10",
+      refX: 10,
+      refY: 5,
+      markerWidth: 10,
+      markerHeight: 10,
+      markerUnits: "userSpaceOnUse",
+      orient: "auto",
+    },
+    defs,
+  );
+  el("path", { d: "M0,0L10,5L0,10Z", class: "arrow" }, marker);
   for (const m of map.moves) {
     const [x1, y1] = at[m.from];
     const [x2, y2] = at[m.to];
     // A curve bent to the right of its direction: A→B and B→A are drawn apart.
     const mx = (x1 + x2) / 2 + (y2 - y1) * 0.18;
     const my = (y1 + y2) / 2 - (x2 - x1) * 0.18;
+    // It ends at the edge of the destination's circle, where its arrow is seen.
+    const dx = x2 - mx;
+    const dy = y2 - my;
+    const back = (radius[m.to] + 3) / Math.max(1, Math.hypot(dx, dy));
+    const [ex, ey] = [x2 - dx * back, y2 - dy * back];
     const path = el(
       "path",
       {
         class: "move",
-        d: `M${x1.toFixed(1)},${y1.toFixed(1)}Q${mx.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}`,
-        "stroke-width": (1.5 + (4 * m.times) / most).toFixed(1),
+        d: `M${x1.toFixed(1)},${y1.toFixed(1)}Q${mx.toFixed(1)},${my.toFixed(1)} ${ex.toFixed(1)},${ey.toFixed(1)}`,
+        "stroke-width": (1.5 + (3 * m.times) / most).toFixed(1),
         "marker-end": "url(#arrow)",
       },
       routes,
     );
-    el("title", {}, path).textContent = `${m.from} → ${m.to}: ${m.times} move${m.times === 1 ? "" : "s"}`;
+    const said = `${m.from} → ${m.to}: ${m.times} move${m.times === 1 ? "" : "s"}`;
+    el("title", {}, path).textContent = said;
+    // the count at the curve's middle (a quadratic's middle: a quarter of the way to the control)
+    const times = el("text", { class: "times", x: (x1 + 2 * mx + x2) / 4, y: (y1 + 2 * my + y2) / 4 + 4 }, routes);
+    times.textContent = `${m.times}×`;
+    el("title", {}, times).textContent = said;
   }
-  const defs = el("defs", {}, routes.parentNode);
-  const marker = el(
-    "marker",
-    { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" },
-    defs,
-  );
-  el("path", { d: "M0,0L10,5L0,10Z", class: "arrow" }, marker);
   const circuit = new Set(map.circuit);
-  const largest = Math.max(...map.places.map((p) => p.ads), 1);
+  const width = 760;
   for (const p of map.places) {
     const [x, y] = at[p.name];
-    const r = 4 + 8 * Math.sqrt(p.ads / largest);
+    const r = radius[p.name];
     const g = el("g", { class: circuit.has(p.name) ? "place on-circuit" : "place" }, spots);
     if (circuit.has(p.name)) {
       el("circle", { cx: x, cy: y, r: r + 4, class: "ring" }, g);
     }
     el("circle", { cx: x, cy: y, r }, g);
-    const label = el("text", { x: x + r + 4, y: y + 4 }, g);
+    // the name on the side with room for it
+    const left = x > width * 0.6;
+    const label = el("text", { x: left ? x - r - 4 : x + r + 4, y: y + 4, "text-anchor": left ? "end" : "start" }, g);
     label.textContent = `${p.name} · ${p.stays} stay${p.stays === 1 ? "" : "s"}, ${p.ads} ad${p.ads === 1 ? "" : "s"}`;
     el("title", {}, g).textContent = label.textContent;
   }
