@@ -97,7 +97,11 @@ def test_the_cap_keeps_persons_first_and_counts_what_it_left_out(con: duckdb.Duc
     kept = {n.id for n in capped.nodes}
     assert all(e.source in kept and e.target in kept for e in capped.edges)
     assert capped.edges_left_out == len(whole.edges) - len(capped.edges)
-    # Phones come before photos: an investigator reads numbers first.
+    # Numbers, then hubs, then photos: an investigator reads numbers and warnings first.
+    order = [n for n in whole.nodes if n.kind != "person"]
+    hubs = [i for i, n in enumerate(order) if n.hub]
+    photos = [i for i, n in enumerate(order) if n.kind == "image" and not n.hub]
+    assert hubs and photos and max(hubs) < min(photos)
     kinds = [n.kind for n in capped.nodes if n.kind != "person"]
     assert kinds == sorted(kinds, key=["phone", "email", "handle", "image"].index)
     with pytest.raises(ValueError):

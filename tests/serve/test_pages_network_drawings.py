@@ -166,3 +166,32 @@ def test_the_network_page_draws_the_graph_the_timeline_and_the_map(
     tab.locator("svg#map").screenshot(path=str(shots / "network-map.png"))
     tab.locator("svg#timeline").screenshot(path=str(shots / "network-timeline.png"))
     assert problems == [] and dialogs == []
+
+
+def test_a_big_network_is_drawn_capped_and_says_what_it_left_out(
+    tab: Any, server: Server, shots: Path
+) -> None:
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    test_pages._sign_in(tab, server)
+    with _client(server) as client:
+        whole = client.get(f"/api/v1/networks/{server.network}/graph", params={"cap": 2000}).json()
+        small = client.get(f"/api/v1/networks/{server.network}/graph", params={"cap": 10}).json()
+        odd = client.get(f"/networks/{server.network}", params={"nodes": "many"})
+    assert odd.status_code == 200 and 'id="graph-left-out"' not in odd.text  # the default cap: all fit
+    tab.goto(f"/networks/{server.network}?nodes=10")
+    box = tab.locator("#graph[data-state=drawn]")
+    _wait(box, problems)
+    assert box.get_attribute("data-nodes") == "10"
+    note = tab.locator("#graph-left-out").inner_text()
+    assert small["left_out"] and note.startswith("Showing the first 10 nodes")
+    words = {"image": "photo", "phone": "phone", "email": "e-mail", "handle": "handle", "person": "person"}
+    for kind, n in small["left_out"].items():
+        assert f"{n} {words[kind]}" in note, (kind, n, note)
+    more = tab.locator("#graph-left-out a")
+    assert more.get_attribute("href") == f"/networks/{server.network}?nodes={len(whole['nodes'])}#graph-title"
+    _screenshot(tab, shots, "network-capped.png")
+    more.click()
+    box = tab.locator(f"#graph[data-state=drawn][data-nodes='{len(whole['nodes'])}']")
+    _wait(box, problems)
+    assert tab.locator("#graph-left-out").count() == 0 and problems == []

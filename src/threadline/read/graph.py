@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from threadline.link.lineage import resolve
-from threadline.read.networks import _values, network_hubs, network_persons
+from threadline.read.networks import NetworkView, _values, network_hubs, network_persons
 from threadline.refs import format_ref
 
 __all__ = [
@@ -84,17 +84,32 @@ def _short(kind: str, value: str) -> str:
     return value if len(value) <= 28 else value[:27] + "…"
 
 
-def network_graph(con: duckdb.DuckDBPyConnection, network: str, cap: int = DEFAULT_GRAPH_CAP) -> Graph | None:
+def network_graph(
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    cap: int = DEFAULT_GRAPH_CAP,
+    *,
+    view: NetworkView | None = None,
+) -> Graph | None:
     """The graph of ``network`` (an id merged away or split names the group it went to, as in
-    `networks.network`), at most ``cap`` nodes:
-    persons first (largest first), then the identifiers that link (most ads first), then hubs, then
-    the values only one person carries; ``left_out`` counts by kind what did not fit. None: no
-    such network."""
+    `networks.network`), at most ``cap`` nodes: persons first (largest first), then the phones,
+    e-mails and handles that link, then hubs, then the other phones, e-mails and handles, then
+    photos (linking ones first; most ads first within each); ``left_out`` counts by kind what did
+    not fit. ``view``:
+    the network's view read already (its persons and hubs are not read again). None: no such
+    network."""
     if cap < 1:
         raise ValueError("cap must be at least 1")
-    network, _ = resolve(con, "network", network.strip().upper())
+    if view is not None:  # read already: its persons and hubs are the graph's
+        network = view.network
+    else:
+        network, _ = resolve(con, "network", network.strip().upper())
     values = _values(con, network)
-    persons = network_persons(con, network, values=values)
+    persons = (
+        [(p, n, list(names)) for p, n, names in view.persons]
+        if view is not None
+        else network_persons(con, network, values=values)
+    )
     if not persons:
         return None
     relation, params = values
@@ -108,9 +123,8 @@ def network_graph(con: duckdb.DuckDBPyConnection, network: str, cap: int = DEFAU
     evidence = con.execute(
         "SELECT kind, value, ads, detail FROM link_evidence WHERE network = ? ORDER BY kind, value", [network]
     ).fetchall()
-    hubs = {
-        (k, v.split(" ")[0]): (v, n, co, by) for k, v, n, co, by in network_hubs(con, network, values=values)
-    }
+    hub_rows = view.hubs if view is not None else network_hubs(con, network, values=values)
+    hubs = {(k, v.split(" ")[0]): (v, n, co, by) for k, v, n, co, by in hub_rows}
 
     # What links, by identifier: a phone's tenures ("+1… from 2026-08-01"), else the value itself.
     linking: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
@@ -132,8 +146,10 @@ def network_graph(con: duckdb.DuckDBPyConnection, network: str, cap: int = DEFAU
         for p, n, names in persons
     ]
 
+    # Photos last: a network can hold hundreds, and a number or a hub says more at a glance.
     def rank(key: tuple[str, str]) -> tuple[int, int, int, str]:
-        group = 0 if key in linking else 1 if key in hubs else 2
+        photo = key[0] == "image"
+        group = 1 if key in hubs else (3 if photo else 0) if key in linking else 4 if photo else 2
         return (group, _IDENTIFIER_KINDS.index(key[0]), -totals[key], key[1])
 
     identifier_nodes = []

@@ -380,6 +380,7 @@ async def _network_view(
     if len(network_id) > 40:
         raise HTTPException(404, "no such network")
     done = request.query_params.get("done", "") if problem is None else ""
+    nodes = _graph_nodes(request.query_params.get("nodes"))
 
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str], Any, Any]:
         from threadline.link.text import text_hub_examples
@@ -388,7 +389,7 @@ async def _network_view(
         if view is None:
             return None, {}, None, None
         _audit_read(request, "read network", view.network, asked=network_id)
-        graph = read.network_graph(cur, view.network)
+        graph = read.network_graph(cur, view.network, nodes, view=view)
         assert graph is not None  # the view found its persons
         persons = [p for p, _, _ in view.persons]
         drawn = drawing_data(
@@ -411,6 +412,9 @@ async def _network_view(
         view=view,
         texts=texts,
         drawn=drawn,
+        more_nodes=min(
+            MAX_GRAPH_NODES, sum(drawn["graph"]["left_out"].values()) + len(drawn["graph"]["nodes"])
+        ),
         activity=activity,
         asked=network_id,
         **_paging(
@@ -428,6 +432,16 @@ async def _network_view(
 
 
 _DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
+MAX_GRAPH_NODES = 2000  # drawn on asking (?nodes=): a browser lays out that many in seconds
+
+
+def _graph_nodes(text: str | None) -> int:
+    """The graph's node cap a page asks for (``?nodes=``), within 1..`MAX_GRAPH_NODES`."""
+    try:
+        asked = int(text) if text else read.DEFAULT_GRAPH_CAP
+    except ValueError:
+        return read.DEFAULT_GRAPH_CAP
+    return min(max(asked, 1), MAX_GRAPH_NODES)
 
 
 async def _network_act(
