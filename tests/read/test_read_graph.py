@@ -149,3 +149,46 @@ def test_activity_counts_every_dated_ad_and_places_have_coordinates(con: duckdb.
     stays = network_itinerary(con, network)
     assert stays and {s.place for s in stays} <= set(places)
     assert all(-90 <= lat <= 90 and -180 <= lon <= 180 for lat, lon in places.values())
+
+
+def test_near_duplicate_texts_link_two_persons_or_are_counted_on_one(con: duckdb.DuckDBPyConnection) -> None:
+    from threadline.read.graph import _pairs
+
+    [(network,)] = con.execute(
+        "SELECT network FROM network_summary WHERE persons >= 2 ORDER BY ads DESC, network LIMIT 1"
+    ).fetchall()
+    ads = con.execute(
+        "SELECT source || ':' || id, person FROM ad_links WHERE network = ? ORDER BY person, source, id",
+        [network],
+    ).fetchall()
+    by_person: dict[str, list[str]] = {}
+    for ad, person in ads:
+        by_person.setdefault(person, []).append(ad)
+    (p1, (a, a2, *_)), (p2, (b, *_)) = list(by_person.items())[:2]
+    edges, within = _pairs(
+        con,
+        network,
+        [
+            ("text", f"{a} {b}", 2, "jaccard 0.81, 5 sentences"),
+            ("text", f"{a} {a2}", 2, "jaccard 0.9, 6 sentences"),
+        ],
+    )
+    texts = [e for e in edges if e.kind == "text"]
+    assert [(e.source, e.target) for e in texts] == [tuple(sorted((p1, p2)))]
+    assert a in texts[0].reason and b in texts[0].reason and "jaccard 0.81" in texts[0].reason
+    assert dict(within) == {p1: 1}
+    # In the saved evidence: each person says how many text pairs join its own ads.
+    graph = network_graph(con, network)
+    assert graph is not None
+    person_of = dict(ads)
+    counted: Counter[str] = Counter()
+    for (value,) in con.execute(
+        "SELECT value FROM link_evidence WHERE network = ? AND kind = 'text'", [network]
+    ).fetchall():
+        x, y = value.split(" ")
+        if person_of[x] == person_of[y]:
+            counted[person_of[x]] += 1
+    assert counted
+    for node in graph.nodes:
+        if node.kind == "person" and counted[node.id]:
+            assert f"{counted[node.id]} near-duplicate text pair" in node.detail

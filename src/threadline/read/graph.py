@@ -12,7 +12,7 @@ and never followed to the other networks that carry it.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -141,8 +141,9 @@ def network_graph(
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for _, kind, value, n in carried:
         totals[(kind, value)] += int(n)
+    pair_edges, within = _pairs(con, network, evidence)
     person_nodes = [
-        GraphNode(p, "person", f"{p} · {n} ad{'' if n == 1 else 's'}", n, detail=", ".join(names))
+        GraphNode(p, "person", f"{p} · {n} ad{'' if n == 1 else 's'}", n, detail=_about(names, within[p]))
         for p, n, names in persons
     ]
 
@@ -186,7 +187,7 @@ def network_graph(
                 cuts.get((kind, value)),
             )
         )
-    edges += _pairs(con, network, evidence)
+    edges += pair_edges
     kept = [e for e in edges if e.source in ids and e.target in ids]
     return Graph(network, tuple(drawn), tuple(kept), cap, dict(left_out), len(edges) - len(kept))
 
@@ -226,9 +227,10 @@ def _carries(
 
 def _pairs(
     con: duckdb.DuckDBPyConnection, network: str, evidence: list[tuple[str, str, int, str | None]]
-) -> list[GraphEdge]:
+) -> tuple[list[GraphEdge], Counter[str]]:
     """Edges between two values or two persons: near-identical photos, near-duplicate texts (between
-    persons: a text pair within one person is that person's own), analysts' merges."""
+    persons: a text pair within one person is that person's own, counted for it), analysts'
+    merges; and the count of text pairs within each person."""
     edges: list[GraphEdge] = []
     texts = [(v, d) for k, v, _, d in evidence if k == "text"]
     merges = [v for k, v, _, _ in evidence if k == "analyst_merge"]
@@ -246,6 +248,7 @@ def _pairs(
     )
     # An ad id may hold a space (an ad is SOURCE:ID): a text pair is split where both halves are ads.
     pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    within: Counter[str] = Counter()  # text pairs between two ads of one person
     for value, detail in texts:
         for at in (m.start() for m in re.finditer(" ", value)):
             a, b = value[:at], value[at + 1 :]
@@ -253,6 +256,8 @@ def _pairs(
                 pa, pb = sorted((person_of[a], person_of[b]))
                 if pa != pb:
                     pairs[(pa, pb)].append(f"{a} ~ {b} ({detail})" if detail else f"{a} ~ {b}")
+                else:
+                    within[pa] += 1
                 break
     for (pa, pb), shown in sorted(pairs.items()):
         more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
@@ -280,7 +285,16 @@ def _pairs(
                     merged[0], other, "analyst_merge", f"analyst merge {ref} by {analyst}", f"merged {ref}"
                 )
             )
-    return edges
+    return edges, within
+
+
+def _about(names: list[str], texts: int) -> str:
+    """A person node's description: the names its ads give, and the near-duplicate texts among
+    its own ads (they join it, and are not drawn: a person is one node)."""
+    said = [f"names: {', '.join(names)}"] if names else []
+    if texts:
+        said.append(f"{texts} near-duplicate text pair{'' if texts == 1 else 's'} among its ads")
+    return "; ".join(said)
 
 
 def network_activity(con: duckdb.DuckDBPyConnection, network: str) -> list[Activity]:

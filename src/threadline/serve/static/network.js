@@ -132,7 +132,7 @@ function drawGraph(graph) {
       const id = d.kind === "person" ? d.id : d.id.slice(d.kind.length + 1);
       let text = `${what} ${id}: in ${d.ads} ad${d.ads === 1 ? "" : "s"} of this network`;
       if (d.detail) {
-        text += d.kind === "person" ? `; names: ${d.detail}` : `; ${d.detail}`;
+        text += `; ${d.detail}`;
       }
       detail.textContent = text;
     } else {
