@@ -281,7 +281,10 @@ function drawItinerary(map, project, el, routes, spots) {
   }
   const circuit = new Set(map.circuit);
   const width = 760;
-  for (const p of map.places) {
+  const taken = []; // the labels' boxes so far: a label that would cover one moves down
+  const free = (box) => !taken.some((t) => box.x1 < t.x2 && t.x1 < box.x2 && box.y1 < t.y2 && t.y1 < box.y2);
+  // the largest places named first: they keep their place
+  for (const p of [...map.places].sort((a, b) => b.ads - a.ads)) {
     const [x, y] = at[p.name];
     const r = radius[p.name];
     const g = el("g", { class: circuit.has(p.name) ? "place on-circuit" : "place" }, spots);
@@ -291,8 +294,20 @@ function drawItinerary(map, project, el, routes, spots) {
     el("circle", { cx: x, cy: y, r }, g);
     // the name on the side with room for it
     const left = x > width * 0.6;
-    const label = el("text", { x: left ? x - r - 4 : x + r + 4, y: y + 4, "text-anchor": left ? "end" : "start" }, g);
-    label.textContent = `${p.name} · ${p.stays} stay${p.stays === 1 ? "" : "s"}, ${p.ads} ad${p.ads === 1 ? "" : "s"}`;
+    const text = `${p.name} · ${p.stays} stay${p.stays === 1 ? "" : "s"}, ${p.ads} ad${p.ads === 1 ? "" : "s"}`;
+    const wide = text.length * 7;
+    const lx = left ? x - r - 4 : x + r + 4;
+    let ly = y + 4;
+    for (let tries = 0; tries < 8; tries += 1) {
+      const box = { x1: left ? lx - wide : lx, x2: left ? lx : lx + wide, y1: ly - 12, y2: ly + 3 };
+      if (free(box)) {
+        taken.push(box);
+        break;
+      }
+      ly += tries % 2 ? -15 * (tries + 1) : 15 * (tries + 1); // below, above, further below, ...
+    }
+    const label = el("text", { x: lx, y: ly, "text-anchor": left ? "end" : "start" }, g);
+    label.textContent = text;
     el("title", {}, g).textContent = label.textContent;
   }
 }
