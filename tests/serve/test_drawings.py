@@ -61,3 +61,10 @@ def test_the_map_counts_stays_and_moves_and_rings_the_circuit() -> None:
     assert data["map"]["unplaced"] == 1
     assert data["map"]["circuit"] == ["Dallas, TX, US", "Houston, TX, US"]
     assert data["graph"]["nodes"] == [] and data["graph"]["cap"] == 150
+
+
+def test_the_timeline_ends_on_the_last_day() -> None:
+    drawn = timeline(_days(date(2026, 9, 1), 10, "P1"), ["P1"])
+    assert drawn.ticks[0][1] == "2026-09-01" and drawn.ticks[-1][1] == "2026-09-10"
+    assert drawn.last == date(2026, 9, 10)
+    assert max(b.x + b.width for b in drawn.bars) <= drawn.ticks[-1][0]

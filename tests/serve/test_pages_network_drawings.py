@@ -161,6 +161,9 @@ def test_the_network_page_draws_the_graph_the_timeline_and_the_map(
     assert tab.locator("svg#map path.country").count() > 20  # the base map, from the vendored atlas
     assert tab.locator("svg#map path.move").count() == len(data["map"]["moves"])
     assert tab.locator("svg#map .map-note").count() == 0  # the base map loaded
+    # the README's picture: the drawings together, as a detective sees them under the header
+    tab.set_viewport_size({"width": 1400, "height": 1080})
+    tab.evaluate("document.getElementById('graph-title').scrollIntoView()")
     _screenshot(tab, shots, "network-drawings.png")
     tab.locator("section.graph-panel").screenshot(path=str(shots / "network-graph.png"))
     tab.locator("svg#map").screenshot(path=str(shots / "network-map.png"))

@@ -19,7 +19,7 @@ __all__ = ["TIMELINE_PERSONS", "Timeline", "drawing_data", "timeline"]
 TIMELINE_PERSONS = 12  # rows of the timeline; the other persons' ads share one last row
 _WIDTH = 760  # the timeline's drawing width (the SVG scales to its box)
 _LEFT = 118  # room for the row's name
-_ROW = 18
+_ROW = 26
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def timeline(activity: list[Activity], persons: list[str]) -> Timeline:
     first, last = activity[0].day, max(a.day for a in activity)
     span = (last - first).days + 1
     bin_days = 1 if span <= 100 else 7 if span <= 700 else 30
-    bins = span // bin_days + 1
+    bins = (span - 1) // bin_days + 1
     step = (_WIDTH - _LEFT - 8) / bins
     counts: dict[tuple[int, int], int] = {}
     totals = [0] * len(names)
@@ -82,11 +82,13 @@ def timeline(activity: list[Activity], persons: list[str]) -> Timeline:
             )
         )
     bottom = 6 + len(names) * _ROW
+    # Five dates at most (room for each); the last one ends where the last bar does.
     ticks = []
-    count = min(6, bins)
+    count = min(5, bins)
     for i in range(count):
         b = round(i * (bins - 1) / max(1, count - 1))
-        ticks.append((round(_LEFT + b * step, 1), (first + timedelta(days=b * bin_days)).isoformat()))
+        x = _LEFT + (b + 1) * step if i and i == count - 1 else _LEFT + b * step
+        ticks.append((round(x, 1), (first + timedelta(days=b * bin_days)).isoformat()))
     rows = tuple((name, totals[i], 6 + (i + 1) * _ROW) for i, name in enumerate(names))
     return Timeline(_WIDTH, bottom + 22, _LEFT, rows, tuple(bars), tuple(ticks), bin_days, first, last)
 
