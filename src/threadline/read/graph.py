@@ -93,11 +93,10 @@ def network_graph(
 ) -> Graph | None:
     """The graph of ``network`` (an id merged away or split names the group it went to, as in
     `networks.network`), at most ``cap`` nodes: persons first (largest first), then the phones,
-    e-mails and handles that link, then hubs, then the other phones, e-mails and handles, then
-    photos (linking ones first; most ads first within each); ``left_out`` counts by kind what did
-    not fit. ``view``:
-    the network's view read already (its persons and hubs are not read again). None: no such
-    network."""
+    e-mails and handles that link, then their hubs, then the other phones, e-mails and handles,
+    then photos (hubs, linking ones, the rest; most ads first within each). ``left_out`` counts
+    by kind what did not fit. ``view``: the network's view read already (its persons and hubs
+    are not read again). None: no such network."""
     if cap < 1:
         raise ValueError("cap must be at least 1")
     if view is not None:  # read already: its persons and hubs are the graph's
@@ -150,7 +149,10 @@ def network_graph(
     # Photos last: a network can hold hundreds, and a number or a hub says more at a glance.
     def rank(key: tuple[str, str]) -> tuple[int, int, int, str]:
         photo = key[0] == "image"
-        group = 1 if key in hubs else (3 if photo else 0) if key in linking else 4 if photo else 2
+        if photo:  # hubs (stock photos beside many numbers), linking ones, the rest
+            group = 3 if key in hubs else 4 if key in linking else 5
+        else:
+            group = 1 if key in hubs else 0 if key in linking else 2
         return (group, _IDENTIFIER_KINDS.index(key[0]), -totals[key], key[1])
 
     identifier_nodes = []

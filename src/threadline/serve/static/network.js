@@ -19,10 +19,10 @@ function drawGraph(graph) {
     return;
   }
   const detail = document.getElementById("graph-detail");
-  // Links of photos are many and alike: their labels only when selected; the others' always,
-  // unless there are too many to read.
+  // Links of photos and to hubs are many and alike: their labels only when selected; the others'
+  // always, unless there are too many to read.
   const photo = (kind) => kind === "image" || kind === "similar_image";
-  const many = graph.edges.filter((e) => !photo(e.data.kind)).length > 60;
+  const many = graph.edges.filter((e) => !photo(e.data.kind) && !e.data.hub).length > 12;
   const cy = cytoscape({
     container: box,
     elements: { nodes: graph.nodes, edges: graph.edges },
@@ -78,6 +78,11 @@ function drawGraph(graph) {
         },
       },
       {
+        // photo hubs come by the dozen (stock photos beside many numbers): small, named on a click
+        selector: 'node[?hub][kind = "image"]',
+        style: { width: 14, height: 14, "border-width": 2, label: "" },
+      },
+      {
         selector: "edge",
         style: {
           width: 1.5,
@@ -101,7 +106,14 @@ function drawGraph(graph) {
       { selector: 'edge[kind = "analyst_merge"]', style: { "line-color": "#1d2228", width: 3.5 } },
       {
         selector: "edge[?hub]",
-        style: { "line-color": HUB_COLOUR, "line-style": "dashed", "line-dash-pattern": [5, 4], width: 1.2, opacity: 0.8 },
+        style: {
+          label: "", // the dashes say it (the legend too); a click gives the reason
+          "line-color": HUB_COLOUR,
+          "line-style": "dashed",
+          "line-dash-pattern": [5, 4],
+          width: 1.2,
+          opacity: 0.8,
+        },
       },
       {
         selector: ":selected",
