@@ -120,22 +120,41 @@ function drawGraph(graph) {
         style: { "overlay-color": "#e08a00", "overlay-opacity": 0.25, label: "data(label)" },
       },
     ],
-    layout: {
-      name: "cose",
-      animate: false,
-      randomize: false,
-      nodeRepulsion: () => 9000,
-      idealEdgeLength: () => 70,
-      numIter: 800,
-      fit: true,
-      padding: 20,
-    },
+    // A few nodes: persons in the middle ring, what they carry around them (every label has
+    // room). More: a force layout, kept close to fit.
+    layout:
+      graph.nodes.length <= 10
+        ? {
+            name: "concentric",
+            concentric: (node) => (node.data("kind") === "person" ? 2 : 1),
+            levelWidth: () => 1,
+            minNodeSpacing: 50,
+            nodeDimensionsIncludeLabels: true,
+            animate: false,
+            fit: true,
+            padding: 30,
+          }
+        : {
+            name: "cose",
+            animate: false,
+            randomize: true,
+            nodeRepulsion: () => 9000,
+            idealEdgeLength: () => 70,
+            numIter: 800,
+            fit: true,
+            padding: 20,
+          },
   });
   // A wide box: a layout taller than wide is turned a quarter, to fill it (and be read larger).
   const bb = cy.elements().boundingBox();
   if (bb.h > bb.w * 1.1) {
     cy.nodes().positions((node) => ({ x: node.position("y"), y: -node.position("x") }));
     cy.fit(undefined, 20);
+  }
+  // A small graph is not blown up: fitted, but no larger than its type was made for.
+  if (cy.zoom() > 1.4) {
+    cy.zoom(1.4);
+    cy.center();
   }
   cy.on("tap", "node, edge", (event) => {
     const d = event.target.data();
