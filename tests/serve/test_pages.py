@@ -458,6 +458,12 @@ def test_hostile_ads_render_inert(tab: Any, server: Server, shots: Path, dialogs
         answer = tab.goto(path)
         assert answer.status == 200, path
         assert "script-src 'self'" in answer.headers["content-security-policy"]
+        if path == network:  # its graph (the names its ads give) drawn from the page's data
+            tab.locator("#graph[data-state=drawn]").wait_for(state="attached")
+            names = tab.evaluate(
+                "window.threadlineGraph.nodes('[kind = \"person\"]').map((n) => n.data('detail'))"
+            )
+            assert any("Eve" in name for name in names), names
         seen.append(tab.evaluate("typeof window.__pwned"))
     assert tab.locator(".source-text").inner_text().strip() == "JAVASCRIPT:window.__pwned=1"
     assert seen == ["undefined"] * len(seen)

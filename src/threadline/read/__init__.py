@@ -11,6 +11,8 @@ By subject:
   network (`network`: persons, identifiers, ads, evidence, hubs, score, movement, itinerary and
   circuits, decisions, labels);
 * `ads`: one ad (`ad_detail`: every version, extracted values with spans, indicators, images);
+* `graph`: one network drawn (`network_graph`: nodes and edges with their reasons, hubs flagged,
+  capped), its posting activity per person and its places' coordinates;
 * `search`: an identifier in any format, a name, an id, words of the text, a place (`search`);
 * `acts`: hubs, analysts' decisions and labels (and the networks their ads are in now), fitted
   models, and whether a store is linked or scored;
@@ -62,6 +64,17 @@ from threadline.read.cases import (
     cases,
     network_cases,
 )
+from threadline.read.graph import (
+    DEFAULT_GRAPH_CAP,
+    Activity,
+    Graph,
+    GraphEdge,
+    GraphNode,
+    graph_json,
+    network_activity,
+    network_graph,
+    network_places,
+)
 from threadline.read.networks import (
     SORTS,
     Circuit,
@@ -78,8 +91,10 @@ from threadline.read.networks import (
 from threadline.read.search import FindResult, NetworkHit, PlaceHit, SearchResult, TextHit, find, search
 
 __all__ = [
+    "DEFAULT_GRAPH_CAP",
     "MARKED_KINDS",
     "SORTS",
+    "Activity",
     "AdDetail",
     "AdRow",
     "AdVersion",
@@ -92,6 +107,9 @@ __all__ = [
     "Circuit",
     "Extracted",
     "FindResult",
+    "Graph",
+    "GraphEdge",
+    "GraphNode",
     "Hub",
     "Identifier",
     "Image",
@@ -120,6 +138,7 @@ __all__ = [
     "cases",
     "decision_list",
     "find",
+    "graph_json",
     "hub_value_seen",
     "hubs",
     "is_linked",
@@ -127,7 +146,10 @@ __all__ = [
     "label_list",
     "models",
     "network",
+    "network_activity",
     "network_cases",
+    "network_graph",
+    "network_places",
     "queue",
     "search",
     "version_changes",

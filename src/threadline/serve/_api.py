@@ -250,6 +250,29 @@ async def network(
     return await _kept_read(request, key, compute, audit)
 
 
+@guarded(router, "GET", "/api/v1/networks/{network_id}/graph", Action.READ, summary="One network's graph")
+async def network_graph(
+    request: Request,
+    network_id: Annotated[str, Path(max_length=40)],
+    cap: Annotated[int, Query(ge=1, le=2000)] = read.DEFAULT_GRAPH_CAP,
+) -> Any:
+    """The network drawn: persons and the phones, e-mails, handles and photos their ads carry, and
+    every edge with why it exists (a shared phone's tenure, photo distances, text similarity, an
+    analyst's merge); hubs flagged (shown, not followed). At most ``cap`` nodes, persons first;
+    ``left_out`` counts by kind what did not fit. As cytoscape.js reads elements."""
+
+    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+        graph = read.network_graph(cur, network_id, cap)
+        if graph is None:
+            raise HTTPException(404, f"no network {network_id}")
+        return read.graph_json(graph), graph.network
+
+    def audit(ctx: Context, who: Caller, current: Any) -> None:
+        _audit_read(ctx, who, "read network graph", current, asked=network_id, cap=cap)
+
+    return await _kept_read(request, ("graph", network_id, cap), compute, audit)
+
+
 @guarded(router, "GET", "/api/v1/ads/{source}/{ad_id:path}", Action.READ, summary="One ad")
 async def ad(
     request: Request,

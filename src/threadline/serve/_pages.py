@@ -47,6 +47,7 @@ from threadline.serve._auth import (
     local_path,
     secure,
 )
+from threadline.serve._drawings import drawing_data, timeline
 from threadline.serve._markup import Span, describe, highlight, source_link, visible
 from threadline.service import accounts, sessions
 from threadline.service.roles import Action
@@ -381,18 +382,26 @@ async def _network_view(
     if len(network_id) > 40:
         raise HTTPException(404, "no such network")
     done = request.query_params.get("done", "") if problem is None else ""
+    nodes = _graph_nodes(request.query_params.get("nodes"))
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str]]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str], Any, Any]:
         from threadline.link.text import text_hub_examples
 
         view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
         if view is None:
-            return None, {}
+            return None, {}, None, None
         _audit_read(request, "read network", view.network, asked=network_id)
+        graph = read.network_graph(cur, view.network, nodes, view=view)
+        assert graph is not None  # the view found its persons
+        persons = [p for p, _, _ in view.persons]
+        drawn = drawing_data(
+            graph, view.itinerary, view.circuits, read.network_places(cur, view.network), view.network
+        )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
-        return view, text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
+        texts = text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
+        return view, texts, drawn, timeline(read.network_activity(cur, view.network), persons)
 
-    view, texts = await _read(request, run)
+    view, texts, drawn, activity = await _read(request, run)
     if view is None:
         raise HTTPException(404, f"no network {network_id}")
     cases = await _open_cases(request)
@@ -406,6 +415,11 @@ async def _network_view(
         status=status,
         view=view,
         texts=texts,
+        drawn=drawn,
+        more_nodes=min(
+            MAX_GRAPH_NODES, sum(drawn["graph"]["left_out"].values()) + len(drawn["graph"]["nodes"])
+        ),
+        activity=activity,
         asked=network_id,
         **_paging(
             lambda start: f"{here}?offset={start}",
@@ -430,6 +444,16 @@ async def _open_cases(request: Request) -> list[read.CaseRow]:
 
 
 _DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
+MAX_GRAPH_NODES = 2000  # drawn on asking (?nodes=): a browser lays out that many in seconds
+
+
+def _graph_nodes(text: str | None) -> int:
+    """The graph's node cap a page asks for (``?nodes=``), within 1..`MAX_GRAPH_NODES`."""
+    try:
+        asked = int(text) if text else read.DEFAULT_GRAPH_CAP
+    except ValueError:
+        return read.DEFAULT_GRAPH_CAP
+    return min(max(asked, 1), MAX_GRAPH_NODES)
 
 
 async def _network_act(
