@@ -82,7 +82,7 @@ test: browser evidence-deps lint typecheck unit
 # The README's screenshots of the pages, taken again by the browser tests.
 screenshots: install browser
 	THREADLINE_SCREENSHOTS=1 $(BIN)/pytest -q tests/serve/test_pages.py tests/serve/test_pages_workspace.py \
-	  tests/serve/test_pages_network_drawings.py
+	  tests/serve/test_pages_network_drawings.py tests/serve/test_pages_admin.py
 
 # The ingest invariant under many more generated hostile files than `make test` runs.
 fuzz: install

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from threadline import __version__
-from threadline.serve import _api, _cases, _pages, _push
+from threadline.serve import _admin_pages, _api, _cases, _pages, _push
 from threadline.serve._auth import check_routes, login
 from threadline.serve._context import Context
 from threadline.serve._http import BodyLimit, SecurityHeaders
@@ -84,6 +84,7 @@ def create_app(ctx: Context) -> FastAPI:
     # The pages: the sign-in page is open; the others are guarded (`_pages.PageRoute`); the
     # stylesheet and script are the package's own files, open to the sign-in page too.
     app.add_api_route("/login", _pages.login_page, methods=["GET"], include_in_schema=False)
+    assert _admin_pages.users_page  # its routes are on the pages' router
     app.include_router(_pages.router)
     app.include_router(_cases.pages)
     app.mount("/static", _pages.static_files(), name="static")
