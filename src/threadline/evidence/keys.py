@@ -10,16 +10,13 @@ else beside the store, made by ``threadline keys init`` (never silently by an ex
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from threadline.evidence import sshsig
-from threadline.service.audit import KEY_DIR_ENV
+from threadline.service import keyfiles
 
 __all__ = ["KEY_FILE_NAME", "NAMESPACE", "EvidenceKey", "KeyError_", "init_key", "key_file", "load_key"]
 
@@ -34,8 +31,7 @@ class KeyError_(RuntimeError):
 def key_file(store_file: Path, key_dir: Path | None = None) -> Path:
     """Where the evidence key of ``store_file`` is: ``key_dir``, else ``$THREADLINE_KEY_DIR``,
     else beside the store."""
-    folder = key_dir or (Path(os.environ[KEY_DIR_ENV]) if os.environ.get(KEY_DIR_ENV) else store_file.parent)
-    return folder / KEY_FILE_NAME
+    return keyfiles.key_folder(store_file, key_dir) / KEY_FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -63,21 +59,7 @@ class EvidenceKey:
 def init_key(path: Path) -> tuple[EvidenceKey, bool]:
     """The key at ``path``, made there first (mode 0600, folder 0700 if new) when missing; and
     whether it was made now."""
-    made = False
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        try:
-            # O_EXCL: two processes making the key at once must not each keep their own.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with open(fd, "wb") as out:
-                out.write(pem)
-            made = True
+    made = keyfiles.create_key_file(path) if not path.exists() else False
     key = load_key(path)
     assert key is not None
     return key, made
@@ -89,12 +71,8 @@ def load_key(path: Path) -> EvidenceKey | None:
         info = path.stat()
     except FileNotFoundError:
         return None
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        raise KeyError_(f"{path}: the evidence key must be readable by its owner only (chmod 600 {path})")
     try:
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise KeyError_(f"{path}: not an evidence key ({exc})") from exc
-    if not isinstance(private, Ed25519PrivateKey):
-        raise KeyError_(f"{path}: not an Ed25519 key")
+        private = keyfiles.read_key_file(path, "evidence key", info)
+    except keyfiles.KeyFileError as exc:
+        raise KeyError_(str(exc)) from exc
     return EvidenceKey(private, path)

@@ -39,6 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from threadline.service import keyfiles
 from threadline.service._common import Actor, StoreLike, connection, naive_utc, os_actor, store_path
 from threadline.store._tx import transaction
 
@@ -65,7 +66,7 @@ __all__ = [
     "verify",
 ]
 
-KEY_DIR_ENV = "THREADLINE_KEY_DIR"
+KEY_DIR_ENV = keyfiles.KEY_DIR_ENV
 KEY_FILE_NAME = "threadline-audit.key"
 CHECKPOINT_EVERY = 1000
 GENESIS = "0" * 64  # the prev_hash of entry 1
@@ -83,8 +84,7 @@ class AuditError(RuntimeError):
 def key_file(store_file: Path, key_dir: Path | None = None) -> Path:
     """Where the audit key of ``store_file`` is: in ``key_dir``, else ``$THREADLINE_KEY_DIR``, else
     beside the store."""
-    folder = key_dir or (Path(os.environ[KEY_DIR_ENV]) if os.environ.get(KEY_DIR_ENV) else store_file.parent)
-    return folder / KEY_FILE_NAME
+    return keyfiles.key_folder(store_file, key_dir) / KEY_FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -127,36 +127,18 @@ def load_key(path: Path, *, create: bool) -> AuditKey | None:
     except FileNotFoundError:
         if not create:
             return None
-        _create_key(path)
+        keyfiles.create_key_file(path)
         info = path.stat()
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        raise AuditError(f"{path}: the audit key must be readable by its owner only (chmod 600 {path})")
     cached = _KEYS.get(path)
-    if cached and cached[0] == info.st_mtime_ns:
+    if cached and cached[0] == info.st_mtime_ns and not stat.S_IMODE(info.st_mode) & 0o077:
         return cached[1]
     try:
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise AuditError(f"{path}: not an audit key ({exc})") from exc
-    if not isinstance(private, Ed25519PrivateKey):
-        raise AuditError(f"{path}: not an Ed25519 key")
+        private = keyfiles.read_key_file(path, "audit key", info)
+    except keyfiles.KeyFileError as exc:
+        raise AuditError(str(exc)) from exc
     key = AuditKey(private, path)
     _KEYS[path] = (info.st_mtime_ns, key)
     return key
-
-
-def _create_key(path: Path) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    try:
-        # O_EXCL: two processes creating the key at once must not each sign with their own.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with open(fd, "wb") as out:
-        out.write(pem)
 
 
 # -- entries ------------------------------------------------------------------------------------
