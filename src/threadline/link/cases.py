@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import duckdb
 
+from threadline.link.lineage import MERGED_NETWORKS
 from threadline.refs import format_ref
 from threadline.store.schema import utc_now
 
@@ -42,19 +43,14 @@ LINK_RUN = "link run"  # who added an ad a followed network brought in
 
 # Each network a case follows, with the network its id names now: an id merged into another is
 # followed to the network it joined, however many merges ago (as labels are: link/lineage.py).
-FOLLOWED = """
-    WITH RECURSIVE chain(start, cur, depth) AS (
-        SELECT old_id, new_id, 1 FROM link_lineage WHERE kind = 'network' AND relation = 'merged'
-        UNION ALL
-        SELECT c.start, m.new_id, c.depth + 1 FROM chain c
-        JOIN link_lineage m ON m.kind = 'network' AND m.relation = 'merged' AND m.old_id = c.cur
-        WHERE c.depth < 1000
-    ),
-    merged AS (SELECT start, arg_max(cur, depth) AS cur FROM chain GROUP BY start)
+FOLLOWED = (
+    MERGED_NETWORKS
+    + """
     SELECT f.case_id, f.network AS added_as, COALESCE(m.cur, f.network) AS network
     FROM case_networks f LEFT JOIN merged m ON m.start = f.network
     WHERE f.removed_at IS NULL
 """
+)
 
 
 def case_ref(case_id: int) -> str:

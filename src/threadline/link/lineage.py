@@ -25,7 +25,7 @@ from datetime import datetime
 
 import duckdb
 
-__all__ = ["LABELLED_NETWORKS", "Lineage", "inherit_ids", "resolve"]
+__all__ = ["LABELLED_NETWORKS", "MERGED_NETWORKS", "Lineage", "inherit_ids", "resolve"]
 
 _PREFIX = {"network": "N", "person": "P"}
 
@@ -45,7 +45,9 @@ class Lineage:
 # Each active label with the network its id names now: a label is given to a network id, which
 # the bulk of the network keeps through splits (see above) and which a merge hands on to the
 # network it joined (followed here, however many merges ago).
-LABELLED_NETWORKS = """
+# The CTEs ``chain`` and ``merged(start, cur)``: each network id merged into another, with the
+# network it is part of now, however many merges ago.
+MERGED_NETWORKS = """
     WITH RECURSIVE chain(start, cur, depth) AS (
         SELECT old_id, new_id, 1 FROM link_lineage WHERE kind = 'network' AND relation = 'merged'
         UNION ALL
@@ -54,10 +56,15 @@ LABELLED_NETWORKS = """
         WHERE c.depth < 1000
     ),
     merged AS (SELECT start, arg_max(cur, depth) AS cur FROM chain GROUP BY start)
+"""
+LABELLED_NETWORKS = (
+    MERGED_NETWORKS
+    + """
     SELECT COALESCE(m.cur, s.network) AS network, s.label_id, s.label, s.labelled_at
     FROM score_labels s LEFT JOIN merged m ON m.start = s.network
     WHERE s.revoked_at IS NULL
 """
+)
 
 
 def _name(prefix: str, key: int) -> str:
