@@ -19,7 +19,7 @@ from threadline.service import accounts, tokens
 from threadline.service.accounts import AccountError
 from threadline.service.roles import ROLES, SCOPES, Action
 
-__all__ = ["tokens_page", "users_page"]
+__all__ = ["install", "tokens_page", "users_page"]
 
 _MAX = 1024  # characters of any field of these forms
 
@@ -147,3 +147,8 @@ async def tokens_act(request: Request) -> Response:
             return await _tokens_view(request, status=422, problem=str(exc))
         return RedirectResponse("/tokens?" + urlencode({"done": f"{info.ref} revoked"}), 303)
     return await _tokens_view(request, status=422, problem="choose make or revoke")
+
+
+def install() -> None:
+    """Nothing to do: importing this module put its pages on the pages' router (`page`). Called
+    by the app so that the import is not an unused one."""

@@ -84,7 +84,7 @@ def create_app(ctx: Context) -> FastAPI:
     # The pages: the sign-in page is open; the others are guarded (`_pages.PageRoute`); the
     # stylesheet and script are the package's own files, open to the sign-in page too.
     app.add_api_route("/login", _pages.login_page, methods=["GET"], include_in_schema=False)
-    assert _admin_pages.users_page  # its routes are on the pages' router
+    _admin_pages.install()  # its pages are on the pages' router, which comes next
     app.include_router(_pages.router)
     app.include_router(_cases.pages)
     app.mount("/static", _pages.static_files(), name="static")
