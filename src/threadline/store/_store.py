@@ -593,6 +593,7 @@ class Store:
             self._add_extraction(extractions, ad, version, extraction)
             self._add_images(ad_images, images, ad, version, extraction, image_sha256)
 
+        watched = self._watched_ads(ads, now)  # before long texts are cut into parts
         self._insert_ads(ads)
         self._insert("extractions", extractions, EXTRACTION_ROW)
         if images:
@@ -627,6 +628,8 @@ class Store:
         self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)
         self._index_words(ads, extractions)
+        if watched is not None:
+            self._match_watchlists(watched, extractions, ad_images, now)
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
         return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions), gone_kept)
 
@@ -748,6 +751,50 @@ class Store:
                 rows.data[column][row] = placeholder
         self._insert("ad_text_parts", parts, _PARTS)
         self._insert("ad_rows", rows, _ADS)
+
+    def _watched_ads(self, ads: _Columns, now: datetime) -> pa.Table | None:
+        """The batch's new versions as the watchlists match them (`threadline.watch`), or None
+        when no entry is active (one small query: a store without watchlists pays no more)."""
+        from threadline.watch._match import any_active
+
+        if not len(ads) or not any_active(self._con, now)[0]:
+            return None
+        d = ads.data
+        texts = [
+            " ".join(t for t in (title, body, location) if t)
+            for title, body, location in zip(d["title"], d["body"], d["location"], strict=True)
+        ]
+        dates = [
+            p or c or i for p, c, i in zip(d["posted_at"], d["captured_at"], d["ingested_at"], strict=True)
+        ]
+        return pa.table(
+            {
+                "source": pa.array(d["source"], pa.string()),
+                "id": pa.array(d["id"], pa.string()),
+                "version": pa.array(d["version"], pa.int32()),
+                "text": pa.array(texts, pa.string()),
+                "dated_at": pa.array(dates, pa.timestamp("us")),
+            }
+        )
+
+    def _match_watchlists(
+        self, watched: pa.Table, extractions: _Columns, ad_images: _Columns, now: datetime
+    ) -> None:
+        """Raise the alerts of the batch's new versions, in its transaction (`threadline.watch`)."""
+        from threadline.watch._match import match_batch
+
+        con = self._con
+        con.register("_watch_ads", watched)
+        con.register(
+            "_watch_ext",
+            extractions.table(EXTRACTION_ROW).select(["source", "ad_id", "version", "kind", "value"]),
+        )
+        con.register("_watch_images", ad_images.table(_AD_IMAGES))
+        try:
+            match_batch(con, "_watch_ads", "_watch_ext", "_watch_images", now)
+        finally:
+            for name in ("_watch_ads", "_watch_ext", "_watch_images"):
+                con.unregister(name)
 
     def _index_words(self, ads: _Columns, extractions: _Columns) -> None:
         """Index the words and identifiers of the batch's new ads and versions (`text_index`),
