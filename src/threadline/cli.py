@@ -1481,6 +1481,13 @@ def labels(db: Path) -> None:
     show_default=True,
     help="Seconds from a push to the link and score run that takes it in.",
 )
+@click.option(
+    "--alert-retry",
+    type=click.FloatRange(0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds before a failed alert delivery is tried again (doubled each time).",
+)
 def serve(
     db: Path,
     host: str,
@@ -1493,6 +1500,7 @@ def serve(
     push_rate: float,
     push_burst: float,
     link_after: float,
+    alert_retry: float,
 ) -> None:
     """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
     /login, or an API token), until interrupted. One server per store; it runs every change in
@@ -1511,6 +1519,7 @@ def serve(
                 push_rate=push_rate,
                 push_burst=push_burst,
                 link_after=link_after,
+                alert_retry=alert_retry,
             ),
             trusted_proxy=trusted_proxy,
             certfile=certfile,
@@ -1777,6 +1786,12 @@ def load(output: str, db: Path) -> None:
         f"{counts['network_scores']:,} scored networks into {db}"
     )
 
+
+# Watchlists and alerts: `threadline watch ...`, `threadline alerts ...` (threadline.watch).
+from threadline.watch.cli import COMMANDS as _WATCH_COMMANDS  # noqa: E402
+
+for _command in _WATCH_COMMANDS:
+    cli.add_command(_command)
 
 # Accounts, API tokens and the audit: `threadline user|token|audit ...` (threadline.service).
 from threadline.service.cli_admin import COMMANDS as _ADMIN_COMMANDS  # noqa: E402

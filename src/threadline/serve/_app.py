@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from threadline import __version__
-from threadline.serve import _api, _pages, _push
+from threadline.serve import _api, _pages, _push, _watch
 from threadline.serve._auth import check_routes, login
 from threadline.serve._context import Context
 from threadline.serve._http import BodyLimit, SecurityHeaders
@@ -79,6 +79,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Liveness (open)")
     app.include_router(_api.router)
     app.include_router(_push.router)
+    app.include_router(_watch.router)
     _push.install(app, ctx.settings.push_rate, ctx.settings.push_burst)
     # The pages: the sign-in page is open; the others are guarded (`_pages.PageRoute`); the
     # stylesheet and script are the package's own files, open to the sign-in page too.

@@ -29,6 +29,8 @@ class Action(StrEnum):
     REVEAL_IMAGE = "reveal_image"
     EXPORT_EVIDENCE = "export_evidence"
     PUSH_ADS = "push_ads"  # ingest through the API (a push token's only right)
+    WATCH = "watch"  # add and remove one's own watchlist entries (issue 16)
+    MARK_READ = "mark_read"  # mark alerts read (one's own read-state: a change, so not a read token's)
     READ_AUDIT = "read_audit"
     REVOKE_OTHERS = "revoke_others"
     FIT = "fit"  # reading: a new model re-ranks everyone's queue
@@ -50,6 +52,8 @@ _ANALYST = frozenset(
         Action.REVEAL_IMAGE,
         Action.EXPORT_EVIDENCE,
         Action.PUSH_ADS,
+        Action.WATCH,
+        Action.MARK_READ,
     }
 )
 _SUPERVISOR = _ANALYST | {Action.READ_AUDIT, Action.REVOKE_OTHERS, Action.FIT}

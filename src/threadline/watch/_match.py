@@ -202,7 +202,14 @@ def _raise(con: duckdb.DuckDBPyConnection, hits: list[Hit], now: datetime) -> li
         if not matching:
             continue
         version = max(matching)
-        shown = sorted({(h.part, h.shown) for h in found if h.version == version})
+        # One line per part and value, however many ways it was found ("Lexi" the name, "lexi" the word).
+        shown = list(
+            {
+                (p, v.casefold()): (p, v)
+                for p, v in sorted({(h.part, h.shown) for h in found if h.version == version}, reverse=True)
+            }.values()
+        )
+        shown.sort()
         parts = sorted({"words" if p.startswith("word:") else p for p, _ in shown})
         why = [{"part": "words" if p.startswith("word:") else p, "value": v} for p, v in shown]
         rows.append((entry, source, ad_id, version, parts, json.dumps(why, ensure_ascii=False), now))
