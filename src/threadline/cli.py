@@ -1816,6 +1816,13 @@ _ADMIN_SERVED = {
     ("audit", "verify"): "read",
     ("audit", "export"): "admin",
 }
+_ADMIN_SERVED |= {
+    ("watch", "add"): "write",
+    ("watch", "list"): "read",
+    ("watch", "remove"): "write",
+    ("alerts", "list"): "read",
+    ("alerts", "config"): "write",
+}
 _ADMIN_SECRETS = {("user", "add"): new_password, ("user", "password"): new_password}
 for (_group, _name), _kind in _ADMIN_SERVED.items():
     _admin = _resolve_command([_group, _name])

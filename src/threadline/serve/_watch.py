@@ -209,6 +209,8 @@ async def alerts(
 
 @guarded(router, "GET", "/api/v1/alerts/{ref}", Action.READ, summary="One alert")
 async def one_alert(request: Request, ref: Annotated[str, Path(max_length=24)]) -> Any:
+    """One alert with why it matched, and how its deliveries went (sent, pending with the last
+    error and the next try, or failed)."""
     who = caller(request)
     try:
         number = watch.parse_alert_ref(ref)
@@ -216,11 +218,14 @@ async def one_alert(request: Request, ref: Annotated[str, Path(max_length=24)]) 
         raise HTTPException(422, str(exc)) from None
 
     def run() -> Any:
-        found = watch.alert(context(request).cursor(), number, who.name)
+        from threadline.watch._deliver import deliveries
+
+        cur = context(request).cursor()
+        found = watch.alert(cur, number, who.name)
         if found is None:
             raise HTTPException(404, f"no alert A{number}")
         _audit_read(request, "read alert", found.ref)
-        return alert_json(found)
+        return alert_json(found) | {"deliveries": to_json(deliveries(cur, number))}
 
     return await run_in_threadpool(run)
 

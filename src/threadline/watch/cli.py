@@ -9,13 +9,49 @@ from __future__ import annotations
 
 import base64
 import json
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from threadline.cli import _STORE, _audit, _fail, _open, _readable, _through_server
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from threadline.store import Store
+
+# The command line's helpers are imported when a command runs: `threadline.cli` imports this
+# module while it loads (and `python -m threadline.cli` loads it as __main__), and marks these
+# commands to run through a running server itself (`_WATCH_SERVED` there).
+_STORE = click.Path(dir_okay=False, path_type=Path)
+
+
+def _fail(message: str) -> None:
+    from threadline.cli import _fail as fail
+
+    fail(message)
+
+
+def _readable(path: Path) -> Path:
+    from threadline.cli import _readable as readable
+
+    return readable(path)
+
+
+def _audit(action: str, obj: str | None = None, **detail: Any) -> None:
+    from threadline.cli import _audit as audit
+
+    audit(action, obj, **detail)
+
+
+@contextmanager
+def _open(db: Path, *, read_only: bool = False) -> Iterator[Store]:
+    from threadline.cli import _open as open_store
+
+    with open_store(db, read_only=read_only) as store:
+        yield store
+
 
 __all__ = ["COMMANDS", "alerts_group", "watch_group"]
 
@@ -60,7 +96,6 @@ def _age(text: str | None) -> tuple[int | None, int | None]:
 @click.option("--note", default=None, help="Why (kept with the entry).")
 @click.option("--expires", type=click.DateTime(), default=None, help="When it stops (UTC).")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@_through_server("write")
 def watch_add(
     kind: str,
     values: tuple[str, ...],
@@ -119,7 +154,6 @@ def watch_add(
 @click.option("--removed", is_flag=True, help="With the removed entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@_through_server("read")
 def watch_list(removed: bool, as_json: bool, db: Path) -> None:
     """The watchlist: ID KIND OWNER CASE ALERTS STATE WHAT, newest first."""
     from threadline import watch
@@ -143,7 +177,6 @@ def watch_list(removed: bool, as_json: bool, db: Path) -> None:
 @click.argument("entry")
 @click.option("--by", required=True, help="Who removes it.")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@_through_server("write")
 def watch_remove(entry: str, by: str, db: Path) -> None:
     """Stop watchlist entry ENTRY (W…); it stays on record with its alerts."""
     from threadline import watch
@@ -168,7 +201,6 @@ def alerts_group() -> None:
 @click.option("--user", default="", help="Whose read-state to show (default: none read).")
 @click.option("--unread", is_flag=True, help="Only those --user has not read.")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@_through_server("read")
 def alerts_list(user: str, unread: bool, db: Path) -> None:
     """Alerts, newest first: ID ENTRY AD RAISED PARTS (JSON Lines with why each matched)."""
     from threadline import watch
@@ -209,7 +241,6 @@ def alerts_list(user: str, unread: bool, db: Path) -> None:
 @click.option("--workspace-url", default=None, help="The workspace's address, for the link in each delivery.")
 @click.option("--clear", type=click.Choice(["webhook", "smtp"]), multiple=True, help="Stop delivering there.")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
-@_through_server("write")
 def alerts_config(
     webhook: str | None,
     webhook_secret_file: Path | None,
