@@ -50,7 +50,7 @@ def start_receiver() -> Receiver:
     received: list[tuple[dict[str, str], bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             received.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(204)

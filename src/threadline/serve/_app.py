@@ -12,7 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from threadline import __version__
-from threadline.serve import _api, _pages, _push, _watch
+from threadline.serve import (
+    _api,
+    _pages,
+    _push,
+    _watch,
+    _watch_pages,  # noqa: F401 (its pages join `_pages.router` as it loads)
+)
 from threadline.serve._auth import check_routes, login
 from threadline.serve._context import Context
 from threadline.serve._http import BodyLimit, SecurityHeaders
@@ -84,7 +90,7 @@ def create_app(ctx: Context) -> FastAPI:
     # The pages: the sign-in page is open; the others are guarded (`_pages.PageRoute`); the
     # stylesheet and script are the package's own files, open to the sign-in page too.
     app.add_api_route("/login", _pages.login_page, methods=["GET"], include_in_schema=False)
-    app.include_router(_pages.router)
+    app.include_router(_pages.router)  # with the watchlist's and the inbox's (`_watch_pages`)
     app.mount("/static", _pages.static_files(), name="static")
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -908,8 +908,8 @@ _SIGHTINGS: tuple[str, ...] = (
 # Watchlists and alerts (issue 16; threadline.watch): an analyst's entries (identifiers, a saved
 # search, a photo, a missing person) kept as rows a batch of new ads is joined to, never looped
 # over: each entry's normalised values (`watch_values`: phones in E.164, e-mails, handles' names,
-# names, places and words in lower case) and each photo's 16-bit hash chunks (`watch_image_chunks`,
-# as the image linking step cuts them). An alert is raised once per entry and ad, with the parts
+# names, places and words in lower case) and each photo's hashes cut in bytes
+# (`watch_image_chunks`). An alert is raised once per entry and ad, with the parts
 # that matched; read per user; delivered (webhook, SMTP) by the server's delivery thread, retried
 # with backoff. The delivery settings are an admin's (`threadline alerts config`).
 _WATCHLISTS: tuple[str, ...] = (
@@ -946,7 +946,7 @@ _WATCHLISTS: tuple[str, ...] = (
         entry BIGINT  NOT NULL,
         pdq   VARCHAR NOT NULL,
         phash VARCHAR NOT NULL,
-        hash  VARCHAR NOT NULL,  -- pdq (16 chunks) or phash (4 chunks)
+        hash  VARCHAR NOT NULL,  -- pdq (32 chunks of a byte) or phash (8)
         chunk INTEGER NOT NULL,
         val   VARCHAR NOT NULL
     )

@@ -299,8 +299,8 @@ def _build(con: duckdb.DuckDBPyConnection, kind: str, spec: dict[str, Any], regi
 
 
 def _chunks(pdq: str, phash: str) -> list[tuple[str, int, str]]:
-    return [("pdq", i, pdq[4 * i : 4 * i + 4]) for i in range(16)] + [
-        ("phash", i, phash[4 * i : 4 * i + 4]) for i in range(4)
+    return [("pdq", i, pdq[2 * i : 2 * i + 2]) for i in range(32)] + [
+        ("phash", i, phash[2 * i : 2 * i + 2]) for i in range(8)
     ]
 
 

@@ -2,8 +2,10 @@
 
 An entry is stored as the values it waits for (`watch_values`: a phone in E.164, an e-mail, a
 handle's name, a name, a city, a word, each as the ads' *facts* below hold it) and, for a photo,
-its hash chunks (`watch_image_chunks`). Matching a batch of new ads is then a join of the
-batch's facts with those rows on ``(kind, value)`` and of the batch's image chunks with the
+its hash cut in bytes (`watch_image_chunks`: PDQ's 32, pHash's 8; by the pigeonhole principle an
+image within 31 bits of the PDQ, or 7 of the pHash, shares one of them; linking's 16-bit chunks
+would miss a photo cropped and saved again, 40 to 55 bits away). Matching a batch of new ads is
+then a join of the batch's facts with those rows on ``(kind, value)`` and of the batch's image chunks with the
 entries' on ``(hash, chunk, val)``: its cost grows with the batch and the hits, not with the
 number of entries. The few (entry, ad) pairs found are then checked against the parts a join
 cannot find alone (an age range, a date window) and the entry's rule (`_rule`):
@@ -115,11 +117,11 @@ def _hits(con: duckdb.DuckDBPyConnection, rel: BatchRelations, entries: str, par
         ),
         chunks AS (
             SELECT source, id, version, sha256, pdq, phash, 'pdq' AS hash, n AS chunk,
-                   substr(pdq, 4 * n + 1, 4) AS val
-            FROM pictures, range(16) t(n)
+                   substr(pdq, 2 * n + 1, 2) AS val
+            FROM pictures, range(32) t(n)
             UNION ALL
-            SELECT source, id, version, sha256, pdq, phash, 'phash', n, substr(phash, 4 * n + 1, 4)
-            FROM pictures, range(4) t(n)
+            SELECT source, id, version, sha256, pdq, phash, 'phash', n, substr(phash, 2 * n + 1, 2)
+            FROM pictures, range(8) t(n)
         ),
         photo AS (
             SELECT DISTINCT c.entry, i.source, i.id, i.version, i.sha256,
