@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from threadline.store.text_index import terms_sql
 
@@ -154,12 +155,39 @@ def _hits(con: duckdb.DuckDBPyConnection, rel: BatchRelations, entries: str, par
             WHERE (w.date_from IS NOT NULL OR w.date_to IS NOT NULL)
               AND d.dated_at >= coalesce(w.date_from, d.dated_at)
               AND d.dated_at <= coalesce(w.date_to, d.dated_at)
+        ),
+        found_all AS (SELECT * FROM hits UNION SELECT * FROM checked),
+        grouped AS (
+            SELECT entry, source, id, version, list(DISTINCT part) AS parts
+            FROM found_all GROUP BY entry, source, id, version
+        ),
+        matched AS (
+            SELECT g.entry, g.source, g.id, g.version
+            FROM grouped g JOIN watch_entries w ON w.entry = g.entry
+            WHERE {_RULE_SQL}
         )
-        SELECT DISTINCT * FROM hits UNION SELECT DISTINCT * FROM checked
+        SELECT e.* FROM found_all e
+        JOIN matched m ON m.entry = e.entry AND m.source = e.source AND m.id = e.id AND m.version = e.version
         """,
         params,
     ).fetchall()
     return [Hit(int(e), s, i, int(v), p, str(shown)) for e, s, i, v, p, shown in rows]
+
+
+# `rule` in SQL, over ``g.parts`` (the parts an ad's version matched) and the entry ``w``: only the
+# (entry, ad) pairs that meet it leave the database (most pairs match a part or two: a common
+# word of a saved search, a nickname without its age).
+_RULE_SQL = """
+    CASE w.kind
+        WHEN 'identifiers' THEN list_contains(g.parts, 'identifier')
+        WHEN 'photo' THEN list_contains(g.parts, 'photo')
+        WHEN 'missing' THEN list_contains(g.parts, 'photo')
+            OR (list_contains(g.parts, 'name') AND list_has_any(g.parts, ['age', 'place', 'date']))
+        WHEN 'search' THEN len(CAST(w.needs AS VARCHAR[])) > 0
+            AND list_has_all(g.parts, CAST(w.needs AS VARCHAR[]))
+        ELSE false
+    END
+"""
 
 
 def rule(kind: str, needs: Iterable[str], parts: set[str]) -> bool:
@@ -217,12 +245,20 @@ def _raise(con: duckdb.DuckDBPyConnection, hits: list[Hit], now: datetime) -> li
         rows.append((entry, source, ad_id, version, parts, json.dumps(why, ensure_ascii=False), now))
     if not rows:
         return []
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _new_alerts (entry BIGINT, source VARCHAR, id VARCHAR,"
-        " version INTEGER, parts VARCHAR[], why VARCHAR, raised_at TIMESTAMP)"
+    columns = list(zip(*rows, strict=True))
+    table = pa.table(
+        {
+            "entry": pa.array(columns[0], pa.int64()),
+            "source": pa.array(columns[1], pa.string()),
+            "id": pa.array(columns[2], pa.string()),
+            "version": pa.array(columns[3], pa.int32()),
+            "parts": pa.array(columns[4], pa.list_(pa.string())),
+            "why": pa.array(columns[5], pa.string()),
+            "raised_at": pa.array(columns[6], pa.timestamp("us")),
+        }
     )
+    con.register("_new_alerts", table)
     try:
-        con.executemany("INSERT INTO _new_alerts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         raised = con.execute(
             """
             INSERT INTO alerts (entry, source, id, version, parts, why, raised_at)
@@ -235,7 +271,7 @@ def _raise(con: duckdb.DuckDBPyConnection, hits: list[Hit], now: datetime) -> li
             """
         ).fetchall()
     finally:
-        con.execute("DROP TABLE IF EXISTS _new_alerts")
+        con.unregister("_new_alerts")
     numbers = [int(a) for (a,) in raised]
     _queue_deliveries(con, numbers, now)
     return numbers
@@ -250,10 +286,10 @@ def _queue_deliveries(con: duckdb.DuckDBPyConnection, alerts: list[int], now: da
         for (k,) in con.execute("SELECT key FROM alert_settings WHERE key IN ('webhook', 'smtp')").fetchall()
     ]
     for channel in channels:
-        con.executemany(
+        con.execute(
             "INSERT INTO alert_deliveries (alert, channel, status, attempts, next_at)"
-            " VALUES (?, ?, 'pending', 0, ?)",
-            [(a, channel, now) for a in alerts],
+            " SELECT unnest(CAST(? AS BIGINT[])), ?, 'pending', 0, ?",
+            [alerts, channel, now],
         )
 
 
