@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from threadline.model import Ad, Extraction, Found, Span
 from threadline.store._records import (
@@ -627,9 +628,12 @@ class Store:
             gone_kept += 1
         self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)
-        self._index_words(ads, extractions)
+        self._index_words(ads, extractions, keep_words=watched is not None)
         if watched is not None:
-            self._match_watchlists(watched, extractions, ad_images, now)
+            try:
+                self._match_watchlists(watched, extractions, ad_images, now)
+            finally:
+                self._con.execute("DROP TABLE IF EXISTS _ti_docs")
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
         return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions), gone_kept)
 
@@ -785,18 +789,18 @@ class Store:
 
         con = self._con
         con.register("_watch_ads", watched)
-        con.register(
-            "_watch_ext",
-            extractions.table(EXTRACTION_ROW).select(["source", "ad_id", "version", "kind", "value"]),
-        )
+        values = extractions.table(EXTRACTION_ROW).select(["source", "ad_id", "version", "kind", "value"])
+        watched_kinds = pa.array(["phone", "email", "handle", "name", "place", "age"])
+        values = values.filter(pc.is_in(values["kind"], value_set=watched_kinds))  # not sentences, indicators
+        con.register("_watch_ext", values)
         con.register("_watch_images", ad_images.table(_AD_IMAGES))
         try:
-            match_batch(con, "_watch_ads", "_watch_ext", "_watch_images", now)
+            match_batch(con, "_watch_ads", "_watch_ext", "_watch_images", now, words="_ti_docs")
         finally:
             for name in ("_watch_ads", "_watch_ext", "_watch_images"):
                 con.unregister(name)
 
-    def _index_words(self, ads: _Columns, extractions: _Columns) -> None:
+    def _index_words(self, ads: _Columns, extractions: _Columns, *, keep_words: bool = False) -> None:
         """Index the words and identifiers of the batch's new ads and versions (`text_index`),
         in its transaction, from the batch's own extractions."""
         if not len(ads):
@@ -806,7 +810,7 @@ class Store:
         self._con.register("_batch_word_keys", keys)
         self._con.register("_batch_word_values", values)
         try:
-            index_ads(self._con, "_batch_word_keys", "_batch_word_values")
+            index_ads(self._con, "_batch_word_keys", "_batch_word_values", keep_words=keep_words)
         finally:
             self._con.unregister("_batch_word_keys")
             self._con.unregister("_batch_word_values")

@@ -142,7 +142,22 @@ def _hits(con: duckdb.DuckDBPyConnection, rel: BatchRelations, entries: str, par
             FROM photo WHERE pdq_bits <= {PDQ_RADIUS} OR phash_bits <= {PHASH_RADIUS}
             {words}
         ),
-        found AS (SELECT DISTINCT entry, source, id, version FROM hits),
+        -- The pairs that may still meet their rule once the age and the dates are checked: a
+        -- missing person's with a name or the photo, a saved search's with all its words, its
+        -- place and its name (most pairs found are a common word or nickname alone).
+        found AS (
+            SELECT h.entry, h.source, h.id, h.version
+            FROM hits h JOIN watch_entries w ON w.entry = h.entry
+            GROUP BY h.entry, h.source, h.id, h.version, w.kind, w.needs
+            HAVING CASE w.kind
+                WHEN 'missing' THEN list_has_any(list(DISTINCT h.part), ['name', 'photo'])
+                WHEN 'search' THEN list_has_all(
+                    list(DISTINCT h.part),
+                    list_filter(CAST(w.needs AS VARCHAR[]), x -> x NOT IN ('age', 'date'))
+                )
+                ELSE true
+            END
+        ),
         checked AS (
             SELECT f.entry, f.source, f.id, f.version, 'age' AS part, e.value AS shown
             FROM found f JOIN watch_entries w ON w.entry = f.entry
@@ -156,7 +171,12 @@ def _hits(con: duckdb.DuckDBPyConnection, rel: BatchRelations, entries: str, par
               AND d.dated_at >= coalesce(w.date_from, d.dated_at)
               AND d.dated_at <= coalesce(w.date_to, d.dated_at)
         ),
-        found_all AS (SELECT * FROM hits UNION SELECT * FROM checked),
+        found_all AS (
+            SELECT h.* FROM hits h
+            JOIN found f
+              ON f.entry = h.entry AND f.source = h.source AND f.id = h.id AND f.version = h.version
+            UNION SELECT * FROM checked
+        ),
         grouped AS (
             SELECT entry, source, id, version, list(DISTINCT part) AS parts
             FROM found_all GROUP BY entry, source, id, version
@@ -311,14 +331,22 @@ def any_active(con: duckdb.DuckDBPyConnection, now: datetime) -> tuple[bool, boo
 
 
 def match_batch(
-    con: duckdb.DuckDBPyConnection, ads: str, extractions: str, images: str, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    ads: str,
+    extractions: str,
+    images: str,
+    now: datetime,
+    *,
+    words: str | None = None,
 ) -> list[int]:
     """Match the ads a batch stored against the active entries; returns the alerts raised.
 
     ``ads``: a registered relation of the batch's new versions ``(source, id, version, text,
     dated_at)`` (title, body and location; posted, else captured, else stored); ``extractions``:
     their extraction rows (the store's layout); ``images``: their ``ad_images`` rows. Costs one
-    small query when no entry is active."""
+    small query when no entry is active. ``words``: a relation ``(source, id, version, words)``
+    of the batch's words as the words index cut them (`text_index.index_ads` with
+    ``keep_words``); without it they are cut here."""
     active, wants_words = any_active(con, now)
     if not active:
         return []
@@ -327,9 +355,11 @@ def match_batch(
         dated=f"SELECT source, id, version, dated_at FROM {ads}",
         pictured=f"SELECT source, ad_id AS id, version, sha256 FROM {images}",
         worded=(
-            f"SELECT DISTINCT source, id, version, unnest({terms_sql('text')}) AS term FROM {ads}"
-            if wants_words
-            else None
+            None
+            if not wants_words
+            else f"SELECT DISTINCT source, id, version, unnest(words) AS term FROM {words}"
+            if words is not None
+            else f"SELECT DISTINCT source, id, version, unnest({terms_sql('text')}) AS term FROM {ads}"
         ),
     )
     hits = _hits(con, relations, _ACTIVE, [now])
