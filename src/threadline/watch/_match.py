@@ -357,7 +357,10 @@ def match_batch(
         worded=(
             None
             if not wants_words
-            else f"SELECT DISTINCT source, id, version, unnest(words) AS term FROM {words}"
+            else (
+                "SELECT * FROM (SELECT source, id, version, unnest(words) AS term"
+                f" FROM {words}) WHERE term IN (SELECT value FROM watch_values WHERE kind = 'word')"
+            )
             if words is not None
             else f"SELECT DISTINCT source, id, version, unnest({terms_sql('text')}) AS term FROM {ads}"
         ),
