@@ -1664,6 +1664,13 @@ def labels(db: Path) -> None:
     show_default=True,
     help="Seconds from a push to that run at most, however busy the crawlers.",
 )
+@click.option(
+    "--alert-retry",
+    type=click.FloatRange(0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds before a failed alert delivery is tried again (doubled each time).",
+)
 def serve(
     db: Path,
     host: str,
@@ -1677,6 +1684,7 @@ def serve(
     push_burst: float,
     link_after: float,
     link_within: float,
+    alert_retry: float,
 ) -> None:
     """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
     /login, or an API token), until interrupted. One server per store; it runs every change in
@@ -1696,6 +1704,7 @@ def serve(
                 push_burst=push_burst,
                 link_after=link_after,
                 link_within=link_within,
+                alert_retry=alert_retry,
             ),
             trusted_proxy=trusted_proxy,
             certfile=certfile,
@@ -2181,6 +2190,12 @@ def load(output: str, db: Path) -> None:
     )
 
 
+# Watchlists and alerts: `threadline watch ...`, `threadline alerts ...` (threadline.watch).
+from threadline.watch.cli import COMMANDS as _WATCH_COMMANDS  # noqa: E402
+
+for _command in _WATCH_COMMANDS:
+    cli.add_command(_command)
+
 # Accounts, API tokens and the audit: `threadline user|token|audit ...` (threadline.service).
 from threadline.service.cli_admin import COMMANDS as _ADMIN_COMMANDS  # noqa: E402
 from threadline.service.cli_admin import new_password  # noqa: E402
@@ -2203,6 +2218,13 @@ _ADMIN_SERVED = {
     ("token", "revoke"): "admin",
     ("audit", "verify"): "read",
     ("audit", "export"): "admin",
+}
+_ADMIN_SERVED |= {
+    ("watch", "add"): "write",
+    ("watch", "list"): "read",
+    ("watch", "remove"): "write",
+    ("alerts", "list"): "read",
+    ("alerts", "config"): "write",
 }
 _ADMIN_SECRETS = {("user", "add"): new_password, ("user", "password"): new_password}
 for (_group, _name), _kind in _ADMIN_SERVED.items():

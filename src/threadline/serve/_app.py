@@ -12,7 +12,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from threadline import __version__
-from threadline.serve import _admin_pages, _api, _cases, _pages, _push
+from threadline.serve import (
+    _admin_pages,
+    _api,
+    _cases,
+    _pages,
+    _push,
+    _watch,
+    _watch_pages,  # noqa: F401 (its pages join `_pages.router` as it loads)
+)
 from threadline.serve._auth import check_routes, login
 from threadline.serve._context import Context
 from threadline.serve._http import BodyLimit, SecurityHeaders
@@ -79,13 +87,14 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Liveness (open)")
     app.include_router(_api.router)
     app.include_router(_push.router)
+    app.include_router(_watch.router)
     _push.install(app, ctx.settings.push_rate, ctx.settings.push_burst)
     app.include_router(_cases.router)
     # The pages: the sign-in page is open; the others are guarded (`_pages.PageRoute`); the
     # stylesheet and script are the package's own files, open to the sign-in page too.
     app.add_api_route("/login", _pages.login_page, methods=["GET"], include_in_schema=False)
     _admin_pages.install()  # its pages are on the pages' router, which comes next
-    app.include_router(_pages.router)
+    app.include_router(_pages.router)  # with the watchlist's and the inbox's (`_watch_pages`)
     app.include_router(_cases.pages)
     app.mount("/static", _pages.static_files(), name="static")
     app.add_exception_handler(HTTPException, _http_error)

@@ -34,6 +34,10 @@ class Settings:
     push_burst: float = 20.0  # ... and at once
     link_after: float = 2.0  # seconds pushes must pause before the link and score run that takes them in
     link_within: float = 60.0  # ... and at most this many seconds after the first push not linked yet
+    alert_poll: float = 1.0  # seconds between the delivery thread's looks for alerts to send
+    alert_retry: float = 5.0  # a failed delivery waits this, doubled at each failure (an hour at most)
+    alert_attempts: int = 8  # ... and is given up (marked failed) after this many tries
+    workspace_url: str = "http://127.0.0.1:8000"  # the link in deliveries (an admin's setting wins)
 
 
 ANSWERS_ENV = "THREADLINE_ANSWERS_MB"  # memory for kept answers (`_answers`); 0 keeps none
@@ -79,6 +83,7 @@ class Context:
     _queued_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _sweeper: threading.Thread | None = None
+    _deliverer: Any = None  # threadline.watch._deliver.Deliverer, once started
 
     def __post_init__(self) -> None:
         self.writer = Writer(self.store.connection, nice=self.settings.writer_nice)
@@ -141,6 +146,19 @@ class Context:
         self.writer.start()
         self._sweeper = threading.Thread(target=self._sweep, name="threadline-sessions", daemon=True)
         self._sweeper.start()
+        from threadline.watch._deliver import Deliverer
+
+        # Alerts go out from a thread of their own: a webhook that hangs or refuses never holds
+        # up the writer (an ingest), which only records each outcome.
+        self._deliverer = Deliverer(
+            self.cursor,
+            lambda job: self.writer.submit("record alert deliveries", job),
+            self.settings.workspace_url,
+            poll=self.settings.alert_poll,
+            retry=self.settings.alert_retry,
+            attempts=self.settings.alert_attempts,
+        )
+        self._deliverer.start()
 
     def purge_sessions(self) -> int:
         """Delete the sessions that expired or idled out (a few rows; with the books, as logins
@@ -162,6 +180,8 @@ class Context:
         self._stopping.set()
         if self._sweeper is not None:
             self._sweeper.join()
+        if self._deliverer is not None:
+            self._deliverer.stop()
         self.writer.stop()
         self.readers.close()
         self.store.close()

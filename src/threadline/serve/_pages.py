@@ -116,8 +116,25 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     CSRF token for the page's forms."""
     who: Caller | None = getattr(request.state, "caller", None)
     csrf = who.session.csrf_token if who is not None and who.session is not None else None
-    html = _templates().get_template(template).render(me=who, csrf=csrf, csrf_field=CSRF_FIELD, **values)
+    unread = _unread(request, who)
+    html = (
+        _templates()
+        .get_template(template)
+        .render(me=who, csrf=csrf, csrf_field=CSRF_FIELD, unread_alerts=unread, **values)
+    )
     return HTMLResponse(html, status_code=status)
+
+
+def _unread(request: Request, who: Caller | None) -> int | None:
+    """How many alerts the user has not read, for the bar of every page (None: not shown)."""
+    if who is None or not who.may(Action.READ):
+        return None
+    from threadline.watch import unread_count
+
+    try:
+        return unread_count(context(request).cursor(), who.name)
+    except duckdb.Error:  # the count is a courtesy: a page never fails for it
+        return None
 
 
 def _error_page(request: Request, status: int, reason: str) -> HTMLResponse:
@@ -162,8 +179,47 @@ class PageRoute(GuardedRoute):
         return page_handler
 
 
+_MAX_PARTS = 40  # fields of a multipart form (the watchlist's has a dozen)
+
+
+async def multipart(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
+    """The text fields and the files of a ``multipart/form-data`` body (a form with a file
+    input): read with the standard library's MIME parser from the body, whose size the server
+    capped before reading it. Empty for any other body."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+        return {}, {}
+    body = await request.body()
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body
+    )
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    if not message.is_multipart():
+        return fields, files
+    for n, part in enumerate(message.iter_parts()):
+        if n >= _MAX_PARTS:
+            break
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            continue
+        data = part.get_payload(decode=True)
+        data = data if isinstance(data, bytes) else b""
+        if part.get_filename() is not None:
+            if data:
+                files.setdefault(name, data)
+        else:
+            fields.setdefault(name, data.decode("utf-8", "replace"))
+    return fields, files
+
+
 async def _form(request: Request) -> dict[str, str]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return (await multipart(request))[0]
     if kind != "application/x-www-form-urlencoded":
         return {}
     try:

@@ -89,6 +89,8 @@ def run(
         settings = settings or Settings()
         if trusted_proxy is not None:
             settings = dataclasses.replace(settings, behind_proxy=True)
+        if settings.workspace_url == Settings.workspace_url:  # the default: this server's address
+            settings = dataclasses.replace(settings, workspace_url=url)
         ctx = Context(store, settings)
         try:
             sessions.purge_expired_sessions(store.connection)

@@ -31,6 +31,8 @@ class Action(StrEnum):
     EXPORT_EVIDENCE = "export_evidence"
     CASE = "case"  # make a case, add and remove its members, write its notes, assign analysts
     PUSH_ADS = "push_ads"  # ingest through the API (a push token's only right)
+    WATCH = "watch"  # add and remove one's own watchlist entries (issue 16)
+    MARK_READ = "mark_read"  # mark alerts read (one's own read-state: a change, so not a read token's)
     READ_AUDIT = "read_audit"
     REVOKE_OTHERS = "revoke_others"
     FIT = "fit"  # reading: a new model re-ranks everyone's queue
@@ -53,6 +55,8 @@ _ANALYST = frozenset(
         Action.EXPORT_EVIDENCE,
         Action.CASE,
         Action.PUSH_ADS,
+        Action.WATCH,
+        Action.MARK_READ,
     }
 )
 _SUPERVISOR = _ANALYST | {Action.READ_AUDIT, Action.REVOKE_OTHERS, Action.FIT}

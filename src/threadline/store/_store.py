@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from threadline.model import Ad, Extraction, Found, Span
 from threadline.store._records import (
@@ -615,6 +616,7 @@ class Store:
             self._add_extraction(extractions, ad, version, extraction)
             self._add_images(ad_images, images, ad, version, extraction, image_sha256)
 
+        watched = self._watched_ads(ads, now)  # before long texts are cut into parts
         self._insert_ads(ads)
         self._insert("extractions", extractions, EXTRACTION_ROW)
         if images:
@@ -649,7 +651,12 @@ class Store:
             gone_kept += 1
         self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)
-        self._index_words(ads, extractions)
+        self._index_words(ads, extractions, keep_words=watched is not None)
+        if watched is not None:
+            try:
+                self._match_watchlists(watched, extractions, ad_images, now)
+            finally:
+                self._con.execute("DROP TABLE IF EXISTS _ti_docs")
         stored_quarantine = self._insert_quarantine(quarantined, run_id, now)
         return BatchResult(new_ads, new_versions, unchanged, stored_quarantine, tuple(versions), gone_kept)
 
@@ -772,7 +779,51 @@ class Store:
         self._insert("ad_text_parts", parts, _PARTS)
         self._insert("ad_rows", rows, _ADS)
 
-    def _index_words(self, ads: _Columns, extractions: _Columns) -> None:
+    def _watched_ads(self, ads: _Columns, now: datetime) -> pa.Table | None:
+        """The batch's new versions as the watchlists match them (`threadline.watch`), or None
+        when no entry is active (one small query: a store without watchlists pays no more)."""
+        from threadline.watch._match import any_active
+
+        if not len(ads) or not any_active(self._con, now)[0]:
+            return None
+        d = ads.data
+        texts = [
+            " ".join(t for t in (title, body, location) if t)
+            for title, body, location in zip(d["title"], d["body"], d["location"], strict=True)
+        ]
+        dates = [
+            p or c or i for p, c, i in zip(d["posted_at"], d["captured_at"], d["ingested_at"], strict=True)
+        ]
+        return pa.table(
+            {
+                "source": pa.array(d["source"], pa.string()),
+                "id": pa.array(d["id"], pa.string()),
+                "version": pa.array(d["version"], pa.int32()),
+                "text": pa.array(texts, pa.string()),
+                "dated_at": pa.array(dates, pa.timestamp("us")),
+            }
+        )
+
+    def _match_watchlists(
+        self, watched: pa.Table, extractions: _Columns, ad_images: _Columns, now: datetime
+    ) -> None:
+        """Raise the alerts of the batch's new versions, in its transaction (`threadline.watch`)."""
+        from threadline.watch._match import match_batch
+
+        con = self._con
+        con.register("_watch_ads", watched)
+        values = extractions.table(EXTRACTION_ROW).select(["source", "ad_id", "version", "kind", "value"])
+        watched_kinds = pa.array(["phone", "email", "handle", "name", "place", "age"])
+        values = values.filter(pc.is_in(values["kind"], value_set=watched_kinds))  # not sentences, indicators
+        con.register("_watch_ext", values)
+        con.register("_watch_images", ad_images.table(_AD_IMAGES))
+        try:
+            match_batch(con, "_watch_ads", "_watch_ext", "_watch_images", now, words="_ti_docs")
+        finally:
+            for name in ("_watch_ads", "_watch_ext", "_watch_images"):
+                con.unregister(name)
+
+    def _index_words(self, ads: _Columns, extractions: _Columns, *, keep_words: bool = False) -> None:
         """Index the words and identifiers of the batch's new ads and versions (`text_index`),
         in its transaction, from the batch's own extractions."""
         if not len(ads):
@@ -782,7 +833,7 @@ class Store:
         self._con.register("_batch_word_keys", keys)
         self._con.register("_batch_word_values", values)
         try:
-            index_ads(self._con, "_batch_word_keys", "_batch_word_values")
+            index_ads(self._con, "_batch_word_keys", "_batch_word_values", keep_words=keep_words)
         finally:
             self._con.unregister("_batch_word_keys")
             self._con.unregister("_batch_word_values")

@@ -988,6 +988,96 @@ _CASES: tuple[str, ...] = (
 )
 
 
+# Watchlists and alerts (issue 16; threadline.watch): an analyst's entries (identifiers, a saved
+# search, a photo, a missing person) kept as rows a batch of new ads is joined to, never looped
+# over: each entry's normalised values (`watch_values`: phones in E.164, e-mails, handles' names,
+# names, places and words in lower case) and each photo's hashes cut in bytes
+# (`watch_image_chunks`). An alert is raised once per entry and ad, with the parts
+# that matched; read per user; delivered (webhook, SMTP) by the server's delivery thread, retried
+# with backoff. The delivery settings are an admin's (`threadline alerts config`).
+_WATCHLISTS: tuple[str, ...] = (
+    "CREATE SEQUENCE watch_entry_ids START 1",
+    """
+    CREATE TABLE watch_entries (
+        entry      BIGINT    PRIMARY KEY DEFAULT nextval('watch_entry_ids'),  -- shown as W1, W2 ...
+        kind       VARCHAR   NOT NULL,  -- identifiers, search, photo, missing
+        owner      VARCHAR   NOT NULL,
+        case_id    VARCHAR,             -- plain text until cases exist
+        note       VARCHAR,
+        spec       JSON      NOT NULL,  -- the entry as given (its photo as hashes, never the image)
+        age_min    INTEGER,
+        age_max    INTEGER,
+        date_from  TIMESTAMP,           -- ads posted (else captured, else stored) in this window
+        date_to    TIMESTAMP,
+        needs      JSON      NOT NULL,  -- parts that must all match (a saved search)
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP,
+        removed_at TIMESTAMP,
+        removed_by VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE watch_values (
+        entry BIGINT  NOT NULL,
+        part  VARCHAR NOT NULL,  -- identifier, name, place, word
+        kind  VARCHAR NOT NULL,  -- phone, email, handle-name, name, place, word
+        value VARCHAR NOT NULL   -- as the batch's facts hold it (`threadline.watch._match`)
+    )
+    """,
+    """
+    CREATE TABLE watch_image_chunks (
+        entry BIGINT  NOT NULL,
+        pdq   VARCHAR NOT NULL,
+        phash VARCHAR NOT NULL,
+        hash  VARCHAR NOT NULL,  -- pdq (32 chunks of a byte) or phash (8)
+        chunk INTEGER NOT NULL,
+        val   VARCHAR NOT NULL
+    )
+    """,
+    "CREATE SEQUENCE alert_ids START 1",
+    """
+    CREATE TABLE alerts (
+        alert     BIGINT    PRIMARY KEY DEFAULT nextval('alert_ids'),  -- shown as A1, A2 ...
+        entry     BIGINT    NOT NULL,
+        source    VARCHAR   NOT NULL,
+        id        VARCHAR   NOT NULL,
+        version   INTEGER   NOT NULL,  -- the version that matched
+        parts     VARCHAR[] NOT NULL,  -- which parts matched: identifier, name, age, place, ...
+        why       JSON      NOT NULL,  -- each part with the ad's value that matched it
+        raised_at TIMESTAMP NOT NULL,
+        UNIQUE (entry, source, id)
+    )
+    """,
+    """
+    CREATE TABLE alert_reads (
+        alert     BIGINT    NOT NULL,
+        user_name VARCHAR   NOT NULL,
+        read_at   TIMESTAMP NOT NULL,
+        PRIMARY KEY (alert, user_name)
+    )
+    """,
+    """
+    CREATE TABLE alert_deliveries (
+        alert      BIGINT    NOT NULL,
+        channel    VARCHAR   NOT NULL,  -- webhook, smtp
+        status     VARCHAR   NOT NULL,  -- pending, sent, failed (gave up)
+        attempts   INTEGER   NOT NULL,
+        next_at    TIMESTAMP NOT NULL,
+        last_error VARCHAR,
+        sent_at    TIMESTAMP
+    )
+    """,
+    """
+    CREATE TABLE alert_settings (
+        key    VARCHAR   PRIMARY KEY,  -- webhook, smtp, workspace_url
+        value  JSON      NOT NULL,
+        set_at TIMESTAMP NOT NULL,
+        set_by VARCHAR   NOT NULL
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1007,6 +1097,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(16, "each source's home region for phone numbers", _SOURCE_SETTINGS),
     Migration(17, "sightings of every record and of ads gone; the sources a push token may send", _SIGHTINGS),
     Migration(18, "cases: members per ad, followed networks, notices, notes, analysts", _CASES),
+    Migration(19, "watchlist entries, their values and photos; alerts, reads and deliveries", _WATCHLISTS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

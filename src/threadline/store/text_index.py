@@ -88,7 +88,13 @@ def value_terms(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None, values: str | None = None) -> int:
+def index_ads(
+    con: duckdb.DuckDBPyConnection,
+    keys: str | None = None,
+    values: str | None = None,
+    *,
+    keep_words: bool = False,
+) -> int:
     """Index the latest version of the ads whose ``(source, id)`` the relation ``keys`` lists
     (a table, a view or a subquery), replacing what was indexed for them; with no ``keys``,
     index every ad again. Returns the ads indexed. Call it inside the transaction that stored
@@ -97,7 +103,9 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None, values: s
     ``values``: a relation ``(source, ad_id, kind, value)`` of the extractions of the versions
     just stored (a batch has them at hand): the identifiers of earlier versions are carried over
     from the ads' earlier index entries, and no extraction is read back from the store. Without
-    it, every version's identifiers are read from ``extractions``."""
+    it, every version's identifiers are read from ``extractions``. ``keep_words``: leave the temporary
+    table ``_ti_docs(doc, source, id, version, words)`` of the ads indexed, for the watchlists to
+    match the batch's words without cutting its text again (the caller drops it)."""
     old = None
     if keys is None:
         con.execute("DELETE FROM search_terms")
@@ -156,7 +164,8 @@ def index_ads(con: duckdb.DuckDBPyConnection, keys: str | None = None, values: s
         con.execute("DROP TABLE IF EXISTS _ti_carried")
 
     [(count,)] = con.execute("SELECT COUNT(*) FROM _ti_docs").fetchall()
-    con.execute("DROP TABLE _ti_docs")
+    if not keep_words:
+        con.execute("DROP TABLE _ti_docs")
     con.execute("DROP TABLE _ti_keys")
     if keys is None or _unsorted(con) >= max(COMPACT_MIN_ROWS, COMPACT_SHARE * _sorted_rows(con)):
         compact(con)
