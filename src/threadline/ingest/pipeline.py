@@ -48,7 +48,7 @@ from threadline.store._store import StoreError
 if TYPE_CHECKING:
     from threadline.store import Store
 
-__all__ = ["IngestError", "IngestReport", "Progress", "ingest_file", "read_ads"]
+__all__ = ["IngestError", "IngestReport", "Progress", "Workers", "ingest_file", "read_ads"]
 
 Progress = Callable[[int, int, int], None]
 """``progress(records_done, bytes_read, total_bytes)``, called after each batch is stored."""
@@ -200,7 +200,7 @@ class _Submitted:
     outcomes: list[Outcome] | None = None
 
 
-class _Workers:
+class Workers:
     """The extraction processes, or none (``workers=0``: extract in this process).
 
     A worker that dies (a decoder crash on a hostile image, the out-of-memory killer) breaks its
@@ -298,6 +298,7 @@ def ingest_file(
     region: str | None = None,
     region_by: str = "ingest --region",
     token_id: int | None = None,
+    pool: Workers | None = None,
 ) -> IngestReport:
     """Ingest one JSON Lines or CSV file into ``store``; returns what it did.
 
@@ -324,6 +325,8 @@ def ingest_file(
 
     Every record is a sighting of its ad (`Store.write_batch`); ``token_id`` names the API token
     that pushed the file (a push batch spooled by the server), whose records are sighted once.
+    ``pool``: extraction processes kept by the caller across many small ingests (a server's
+    pushes), used instead of starting ``workers`` for this file and left running after it.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -344,7 +347,8 @@ def ingest_file(
     # writes; few enough that memory does not grow with the file.
     in_flight = max(2, workers + 1)
     pending: deque[tuple[_Batch, _Submitted]] = deque()
-    pool = _Workers(workers)
+    own_pool = pool is None
+    pool = Workers(workers) if pool is None else pool
 
     def write_oldest() -> None:
         batch, submitted = pending.popleft()
@@ -373,7 +377,8 @@ def ingest_file(
         while pending:
             write_oldest()
     finally:
-        pool.close()
+        if own_pool:
+            pool.close()
 
     warnings = []
     if source is None and validate.defaulted:

@@ -41,6 +41,7 @@ from typing import Any
 import duckdb
 from fastapi import APIRouter, HTTPException, Request
 
+from threadline.ingest.pipeline import Workers
 from threadline.serve._api import relink
 from threadline.serve._auth import GuardedRoute, caller, context, guarded
 from threadline.service.roles import Action
@@ -224,37 +225,48 @@ def _answers(
 
 
 class _Linker:
-    """Queues one link and score run once pushes pause for ``delay`` seconds, and at the latest
-    ``within`` seconds after the first push it has not linked yet: a crawler pushing without a
-    pause gets its ads linked every ``within`` seconds, not one link run per push (a run over a
-    large store takes longer than a push, and the writer does one thing at a time)."""
+    """Queues one link and score run once pushes pause for ``delay`` seconds (none arriving or
+    being stored), and at the latest ``within`` seconds after the first push it has not linked
+    yet: a crawler pushing without a pause gets its ads linked every ``within`` seconds, not one
+    link run per push (a run over a large store takes longer than a push, and the writer does
+    one thing at a time, so a push arriving behind a run waits for it)."""
 
     def __init__(self) -> None:
         self._handle: asyncio.TimerHandle | None = None
         self._first: float | None = None  # when the first push not linked yet arrived
+        self.pushing = 0  # pushes arrived and not answered yet
 
-    def after_push(self, request: Request, delay: float, within: float) -> None:
+    def arrived(self) -> None:
+        self.pushing += 1
+
+    def stored(self, request: Request, delay: float, within: float, *, news: bool) -> None:
+        """A push is answered; ``news``: it stored something to link."""
+        self.pushing -= 1
         ctx = context(request)
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        if news and self._first is None:
+            self._first = loop.time()
         if self._first is None:
-            self._first = now
+            return
         if self._handle is not None:
             self._handle.cancel()
 
         def queue() -> None:
             self._handle = None
+            assert self._first is not None
+            overdue = loop.time() - self._first >= within
+            if self.pushing and not overdue:  # a push is on its way in: wait for it too
+                self._handle = loop.call_later(delay, queue)
+                return
             self._first = None
             ctx.writer.submit_relink(relink)
 
-        self._handle = loop.call_later(min(delay, max(0.0, self._first + within - now)), queue)
+        self._handle = loop.call_later(min(delay, max(0.0, self._first + within - loop.time())), queue)
 
 
 @guarded(router, "POST", PATH, Action.PUSH_ADS, summary="Push a batch of ads (crawlers)")
 async def push(request: Request) -> Any:
     """Store a batch of ads in the input contract; answers per record once they are durable."""
-    from threadline.ingest import ingest_file
-
     ctx, who = context(request), caller(request)
     limits: RateLimits = request.app.state.push_limits
     wait = limits.take(("token", who.token_id) if who.token_id is not None else ("user", who.name))
@@ -262,6 +274,22 @@ async def push(request: Request) -> Any:
         raise HTTPException(
             429, f"over this token's rate: wait {wait:.1f} s", headers={"Retry-After": str(math.ceil(wait))}
         )
+    linker: _Linker = request.app.state.push_linker
+    linker.arrived()
+    answer: dict[str, Any] = {}
+    try:
+        answer = await _push(request)
+        return answer
+    finally:
+        news = bool(answer.get("counts", {}).get("new") or answer.get("counts", {}).get("new_version"))
+        news = news or bool(answer.get("counts", {}).get("gone"))
+        linker.stored(request, ctx.settings.link_after, ctx.settings.link_within, news=news)
+
+
+async def _push(request: Request) -> dict[str, Any]:
+    from threadline.ingest import ingest_file
+
+    ctx, who = context(request), caller(request)
     body = await request.body()
     records = _records(body, request.headers.get("content-type", ""))
     if not records:
@@ -277,10 +305,11 @@ async def push(request: Request) -> Any:
         store = Store(con, ctx.store.path, read_only=False)
         if refused:
             store.write_batch([], refused)
-        # A large batch is extracted in a worker process (niced, see `Settings.writer_nice`): in
-        # this one it would hold the interpreter the readers' requests need.
-        workers = 1 if len(records) >= _WORKER_AT else 0
-        report = ingest_file(spool, store, workers=workers, token_id=who.token_id)
+        # A large batch is extracted by the push's own worker process (niced, see
+        # `Settings.writer_nice`; kept from push to push, as starting one costs more than a batch):
+        # in this process it would hold the interpreter the readers' requests need.
+        pool = _extraction_pool(request.app) if len(records) >= _WORKER_AT else None
+        report = ingest_file(spool, store, workers=0, token_id=who.token_id, pool=pool)
         report = dataclasses.replace(report, read=len(records), quarantined=report.quarantined + len(refused))
         ctx.audit(
             who.actor,
@@ -293,9 +322,6 @@ async def push(request: Request) -> Any:
 
     done = await asyncio.wrap_future(ctx.writer.submit("push", job))
     report = done["report"]
-    linker: _Linker = request.app.state.push_linker
-    if report.stored or report.gone:
-        linker.after_push(request, ctx.settings.link_after, ctx.settings.link_within)
     return {
         "batch": spool.stem,
         "counts": {
@@ -317,6 +343,17 @@ async def push(request: Request) -> Any:
 
 
 def install(app: Any, rate: float, burst: float) -> None:
-    """Give ``app`` the push route's state: the rate limits and the link run's timer."""
+    """Give ``app`` the push route's state: the rate limits, the link run's timer, and (once a
+    large push comes) the worker process that extracts pushes."""
     app.state.push_limits = RateLimits(rate, burst)
     app.state.push_linker = _Linker()
+    app.state.push_pool = None
+
+
+def _extraction_pool(app: Any) -> Workers:
+    """The pushes' extraction process, started by the first large push (on the writer's thread,
+    the only one that uses it); it exits with the server (`ingest._work.exit_with`)."""
+    if app.state.push_pool is None:
+        app.state.push_pool = Workers(1)
+    pool: Workers = app.state.push_pool
+    return pool
