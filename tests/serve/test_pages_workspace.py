@@ -574,3 +574,50 @@ def test_revealing_an_image_in_the_browser(tab: Any, server: Server, shots: Path
     assert tab.evaluate("document.querySelector('ul.images img').naturalWidth") == 64  # the original's
     assert "revealed (audited)" in tab.locator("ul.images figcaption").first.inner_text()
     _screenshot(tab, shots, "ad-image-revealed.png")
+    tab.click("header a.by-photo")
+    tab.wait_for_url(f"{server.url}/search/image")
+    photo = (server.db.parent / "hostile" / "noise.png").read_bytes()
+    tab.set_input_files(
+        "input[name=photo]", files=[{"name": "me.png", "mimeType": "image/png", "buffer": photo}]
+    )
+    tab.click("form[action='/search/image'] button[type=submit]")
+    tab.wait_for_selector("table.image-search")
+    assert tab.locator("table.image-search a[href='/ads/evil/x1']").count() == 1
+    _screenshot(tab, shots, "image-search.png")
+
+
+def test_search_by_photo_finds_the_ad_whose_image_was_cropped_and_saved_again(server: Server) -> None:
+    import io
+
+    noise = Image.open(server.db.parent / "hostile" / "noise.png")
+    cropped = io.BytesIO()
+    noise.crop((1, 1, 63, 47)).resize((64, 48)).save(cropped, format="JPEG", quality=90)
+    other = io.BytesIO()
+    Image.effect_noise((64, 48), 40).convert("RGB").rotate(90, expand=True).save(other, format="PNG")
+    with _client(server) as client:
+        form = client.get("/search/image")
+        assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
+        csrf = _csrf(form)
+        found = client.post(
+            "/search/image",
+            data={"csrf_token": csrf},
+            files={"photo": ("me.jpg", cropped.getvalue(), "image/jpeg")},
+        )
+        assert found.status_code == 200, found.text
+        assert f"/images/{_noise_sha(server)}/blurred" in found.text and "/ads/evil/x1" in found.text
+        none = client.post(
+            "/search/image",
+            data={"csrf_token": csrf},
+            files={"photo": ("x.png", other.getvalue(), "image/png")},
+        )
+        assert none.status_code == 200 and "No stored image is near-identical" in none.text
+        junk = client.post(
+            "/search/image",
+            data={"csrf_token": csrf},
+            files={"photo": ("x.jpg", b"<html>not an image", "image/jpeg")},
+        )
+        assert junk.status_code == 422 and "could not be read as an image" in junk.text
+        forged = client.post("/search/image", files={"photo": ("me.jpg", cropped.getvalue(), "image/jpeg")})
+        assert forged.status_code == 403  # no CSRF token
+    searches = [(a, o) for a, o, _ in _audit_of(server, "ana") if a == "image search"]
+    assert len(searches) >= 2

@@ -35,6 +35,8 @@ __all__ = [
     "hash_images",
     "hex_bits",
     "image_sha256",
+    "pdq_bits_sql",
+    "phash_bits_sql",
     "read_image_file",
 ]
 
@@ -139,6 +141,23 @@ def _read(path: str) -> tuple[_FileKey, bytes]:
             if len(data) > MAX_IMAGE_BYTES:
                 raise _too_large(path)
     return _stat_key(path, found), data
+
+
+def _bits_sql(a: str, b: str) -> str:
+    """DuckDB SQL: the bits that differ between two 64-bit hashes held as 16 hex digits."""
+    return f"bit_count(xor(CAST(('0x' || {a}) AS UBIGINT), CAST(('0x' || {b}) AS UBIGINT)))"
+
+
+def pdq_bits_sql(a: str, b: str) -> str:
+    """DuckDB SQL: the Hamming distance of two PDQ hashes (64 hex digits) named by ``a`` and ``b``."""
+    return " + ".join(
+        _bits_sql(f"substr({a}, {16 * w + 1}, 16)", f"substr({b}, {16 * w + 1}, 16)") for w in range(4)
+    )
+
+
+def phash_bits_sql(a: str, b: str) -> str:
+    """DuckDB SQL: the Hamming distance of two pHashes (16 hex digits) named by ``a`` and ``b``."""
+    return _bits_sql(a, b)
 
 
 def read_image_file(path: str | Path) -> bytes:

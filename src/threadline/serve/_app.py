@@ -111,4 +111,5 @@ def _healthz() -> dict[str, str]:
 def wrap(app: FastAPI, ctx: Context, *, tls: bool = False) -> ASGIApp:
     """The app inside the middleware that must see every response, errors and 413s included."""
     larger = {_push.PATH: ctx.settings.max_push_body}
+    larger |= {path: max(ctx.settings.max_body, _pages.MAX_PHOTO_BODY) for path in _pages.PHOTO_PATHS}
     return SecurityHeaders(BodyLimit(app, max_bytes=ctx.settings.max_body, larger=larger), hsts=tls)

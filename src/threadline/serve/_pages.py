@@ -703,6 +703,49 @@ async def image_original(request: Request, sha256: str) -> Response:
     )
 
 
+# -- image search: a photo's near-identical images in the store ------------------------------------
+
+PHOTO_PATHS = ("/search/image", "/watchlist")  # pages that take a photo: a larger body (`_app.wrap`)
+MAX_PHOTO_BODY = 24 * 1024 * 1024
+
+
+@page("GET", "/search/image", Action.SEARCH)
+async def image_search_form(request: Request) -> Response:
+    """A form to upload a photo and find the stored images near-identical to it."""
+    return render(request, "image_search.html", found=None, problem=None)
+
+
+@page("POST", "/search/image", Action.SEARCH)
+async def image_search(request: Request) -> Response:
+    """The stored images near-identical to the uploaded photo (PDQ or pHash, as linking judges
+    them), shown blurred, with their ads and networks; audited as "image search" with the
+    photo's SHA-256 (the photo itself is not kept)."""
+    from threadline.read.images import PDQ_RADIUS, PHASH_RADIUS, similar_images
+    from threadline.watch._entries import photo_hashes
+
+    _, files = await multipart(request)
+    data = files.get("photo", b"")
+    try:
+        hashed = await run_in_threadpool(photo_hashes, data)
+    except ValueError as exc:
+        return render(request, "image_search.html", status=422, found=None, problem=str(exc))
+
+    def run(cur: duckdb.DuckDBPyConnection) -> list[Any]:
+        found = similar_images(cur, str(hashed["pdq"]), str(hashed["phash"]))
+        _audit_read(request, "image search", str(hashed["sha256"]), found=len(found))
+        return found
+
+    found = await _read(request, run)
+    return render(
+        request,
+        "image_search.html",
+        found=found,
+        photo=hashed,
+        radius={"pdq": PDQ_RADIUS, "phash": PHASH_RADIUS},
+        problem=None,
+    )
+
+
 # -- search --------------------------------------------------------------------------------------
 
 _MAX_QUERY = 500  # as the API's search

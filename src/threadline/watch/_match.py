@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from threadline.extract.images import pdq_bits_sql, phash_bits_sql
 from threadline.store.text_index import terms_sql
 
 __all__ = ["PDQ_RADIUS", "PHASH_RADIUS", "BatchRelations", "Hit", "match_archive", "match_batch", "rule"]
@@ -56,17 +57,8 @@ _FACTS = """
     WHERE kind = 'place'
 """
 
-_HEX64 = "CAST(('0x' || {}) AS UBIGINT)"
-
-
-def _bits(a: str, b: str) -> str:
-    return f"bit_count(xor({_HEX64.format(a)}, {_HEX64.format(b)}))"
-
-
-_PDQ_BITS = " + ".join(
-    _bits(f"substr(i.pdq, {16 * w + 1}, 16)", f"substr(c.pdq, {16 * w + 1}, 16)") for w in range(4)
-)
-_PHASH_BITS = _bits("i.phash", "c.phash")
+_PDQ_BITS = pdq_bits_sql("i.pdq", "c.pdq")
+_PHASH_BITS = phash_bits_sql("i.phash", "c.phash")
 
 
 @dataclass(frozen=True, slots=True)
