@@ -87,3 +87,17 @@ def test_unreadable_and_hostile_files_are_reported_not_raised(tmp_path: Path) ->
 def test_same_content_under_two_names_is_fingerprinted_alike(photos: dict[str, Path]) -> None:
     a, b = hash_image(photos["original"]), hash_image(photos["copy"])
     assert {k: v for k, v in a.items()} == {k: v for k, v in b.items()}
+
+
+def test_the_hash_distance_sql_counts_every_bit_of_a_pdq() -> None:
+    import duckdb
+
+    from threadline.extract.images import pdq_bits_sql, phash_bits_sql
+
+    a, b = "f" * 64, "0" * 64  # every bit differs: 256, past a TINYINT's 127
+    mixed = "0f" * 32
+    [(far, half, same, ph)] = duckdb.sql(
+        f"SELECT {pdq_bits_sql(repr(a), repr(b))}, {pdq_bits_sql(repr(a), repr(mixed))},"
+        f" {pdq_bits_sql(repr(a), repr(a))}, {phash_bits_sql(repr('f' * 16), repr('0' * 16))}"
+    ).fetchall()
+    assert (far, half, same, ph) == (256, 128, 0, 64)

@@ -145,7 +145,8 @@ def _read(path: str) -> tuple[_FileKey, bytes]:
 
 def _bits_sql(a: str, b: str) -> str:
     """DuckDB SQL: the bits that differ between two 64-bit hashes held as 16 hex digits."""
-    return f"bit_count(xor(CAST(('0x' || {a}) AS UBIGINT), CAST(('0x' || {b}) AS UBIGINT)))"
+    # bit_count gives a TINYINT: summed over a PDQ's four words it overflows past 127 bits.
+    return f"CAST(bit_count(xor(CAST(('0x' || {a}) AS UBIGINT), CAST(('0x' || {b}) AS UBIGINT))) AS INTEGER)"
 
 
 def pdq_bits_sql(a: str, b: str) -> str:
