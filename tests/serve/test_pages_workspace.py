@@ -491,7 +491,7 @@ def test_labelling_and_separating_in_the_browser(
     rows.nth(0).locator("input[name=a]").check()
     rows.nth(1).locator("input[name=b]").check()
     tab.locator("#separate input[name=note]").fill("two writers")
-    tab.locator("#separate button[type=submit]").click()
+    tab.locator("#separate button:not([formaction])").click()
     tab.wait_for_url(re.compile(r".*\?done=D\d+.*"))
     assert "Linking runs again" in tab.locator("[role=status]").first.inner_text()
     assert dialogs == [] and tab.evaluate("typeof window.__pwned") == "undefined"
@@ -659,3 +659,50 @@ def test_search_by_photo_finds_the_ad_whose_image_was_cropped_and_saved_again(se
         assert forged.status_code == 403  # no CSRF token
     searches = [(a, o) for a, o, _ in _audit_of(server, "ana") if a == "image search"]
     assert len(searches) >= 2
+
+
+def test_an_ad_is_split_out_of_a_network_and_merged_back_from_the_pages(server: Server) -> None:
+    with _client(server) as client:
+        here = f"/networks/{server.network}"
+        page = client.get(here)
+        csrf = _csrf(page)
+        ticks = re.findall(r'name="a" value="([^"]+)"', page.text)
+        assert (
+            len(ticks) >= 2
+            and f'formaction="{here}/split"' in page.text
+            and f'action="{here}/merge"' in page.text
+        )
+        ad = ticks[-1]
+        nothing = client.post(f"{here}/split", data={"note": "x", "csrf_token": csrf})
+        assert nothing.status_code == 422 and "Tick the ads" in nothing.text
+        split = client.post(f"{here}/split", data={"a": ad, "note": "another writer", "csrf_token": csrf})
+        assert split.status_code == 303 and "done=D" in split.headers["location"]
+        for _ in range(300):  # the link run after it
+            if _network_of(client, ad) != server.network:
+                break
+            time.sleep(0.1)
+        apart = _network_of(client, ad)
+        assert apart != server.network and _network_of(client, ticks[0]) == server.network
+        unknown = client.post(f"{here}/merge", data={"other": "N99999999", "note": "x", "csrf_token": csrf})
+        assert unknown.status_code == 404
+        # Merging with another network (not the part split off: the split keeps that apart until
+        # it is revoked) brings its ads here.
+        others = [
+            n
+            for n in re.findall(r"/networks/(N\d+)", client.get("/").text)
+            if n not in (server.network, apart)
+        ]
+        other_page = client.get(f"/networks/{others[0]}")
+        their_ad = re.findall(r'name="a" value="([^"]+)"', other_page.text)[0]
+        merged = client.post(
+            f"{here}/merge", data={"other": others[0], "note": "same writer after all", "csrf_token": csrf}
+        )
+        assert merged.status_code == 303 and "done=D" in merged.headers["location"]
+        for _ in range(300):
+            if _network_of(client, their_ad) == _network_of(client, ticks[0]):
+                break
+            time.sleep(0.1)
+        assert _network_of(client, their_ad) == _network_of(client, ticks[0])
+        assert _network_of(client, ad) != _network_of(client, ticks[0])  # the split still holds
+    kinds = [a for a, _, _ in _audit_of(server, "ana")]
+    assert "split" in kinds and "merge" in kinds

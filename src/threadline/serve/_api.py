@@ -36,11 +36,13 @@ from threadline.service.roles import Action
 __all__ = [
     "hub_act",
     "label_act",
+    "merge_act",
     "relink",
     "revoke_decision_act",
     "revoke_label_act",
     "router",
     "separate_act",
+    "split_act",
     "to_json",
 ]
 
@@ -745,14 +747,20 @@ Wait = Annotated[bool, Query(description="Answer once the link and score run aft
 @guarded(router, "POST", "/api/v1/decisions/merge", Action.MERGE, status_code=201, summary="Merge ads")
 async def merge(request: Request, body: MergeBody, wait: Wait = False) -> Any:
     """Record that the ads belong to one network, then link again."""
-    keys = _keys(body.ads)
+    return await merge_act(request, body.ads, body.note, wait)
+
+
+async def merge_act(request: Request, refs: list[str], note: str | None, wait: bool) -> Any:
+    """A merge as the caller, through the writer, audited, a link run queued (the API's act and
+    the network page's form)."""
+    keys = _keys(refs)
 
     def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
         from threadline.link.decisions import record_merge
 
-        return record_merge(con, *keys, analyst=who.name, note=body.note)
+        return record_merge(con, *keys, analyst=who.name, note=note)
 
-    job = _record(request, "merge", lambda d: f"D{d}", record, ads=body.ads, note=body.note)
+    job = _record(request, "merge", lambda d: f"D{d}", record, ads=refs, note=note)
     return await _decided(request, await _act(request, "merge", job), wait)
 
 
@@ -783,14 +791,20 @@ async def separate_act(
 @guarded(router, "POST", "/api/v1/decisions/split", Action.SPLIT, status_code=201, summary="Split a network")
 async def split(request: Request, body: SplitBody, wait: Wait = False) -> Any:
     """Split the ads out of the network: kept apart from its other ads from now on."""
-    keys = _keys(body.ads)
+    return await split_act(request, body.network, body.ads, body.note, wait)
+
+
+async def split_act(request: Request, network: str, refs: list[str], note: str | None, wait: bool) -> Any:
+    """A split as the caller, through the writer, audited, a link run queued (the API's act and
+    the network page's form)."""
+    keys = _keys(refs)
 
     def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
         from threadline.link.decisions import record_split
 
-        return record_split(con, body.network, keys, analyst=who.name, note=body.note)
+        return record_split(con, network, keys, analyst=who.name, note=note)
 
-    detail = {"network": body.network, "ads": body.ads, "note": body.note}
+    detail = {"network": network, "ads": refs, "note": note}
     job = _record(request, "split", lambda d: f"D{d}", record, **detail)
     return await _decided(request, await _act(request, "split", job), wait)
 

@@ -585,6 +585,54 @@ async def network_separate(request: Request, network_id: str) -> Response:
     return await _network_act(request, network_id, act)
 
 
+@page("POST", "/networks/{network_id}/split", Action.SPLIT)
+async def network_split(request: Request, network_id: str) -> Response:
+    """Split the ads ticked A out of the network, with a reason: kept apart from its other ads
+    from now on (its id stays with the larger part); link again."""
+    from threadline.serve._api import split_act
+
+    async def act(_: dict[str, str], pairs: list[tuple[str, str]]) -> str:
+        ads = [v for k, v in pairs if k == "a"]
+        if not ads:
+            raise HTTPException(422, "Tick the ads to split out (column A).")
+        if len(ads) > 1000:
+            raise HTTPException(422, "At most 1000 ads in one split.")
+        note = dict(pairs).get("note", "").strip()
+        return str((await split_act(request, network_id, ads, note, False))["decision"])
+
+    return await _network_act(request, network_id, act)
+
+
+@page("POST", "/networks/{network_id}/merge", Action.MERGE)
+async def network_merge(request: Request, network_id: str) -> Response:
+    """Merge the network with another (N…) or with an ad (SOURCE:ID), with a reason: one ad of
+    each is recorded as belonging together, which brings their networks into one; link again."""
+    from threadline.serve._api import merge_act
+
+    async def act(form: dict[str, str], _: list[tuple[str, str]]) -> str:
+        other = form.get("other", "").strip()[:600]
+        if not other:
+            raise HTTPException(422, "Name the network (N…) or the ad (SOURCE:ID) to merge with.")
+
+        def ads(cur: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+            def first_of(network: str) -> str | None:
+                row = cur.execute(
+                    "SELECT source, id FROM ad_links WHERE network = ? ORDER BY ad_key LIMIT 1", [network]
+                ).fetchone()
+                return f"{row[0]}:{row[1]}" if row else None
+
+            theirs = first_of(other.upper()) if re.fullmatch(r"[Nn]\d+", other) else other
+            return first_of(network_id), theirs
+
+        mine, theirs = await _read(request, ads)
+        if mine is None or theirs is None:
+            raise HTTPException(404, f"No network or ad {other!r} to merge with.")
+        note = form["note"]
+        return str((await merge_act(request, [mine, theirs], note, False))["decision"])
+
+    return await _network_act(request, network_id, act)
+
+
 @page("POST", "/networks/{network_id}/revoke", Action.REVOKE_OWN)
 async def network_revoke(request: Request, network_id: str) -> Response:
     """Withdraw a decision (D…) or a label (L…) of the network, with a reason (others' need a
