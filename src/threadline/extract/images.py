@@ -1,4 +1,4 @@
-"""Image fingerprints: PDQ, a second perceptual hash, and an exact SHA-256.
+"""Image fingerprints: PDQ, a second perceptual hash, and an exact SHA-256 (and an MD5, for hash lists).
 
 PDQ is the perceptual hash that trust-and-safety organisations exchange (hash lists a unit receives
 can be matched against it). pHash (DCT based, from `imagehash`) is kept beside it as a second opinion
@@ -188,7 +188,8 @@ def _remember(key: _FileKey, data: bytes) -> str:
 
 
 def _fingerprints(data: bytes) -> dict[str, object]:
-    result: dict[str, object] = {}
+    # MD5 is no fingerprint of ours, but some hash lists of known abuse material give only MD5s.
+    result: dict[str, object] = {"md5": hashlib.md5(data, usedforsecurity=False).hexdigest()}
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_PIXELS:

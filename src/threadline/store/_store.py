@@ -557,6 +557,7 @@ class Store:
         extractions = _Columns(EXTRACTION_ROW.names)
         ad_images = _Columns(_AD_IMAGES.names)
         images: dict[str, tuple[Any, ...]] = {}
+        md5s: dict[str, str] = {}  # the batch's images' MD5s, for hash lists that give MD5s
         copies = _Columns(_COPIES.names)
         versions: list[int | None] = []
         new_ads = new_versions = unchanged = 0
@@ -614,7 +615,7 @@ class Store:
                     ad_images.add(ad.source, ad.id, version, position, path, sha256)
                 continue
             self._add_extraction(extractions, ad, version, extraction)
-            self._add_images(ad_images, images, ad, version, extraction, image_sha256)
+            self._add_images(ad_images, images, ad, version, extraction, image_sha256, md5s)
 
         watched = self._watched_ads(ads, now)  # before long texts are cut into parts
         self._insert_ads(ads)
@@ -637,6 +638,7 @@ class Store:
                 " height = coalesce(images.height, excluded.height)",
             )
         self._insert("ad_images", ad_images, _AD_IMAGES)
+        self._match_hash_lists(ad_images, md5s, now)
         gone_kept = 0
         for report in gone:
             if (report.source, report.id) not in known:
@@ -726,6 +728,7 @@ class Store:
         version: int,
         extraction: Extraction,
         image_sha256: tuple[str, ...],
+        md5s: dict[str, str] | None = None,
     ) -> None:
         if not ad.images:
             return
@@ -762,6 +765,18 @@ class Store:
             previous = images.get(sha256)
             if previous is None or (previous[1] is None and row[1] is not None):
                 images[sha256] = row
+            md5 = _str_or_none(detail.get("md5"))
+            if md5s is not None and md5 is not None and detail.get("sha256") == sha256:
+                md5s[sha256] = md5
+
+    def _match_hash_lists(self, ad_images: _Columns, md5s: dict[str, str], now: datetime) -> None:
+        """Record the batch's images' MD5s, and match its images against the loaded hash lists
+        (`hashlists`), in its transaction: no reader sees a matching image before its match."""
+        from threadline.store import hashlists
+
+        hashlists.add_md5(self._con, md5s)
+        if len(ad_images) and hashlists.any_entries(self._con):
+            hashlists.match_images(self._con, set(ad_images.data["sha256"]), now=now)
 
     def _insert_ads(self, rows: _Columns) -> None:
         """Insert the batch's ads, each long value cut into parts (`schema.text_parts`) here, so

@@ -1078,6 +1078,62 @@ _WATCHLISTS: tuple[str, ...] = (
 )
 
 
+# Hash lists (issue 15; threadline.store.hashlists): lists of known child sexual abuse material's
+# hashes as trust-and-safety organisations and clearinghouses exchange them (PDQ, MD5, SHA-256),
+# loaded by a unit (`threadline hashlist load`). Every image of the archive is matched once when a
+# list is loaded and every new image when it is stored. A matching image is never displayed,
+# never exported, and flags its ads for mandatory reporting. No table here has a key or index:
+# rows are appended (each match once, checked by the insert), never updated; a report is a new
+# row of `hash_match_reports`.
+_HASH_LISTS: tuple[str, ...] = (
+    "CREATE SEQUENCE hash_list_ids START 1",
+    """
+    CREATE TABLE hash_lists (
+        list_id     BIGINT    NOT NULL,  -- shown as HL1, HL2 ...
+        name        VARCHAR   NOT NULL,
+        source_file VARCHAR   NOT NULL,  -- the file loaded, as named
+        file_sha256 VARCHAR   NOT NULL,  -- its content
+        entries     BIGINT    NOT NULL,  -- hashes kept (each once)
+        rejected    BIGINT    NOT NULL,  -- malformed lines left out (said with their numbers)
+        loaded_at   TIMESTAMP NOT NULL,
+        loaded_by   VARCHAR   NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE hash_list_entries (
+        list_id BIGINT  NOT NULL,
+        kind    VARCHAR NOT NULL,  -- pdq, md5, sha256
+        value   VARCHAR NOT NULL,  -- lower-case hex: 64 digits (pdq, sha256) or 32 (md5)
+        line    BIGINT  NOT NULL   -- where the file gave it
+    )
+    """,
+    """
+    CREATE TABLE image_md5 (  -- an image's MD5, for lists that give MD5s (one row per image)
+        sha256 VARCHAR NOT NULL,
+        md5    VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE hash_matches (  -- one row per image and list entry it matches
+        sha256     VARCHAR   NOT NULL,  -- the image
+        list_id    BIGINT    NOT NULL,
+        kind       VARCHAR   NOT NULL,  -- pdq, md5, sha256
+        value      VARCHAR   NOT NULL,  -- the list's hash that matched
+        distance   INTEGER   NOT NULL,  -- PDQ: bits of 256 that differ; 0 for an exact hash
+        flagged_at TIMESTAMP NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE hash_match_reports (  -- mandatory reporting: each image's report, as recorded
+        sha256      VARCHAR   NOT NULL,
+        reported_at TIMESTAMP NOT NULL,
+        reported_by VARCHAR   NOT NULL,
+        note        VARCHAR   NOT NULL   -- the clearinghouse's reference, or how it was reported
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1098,6 +1154,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(17, "sightings of every record and of ads gone; the sources a push token may send", _SIGHTINGS),
     Migration(18, "cases: members per ad, followed networks, notices, notes, analysts", _CASES),
     Migration(19, "watchlist entries, their values and photos; alerts, reads and deliveries", _WATCHLISTS),
+    Migration(20, "hash lists, images' MD5s, hash-list matches and their reports", _HASH_LISTS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
