@@ -1847,6 +1847,182 @@ def check_command(db: Path) -> None:
     click.echo(f"images: {len(shas):,} kept in {folder}, every one present and unaltered")
 
 
+# -- hash lists of known abuse material (issue 15) ----------------------------------------------
+
+
+@cli.group()
+def hashlist() -> None:
+    """Hash lists of known child sexual abuse material (PDQ, MD5, SHA-256), as trust-and-safety
+    organisations and clearinghouses exchange them: a matching image is never shown, never
+    revealed and never exported, and flags its ads for mandatory reporting."""
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+@hashlist.command("load")
+@click.argument("file", type=_INPUT)
+@click.option("--db", "db", type=_STORE, required=True, help="Store file (created if missing).")
+@click.option("--name", default=None, help="The list's name (default: the file's name).")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "pdq", "md5", "sha256"]),
+    default="auto",
+    show_default=True,
+    help="What the hashes are (auto: 32 hex digits are MD5; 64 need a header, a prefix or this).",
+)
+@_through_server("write")
+def hashlist_load(file: Path, db: Path, name: str | None, kind: str) -> None:
+    """Load the hash list FILE (one hash a line, or CSV with a header naming the hash column) and
+    match every image of the store against it; images stored later are matched as they come.
+    Malformed lines are left out and named with their line numbers."""
+    from threadline.ingest.hashlists import MAX_SAID, HashListError, read_hash_list
+    from threadline.service._common import os_actor
+    from threadline.store import hashlists
+    from threadline.store._tx import transaction
+
+    _readable(file)
+    name = (name if name is not None else file.name).strip()
+    if not name or len(name) > 200:
+        _fail("--name: a name of 1 to 200 characters")
+    try:
+        found = read_hash_list(file, kind)
+    except HashListError as exc:
+        _fail(str(exc))
+        raise  # not reached: _fail exits
+    for line, why in found.rejected[:MAX_SAID]:
+        click.echo(f"{file}:{line}: left out: {why}", err=True)
+    if len(found.rejected) > MAX_SAID:
+        click.echo(f"{file}: and {len(found.rejected) - MAX_SAID:,} more lines left out", err=True)
+    if not found.entries:
+        hint = "; its hashes have 64 hex digits: say --kind pdq or --kind sha256" if found.ambiguous else ""
+        _fail(f"{file}: no hash read ({len(found.rejected):,} lines left out){hint}")
+    kinds = {k: sum(1 for _, kk, _ in found.entries if kk == k) for k in hashlists.KINDS}
+    with _open(db) as store:
+        con = store.connection
+        with transaction(con):
+            if kinds["md5"]:
+                hashlists.fill_md5(con, store.path)
+            list_id = hashlists.add_list(
+                con,
+                name,
+                str(file),
+                found.file_sha256,
+                found.entries,
+                len(found.rejected),
+                by=os_actor().name,
+            )
+            matched = hashlists.match_images(con, list_id=list_id)
+            images = con.execute(
+                "SELECT count(DISTINCT sha256) FROM hash_matches WHERE list_id = ?", [list_id]
+            ).fetchone()
+        # After its transaction, as every command's entry (an entry moves the audit's signed head,
+        # which the server's readers append to meanwhile under its books).
+        _audit(
+            "load hash list",
+            f"HL{list_id}",
+            name=name,
+            file=str(file),
+            file_sha256=found.file_sha256,
+            entries=len(found.entries),
+            rejected=len(found.rejected),
+            matches=matched,
+        )
+    names = {"pdq": "PDQ", "md5": "MD5", "sha256": "SHA-256"}
+    said = ", ".join(f"{n:,} {names[k]}" for k, n in kinds.items() if n)
+    extra = f", {found.duplicates:,} repeated" if found.duplicates else ""
+    click.echo(
+        f"HL{list_id} {name}: {len(found.entries):,} hashes loaded ({said}), "
+        f"{len(found.rejected):,} lines left out{extra}"
+    )
+    n = int(images[0]) if images else 0
+    if n:
+        click.echo(
+            f"{n:,} images of the store match it: never shown or exported; to report "
+            f"(threadline hashlist matches --db {db})"
+        )
+    else:
+        click.echo("no image of the store matches it; new images are matched as they are stored")
+
+
+@hashlist.command("list")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@_through_server("read")
+def hashlist_list(db: Path) -> None:
+    """Each list loaded: HL… NAME HASHES LEFT_OUT IMAGES_MATCHING LOADED_AT LOADED_BY FILE."""
+    from threadline.store import hashlists
+
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        loaded = hashlists.lists(store.connection)
+        _audit("read hash lists", None)
+    if not loaded:
+        click.echo(f"no hash list is loaded in {db}", err=True)
+    for hl in loaded:
+        at = hl.loaded_at.isoformat(sep=" ", timespec="seconds")
+        click.echo(
+            f"{hl.ref}\t{_clean(hl.name)}\t{hl.entries}\t{hl.rejected}\t{hl.matched}\t{at}\t"
+            f"{_clean(hl.loaded_by)}\t{_clean(hl.source_file)}"
+        )
+
+
+@hashlist.command("matches")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--to-report", is_flag=True, help="Only the images not reported yet.")
+@_through_server("read")
+def hashlist_matches(db: Path, to_report: bool) -> None:
+    """Every image matching a loaded list, for mandatory reporting (never the image itself):
+    SHA256 STATE LISTS HASHES PDQ_BITS FLAGGED_AT ADS NETWORKS, those to report first."""
+    from threadline.store import hashlists
+
+    _readable(db)
+    with _open(db, read_only=True) as store:
+        found = hashlists.matches(store.connection, to_report=to_report)
+        _audit("read hash matches", None, found=len(found))
+    if not found:
+        click.echo(f"no image of {db} matches a loaded hash list", err=True)
+    for m in found:
+        state = (
+            "TO REPORT"
+            if m.reported_at is None
+            else f"reported {m.reported_at.isoformat(sep=' ', timespec='seconds')} by "
+            f"{_clean(m.reported_by or '')}: {_clean(m.report_note or '')}"
+        )
+        more = f" and {m.ad_count - len(m.ads):,} more" if m.ad_count > len(m.ads) else ""
+        click.echo(
+            f"{m.sha256}\t{state}\t{_clean(', '.join(m.lists))}\t{','.join(m.kinds)}\t{m.distance}\t"
+            f"{m.flagged_at.isoformat(sep=' ', timespec='seconds')}\t"
+            f"{_clean(' '.join(m.ads))}{more}\t{' '.join(m.networks) or '-'}"
+        )
+
+
+@hashlist.command("reported")
+@click.argument("sha256")
+@click.option("--db", "db", type=_STORE, required=True, help="Store file.")
+@click.option("--note", required=True, help="How it was reported: the clearinghouse's reference.")
+@_through_server("write")
+def hashlist_reported(sha256: str, db: Path, note: str) -> None:
+    """Record that the matching image SHA256 was reported (it stays hidden)."""
+    from threadline.service._common import os_actor
+    from threadline.store import hashlists
+    from threadline.store._tx import transaction
+
+    sha = sha256.strip().lower()
+    if not _SHA256_HEX.fullmatch(sha):
+        _fail(f"{sha256[:80]!r} is not an image's SHA-256 (64 hex digits)")
+    if not note.strip() or len(note) > 2000:
+        _fail("--note: say how it was reported (1 to 2000 characters)")
+    _readable(db)
+    with _open(db) as store:
+        with transaction(store.connection):
+            done = hashlists.record_report(store.connection, sha, by=os_actor().name, note=note.strip())
+        if done:
+            _audit("report hash match", sha, note=note.strip())
+    if not done:
+        _fail(f"no image {sha} matches a loaded hash list in {db}")
+    click.echo(f"{sha}: reported ({note.strip()})")
+
+
 # -- evidence packages (issue 17) ----------------------------------------------------------------
 
 
@@ -2182,6 +2358,11 @@ def load(output: str, db: Path) -> None:
         check_loadable(output)
         with Store.open(db) as store:
             counts = load_output(store.connection, output)
+            from threadline.store import hashlists
+
+            if hashlists.any_entries(store.connection):  # lists loaded before the run's outputs
+                hashlists.fill_md5(store.connection, store.path)
+                hashlists.match_images(store.connection)
     except LoadError as exc:
         _fail(str(exc))
     click.echo(
