@@ -47,6 +47,14 @@ class Image:
     sha256: str
     width: int | None
     height: int | None
+    # Why it is hidden, if it is (`threadline.store.hashlists`): "hash_list" (never shown) or
+    # "minor" (a supervisor may reveal it, with a reason); None: shown blurred.
+    hidden: str | None = None
+
+
+def _image(path: str, sha256: str, size: tuple[Any, ...] | None, hidden: str | None) -> Image:
+    width, height = size if size is not None else (None, None)
+    return Image(path, sha256, width, height, hidden)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +197,10 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
             [[sha for _, sha in versions[-1].images]],
         ).fetchall()
     )
-    shown = tuple(Image(p, sha, *sizes.get(sha, (None, None))) for p, sha in versions[-1].images)
+    from threadline.store.hashlists import hidden_images
+
+    hidden = hidden_images(con, [sha for _, sha in versions[-1].images])
+    shown = tuple(_image(p, sha, sizes.get(sha), hidden.get(sha)) for p, sha in versions[-1].images)
     return AdDetail(
         source,
         ad_id,

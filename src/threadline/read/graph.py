@@ -47,6 +47,7 @@ class GraphNode:
     ads: int  # the network's ads it is in (a person: its ads)
     hub: bool = False  # an identifier linking does not trust: drawn, not followed
     detail: str = ""  # the longer description (names of a person; why a hub is one)
+    hidden: str | None = None  # a photo hidden, and why (`threadline.store.hashlists`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,19 +156,30 @@ def network_graph(
             group = 1 if key in hubs else 0 if key in linking else 2
         return (group, _IDENTIFIER_KINDS.index(key[0]), -totals[key], key[1])
 
+    from threadline.store.hashlists import HASH_LIST, hidden_images
+
+    hidden = hidden_images(con, [value for kind, value in totals if kind == "image"])
     identifier_nodes = []
     for key in sorted(totals, key=rank):
         kind, value = key
         hub = hubs.get(key)
         detail = ""
+        why_hidden = hidden.get(value) if kind == "image" else None
+        if why_hidden is not None:  # a node says so; its image is never sent (`serve._images`)
+            detail = (
+                "hidden: matches a hash list of known abuse material; never shown; to report"
+                if why_hidden == HASH_LIST
+                else "hidden: an ad showing it states an age under 18 (possible minor)"
+            )
         if hub is not None:
             _, n, co, by = hub
             detail = (
                 f"hub: in {n} ads across the store, beside {co} other phone{'' if co == 1 else 's'};"
                 f" {'marked by ' + by if by else 'detected'}; not used to link"
-            )
+            ) + (f"; {detail}" if detail else "")
+        label = _short(kind, value) + (" (hidden)" if why_hidden is not None else "")
         identifier_nodes.append(
-            GraphNode(f"{kind}:{value}", kind, _short(kind, value), totals[key], hub is not None, detail)
+            GraphNode(f"{kind}:{value}", kind, label, totals[key], hub is not None, detail, why_hidden)
         )
 
     drawn = (person_nodes + identifier_nodes)[:cap]
@@ -349,6 +361,7 @@ def graph_json(graph: Graph) -> dict[str, Any]:
                     "ads": n.ads,
                     "hub": n.hub,
                     "detail": n.detail,
+                    "hidden": n.hidden,
                 }
             }
             for n in graph.nodes

@@ -3,7 +3,8 @@ the radius linking and the watchlists use), with the ads that show them and thei
 
 The photo's hashes are compared with every stored image's in one scan of ``images`` (four 64-bit
 XORs and bit counts a row: a million images in a fraction of a second); the photo itself is never
-stored.
+stored. An image hidden (a hash-list match, or an ad stating an age under 18) is listed with why,
+and never shown (`threadline.store.hashlists`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class SimilarImage:
     height: int | None
     ads: tuple[ImageAd, ...]
     ad_count: int
+    hidden: str | None = None  # why it is never shown blurred (`threadline.store.hashlists`)
 
 
 def similar_images(
@@ -81,7 +83,10 @@ def similar_images(
     ).fetchall():
         ads.setdefault(sha, []).append(ImageAd(source, ad_id, network, person))
         counts[sha] = int(n)
+    from threadline.store.hashlists import hidden_images
+
+    hidden = hidden_images(con, shas)
     return [
-        SimilarImage(sha, int(p), int(h), w, ht, tuple(ads.get(sha, ())), counts.get(sha, 0))
+        SimilarImage(sha, int(p), int(h), w, ht, tuple(ads.get(sha, ())), counts.get(sha, 0), hidden.get(sha))
         for sha, p, h, w, ht in rows
     ]

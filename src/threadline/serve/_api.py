@@ -38,6 +38,7 @@ __all__ = [
     "label_act",
     "merge_act",
     "relink",
+    "report_act",
     "revoke_decision_act",
     "revoke_label_act",
     "router",
@@ -299,9 +300,8 @@ async def ad(
 async def image(request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> Any:
     """The original bytes of an image a stored ad refers to, by its SHA-256: the store's kept
     copy (`threadline.store.kept_images`), else its original file if that still has the hash.
-    A reveal, as on the ad page: audited each time, never cached (a read token gets 403)."""
-    from threadline.store import kept_images
-
+    A reveal, as on the ad page: audited each time, never cached (a read token gets 403). A hidden
+    image (issue 15: a hash-list match, or beside an ad stating an age under 18) is refused: 403."""
     ctx = context(request)
     who = caller(request)
 
@@ -310,17 +310,139 @@ async def image(request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]
         row = cur.execute("SELECT MIN(path) FROM ad_images WHERE sha256 = ?", [sha256]).fetchone()
         if row is None or row[0] is None:
             raise HTTPException(404, "no stored ad refers to this image")
-        data = kept_images.image_bytes(ctx.store.path, sha256, row[0])
-        _audit_read(ctx, who, "reveal image", sha256, found=data is not None)
-        if data is None:
-            raise HTTPException(410, "the image is neither kept by the store nor at its original path")
-        return Response(
-            data,
-            media_type=kept_images.media_type(data),
-            headers={"Content-Disposition": f'attachment; filename="{sha256}"', "Cache-Control": "no-store"},
-        )
+        _refuse_hidden(ctx, who, cur, sha256, "api")
+        return _original(ctx, who, sha256, row[0], "reveal image")
 
     return await run_in_threadpool(run)
+
+
+def _refuse_hidden(
+    ctx: Context,
+    who: Caller,
+    cur: duckdb.DuckDBPyConnection,
+    sha256: str,
+    route: str,
+    *,
+    minor_ok: bool = False,
+) -> None:
+    """403, audited as "image refused", for a hidden image (`threadline.store.hashlists`): one
+    matching a hash list always; one beside an ad stating an age under 18 unless ``minor_ok``."""
+    from threadline.serve._images import HIDDEN_REASONS, hidden
+
+    why = hidden(cur, sha256)
+    if why is not None and not (minor_ok and why == "minor"):
+        _audit_read(ctx, who, "image refused", sha256, hidden=why, route=route)
+        raise HTTPException(403, HIDDEN_REASONS[why])
+
+
+def _original(ctx: Context, who: Caller, sha256: str, path: str, action: str, **detail: Any) -> Response:
+    from threadline.store import kept_images
+
+    data = kept_images.image_bytes(ctx.store.path, sha256, path)
+    _audit_read(ctx, who, action, sha256, found=data is not None, **detail)
+    if data is None:
+        raise HTTPException(410, "the image is neither kept by the store nor at its original path")
+    return Response(
+        data,
+        media_type=kept_images.media_type(data),
+        headers={"Content-Disposition": f'attachment; filename="{sha256}"', "Cache-Control": "no-store"},
+    )
+
+
+class RevealBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=2000, description="Why it must be seen (audited).")]
+    ad: Annotated[str | None, Field(default=None, max_length=600, description="The ad it is shown for.")] = (
+        None
+    )
+
+
+@guarded(
+    router,
+    "POST",
+    "/api/v1/images/{sha256}/reveal",
+    Action.REVEAL_HIDDEN_IMAGE,
+    summary="Reveal an image hidden as possibly showing a minor (supervisors)",
+)
+async def reveal_hidden_image(
+    request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")], body: RevealBody
+) -> Any:
+    """The original of an image hidden because an ad showing it states an age under 18, with the
+    reason why it must be seen: audited as "reveal hidden image" with the reason, never cached.
+    An image matching a hash list is never sent (403)."""
+    ctx = context(request)
+    who = caller(request)
+    reason = body.reason.strip()
+    if not reason:
+        raise HTTPException(422, "reason: say why the image must be seen")
+
+    def run() -> Response:
+        cur = ctx.cursor()
+        row = cur.execute("SELECT MIN(path) FROM ad_images WHERE sha256 = ?", [sha256]).fetchone()
+        if row is None or row[0] is None:
+            raise HTTPException(404, "no stored ad refers to this image")
+        _refuse_hidden(ctx, who, cur, sha256, "api reveal", minor_ok=True)
+        return _original(ctx, who, sha256, row[0], "reveal hidden image", reason=reason, ad=body.ad)
+
+    return await run_in_threadpool(run)
+
+
+@guarded(
+    router,
+    "GET",
+    "/api/v1/hash-matches",
+    Action.HASH_MATCHES,
+    summary="Images matching a loaded hash list, for mandatory reporting (never the images)",
+)
+async def hash_matches(request: Request, to_report: bool = False) -> Any:
+    """Every image matching a loaded hash list (its SHA-256, the lists, which hash matched, the
+    PDQ distance, its ads and networks, whether it was reported), those to report first."""
+    from threadline.store.hashlists import matches
+
+    def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
+        found = matches(cur, to_report=to_report)
+        _audit_read(context(request), who, "read hash matches", None, found=len(found))
+        return {"items": to_json(found)}
+
+    return await _read(request, run)
+
+
+class ReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str, Field(min_length=1, max_length=2000, description="How it was reported.")]
+
+
+@guarded(
+    router,
+    "POST",
+    "/api/v1/hash-matches/{sha256}/report",
+    Action.HASH_MATCHES,
+    summary="Record that a matching image was reported",
+)
+async def report_hash_match(
+    request: Request, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")], body: ReportBody
+) -> Any:
+    """Record the report of a matching image (the clearinghouse's reference in ``note``), through
+    the writer, audited; the image stays hidden."""
+    return await report_act(request, sha256, body.note)
+
+
+async def report_act(request: Request, sha256: str, note: str) -> Any:
+    """Record a hash-list match's report as the caller (the API's act and the page's form)."""
+    note = note.strip()
+    if not note:
+        raise HTTPException(422, "note: say how it was reported")
+
+    def record(con: duckdb.DuckDBPyConnection, who: Caller) -> int:
+        from threadline.store.hashlists import record_report
+
+        if not record_report(con, sha256, by=who.name, note=note):
+            raise LookupError(f"no image {sha256} matches a loaded hash list")
+        return 1
+
+    job = _record(request, "report hash match", lambda _: sha256, record, note=note)
+    await _act(request, "report hash match", job)
+    return {"reported": sha256, "note": note}
 
 
 @guarded(

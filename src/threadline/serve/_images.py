@@ -6,6 +6,10 @@ shrunk, re-encoded JPEG (nothing of the original file's bytes, metadata or forma
 browser), and the original only when the analyst asks for it, each time audited ("reveal image",
 with the ad it was asked for) and sent with ``Cache-Control: no-store``.
 
+Some images are never sent at all (issue 15, `threadline.store.hashlists`): one matching a hash
+list of known abuse material, to anyone, ever; one an ad states an age under 18 beside, not even
+blurred: only a supervisor or an admin reveals it, with a reason the audit keeps (`hidden`).
+
 Bytes are served only for an image the store knows (its SHA-256 is an ad's image), read from a
 file whose bytes still hash to it (a file replaced since ingest is not served), and only if Pillow
 reads it as an image (a polyglot or an HTML file named .jpg is refused).
@@ -25,7 +29,16 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from threadline.extract.images import MAX_PIXELS
 from threadline.store import kept_images
 
-__all__ = ["BLURRED_SIZE", "SHA256", "ImageRefused", "blurred", "image_bytes", "media_type"]
+__all__ = [
+    "BLURRED_SIZE",
+    "HIDDEN_REASONS",
+    "SHA256",
+    "ImageRefused",
+    "blurred",
+    "hidden",
+    "image_bytes",
+    "media_type",
+]
 
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 BLURRED_SIZE = 320  # the longer side of a blurred copy, pixels
@@ -40,6 +53,28 @@ _MEDIA = {
 
 class ImageRefused(ValueError):
     """The bytes are not an image the workspace shows."""
+
+
+# What a refused request is told, by why the image is hidden.
+HIDDEN_REASONS = {
+    "hash_list": (
+        "this image matches a hash list of known child sexual abuse material: it is never shown, "
+        "revealed or exported (it is flagged for mandatory reporting)"
+    ),
+    "minor": (
+        "this image is hidden: an ad showing it states an age under 18 (possible minor); only a "
+        "supervisor may reveal it, with a reason"
+    ),
+}
+
+
+def hidden(cur: duckdb.DuckDBPyConnection, sha256: str) -> str | None:
+    """Why the image ``sha256`` is hidden ("hash_list", "minor"), None if it is not."""
+    from threadline.store.hashlists import hidden_images
+
+    if not SHA256.fullmatch(sha256):
+        return None
+    return hidden_images(cur, [sha256]).get(sha256)
 
 
 def image_bytes(cur: duckdb.DuckDBPyConnection, store_file: Path, sha256: str) -> bytes | None:

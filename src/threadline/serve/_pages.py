@@ -405,6 +405,7 @@ async def queue_page(request: Request) -> Response:
 
     found = await _read(request, run)
     cases = await _open_cases(request)
+    matched = await _read(request, lambda cur: _flagged_networks(cur, [n.network for n in found.items]))
 
     def at(offset: int) -> str:
         return "/?" + urlencode({**form.shown, "offset": offset})
@@ -418,6 +419,7 @@ async def queue_page(request: Request) -> Response:
         labels=LABELS,
         sorts=read.SORTS,
         cases=cases,
+        hash_matched=matched,
         **_paging(at, form.offset, len(found.items), form.offset + len(found.items) < found.total),
     )
 
@@ -460,6 +462,7 @@ async def _network_view(
     view, texts, drawn, activity = await _read(request, run)
     if view is None:
         raise HTTPException(404, f"no network {network_id}")
+    matched = await _read(request, lambda cur: _flagged_networks(cur, [view.network]).get(view.network, 0))
     cases = await _open_cases(request)
     in_cases = await _read(request, lambda cur: read.network_cases(cur, view.network))
     ads = view.ads
@@ -490,7 +493,15 @@ async def _network_view(
         problem=problem,
         done=done if _DONE_ACT.fullmatch(done) else None,
         relinking=writer.running is not None or writer.pending > 0,
+        hash_matched=matched,
     )
+
+
+def _flagged_networks(cur: duckdb.DuckDBPyConnection, networks: list[str]) -> dict[str, int]:
+    """Networks with an image matching a hash list (mandatory reporting): how many images each."""
+    from threadline.store.hashlists import flagged_networks
+
+    return flagged_networks(cur, networks)
 
 
 async def _open_cases(request: Request) -> list[read.CaseRow]:
@@ -659,13 +670,16 @@ async def ad_page(request: Request, source: str, ad_id: str) -> Response:
     if len(source) > 200 or len(ad_id) > 400:
         raise HTTPException(404, "no such ad")
 
-    def run(cur: duckdb.DuckDBPyConnection) -> read.AdDetail | None:
-        detail = read.ad_detail(cur, source, ad_id)
-        if detail is not None:
-            _audit_read(request, "read ad", f"{source}:{ad_id}")
-        return detail
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.AdDetail | None, int]:
+        from threadline.store.hashlists import flagged_ads
 
-    detail = await _read(request, run)
+        detail = read.ad_detail(cur, source, ad_id)
+        if detail is None:
+            return None, 0
+        _audit_read(request, "read ad", f"{source}:{ad_id}")
+        return detail, flagged_ads(cur, [(source, ad_id)]).get((source, ad_id), 0)
+
+    detail, matched = await _read(request, run)
     if detail is None:
         raise HTTPException(404, f"no ad {source}:{ad_id}")
     spans: dict[str, list[Span]] = {}
@@ -702,17 +716,39 @@ async def ad_page(request: Request, source: str, ad_id: str) -> Response:
         fields=fields,
         found=found,
         versions=list(reversed(versions)),
+        hash_matched=matched,
     )
 
 
 # -- images: blurred, revealed one by one (audited) --------------------------------------------------
 
 
-async def _image(request: Request, sha256: str) -> bytes:
+async def _refuse_hidden(request: Request, sha256: str, route: str, *, minor_ok: bool = False) -> str | None:
+    """403 (audited as "image refused") if the image is hidden: always when it matches a hash
+    list; when an ad beside it states an age under 18 unless ``minor_ok`` (a supervisor's reveal
+    with a reason). Why it is hidden, if it is and may be sent."""
+    from threadline.serve import _images
+
+    ctx = context(request)
+
+    def check() -> str | None:
+        why = _images.hidden(ctx.cursor(), sha256)
+        if why is not None and not (minor_ok and why == "minor"):
+            _audit_read(request, "image refused", sha256, hidden=why, route=route)
+        return why
+
+    why = await run_in_threadpool(check)
+    if why is not None and not (minor_ok and why == "minor"):
+        raise HTTPException(403, _images.HIDDEN_REASONS[why])
+    return why
+
+
+async def _image(request: Request, sha256: str, route: str, *, minor_ok: bool = False) -> bytes:
     from threadline.serve import _images
 
     if not _images.SHA256.fullmatch(sha256):
         raise HTTPException(404, "no such image")
+    await _refuse_hidden(request, sha256, route, minor_ok=minor_ok)
     ctx = context(request)
     data = await run_in_threadpool(lambda: _images.image_bytes(ctx.cursor(), ctx.store.path, sha256))
     if data is None:
@@ -725,7 +761,7 @@ async def image_blurred(request: Request, sha256: str) -> Response:
     """An ad's image shrunk, blurred and re-encoded (part of the ad's view, which is audited)."""
     from threadline.serve import _images
 
-    data = await _image(request, sha256)
+    data = await _image(request, sha256, "blurred")
     try:
         made = await run_in_threadpool(_images.blurred, sha256, data)
     except _images.ImageRefused as exc:
@@ -739,7 +775,7 @@ async def image_original(request: Request, sha256: str) -> Response:
     for, never kept by the browser's cache."""
     from threadline.serve import _images
 
-    data = await _image(request, sha256)
+    data = await _image(request, sha256, "original")
     try:
         kind = _images.media_type(data)
     except _images.ImageRefused as exc:
@@ -749,6 +785,86 @@ async def image_original(request: Request, sha256: str) -> Response:
     return Response(
         data, media_type=kind, headers={"Cache-Control": "no-store", "Content-Disposition": "inline"}
     )
+
+
+@page("POST", "/images/{sha256}/reveal", Action.REVEAL_HIDDEN_IMAGE)
+async def image_reveal_hidden(request: Request, sha256: str) -> Response:
+    """A supervisor's (or an admin's) reveal of an image hidden because an ad beside it states an
+    age under 18: the original, once, with the reason typed in the form, audited as "reveal
+    hidden image" with that reason and the ad. An image matching a hash list is never sent."""
+    from threadline.serve import _images
+
+    form = await _form(request)
+    reason = form.get("reason", "").strip()
+    if not reason:
+        raise HTTPException(422, "Say why: a reason is required to reveal a hidden image.")
+    if len(reason) > _MAX_NOTE:
+        raise HTTPException(422, f"A reason has at most {_MAX_NOTE} characters.")
+    data = await _image(request, sha256, "reveal", minor_ok=True)
+    try:
+        kind = _images.media_type(data)
+    except _images.ImageRefused as exc:
+        raise HTTPException(415, str(exc)) from None
+    ad = form.get("ad", "")[:600] or None
+    await run_in_threadpool(
+        lambda: _audit_read(request, "reveal hidden image", sha256, ad=ad, reason=reason[:_MAX_NOTE])
+    )
+    return Response(
+        data, media_type=kind, headers={"Cache-Control": "no-store", "Content-Disposition": "inline"}
+    )
+
+
+# -- hash-list matches: images to report (supervisors and admins) ---------------------------------
+
+
+async def _hash_matches_view(request: Request, *, status: int = 200, problem: str | None = None) -> Response:
+    from threadline.store.hashlists import lists, matches
+
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+        found = matches(cur)
+        _audit_read(request, "read hash matches", None, found=len(found))
+        return found, lists(cur)
+
+    found, loaded = await _read(request, run)
+    done = request.query_params.get("done", "") if problem is None else ""
+    return render(
+        request,
+        "hash_matches.html",
+        status=status,
+        found=found,
+        loaded=loaded,
+        problem=problem,
+        done=done if re.fullmatch(r"[0-9a-f]{64}", done) else None,
+    )
+
+
+@page("GET", "/hash-matches", Action.HASH_MATCHES)
+async def hash_matches_page(request: Request) -> Response:
+    """The images matching a loaded hash list, to report (never the images: their hashes, the
+    lists, their ads and networks), and the lists loaded; a form records a report."""
+    return await _hash_matches_view(request)
+
+
+@page("POST", "/hash-matches", Action.HASH_MATCHES)
+async def hash_matches_report(request: Request) -> Response:
+    """Record that a matching image was reported, with how (through the writer, audited)."""
+    from threadline.serve._api import report_act
+
+    form = await _form(request)
+    sha = form.get("sha256", "").strip().lower()
+    note = form.get("note", "").strip()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        return await _hash_matches_view(request, status=422, problem="Choose a matching image to report.")
+    if not note or len(note) > _MAX_NOTE:
+        return await _hash_matches_view(
+            request, status=422, problem=f"Say how it was reported (1 to {_MAX_NOTE} characters)."
+        )
+    try:
+        await report_act(request, sha, note)
+    except HTTPException as exc:
+        reason = exc.detail if isinstance(exc.detail, str) else "refused"
+        return await _hash_matches_view(request, status=exc.status_code, problem=reason)
+    return RedirectResponse("/hash-matches?" + urlencode({"done": sha}), 303)
 
 
 # -- image search: a photo's near-identical images in the store ------------------------------------

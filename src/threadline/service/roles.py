@@ -3,7 +3,8 @@
 From issue 14: an analyst reads, searches, labels, merges, separates and splits, reveals images
 (audited) and exports evidence, and (issue 16) works on cases; a supervisor also reads the audit
 and revokes others' acts; an admin manages users, tokens and settings. Each role holds the rights
-of the one below it.
+of the one below it. Issue 15: only a supervisor (or an admin) reveals an image hidden as possibly
+showing a minor, with a reason, and sees the hash-list matches to report.
 
 Three rights are this module's reading of the issue rather than its words, and are marked below:
 marking a hub (the CLI makes it an analyst's decision, like a merge), revoking one's own acts
@@ -34,6 +35,11 @@ class Action(StrEnum):
     WATCH = "watch"  # add and remove one's own watchlist entries (issue 16)
     MARK_READ = "mark_read"  # mark alerts read (one's own read-state: a change, so not a read token's)
     READ_AUDIT = "read_audit"
+    # Issue 15: an image hidden because an ad showing it states an age under 18 is revealed only
+    # by a supervisor or an admin, with a reason (audited); the images matching a hash list of
+    # known abuse material are listed (never shown) for mandatory reporting, and reports recorded.
+    REVEAL_HIDDEN_IMAGE = "reveal_hidden_image"
+    HASH_MATCHES = "hash_matches"
     REVOKE_OTHERS = "revoke_others"
     FIT = "fit"  # reading: a new model re-ranks everyone's queue
     MANAGE_USERS = "manage_users"
@@ -59,7 +65,13 @@ _ANALYST = frozenset(
         Action.MARK_READ,
     }
 )
-_SUPERVISOR = _ANALYST | {Action.READ_AUDIT, Action.REVOKE_OTHERS, Action.FIT}
+_SUPERVISOR = _ANALYST | {
+    Action.READ_AUDIT,
+    Action.REVOKE_OTHERS,
+    Action.FIT,
+    Action.REVEAL_HIDDEN_IMAGE,
+    Action.HASH_MATCHES,
+}
 _ADMIN = _SUPERVISOR | {Action.MANAGE_USERS, Action.MANAGE_TOKENS, Action.MANAGE_SETTINGS}
 
 ROLES: dict[str, frozenset[Action]] = {"analyst": _ANALYST, "supervisor": _SUPERVISOR, "admin": _ADMIN}
