@@ -25,6 +25,7 @@ into place only once signed, so a failed export leaves no half package.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import io
@@ -46,6 +47,7 @@ from threadline import __version__, read
 from threadline.evidence.graph import Edge, Graph, Node, graphml, i2_entities_csv, i2_links_csv, write_csv
 from threadline.evidence.keys import NAMESPACE, EvidenceKey
 from threadline.store import kept_images
+from threadline.store.hashlists import HASH_LIST, MINOR, hidden_images
 
 __all__ = ["Built", "EvidenceError", "Options", "build", "figures_text", "load_figures"]
 
@@ -267,6 +269,20 @@ def _build(
     say(f"reading {len(kept_rows):,} ads of {network}")
     details = [d for d in (read.ad_detail(con, a.source, a.id) for a in kept_rows) if d is not None]
     refs = {f"{d.source}:{d.id}" for d in details}
+    # Never in a package, whatever the options (issue 15, `threadline.store.hashlists`): an image
+    # matching a hash list of known abuse material leaves no trace but a count (not even its hash,
+    # from the ads, the images, the links or the graph); an image beside an ad that states an age
+    # under 18 is withheld below (its hash listed, its bytes never included).
+    hidden = hidden_images(con, {sha for d in details for v in d.versions for _, sha in v.images})
+    matched = {sha for sha, why in hidden.items() if why == HASH_LIST}
+    left_out: dict[tuple[str, str, int], int] = {}
+    if matched:
+        details, left_out = _without_images(details, matched)
+        view = dataclasses.replace(
+            view,
+            evidence=tuple(e for e in view.evidence if not _names_any(e[1], matched)),
+            hubs=tuple(h for h in view.hubs if not _names_any(h[1], matched)),
+        )
 
     data = bag_dir  # bagit moves everything here into data/ when the bag is made
     # -- ads, extractions -------------------------------------------------------------------
@@ -289,6 +305,7 @@ def _build(
                     "body": v.body,
                     "fields": v.fields,
                     "images": [sha for _, sha in v.images],
+                    "images_left_out": left_out.get((d.source, d.id, v.version), 0),
                     "ingested_from": f"{v.file}:{v.line}",
                     "ingested_at": v.ingested_at,
                     **_seen(d, v.version),
@@ -360,6 +377,7 @@ def _build(
     # Never included, whatever the options: the images of an ad that states an age under 18
     # (extraction's ``minor`` flag; an image shared with other ads is withheld from them too).
     withheld = {sha for d in details if _states_a_minor(d) for v in d.versions for _, sha in v.images}
+    withheld |= {sha for sha, why in hidden.items() if why == MINOR and sha in originals}
     image_rows: list[dict[str, Any]] = []
     image_files: dict[str, str] = {}  # sha -> path inside the bag (report links)
     missing = 0
@@ -395,6 +413,12 @@ def _build(
         redacted.append(
             f"{len(withheld):,} images withheld: carried by an ad that states an age under 18 "
             "(never included, whatever the options)"
+        )
+    if matched:
+        redacted.append(
+            f"{len(matched):,} images left out: they match a loaded hash list of known child sexual "
+            "abuse material (never included, whatever the options; neither the images nor their "
+            "hashes are in this package; reported through the unit's mandatory reporting)"
         )
     if missing:
         redacted.append(
@@ -492,6 +516,35 @@ def _seen(detail: read.AdDetail, version: int) -> dict[str, Any]:
         "sightings": span[2] if span else None,
         "ad_removed_on": seen.removed_on if seen is not None else None,
     }
+
+
+def _names_any(value: str, shas: set[str]) -> bool:
+    """Whether a link's or hub's value (an image's SHA-256, a pair of them ...) names any of ``shas``."""
+    return any(part in shas for part in value.split(" "))
+
+
+def _without_images(
+    details: Sequence[read.AdDetail], shas: set[str]
+) -> tuple[list[read.AdDetail], dict[tuple[str, str, int], int]]:
+    """``details`` with no trace of the images ``shas``, and how many each version lost."""
+    lost: dict[tuple[str, str, int], int] = {}
+    out = []
+    for d in details:
+        versions = []
+        for v in d.versions:
+            kept = tuple((p, sha) for p, sha in v.images if sha not in shas)
+            if len(kept) != len(v.images):
+                lost[(d.source, d.id, v.version)] = len(v.images) - len(kept)
+            versions.append(dataclasses.replace(v, images=kept))
+        out.append(
+            dataclasses.replace(
+                d,
+                versions=tuple(versions),
+                images=tuple(i for i in d.images if i.sha256 not in shas),
+                extracted=tuple(e for e in d.extracted if not (e.kind == "image" and e.value in shas)),
+            )
+        )
+    return out, lost
 
 
 def _states_a_minor(detail: read.AdDetail) -> bool:
