@@ -2181,12 +2181,19 @@ def load(output: str, db: Path) -> None:
     try:
         check_loadable(output)
         with Store.open(db) as store:
-            counts = load_output(store.connection, output)
+            counts = load_output(
+                store.connection, output, store_file=store.path, say=lambda said: click.echo(said, err=True)
+            )
     except LoadError as exc:
         _fail(str(exc))
     click.echo(
         f"load: {counts['ads']:,} ad versions, {counts['ad_links']:,} linked ads, "
-        f"{counts['network_scores']:,} scored networks into {db}"
+        f"{counts['network_scores']:,} scored networks into {db}; {counts['kept_images']:,} images kept"
+        + (
+            f" ({counts['images_missing']:,} not found at the paths the run read them from)"
+            if counts["images_missing"]
+            else ""
+        )
     )
 
 
