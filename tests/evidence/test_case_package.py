@@ -371,6 +371,8 @@ def test_the_case_page_exports_a_masked_package_audited_as_the_user(made: Made, 
         page = client.get(f"/cases/{made.case}")
         assert page.status_code == 200
         assert f'action="/cases/{made.case}/evidence"' in page.text and 'name="mask"' in page.text
+        network_page = client.get(f"/networks/{made.network_a}").text
+        assert 'name="mask_case"' in network_page and f'<option value="{made.case}">' in network_page
         form = {"mask": "1", "no_pdf": "1", "blur": "1"}
         stale = client.post(f"/cases/{made.case}/evidence", data=form)
         assert stale.status_code == 403  # no CSRF token: refused
