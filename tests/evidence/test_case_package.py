@@ -35,7 +35,7 @@ from threadline.store import Store
 CI = os.environ.get("CI") == "true"
 
 IN_CASE = {"site:a1", "site:a2", "site:b1", "site:b2"}
-OUTSIDE_ONLY = (b"+12125550177", b"outside.only@example.com", b"Zelda", b"site:a3", b"2125550177")
+OUTSIDE_ONLY = (b"+12125550177", b"outside.only@example.com", b"Zelda", b"site:a3", b"555-0177", b"5550177")
 INSIDE = (b"+12125550101", b"+17135550142", b"Ruby", b"Jade")
 
 
@@ -102,7 +102,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
             cases.add_ads(con, case_id, [("site", "a1"), ("site", "a2")], analyst="ana")
             cases.add_network(con, case_id, networks["b1"], analyst="ana")
             cases.note(con, case_id, "Ruby and Jade share a driver.", analyst="ana")
-    note = "the same as Zelda, +12125550177"
+    note = "the same as Zelda, +12125550177 (212-555-0177)"
     done = threadline(
         "label", networks["a1"], "unsure", "--db", str(db), "--analyst", "al", "--note", note, env=env
     )
@@ -259,7 +259,7 @@ def test_identifiers_only_outside_the_case_appear_in_no_file_of_the_bag(made: Ma
     html = (masked / "report.html").read_text()
     assert "[masked phone 1]" in html and "[masked email 1]" in html and "[masked name 1]" in html
     labels = _rows(masked, "labels")
-    assert labels and labels[0]["note"] == "the same as [masked name 1], [masked phone 1]"
+    assert labels and labels[0]["note"] == "the same as [masked name 1], [masked phone 1] ([masked phone 1])"
     assert {r["ad"] for r in _rows(masked, "ads")} == IN_CASE  # the case's ads, as captured
 
 

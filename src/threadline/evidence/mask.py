@@ -26,6 +26,28 @@ _SAID = {"phone": ("phone", "phones"), "email": ("e-mail", "e-mails"), "handle":
          "name": ("name", "names")}  # fmt: skip
 
 
+def _spellings(phone: str) -> set[str]:
+    """Other ways to write the E.164 number ``phone``: national and international formats, its
+    national digits, and for a ten-digit national number with dashes, dots or spaces."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return set()
+    national = str(parsed.national_number)
+    out = {
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    }
+    if len(national) >= 7:
+        out.add(national)
+    if len(national) == 10:
+        a, b, c = national[:3], national[3:6], national[6:]
+        out |= {f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"{a} {b} {c}", f"({a}) {b}-{c}", f"({a}){b}-{c}"}
+    return {x for x in out if x and x != phone}
+
+
 class Masker:
     """What to mask: ``inside`` the (kind, value) pairs the package's ads carry, ``candidates``
     every (kind, value) the package's surroundings may name, ``inside_refs`` the package's ads
@@ -55,6 +77,9 @@ class Masker:
                 folded[value.casefold()] = token
             else:
                 exact[value] = token
+            if kind == "phone":  # as an analyst may type it in a note: (212) 555-0177, 212-555-0177
+                for spelling in _spellings(value):
+                    exact.setdefault(spelling, token)
         refs_in = set(inside_refs)
         self.refs: dict[str, str] = {}
         for ref in sorted(set(outside_refs) - refs_in):
