@@ -272,7 +272,7 @@ def test_outside_ads_are_masked_stubs_and_the_report_counts_what_was_masked(made
     ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
     assert "[ad outside the case 1]" in {n.get("id") for n in root.iterfind(".//g:node", ns)}
     html = (masked / "report.html").read_text()
-    counts = "1 phone, 1 e-mail, 0 handles, 1 name; 1 ads outside case"
+    counts = "1 phone, 1 e-mail, 0 handles, 1 name; 1 ad outside case"
     assert counts in html, html[html.index("<h2>Redaction") : html.index("<h2>Redaction") + 1500]
     assert counts in bagit.Bag(str(masked)).info["Redaction"]
 
@@ -389,6 +389,11 @@ def test_the_case_page_exports_a_masked_package_audited_as_the_user(made: Made, 
             "/api/v1/cases/C999/evidence", params={"pdf": "false"}, headers={"X-CSRF-Token": token}
         )
         assert api.status_code == 404
+        # The command line hands a case's export to the running server (which holds the store).
+        by_cli = tmp_path / "by-cli"
+        _export(made, by_cli, made.case, "--mask-outside-case")
+        _verify(made, by_cli)
+        assert {r["ad"] for r in _rows(by_cli, "links")} == IN_CASE
     with zipfile.ZipFile(io.BytesIO(answer.content)) as zipped:
         zipped.extractall(tmp_path / "unzipped")
     package = tmp_path / "unzipped" / f"evidence-{made.case}"
@@ -403,3 +408,6 @@ def test_the_case_page_exports_a_masked_package_audited_as_the_user(made: Made, 
         )
     eve = [json.loads(d) for a, o, d in rows if a == "eve" and o == made.case]
     assert len(eve) == 1 and eve[0]["mask_outside_case"] == made.case and eve[0]["blur_images"] is True
+    assert eve[0]["masked"] == {"phone": 1, "email": 1, "handle": 0, "name": 1, "ad": 1}
+    # ... and the command line's, which the server ran.
+    assert any(json.loads(d).get("output") == str(by_cli.resolve()) for _, o, d in rows if o == made.case)

@@ -142,6 +142,7 @@ class Masker:
         kinds = ", ".join(f"{self.counts[k]:,} {_SAID[k][self.counts[k] != 1]}" for k in KINDS)
         return (
             f"identifiers held only by ads outside {where} masked by stable tokens "
-            f"(such as [masked phone 1]): {kinds}; {len(self.refs):,} ads outside {where} "
-            f"shown only as masked stubs ([ad outside the case N])"
+            f"(such as [masked phone 1]): {kinds}; {len(self.refs):,} "
+            f"{'ad' if len(self.refs) == 1 else 'ads'} outside {where} shown only as masked stubs "
+            "([ad outside the case N])"
         )
