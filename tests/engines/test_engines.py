@@ -152,6 +152,26 @@ def test_load_refuses_what_is_not_a_run_or_a_store_with_ads(local_output: Path, 
     assert result.returncode != 0 and len(result.stderr.decode().strip().splitlines()) == 1
 
 
+def test_load_keeps_the_runs_images_or_loads_nothing(tmp_path: Path) -> None:
+    from threadline.store import kept_images
+
+    folder = tmp_path / "crawl"
+    generate(folder, 20, 4, images=True)
+    out = tmp_path / "out"
+    run_local(folder / "ads.jsonl", out, workers=1)
+    blocked = tmp_path / "blocked.duckdb"
+    kept_images.image_dir(blocked).write_text("a file where the images folder goes")
+    with Store.open(blocked) as store:
+        with pytest.raises(LoadError, match="images cannot be kept there"):
+            load_output(store.connection, out, store_file=blocked)
+        assert store.query("SELECT COUNT(*) FROM ads") == [(0,)]  # nothing loaded
+    with Store.open(tmp_path / "loaded.duckdb") as store:
+        counts = load_output(store.connection, out, store_file=tmp_path / "loaded.duckdb")
+        shas = kept_images.referenced(store.connection)
+    assert counts["kept_images"] == len(shas) > 0 and counts["images_missing"] == 0
+    assert not list(kept_images.check(tmp_path / "loaded.duckdb", shas))
+
+
 def test_run_never_clears_a_folder_it_did_not_write(corpus: Path, local_output: Path, tmp_path: Path) -> None:
     def run(output: Path, *more: str) -> subprocess.CompletedProcess[str]:
         command = [*CLI, "run", "--input", str(corpus), "--output", str(output), *more]

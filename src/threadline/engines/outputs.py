@@ -214,11 +214,12 @@ def load_output(
     rows loaded per table. The store then holds what an ``ingest`` of the same files would have
     left, with the run's link parameters and scoring versions, so later runs are incremental.
 
-    With ``store_file`` (the store's file) every image the ads refer to is then copied into the
+    With ``store_file`` (the store's file) every image the ads refer to is also copied into the
     store's kept images (`kept_images`), as ingest keeps them, from the path the run recorded (an
     engine's run reads images where they are and keeps none): ``kept_images`` counts the images
     kept, ``images_missing`` those no recorded path still holds with the hash the run read (a
-    path on a cluster's file system, a crawl folder gone since)."""
+    path on a cluster's file system, a crawl folder gone since). This is done within the load's
+    transaction: a kept-images folder that refuses them leaves nothing loaded."""
     check_loadable(output)
     manifest = read_manifest(output)
     [(held,)] = con.execute(
@@ -228,14 +229,11 @@ def load_output(
     if held:
         raise LoadError("the store already holds ads: load a run's output into a new store")
     try:
-        counts = _load(con, output, manifest)
+        return _load(con, output, manifest, store_file, say)
     except KeyError as exc:
         raise LoadError(f"{output}: {MANIFEST} lacks {exc}") from None
     except duckdb.Error as exc:
         raise LoadError(f"{output}: not loadable ({str(exc).splitlines()[0]})") from None
-    if store_file is not None:
-        counts.update(keep_images(con, store_file, say=say))
-    return counts
 
 
 def keep_images(
@@ -255,7 +253,12 @@ def keep_images(
             try:
                 kept_images.keep_file(store_file, _local(path), sha)
             except (kept_images.KeptImageError, ValueError):
-                continue
+                continue  # unreadable here, or changed since the run read it: try the next path
+            except OSError as exc:  # the kept-images folder itself refuses it
+                folder = kept_images.image_dir(store_file)
+                raise LoadError(
+                    f"{folder}: images cannot be kept there ({exc.strerror or exc}): nothing loaded"
+                ) from None
             kept += 1
             break
         else:
@@ -295,7 +298,11 @@ def _parquet_files(output: str | os.PathLike[str], name: str) -> list[str]:
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str], manifest: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    output: str | os.PathLike[str],
+    manifest: dict[str, Any],
+    store_file: Path | None,
+    say: Callable[[str], None] | None,
 ) -> dict[str, int]:
     loaded_at = datetime.fromisoformat(manifest["finished"])
     counts: dict[str, int] = {}
@@ -357,4 +364,6 @@ def _load(
                 "seconds": score["seconds"],
             },
         )
+        if store_file is not None:  # within the transaction: images not kept, nothing loaded
+            counts.update(keep_images(con, store_file, say=say))
     return counts
