@@ -379,6 +379,10 @@ def test_the_case_page_exports_a_masked_package_audited_as_the_user(made: Made, 
         answer = client.post(f"/cases/{made.case}/evidence", data={"csrf_token": token, **form})
         assert answer.status_code == 200, answer.text[:500]
         assert answer.headers["content-type"] == "application/zip"
+        # A date window from the form: "to" a day takes the whole day.
+        window = {"csrf_token": token, "no_pdf": "1", "since": "2026-09-01", "until": "2026-09-02"}
+        windowed = client.post(f"/cases/{made.case}/evidence", data=window)
+        assert windowed.status_code == 200, windowed.text[:500]
         bad = client.post(
             f"/cases/{made.case}/evidence",
             data={"csrf_token": token, "since": "soon"},
@@ -394,6 +398,11 @@ def test_the_case_page_exports_a_masked_package_audited_as_the_user(made: Made, 
         _export(made, by_cli, made.case, "--mask-outside-case")
         _verify(made, by_cli)
         assert {r["ad"] for r in _rows(by_cli, "links")} == IN_CASE
+    with zipfile.ZipFile(io.BytesIO(windowed.content)) as zipped:
+        zipped.extractall(tmp_path / "windowed")
+    in_window = tmp_path / "windowed" / f"evidence-{made.case}"
+    assert {r["ad"] for r in _rows(in_window, "links")} == {"site:a1", "site:a2"}
+    assert "2 of 4 ads dropped" in (in_window / "report.html").read_text()
     with zipfile.ZipFile(io.BytesIO(answer.content)) as zipped:
         zipped.extractall(tmp_path / "unzipped")
     package = tmp_path / "unzipped" / f"evidence-{made.case}"
@@ -407,6 +416,8 @@ def test_the_case_page_exports_a_masked_package_audited_as_the_user(made: Made, 
             "SELECT actor, object, detail FROM audit_log WHERE action = 'export evidence' ORDER BY seq"
         )
     eve = [json.loads(d) for a, o, d in rows if a == "eve" and o == made.case]
+    assert len(eve) == 2 and eve[1]["until"].startswith("2026-09-02T23:59:59")
+    eve = [e for e in eve if "mask_outside_case" in e]
     assert len(eve) == 1 and eve[0]["mask_outside_case"] == made.case and eve[0]["blur_images"] is True
     assert eve[0]["masked"] == {"phone": 1, "email": 1, "handle": 0, "name": 1, "ad": 1}
     # ... and the command line's, which the server ran.

@@ -13,7 +13,7 @@ Notes are markdown as the analyst typed it, shown through markdown-it with raw H
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -450,9 +450,12 @@ async def case_evidence_page(request: Request, ref: str) -> Response:
     for name in ("since", "until"):
         typed = _pick(pairs, name)
         try:
-            window[name] = _utc(datetime.fromisoformat(typed)) if typed else None
+            at = _utc(datetime.fromisoformat(typed)) if typed else None
         except ValueError:
             return _back(ref, problem=f"{name}: not a date (YYYY-MM-DD): {typed[:40]}")
+        if at is not None and name == "until" and len(typed) == 10:  # a day: to its end
+            at += timedelta(days=1, microseconds=-1)
+        window[name] = at
     return await evidence_act(
         request,
         f"C{_case_id(ref[:24])}",
