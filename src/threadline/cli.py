@@ -2074,7 +2074,7 @@ def _utc_option(value: datetime | None) -> datetime | None:
 
 
 @cli.command("evidence")
-@click.argument("network")
+@click.argument("subject", metavar="CASE_OR_NETWORK")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option(
     "-o",
@@ -2088,27 +2088,46 @@ def _utc_option(value: datetime | None) -> datetime | None:
 @click.option("--since", type=click.DateTime(), default=None, help="Drop ads dated before this (UTC).")
 @click.option("--until", type=click.DateTime(), default=None, help="Drop ads dated after this (UTC).")
 @click.option("--no-pdf", is_flag=True, help="Leave out report.pdf (faster).")
+@click.option(
+    "--mask-outside-case",
+    is_flag=True,
+    help="Mask phones, e-mails, handles and names only ads outside the case carry; those ads as stubs.",
+)
+@click.option(
+    "--case",
+    "case",
+    default=None,
+    metavar="C…",
+    help="With a network id and --mask-outside-case: the case whose ads are inside.",
+)
 @_through_server("read")
 def evidence(
-    network: str,
+    subject: str,
     db: Path,
     out_dir: Path,
     blur_images: bool,
     since: datetime | None,
     until: datetime | None,
     no_pdf: bool,
+    mask_outside_case: bool,
+    case: str | None,
 ) -> None:
-    """Write the signed evidence package (a BagIt bag) of NETWORK (an id N...; case ids C...
-    will be accepted once cases exist) to OUT_DIR: report.html and report.pdf, the ads,
-    extractions, links and scores as JSON Lines and CSV, the images by hash, GraphML and i2
-    tables, signed with the evidence key (`threadline keys init`). Audited, with the OS user."""
+    """Write the signed evidence package (a BagIt bag) of a case (C...: its ads, by the network
+    each is in, with its name, status, tags, analysts and notes) or a network (N...) to OUT_DIR:
+    report.html and report.pdf, the ads, extractions, links and scores as JSON Lines and CSV, the
+    images by hash, GraphML and i2 tables, signed with the evidence key (`threadline keys
+    init`). --mask-outside-case masks what only ads outside the case carry (a network needs
+    --case C...). Audited, with the OS user."""
     from threadline.evidence import keys as evidence_keys
     from threadline.evidence.package import EvidenceError, Options, build
 
-    if network.upper().startswith("C"):
-        _fail(f"{network}: case packages come with cases (not in this version yet): give a network id N...")
-    if not network.upper().startswith("N"):
-        _fail(f"{network}: not a network id (N...)")
+    head = subject.strip()[:1].upper()
+    if head not in ("C", "N"):
+        _fail(f"{subject}: not a case (C...) or network (N...) id")
+    if head == "N" and mask_outside_case and not case:
+        _fail("--mask-outside-case on a network needs the case whose ads are inside: --case C...")
+    if case and not mask_outside_case:
+        _fail("--case goes with --mask-outside-case (for a case's own package give its C... id)")
     _readable(db)
     served = _SERVED.get()
     with _open(db, read_only=False) as store:
@@ -2125,7 +2144,12 @@ def evidence(
         if not read.is_linked(store.connection):
             _fail(f"{db}: not linked yet (run: threadline link --db {db})")
         options = Options(
-            blur_images=blur_images, since=_utc_option(since), until=_utc_option(until), pdf=not no_pdf
+            blur_images=blur_images,
+            since=_utc_option(since),
+            until=_utc_option(until),
+            pdf=not no_pdf,
+            mask_outside_case=mask_outside_case,
+            case=case,
         )
         from threadline.service._common import os_actor
 
@@ -2134,7 +2158,7 @@ def evidence(
             built = build(
                 store.connection,
                 store.path,
-                network,
+                subject,
                 out_dir.resolve(),
                 key=key,
                 user=user,
@@ -2152,10 +2176,12 @@ def evidence(
             "blur_images": blur_images or None,
             "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None,
+            "mask_outside_case": case or built.subject if mask_outside_case else None,
+            "masked": built.masked or None,
             "key": built.fingerprint,
         }
         if served is not None:
-            _audit("export evidence", built.network, **detail)
+            _audit("export evidence", built.subject, **detail)
         else:
             from threadline.service import audit
 
@@ -2163,11 +2189,11 @@ def evidence(
                 store,
                 os_actor(),
                 "export evidence",
-                built.network,
+                built.subject,
                 {k: v for k, v in detail.items() if v is not None},
             )
     click.echo(
-        f"evidence: {built.network}: {built.ads:,} ads, {built.images:,} images, {built.files:,} files, "
+        f"evidence: {built.subject}: {built.ads:,} ads, {built.images:,} images, {built.files:,} files, "
         f"{built.bytes / 1e6:,.1f} MB in {built.path}, signed by {built.fingerprint}"
     )
     for line in built.redacted:
@@ -2357,7 +2383,9 @@ def load(output: str, db: Path) -> None:
     try:
         check_loadable(output)
         with Store.open(db) as store:
-            counts = load_output(store.connection, output)
+            counts = load_output(
+                store.connection, output, store_file=store.path, say=lambda said: click.echo(said, err=True)
+            )
             from threadline.store import hashlists
 
             if hashlists.any_entries(store.connection):  # lists loaded before the run's outputs
@@ -2367,7 +2395,12 @@ def load(output: str, db: Path) -> None:
         _fail(str(exc))
     click.echo(
         f"load: {counts['ads']:,} ad versions, {counts['ad_links']:,} linked ads, "
-        f"{counts['network_scores']:,} scored networks into {db}"
+        f"{counts['network_scores']:,} scored networks into {db}; {counts['kept_images']:,} images kept"
+        + (
+            f" ({counts['images_missing']:,} not found at the paths the run read them from)"
+            if counts["images_missing"]
+            else ""
+        )
     )
 
 

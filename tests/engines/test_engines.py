@@ -152,6 +152,26 @@ def test_load_refuses_what_is_not_a_run_or_a_store_with_ads(local_output: Path, 
     assert result.returncode != 0 and len(result.stderr.decode().strip().splitlines()) == 1
 
 
+def test_load_keeps_the_runs_images_or_loads_nothing(tmp_path: Path) -> None:
+    from threadline.store import kept_images
+
+    folder = tmp_path / "crawl"
+    generate(folder, 20, 4, images=True)
+    out = tmp_path / "out"
+    run_local(folder / "ads.jsonl", out, workers=1)
+    blocked = tmp_path / "blocked.duckdb"
+    kept_images.image_dir(blocked).write_text("a file where the images folder goes")
+    with Store.open(blocked) as store:
+        with pytest.raises(LoadError, match="images cannot be kept there"):
+            load_output(store.connection, out, store_file=blocked)
+        assert store.query("SELECT COUNT(*) FROM ads") == [(0,)]  # nothing loaded
+    with Store.open(tmp_path / "loaded.duckdb") as store:
+        counts = load_output(store.connection, out, store_file=tmp_path / "loaded.duckdb")
+        shas = kept_images.referenced(store.connection)
+    assert counts["kept_images"] == len(shas) > 0 and counts["images_missing"] == 0
+    assert not list(kept_images.check(tmp_path / "loaded.duckdb", shas))
+
+
 def test_run_never_clears_a_folder_it_did_not_write(corpus: Path, local_output: Path, tmp_path: Path) -> None:
     def run(output: Path, *more: str) -> subprocess.CompletedProcess[str]:
         command = [*CLI, "run", "--input", str(corpus), "--output", str(output), *more]
@@ -434,3 +454,36 @@ def test_spark_maps_python_over_rows_as_duckdb_does(spark: Any) -> None:
             engine.map_rows("t_words", "SELECT k, text FROM t_text", _split_words, columns, batch=7)
             found.append(engine.query("SELECT k, i, word, n FROM t_words ORDER BY k, i"))
     assert found[0] == found[1] == sorted(_split_words(rows))
+
+
+def test_a_spark_run_loaded_keeps_its_images_for_evidence_packages(spark: Any, tmp_path: Path) -> None:
+    """`threadline load` copies every image a Spark run's ads refer to into the store's kept
+    images, so a package made after the crawl folder is gone still holds them."""
+    from threadline.engines.spark import run_spark
+    from threadline.evidence.keys import init_key
+    from threadline.evidence.package import Options, build
+    from threadline.store import kept_images
+
+    folder = tmp_path / "crawl"
+    generate(folder, 40, 5, images=True)
+    out = tmp_path / "out"
+    run_spark(str(folder / "ads.jsonl"), str(out), partitions=2, spark=spark)
+    db = tmp_path / "loaded.duckdb"
+    done = subprocess.run([*CLI, "load", str(out), "--db", str(db)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(folder)  # the crawl is gone: only the store's copies are left
+    with Store.open(db) as store:
+        shas = kept_images.referenced(store.connection)
+        assert shas and f"{len(shas):,} images kept" in done.stdout
+        assert not list(kept_images.check(db, shas))  # every one kept, unaltered
+        [(network,)] = store.query(
+            "SELECT l.network FROM ad_links l JOIN ad_images i ON i.source = l.source AND i.ad_id = l.id"
+            " GROUP BY l.network ORDER BY COUNT(DISTINCT i.sha256) DESC, l.network LIMIT 1"
+        )
+        key, _ = init_key(tmp_path / "keys" / "evidence.key")
+        built = build(
+            store.connection, db, network, tmp_path / "package", key=key, options=Options(pdf=False)
+        )
+    rows = [json.loads(line) for line in (built.path / "data" / "images.jsonl").read_text().splitlines()]
+    assert built.images == len([r for r in rows if r["file"]]) > 0
+    assert all(r["file"] or r["withheld"] for r in rows)  # none missing (a minor's are withheld)

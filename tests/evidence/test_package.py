@@ -421,7 +421,7 @@ def test_the_key_is_readable_by_its_owner_only(made: Made) -> None:
 
 def test_bad_ids_and_a_missing_key_are_refused_in_one_line(made: Made, tmp_path: Path) -> None:
     case = threadline("evidence", "C1", "--db", str(made.db), "-o", str(tmp_path / "c"), env=made.env)
-    assert case.returncode == 1 and "cases" in case.stderr and len(case.stderr.splitlines()) == 1
+    assert case.returncode == 1 and "no case C1" in case.stderr and len(case.stderr.splitlines()) == 1
     nokey_env = {**made.env, audit.KEY_DIR_ENV: str(tmp_path / "no-keys")}
     nokey = threadline(
         "evidence", made.network, "--db", str(made.db), "-o", str(tmp_path / "n"), env=nokey_env

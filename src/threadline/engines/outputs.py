@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "LoadError",
     "check_output",
     "clear_output",
+    "keep_images",
     "load_output",
     "read_manifest",
     "write_manifest",
@@ -201,10 +203,23 @@ def read_manifest(output: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
-def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) -> dict[str, int]:
+def load_output(
+    con: duckdb.DuckDBPyConnection,
+    output: str | os.PathLike[str],
+    *,
+    store_file: Path | None = None,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Put a run's outputs into the (empty) store behind ``con``, in one transaction; returns the
     rows loaded per table. The store then holds what an ``ingest`` of the same files would have
-    left, with the run's link parameters and scoring versions, so later runs are incremental."""
+    left, with the run's link parameters and scoring versions, so later runs are incremental.
+
+    With ``store_file`` (the store's file) every image the ads refer to is also copied into the
+    store's kept images (`kept_images`), as ingest keeps them, from the path the run recorded (an
+    engine's run reads images where they are and keeps none): ``kept_images`` counts the images
+    kept, ``images_missing`` those no recorded path still holds with the hash the run read (a
+    path on a cluster's file system, a crawl folder gone since). This is done within the load's
+    transaction: a kept-images folder that refuses them leaves nothing loaded."""
     check_loadable(output)
     manifest = read_manifest(output)
     [(held,)] = con.execute(
@@ -214,11 +229,53 @@ def load_output(con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str]) 
     if held:
         raise LoadError("the store already holds ads: load a run's output into a new store")
     try:
-        return _load(con, output, manifest)
+        return _load(con, output, manifest, store_file, say)
     except KeyError as exc:
         raise LoadError(f"{output}: {MANIFEST} lacks {exc}") from None
     except duckdb.Error as exc:
         raise LoadError(f"{output}: not loadable ({str(exc).splitlines()[0]})") from None
+
+
+def keep_images(
+    con: duckdb.DuckDBPyConnection, store_file: Path, *, say: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Copy every image the store's ads refer to into its kept images, from a path an ad
+    recorded for it whose content still has its SHA-256 (`kept_images.keep_file` checks);
+    ``{"kept_images": n, "images_missing": m}``. An image kept already is not read again."""
+    from threadline.store import kept_images
+
+    rows = con.execute(
+        "SELECT sha256, list(DISTINCT path ORDER BY path) FROM ad_images GROUP BY sha256 ORDER BY sha256"
+    ).fetchall()
+    kept = missing = 0
+    for n, (sha, paths) in enumerate(rows, 1):
+        for path in paths:
+            try:
+                kept_images.keep_file(store_file, _local(path), sha)
+            except (kept_images.KeptImageError, ValueError):
+                continue  # unreadable here, or changed since the run read it: try the next path
+            except OSError as exc:  # the kept-images folder itself refuses it
+                folder = kept_images.image_dir(store_file)
+                raise LoadError(
+                    f"{folder}: images cannot be kept there ({exc.strerror or exc}): nothing loaded"
+                ) from None
+            kept += 1
+            break
+        else:
+            missing += 1
+        if say is not None and n % 1000 == 0:
+            say(f"load: {n:,} of {len(rows):,} images kept")
+    return {"kept_images": kept, "images_missing": missing}
+
+
+def _local(path: str) -> str:
+    """A recorded image path as a local file's (``file:/x`` -> ``/x``); other URLs as given (they
+    are not readable here, and are counted missing)."""
+    if path.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(path).path)
+    return path
 
 
 def check_loadable(output: str | os.PathLike[str]) -> None:
@@ -241,7 +298,11 @@ def _parquet_files(output: str | os.PathLike[str], name: str) -> list[str]:
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, output: str | os.PathLike[str], manifest: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    output: str | os.PathLike[str],
+    manifest: dict[str, Any],
+    store_file: Path | None,
+    say: Callable[[str], None] | None,
 ) -> dict[str, int]:
     loaded_at = datetime.fromisoformat(manifest["finished"])
     counts: dict[str, int] = {}
@@ -303,4 +364,6 @@ def _load(
                 "seconds": score["seconds"],
             },
         )
+        if store_file is not None:  # within the transaction: images not kept, nothing loaded
+            counts.update(keep_images(con, store_file, say=say))
     return counts

@@ -1,22 +1,29 @@
-"""Build the evidence package of one network: a signed BagIt bag (RFC 8493).
+"""Build the evidence package of a case or of one network: a signed BagIt bag (RFC 8493).
 
     DIR/
       bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
       tagmanifest-sha256.txt.sig     detached SSHSIG signature (namespace threadline-evidence)
-      report.html  [report.pdf]      the network's story and the statement of method
+      report.html  [report.pdf]      the case's or network's story and the statement of method
       data/
         ads.jsonl / .csv             every version of every ad, as captured
         extractions.jsonl / .csv     what was read from each ad's latest version, with spans
         links.jsonl / .csv           ad -> person -> network
-        link_evidence.jsonl / .csv   what links the network's ads
+        link_evidence.jsonl / .csv   what links the networks' ads
         scores.jsonl / .csv          each ad's priority and its reasons
-        network_score.jsonl / .csv   the network's score parts, each with its reason
+        network_score.jsonl / .csv   each network's score parts, each with its reason
         decisions.jsonl, labels.jsonl  analysts' acts, with who and when
+        case.json                    a case package's case: name, status, tags, analysts, notes
+        case_members.jsonl / .csv    a case package's ads: network, how and by whom each was added
+        outside_case.jsonl / .csv    with --mask-outside-case: the networks' other ads, as stubs
         images.jsonl / .csv          each image: hash, file in the package, original paths
         images/SHA256.ext            the images by hash (blurred: SHA256.blurred.png)
-        network.graphml              Gephi, Cytoscape
+        network.graphml              Gephi, Cytoscape (a case package: its networks in one graph)
         i2_entities.csv, i2_links.csv  i2 Analyst's Notebook (docs/i2-import.md)
         method_figures.json          the benchmark figures the statement of method quotes
+
+A case package holds the case's ads (each ad is a member: `threadline.link.cases`), grouped by
+the network each is in now, with those networks' links, evidence and scores. With
+``--mask-outside-case`` what only ads outside the case carry is masked (`evidence.mask`).
 
 Everything is read through the read API (`threadline.read`) and the store's kept images
 (`threadline.store.kept_images`); the package is made in a temporary folder beside DIR and moved
@@ -46,10 +53,21 @@ import duckdb
 from threadline import __version__, read
 from threadline.evidence.graph import Edge, Graph, Node, graphml, i2_entities_csv, i2_links_csv, write_csv
 from threadline.evidence.keys import NAMESPACE, EvidenceKey
+from threadline.evidence.mask import KINDS as MASK_KINDS
+from threadline.evidence.mask import Masker
 from threadline.store import kept_images
 from threadline.store.hashlists import HASH_LIST, MINOR, hidden_images
 
-__all__ = ["Built", "EvidenceError", "Options", "build", "figures_text", "load_figures"]
+__all__ = [
+    "Built",
+    "EvidenceError",
+    "Group",
+    "Options",
+    "Unblurrable",
+    "build",
+    "figures_text",
+    "load_figures",
+]
 
 SIGNATURE = "tagmanifest-sha256.txt.sig"
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
@@ -63,24 +81,56 @@ class EvidenceError(ValueError):
 class Options:
     """Redaction. ``since``/``until``: drop ads whose date (posted, else captured) is outside
     the window (an undated ad is dropped when a window is given). ``blur_images``: every image
-    is blurred in the package (the store keeps the original)."""
+    is blurred in the package (the store keeps the original). ``mask_outside_case``: every
+    phone, e-mail, handle and name only ads outside the package carry is masked, and those ads
+    are shown only as masked stubs (`threadline.evidence.mask`); a network package needs
+    ``case`` (C…) for it, and holds then only the network's ads in that case."""
 
     blur_images: bool = False
     since: datetime | None = None
     until: datetime | None = None
     pdf: bool = True
+    mask_outside_case: bool = False
+    case: str | None = None
 
 
 @dataclass(frozen=True)
 class Built:
     path: Path
-    network: str
+    subject: str  # the case (C…) or network (N…) the package is of
     ads: int
     images: int
     files: int
     bytes: int
     fingerprint: str
     redacted: tuple[str, ...] = field(default=())
+    masked: dict[str, int] = field(default_factory=dict)  # by kind, with ``ad`` (stubs)
+
+    @property
+    def network(self) -> str:  # the name before case packages
+        return self.subject
+
+
+@dataclass
+class Group:
+    """The package's ads in one network (``network`` None: ads not linked), the network as the
+    store knows it, and the network's ads outside the package (stubs, when masking)."""
+
+    network: str | None
+    view: read.NetworkView | None
+    details: list[read.AdDetail]
+    outside: list[read.AdRow] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # dated outside the window
+    stubs: list[str] = field(default_factory=list)  # the outside ads' tokens (masking)
+    score_rows: list[dict[str, Any]] = field(default_factory=list)
+    net_reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class CaseInfo:
+    ref: str
+    view: read.CaseView
+    ads: dict[str, read.CaseAd]  # SOURCE:ID -> membership
 
 
 def _iso(value: Any) -> Any:
@@ -183,11 +233,34 @@ def _naive(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
-def _blur(data: bytes) -> bytes:
-    from PIL import Image, ImageFilter
+class Unblurrable(ValueError):
+    """An image the package will not decode to blur: the reason, for the report."""
 
-    with Image.open(io.BytesIO(data)) as image:
-        rgb = image.convert("RGB")
+
+def _blur(data: bytes) -> bytes:
+    """A blurred PNG of the image. An image of more than ``MAX_PIXELS`` pixels (as the
+    workspace's `serve._images.blurred` refuses it) is never decoded: a decompression bomb of a
+    few kilobytes would take gigabytes of memory. `Unblurrable` says why."""
+    from PIL import Image, ImageFilter, UnidentifiedImageError
+
+    from threadline.extract.images import MAX_PIXELS
+
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise Unblurrable(f"more than {MAX_PIXELS:,} pixels (a decompression bomb): not decoded") from None
+    except (OSError, UnidentifiedImageError) as exc:
+        raise Unblurrable(f"not an image Pillow decodes ({type(exc).__name__})") from None
+    with image:
+        if image.width * image.height > MAX_PIXELS:
+            raise Unblurrable(
+                f"{image.width}x{image.height} pixels, more than {MAX_PIXELS:,} "
+                "(a decompression bomb?): not decoded"
+            )
+        try:
+            rgb = image.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise Unblurrable(f"not an image Pillow decodes ({type(exc).__name__})") from None
         radius = max(8, min(rgb.size) // 10)
         blurred = rgb.filter(ImageFilter.GaussianBlur(radius))
         out = io.BytesIO()
@@ -203,7 +276,7 @@ def _empty_target(out_dir: Path) -> None:
 def build(
     con: duckdb.DuckDBPyConnection,
     store_file: Path,
-    network_id: str,
+    subject: str,
     out_dir: Path,
     *,
     key: EvidenceKey,
@@ -212,29 +285,27 @@ def build(
     schema_version: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Built:
-    """Make the evidence package of ``network_id`` in ``out_dir`` (new, or an empty folder),
-    signed with ``key``; ``user`` is who exports (default: the OS user)."""
+    """Make the evidence package of ``subject`` (a case C… or a network N…) in ``out_dir`` (new,
+    or an empty folder), signed with ``key``; ``user`` is who exports (default: the OS user)."""
     options = options or Options()
     say = progress or (lambda _: None)
     _empty_target(out_dir)
-    if not network_id.upper().startswith("N"):
-        raise EvidenceError(f"{network_id}: a network id starts with N (case packages come with cases)")
-    view = read.network(con, network_id, ads_limit=None)
-    if view is None:
-        raise EvidenceError(f"no network {network_id} in the store")
+    case, groups, title = _scope(con, subject.strip(), options)
     user = user or _os_user()
     exported_at = datetime.now(UTC).replace(microsecond=0)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
-        built = _build(con, store_file, view, tmp, key, user, options, exported_at, schema_version, say)
+        built = _build(
+            con, store_file, title, case, groups, tmp, key, user, options, exported_at, schema_version, say
+        )
         if out_dir.exists():
             out_dir.rmdir()  # empty: checked above
         os.replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Built(out_dir, *built[1:])  # type: ignore[arg-type]
+    return dataclasses.replace(built, path=out_dir)
 
 
 def _os_user() -> str:
@@ -244,10 +315,166 @@ def _os_user() -> str:
         return f"uid {os.getuid()}"
 
 
+def _case(con: duckdb.DuckDBPyConnection, ref: str) -> CaseInfo:
+    from threadline.refs import BadRef, parse_ref
+
+    try:
+        case_id = parse_ref(ref, kinds=("case",))[1]
+    except BadRef as exc:
+        raise EvidenceError(str(exc)) from None
+    view = read.case(con, case_id)
+    if view is None:
+        raise EvidenceError(f"no case C{case_id} in the store")
+    return CaseInfo(f"C{case_id}", view, {a.ref: a for a in read.case_ads(con, case_id)})
+
+
+def _scope(
+    con: duckdb.DuckDBPyConnection, subject: str, options: Options
+) -> tuple[CaseInfo | None, list[Group], str]:
+    """The case (if any), the package's ads by network, and the package's title."""
+    head = subject[:1].upper()
+    if head == "C":
+        return _case_scope(con, subject, options)
+    if head != "N":
+        raise EvidenceError(f"{subject}: not a case (C…) or network (N…) id")
+    return _network_scope(con, subject, options)
+
+
+def _case_scope(
+    con: duckdb.DuckDBPyConnection, subject: str, options: Options
+) -> tuple[CaseInfo | None, list[Group], str]:
+    """A case's ads, grouped by the network each is in now (followed networks first)."""
+    case = _case(con, subject)
+    if options.case and _case(con, options.case).ref != case.ref:
+        raise EvidenceError(f"{subject} is a case: --case names another ({options.case})")
+    by_network: dict[str | None, list[read.CaseAd]] = {}
+    for a in case.ads.values():
+        by_network.setdefault(a.network, []).append(a)
+    order = [m.network for m in case.view.members if m.network in by_network]
+    order += [n for n in by_network if n not in order]
+    groups = []
+    for network in order:
+        members = by_network[network]
+        view = read.network(con, network, ads_limit=None) if network else None
+        kept = [a for a in members if _in_window(a.date, options)]
+        outside: list[read.AdRow] = []
+        if view is not None and options.mask_outside_case:
+            outside = [a for a in view.ads.items if a.ref not in case.ads]
+        groups.append(
+            Group(
+                network,
+                view,
+                _details(con, [(a.source, a.id) for a in kept]),
+                outside,
+                sorted(a.ref for a in members if a not in kept),
+            )
+        )
+    if not case.ads:
+        raise EvidenceError(f"case {case.ref} holds no ad: nothing to package")
+    return case, groups, f"case {case.ref}: {case.view.case.name}"
+
+
+def _network_scope(
+    con: duckdb.DuckDBPyConnection, subject: str, options: Options
+) -> tuple[CaseInfo | None, list[Group], str]:
+    """A network's ads (with a case to mask outside of: only those in the case)."""
+    case: CaseInfo | None = None
+    if options.case:
+        if not options.mask_outside_case:
+            raise EvidenceError("--case goes with --mask-outside-case (for a case's package give its C… id)")
+        case = _case(con, options.case)
+    elif options.mask_outside_case:
+        raise EvidenceError(
+            "--mask-outside-case needs a case: give --case C… (the case whose ads are inside), "
+            "or export the case itself"
+        )
+    view = read.network(con, subject, ads_limit=None)
+    if view is None:
+        raise EvidenceError(f"no network {subject} in the store")
+    every = list(view.ads.items)
+    chosen = every if case is None else [a for a in every if a.ref in case.ads]
+    if not chosen:
+        raise EvidenceError(f"network {view.network} has no ad in case {case.ref if case else ''}")
+    kept = [a for a in chosen if _in_window(a.date, options)]
+    dropped = [a.ref for a in chosen if a not in kept]
+    outside = [a for a in every if a not in chosen] if options.mask_outside_case else []
+    group = Group(view.network, view, _details(con, [(a.source, a.id) for a in kept]), outside, dropped)
+    return case, [group], f"network {view.network}"
+
+
+def _details(con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, str]]) -> list[read.AdDetail]:
+    return [d for d in (read.ad_detail(con, s, i) for s, i in keys) if d is not None]
+
+
+def _masker(con: duckdb.DuckDBPyConnection, groups: Sequence[Group], *, also_inside: set[str]) -> Masker:
+    """Inside: every phone, e-mail, handle and name read from any version of the package's ads.
+    Around them: those of every ad of the package's networks, and what the networks' views name
+    (identifiers, hubs, persons' names, decisions' hub values)."""
+    kinds = list(MASK_KINDS)
+    keys = [[d.source, d.id] for g in groups for d in g.details]
+    inside = con.execute(
+        """
+        SELECT DISTINCT e.kind, e.value FROM extractions e
+        JOIN (SELECT k[1] AS source, k[2] AS id FROM (SELECT unnest(CAST(? AS VARCHAR[][])) AS k)) p
+          ON p.source = e.source AND p.id = e.ad_id
+        WHERE e.kind IN (SELECT unnest(CAST(? AS VARCHAR[])))
+        """,
+        [keys, kinds],
+    ).fetchall()
+    networks = sorted({g.network for g in groups if g.network})
+    around = con.execute(
+        """
+        SELECT DISTINCT e.kind, e.value FROM extractions e
+        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
+        WHERE l.network IN (SELECT unnest(CAST(? AS VARCHAR[])))
+          AND e.kind IN (SELECT unnest(CAST(? AS VARCHAR[])))
+        """,
+        [networks, kinds],
+    ).fetchall()
+    candidates: set[tuple[str, str]] = {(str(k), str(v)) for k, v in around}
+    outside_refs: set[str] = set()
+    for g in groups:
+        outside_refs |= {a.ref for a in g.outside}
+        if g.view is None:
+            continue
+        candidates |= {(i.kind, i.value) for i in g.view.identifiers}
+        candidates |= {(k, v) for k, v, *_ in g.view.hubs}
+        candidates |= {("name", n) for _, _, names in g.view.persons for n in names}
+        for dec in g.view.decisions:
+            if dec.hub_kind and dec.hub_value:
+                candidates.add((dec.hub_kind, dec.hub_value))
+            outside_refs |= set(dec.side_a) | set(dec.side_b)
+        outside_refs |= {label.ad for label in g.view.labels}
+    return Masker(
+        {(str(k), str(v)) for k, v in inside},
+        candidates,
+        {f"{d.source}:{d.id}" for g in groups for d in g.details} | also_inside,
+        outside_refs,
+    )
+
+
+def _masked_view(view: read.NetworkView, masker: Masker) -> read.NetworkView:
+    """The network as the package shows it: every outside value and ad by its token."""
+    return dataclasses.replace(
+        view,
+        persons=tuple((p, n, tuple(masker.text(x) for x in names)) for p, n, names in view.persons),
+        identifiers=tuple(dataclasses.replace(i, value=masker.text(i.value)) for i in view.identifiers),
+        evidence=tuple(
+            (k, masker.text(v), n, masker.text(det) if det else det) for k, v, n, det in view.evidence
+        ),
+        hubs=tuple((k, masker.text(v), n, co, by) for k, v, n, co, by in view.hubs),
+        decisions=tuple(masker.scrub(x) for x in view.decisions),
+        labels=tuple(masker.scrub(x) for x in view.labels),
+        ads=dataclasses.replace(view.ads, items=()),  # the package's ads are its details
+    )
+
+
 def _build(
     con: duckdb.DuckDBPyConnection,
     store_file: Path,
-    view: read.NetworkView,
+    title: str,
+    case: CaseInfo | None,
+    groups: list[Group],
     bag_dir: Path,
     key: EvidenceKey,
     user: str,
@@ -255,19 +482,15 @@ def _build(
     exported_at: datetime,
     schema_version: int | None,
     say: Callable[[str], None],
-) -> tuple[Any, ...]:
-    network = view.network
+) -> Built:
     redacted: list[str] = []
-    all_ads = list(view.ads.items)
-    kept_rows = [a for a in all_ads if _in_window(a.date, options)]
-    dropped = [a for a in all_ads if a not in kept_rows]
+    details = [d for g in groups for d in g.details]
+    dropped = [r for g in groups for r in g.dropped]
     if options.since or options.until:
         window = f"{_iso(options.since) or '…'} to {_iso(options.until) or '…'}"
-        redacted.append(
-            f"{len(dropped):,} of {len(all_ads):,} ads dropped: dated outside {window} or undated"
-        )
-    say(f"reading {len(kept_rows):,} ads of {network}")
-    details = [d for d in (read.ad_detail(con, a.source, a.id) for a in kept_rows) if d is not None]
+        total = len(details) + len(dropped)
+        redacted.append(f"{len(dropped):,} of {total:,} ads dropped: dated outside {window} or undated")
+    say(f"reading {len(details):,} ads of {title}")
     refs = {f"{d.source}:{d.id}" for d in details}
     # Never in a package, whatever the options (issue 15, `threadline.store.hashlists`): an image
     # matching a hash list of known abuse material leaves no trace but a count (not even its hash,
@@ -277,12 +500,29 @@ def _build(
     matched = {sha for sha, why in hidden.items() if why == HASH_LIST}
     left_out: dict[tuple[str, str, int], int] = {}
     if matched:
-        details, left_out = _without_images(details, matched)
-        view = dataclasses.replace(
-            view,
-            evidence=tuple(e for e in view.evidence if not _names_any(e[1], matched)),
-            hubs=tuple(h for h in view.hubs if not _names_any(h[1], matched)),
-        )
+        for g in groups:
+            g.details, lost = _without_images(g.details, matched)
+            left_out.update(lost)
+            if g.view is not None:
+                g.view = dataclasses.replace(
+                    g.view,
+                    evidence=tuple(e for e in g.view.evidence if not _names_any(e[1], matched)),
+                    hubs=tuple(h for h in g.view.hubs if not _names_any(h[1], matched)),
+                )
+        details = [d for g in groups for d in g.details]
+    masker: Masker | None = None
+    if options.mask_outside_case:
+        assert case is not None  # _scope refuses masking without a case
+        masker = _masker(con, groups, also_inside=set(dropped))
+        redacted.append(masker.summary(f"case {case.ref}"))
+    scrub: Callable[[Any], Any] = masker.scrub if masker else (lambda x: x)
+    for g in groups:
+        if g.view is not None and masker is not None:
+            g.view = _masked_view(g.view, masker)
+            g.stubs = [masker.ref(a.ref) for a in g.outside]
+    networks = [g.network for g in groups if g.network]
+    subject = case.ref if case is not None and title.startswith("case") else networks[0]
+    case_package = case is not None and subject == case.ref
 
     data = bag_dir  # bagit moves everything here into data/ when the bag is made
     # -- ads, extractions -------------------------------------------------------------------
@@ -334,35 +574,111 @@ def _build(
         for d in details
     ]
     _tables(data, "links", link_rows, ["ad", "source", "id", "network", "person"])
+    if masker is not None:
+        stub_rows = [
+            {"ad": masker.ref(a.ref), "network": g.network, "person": a.person}
+            for g in groups
+            for a in g.outside
+        ]
+        _tables(data, "outside_case", stub_rows, ["ad", "network", "person"])
     evidence_rows = [
-        {"network": network, "kind": k, "value": v, "ads": n, "detail": det} for k, v, n, det in view.evidence
+        {"network": g.network, "kind": k, "value": v, "ads": n, "detail": det}
+        for g in groups
+        if g.view is not None
+        for k, v, n, det in g.view.evidence
     ]
     _tables(data, "link_evidence", evidence_rows, ["network", "kind", "value", "ads", "detail"])
+    from threadline.extract.lexicon import default_lexicon
     from threadline.score.scorer import iter_ad_scores, reasons
+    from threadline.score.weights import load_weights
 
-    score_rows = [
-        {"ad": f"{r['source']}:{r['id']}", **r}
-        for r in iter_ad_scores(con, network=network)
-        if r["network"] == network and f"{r['source']}:{r['id']}" in refs
-    ]
+    weights, lexicon = load_weights(), default_lexicon()
+    for g in groups:
+        if g.view is None or g.network is None:
+            continue
+        g.score_rows = [
+            scrub({"ad": f"{r['source']}:{r['id']}", **r})
+            for r in iter_ad_scores(con, network=g.network)
+            if r["network"] == g.network and f"{r['source']}:{r['id']}" in refs
+        ]
+        parts = list(g.view.score.parts) if g.view.score else []
+        net_reasons = reasons(parts, weights, lexicon) if parts else []
+        for r, p in zip(net_reasons, sorted(parts, key=lambda p: (-p[4], p[1])), strict=True):
+            r["value"], r["detail"] = p[2], p[3]
+            r["source"] = _reason_source(p[0], p[1], weights, lexicon)
+            r["network"] = g.network
+        g.net_reasons = [scrub(r) for r in net_reasons]
+    score_rows = [r for g in groups for r in g.score_rows]
     _tables(
         data, "scores", score_rows, ["ad", "score", "network", "network_score", "model", "reasons", "note"]
     )
-    from threadline.extract.lexicon import default_lexicon
-    from threadline.score.weights import load_weights
-
-    parts = list(view.score.parts) if view.score else []
-    weights, lexicon = load_weights(), default_lexicon()
-    net_reasons = reasons(parts, weights, lexicon) if parts else []
-    for r, p in zip(net_reasons, sorted(parts, key=lambda p: (-p[4], p[1])), strict=True):
-        r["value"], r["detail"] = p[2], p[3]
-        r["source"] = _reason_source(p[0], p[1], weights, lexicon)
-    reason_columns = ["feature", "reason", "value", "detail", "contribution", "level", "source"]
-    _tables(data, "network_score", net_reasons, reason_columns)
-    decision_rows = [asdict(x) for x in view.decisions]
-    label_rows = [asdict(x) for x in view.labels]
+    reason_columns = ["feature", "reason", "value", "detail", "contribution", "level", "source", "network"]
+    _tables(data, "network_score", [r for g in groups for r in g.net_reasons], reason_columns)
+    decisions: dict[int, Any] = {}
+    labels: dict[int, Any] = {}
+    for g in groups:
+        if g.view is not None:
+            decisions.update((x.decision_id, x) for x in g.view.decisions)
+            labels.update((x.label_id, x) for x in g.view.labels)
+    decision_rows = [{"ref": x.ref, **asdict(x)} for _, x in sorted(decisions.items())]
+    label_rows = [{"ref": x.ref, **asdict(x)} for _, x in sorted(labels.items())]
     (data / "decisions.jsonl").write_text(_jsonl(decision_rows), encoding="utf-8")
     (data / "labels.jsonl").write_text(_jsonl(label_rows), encoding="utf-8")
+
+    # -- the case ----------------------------------------------------------------------------
+    case_record: dict[str, Any] | None = None
+    if case is not None and case_package:
+        c = case.view.case
+        case_record = {
+            "case": case.ref,
+            "name": c.name,
+            "status": c.status,
+            "tags": list(c.tags),
+            "created_by": c.created_by,
+            "created_at": c.created_at,
+            "analysts": list(c.analysts),
+            "ads": c.ads,
+            "networks": [
+                {
+                    "network": m.network,
+                    "followed": m.followed,
+                    "ads_in_case": m.ads,
+                    "ads_in_network": m.network_ads,
+                }
+                for m in case.view.members
+            ],
+            "notes": [
+                {"note": n.note_id, "author": n.author, "written_at": n.at, "body": scrub(n.body)}
+                for n in case.view.notes
+            ],
+            "notices": [
+                {"at": n.at, "network": n.network, "ads": n.ads, "text": scrub(n.text)}
+                for n in case.view.notices
+            ],
+        }
+        (data / "case.json").write_text(
+            json.dumps(case_record, ensure_ascii=False, indent=1, default=_json_default) + "\n",
+            encoding="utf-8",
+        )
+        member_rows = [
+            {
+                "ad": a.ref,
+                "source": a.source,
+                "id": a.id,
+                "network": a.network,
+                "via": a.via,
+                "added_by": a.added_by,
+                "added_at": a.added_at,
+                "in_package": a.ref in refs,
+            }
+            for a in sorted(case.ads.values(), key=lambda a: (a.network or "", a.source, a.id))
+        ]
+        _tables(
+            data,
+            "case_members",
+            member_rows,
+            ["ad", "source", "id", "network", "via", "added_by", "added_at", "in_package"],
+        )
 
     # -- images ----------------------------------------------------------------------------
     images_dir = data / "images"
@@ -381,6 +697,7 @@ def _build(
     image_rows: list[dict[str, Any]] = []
     image_files: dict[str, str] = {}  # sha -> path inside the bag (report links)
     missing = 0
+    unblurred: dict[str, int] = {}
     say(f"copying {len(originals):,} images")
     for sha, paths in sorted(originals.items()):
         raw = next((b for p in paths if (b := kept_images.image_bytes(store_file, sha, p)) is not None), None)
@@ -397,8 +714,9 @@ def _build(
                 name = f"{sha}.blurred.png"
                 (images_dir / name).write_bytes(_blur(raw))
                 row |= {"file": f"data/images/{name}", "blurred": True}
-            except Exception:  # not an image Pillow decodes: withheld, never sent unblurred
-                row |= {"file": None, "withheld": "could not be blurred"}
+            except Unblurrable as exc:  # withheld, never sent unblurred
+                row |= {"file": None, "withheld": f"could not be blurred: {exc}"}
+                unblurred[str(exc)] = unblurred.get(str(exc), 0) + 1
         else:
             name = f"{sha}.{_EXT.get(kept_images.media_type(raw), 'bin')}"
             (images_dir / name).write_bytes(raw)
@@ -409,6 +727,8 @@ def _build(
     _tables(data, "images", image_rows, ["sha256", "file", "blurred", "withheld", "original_paths"])
     if options.blur_images:
         redacted.append(f"every image blurred ({len(image_files):,} files; the store keeps the originals)")
+    for reason, n in sorted(unblurred.items()):
+        redacted.append(f"{n:,} images withheld: could not be blurred ({reason})")
     if withheld:
         redacted.append(
             f"{len(withheld):,} images withheld: carried by an ad that states an age under 18 "
@@ -426,7 +746,7 @@ def _build(
         )
 
     # -- the graph -------------------------------------------------------------------------
-    graph = _graph(view, details)
+    graph = _graph(groups, case, masker)
     (data / "network.graphml").write_text(graphml(graph), encoding="utf-8")
     (data / "i2_entities.csv").write_text(i2_entities_csv(graph), encoding="utf-8", newline="")
     (data / "i2_links.csv").write_text(i2_links_csv(graph), encoding="utf-8", newline="")
@@ -435,12 +755,18 @@ def _build(
     (data / "method_figures.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
     # -- the bag ---------------------------------------------------------------------------
+    if case is None:
+        case_line = "none (a network package)"
+    elif subject == case.ref:
+        case_line = f"{case.ref} ({case.view.case.name}; {case.view.case.status})"
+    else:
+        case_line = f"{case.ref} ({case.view.case.name}): only the network's ads in it"
     info = {
         "Source-Organization": "Threadline installation",
-        "External-Description": f"Evidence package of network {network} ({len(details):,} ads)",
-        "External-Identifier": network,
-        "Network": network,
-        "Case": "none (a network package)",
+        "External-Description": f"Evidence package of {title} ({len(details):,} ads)",
+        "External-Identifier": subject,
+        "Network": ", ".join(networks) or "none (no ad linked yet)",
+        "Case": case_line,
         "Export-Time": _iso(exported_at),
         "Exported-By": user,
         "Store": str(store_file.resolve()),
@@ -451,6 +777,9 @@ def _build(
         "Signature-Namespace": NAMESPACE,
         "Redaction": "; ".join(redacted) or "none",
     }
+    if case is not None and case_package:
+        info["Case-Name"] = case.view.case.name
+        info["Case-Status"] = case.view.case.status
     say("hashing the payload")
     bagit.make_bag(str(bag_dir), info, processes=1, checksums=["sha256"])
 
@@ -458,17 +787,17 @@ def _build(
 
     say("writing the report")
     html = render_html(
-        view=view,
-        details=details,
-        score_rows=score_rows,
-        net_reasons=net_reasons,
+        title=title,
+        case=case_record,
+        groups=groups,
         image_files=image_files,
         image_rows=image_rows,
         info=info,
         redacted=redacted,
+        masked=masker is not None,
         figures=figures,
         figures_sha=figures_sha,
-        dropped=[a.ref for a in dropped],
+        dropped=dropped,
     )
     (bag_dir / "report.html").write_text(html, encoding="utf-8")
     if options.pdf:
@@ -479,15 +808,17 @@ def _build(
     tagmanifest = (bag_dir / "tagmanifest-sha256.txt").read_bytes()
     (bag_dir / SIGNATURE).write_text(key.sign(tagmanifest), encoding="ascii")
     files = [p for p in bag_dir.rglob("*") if p.is_file()]
-    return (
+    masked = {**masker.counts, "ad": len(masker.refs)} if masker is not None else {}
+    return Built(
         bag_dir,
-        network,
+        subject,
         len(details),
         len(image_files),
         len(files),
         sum(p.stat().st_size for p in files),
         key.fingerprint,
         tuple(redacted),
+        masked,
     )
 
 
@@ -559,62 +890,89 @@ def _states_a_minor(detail: read.AdDetail) -> bool:
     return False
 
 
-def _graph(view: read.NetworkView, details: Sequence[read.AdDetail]) -> Graph:
+def _graph(groups: Sequence[Group], case: CaseInfo | None, masker: Masker | None) -> Graph:
+    """The package as one graph: its networks, their persons, the package's ads with the
+    identifiers and images they carry; a case package's case, its ads tied to it; with masking,
+    the networks' ads outside the case as stubs tied to their persons."""
     graph = Graph()
-    net = view.network
-    summary = view.summary
-    graph.node(
-        Node(
-            net,
-            "Network",
-            f"Network {net}",
-            {
-                "ads": str(len(details)),
-                "score": f"{summary.score:.4f}" if summary else "",
-                "first_seen": str(_iso(summary.first_date) or "") if summary else "",
-                "last_seen": str(_iso(summary.last_date) or "") if summary else "",
-            },
-        )
-    )
-    for person, n, names in view.persons:
-        graph.node(Node(person, "Person", f"{person} ({', '.join(names) or 'no name'})", {"ads": str(n)}))
-        graph.edge(Edge(person, net, "part of"))
-    seen_ids = {(i.kind, i.value): i for i in view.identifiers}
-    for d in details:
-        ref = f"{d.source}:{d.id}"
+    text = masker.text if masker is not None else (lambda s: s)
+    if case is not None:
+        c = case.view.case
         graph.node(
             Node(
-                ref,
-                "Ad",
-                ref,
-                {
-                    "date": str(_iso(d.latest.posted_at or d.latest.captured_at) or ""),
-                    "place": d.place or d.latest.location or "",
-                    "url": d.latest.url or "",
-                },
+                case.ref,
+                "Case",
+                f"Case {case.ref}: {c.name}",
+                {"status": c.status, "tags": ", ".join(c.tags), "analysts": ", ".join(c.analysts)},
             )
         )
-        if d.person:
-            graph.edge(Edge(ref, d.person, "member of"))
-        carried = {(e.kind, e.value) for e in d.extracted if e.kind in ("phone", "email", "handle")}
-        for kind, value in sorted(carried):
-            node_id = f"{kind}:{value}"
-            ident = seen_ids.get((kind, value))
+    for g in groups:
+        view = g.view
+        net = g.network
+        if view is not None and net is not None:
+            summary = view.summary
             graph.node(
                 Node(
-                    node_id,
-                    kind.capitalize(),
-                    value,
+                    net,
+                    "Network",
+                    f"Network {net}",
                     {
-                        "first_seen": str(_iso(ident.first_seen) or "") if ident else "",
-                        "last_seen": str(_iso(ident.last_seen) or "") if ident else "",
-                        "ads": str(ident.ads) if ident else "",
+                        "ads": str(len(g.details)),
+                        "score": f"{summary.score:.4f}" if summary else "",
+                        "first_seen": str(_iso(summary.first_date) or "") if summary else "",
+                        "last_seen": str(_iso(summary.last_date) or "") if summary else "",
                     },
                 )
             )
-            graph.edge(Edge(ref, node_id, "carries"))
-        for img in d.images:
-            node_id = f"image:{img.sha256}"
-            graph.node(Node(node_id, "Image", f"sha256 {img.sha256[:16]}…"))
-            graph.edge(Edge(ref, node_id, "carries"))
+            if case is not None:
+                graph.edge(Edge(net, case.ref, "in case"))
+            for person, n, names in view.persons:
+                label = f"{person} ({', '.join(text(x) for x in names) or 'no name'})"
+                graph.node(Node(person, "Person", label, {"ads": str(n)}))
+                graph.edge(Edge(person, net, "part of"))
+            for a in g.outside:
+                stub = masker.ref(a.ref) if masker is not None else a.ref
+                graph.node(Node(stub, "Ad", stub, {"outside_case": "yes"}))
+                if a.person:
+                    graph.edge(Edge(stub, a.person, "member of"))
+        seen_ids = {(i.kind, i.value): i for i in view.identifiers} if view is not None else {}
+        for d in g.details:
+            ref = f"{d.source}:{d.id}"
+            graph.node(
+                Node(
+                    ref,
+                    "Ad",
+                    ref,
+                    {
+                        "date": str(_iso(d.latest.posted_at or d.latest.captured_at) or ""),
+                        "place": d.place or d.latest.location or "",
+                        "url": d.latest.url or "",
+                    },
+                )
+            )
+            if d.person:
+                graph.edge(Edge(ref, d.person, "member of"))
+            if case is not None:
+                graph.edge(Edge(ref, case.ref, "in case"))
+            carried = {(e.kind, e.value) for e in d.extracted if e.kind in ("phone", "email", "handle")}
+            for kind, value in sorted(carried):
+                node_id = f"{kind}:{value}"
+                ident = seen_ids.get((kind, value))
+                graph.node(
+                    Node(
+                        node_id,
+                        kind.capitalize(),
+                        value,
+                        {
+                            "first_seen": str(_iso(ident.first_seen) or "") if ident else "",
+                            "last_seen": str(_iso(ident.last_seen) or "") if ident else "",
+                            "ads": str(ident.ads) if ident else "",
+                        },
+                    )
+                )
+                graph.edge(Edge(ref, node_id, "carries"))
+            for img in d.images:
+                node_id = f"image:{img.sha256}"
+                graph.node(Node(node_id, "Image", f"sha256 {img.sha256[:16]}…"))
+                graph.edge(Edge(ref, node_id, "carries"))
     return graph

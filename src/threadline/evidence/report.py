@@ -172,35 +172,50 @@ def timeline(stays: Sequence[read.Stay]) -> Markup:
 
 def render_html(
     *,
-    view: read.NetworkView,
-    details: Sequence[read.AdDetail],
-    score_rows: Sequence[dict[str, Any]],
-    net_reasons: Sequence[dict[str, Any]],
+    title: str,
+    case: dict[str, Any] | None,
+    groups: Sequence[Any],
     image_files: dict[str, str],
     image_rows: Sequence[dict[str, Any]],
     info: dict[str, str],
     redacted: Sequence[str],
+    masked: bool,
     figures: dict[str, Any],
     figures_sha: str,
     dropped: Sequence[str],
 ) -> str:
-    scores = {r["ad"]: r for r in score_rows}
-    ads = sorted(
-        (_ad_view(d, image_files, scores.get(f"{d.source}:{d.id}")) for d in details),
-        key=lambda a: (a["d"].latest.posted_at or a["d"].latest.captured_at or datetime.min, a["ref"]),
-    )
-    phones = [i for i in view.identifiers if i.kind == "phone"]
+    """The report of a network package (``case`` None: one group) or of a case package (the
+    case's record, as ``data/case.json`` holds it, and its ads by network, one group each)."""
+    shown = []
+    for g in groups:
+        scores = {r["ad"]: r for r in g.score_rows}
+        ads = sorted(
+            (_ad_view(d, image_files, scores.get(f"{d.source}:{d.id}")) for d in g.details),
+            key=lambda a: (a["d"].latest.posted_at or a["d"].latest.captured_at or datetime.min, a["ref"]),
+        )
+        view = g.view
+        shown.append(
+            {
+                "network": g.network,
+                "view": view,
+                "summary": view.summary if view is not None else None,
+                "ads": ads,
+                "phones": [i for i in view.identifiers if i.kind == "phone"] if view is not None else [],
+                "itinerary_map": itinerary_map(view.itinerary, _coordinates(g.details)) if view else "",
+                "timeline": timeline(view.itinerary) if view is not None else "",
+                "net_reasons": g.net_reasons,
+                "stubs": g.stubs,
+                "dropped": g.dropped,
+            }
+        )
     return _ENV.get_template("report.html").render(
-        view=view,
-        itinerary_map=itinerary_map(view.itinerary, _coordinates(details)),
-        timeline=timeline(view.itinerary),
-        summary=view.summary,
-        ads=ads,
-        phones=phones,
-        identifiers=view.identifiers,
-        net_reasons=net_reasons,
+        title=title,
+        case=case,
+        groups=shown,
+        n_ads=sum(len(g["ads"]) for g in shown),
         info=info,
         redacted=redacted,
+        masked=masked,
         figures=figures_text(figures),
         figures_json=json.dumps(figures, indent=1, sort_keys=True),
         figures_sha=figures_sha,

@@ -457,15 +457,33 @@ async def evidence_package(
     network_id: Annotated[str, Path(max_length=40)],
     blur_images: bool = False,
     pdf: bool = True,
+    mask_outside_case: bool = False,
+    case: Annotated[str | None, Query(max_length=24, description="With mask_outside_case: C….")] = None,
 ) -> Response:
     """The network's evidence package (`threadline.evidence.package`), signed with the
-    installation's evidence key, as a zip of the bag; audited with the caller as the exporter."""
-    return await evidence_act(request, network_id, blur_images=blur_images, pdf=pdf)
+    installation's evidence key, as a zip of the bag; audited with the caller as the exporter.
+    ``mask_outside_case`` with ``case``: only the network's ads in that case, what only other ads
+    carry masked."""
+    if not network_id.strip().upper().startswith("N"):
+        raise HTTPException(422, f"{network_id[:40]}: not a network id (N…); a case's is under /cases")
+    return await evidence_act(
+        request, network_id, blur_images=blur_images, pdf=pdf, mask_outside_case=mask_outside_case, case=case
+    )
 
 
-async def evidence_act(request: Request, network_id: str, *, blur_images: bool, pdf: bool) -> Response:
-    """Build the package in a temporary folder, zip it, answer it (the API's route and the
-    network page's button)."""
+async def evidence_act(
+    request: Request,
+    subject: str,
+    *,
+    blur_images: bool,
+    pdf: bool,
+    mask_outside_case: bool = False,
+    case: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Response:
+    """Build the package of ``subject`` (a network N… or a case C…) in a temporary folder, zip
+    it, answer it (the API's routes and the network and case pages' buttons)."""
     import io
     import tempfile
     import zipfile
@@ -491,16 +509,24 @@ async def evidence_act(request: Request, network_id: str, *, blur_images: bool, 
                 built = build(
                     cur,
                     ctx.store.path,
-                    network_id,
+                    subject,
                     FilePath(tmp) / "package",
                     key=key,
                     user=f"{who.name} ({who.actor.kind}, from {who.actor.origin})",
-                    options=Options(blur_images=blur_images, pdf=pdf),
+                    options=Options(
+                        blur_images=blur_images,
+                        pdf=pdf,
+                        mask_outside_case=mask_outside_case,
+                        case=case,
+                        since=since,
+                        until=until,
+                    ),
                     schema_version=current_version(cur),
                 )
             except EvidenceError as exc:
-                raise HTTPException(404 if str(exc).startswith("no network") else 422, str(exc)) from None
-            name = f"evidence-{built.network}"
+                missing = str(exc).startswith(("no network", "no case"))
+                raise HTTPException(404 if missing else 422, str(exc)) from None
+            name = f"evidence-{built.subject}"
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
                 for path in sorted(built.path.rglob("*")):
@@ -510,10 +536,14 @@ async def evidence_act(request: Request, network_id: str, *, blur_images: bool, 
             ctx,
             who,
             "export evidence",
-            built.network,
+            built.subject,
             ads=built.ads,
             images=built.images,
             blur_images=blur_images or None,
+            mask_outside_case=(case or built.subject) if mask_outside_case else None,
+            masked=built.masked or None,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
             key=built.fingerprint,
         )
         return Response(

@@ -13,6 +13,7 @@ Notes are markdown as the analyst typed it, shown through markdown-it with raw H
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -266,6 +267,43 @@ async def case_assign(request: Request, ref: CaseRef, body: AssignBody) -> Any:
     return await assign_act(request, ref, body.analyst)
 
 
+@guarded(
+    router,
+    "POST",
+    "/api/v1/cases/{ref}/evidence",
+    Action.EXPORT_EVIDENCE,
+    summary="A case's signed evidence package (a zipped BagIt bag)",
+)
+async def case_evidence(
+    request: Request,
+    ref: CaseRef,
+    blur_images: bool = False,
+    pdf: bool = True,
+    mask_outside_case: bool = False,
+    since: Annotated[datetime | None, Query(description="Drop ads dated before (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Drop ads dated after (ISO 8601).")] = None,
+) -> Response:
+    """The case's evidence package (its ads by network, its name, status, tags, analysts, notes),
+    signed with the installation's evidence key, as a zip of the bag; audited with the caller as
+    the exporter. ``mask_outside_case``: what only ads outside the case carry is masked."""
+    from threadline.serve._api import evidence_act
+
+    return await evidence_act(
+        request,
+        f"C{_case_id(ref)}",
+        blur_images=blur_images,
+        pdf=pdf,
+        mask_outside_case=mask_outside_case,
+        since=_utc(since),
+        until=_utc(until),
+    )
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    """A time typed without an offset is UTC."""
+    return None if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC))
+
+
 # -- the pages -----------------------------------------------------------------------------------
 
 
@@ -399,6 +437,34 @@ async def case_remove_page(request: Request, ref: str) -> Response:
     except HTTPException as exc:
         return _back(ref, problem=str(exc.detail))
     return _back(ref, done=f"removed {_ads(sum(done['removed'].values()))}")
+
+
+@_page("POST", "/cases/{ref}/evidence", Action.EXPORT_EVIDENCE)
+async def case_evidence_page(request: Request, ref: str) -> Response:
+    """The case's signed evidence package as a zip download, with the form's redaction options
+    (audited, as the signed-in user); a bad date comes back to the case page."""
+    from threadline.serve._api import evidence_act
+
+    pairs = await _form(request)
+    window: dict[str, datetime | None] = {}
+    for name in ("since", "until"):
+        typed = _pick(pairs, name)
+        try:
+            at = _utc(datetime.fromisoformat(typed)) if typed else None
+        except ValueError:
+            return _back(ref, problem=f"{name}: not a date (YYYY-MM-DD): {typed[:40]}")
+        if at is not None and name == "until" and len(typed) == 10:  # a day: to its end
+            at += timedelta(days=1, microseconds=-1)
+        window[name] = at
+    return await evidence_act(
+        request,
+        f"C{_case_id(ref[:24])}",
+        blur_images=_pick(pairs, "blur") == "1",
+        pdf=_pick(pairs, "no_pdf") != "1",
+        mask_outside_case=_pick(pairs, "mask") == "1",
+        since=window["since"],
+        until=window["until"],
+    )
 
 
 @_page("POST", "/cases/add", Action.CASE)

@@ -569,11 +569,22 @@ async def network_label(request: Request, network_id: str) -> Response:
 
 @page("POST", "/networks/{network_id}/evidence", Action.EXPORT_EVIDENCE)
 async def network_evidence_package(request: Request, network_id: str) -> Response:
-    """The network's signed evidence package as a zip download (audited, as the signed-in user)."""
+    """The network's signed evidence package as a zip download (audited, as the signed-in user);
+    with a case chosen, only the network's ads in it, what only other ads carry masked."""
     from threadline.serve._api import evidence_act
 
+    if not network_id.strip().upper().startswith("N"):
+        raise HTTPException(404, f"no network {network_id[:40]}")
     form = await _form(request)
-    return await evidence_act(request, network_id, blur_images=form.get("blur") == "1", pdf=True)
+    case = (form.get("mask_case") or "").strip()[:24] or None
+    return await evidence_act(
+        request,
+        network_id,
+        blur_images=form.get("blur") == "1",
+        pdf=True,
+        mask_outside_case=case is not None,
+        case=case,
+    )
 
 
 @page("POST", "/networks/{network_id}/separate", Action.SEPARATE)
