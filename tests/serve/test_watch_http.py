@@ -232,6 +232,12 @@ def test_an_entrys_case_is_an_open_case_and_the_case_shows_its_alerts(served: Se
         for wrong, said in (("C999", "no case C999"), (closed, "closed"), ("N12", "not a case")):
             refused = add(["(646) 555-0121"], wrong)
             assert refused.status_code == 422 and said in refused.json()["detail"], refused.text
+        # The watchlist's form offers the open cases only, and checks what it is sent as the API does.
+        page = ana.get("/watchlist").text
+        assert f'<option value="{mine}">' in page and f'<option value="{closed}">' not in page
+        form = {"csrf_token": csrf, "kind": "identifiers", "values": "(646) 555-0121", "case": closed}
+        posted = ana.post("/watchlist", data=form)
+        assert posted.status_code == 422 and "is closed" in posted.text
         assert len(ana.get("/api/v1/watchlist").json()["items"]) == before
 
         # Given in any case (c4 for C4), kept as the case's id and shown so.

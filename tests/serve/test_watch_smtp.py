@@ -70,7 +70,8 @@ class Mailbox:
 def mail_server(box: Mailbox) -> Iterator[int]:
     """A real SMTP server on loopback for the block; its port."""
     port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    # ready_timeout: how long start() may wait for it to answer, a cap on a loaded machine.
+    controller = Controller(box, hostname="127.0.0.1", port=port, ready_timeout=60.0)
     controller.start()
     try:
         yield port
