@@ -154,8 +154,8 @@ class Context:
         deliverer = Actor(os_actor().name, "os-user", "server")
 
         def audit_deliveries(con: duckdb.DuckDBPyConnection, entries: AuditEntries) -> None:
-            with self.books:  # the writer's job appends as an act does (see the class)
-                audit.append_many(con, [audit.Record(deliverer, *e) for e in entries], path=self.store.path)
+            # In the writer's job, which holds ``books`` for its whole transaction, as an act does.
+            audit.append_many(con, [audit.Record(deliverer, *e) for e in entries], path=self.store.path)
 
         # Alerts go out from a thread of their own: a webhook that hangs or refuses never holds
         # up the writer (an ingest), which only records each outcome, and audits each attempt.
@@ -167,6 +167,7 @@ class Context:
             retry=self.settings.alert_retry,
             attempts=self.settings.alert_attempts,
             audit=audit_deliveries,
+            books=self.books,
         )
         self._deliverer.start()
 

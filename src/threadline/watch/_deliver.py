@@ -32,6 +32,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -212,7 +213,7 @@ AUDIT_ACTION = "deliver alert"
 class Deliverer:
     """The server's delivery thread: every ``poll`` seconds, send the deliveries that are due
     (read on its own cursor), then give their outcomes to ``record`` (a writer job), which hands
-    one audit entry per attempt to ``audit`` in the same transaction."""
+    one audit entry per attempt to ``audit`` in the same transaction, holding ``books``."""
 
     def __init__(
         self,
@@ -224,9 +225,14 @@ class Deliverer:
         retry: float = 5.0,
         attempts: int = 8,
         audit: Callable[[duckdb.DuckDBPyConnection, AuditEntries], None] | None = None,
+        books: AbstractContextManager[Any] | None = None,
     ) -> None:
         self._cursor = cursor
         self._audit = audit
+        # Held around the whole transaction that records outcomes and appends their audit
+        # entries (a server's ``books``): another append starting before this one commits would
+        # change the audit's head row under it, and DuckDB refuses the second of the two.
+        self._books = books if books is not None else nullcontext()
         self._record = record
         self.workspace_url = workspace_url
         self.poll = poll
@@ -294,7 +300,7 @@ class Deliverer:
         def job(con: duckdb.DuckDBPyConnection) -> None:
             now = utc_now()
             try:
-                with transaction(con):
+                with self._books, transaction(con):
                     entries: AuditEntries = []
                     for o in outcomes:
                         if o.error is None:
