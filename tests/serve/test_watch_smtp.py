@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ipaddress
 import json
 import os
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +70,11 @@ class Mailbox:
 
 
 @contextmanager
-def mail_server(box: Mailbox) -> Iterator[int]:
-    """A real SMTP server on loopback for the block; its port."""
+def mail_server(box: Mailbox, **smtp: Any) -> Iterator[int]:
+    """A real SMTP server on loopback for the block (``smtp``: aiosmtpd's SMTP options); its port."""
     port = free_port()
     # ready_timeout: how long start() may wait for it to answer, a cap on a loaded machine.
-    controller = Controller(box, hostname="127.0.0.1", port=port, ready_timeout=60.0)
+    controller = Controller(box, hostname="127.0.0.1", port=port, ready_timeout=60.0, **smtp)
     controller.start()
     try:
         yield port
@@ -119,11 +122,12 @@ def _push(s: Served, records: list[dict[str, Any]]) -> httpx.Response:
         return c.post("/api/v1/ads", json=records)
 
 
-def _configure_smtp(s: Served, port: int) -> dict[str, Any]:
+def _configure_smtp(s: Served, port: int, *more: str) -> dict[str, Any]:
     """`threadline alerts config` while the server runs: an admin's command, handed to it."""
     done = threadline(
         "alerts",
         "config",
+        *more,
         "--smtp-host",
         "127.0.0.1",
         "--smtp-port",
@@ -295,3 +299,69 @@ def test_a_mail_server_that_hangs_or_refuses_holds_up_no_push_and_is_tried_again
             assert e["status"] == "pending" and e["next_at"]
             assert "451" in e["error"] or "timed out" in e["error"]
         assert all("555" not in e.get("error", "") and "boardT" not in json.dumps(e) for e in audited)
+
+
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    """A server's TLS context with a certificate for 127.0.0.1 that nobody's roots trust."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+def test_starttls_checks_the_mail_servers_certificate(served: Served, tmp_path: Path) -> None:
+    """With --smtp-starttls, a server whose certificate no trusted root signed gets no mail (the
+    standard library's STARTTLS, given no context, would have sent it)."""
+    box = Mailbox()
+    tls = _self_signed(tmp_path)
+    with (
+        mail_server(box, tls_context=tls, require_starttls=True) as port,
+        _signed_in(served) as (ana, csrf),
+    ):
+        assert _configure_smtp(served, port, "--smtp-starttls")["smtp"]["starttls"] is True
+        made = ana.post(
+            "/api/v1/watchlist",
+            json={"kind": "identifiers", "spec": {"values": ["415-555-0191"]}},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert made.status_code == 201, made.text
+        pushed = _push(served, [{"id": "t1", "source": "boardU", "title": "Hi", "body": "call 415 555 0191"}])
+        assert pushed.json()["counts"]["new"] == 1
+        [alert] = [a["alert"] for a in ana.get("/api/v1/alerts").json()["items"] if a["source"] == "boardU"]
+
+        def refused() -> Any:
+            [d] = ana.get(f"/api/v1/alerts/{alert}").json()["deliveries"]
+            return d["attempts"] >= 2 and d
+
+        delivery = _poll(refused)
+        assert delivery["status"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in delivery["last_error"]
+        assert box.got == [] and box.tried == 0  # not even the envelope went out
+    audited = _deliveries_audited(served, alert)
+    assert [e["outcome"] for e in audited[:2]] == ["failed", "failed"]
+    assert "CERTIFICATE_VERIFY_FAILED" in audited[0]["error"]
