@@ -232,3 +232,51 @@ def test_rule_table() -> None:
     assert watch.rule("missing", [], {"photo"})
     assert not watch.rule("search", ["place", "word:new"], {"place"})
     assert watch.rule("search", ["place", "word:new"], {"place", "word:new", "age"})
+
+
+def test_an_entrys_case_is_an_open_case(store: Store) -> None:
+    from threadline.link.cases import create_case, set_status
+
+    con = store.connection
+    open_case = create_case(con, "Rosalind", analyst="tester")
+    closed = create_case(con, "Done with", analyst="tester")
+    set_status(con, closed, "closed")
+    made, _ = watch.add_entry(
+        con, "identifiers", {"values": ["212-555-0181"]}, owner="tester", case_id=f"c{open_case}"
+    )
+    assert (made.case_id, made.case_ref) == (f"C{open_case}", f"C{open_case}")
+    for wrong, said in (
+        ("C99", "no case C99"),
+        (f"C{closed}", "closed"),
+        ("N3", "not a case"),
+        ("7", "bare"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            watch.add_entry(con, "identifiers", {"values": ["212-555-0182"]}, owner="tester", case_id=wrong)
+    assert [e.entry for e in watch.entries(con)] == [made.entry]  # nothing stored for the refused
+    assert watch.case_ref("a case from before cases") is None
+
+
+def test_a_case_has_the_alerts_of_its_entries_and_of_its_ads(store: Store, tmp_path: Path) -> None:
+    from threadline.link.cases import add_ads, create_case
+
+    con = store.connection
+    watched, holding, other = (create_case(con, name, analyst="tester") for name in ("W", "H", "O"))
+    by_case, _ = watch.add_entry(
+        con, "identifiers", {"values": ["212-555-0183"]}, owner="tester", case_id=f"C{watched}"
+    )
+    plain, _ = watch.add_entry(con, "identifiers", {"values": ["212-555-0184"]}, owner="tester")
+    ingest(store, tmp_path, [ad(1, "call 212-555-0183"), ad(2, "call 212-555-0184"), ad(3, "nothing")])
+    add_ads(con, holding, [("boardW", "a2"), ("boardW", "a3")], analyst="tester")
+    add_ads(con, watched, [("boardW", "a1")], analyst="tester")
+
+    def shown(case: int, user: str = "ana") -> tuple[list[tuple[str, int, bool, bool, bool]], int, int]:
+        found, total, unread = watch.case_alerts(con, case, user)
+        return [(c.alert.ad, c.alert.entry, c.by_entry, c.by_ad, c.alert.read) for c in found], total, unread
+
+    assert shown(watched) == ([("boardW:a1", by_case.entry, True, True, False)], 1, 1)
+    assert shown(holding) == ([("boardW:a2", plain.entry, False, True, False)], 1, 1)
+    assert shown(other) == ([], 0, 0)
+    [alert] = watch.case_alerts(con, holding, "ana")[0]
+    watch.mark_read(con, [alert.alert.alert], "ana")
+    assert shown(holding)[1:] == (1, 0) and shown(holding, "ben")[1:] == (1, 1)

@@ -25,11 +25,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import Field
 
-from threadline import read
+from threadline import read, watch
 from threadline.refs import BadRef, parse_ref
 from threadline.serve._api import Limit, Offset, _act, _audit_read, _Body, _keys, _read, to_json
 from threadline.serve._auth import Caller, GuardedRoute, caller, context, guarded
 from threadline.serve._pages import PageRoute, _q, render
+from threadline.serve._watch import PART_NAMES, alert_json
 from threadline.service.roles import Action
 
 __all__ = ["pages", "render_note", "router"]
@@ -225,7 +226,9 @@ async def case_create(request: Request, body: CaseBody) -> Any:
 @guarded(router, "GET", "/api/v1/cases/{ref}", Action.READ, summary="One case")
 async def case_view(request: Request, ref: CaseRef, ads_limit: Limit = 500, ads_offset: Offset = 0) -> Any:
     """Members (networks and single ads), what is new since the caller last opened the case's
-    page, notices, notes (markdown as written), and ``ads``: the ads in the case (a page)."""
+    page, notices, notes (markdown as written), ``ads``: the ads in the case (a page), and
+    ``alerts``: those whose watchlist entry is the case's or whose ad is in it (newest 200, each
+    with ``by_entry``, ``by_ad`` and whether the caller read it)."""
     case_id = _case_id(ref)
 
     def run(cur: duckdb.DuckDBPyConnection, who: Caller) -> Any:
@@ -235,7 +238,13 @@ async def case_view(request: Request, ref: CaseRef, ads_limit: Limit = 500, ads_
         _audit_read(context(request), who, "read case", f"C{case_id}", ads_offset=ads_offset or None)
         ads = read.case_ads(cur, case_id)
         page = {"items": to_json(ads[ads_offset : ads_offset + ads_limit]), "total": len(ads)}
-        return {**to_json(view), "ads": {**page, "offset": ads_offset, "limit": ads_limit}}
+        found, total, unread = watch.case_alerts(cur, case_id, who.name)
+        alerts = {
+            "items": [alert_json(c.alert) | {"by_entry": c.by_entry, "by_ad": c.by_ad} for c in found],
+            "total": total,
+            "unread": unread,
+        }
+        return {**to_json(view), "ads": {**page, "offset": ads_offset, "limit": ads_limit}, "alerts": alerts}
 
     return await _read(request, run)
 
@@ -354,19 +363,26 @@ async def cases_create(request: Request) -> Response:
 @_page("GET", "/cases/{ref}", Action.READ)
 async def case_page(request: Request, ref: str) -> Response:
     """A case: its members (the networks its ads are in, single ads), what is new since the reader
-    last opened it, notices, notes and the form to add one. Opening it is remembered."""
+    last opened it, notices, its alerts (its entries' and its ads'), notes and the form to add one.
+    Opening it is remembered."""
     from threadline.link.cases import opened
 
     case_id = _case_id(ref) if len(ref) <= 24 else 0
     who = caller(request)
 
-    def run(cur: duckdb.DuckDBPyConnection) -> read.CaseView | None:
+    def run(
+        cur: duckdb.DuckDBPyConnection,
+    ) -> tuple[read.CaseView | None, tuple[list[watch.CaseAlert], int, int]]:
         view = read.case(cur, case_id, reader=who.name)
-        if view is not None:
-            _audit_read(context(request), who, "read case", f"C{case_id}")
-        return view
+        if view is None:
+            return None, ([], 0, 0)
+        alerts = watch.case_alerts(cur, case_id, who.name)
+        _audit_read(context(request), who, "read case", f"C{case_id}")
+        return view, alerts
 
-    view = await run_in_threadpool(lambda: run(context(request).cursor()))
+    view, (alerts, alerts_total, alerts_unread) = await run_in_threadpool(
+        lambda: run(context(request).cursor())
+    )
     if view is None:
         raise HTTPException(404, f"no case {ref}")
     # Remembered after the read (this page shows what was new before it was opened), by the
@@ -380,9 +396,27 @@ async def case_page(request: Request, ref: str) -> Response:
         "case.html",
         view=view,
         notes=[(n, render_note(n.body)) for n in view.notes],
+        alerts=[
+            {
+                "alert": c.alert,
+                "why_here": _why_here(c),
+                "parts": [PART_NAMES.get(p, p) for p in c.alert.parts],
+                "why": [(PART_NAMES.get(w["part"], w["part"]), w["value"]) for w in c.alert.why],
+                "new": view.since is not None and c.alert.raised_at > view.since,
+            }
+            for c in alerts
+        ],
+        alerts_total=alerts_total,
+        alerts_unread=alerts_unread,
         done=done or None,
         problem=problem or None,
     )
+
+
+def _why_here(c: watch.CaseAlert) -> str:
+    if c.by_entry and c.by_ad:
+        return "its entry is this case's, and its ad is in the case"
+    return "its entry is this case's" if c.by_entry else "its ad is in the case"
 
 
 def _ads(n: int) -> str:

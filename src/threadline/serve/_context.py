@@ -146,10 +146,19 @@ class Context:
         self.writer.start()
         self._sweeper = threading.Thread(target=self._sweep, name="threadline-sessions", daemon=True)
         self._sweeper.start()
-        from threadline.watch._deliver import Deliverer
+        from threadline.service import audit
+        from threadline.service._common import os_actor
+        from threadline.watch._deliver import AuditEntries, Deliverer
+
+        # The server itself delivers: its operating-system user, from the server (not a client).
+        deliverer = Actor(os_actor().name, "os-user", "server")
+
+        def audit_deliveries(con: duckdb.DuckDBPyConnection, entries: AuditEntries) -> None:
+            # In the writer's job, which holds ``books`` for its whole transaction, as an act does.
+            audit.append_many(con, [audit.Record(deliverer, *e) for e in entries], path=self.store.path)
 
         # Alerts go out from a thread of their own: a webhook that hangs or refuses never holds
-        # up the writer (an ingest), which only records each outcome.
+        # up the writer (an ingest), which only records each outcome, and audits each attempt.
         self._deliverer = Deliverer(
             self.cursor,
             lambda job: self.writer.submit("record alert deliveries", job),
@@ -157,6 +166,8 @@ class Context:
             poll=self.settings.alert_poll,
             retry=self.settings.alert_retry,
             attempts=self.settings.alert_attempts,
+            audit=audit_deliveries,
+            books=self.books,
         )
         self._deliverer.start()
 

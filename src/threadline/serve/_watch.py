@@ -24,7 +24,15 @@ from threadline.serve._auth import Caller, GuardedRoute, caller, context, guarde
 from threadline.service._common import naive_utc
 from threadline.service.roles import Action
 
-__all__ = ["add_entry_act", "mark_read_act", "remove_entry_act", "router"]
+__all__ = [
+    "PART_NAMES",
+    "add_entry_act",
+    "alert_json",
+    "entry_json",
+    "mark_read_act",
+    "remove_entry_act",
+    "router",
+]
 
 router = APIRouter(route_class=GuardedRoute)
 
@@ -33,9 +41,23 @@ class EntryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["identifiers", "search", "photo", "missing"]
     spec: dict[str, Any] = Field(description="What to watch for (threadline.watch: by kind).")
-    case: Annotated[str | None, Field(default=None, max_length=200)] = None
+    case: Annotated[
+        str | None, Field(default=None, max_length=24, description="An open case it belongs to: C….")
+    ] = None
     note: Annotated[str | None, Field(default=None, max_length=2000)] = None
     expires: datetime | None = None
+
+
+# How a page names each part of an entry that an ad matched.
+PART_NAMES = {
+    "identifier": "identifier",
+    "name": "name or nickname",
+    "age": "age in range",
+    "place": "place",
+    "date": "date",
+    "photo": "photo",
+    "words": "words",
+}
 
 
 class ReadBody(BaseModel):
@@ -47,6 +69,7 @@ def entry_json(e: watch.Entry) -> dict[str, Any]:
     out: dict[str, Any] = to_json(e)
     out["entry"] = e.ref
     out["active"] = e.active
+    out["case"] = e.case_ref
     return out
 
 
@@ -103,7 +126,7 @@ async def add_entry_act(
                 expires_at=None if expires is None else naive_utc(expires),
             )
             detail = who.detail(
-                kind=kind, spec=_audited_spec(made.spec), case=case, note=note, alerts=len(raised)
+                kind=kind, spec=_audited_spec(made.spec), case=made.case_id, note=note, alerts=len(raised)
             )
             audit.append_within(con, who.actor, "watch add", made.ref, detail)
         return made, raised

@@ -11,6 +11,7 @@ body is capped by the server's --max-body before any of it is read).
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -19,45 +20,39 @@ import duckdb
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from threadline import watch
+from threadline import read, watch
 from threadline.serve._auth import caller
 from threadline.serve._pages import _audit_read, _form, _read, multipart, page, render
-from threadline.serve._watch import add_entry_act, mark_read_act, remove_entry_act
+from threadline.serve._watch import PART_NAMES, add_entry_act, mark_read_act, remove_entry_act
 from threadline.service.roles import Action
 
 __all__: list[str] = []
 
+_CASE_PAGE = re.compile(r"/cases/C[0-9]{1,18}")
 _KIND_NAMES = {
     "identifiers": "identifiers",
     "search": "saved search",
     "photo": "photo",
     "missing": "missing person",
 }
-_PART_NAMES = {
-    "identifier": "identifier",
-    "name": "name or nickname",
-    "age": "age in range",
-    "place": "place",
-    "date": "date",
-    "photo": "photo",
-    "words": "words",
-}
 
 
 async def _watchlist_view(
     request: Request, status: int = 200, problem: str | None = None, typed: dict[str, str] | None = None
 ) -> Response:
-    def run(cur: duckdb.DuckDBPyConnection) -> list[watch.Entry]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[watch.Entry], list[read.CaseRow]]:
         found = watch.entries(cur)
+        cases = read.cases(cur, status="open")  # an entry's case is chosen among these
         _audit_read(request, "read watchlist", None)
-        return found
+        return found, cases
 
-    found = await _read(request, run)
+    found, cases = await _read(request, run)
     return render(
         request,
         "watchlist.html",
         status=status,
         entries=found,
+        cases=cases,
         kinds=_KIND_NAMES,
         problem=problem,
         typed=typed or {"kind": "missing"},
@@ -69,8 +64,11 @@ async def _watchlist_view(
 
 @page("GET", "/watchlist", Action.READ)
 async def watchlist_page(request: Request) -> Response:
-    """Every active entry with its owner, case, note, expiry and alerts; a form to add one."""
-    return await _watchlist_view(request)
+    """Every active entry with its owner, case, note, expiry and alerts; a form to add one
+    (``?case=C4``: with that case chosen, as a case's page links here)."""
+    return await _watchlist_view(
+        request, typed={"kind": "missing", "case": request.query_params.get("case", "")[:24]}
+    )
 
 
 def _spec(kind: str, form: dict[str, str], photo: bytes | None) -> dict[str, Any]:
@@ -172,8 +170,8 @@ async def _inbox(request: Request, only: int | None = None) -> Response:
             "alert": a,
             "entry": entries.get(a.entry),
             "kind": _KIND_NAMES.get(a.entry_kind, a.entry_kind),
-            "parts": [_PART_NAMES.get(p, p) for p in a.parts],
-            "why": [(_PART_NAMES.get(w["part"], w["part"]), w["value"]) for w in a.why],
+            "parts": [PART_NAMES.get(p, p) for p in a.parts],
+            "why": [(PART_NAMES.get(w["part"], w["part"]), w["value"]) for w in a.why],
         }
         for a in found
     ]
@@ -213,5 +211,8 @@ async def alerts_mark_read(request: Request) -> Response:
         raise HTTPException(422, "no alert to mark read")
     marked = await mark_read_act(request, refs)
     back = form.get("back", "/alerts")
+    if _CASE_PAGE.fullmatch(back):  # marked on a case's page: back there, saying so
+        said = f"{marked} alert{'' if marked == 1 else 's'} marked read"
+        return RedirectResponse(back + "?" + urlencode({"done": said}), 303)
     back = back if back.startswith("/alerts") and "//" not in back else "/alerts"
     return RedirectResponse(back + ("&" if "?" in back else "?") + urlencode({"marked": marked}), 303)

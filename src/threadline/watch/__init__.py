@@ -5,17 +5,27 @@ mail server.
 * `add_entry`, `remove_entry`, `entries`: the watchlist (`_entries`);
 * matching (`_match`): a join of a batch's values with the entries', run by `Store.write_batch`
   for each batch it stores, and once over the archive for a new entry;
-* `alerts`, `unread_count`, `mark_read`: the inbox (`_alerts`);
+* `alerts`, `unread_count`, `mark_read`: the inbox; `case_alerts`: a case's alerts (`_alerts`);
 * `deliver`: delivery settings and the server's delivery thread (`_deliver`).
 """
 
 from __future__ import annotations
 
-from threadline.watch._alerts import Alert, alert, alerts, mark_read, parse_alert_ref, unread_count
+from threadline.watch._alerts import (
+    Alert,
+    CaseAlert,
+    alert,
+    alerts,
+    case_alerts,
+    mark_read,
+    parse_alert_ref,
+    unread_count,
+)
 from threadline.watch._entries import (
     KINDS,
     Entry,
     add_entry,
+    case_ref,
     entries,
     entry,
     parse_ref,
@@ -27,10 +37,13 @@ from threadline.watch._match import rule
 __all__ = [
     "KINDS",
     "Alert",
+    "CaseAlert",
     "Entry",
     "add_entry",
     "alert",
     "alerts",
+    "case_alerts",
+    "case_ref",
     "entries",
     "entry",
     "mark_read",

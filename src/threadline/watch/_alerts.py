@@ -13,7 +13,16 @@ import duckdb
 from threadline.store._tx import transaction
 from threadline.store.schema import utc_now
 
-__all__ = ["Alert", "alert", "alerts", "mark_read", "parse_alert_ref", "unread_count"]
+__all__ = [
+    "Alert",
+    "CaseAlert",
+    "alert",
+    "alerts",
+    "case_alerts",
+    "mark_read",
+    "parse_alert_ref",
+    "unread_count",
+]
 
 _REF = re.compile(r"[Aa]?(\d{1,18})")
 
@@ -44,6 +53,23 @@ class Alert:
     @property
     def ad(self) -> str:
         return f"{self.source}:{self.id}"
+
+    @property
+    def case_ref(self) -> str | None:
+        """Its entry's case as ``C…`` (None: none, or text from before cases existed)."""
+        from threadline.watch._entries import case_ref
+
+        return case_ref(self.case_id)
+
+
+@dataclass(frozen=True)
+class CaseAlert:
+    """An alert as a case shows it, with why it belongs there: its entry is the case's
+    (``by_entry``), its ad is one of the case's members now (``by_ad``), or both."""
+
+    alert: Alert
+    by_entry: bool
+    by_ad: bool
 
 
 def parse_alert_ref(ref: str) -> int:
@@ -99,6 +125,39 @@ def alerts(
 def alert(con: duckdb.DuckDBPyConnection, number: int, user: str) -> Alert | None:
     rows = con.execute(_SELECT + " WHERE a.alert = ?", [user, number]).fetchall()
     return _alert(rows[0]) if rows else None
+
+
+def case_alerts(
+    con: duckdb.DuckDBPyConnection, case_id: int, user: str, *, limit: int = 200
+) -> tuple[list[CaseAlert], int, int]:
+    """The alerts of case ``case_id``, newest first, with whether ``user`` read each: those whose
+    entry belongs to the case, and those on an ad that is a member of the case now (up to
+    ``limit``); and how many in all, and how many of them ``user`` has not read."""
+    where = """
+        WITH of_case AS (
+            SELECT a.alert, bool_or(e.case_id = ?) AS by_entry, bool_or(m.source IS NOT NULL) AS by_ad
+            FROM alerts a JOIN watch_entries e ON e.entry = a.entry
+            LEFT JOIN case_ads m ON m.case_id = ? AND m.removed_at IS NULL
+                AND m.source = a.source AND m.id = a.id
+            WHERE e.case_id = ? OR m.source IS NOT NULL
+            GROUP BY a.alert
+        )
+    """
+    ref = f"C{case_id}"
+    params = [ref, case_id, ref]
+    rows = con.execute(
+        where
+        + _SELECT.replace("SELECT a.alert,", "SELECT o.by_entry, o.by_ad, a.alert,", 1)
+        + " JOIN of_case o ON o.alert = a.alert ORDER BY a.alert DESC LIMIT ?",
+        [*params, user, limit],
+    ).fetchall()
+    [(total, unread)] = con.execute(
+        where + "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM alert_reads r"
+        " WHERE r.alert = o.alert AND r.user_name = ?)) FROM of_case o",
+        [*params, user],
+    ).fetchall()
+    found = [CaseAlert(_alert(r[2:]), bool(r[0]), bool(r[1])) for r in rows]
+    return found, int(total), int(unread)
 
 
 def unread_count(con: duckdb.DuckDBPyConnection, user: str) -> int:

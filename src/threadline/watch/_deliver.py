@@ -10,7 +10,10 @@ Each alert raised while a channel is configured gets a pending delivery per chan
 transaction that raised it (`_match._queue_deliveries`). The server's `Deliverer` thread sends
 the pending ones, off the writer's thread (an ingest never waits for a webhook), and hands the
 outcome to the writer; a failure is tried again after ``retry * 2**attempts`` seconds (at most an
-hour), up to ``attempts`` times, then marked failed with its last error.
+hour), up to ``attempts`` times, then marked failed with its last error. Every attempt, sent or
+failed, is written to the audit with its outcome (`Deliverer`'s ``audit``), in the transaction that
+records it: the alert's id, its entry's, the channel, the attempt and the error, never an
+identifier (the delivery holds none to give).
 
 A webhook request is ``POST`` JSON ``{"alert", "entry", "raised_at", "path", "url"}`` with the
 headers ``X-Threadline-Timestamp`` (Unix seconds) and ``X-Threadline-Signature:
@@ -25,12 +28,15 @@ import hmac
 import json
 import logging
 import smtplib
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,11 +46,13 @@ from threadline.store._tx import transaction
 from threadline.store.schema import utc_now
 
 __all__ = [
+    "AUDIT_ACTION",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Deliverer",
     "configure",
     "delivery_settings",
+    "mail",
     "payload",
     "sign",
 ]
@@ -149,21 +157,36 @@ def _send_webhook(config: dict[str, Any], body: dict[str, Any]) -> None:
         raise OSError(f"the webhook answered {answer.status_code}")
 
 
-def _send_mail(config: dict[str, Any], body: dict[str, Any]) -> None:
+def mail(config: dict[str, Any], body: dict[str, Any]) -> EmailMessage:
+    """The message an alert is delivered as: its id, its entry's and the link; nothing else."""
     message = EmailMessage()
     message["Subject"] = f"Threadline: new alert {body['alert']}"
     message["From"] = config["sender"]
     message["To"] = ", ".join(config["to"])
+    # A Date and a Message-ID, as RFC 5322 asks (mail servers score or refuse mail without them);
+    # the id's domain is the sender's, so that making one never waits on a DNS lookup.
+    message["Date"] = formatdate(usegmt=True)
+    domain = str(config["sender"]).rpartition("@")[2].strip(" >") or "threadline.invalid"
+    message["Message-ID"] = make_msgid("threadline-alert", domain=domain)
     message.set_content(
         f"A watchlist entry ({body['entry']}) raised the alert {body['alert']} at {body['raised_at']}.\n\n"
         f"Sign in to see it: {body['url']}\n"
     )
+    return message
+
+
+def _send_mail(config: dict[str, Any], body: dict[str, Any]) -> None:
+    message = mail(config, body)
     with smtplib.SMTP(config["host"], int(config.get("port") or 25), timeout=_TIMEOUT) as smtp:
         if config.get("starttls"):
-            smtp.starttls()
+            # The system's trusted roots and the host name checked: smtplib's own default context
+            # (no context given) verifies neither, so STARTTLS alone would not stop an impostor.
+            smtp.starttls(context=ssl.create_default_context())
         if config.get("user"):
             smtp.login(config["user"], config.get("password") or "")
-        smtp.send_message(message)
+        refused = smtp.send_message(message)
+    if refused:  # some recipients refused (all refused raises): tried again for every one
+        raise OSError(f"the mail server refused {len(refused)} of {len(config['to'])} recipients")
 
 
 SENDERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
@@ -175,14 +198,22 @@ SENDERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
 @dataclass(frozen=True)
 class _Outcome:
     alert: int
+    entry: int
     channel: str
     attempts: int
     error: str | None
 
 
+# What the audit receives for each attempt: (action, object, detail), appended by the caller's
+# ``audit`` on the writer's connection, inside the transaction that records the outcomes.
+AuditEntries = list[tuple[str, str | None, dict[str, Any]]]
+AUDIT_ACTION = "deliver alert"
+
+
 class Deliverer:
     """The server's delivery thread: every ``poll`` seconds, send the deliveries that are due
-    (read on its own cursor), then give their outcomes to ``record`` (a writer job)."""
+    (read on its own cursor), then give their outcomes to ``record`` (a writer job), which hands
+    one audit entry per attempt to ``audit`` in the same transaction, holding ``books``."""
 
     def __init__(
         self,
@@ -193,8 +224,15 @@ class Deliverer:
         poll: float = 1.0,
         retry: float = 5.0,
         attempts: int = 8,
+        audit: Callable[[duckdb.DuckDBPyConnection, AuditEntries], None] | None = None,
+        books: AbstractContextManager[Any] | None = None,
     ) -> None:
         self._cursor = cursor
+        self._audit = audit
+        # Held around the whole transaction that records outcomes and appends their audit
+        # entries (a server's ``books``): another append starting before this one commits would
+        # change the audit's head row under it, and DuckDB refuses the second of the two.
+        self._books = books if books is not None else nullcontext()
         self._record = record
         self.workspace_url = workspace_url
         self.poll = poll
@@ -251,7 +289,7 @@ class Deliverer:
                 SENDERS[channel](config, payload(int(alert), int(entry), raised_at, workspace))
             except Exception as exc:  # any failure is retried, whatever it is
                 error = f"{type(exc).__name__}: {exc}"[:300]
-            outcomes.append(_Outcome(key[0], key[1], int(attempts) + 1, error))
+            outcomes.append(_Outcome(key[0], int(entry), key[1], int(attempts) + 1, error))
         if outcomes:
             self._record_outcomes(outcomes)
         return len(outcomes)
@@ -262,7 +300,8 @@ class Deliverer:
         def job(con: duckdb.DuckDBPyConnection) -> None:
             now = utc_now()
             try:
-                with transaction(con):
+                with self._books, transaction(con):
+                    entries: AuditEntries = []
                     for o in outcomes:
                         if o.error is None:
                             status, next_at, sent = "sent", now, now
@@ -275,11 +314,32 @@ class Deliverer:
                             " last_error = ?, sent_at = ? WHERE alert = ? AND channel = ?",
                             [status, o.attempts, next_at, o.error, sent, o.alert, o.channel],
                         )
+                        detail: dict[str, Any] = {
+                            "entry": f"W{o.entry}",
+                            "channel": o.channel,
+                            "attempt": o.attempts,
+                            "outcome": "sent" if o.error is None else "failed",
+                            "status": status,  # sent, pending (tried again at next_at) or failed
+                        }
+                        if o.error is not None:
+                            detail["error"] = o.error
+                            if status == "pending":
+                                detail["next_at"] = next_at.isoformat() + "Z"
+                        entries.append((AUDIT_ACTION, f"A{o.alert}", detail))
+                    if self._audit is not None:
+                        self._audit(con, entries)
             finally:
                 with self._lock:
                     self._busy.difference_update((o.alert, o.channel) for o in outcomes)
 
-        self._record(job)
+        pending = self._record(job)
+        if hasattr(pending, "add_done_callback"):  # a writer's future: a failed record is logged
+
+            def logged(done: Any) -> None:
+                if not done.cancelled() and done.exception() is not None:
+                    _log.error("recording alert deliveries failed: %s", done.exception())
+
+            pending.add_done_callback(logged)
 
 
 def deliveries(con: duckdb.DuckDBPyConnection, alert: int | None = None) -> list[dict[str, Any]]:

@@ -13,8 +13,9 @@ Four kinds (`KINDS`), each given as a JSON object (``spec``):
   "date_to", "photo"}``: the photo matches alone, a name only with the age range, the place or
   the time (`threadline.watch._match.rule`).
 
-An entry has an owner, an optional case (plain text), a note and an expiry; removing one keeps it
-on record (``removed_at``). A new entry is matched once against every stored ad (`add_entry`).
+An entry has an owner, an optional case (an open case, ``C…``: checked when the entry is made,
+kept as its id), a note and an expiry; removing one keeps it on record (``removed_at``). A new
+entry is matched once against every stored ad (`add_entry`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_PHOTO_BYTES",
     "Entry",
     "add_entry",
+    "case_ref",
     "entries",
     "entry",
     "parse_ref",
@@ -76,6 +78,42 @@ class Entry:
     @property
     def active(self) -> bool:
         return self.removed_at is None and (self.expires_at is None or self.expires_at > utc_now())
+
+    @property
+    def case_ref(self) -> str | None:
+        """The entry's case as ``C…`` (None: no case, or text kept from before cases existed)."""
+        return case_ref(self.case_id)
+
+
+def case_ref(case_id: str | None) -> str | None:
+    """``case_id`` as a case's id ``C…``, or None when it is none (or text from before cases)."""
+    from threadline.refs import BadRef, parse_ref
+
+    if not case_id:
+        return None
+    try:
+        return f"C{parse_ref(case_id, kinds=('case',))[1]}"
+    except BadRef:
+        return None
+
+
+def _checked_case(con: duckdb.DuckDBPyConnection, given: str | None) -> str | None:
+    """The case an entry is given, as ``C…``: it must exist and be open. ValueError otherwise."""
+    from threadline.refs import BadRef, parse_ref
+
+    given = (given or "").strip()
+    if not given:
+        return None
+    try:
+        number = parse_ref(given[:_MAX_TEXT], kinds=("case",))[1]
+    except BadRef as exc:
+        raise ValueError(f"case: {exc}") from None
+    found = con.execute("SELECT status FROM cases WHERE case_id = ?", [number]).fetchall()
+    if not found:
+        raise ValueError(f"case: there is no case C{number}")
+    if found[0][0] != "open":
+        raise ValueError(f"case: C{number} is closed; choose an open case")
+    return f"C{number}"
 
 
 def parse_ref(ref: str) -> int:
@@ -316,16 +354,17 @@ def add_entry(
     region: str = "US",
 ) -> tuple[Entry, list[int]]:
     """Store a watchlist entry and match it once against every stored ad, in one transaction;
-    returns it and the alerts raised. ValueError (with what to fix) for a wrong ``spec``."""
+    returns it and the alerts raised. ValueError (with what to fix) for a wrong ``spec``, or a
+    ``case_id`` that is not an open case's id (C…)."""
     if not isinstance(spec, dict):
         raise ValueError("spec: expected an object")
     built = _build(con, kind, spec, region)
     now = utc_now()
     if expires_at is not None and expires_at <= now:
         raise ValueError("the expiry is in the past")
-    case_id = (case_id or "").strip()[:_MAX_TEXT] or None
     note = (note or "").strip()[:2000] or None
     with transaction(con):
+        case_id = _checked_case(con, case_id)  # in the transaction: a case closed meanwhile is refused
         [(number,)] = con.execute(
             """
             INSERT INTO watch_entries (kind, owner, case_id, note, spec, age_min, age_max, date_from,

@@ -92,7 +92,7 @@ def _age(text: str | None) -> tuple[int | None, int | None]:
     "--photo", type=click.Path(dir_okay=False, path_type=Path), default=None, help="photo, missing: an image."
 )
 @click.option("--owner", required=True, help="Whose entry it is.")
-@click.option("--case", "case_id", default=None, help="The case it belongs to (plain text).")
+@click.option("--case", "case_id", default=None, help="The case it belongs to: an open case, C….")
 @click.option("--note", default=None, help="Why (kept with the entry).")
 @click.option("--expires", type=click.DateTime(), default=None, help="When it stops (UTC).")
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
@@ -145,7 +145,9 @@ def watch_add(
             _fail(str(exc))
             return
         shown = {k: v for k, v in made.spec.items() if k != "photo"}
-        _audit("watch add", made.ref, kind=kind, owner=owner, case=case_id, alerts=len(raised), spec=shown)
+        _audit(
+            "watch add", made.ref, kind=kind, owner=owner, case=made.case_id, alerts=len(raised), spec=shown
+        )
     click.echo(f"{made.ref}\t{kind}\t{'; '.join(made.parts)}")
     click.echo(f"watch: {made.ref} added; {len(raised)} alerts from stored ads", err=True)
 
