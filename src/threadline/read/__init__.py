@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from threadline.read._common import AdRow, Page, ScorePart
 from threadline.read.acts import (
+    ActPage,
     Hub,
     ListedDecision,
     Model,
+    act_page,
     ad_links,
     ad_networks,
     decision_list,
@@ -95,6 +97,7 @@ __all__ = [
     "MARKED_KINDS",
     "SORTS",
     "Activity",
+    "ActPage",
     "AdDetail",
     "AdRow",
     "AdVersion",
@@ -129,6 +132,7 @@ __all__ = [
     "Stay",
     "TextHit",
     "ad_detail",
+    "act_page",
     "ad_links",
     "ad_networks",
     "audit_actions",
