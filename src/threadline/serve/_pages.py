@@ -451,7 +451,12 @@ async def _network_view(
         assert graph is not None  # the view found its persons
         persons = [p for p, _, _ in view.persons]
         drawn = drawing_data(
-            graph, view.itinerary, view.circuits, read.network_places(cur, view.network), view.network
+            graph,
+            view.itinerary,
+            view.circuits,
+            read.network_places(cur, view.network),
+            view.network,
+            read.person_itineraries(cur, view.network),
         )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
         texts = text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
