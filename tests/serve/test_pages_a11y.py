@@ -90,8 +90,10 @@ def _client(server: Server, name: str = "ada") -> Iterator[tuple[httpx.Client, s
 _DISABLED = re.compile(r'<button type="submit" disabled aria-describedby="no-open-case">Add to case</button>')
 
 
-def test_with_no_open_case_add_to_case_is_disabled_and_says_why(server: Server) -> None:
-    """First in this module: the store has no case yet (the next test makes one)."""
+def test_with_no_open_case_add_to_case_is_disabled_and_says_why(
+    axe_tab: Any, server: Server, shots: Path
+) -> None:
+    """First in this module: the store has no case yet (the next tests make one)."""
     with _client(server) as (client, _):
         pages = [client.get(p) for p in ("/", f"/networks/{server.network}", "/search?q=" + PHONE)]
     for page in pages:
@@ -99,6 +101,18 @@ def test_with_no_open_case_add_to_case_is_disabled_and_says_why(server: Server) 
         assert _DISABLED.search(page.text), page.url
         assert 'id="no-open-case">No open case to add' in page.text and 'href="/cases"' in page.text
         assert '<select name="case" disabled' in page.text
+    # In the browser: the button cannot be pressed, its reason is its description, and axe agrees.
+    axe_tab.goto("/login")
+    _sign_in(axe_tab, server)
+    axe_tab.goto(f"/networks/{server.network}")
+    button = axe_tab.locator("form[action='/cases/add'] button[type=submit]")
+    assert button.is_disabled()
+    assert axe_tab.evaluate(
+        "() => document.getElementById(document.querySelector(\"form[action='/cases/add'] button\")"
+        ".getAttribute('aria-describedby')).textContent"
+    ).startswith("No open case")
+    assert _violations(axe_tab) == []
+    axe_tab.locator("form[action='/cases/add']").screenshot(path=str(shots / "a11y-no-open-case.png"))
 
 
 # -- acts that fill the pages --------------------------------------------------------------------
