@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from threadline import read
 from threadline.link import link
@@ -77,3 +78,58 @@ def test_linked_and_scored(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> No
 
     with Store.open(tmp_path / "empty.duckdb") as store:
         assert not read.is_linked(store.connection) and not read.is_scored(store.connection)
+
+
+def test_decisions_and_labels_are_paged_together_in_sql(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with duckdb.connect(str(copy)) as con:
+        emails = [
+            v
+            for (v,) in con.execute(
+                "SELECT DISTINCT value FROM extractions WHERE kind = 'email' ORDER BY value LIMIT 7"
+            ).fetchall()
+        ]
+        networks = [
+            n
+            for (n,) in con.execute("SELECT network FROM network_scores ORDER BY ads DESC LIMIT 4").fetchall()
+        ]
+        assert len(emails) == 7 and len(networks) == 4
+        for i, value in enumerate(emails):
+            mark_hub(con, "email", value, is_hub=i % 2 == 0, analyst="ana" if i % 3 else "bo")
+        for i, network in enumerate(networks):
+            label_network(con, network, "unsure", analyst="bo" if i % 2 else "cy")
+        # Every act, newest first, decided here in Python from the raw tables.
+        acts = sorted(
+            [
+                *((at, "D", n, who) for n, who, at in con.execute(
+                    "SELECT decision_id, analyst, decided_at FROM analyst_decisions").fetchall()),
+                *((at, "L", n, who) for n, who, at in con.execute(
+                    "SELECT label_id, analyst, labelled_at FROM score_labels").fetchall()),
+            ],
+            reverse=True,
+        )  # fmt: skip
+
+        def refs(page: read.ActPage) -> list[tuple[str, int]]:
+            return [
+                ("D", i.decision.decision_id) if isinstance(i, read.ListedDecision) else ("L", i.label_id)
+                for i in page.items
+            ]
+
+        whole = read.act_page(con, limit=100)
+        assert refs(whole) == [(kind, n) for _, kind, n, _ in acts] and whole.total == 11
+        assert whole.analysts == ("ana", "bo", "cy")
+        # A page reads its own decisions and labels only.
+        asked: list[list[int]] = []
+        real = read.acts.decisions
+        monkeypatch.setattr(
+            read.acts, "decisions", lambda c, ids=None: asked.append(list(ids)) or real(c, ids=ids)
+        )
+        page = read.act_page(con, limit=3, offset=4)
+        assert refs(page) == refs(whole)[4:7] and page.total == 11
+        shown = sorted(n for k, n in refs(whole)[4:7] if k == "D")
+        assert [sorted(ids) for ids in asked] == ([shown] if shown else [])
+        bo = read.act_page(con, by="bo", limit=2, offset=1)
+        mine = [(kind, n) for _, kind, n, who in acts if who == "bo"]
+        assert refs(bo) == mine[1:3] and bo.total == len(mine)
+        assert (
+            read.act_page(con, limit=5, offset=50).items == () and read.act_page(con, by="nobody").total == 0
+        )

@@ -13,7 +13,7 @@ import pytest
 from threadline.link import link
 from threadline.link.decisions import record_merge
 from threadline.read import network_activity, network_graph, network_places
-from threadline.read.networks import network_itinerary
+from threadline.read.networks import network_itinerary, person_itineraries
 from threadline.score.scorer import score_store
 from threadline.store import Store
 
@@ -192,3 +192,34 @@ def test_near_duplicate_texts_link_two_persons_or_are_counted_on_one(con: duckdb
     for node in graph.nodes:
         if node.kind == "person" and counted[node.id]:
             assert f"{counted[node.id]} near-duplicate text pair" in node.detail
+
+
+def test_each_person_has_its_itinerary_and_each_photo_an_ad_that_shows_it(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    network = _largest(con)
+    found = person_itineraries(con, network)
+    persons = {
+        p
+        for (p,) in con.execute(
+            "SELECT DISTINCT person FROM ad_links WHERE network = ?", [network]
+        ).fetchall()
+    }
+    assert found and set(found) <= persons
+    for person, stays in found.items():
+        assert stays == network_itinerary(con, person, "person")
+    graph = network_graph(con, network, cap=10_000)
+    assert graph is not None
+    photos = [n for n in graph.nodes if n.kind == "image"]
+    assert photos and all(n.ad for n in photos)
+    for node in photos:
+        source, _, ad_id = node.ad.partition(":")
+        shows = con.execute(
+            """
+            SELECT COUNT(*) FROM ad_images i JOIN ad_links l ON l.source = i.source AND l.id = i.ad_id
+            WHERE i.source = ? AND i.ad_id = ? AND i.sha256 = ? AND l.network = ?
+            """,
+            [source, ad_id, node.id.partition(":")[2], network],
+        ).fetchall()[0][0]
+        assert shows > 0, node
+    assert all(n.ad == "" for n in graph.nodes if n.kind != "image")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from threadline.read import Activity, Graph
+from threadline.read import Activity, Graph, GraphNode
 from threadline.read.networks import Circuit, Stay
 from threadline.serve._drawings import TIMELINE_PERSONS, drawing_data, timeline
 
@@ -68,3 +68,58 @@ def test_the_timeline_ends_on_the_last_day() -> None:
     assert drawn.ticks[0][1] == "2026-09-01" and drawn.ticks[-1][1] == "2026-09-10"
     assert drawn.last == date(2026, 9, 10)
     assert max(b.x + b.width for b in drawn.bars) <= drawn.ticks[-1][0]
+
+
+def _stays(*places: str) -> list[Stay]:
+    at = datetime(2026, 9, 1)
+    return [
+        Stay(i + 1, place, None, at + timedelta(days=3 * i), at + timedelta(days=3 * i + 1), 1)
+        for i, place in enumerate(places)
+    ]
+
+
+def test_each_person_in_two_places_or_more_has_a_route_of_its_own() -> None:
+    places = {
+        "Houston, TX, US": (29.76, -95.36),
+        "Dallas, TX, US": (32.78, -96.81),
+        "Austin, TX, US": (30.27, -97.74),
+    }
+    h, d, a = places
+    persons = {
+        "P1": _stays(h, d, a, h, d, a, h),  # a circuit
+        "P2": _stays(d, "Nowhere", h),  # a place without coordinates: the route goes on past it
+        "P3": _stays(a, a),  # one place: no route
+        "P4": _stays("Nowhere", a),  # one place the map can draw: no route
+    }
+    graph = Graph("N1", (GraphNode("P2", "person", "P2", 3), GraphNode("P1", "person", "P1", 7)), (), 150)
+    circuit = Circuit("person", "P1", f"{h} -> {d} -> {a}", 2.0, 2, 1, 7, 0, 0, 3.0, False)
+    ring = Circuit("person", "P2", f"{d} -> {h}", 1.0, 1, 1, 3, 0, 0, 3.0, True)  # in two places at once
+    data = drawing_data(graph, tuple(_stays(h, d)), (circuit, ring), places, "N1", persons)
+    routes = data["map"]["routes"]
+    # the graph's order first (largest first there), then the persons it did not draw
+    assert [r["person"] for r in routes] == ["P2", "P1"]
+    p2, p1 = routes
+    assert p2["moves"] == [{"from": d, "to": h, "times": 1, "circuit": False}]
+    assert p2["circuit"] is None and p2["unplaced"] == 1 and p2["path"] == f"{d} → {h}"
+    assert {(m["from"], m["to"]): m["times"] for m in p1["moves"]} == {(h, d): 2, (d, a): 2, (a, h): 2}
+    assert all(m["circuit"] for m in p1["moves"]) and p1["circuit"] == circuit.circuit and p1["laps"] == 2.0
+    assert len({(r["colour"], r["dash"]) for r in routes}) == 2
+    # every place of a route is on the map, the network's itinerary or not
+    assert {p["name"] for p in data["map"]["places"]} == {h, d, a}
+
+
+def test_routes_differ_by_colour_then_by_dash() -> None:
+    places = {"A": (10.0, 10.0), "B": (11.0, 11.0)}
+    persons = {f"P{i:02d}": _stays("A", "B") for i in range(30)}
+    data = drawing_data(Graph("N1", (), (), 150), (), (), places, "N1", persons)
+    looks = [(r["colour"], r["dash"]) for r in data["map"]["routes"]]
+    assert len(looks) == 30 and len(set(looks[:24])) == 24
+
+
+def test_a_graph_node_opens_its_page() -> None:
+    from threadline.serve._drawings import node_href
+
+    assert node_href({"id": "P12", "kind": "person"}) == "/search?q=P12"
+    assert node_href({"id": "phone:+17135550142", "kind": "phone"}) == "/search?q=%2B17135550142"
+    assert node_href({"id": "image:ab", "kind": "image", "ad": "site:a/1 b"}) == "/ads/site/a%2F1%20b"
+    assert node_href({"id": "image:ab", "kind": "image", "ad": ""}) == ""

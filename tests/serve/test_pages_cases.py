@@ -116,7 +116,7 @@ def test_a_case_is_made_a_network_added_and_a_note_written_in_the_browser(
     # And removed again from the network's page: its ads leave the case, which no longer follows it.
     tab.goto(f"/networks/{server.network}")
     _screenshot(tab, shots, "network-in-case.png")
-    tab.click(f".in-cases button[aria-label='remove {server.network} from {ref}']")
+    tab.click(f".in-cases button[aria-label='remove from {ref}: {server.network}']")
     tab.wait_for_url(re.compile(rf".*/cases/{ref}\?done=removed.*"))
     members = tab.inner_text("table.members") if tab.locator("table.members").count() else ""
     assert server.network not in members

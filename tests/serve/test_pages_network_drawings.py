@@ -25,6 +25,7 @@ from threadline.service import accounts, audit
 from threadline.service._common import Actor
 
 ADMIN = Actor("root", "os-user", "cli")
+TRAVELLERS: dict[str, list[str]] = {}  # network -> its persons in two places or more (the fixture's)
 
 browser = test_pages.browser
 shots = test_pages.shots
@@ -51,6 +52,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             [(network,)] = store.query(
                 "SELECT network FROM network_summary ORDER BY ads DESC, network LIMIT 1"
             )
+            # The persons the map draws a route for: in two places or more that have coordinates,
+            # read from the raw tables (not through the page's SQL); per network.
+            placed = set(
+                store.query(
+                    "SELECT DISTINCT l.network, e.value FROM extractions e JOIN ad_links l"
+                    " ON l.source = e.source AND l.id = e.ad_id AND l.version = e.version"
+                    " WHERE e.kind = 'place' AND json_extract(e.detail, '$.lat') IS NOT NULL"
+                    " AND json_extract(e.detail, '$.lon') IS NOT NULL"
+                )
+            )
+            stays = store.query(
+                "SELECT DISTINCT l.network, i.unit, i.place FROM score_itineraries i"
+                " JOIN ad_links l ON l.person = i.unit WHERE i.unit_kind = 'person'"
+            )
+            places_of: dict[tuple[str, str], set[str]] = {}
+            for net, person, place in stays:
+                if (net, place) in placed:
+                    places_of.setdefault((net, person), set()).add(place)
+            TRAVELLERS.clear()
+            for (net, person), found in sorted(places_of.items()):
+                if len(found) >= 2:
+                    TRAVELLERS.setdefault(net, []).append(person)
     finally:
         del os.environ[audit.KEY_DIR_ENV]
     with serving(db, env, folder / "server.log") as url:
@@ -159,7 +182,8 @@ def test_the_network_page_draws_the_graph_the_timeline_and_the_map(
     data = json.loads(tab.locator("#network-data").text_content() or "{}")
     assert tab.locator("svg#map g.place").count() == len(data["map"]["places"]) >= 2
     assert tab.locator("svg#map path.country").count() > 20  # the base map, from the vendored atlas
-    assert tab.locator("svg#map path.move").count() == len(data["map"]["moves"])
+    assert TRAVELLERS.get(server.network), "the largest network's persons travel"
+    _routes_drawn(tab, TRAVELLERS[server.network], data)
     assert tab.locator("svg#map .map-note").count() == 0  # the base map loaded
     # the README's picture: the drawings together, as a detective sees them under the header
     tab.set_viewport_size({"width": 1400, "height": 1080})
@@ -167,8 +191,61 @@ def test_the_network_page_draws_the_graph_the_timeline_and_the_map(
     _screenshot(tab, shots, "network-drawings.png")
     tab.locator("section.graph-panel").screenshot(path=str(shots / "network-graph.png"))
     tab.locator("svg#map").screenshot(path=str(shots / "network-map.png"))
+    tab.locator("#map-title").locator("..").screenshot(path=str(shots / "network-map-legend.png"))
     tab.locator("svg#timeline").screenshot(path=str(shots / "network-timeline.png"))
     assert problems == [] and dialogs == []
+
+
+def _routes_drawn(tab: Any, travellers: list[str], data: dict[str, Any]) -> None:
+    """Each person's itinerary is its own route: one a person in two places or more, each its
+    own look, its moves drawn, named in the legend with its circuit."""
+    routes = tab.locator("svg#map g.route")
+    assert routes.count() == len(travellers) == len(data["map"]["routes"])
+    assert sorted(routes.evaluate_all("gs => gs.map((g) => g.dataset.person)")) == travellers
+    looks = routes.evaluate_all(
+        "gs => gs.map((g) => { const p = g.querySelector('path.move');"
+        " return p.getAttribute('stroke') + ' ' + (p.getAttribute('stroke-dasharray') || ''); })"
+    )
+    assert len(set(looks)) == len(travellers)
+    moves = sum(len(r["moves"]) for r in data["map"]["routes"])
+    assert tab.locator("svg#map path.move").count() == moves
+    legend = tab.locator("#map-routes li").all_inner_texts()
+    assert len(legend) == len(travellers)
+    for said, route in zip(legend, data["map"]["routes"], strict=True):
+        assert said.strip().startswith(route["person"] + ":")
+        if route["circuit"]:  # a circuit is said in the legend and drawn heavier
+            assert f"circuit {route['circuit']}" in said
+    assert tab.locator("svg#map path.move.on-circuit").count() == sum(
+        1 for r in data["map"]["routes"] for m in r["moves"] if m["circuit"]
+    )
+
+
+def test_each_persons_itinerary_is_its_own_route_on_the_map(tab: Any, server: Server, shots: Path) -> None:
+    """Two networks with a travelling person each, merged by an analyst: the merged network's map
+    draws two routes, each its own look, both named in the legend."""
+    (first, [one]), (second, [other]) = sorted(
+        (n, people) for n, people in TRAVELLERS.items() if n != server.network and len(people) == 1
+    )[:2]
+    with _client(server) as client:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+        assert csrf
+        ads = [client.get(f"/api/v1/networks/{n}").json()["ads"]["items"][0] for n in (first, second)]
+        merged = client.post(
+            "/api/v1/decisions/merge",
+            params={"wait": "true"},
+            json={"ads": [f"{a['source']}:{a['id']}" for a in ads], "note": "the same driver"},
+            headers={"X-CSRF-Token": csrf.group(1)},
+        )
+        assert merged.status_code in (200, 201), merged.text
+    problems: list[str] = []
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    test_pages._sign_in(tab, server)
+    tab.goto(f"/networks/{first}")
+    _wait(tab.locator("svg#map[data-state=drawn]"), problems)
+    data = json.loads(tab.locator("#network-data").text_content() or "{}")
+    _routes_drawn(tab, sorted([one, other]), data)
+    tab.locator("#map-title").locator("..").screenshot(path=str(shots / "network-map-routes.png"))
+    assert problems == []
 
 
 def test_a_big_network_is_drawn_capped_and_says_what_it_left_out(
@@ -198,3 +275,71 @@ def test_a_big_network_is_drawn_capped_and_says_what_it_left_out(
     box = tab.locator(f"#graph[data-state=drawn][data-nodes='{len(whole['nodes'])}']")
     _wait(box, problems)
     assert tab.locator("#graph-left-out").count() == 0 and problems == []
+
+
+def test_the_graph_is_used_by_keyboard_and_read_as_a_list(tab: Any, server: Server, shots: Path) -> None:
+    problems: list[str] = []
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    test_pages._sign_in(tab, server)
+    tab.goto(f"/networks/{server.network}")
+    box = tab.locator("#graph[data-state=drawn]")
+    _wait(box, problems)
+    data = json.loads(tab.locator("#network-data").text_content() or "{}")
+    nodes = [n["data"] for n in data["graph"]["nodes"]]
+    edges = [e["data"] for e in data["graph"]["edges"]]
+    # Tab reaches the graph (a bounded walk through the page's focusable elements).
+    for _ in range(300):
+        tab.keyboard.press("Tab")
+        if tab.evaluate("document.activeElement && document.activeElement.id") == "graph":
+            break
+    else:
+        raise AssertionError("Tab never reached the graph")
+    selected = lambda: box.get_attribute("data-selected")  # noqa: E731
+    detail = tab.locator("#graph-detail")
+    tab.keyboard.press("ArrowRight")  # nothing selected yet: the first node (the largest person)
+    assert selected() == nodes[0]["id"] and nodes[0]["kind"] == "person"
+    assert nodes[0]["id"] in detail.inner_text() and "Enter opens it" in detail.inner_text()
+    visited = {selected()}
+    for key in ["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"] * 3:
+        tab.keyboard.press(key)
+        visited.add(selected())
+    assert len(visited) > 2 and visited <= {n["id"] for n in nodes}
+    tab.keyboard.press("End")
+    assert selected() == nodes[-1]["id"]
+    tab.keyboard.press("Escape")
+    assert selected() is None and "Nothing selected" in detail.inner_text()
+    tab.keyboard.press("Home")
+    assert selected() == nodes[0]["id"]
+    tab.evaluate("document.getElementById('graph-title').scrollIntoView()")
+    tab.locator("section.graph-panel").screenshot(path=str(shots / "network-graph-keyboard.png"))
+    # Enter opens the selected node: a person's ads (search by its id).
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(re.compile(r".*/search\?q=P\d+$"))
+    assert nodes[0]["id"] in tab.inner_text("main")
+    # A photo opens the network's first ad that shows it.
+    tab.go_back()
+    box = tab.locator("#graph[data-state=drawn]")
+    _wait(box, problems)
+    photo = next(i for i, n in enumerate(nodes) if n["kind"] == "image" and n["href"])
+    tab.evaluate(  # as a click on it would
+        "(id) => { const cy = window.threadlineGraph; cy.elements().unselect();"
+        " cy.getElementById(id).select(); }",
+        nodes[photo]["id"],
+    )
+    tab.locator("#graph").focus()
+    assert selected() == nodes[photo]["id"]
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(re.compile(r".*/ads/[^/]+/.+"))
+    assert tab.url.endswith(nodes[photo]["href"])
+    tab.go_back()
+    # The list: every node (with a link to open it) and every link with its reason.
+    summary = tab.locator("#graph-list summary")
+    summary.focus()
+    tab.keyboard.press("Enter")
+    assert tab.locator("#graph-list").get_attribute("open") is not None
+    rows = tab.locator("#graph-list table.graph-nodes tbody tr")
+    assert rows.count() == len(nodes)
+    assert tab.locator("#graph-list table.graph-nodes tbody a").count() == sum(1 for n in nodes if n["href"])
+    reasons = tab.locator("#graph-list table.graph-edges tbody tr td:nth-child(3)").all_inner_texts()
+    assert reasons == [e["reason"] for e in edges]
+    assert problems == []

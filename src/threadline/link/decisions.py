@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -88,9 +89,19 @@ _DECISIONS_SQL = """
 """
 
 
-def decisions(con: duckdb.DuckDBPyConnection, decision_id: int | None = None) -> list[Decision]:
-    """Every decision (or the one numbered ``decision_id``), oldest first, revoked ones too."""
-    where, params = ("WHERE d.decision_id = ?", [decision_id]) if decision_id is not None else ("", [])
+def decisions(
+    con: duckdb.DuckDBPyConnection, decision_id: int | None = None, *, ids: Sequence[int] | None = None
+) -> list[Decision]:
+    """Every decision (or the one numbered ``decision_id``, or those numbered ``ids``), oldest
+    first, revoked ones too."""
+    where: str
+    params: list[Any]
+    if decision_id is not None:
+        where, params = "WHERE d.decision_id = ?", [decision_id]
+    elif ids is not None:
+        where, params = "WHERE d.decision_id IN (SELECT UNNEST(?::BIGINT[]))", [list(ids)]
+    else:
+        where, params = "", []
     rows = con.execute(_DECISIONS_SQL.format(where=where), params).fetchall()
     return [
         Decision(

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from threadline.read._common import AdRow, Page, ScorePart
 from threadline.read.acts import (
+    ActPage,
     Hub,
     ListedDecision,
     Model,
+    act_page,
     ad_links,
     ad_networks,
     decision_list,
@@ -86,6 +88,7 @@ from threadline.read.networks import (
     Reason,
     Stay,
     network,
+    person_itineraries,
     queue,
 )
 from threadline.read.search import FindResult, NetworkHit, PlaceHit, SearchResult, TextHit, find, search
@@ -94,6 +97,7 @@ __all__ = [
     "DEFAULT_GRAPH_CAP",
     "MARKED_KINDS",
     "SORTS",
+    "ActPage",
     "Activity",
     "AdDetail",
     "AdRow",
@@ -128,6 +132,7 @@ __all__ = [
     "SearchResult",
     "Stay",
     "TextHit",
+    "act_page",
     "ad_detail",
     "ad_links",
     "ad_networks",
@@ -150,6 +155,7 @@ __all__ = [
     "network_cases",
     "network_graph",
     "network_places",
+    "person_itineraries",
     "queue",
     "search",
     "version_changes",

@@ -14,9 +14,11 @@ from threadline.link.decisions import Decision, decisions
 from threadline.score.learn import Label, labels
 
 __all__ = [
+    "ActPage",
     "Hub",
     "ListedDecision",
     "Model",
+    "act_page",
     "ad_links",
     "ad_networks",
     "decision_list",
@@ -50,6 +52,15 @@ class Hub:
 class ListedDecision:
     decision: Decision
     links_cut: int  # links the last link run cut to honour it (a separation or split in force)
+
+
+@dataclass(frozen=True, slots=True)
+class ActPage:
+    """A page of decisions and labels together, newest first (`act_page`)."""
+
+    items: tuple[ListedDecision | Label, ...]
+    total: int  # all of them (by the analyst asked for), not only this page's
+    analysts: tuple[str, ...]  # everyone who decided or labelled anything, by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +151,48 @@ def decision_list(con: duckdb.DuckDBPyConnection) -> list[ListedDecision]:
     """Every decision, oldest first (revoked ones too), with the links the last run cut for it."""
     cuts = dict(con.execute("SELECT decision_id, COUNT(*) FROM link_cuts GROUP BY decision_id").fetchall())
     return [ListedDecision(d, int(cuts.get(d.decision_id, 0))) for d in decisions(con)]
+
+
+_ACTS = """
+    SELECT 'D' AS kind, decision_id AS n, analyst, decided_at AS acted_at FROM analyst_decisions
+    UNION ALL
+    SELECT 'L', label_id, analyst, labelled_at FROM score_labels
+"""
+
+
+def act_page(
+    con: duckdb.DuckDBPyConnection, *, by: str | None = None, limit: int = 50, offset: int = 0
+) -> ActPage:
+    """Decisions and labels together, newest first (at one moment: labels first, then the higher
+    number), ``by`` one analyst or anyone: the page of ``limit`` from ``offset``, chosen in SQL (only
+    that page's decisions and labels are read), with how many there are and who made them."""
+    counts = dict(con.execute(f"SELECT analyst, COUNT(*) FROM ({_ACTS}) GROUP BY analyst").fetchall())
+    rows = con.execute(
+        f"""
+        SELECT kind, n FROM ({_ACTS}) WHERE ?::VARCHAR IS NULL OR analyst = ?
+        ORDER BY acted_at DESC, kind DESC, n DESC LIMIT ? OFFSET ?
+        """,
+        [by, by, limit, offset],
+    ).fetchall()
+    wanted = [(kind, int(n)) for kind, n in rows]
+    decision_ids = [n for kind, n in wanted if kind == "D"]
+    label_ids = [n for kind, n in wanted if kind == "L"]
+    found: dict[tuple[str, int], ListedDecision | Label] = {}
+    if decision_ids:
+        cuts = dict(
+            con.execute(
+                "SELECT decision_id, COUNT(*) FROM link_cuts"
+                " WHERE decision_id IN (SELECT UNNEST(?::BIGINT[])) GROUP BY decision_id",
+                [decision_ids],
+            ).fetchall()
+        )
+        for d in decisions(con, ids=decision_ids):
+            found[("D", d.decision_id)] = ListedDecision(d, int(cuts.get(d.decision_id, 0)))
+    if label_ids:
+        for lab in labels(con, ids=label_ids):
+            found[("L", lab.label_id)] = lab
+    total = int(counts.get(by, 0)) if by else sum(int(n) for n in counts.values())
+    return ActPage(tuple(found[key] for key in wanted if key in found), total, tuple(sorted(counts)))
 
 
 def label_list(con: duckdb.DuckDBPyConnection) -> list[Label]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -48,6 +48,7 @@ class GraphNode:
     hub: bool = False  # an identifier linking does not trust: drawn, not followed
     detail: str = ""  # the longer description (names of a person; why a hub is one)
     hidden: str | None = None  # a photo hidden, and why (`threadline.store.hashlists`)
+    ad: str = ""  # a photo: the network's first ad that shows it (SOURCE:ID), where it is opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,23 @@ def network_graph(
         )
 
     drawn = (person_nodes + identifier_nodes)[:cap]
+    photos = [node.id.partition(":")[2] for node in drawn if node.kind == "image"]
+    if photos:  # where each photo drawn is seen: the network's first ad that shows it
+        first_ad = dict(
+            con.execute(
+                """
+                SELECT e.value, arg_min(l.source, l.ad_key) || ':' || arg_min(l.id, l.ad_key)
+                FROM extractions e JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
+                WHERE l.network = ? AND e.kind = 'image' AND e.value IN (SELECT UNNEST(?::VARCHAR[]))
+                GROUP BY e.value
+                """,
+                [network, photos],
+            ).fetchall()
+        )
+        drawn = [
+            replace(node, ad=first_ad.get(node.id.partition(":")[2], "")) if node.kind == "image" else node
+            for node in drawn
+        ]
     left_out: dict[str, int] = defaultdict(int)
     for node in (person_nodes + identifier_nodes)[cap:]:
         left_out[node.kind] += 1
@@ -362,6 +380,7 @@ def graph_json(graph: Graph) -> dict[str, Any]:
                     "hub": n.hub,
                     "detail": n.detail,
                     "hidden": n.hidden,
+                    "ad": n.ad,
                 }
             }
             for n in graph.nodes

@@ -43,6 +43,7 @@ __all__ = [
     "network_movement",
     "network_persons",
     "network_score",
+    "person_itineraries",
     "queue",
     "ranked_networks",
 ]
@@ -587,6 +588,23 @@ def network_itinerary(con: duckdb.DuckDBPyConnection, unit: str, unit_kind: str 
     return [
         Stay(int(n), place, country, first, last, int(ads)) for n, place, country, first, last, ads in rows
     ]
+
+
+def person_itineraries(con: duckdb.DuckDBPyConnection, network: str) -> dict[str, list[Stay]]:
+    """The stays of each of ``network``'s persons, in time order, as the last scoring run saved
+    them (a person not scored yet has none)."""
+    rows = con.execute(
+        """
+        SELECT unit, stay_no, place, country, first_seen, last_seen, ads FROM score_itineraries
+        WHERE unit_kind = 'person' AND unit IN (SELECT person FROM ad_links WHERE network = ?)
+        ORDER BY unit, stay_no
+        """,
+        [network],
+    ).fetchall()
+    found: dict[str, list[Stay]] = {}
+    for person, n, place, country, first, last, ads in rows:
+        found.setdefault(person, []).append(Stay(int(n), place, country, first, last, int(ads)))
+    return found
 
 
 def network_circuits(con: duckdb.DuckDBPyConnection, network: str) -> list[Circuit]:

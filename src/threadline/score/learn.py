@@ -19,6 +19,7 @@ when evidence is added.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,9 +90,19 @@ class Label:
         return self.revoked_at is None
 
 
-def labels(con: duckdb.DuckDBPyConnection, label_id: int | None = None) -> list[Label]:
-    """Every label (or the one numbered ``label_id``), oldest first, withdrawn ones too."""
-    where, params = ("WHERE label_id = ?", [label_id]) if label_id is not None else ("", [])
+def labels(
+    con: duckdb.DuckDBPyConnection, label_id: int | None = None, *, ids: Sequence[int] | None = None
+) -> list[Label]:
+    """Every label (or the one numbered ``label_id``, or those numbered ``ids``), oldest first,
+    withdrawn ones too."""
+    where: str
+    params: list[Any]
+    if label_id is not None:
+        where, params = "WHERE label_id = ?", [label_id]
+    elif ids is not None:
+        where, params = "WHERE label_id IN (SELECT UNNEST(?::BIGINT[]))", [list(ids)]
+    else:
+        where, params = "", []
     rows = con.execute(
         "SELECT label_id, network, label, analyst, labelled_at, note, source || ':' || id,"
         f" revoked_by, revoked_at, revoke_note FROM score_labels {where} ORDER BY label_id",

@@ -453,7 +453,12 @@ async def _network_view(
         assert graph is not None  # the view found its persons
         persons = [p for p, _, _ in view.persons]
         drawn = drawing_data(
-            graph, view.itinerary, view.circuits, read.network_places(cur, view.network), view.network
+            graph,
+            view.itinerary,
+            view.circuits,
+            read.network_places(cur, view.network),
+            view.network,
+            read.person_itineraries(cur, view.network),
         )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
         texts = text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
@@ -979,12 +984,11 @@ class HubRow:
     state: str
     why: str
     mark: Any | None  # the analyst's decision in force for the value, if any
+    short: str = ""  # the value named in a line (a text hub: an excerpt of its text)
 
 
 def _hub_rows(cur: duckdb.DuckDBPyConnection, hubs: list[read.Hub]) -> list[HubRow]:
-    from threadline.link.text import text_hub_examples
-
-    texts = text_hub_examples(cur, [h.value for h in hubs if h.kind == "text"])
+    texts = text_hub_names(cur, [h.value for h in hubs if h.kind == "text"])
     marks = {
         (d.decision.hub_kind, d.decision.hub_value): d.decision
         for d in read.decision_list(cur)
@@ -1010,10 +1014,16 @@ def _hub_rows(cur: duckdb.DuckDBPyConnection, hubs: list[read.Hub]) -> list[HubR
                 f"in {h.ads} ads beside {h.co_phones} other phone{'' if h.co_phones == 1 else 's'} "
                 f"and {h.names} self-stated name{'' if h.names == 1 else 's'}"
             )
-        shown = texts.get(h.value, h.value) if h.kind == "text" else h.value
+        short, shown = texts.get(h.value, (h.value, h.value)) if h.kind == "text" else (h.value, h.value)
         rows.append(
             HubRow(
-                h, shown, mark.hub_value if mark is not None and mark.hub_value else h.value, state, why, mark
+                h,
+                shown,
+                mark.hub_value if mark is not None and mark.hub_value else h.value,
+                state,
+                why,
+                mark,
+                short,
             )
         )
     return rows
@@ -1029,15 +1039,24 @@ async def _hubs_view(
 ) -> Response:
     done = request.query_params.get("done", "")
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[HubRow], bool, Any]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[HubRow], bool, Any, str]:
         from threadline.link.decisions import decisions
 
         found = read.hubs(cur, limit=PAGE_SIZE + 1, offset=offset)
         _audit_read(request, "read hubs", None, offset=offset)
-        recorded = decisions(cur, int(done[1:]))[0] if _DONE.fullmatch(done) and problem is None else None
-        return _hub_rows(cur, found[:PAGE_SIZE]), len(found) > PAGE_SIZE, recorded
+        recorded = decisions(cur, int(done[1:])) if _DONE.fullmatch(done) and problem is None else []
+        # the value the act was about, as a person reads it (a text hub: an excerpt, not its hashes)
+        named = ""
+        if recorded and recorded[0].hub_value:
+            value = recorded[0].hub_value
+            named = (
+                text_hub_names(cur, [value]).get(value, ("", ""))[0] if recorded[0].hub_kind == "text" else ""
+            )
+            named = named or value
+        rows = _hub_rows(cur, found[:PAGE_SIZE])
+        return rows, len(found) > PAGE_SIZE, recorded[0] if recorded else None, named
 
-    rows, more, recorded = await _read(request, run)
+    rows, more, recorded, recorded_value = await _read(request, run)
     return render(
         request,
         "hubs.html",
@@ -1047,6 +1066,7 @@ async def _hubs_view(
         problem=problem,
         typed=typed or {},
         recorded=recorded,
+        recorded_value=recorded_value,
         relinking=context(request).writer.running is not None or context(request).writer.pending > 0,
         offset=offset,
         **_paging(lambda start: f"/hubs?offset={start}", offset, len(rows), more),
@@ -1126,18 +1146,62 @@ class ActRow:
     revoke_note: str | None
     network: str | None  # where it leads: the network it concerns (as it is now)
     what: str  # the ads or the value it is about, in one line
+    full: str = ""  # all of it, when ``what`` is cut short (a text hub's text)
 
 
-def _act_rows(cur: duckdb.DuckDBPyConnection) -> list[ActRow]:
-    listed = read.decision_list(cur)
-    labels = read.label_list(cur)
+def excerpt(text: str, width: int = 60) -> str:
+    """``text`` cut to about ``width`` characters at a word, with an ellipsis when cut: how a text
+    hub is named in a line (its whole text goes to the title)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" /,.;:") + "…"
+
+
+def text_hub_names(cur: duckdb.DuckDBPyConnection, values: list[str]) -> dict[str, tuple[str, str]]:
+    """A text hub (its sentences' hashes, as linking names it) as a person reads it: (a short
+    excerpt of its text, its whole text: the sentences, masked)."""
+    from threadline.link.text import text_hub_examples
+
+    return {value: (excerpt(text), text) for value, text in text_hub_examples(cur, values).items()}
+
+
+def _act_rows(cur: duckdb.DuckDBPyConnection, items: tuple[Any, ...]) -> list[ActRow]:
+    """The decisions page's rows of a page of decisions and labels (`read.act_page`)."""
+    listed = [item for item in items if isinstance(item, read.ListedDecision)]
     firsts = [d.decision.side_a[0] for d in listed if d.decision.side_a]
     now = read.ad_networks(cur, firsts)
+    texts = text_hub_names(
+        cur, [d.decision.hub_value for d in listed if d.decision.hub_kind == "text" and d.decision.hub_value]
+    )
     rows = []
-    for item in listed:
+    for item in items:
+        if not isinstance(item, read.ListedDecision):
+            lab = item
+            rows.append(
+                ActRow(
+                    lab.ref,
+                    f"label: {lab.label}",
+                    lab.analyst,
+                    lab.labelled_at,
+                    lab.note,
+                    lab.revoked_by,
+                    lab.revoked_at,
+                    lab.revoke_note,
+                    lab.network,
+                    f"network {lab.network} (through ad {lab.ad})",
+                )
+            )
+            continue
         d = item.decision
+        full = ""
         if d.kind in ("hub", "not-hub"):
             network, what = None, f"{d.hub_kind} {d.hub_value}"
+            if d.hub_kind == "text" and d.hub_value in texts:
+                short, full = texts[d.hub_value]
+                what = f"text “{short}”"
         else:
             network = d.split_from if d.kind == "split" else now.get(d.side_a[0]) if d.side_a else None
             ads = [*d.side_a, *(["| not with |", *d.side_b] if d.side_b else [])]
@@ -1156,43 +1220,25 @@ def _act_rows(cur: duckdb.DuckDBPyConnection) -> list[ActRow]:
                 d.revoke_note,
                 network,
                 what,
+                full,
             )
         )
-    for lab in labels:
-        rows.append(
-            ActRow(
-                lab.ref,
-                f"label: {lab.label}",
-                lab.analyst,
-                lab.labelled_at,
-                lab.note,
-                lab.revoked_by,
-                lab.revoked_at,
-                lab.revoke_note,
-                lab.network,
-                f"network {lab.network} (through ad {lab.ad})",
-            )
-        )
-    rows.sort(key=lambda r: (r.at, r.ref), reverse=True)
     return rows
 
 
 @page("GET", "/decisions", Action.READ)
 async def decisions_page(request: Request) -> Response:
     """Analysts' decisions and labels, newest first: who, when, why, in force or revoked, and the
-    network each concerns (a page at a time, optionally one analyst's)."""
+    network each concerns (a page at a time, chosen in SQL; optionally one analyst's)."""
     offset = _offset(request.query_params.get("offset"))
     by = request.query_params.get("by", "").strip()[:64]
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[ActRow], list[str]]:
-        rows = _act_rows(cur)
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[ActRow], read.ActPage]:
+        found = read.act_page(cur, by=by or None, limit=PAGE_SIZE, offset=offset)
         _audit_read(request, "read decisions", None, by=by or None, offset=offset)
-        return rows, sorted({r.by for r in rows})
+        return _act_rows(cur, found.items), found
 
-    rows, analysts = await _read(request, run)
-    if by:
-        rows = [r for r in rows if r.by == by]
-    shown = rows[offset : offset + PAGE_SIZE]
+    rows, found = await _read(request, run)
 
     def at(start: int) -> str:
         return "/decisions?" + urlencode({**({"by": by} if by else {}), "offset": start})
@@ -1200,11 +1246,11 @@ async def decisions_page(request: Request) -> Response:
     return render(
         request,
         "decisions.html",
-        rows=shown,
-        total=len(rows),
+        rows=rows,
+        total=found.total,
         by=by,
-        analysts=analysts,
-        **_paging(at, offset, len(shown), offset + len(shown) < len(rows)),
+        analysts=found.analysts,
+        **_paging(at, offset, len(rows), offset + len(rows) < found.total),
     )
 
 

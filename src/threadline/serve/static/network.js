@@ -119,6 +119,7 @@ function drawGraph(graph) {
         selector: ":selected",
         style: { "overlay-color": "#e08a00", "overlay-opacity": 0.25, label: "data(label)" },
       },
+      { selector: "node:selected", style: { "border-width": 3, "border-color": "#e08a00" } },
     ],
     // A few nodes: persons in the middle ring, what they carry around them (every label has
     // room). More: a force layout, kept close to fit.
@@ -156,16 +157,19 @@ function drawGraph(graph) {
     cy.zoom(1.4);
     cy.center();
   }
+  const describe = (d) => {
+    const what = d.kind === "image" ? "photo" : d.kind;
+    const id = d.kind === "person" ? d.id : d.id.slice(d.kind.length + 1);
+    let text = `${what} ${id}: in ${d.ads} ad${d.ads === 1 ? "" : "s"} of this network`;
+    if (d.detail) {
+      text += `; ${d.detail}`;
+    }
+    return text;
+  };
   cy.on("tap", "node, edge", (event) => {
     const d = event.target.data();
     if (event.target.isNode()) {
-      const what = d.kind === "image" ? "photo" : d.kind;
-      const id = d.kind === "person" ? d.id : d.id.slice(d.kind.length + 1);
-      let text = `${what} ${id}: in ${d.ads} ad${d.ads === 1 ? "" : "s"} of this network`;
-      if (d.detail) {
-        text += `; ${d.detail}`;
-      }
-      detail.textContent = text;
+      detail.textContent = describe(d);
     } else {
       detail.textContent = `${d.source} — ${d.target.replace(/^(phone|email|handle|image):/, "")}: ${d.reason}`;
     }
@@ -175,10 +179,97 @@ function drawGraph(graph) {
       detail.textContent = "Click a node or a link.";
     }
   });
+  keyboard(cy, box, detail, describe);
   box.dataset.nodes = String(cy.nodes().length);
   box.dataset.edges = String(cy.edges().length);
   box.dataset.state = "drawn";
   window.threadlineGraph = cy; // for the browser tests and the console
+}
+
+// The graph by keyboard: the box takes the focus (Tab); arrow keys go to the nearest node that
+// way (else the next or previous in the list: persons first, then what they carry), Home and End
+// to the first and the last, Enter opens the selected node (its href: a person's ads, the ads
+// carrying a value, an ad showing a photo), Escape clears the selection. What is selected is said
+// in the detail box (aria-live) and kept in data-selected (for the browser tests).
+const ARROWS = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+function keyboard(cy, box, detail, describe) {
+  const order = cy.nodes().map((n) => n.id());
+  if (!order.length) {
+    return;
+  }
+  const byOrder = (current, step) => {
+    const at = order.indexOf(current.id());
+    return cy.getElementById(order[(at + step + order.length) % order.length]);
+  };
+  const toward = (current, key) => {
+    const [ux, uy] = ARROWS[key];
+    const from = current.position();
+    let best = null;
+    let bestScore = Infinity;
+    cy.nodes().forEach((n) => {
+      if (n.id() === current.id()) {
+        return;
+      }
+      const p = n.position();
+      const along = (p.x - from.x) * ux + (p.y - from.y) * uy;
+      const across = Math.abs((p.x - from.x) * uy - (p.y - from.y) * ux);
+      if (along <= 0 || across > along * 2) {
+        return; // not that way
+      }
+      const score = along + 2 * across;
+      if (score < bestScore) {
+        best = n;
+        bestScore = score;
+      }
+    });
+    return best || byOrder(current, key === "ArrowRight" || key === "ArrowDown" ? 1 : -1);
+  };
+  const choose = (node) => {
+    cy.elements().unselect();
+    node.select();
+    const p = node.renderedPosition();
+    if (p.x < 0 || p.y < 0 || p.x > cy.width() || p.y > cy.height()) {
+      cy.center(node);
+    }
+    const opens = node.data("href") ? " Enter opens it." : "";
+    detail.textContent = `${describe(node.data())}.${opens}`;
+    box.dataset.selected = node.id();
+  };
+  cy.on("select", "node", (event) => {
+    box.dataset.selected = event.target.id();
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) {
+      return;
+    }
+    const current = cy.nodes(":selected");
+    const first = current.length ? current[0] : null;
+    let next = null;
+    if (event.key in ARROWS) {
+      next = first ? toward(first, event.key) : cy.getElementById(order[0]);
+    } else if (event.key === "Home") {
+      next = cy.getElementById(order[0]);
+    } else if (event.key === "End") {
+      next = cy.getElementById(order[order.length - 1]);
+    } else if (event.key === "Enter" && first) {
+      if (first.data("href")) {
+        window.location.assign(first.data("href"));
+      } else {
+        detail.textContent = `${describe(first.data())}. It has no page to open.`;
+      }
+    } else if (event.key === "Escape" && first) {
+      cy.elements().unselect();
+      delete box.dataset.selected;
+      detail.textContent = "Nothing selected: arrow keys move to a node.";
+    } else {
+      return;
+    }
+    event.preventDefault();
+    if (next) {
+      choose(next);
+    }
+  });
 }
 
 // -- the map ----------------------------------------------------------------------------------
@@ -264,52 +355,65 @@ function drawMap(map) {
 function drawItinerary(map, project, el, routes, spots) {
   const at = Object.fromEntries(map.places.map((p) => [p.name, project(p.lon, p.lat)]));
   const largest = Math.max(...map.places.map((p) => p.ads), 1);
-  const radius = Object.fromEntries(map.places.map((p) => [p.name, 4 + 8 * Math.sqrt(p.ads / largest)]));
-  const most = Math.max(...map.moves.map((m) => m.times), 1);
+  const radius = Object.fromEntries(map.places.map((p) => [p.name, 4 + 8 * Math.max(0, Math.sqrt(p.ads / largest))]));
   const defs = el("defs", {}, routes.parentNode);
-  const marker = el(
-    "marker",
-    {
-      id: "arrow",
-      viewBox: "0 0 10 10",
-      refX: 10,
-      refY: 5,
-      markerWidth: 10,
-      markerHeight: 10,
-      markerUnits: "userSpaceOnUse",
-      orient: "auto",
-    },
-    defs,
-  );
-  el("path", { d: "M0,0L10,5L0,10Z", class: "arrow" }, marker);
-  for (const m of map.moves) {
-    const [x1, y1] = at[m.from];
-    const [x2, y2] = at[m.to];
-    // A curve bent to the right of its direction: A→B and B→A are drawn apart.
-    const mx = (x1 + x2) / 2 + (y2 - y1) * 0.18;
-    const my = (y1 + y2) / 2 - (x2 - x1) * 0.18;
-    // It ends at the edge of the destination's circle, where its arrow is seen.
-    const dx = x2 - mx;
-    const dy = y2 - my;
-    const back = (radius[m.to] + 3) / Math.max(1, Math.hypot(dx, dy));
-    const [ex, ey] = [x2 - dx * back, y2 - dy * back];
-    const path = el(
-      "path",
+  // Each person's route in its own colour and dash (the legend under the map names them), its
+  // curves bent each its own way so that two persons' moves between the same places are apart.
+  (map.routes || []).forEach((route, i) => {
+    const group = el("g", { class: "route", "data-person": route.person }, routes);
+    el("title", {}, group).textContent = `${route.person}: ${route.path}`;
+    const marker = el(
+      "marker",
       {
-        class: "move",
-        d: `M${x1.toFixed(1)},${y1.toFixed(1)}Q${mx.toFixed(1)},${my.toFixed(1)} ${ex.toFixed(1)},${ey.toFixed(1)}`,
-        "stroke-width": (1.5 + (3 * m.times) / most).toFixed(1),
-        "marker-end": "url(#arrow)",
+        id: `arrow-${i}`,
+        viewBox: "0 0 10 10",
+        refX: 10,
+        refY: 5,
+        markerWidth: 10,
+        markerHeight: 10,
+        markerUnits: "userSpaceOnUse",
+        orient: "auto",
       },
-      routes,
+      defs,
     );
-    const said = `${m.from} → ${m.to}: ${m.times} move${m.times === 1 ? "" : "s"}`;
-    el("title", {}, path).textContent = said;
-    // the count at the curve's middle (a quadratic's middle: a quarter of the way to the control)
-    const times = el("text", { class: "times", x: (x1 + 2 * mx + x2) / 4, y: (y1 + 2 * my + y2) / 4 + 4 }, routes);
-    times.textContent = `${m.times}×`;
-    el("title", {}, times).textContent = said;
-  }
+    el("path", { d: "M0,0L10,5L0,10Z", fill: route.colour }, marker);
+    const bend = 0.12 + 0.07 * (i % 4);
+    const most = Math.max(...route.moves.map((m) => m.times), 1);
+    for (const m of route.moves) {
+      const [x1, y1] = at[m.from];
+      const [x2, y2] = at[m.to];
+      // A curve bent to the right of its direction: A→B and B→A are drawn apart.
+      const mx = (x1 + x2) / 2 + (y2 - y1) * bend;
+      const my = (y1 + y2) / 2 - (x2 - x1) * bend;
+      // It ends at the edge of the destination's circle, where its arrow is seen.
+      const dx = x2 - mx;
+      const dy = y2 - my;
+      const back = (radius[m.to] + 3) / Math.max(1, Math.hypot(dx, dy));
+      const [ex, ey] = [x2 - dx * back, y2 - dy * back];
+      const attrs = {
+        class: m.circuit ? "move on-circuit" : "move",
+        d: `M${x1.toFixed(1)},${y1.toFixed(1)}Q${mx.toFixed(1)},${my.toFixed(1)} ${ex.toFixed(1)},${ey.toFixed(1)}`,
+        stroke: route.colour,
+        "stroke-width": ((m.circuit ? 2.5 : 1.5) + (2 * m.times) / most).toFixed(1),
+        "marker-end": `url(#arrow-${i})`,
+      };
+      if (route.dash) {
+        attrs["stroke-dasharray"] = route.dash;
+      }
+      const path = el("path", attrs, group);
+      const said = `${route.person}: ${m.from} → ${m.to}, ${m.times} move${m.times === 1 ? "" : "s"}${m.circuit ? " (on its circuit)" : ""}`;
+      el("title", {}, path).textContent = said;
+      if (m.times > 1) {
+        // the count at the curve's middle (a quadratic's middle: a quarter of the way to the control)
+        const x = (x1 + 2 * mx + x2) / 4;
+        const y = (y1 + 2 * my + y2) / 4 + 4;
+        const times = el("text", { class: "times", x, y, fill: route.colour }, group);
+        times.textContent = `${m.times}×`;
+        el("title", {}, times).textContent = said;
+      }
+    }
+  });
+  routes.parentNode.dataset.routes = String((map.routes || []).length);
   const circuit = new Set(map.circuit);
   const width = 760;
   const taken = []; // the labels' boxes so far: a label that would cover one moves down
