@@ -9,7 +9,8 @@ largest into one of at least --network-ads ads, as an analyst joining an operati
 would. Its package is built by the command line (`threadline evidence`, PDF included), timed
 from start to exit.
 Printed, and written to bench/out/evidence-results.json: the network's ads and images, seconds
-with and without the PDF, and the package's files and bytes.
+with and without the PDF, and the package's files and bytes; then the same ads as a case
+(`case new`, `case add`) packaged with `--mask-outside-case`, PDF included.
 """
 
 from __future__ import annotations
@@ -108,6 +109,36 @@ def main() -> None:
             "report_html_mb": round((out / "report.html").stat().st_size / 1e6, 2),
             **({"report_pdf_mb": round(pdf.stat().st_size / 1e6, 2)} if pdf.exists() else {}),
         }
+    # The same ads as a case (issue 17: case packages), with identifiers outside the case masked.
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "threadline.cli",
+            "case",
+            "new",
+            "bench case",
+            "--db",
+            str(db),
+            "--analyst",
+            "bench",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    case = made.stdout.strip().split()[0]
+    _run("case", "add", case, network, "--db", str(db), "--analyst", "bench", env=env)
+    out = work / "package-case-masked"
+    seconds = _run("evidence", case, "--db", str(db), "-o", str(out), "--mask-outside-case", env=env)
+    files, size = _size(out)
+    results["case_masked_with_pdf"] = {
+        "case": case,
+        "seconds": round(seconds, 1),
+        "files": files,
+        "mb": round(size / 1e6, 1),
+    }
     print(json.dumps(results, indent=2))
     (OUT / "evidence-results.json").write_text(json.dumps(results, indent=2) + "\n")
 
