@@ -248,6 +248,9 @@ def test_the_ad_the_network_and_the_queue_flag_mandatory_reporting(served: Serve
         queue = client.get("/")
         row = re.search(rf'<tr data-network="{network}">(.*?)</tr>', queue.text, re.S)
         assert row and "to report" in row.group(1)
+        items = client.get("/api/v1/networks", params={"limit": "200"}).json()["items"]
+        flags = {item["network"]: item["hash_matched_images"] for item in items}
+        assert flags[network] == 3 and sum(flags.values()) == 3
         graph = client.get(f"/api/v1/networks/{network}/graph").json()
         hidden = {
             n["data"]["id"]: n["data"]["hidden"] for n in graph["nodes"] if n["data"]["kind"] == "image"

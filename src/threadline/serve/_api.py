@@ -208,7 +208,14 @@ async def networks(
             offset=offset,
             reasons=reasons,
         )
-        return _page(page), None
+        from threadline.store.hashlists import flagged_networks
+
+        answer = _page(page)
+        # Mandatory reporting (`threadline.store.hashlists`): images matching a hash list, per network.
+        flagged = flagged_networks(cur, [str(item["network"]) for item in answer["items"]])
+        for item in answer["items"]:
+            item["hash_matched_images"] = flagged.get(str(item["network"]), 0)
+        return answer, None
 
     filters = {
         "date_from": date_from,
