@@ -666,7 +666,7 @@ def case_list(db: Path, status: str | None) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @_through_server("read")
 def case_show(ref: str, db: Path) -> None:
-    """One case as JSON: its members, notices, notes and every ad in it."""
+    """One case as JSON: its members, notices, notes, every ad in it and its alerts."""
     from dataclasses import asdict
 
     from threadline import read
@@ -681,6 +681,19 @@ def case_show(ref: str, db: Path) -> None:
         _audit("read case", f"C{number}")
         out = {**asdict(view), "ref": view.case.ref}
         out["ads"] = [{**asdict(a), "ref": a.ref} for a in read.case_ads(store.connection, number)]
+        # Its alerts, as its page shows them (read or not: by the OS user, as the audit names it).
+        from threadline import watch
+        from threadline.service._common import os_actor
+
+        found, total, unread = watch.case_alerts(store.connection, number, os_actor().name)
+        out["alerts"] = {
+            "items": [
+                {**asdict(c.alert), "ref": c.alert.ref, "by_entry": c.by_entry, "by_ad": c.by_ad}
+                for c in found
+            ],
+            "total": total,
+            "unread": unread,
+        }
     click.echo(json.dumps(out, ensure_ascii=False, indent=1, default=str))
 
 

@@ -179,6 +179,15 @@ def test_the_command_line_on_a_store_file(tmp_path: Path) -> None:
     shown = json.loads(ok("case", "show", "C1"))
     assert {a["ref"] for a in shown["ads"]} == {"site:mia-0", "site:mia-1"}
     assert shown["notes"][0]["body"] == "*first*" and shown["case"]["tags"] == ["t1"]
+    assert shown["alerts"] == {"items": [], "total": 0, "unread": 0}
+    # A watchlist entry of the case, matched once against the archive: the case shows its alerts.
+    ok("watch", "add", "--kind", "identifiers", "--value", phone(11, 504), "--owner", "kim", "--case", "C1")
+    alerts = json.loads(ok("case", "show", "C1"))["alerts"]
+    assert alerts["total"] == alerts["unread"] == 2
+    assert {(a["id"], a["by_entry"], a["by_ad"]) for a in alerts["items"]} == {
+        ("mia-0", True, True),
+        ("mia-1", True, True),
+    }
     assert ok("case", "remove", "C1", "site:mia-1", "--analyst", "kim") == "C1: ads: 1 ad removed\n"
     # All or nothing: a missing ad beside a good network adds neither.
     bad = CliRunner().invoke(
