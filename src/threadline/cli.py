@@ -706,24 +706,7 @@ def case_show(ref: str, db: Path) -> None:
 def case_add(ref: str, members: tuple[str, ...], db: Path, analyst: str) -> None:
     """Add MEMBERS to case REF: networks (N…: their ads now, and their new ads on later link
     runs) and single ads (SOURCE:ID)."""
-    from threadline.link import cases
-    from threadline.store._tx import transaction
-
-    number = _case_number(ref)
-    networks, ads = _members(members)
-    _readable(db)
-    with _open(db) as store:
-        con = store.connection
-        try:
-            with transaction(con):  # all the members or none
-                added = {n: cases.add_network(con, number, n, analyst=analyst) for n in networks}
-                if ads:
-                    added["ads"] = cases.add_ads(con, number, ads, analyst=analyst)
-        except (LookupError, ValueError) as exc:
-            _fail(f"{exc} in {db}")
-        _audit("add to case", f"C{number}", members=list(members), analyst=analyst)
-    for what, n in added.items():
-        click.echo(f"C{number}: {what}: {n} ad{'' if n == 1 else 's'} added")
+    _case_members_act(ref, members, db, analyst, adding=True)
 
 
 @case.command("remove")
@@ -735,9 +718,17 @@ def case_add(ref: str, members: tuple[str, ...], db: Path, analyst: str) -> None
 def case_remove(ref: str, members: tuple[str, ...], db: Path, analyst: str) -> None:
     """Take MEMBERS out of case REF: networks (the ads they hold now; no longer followed) and
     single ads (SOURCE:ID). They stay on record as removed."""
+    _case_members_act(ref, members, db, analyst, adding=False)
+
+
+def _case_members_act(ref: str, members: tuple[str, ...], db: Path, analyst: str, *, adding: bool) -> None:
+    """`case add` and `case remove`: every member or none, in one transaction, audited."""
     from threadline.link import cases
     from threadline.store._tx import transaction
 
+    by_network, by_ads = (
+        (cases.add_network, cases.add_ads) if adding else (cases.remove_network, cases.remove_ads)
+    )
     number = _case_number(ref)
     networks, ads = _members(members)
     _readable(db)
@@ -745,14 +736,15 @@ def case_remove(ref: str, members: tuple[str, ...], db: Path, analyst: str) -> N
         con = store.connection
         try:
             with transaction(con):  # all the members or none
-                removed = {n: cases.remove_network(con, number, n, analyst=analyst) for n in networks}
+                done = {n: by_network(con, number, n, analyst=analyst) for n in networks}
                 if ads:
-                    removed["ads"] = cases.remove_ads(con, number, ads, analyst=analyst)
+                    done["ads"] = by_ads(con, number, ads, analyst=analyst)
         except (LookupError, ValueError) as exc:
             _fail(f"{exc} in {db}")
-        _audit("remove from case", f"C{number}", members=list(members), analyst=analyst)
-    for what, n in removed.items():
-        click.echo(f"C{number}: {what}: {n} ad{'' if n == 1 else 's'} removed")
+        action = "add to case" if adding else "remove from case"
+        _audit(action, f"C{number}", members=list(members), analyst=analyst)
+    for what, n in done.items():
+        click.echo(f"C{number}: {what}: {n} ad{'' if n == 1 else 's'} {'added' if adding else 'removed'}")
 
 
 @case.command("note")
