@@ -409,6 +409,8 @@ def test_a_country_code_is_read_as_written_in_any_ad(
         ("US", "713-555-01 42", "+17135550142"),
         ("US", ";71;35;55;01;42", "+17135550142"),
         ("US", "seven one three, five fifty five, oh one forty two", "+17135550142"),
+        ("US", "2one4 - 555 - 01ninety-nine", "+12145550199"),
+        ("US", "214 555 zero1ninety nine", "+12145550199"),
         ("US", "seven one three triple five oh one four two", "+17135550142"),
         ("US", "two one two five five five oh one hundred", "+12125550100"),
         ("US", "sevenonethree fivefivefive zeroonefourtwo", "+17135550142"),

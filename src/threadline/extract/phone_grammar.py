@@ -190,8 +190,8 @@ def _spelled(token: str, offset: int) -> Piece | None:
             styles.add("letters")
     if words >= 2 and len(pieces) >= 2 and not any(c.isdigit() for c in token):
         styles.add("words_run")  # "fivefivefive", "twentysix"
-    if len(pieces) == 1 and pieces[0] in _TENS:
-        styles.add(TENS)
+    if pieces[-1] in _TENS:
+        styles.add(TENS)  # "ninety" or "01ninety": a unit word after it may complete it ("-nine")
     # "I", "o", "oh" alone are ordinary words; they count as digits only next to digits.
     weak = (len(token) <= 2 and styles == {"letters"}) or token in _WEAK_WORDS
     return (offset, offset + len(token), "".join(digits), weak, frozenset(styles))

@@ -378,7 +378,7 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
                 and nxt.start - g.end <= 3
             ):
                 # "forty two" is 42, "treinta y dos" 32.
-                joined = g.digits[0] + nxt.digits
+                joined = g.digits[:-1] + nxt.digits  # the tens word's 0 becomes the unit
                 expanded.append(_Group(g.start, nxt.end, joined, False, g.styles | nxt.styles))
                 skip_next = True
                 continue
