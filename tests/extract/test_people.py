@@ -171,6 +171,7 @@ def test_any_listed_name_after_any_cue(name: str, cue: str) -> None:
         ("16 yo", "16"),
         ("I'm only 17", "17"),
         ("age: 15", "15"),
+        ("im jus 17", "17"),
     ],
 )
 def test_stated_ages(written: str, expected: str) -> None:
@@ -287,6 +288,30 @@ def test_age_right_after_a_self_stated_name(text: str, ages: list[str]) -> None:
     assert [f.value for f in found] == ages
     for f in found:
         assert text[f.spans[0].start : f.spans[0].end] == f.value
+
+
+@pytest.mark.parametrize(
+    ("text", "ages"),
+    [
+        ("NEW 🍒 Valentina (23) in town til Sunday", ["23"]),
+        ("Barely legal Lexi 18, fresh and young", ["18"]),
+        ("sweet Destiny ( 16 ) new", ["16"]),
+        # Not an age: money or a time after the number, a place's name, a listed name in lower case,
+        # a word that is no name.
+        ("ask for Candy 80 hh", []),
+        ("Mia 60 qv, Mia 24/7", []),
+        ("Visiting Paris 24, 25 Dec", []),
+        ("ruby 21, downtown", []),
+        ("Suite 21, downtown", []),
+        ("Valentina (23 roses)", []),
+    ],
+)
+def test_age_alone_right_after_a_listed_name(text: str, ages: list[str]) -> None:
+    found = find_ages([("body", text)])
+    assert [f.value for f in found] == ages
+    for f in found:
+        written = text[f.spans[0].start : f.spans[0].end]
+        assert written.endswith(f.value) and written[:1].isupper()
 
 
 def test_words_of_an_html_tag_are_never_a_name() -> None:

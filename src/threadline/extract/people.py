@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.resources import files
 
+from threadline.extract.places import is_city_name
 from threadline.extract.text import (
     Accumulator,
     Normalised,
@@ -340,7 +341,7 @@ _DURATION_AFTER = re.compile(
 # Cues before the number, matched at the end of a short window ("age: ", "I'm ", "edad ").
 _AGE_CUE = re.compile(
     r"(?<![a-z])(?:(?P<age>aged?|edad)[ \t]{0,2}(?:[:=\-][ \t]{0,2})?(?:is[ \t]{1,2})?"
-    r"|(?P<im>i[ \t]{0,2}['’]?[ \t]{0,2}m|i[ \t]{1,3}am)[ \t]{1,3}(?:only[ \t]{1,2}|just[ \t]{1,2})?)$"
+    r"|(?P<im>i[ \t]{0,2}['’]?[ \t]{0,2}m|i[ \t]{1,3}am)[ \t]{1,3}(?:only[ \t]{1,2}|just?[ \t]{1,2})?)$"
 )
 # After "I'm 24": things that make the number a time, money, height, weight or cup size.
 _NOT_AN_AGE_AFTER = re.compile(
@@ -352,6 +353,11 @@ _NAMED_BEFORE = re.compile(
     r"(?<![A-Za-z])(?:[Ii][ \t]{0,2}['’]?[ \t]{0,2}[Mm]|[Ii][ \t]{1,3}am|[Mm]y[ \t]{1,3}name[ \t]{1,3}is"
     r"|[Cc]all[ \t]{1,3}me|[Ss]oy|[Ii]t['’]s)[ \t]{1,3}[A-Z][a-z]{1,20}[ \t]{0,2},?[ \t]{0,2}\Z"
 )
+# "Valentina (23)", "Lexi 18, fresh": a listed first name with a capital, then the number alone in
+# brackets or closing a clause. Anything else after the number ("Mia 60 qv", "Candy 24/7") leaves
+# it unread.
+_LISTED_NAME_BEFORE = re.compile(r"(?<![^\W\d_])(?P<name>[A-Z][a-z]{1,20})[ \t]{1,2}(?P<open>\([ \t]?)?\Z")
+_CLAUSE_END = re.compile(r"[ \t]?(?:[,.!;]|\)|\n|\Z)")
 _FIELD_AGE = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
 # Ages in words: "twenty-four", "twenty four", "twentyfour", "nineteen", "veinticuatro",
 # "treinta y dos". An expression of all these words would be tried at most letters of a text
@@ -441,6 +447,10 @@ def _ages_of(text: str, reading: str) -> tuple[Sighting, ...]:
             if named is not None:
                 seen.add(str(age), norm, start, end, {"minor": age < 18, "cue": "name"})
                 continue
+            listed = _listed_name_before(t, start, end)
+            if listed is not None:
+                seen.add(str(age), norm, listed, end, {"minor": age < 18, "cue": "name"})
+                continue
         if unit is None:
             if cue is None:
                 continue
@@ -452,6 +462,19 @@ def _ages_of(text: str, reading: str) -> tuple[Sighting, ...]:
         seen.add(str(age), norm, span_start, span_end, {"minor": age < 18, "cue": how})
     _word_ages(seen, norm, low)
     return tuple(seen.items)
+
+
+def _listed_name_before(t: str, start: int, end: int) -> int | None:
+    """Where the listed first name right before the number at ``start:end`` begins, when the number
+    stands alone after it: in brackets ("Valentina (23)") or ending a clause ("Lexi 18, fresh")."""
+    m = _LISTED_NAME_BEFORE.search(t, max(0, start - 26), start)
+    if m is None or m.group("name").lower() not in first_names():
+        return None
+    if is_city_name(m.group("name")):
+        return None  # "Paris 24, 25 Dec": a place and a date
+    if m.group("open"):
+        return m.start() if t[end : end + 2].lstrip(" \t")[:1] == ")" else None
+    return m.start() if _CLAUSE_END.match(t, end) else None
 
 
 def _unit_and_cue(low: str, start: int, end: int) -> tuple[re.Match[str] | None, re.Match[str] | None]:

@@ -293,6 +293,11 @@ def _candidates(gaz: _Gazetteer, key: str) -> list[Place]:
     return []
 
 
+def is_city_name(word: str) -> bool:
+    """Whether ``word`` names a city of the gazetteer ("Paris", "Charlotte")."""
+    return bool(_candidates(_gazetteer(), _fold(word)))
+
+
 _LOCATION_SPLIT = re.compile(r"[,;/|()\[\]]|\s[-–—]\s")
 
 
