@@ -43,6 +43,14 @@ def prices(text: str, currency: str = "USD") -> list[tuple[str, int, int | None]
         ("½ hr 90", "180", 90, 30, True),
         ("150 donation", "150", 150, None, True),
         ("150 usd", "150", 150, None, False),
+        # Spanish and Italian ads: "la hora", "x hora", "media hora", "all'ora", "mezz'ora".
+        ("150 euros la hora", "150", 150, 60, False),
+        ("200 x hora", "200", 200, 60, False),
+        ("hora 1500 pesos", "1500", 1500, 60, False),
+        ("600 pesos media hora", "1200", 600, 30, True),
+        ("150 all'ora", "150", 150, 60, False),
+        ("80 euro mezz'ora", "160", 80, 30, True),
+        ("100€ 30 minutos", "200", 100, 30, False),
     ],
 )
 def test_price_forms(written: str, value: str, amount: int, minutes: int | None, coded: bool) -> None:
@@ -53,6 +61,15 @@ def test_price_forms(written: str, value: str, amount: int, minutes: int | None,
     assert found[0].detail["per_hour"] == float(value)
     (span,) = found[0].spans
     assert text[span.start : span.end] == written
+
+
+def test_currency_words_of_the_ads_country() -> None:
+    (mxn,) = find_prices([("body", "1000 pesos la hora")], currency="MXN")
+    assert mxn.detail["currency"] == "MXN"
+    (inr,) = find_prices([("body", "5000 rupees per hour")])
+    assert inr.detail["currency"] == "INR"
+    (eur,) = find_prices([("body", "150 euros")])
+    assert eur.detail["currency"] == "EUR"
 
 
 def test_currency_signs_and_default() -> None:
@@ -74,6 +91,10 @@ def test_currency_signs_and_default() -> None:
         ("Rates: hh 80 roses, hr 150 roses, 2hr 280", [("160", 80, 30), ("150", 150, 60), ("140", 280, 120)]),
         ("qv 60 | hh 100 | hr 160", [("240", 60, 15), ("200", 100, 30), ("160", 160, 60)]),
         ("$80 hh / $150 hr", [("160", 80, 30), ("150", 150, 60)]),
+        # An amount, a slash and its duration is a rate, not a date's first group: "$200" after
+        # it must not take the "30min" that belongs to "$120".
+        ("$120/30min $200/hr", [("240", 120, 30), ("200", 200, 60)]),
+        ("120/30 min, 200/1hr", [("240", 120, 30), ("200", 200, 60)]),
     ],
 )
 def test_rate_tables(text: str, expected: list[tuple[str, int, int]]) -> None:
@@ -108,6 +129,8 @@ def test_rate_tables(text: str, expected: list[tuple[str, int, int]]) -> None:
         "WhatsApp 215🌹555🌹0143",  # a phone number split by roses
         "text 725 • 555 • 0164",
         "call 555 0143",
+        "on 12/30 at noon",
+        "24/7 outcall",
     ],
 )
 def test_numbers_that_are_not_prices(text: str) -> None:

@@ -128,6 +128,16 @@ def test_extract_writes_rates_beside_the_per_hour_prices() -> None:
     assert ad.body[span["start"] : span["end"]] == "150-200/hr"
 
 
+@pytest.mark.parametrize(
+    ("location", "currency"),
+    [("Madrid, Spain", "EUR"), ("Roma, Italy", "EUR"), ("Ciudad de México", "MXN"), ("Mumbai, India", "INR")],
+)
+def test_bare_amounts_take_the_currency_of_the_ads_country(location: str, currency: str) -> None:
+    ad = Ad("site", "1", body="150 x hora, media hora 80", location=location)
+    record = contract_record(extract_ad(ad, images=False))
+    assert [r["currency"] for r in record["rates"]] == [currency, currency]  # type: ignore[index]
+
+
 def test_extract_ad_returns_its_values_in_the_order_of_kinds() -> None:
     """`extract_ad` relies on calling the extractors in the order of KINDS (it does not sort)."""
     from threadline.model import KINDS

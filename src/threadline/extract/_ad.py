@@ -17,7 +17,11 @@ from threadline.model import Ad, Extraction, Found
 __all__ = ["DEFAULT_REGION", "MAX_AD_CHARS", "MAX_FIELD_CHARS", "contract_record", "extract_ad"]
 
 DEFAULT_REGION = "US"
-_CURRENCY = {"GB": "GBP", "US": "USD", "CA": "CAD", "AU": "AUD", "IE": "EUR", "FR": "EUR", "DE": "EUR"}
+_CURRENCY = {
+    **dict.fromkeys(("IE", "FR", "DE", "ES", "IT", "PT", "NL", "BE", "AT", "GR", "FI"), "EUR"),
+    **{"GB": "GBP", "US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD"},
+    **{"MX": "MXN", "AR": "ARS", "IN": "INR"},
+}
 
 
 def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = True) -> Extraction:

@@ -45,18 +45,23 @@ _NOT_BARE = frozenset({48, 72, 96})  # "48 hrs notice", "72 hours"
 # A duration. Groups: half hour, quick visit, n hours, n minutes.
 _DURATION = (
     r"(?:(?P<{p}half>hhr|hh|half[ \t-]{{0,2}}(?:an?[ \t]{{1,2}})?(?:hour|hr)s?"
+    r"|media[ \t]{{1,2}}hora|mezz['’]?[ \t]?ora"
     r"|(?:1/2|1⁄2)[ \t]{{0,2}}(?:hour|hr|h)s?)"
     r"|(?P<{p}qv>qv|qk|quick[ \t]{{0,2}}(?:visit|v)|quickie)"
     r"|(?:(?P<{p}hn>1[0-2]|[1-9]|one|two|three)[ \t]{{0,2}}|(?:an?|per|the)[ \t]{{1,2}})?"
-    r"(?P<{p}hr>hours?|hrs?|h|hourly)"
-    r"|(?P<{p}mn>[1-9][0-9]{{0,2}})[ \t]{{0,2}}(?P<{p}min>minutes?|mins?|m))(?![a-z])"
+    r"(?P<{p}hr>hours?|hrs?|h|hourly|horas?|ora)"
+    r"|(?P<{p}mn>[1-9][0-9]{{0,2}})[ \t]{{0,2}}(?P<{p}min>minutes?|mins?|minutos?|minuti|m))(?![a-z])"
 )
-_CURRENCY_AFTER = r"(?P<cur>\$|£|€|🌹|usd|gbp|eur|euros?|dollars?|bucks|quid|roses?|donations?|r(?![a-z]))"
+_CURRENCY_AFTER = (
+    r"(?P<cur>\$|£|€|🌹|usd|gbp|euros?|eur|dollars?|bucks|quid|roses?|donations?|pesos?|mxn|ars|inr|rupees?"
+    r"|r(?![a-z]))"
+)
 # What may follow an amount: cents, a currency or coded word, then a duration with a connector.
 _AFTER = re.compile(
     r"(?P<cents>[.,]00(?![0-9]))?"
     rf"(?:[ \t]{{0,2}}+{_CURRENCY_AFTER})?"
-    r"(?:[ \t]{0,2}+(?:/|per(?![a-z])|for(?![a-z])|each(?![a-z])|an?(?![a-z])|-)?[ \t]{0,2}+"
+    r"(?:[ \t]{0,2}+(?:/|per(?![a-z])|for(?![a-z])|each(?![a-z])|an?(?![a-z])|-|x(?![a-z])|por(?![a-z])"
+    r"|(?:por[ \t]{1,2})?la(?![a-z])|all?['’])?[ \t]{0,2}+"
     rf"(?P<dur>{_DURATION.format(p='a_')}))?"
 )
 # What may precede an amount: a duration and separators, searched at the end of a short window.
@@ -69,9 +74,10 @@ _PREFIX = frozenset("$£€🌹")
 _CODED = frozenset({"🌹", "r", "rose", "roses", "donation", "donations"})
 # First characters of anything `_AFTER` can read: cents, currencies and coded words, connectors,
 # durations (with their counts).
-_AFTER_FIRST = frozenset("$£€🌹.,ugedbqr/pfa-h1ot0123456789")
+_AFTER_FIRST = frozenset("$£€🌹.,ugedbqr/pfa-h1ot0123456789mxli")
 _DURATION_WORDS = frozenset(
-    "hh hhr hour hours hr hrs h hourly qv qk visit v quickie min mins minute minutes m".split()
+    "hh hhr hour hours hr hrs h hourly qv qk visit v quickie min mins minute minutes m"
+    " hora horas ora minutos minuti".split()
 )
 _GAP_CHARS = " \t:=@.–—-$£€🌹"
 # Units that make the number an age, a size, a time or an ordinal, whatever stands before it.
@@ -103,6 +109,10 @@ def _currency(sign: str | None, default: str) -> str:
         return "EUR"
     if sign == "usd":
         return "USD"
+    if sign in ("mxn", "ars"):
+        return sign.upper()
+    if sign in ("inr", "rupee", "rupees"):
+        return "INR"
     return default
 
 
@@ -120,6 +130,15 @@ def _minutes(m: re.Match[str], p: str) -> int | None:
     if m.group(f"{p}min"):
         return int(m.group(f"{p}mn"))
     return None
+
+
+def _per_duration(low: str, end: int) -> bool:
+    """Whether the amount ending at ``end`` is followed by a slash and a duration ("120/30min",
+    "200/1hr"): a rate, not a date's or phone number's first group."""
+    if low[end : end + 1] != "/":
+        return False
+    after = _AFTER.match(low, end)
+    return after is not None and after.group("dur") is not None
 
 
 def _unspaced(sep: str) -> bool:
@@ -189,7 +208,7 @@ def _prices_of(text: str, currency: str) -> tuple[Sighting, ...]:
                 high = int(rng.group("high"))
                 range_sign = rng.group("sign")
                 end = read_to = rng.end()
-        if high == amount and _PIECE_AFTER.match(low, end):
+        if high == amount and _PIECE_AFTER.match(low, end) and not _per_duration(low, end):
             continue  # a phone number's first group, a date or time
         if _NOT_MONEY_AFTER.match(low, end):
             continue  # "🌹 24yo", "$ 5ft", "10pm": a unit of something else
