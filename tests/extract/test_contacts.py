@@ -72,6 +72,26 @@ def test_sentences_are_not_addresses(text: str) -> None:
     assert emails(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("email candy22 at gmail for pics", ["candy22@gmail.com"]),
+        ("Candy22 @ Yahoo only", ["candy22@yahoo.com"]),
+        ("mail: candy.22 (at) hotmail, no calls", ["candy.22@hotmail.com"]),
+        ("candy22 at gmail dot com", ["candy22@gmail.com"]),  # read once, as the full address
+        ("meet me at gmail", []),
+        ("snap at gmail", []),
+        ("I use gmail and yahoo", []),
+    ],
+)
+def test_a_known_provider_without_its_domain(text: str, expected: list[str]) -> None:
+    found = find_emails([("body", text)])
+    assert [f.value for f in found] == expected
+    for f in found:
+        written = text[f.spans[0].start : f.spans[0].end].lower()
+        assert written.startswith(f.value.split("@")[0]) and f.value.split("@")[1].split(".")[0] in written
+
+
 def test_a_full_stop_ends_the_address() -> None:
     text = "email ruby@example.com. Me too"
     (found,) = find_emails([("body", text)])
@@ -246,6 +266,8 @@ _HOSTILE = {
     "cues": "snap: " * 166_666,
     "ghosts": "👻 " * 500_000,
     "emoji": "🌹ab" * 333_333,
+    "providers": "ab at gmail " * 83_333,
+    "providers-and-addresses": "a@b.com gmail " * 71_428,
 }
 
 

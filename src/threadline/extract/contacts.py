@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -238,12 +238,48 @@ def find_emails(texts: Iterable[tuple[str, str]]) -> list[Found]:
     return acc.found()
 
 
+# "ruby22 at gmail", "ruby22 @ yahoo": a mail provider everyone knows, written without its ".com"
+# (an address left incomplete on purpose, to get past filters). Only these providers: any other
+# word after "at" is a place or a time. Searched only in texts holding a provider's name.
+_PROVIDERS = {"gmail": "gmail.com", "yahoo": "yahoo.com", "hotmail": "hotmail.com"}
+_PROVIDERS |= {"outlook": "outlook.com", "icloud": "icloud.com", "protonmail": "protonmail.com"}
+_PROVIDER_ONLY = re.compile(
+    rf"(?<![a-z0-9_%+\-'’])(?P<local>[a-z0-9][{_LOCAL_CHARS}]{{0,63}}+)(?P<at>{_AT_SEP})"
+    rf"(?P<provider>{'|'.join(_PROVIDERS)})(?![a-z0-9@]|{_DOT_SEP}[a-z0-9])"
+)
+
+
+def _provider_only(low: str, taken: tuple[_Email, ...]) -> Iterator[_Email]:
+    """Provider-only addresses in ``low`` that overlap none of ``taken`` (full addresses found
+    before, in text order: they never overlap each other, so a bisection finds the neighbour)."""
+    starts = [e.start for e in taken]
+    for name in _PROVIDERS:
+        pos = low.find(name)
+        while pos != -1:
+            lo = max(0, pos - 80)
+            for m in _PROVIDER_ONLY.finditer(low, lo, pos + len(name)):
+                if m.start("provider") != pos:
+                    continue
+                k = bisect_left(starts, m.end()) - 1
+                if k >= 0 and taken[k].end > m.start():
+                    continue  # part of a full address ("ruby at gmail dot com")
+                local = m.group("local")
+                if local.endswith(".") or ".." in local or local in _LOCAL_STOP or local in _CUE_LOCALS:
+                    continue
+                yield _Email(f"{local}@{_PROVIDERS[name]}", m.start(), m.end(), True)
+            pos = low.find(name, pos + len(name))
+
+
 @read_short_once
 def _emails_of(text: str) -> tuple[Sighting, ...]:
     norm = normalise(text)
     seen = Sightings()
-    for e in _emails_in(lower_same_length(norm.text)):
+    low = lower_same_length(norm.text)
+    found = _emails_in(low)
+    for e in found:
         seen.add(e.address, norm, e.start, e.end, {"obfuscated": e.obfuscated})
+    for e in _provider_only(low, found):
+        seen.add(e.address, norm, e.start, e.end, {"obfuscated": True, "provider_only": True})
     return tuple(seen.items)
 
 
