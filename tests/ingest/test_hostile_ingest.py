@@ -190,6 +190,17 @@ def test_a_number_no_double_holds_is_quarantined_not_stored_as_infinity(tmp_path
         assert "Infinity" not in json.dumps(store.query("SELECT extra FROM ads"))
 
 
+def test_a_key_written_twice_is_quarantined_not_read_one_way(tmp_path: Path) -> None:
+    # {"id": "x", "id": "y"}: one reader takes the first, another the last; the record is ambiguous.
+    twice = '{"id": "x1", "body": "713-555-0101", "id": "x2"}'
+    nested = '{"id": "x3", "body": "713-555-0102", "images": [{"name": "a", "name": "b"}]}'
+    path = write_jsonl(tmp_path / "ads.jsonl", [twice, nested, record("a2")])
+    db = tmp_path / "s.duckdb"
+    report = ingest(path, db)
+    assert (report.new_ads, report.quarantined) == (1, 2)
+    assert "'id' appears twice" in reasons(db)[1] and "'name' appears twice" in reasons(db)[2]
+
+
 def test_a_surrogate_deep_inside_is_named_in_a_short_reason(tmp_path: Path) -> None:
     nested = '"\\ud800"'
     for i in range(30):

@@ -134,6 +134,26 @@ def test_json_lines_with_a_broken_line_and_the_ads_object_form(pushing: Pushing)
     assert _statuses(_push(pushing, {"ads": [_ad_record(12)]})) == ["new"]
 
 
+def test_a_push_reads_json_as_file_ingest_does(pushing: Pushing) -> None:
+    # Duplicate keys (which id is meant?) and NaN are refused per line, as a file's reader does.
+    twice = '{"id": "p20", "id": "p21", "source": "boardA", "body": "Text me at 713-555-0120"}'
+    nan = '{"id": "p22", "source": "boardA", "body": "Text me at 713-555-0122", "age": NaN}'
+    lines = "\n".join([twice, nan, json.dumps(_ad_record(23))])
+    with _client(pushing, "push") as client:
+        answer = client.post(
+            "/api/v1/ads", content=lines.encode(), headers={"Content-Type": "application/x-ndjson"}
+        )
+    statuses = _statuses(answer)
+    assert statuses[0].startswith("quarantined: not JSON") and "'id' appears twice" in statuses[0]
+    assert statuses[1].startswith("quarantined: not JSON") and "NaN" in statuses[1]
+    assert statuses[2] == "new"
+    with _client(pushing, "push") as client:
+        whole = client.post(
+            "/api/v1/ads", content=f"[{twice}]".encode(), headers={"Content-Type": "application/json"}
+        )
+    assert whole.status_code == 400 and "appears twice" in whole.text
+
+
 def test_a_crawler_reports_an_ad_gone_and_its_view_says_removed_on(pushing: Pushing) -> None:
     assert _statuses(_push(pushing, [_ad_record(20)])) == ["new"]
     gone = {"id": "p20", "source": "boardA", "gone": True, "captured_at": "2026-11-05T08:00:00Z"}

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from threadline.ingest.validate import json_type
 
-__all__ = ["MAX_LINE_BYTES", "RawRecord", "read_csv", "read_jsonl", "read_records"]
+__all__ = ["MAX_LINE_BYTES", "RawRecord", "load_json", "read_csv", "read_jsonl", "read_records"]
 
 # Longer than any real ad (each field is capped at 1 MiB by validation): a line past this is cut
 # off unread, so one runaway line cannot exhaust memory.
@@ -99,9 +99,25 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _loads(text: str) -> Any:
-    """JSON as the input contract reads it: finite numbers only (no NaN, no Infinity)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"id": "1", "id": "2"} is valid JSON, but which id is meant? Readers differ (the first, the
+    # last): an adversary can show one record to one tool and another to the next.
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key[:40]!r} appears twice in one object")
+            seen.add(key)
+    return value
+
+
+def load_json(text: str) -> Any:
+    """JSON as the input contract reads it: finite numbers only (no NaN, no Infinity), and no
+    object with the same key twice. Raises ValueError (json.JSONDecodeError is one)."""
+    return json.loads(
+        text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+    )
 
 
 def read_jsonl(path: str | Path) -> Iterator[RawRecord]:
@@ -124,7 +140,7 @@ def read_jsonl(path: str | Path) -> Iterator[RawRecord]:
             if not text.strip():
                 continue
             try:
-                value = _loads(text)
+                value = load_json(text)
             except json.JSONDecodeError as exc:
                 error = f"invalid JSON: {exc.msg} at column {exc.colno}"
             except RecursionError:
@@ -325,7 +341,7 @@ def _csv_record(header: list[str], row: list[str]) -> tuple[dict[str, Any] | Non
             record[name] = images
         elif name == "fields":
             try:
-                fields = _loads(cell)
+                fields = load_json(cell)
             except (ValueError, RecursionError):
                 return None, "fields: not valid JSON (CSV fields must be a JSON object)"
             record[name] = fields  # its type is validate's to check
@@ -338,7 +354,7 @@ def _csv_images(cell: str) -> list[Any] | None:
     text = cell.strip()
     if text.startswith("["):
         try:
-            value = _loads(text)
+            value = load_json(text)
         except (ValueError, RecursionError):
             return None
         return value if isinstance(value, list) else None

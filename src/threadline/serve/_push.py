@@ -42,6 +42,7 @@ import duckdb
 from fastapi import APIRouter, HTTPException, Request
 
 from threadline.ingest.pipeline import Workers
+from threadline.ingest.readers import load_json
 from threadline.serve._api import relink
 from threadline.serve._auth import GuardedRoute, caller, context, guarded
 from threadline.service.roles import Action
@@ -102,12 +103,12 @@ def _records(body: bytes, content_type: str) -> list[Any]:
         for line in text.splitlines():
             if line.strip():
                 try:
-                    out.append(json.loads(line))
+                    out.append(load_json(line))
                 except ValueError as exc:
                     out.append(_Refused(f"not JSON: {exc}", line))
         return out
     try:
-        parsed = json.loads(text)
+        parsed = load_json(text)
     except ValueError as exc:
         raise HTTPException(400, f"the body is not JSON: {exc}") from None
     if isinstance(parsed, dict) and isinstance(parsed.get("ads"), list):
