@@ -89,6 +89,14 @@ def test_name_then_is_back() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Hola amores, Ana Sofia aquí, 24 años", ["Ana Sofia"]), ("besos, Valentina aqui!!", ["Valentina"])],
+)
+def test_name_then_aqui(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
     ("title", "body", "expected"),
     [
         ("MEI 27 😘 MEDICAL CENTER", "Check my reviews", ["Mei"]),

@@ -125,6 +125,7 @@ _NAME_CUES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
 _AFTER_NAME = (
     (" here", re.compile(r" here(?![a-z])"), "here"),
     (" is back", re.compile(r" is back(?![a-z])"), "is back"),
+    (" aqu", re.compile(r" aqu[ií](?![^\W\d_])"), "aquí"),  # "Ana Sofia aquí"
 )
 # A title that starts with the name ("MEI 27 😘 NORTH SIDE", "Sweet Crystal - city center",
 # "💕💕 LILY 💕💕"): up to two descriptions, then a listed name.
