@@ -12,10 +12,12 @@ Over HTTP, each client signs in as a browser does (the sign-in form's token and 
 session cookie; the page carries the session's CSRF token, checked to be there) and asks for
 the pages a detective reads, chosen at random: the queue (``/``, its first four pages), a network
 from the queue's top 200, the largest network, an ad, search results (a phone typed as people
-type it, or a name), the hubs, the decisions and a case. One client alone, then ``--clients`` at
-once; each sends ``--requests`` requests or stops after ``--seconds``. Reported: p50/p95/p99 per
-page (goal p95 <= 300 ms with 20 clients on a 2-core machine, for the queue, network, ad and
-search pages).
+type it, or a name), the hubs, the decisions and a case (``--pages``: some of them only). One client
+alone, then ``--clients`` at once, each sending its next request as soon as it has the last answer
+(no pause: latency under load is then about clients / throughput); each sends ``--requests``
+requests or stops after ``--seconds``. Reported: p50/p95/p99 per page (goal p95 <= 300 ms with 20
+clients on a 2-core machine, for the queue, network, ad and search pages), and the machine's load
+average before and after each run (other work on the machine slows every figure).
 
 In the browser (Playwright driving Debian's chromium, as the browser tests do): the largest
 network's page, from the navigation until its graph is drawn (``#graph[data-state=drawn]``, set by
@@ -72,10 +74,13 @@ def _sign_in(client: httpx.Client) -> str:
 class Load:
     """Signed-in clients reading pages at random, each latency kept per page."""
 
-    def __init__(self, url: str, samples: dict[str, list[str]], seed: int) -> None:
+    def __init__(
+        self, url: str, samples: dict[str, list[str]], seed: int, pages: tuple[str, ...] = PAGES
+    ) -> None:
         self.url, self.samples, self.seed = url, samples, seed
-        self.latency: dict[str, list[float]] = {p: [] for p in PAGES}
-        self.bytes: dict[str, list[int]] = {p: [] for p in PAGES}
+        self.pages = tuple(p for p in pages if p != "case" or samples["cases"])
+        self.latency: dict[str, list[float]] = {p: [] for p in self.pages}
+        self.bytes: dict[str, list[int]] = {p: [] for p in self.pages}
         self.errors: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -97,7 +102,6 @@ class Load:
         return f"/{page}"
 
     def run(self, clients: int, requests: int, seconds: float) -> None:
-        pages = [p for p in PAGES if p != "case" or self.samples["cases"]]
         ready = threading.Barrier(clients)
         failed: list[BaseException] = []
 
@@ -111,7 +115,7 @@ class Load:
                     for _ in range(requests):
                         if time.perf_counter() > deadline:
                             return
-                        page = rng.choice(pages)
+                        page = rng.choice(self.pages)
                         path = self.path(page, rng)
                         t = time.perf_counter()
                         answer = client.get(path)
@@ -127,7 +131,7 @@ class Load:
                 ready.abort()
                 failed.append(exc)
 
-        threads = [threading.Thread(target=client_loop, args=(k,)) for k in range(clients)]
+        threads = [threading.Thread(target=client_loop, args=(k,), daemon=True) for k in range(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -137,7 +141,7 @@ class Load:
 
     def table(self, clients: int) -> list[dict[str, Any]]:
         rows = []
-        for page in PAGES:
+        for page in self.pages:
             ms = [x * 1000 for x in self.latency[page]]
             if not ms:
                 continue
@@ -297,9 +301,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=300.0, help="each run's time, at most")
     parser.add_argument("--loads", type=int, default=5, help="browser loads of each page")
     parser.add_argument("--seed", type=int, default=1515)
+    parser.add_argument(
+        "--pages",
+        default=",".join(PAGES),
+        help=f"the pages asked for, at random (default: {','.join(PAGES)})",
+    )
+    parser.add_argument("--no-browser", action="store_true", help="leave out the browser's figures")
     args = parser.parse_args(argv)
     if not args.store.exists():
         parser.error(f"no store at {args.store}: `python bench/serve.py` makes it (or give --store)")
+    pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
+    if not pages or set(pages) - set(PAGES):
+        parser.error(f"--pages: some of {', '.join(PAGES)}")
     corpus = args.corpus or args.store.parent / "corpus"
     keys = args.keys or args.store.parent / "keys"
 
@@ -329,19 +342,25 @@ def main(argv: list[str] | None = None) -> int:
 
         rows: list[dict[str, Any]] = []
         errors: dict[str, int] = {}
+        results["load_average_1m"] = {"before": os.getloadavg()[0]}  # the machine before our load
         for clients, requests in ((1, args.single_requests), (args.clients, args.requests)):
-            load = Load(url, samples, args.seed + clients)
+            load = Load(url, samples, args.seed + clients, pages)
             t0 = time.perf_counter()
             load.run(clients, requests, args.seconds)
+            took, load_1m = time.perf_counter() - t0, os.getloadavg()[0]  # others' work shows here
+            results["load_average_1m"][str(clients)] = load_1m
             print(
-                f"  {clients} client{'s' if clients > 1 else ''}: {time.perf_counter() - t0:.0f}s", flush=True
+                f"  {clients} client{'s' if clients > 1 else ''}: {took:.0f}s (load {load_1m:.1f})",
+                flush=True,
             )
             rows += load.table(clients)
             errors |= {f"{clients} clients {k}": v for k, v in load.errors.items()}
         results["latency"] = rows
         results["errors"] = errors
 
-        if CHROMIUM.exists():
+        if args.no_browser:
+            pass
+        elif CHROMIUM.exists():
             results["browser"] = browser_times(url, samples["largest"][0], args.loads)
         else:
             print(f"no {CHROMIUM}: the browser's figures are left out (make browser)")
