@@ -97,6 +97,7 @@ bench: install
 	$(BIN)/python bench/score.py --popular-shares 0,0.1,0.3,0.5 --images both
 	$(BIN)/python bench/repeat.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -43,6 +43,7 @@ LISTED = ("by_sha", "by_md5", "by_pdq")  # the images a planted list names
 browser = test_pages.browser
 dialogs = test_pages.dialogs
 tab = test_pages.tab
+shots = test_pages.shots
 
 
 def _picture(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
@@ -442,3 +443,47 @@ def test_a_supervisor_reveals_a_hidden_image_in_the_browser_with_a_reason(tab: A
     assert "Mandatory reporting" in tab.locator("main").inner_text()
     reveals = [e for e in _audit(served) if e["action"] == "reveal hidden image"]
     assert reveals[-1]["detail"]["reason"] == "checked in the browser for the referral"
+
+
+# How many lines a node's text takes in the page (its boxes' distinct tops).
+_LINES = """node => { const r = document.createRange(); r.selectNodeContents(node);
+  return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size; }"""
+
+
+def test_the_hash_matches_page_and_hidden_images_in_the_browser(
+    tab: Any, served: Served, shots: Path
+) -> None:
+    """Screenshots of the supervisor's list of matches and of the two kinds of hidden image (in
+    the test's folder; docs/screenshots/ with THREADLINE_SCREENSHOTS=1)."""
+    tab.goto("/login")
+    tab.fill("input[name=name]", "sam")
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{served.url}/")
+    tab.goto("/hash-matches")
+    rows = tab.locator("table.hash-matches tbody tr")
+    # Each hash whole (to copy into a report), on one line or broken only between its halves; the
+    # flag to report on one line.
+    lines = tab.eval_on_selector_all(
+        "table.hash-matches td.hash",
+        f"cells => cells.map(cell => [cell.textContent, [...cell.childNodes]"
+        f".filter(n => n.nodeType === Node.TEXT_NODE).map({_LINES})])",
+    )
+    assert {served.sha[i] for i in LISTED} <= {text for text, _ in lines}  # and those pushed later
+    assert all(halves == [1, 1] for _, halves in lines), lines
+    flag = tab.locator("table.hash-matches tr.to-report .report-flag").first
+    assert flag.inner_text() == "to report" and flag.evaluate("f => f.getClientRects().length") == 1
+    assert rows.first.locator("button").inner_text() == "Record report"
+    test_pages._screenshot(tab, shots, "hash-matches.png")
+    # An image hidden as possibly a minor's, and one matching a list: the heading says hidden (not
+    # blurred, nothing to reveal by a click), and what was read from the ad is not cut mid-word.
+    tab.goto("/ads/site/m1")
+    assert tab.locator("h2", has_text="Images").inner_text() == "Images (hidden, not blurred: each says why)"
+    code = tab.locator("table.found td.value", has_text="movement.new_in_town")
+    assert code.evaluate(_LINES) == 1
+    test_pages._screenshot(tab, shots, "ad-hidden-minor.png")
+    tab.goto("/ads/site/a1")
+    assert "(hidden, not blurred: each says why)" in tab.locator("h2", has_text="Images").inner_text()
+    test_pages._screenshot(tab, shots, "ad-hash-matched.png")
+    tab.goto("/ads/site/p1")
+    assert "(blurred; revealing one shows" in tab.locator("h2", has_text="Images").inner_text()

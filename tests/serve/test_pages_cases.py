@@ -95,6 +95,13 @@ def test_a_case_is_made_a_network_added_and_a_note_written_in_the_browser(
     assert "you last opened it" in tab.inner_text("p.facts")
     tab.goto(f"/networks/{server.network}")
     assert tab.locator(f".in-cases a[href='/cases/{ref}']").count() == 1
+    # Its evidence form offers to keep only the case's ads: the label says what that masks, on the
+    # label's line above the list (not on a line of its own under it, starting with a comma).
+    mask = tab.locator("form[aria-label='Evidence package'] label.mask-case")
+    assert mask.inner_text().split("\n")[0] == "only its ads in case (identifiers outside it masked)"
+    hint, pick = mask.locator(".hint").bounding_box(), mask.locator("select").bounding_box()
+    assert abs(hint["y"] - mask.bounding_box()["y"]) < 4 and hint["y"] + hint["height"] <= pick["y"] + 1
+    assert mask.locator("select option").all_inner_texts() == ["(all its ads, no masking)", ref]
 
     # The queue's selection, ticked with the keyboard (x), goes to the case in one act.
     tab.goto("/")

@@ -153,6 +153,14 @@ def test_a_missing_persons_alerts_reach_the_inbox_and_her_case_and_a_gone_ad_say
     assert "photo" in photo_row and "PDQ distance" in photo_row and "name or nickname" not in photo_row
     assert "age in range + name or nickname" in name_row and "Roz" in name_row and "16" in name_row
     assert f"case {case}" in photo_row and f"case {case}" in name_row
+    # Each names its watchlist entry with a link to the entry's row there.
+    assert rows.locator("td.entry a[href='/watchlist#W1']").all_inner_texts() == ["W1", "W1"]
+    inbox = {  # the cells a case's page shows the same (one macro): raised, ad, entry, why, state
+        rows.nth(i).locator("td").nth(2).inner_text().split()[0]: [
+            rows.nth(i).locator("td").nth(k).inner_text() for k in (1, 2, 3, 4, 5)
+        ]
+        for i in range(2)
+    }
     _screenshot(tab, shots, "alerts.png")
 
     # The network the two ads are in (once the link run after the push has taken them in) goes
@@ -188,6 +196,9 @@ def test_a_missing_persons_alerts_reach_the_inbox_and_her_case_and_a_gone_ad_say
     assert "age in range + name or nickname" in shown["boardM:m2"].inner_text()
     assert "its entry is this case's, and its ad is in the case" in shown["boardM:m2"].inner_text()
     assert shown["boardM:m2"].locator("a[href='/ads/boardM/m2']").count() == 1
+    for ad, row in shown.items():  # the inbox's row, with why it is here
+        assert [row.locator("td").nth(k).inner_text() for k in (1, 2, 3, 4, 6)] == inbox[ad], ad
+        assert "unread" in row.locator("td").nth(6).inner_text()
     _screenshot(tab, shots, "case-alerts.png")
     shown["boardM:m2"].locator("button", has_text="Mark read").click()
     tab.wait_for_url(re.compile(rf".*/cases/{case}\?done=1\+alert.*"))
@@ -195,6 +206,11 @@ def test_a_missing_persons_alerts_reach_the_inbox_and_her_case_and_a_gone_ad_say
     assert tab.inner_text("#unread-alerts") == "1"
     read_row = tab.locator("table.case-alerts tbody tr", has=tab.locator("a[href='/ads/boardM/m2']"))
     assert read_row.get_attribute("class") == "read"
+    # Its entry, W1, is a link to the entry's row on the watchlist (marked as the one sought).
+    read_row.locator("td.entry a", has_text="W1").click()
+    tab.wait_for_url(f"{server.url}/watchlist#W1")
+    assert tab.evaluate("document.querySelector('tr:target').id") == "W1"
+    assert "Rosalind, Roz" in tab.inner_text("tr:target")
 
     # The crawler finds m2 taken down and says so through the API; its page says when.
     # (When the crawler found it gone: after it was last seen on show, which was at its push.)

@@ -30,7 +30,8 @@ from threadline.refs import BadRef, parse_ref
 from threadline.serve._api import Limit, Offset, _act, _audit_read, _Body, _keys, _read, to_json
 from threadline.serve._auth import Caller, GuardedRoute, caller, context, guarded
 from threadline.serve._pages import PageRoute, _q, render
-from threadline.serve._watch import PART_NAMES, alert_json
+from threadline.serve._watch import alert_json
+from threadline.serve._watch_pages import alert_entries, alert_row
 from threadline.service.roles import Action
 
 __all__ = ["pages", "render_note", "router"]
@@ -372,15 +373,16 @@ async def case_page(request: Request, ref: str) -> Response:
 
     def run(
         cur: duckdb.DuckDBPyConnection,
-    ) -> tuple[read.CaseView | None, tuple[list[watch.CaseAlert], int, int]]:
+    ) -> tuple[read.CaseView | None, tuple[list[watch.CaseAlert], int, int], dict[int, watch.Entry]]:
         view = read.case(cur, case_id, reader=who.name)
         if view is None:
-            return None, ([], 0, 0)
+            return None, ([], 0, 0), {}
         alerts = watch.case_alerts(cur, case_id, who.name)
+        entries = alert_entries(cur, [c.alert for c in alerts[0]])
         _audit_read(context(request), who, "read case", f"C{case_id}")
-        return view, alerts
+        return view, alerts, entries
 
-    view, (alerts, alerts_total, alerts_unread) = await run_in_threadpool(
+    view, (alerts, alerts_total, alerts_unread), entries = await run_in_threadpool(
         lambda: run(context(request).cursor())
     )
     if view is None:
@@ -398,10 +400,8 @@ async def case_page(request: Request, ref: str) -> Response:
         notes=[(n, render_note(n.body)) for n in view.notes],
         alerts=[
             {
-                "alert": c.alert,
+                **alert_row(c.alert, entries),
                 "why_here": _why_here(c),
-                "parts": [PART_NAMES.get(p, p) for p in c.alert.parts],
-                "why": [(PART_NAMES.get(w["part"], w["part"]), w["value"]) for w in c.alert.why],
                 "new": view.since is not None and c.alert.raised_at > view.since,
             }
             for c in alerts

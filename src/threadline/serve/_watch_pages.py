@@ -26,7 +26,7 @@ from threadline.serve._pages import _audit_read, _form, _read, multipart, page, 
 from threadline.serve._watch import PART_NAMES, add_entry_act, mark_read_act, remove_entry_act
 from threadline.service.roles import Action
 
-__all__: list[str] = []
+__all__ = ["alert_entries", "alert_row"]
 
 _CASE_PAGE = re.compile(r"/cases/C[0-9]{1,18}")
 _KIND_NAMES = {
@@ -144,6 +144,24 @@ async def watchlist_remove(request: Request, ref: str) -> Response:
     return RedirectResponse("/watchlist?" + urlencode({"removed": removed.ref}), 303)
 
 
+def alert_entries(cur: duckdb.DuckDBPyConnection, alerts: list[watch.Alert]) -> dict[int, watch.Entry]:
+    """The entries that raised ``alerts``, removed ones too, by number."""
+    wanted = {a.entry for a in alerts}
+    return {e.entry: e for e in watch.entries(cur, removed=True) if e.entry in wanted} if wanted else {}
+
+
+def alert_row(a: watch.Alert, entries: dict[int, watch.Entry]) -> dict[str, Any]:
+    """An alert as a row of the inbox and of a case's page (`_macros.html`'s ``alert_row``): its
+    entry (None if unknown), the entry's kind, the parts it matched and why, as shown."""
+    return {
+        "alert": a,
+        "entry": entries.get(a.entry),
+        "kind": _KIND_NAMES.get(a.entry_kind, a.entry_kind),
+        "parts": [PART_NAMES.get(p, p) for p in a.parts],
+        "why": [(PART_NAMES.get(w["part"], w["part"]), w["value"]) for w in a.why],
+    }
+
+
 async def _inbox(request: Request, only: int | None = None) -> Response:
     who = caller(request)
     unread = request.query_params.get("unread") == "1"
@@ -154,9 +172,7 @@ async def _inbox(request: Request, only: int | None = None) -> Response:
             found, total = ([one], 1) if one is not None else ([], 0)
         else:
             found, total = watch.alerts(cur, who.name, unread=unread, limit=200)
-        entries = {
-            e.entry: e for e in watch.entries(cur, removed=True) if any(a.entry == e.entry for a in found)
-        }
+        entries = alert_entries(cur, found)
         _audit_read(
             request, "read alert" if only is not None else "read alerts", f"A{only}" if only else None
         )
@@ -165,20 +181,10 @@ async def _inbox(request: Request, only: int | None = None) -> Response:
     found, total, entries = await _read(request, run)
     if only is not None and not found:
         raise HTTPException(404, f"no alert A{only}")
-    rows = [
-        {
-            "alert": a,
-            "entry": entries.get(a.entry),
-            "kind": _KIND_NAMES.get(a.entry_kind, a.entry_kind),
-            "parts": [PART_NAMES.get(p, p) for p in a.parts],
-            "why": [(PART_NAMES.get(w["part"], w["part"]), w["value"]) for w in a.why],
-        }
-        for a in found
-    ]
     return render(
         request,
         "alerts.html",
-        rows=rows,
+        rows=[alert_row(a, entries) for a in found],
         total=total,
         only=only,
         unread_only=unread,
