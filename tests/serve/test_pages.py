@@ -288,11 +288,35 @@ def test_a_network_page_shows_its_text_hubs_as_sentences_not_hashes(server: Serv
                 break
         assert shown is not None, "the corpus copies texts: some network has a text hub"
         network, value = shown
-        page = client.get(f"/networks/{network}")
+        page = client.get(f"/networks/{network}", params={"hubs": "all"})
     assert page.status_code == 200
     cell = re.search(rf'title="sentences {value}">([^<]*)<', page.text)
     assert cell is not None, page.text
     assert " / " in cell.group(1) and not re.fullmatch(r"[\d ]+", cell.group(1))  # two masked sentences
+
+
+def test_a_network_page_lists_its_hubs_with_most_ads_and_all_on_asking(server: Server) -> None:
+    shown_at_most = 3  # ?hubs=3 (the page's default is 25: more hubs than this corpus gives one network)
+    with httpx.Client(base_url=server.url) as client:
+        _form_login(client)
+        counts = {
+            row["network"]: len(client.get(f"/api/v1/networks/{row['network']}").json()["hubs"])
+            for row in client.get("/api/v1/networks", params={"limit": 100}).json()["items"]
+        }
+        network = max(counts, key=lambda n: counts[n])
+        total = counts[network]
+        assert total > shown_at_most, f"the corpus copies texts: a network touches several hubs ({total})"
+        pages = {how: client.get(f"/networks/{network}", params=how).text for how in ("hubs=3", "hubs=all")}
+
+    def hub_rows(page: str) -> list[int]:
+        table = page.split('id="hubs"', 1)[1].split("</table>", 1)[0]
+        return [int(n) for n in re.findall(r'<td class="num">(\d+)</td><td class="num">\d+</td>', table)]
+
+    shown, everything = hub_rows(pages["hubs=3"]), hub_rows(pages["hubs=all"])
+    assert len(shown) == shown_at_most and len(everything) == total
+    assert shown == everything[:shown_at_most] and shown == sorted(shown, reverse=True)  # most ads first
+    assert f"the 3 with most ads of {total}" in pages["hubs=3"]
+    assert "list all</a>" in pages["hubs=3"] and "list all</a>" not in pages["hubs=all"]
 
 
 # -- in the browser ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import secrets
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -441,6 +442,7 @@ async def _network_view(
         raise HTTPException(404, "no such network")
     done = request.query_params.get("done", "") if problem is None else ""
     nodes = _graph_nodes(request.query_params.get("nodes"))
+    hubs_shown = _hubs_shown(request.query_params.get("hubs"))
 
     def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str], Any, Any]:
         from threadline.link.text import text_hub_examples
@@ -461,7 +463,8 @@ async def _network_view(
             read.person_itineraries(cur, view.network),
         )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
-        texts = text_hub_examples(cur, [value for kind, value, *_ in view.hubs if kind == "text"])
+        shown = view.hubs[:hubs_shown]
+        texts = text_hub_examples(cur, [value for kind, value, *_ in shown if kind == "text"])
         return view, texts, drawn, timeline(read.network_activity(cur, view.network), persons)
 
     view, texts, drawn, activity = await _read(request, run)
@@ -479,6 +482,8 @@ async def _network_view(
         status=status,
         view=view,
         texts=texts,
+        hubs=view.hubs[:hubs_shown],
+        all_hubs_href=f"{here}?hubs=all#hubs",
         drawn=drawn,
         more_nodes=min(
             MAX_GRAPH_NODES, sum(drawn["graph"]["left_out"].values()) + len(drawn["graph"]["nodes"])
@@ -516,6 +521,22 @@ async def _open_cases(request: Request) -> list[read.CaseRow]:
 
 
 _DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
+# Hubs listed on a network's page, most ads first; all on asking (?hubs=all). A network that
+# reuses popular copy-paste text touches thousands of sentence hubs: listing them all made its
+# page 500 KB and 40% of its time.
+HUBS_SHOWN = 25
+
+
+def _hubs_shown(text: str | None) -> int:
+    """How many hubs a network's page lists (``?hubs=``: a count, or ``all``)."""
+    if text == "all":
+        return sys.maxsize
+    try:
+        return max(int(text), 0) if text else HUBS_SHOWN
+    except ValueError:
+        return HUBS_SHOWN
+
+
 MAX_GRAPH_NODES = 2000  # drawn on asking (?nodes=): a browser lays out that many in seconds
 
 
