@@ -11,6 +11,7 @@ import sys
 import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -310,6 +311,67 @@ def test_scoring_only_what_a_link_run_changed_equals_scoring_everything(tmp_path
         assert rescored[-1][1] < report.ads, rescored  # the last day scored only what it changed
         score_store(store.connection)  # everything, from scratch
         assert snapshot(store) == daily
+
+
+def test_a_moved_local_median_rescores_only_the_networks_whose_cheap_share_it_moves(tmp_path: Path) -> None:
+    # Houston's hourly median goes from 200 to 210 on day 1, when only strangers are added.
+    # cheap_share counts above 0.2 (`score_weights.tsv`): an ad at 100 (0.5, then 0.52) and one
+    # at 165 (0.175, nothing; then 0.21) must be scored again; those at 200 (0.05 at most) and
+    # 500 (0) need not, though their place's median moved.
+    def priced(key: str, number: str, rate: int) -> dict[str, object]:
+        return {
+            "id": key,
+            "source": "site",
+            "body": f"New here. Call {number}. Rates: ${rate} per hour.",
+            "location": "Houston, TX",
+        }
+
+    market = [priced(f"m-{i}", phone(i, 281), 200) for i in range(30)]
+    leads = [priced("cheap", phone(1, 832), 100), priced("near", phone(2, 832), 165)]
+    dear = priced("dear", phone(3, 832), 500)
+    days = [
+        write_ads(tmp_path / "d0.jsonl", [*market, *leads, dear]),
+        write_ads(tmp_path / "d1.jsonl", [priced(f"n-{i}", phone(i, 346), 220) for i in range(31)]),
+    ]
+
+    def snapshot(con: Any) -> tuple[list[tuple[object, ...]], ...]:
+        return (
+            sorted(con.execute("SELECT ad_key, network, round(score, 12) FROM ad_scores").fetchall()),
+            sorted(con.execute("SELECT network, ads, round(score, 12) FROM network_scores").fetchall()),
+            sorted(
+                con.execute(
+                    "SELECT level, unit, feature, round(value, 9), detail, round(contribution, 12)"
+                    " FROM score_parts"
+                ).fetchall()
+            ),
+        )
+
+    def cheap_parts(con: Any) -> dict[str, float]:
+        rows = con.execute(
+            "SELECT l.id, p.value FROM score_parts p JOIN ad_links l ON l.network = p.unit"
+            " WHERE p.feature = 'cheap_share'"
+        ).fetchall()
+        return {ad_id: round(value, 2) for ad_id, value in rows}
+
+    with Store.open(tmp_path / "s.duckdb") as store:
+        con = store.connection
+        medians = []
+        for day in days:
+            ingest_file(day, store, workers=0)
+            link(con, ALWAYS_INCREMENTAL)
+            score_store(con, inputs_built=True, changed="_changed_networks")
+            houston = "SELECT median FROM score_local_prices WHERE place LIKE 'Houston%'"
+            medians.append(con.execute(houston).fetchall())
+            if day == days[0]:
+                assert cheap_parts(con) == {"cheap": 0.5}
+        assert medians == [[(200.0,)], [(210.0,)]]
+        scored = {i for (i,) in con.execute("SELECT id FROM score_links").fetchall()}
+        assert {"cheap", "near"} <= scored  # their cheap_share moved: scored again
+        assert "dear" not in scored and not scored & {f"m-{i}" for i in range(30)}  # below 0.2 both times
+        assert cheap_parts(con) == {"cheap": 0.52, "near": 0.21}
+        incremental = snapshot(con)
+        score_store(con)  # everything, from scratch
+        assert snapshot(con) == incremental
 
 
 def test_a_failed_scoring_run_is_caught_up_by_the_next(

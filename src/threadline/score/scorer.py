@@ -228,7 +228,8 @@ def build_features(
 
         build_inputs(engine)
     local_prices(engine)
-    scope_tables(engine, networks)
+    cheap = weights.features.get(("network", "cheap_share"))
+    scope_tables(engine, networks, cheap.floor if cheap else None)
     structure_features(engine)
     movement_steps(engine)
     _ad_signs(engine, weights, lexicon)
@@ -318,7 +319,8 @@ def score_store(
     networks a link run changed (``network``); only they are scored again, unless the lexicon, the
     weights or the model differ from the last run's, which scores everything. A network's score
     depends only on its own ads, except for the local price medians, which are read over the
-    whole store every time.
+    whole store every time: a network whose score they move is scored again too
+    (`structure.scope_tables`).
     """
     t0 = time.perf_counter()
     weights = weights or load_weights()

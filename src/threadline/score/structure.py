@@ -39,11 +39,16 @@ STRUCTURE_FEATURES = (
 
 def local_prices(engine: Engine) -> None:
     """Table ``_local_prices(place, median, ads)``: every stored ad's hourly price (its latest
-    version) by the place its site lists it in (the local market, whatever is being scored)."""
+    version) by the place its site lists it in (the local market, whatever is being scored).
+
+    Also ``_ad_prices(source, ad_id, version, per_hour, place)``: each priced latest version with
+    the place `structure_features` gives it (the site's, else the first named), which
+    `scope_tables` reads to find the networks a moved median rescores.
+    """
     place_source = engine.json_text("e.detail", "source")
     per_hour = engine.json_text("e.detail", "per_hour")
     engine.table(
-        "_local_prices",
+        "_ad_prices",
         f"""
         WITH priced AS (
             SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
@@ -52,41 +57,84 @@ def local_prices(engine: Engine) -> None:
             WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
             GROUP BY e.source, e.ad_id, e.version
         ), placed AS (
-            SELECT e.source, e.ad_id, e.version, MIN(e.value) AS place
-            FROM extractions e WHERE e.kind = 'place' AND {place_source} = 'location'
+            SELECT e.source, e.ad_id, e.version,
+                   MIN(e.value) FILTER (WHERE {place_source} = 'location') AS site_place,
+                   MIN(e.value) AS any_place
+            FROM extractions e
+            JOIN priced r ON r.source = e.source AND r.ad_id = e.ad_id AND r.version = e.version
+            WHERE e.kind = 'place'
             GROUP BY e.source, e.ad_id, e.version
         )
-        SELECT p.place, MEDIAN(r.per_hour) AS median, COUNT(*) AS ads
-        FROM priced r JOIN placed p ON p.source = r.source AND p.ad_id = r.ad_id AND p.version = r.version
-        GROUP BY p.place
+        SELECT r.source, r.ad_id, r.version, r.per_hour, p.site_place,
+               COALESCE(p.site_place, p.any_place) AS place
+        FROM priced r
+        LEFT JOIN placed p ON p.source = r.source AND p.ad_id = r.ad_id AND p.version = r.version
+        """,
+    )
+    engine.table(
+        "_local_prices",
+        """
+        SELECT site_place AS place, MEDIAN(per_hour) AS median, COUNT(*) AS ads
+        FROM _ad_prices WHERE site_place IS NOT NULL
+        GROUP BY site_place
         """,
     )
 
 
-def scope_tables(engine: Engine, networks: str | None = None) -> None:
+def scope_tables(engine: Engine, networks: str | None = None, cheap_floor: float | None = None) -> None:
     """Tables ``score_links`` and ``score_link_ads``: the linked ads to score, and their link inputs.
 
     All of ``ad_links``, or the networks listed in table ``networks(network)`` (those a link run
-    changed) and every network with an ad in a place whose local price median moved since the
-    last score run (``score_local_prices``), so that a partial run gives what a full one would.
-    Also ``score_hub_phones``: the numbers that are hubs. Needs this session's link inputs
-    (`link.steps.build_inputs`) and `local_prices`.
+    changed) and the networks whose ``cheap_share`` a moved local price median changes, so that
+    a partial run gives what a full one would (tested). Local medians (``_local_prices``, against
+    ``score_local_prices``, what the last run compared with) feed nothing else, and
+    ``cheap_share`` only through its part above the weight's floor (``cheap_floor``; None: the
+    weights have no such feature, so a median feeds no score): a network with a priced ad in a
+    place whose median (or whether it has the 20 ads to count) moved is scored again only if the
+    last run saved a ``cheap_share`` part for it or its value with the new medians is above the
+    floor. Below it both times, its score, parts and saved rows are what a full run gives
+    anyway. Also ``score_hub_phones``: the numbers that are hubs. Needs this session's link
+    inputs (`link.steps.build_inputs`) and `local_prices`.
     """
     if networks:
+        engine.table(
+            "_price_networks",
+            """
+            WITH moved AS (
+                SELECT COALESCE(n.place, o.place) AS place FROM _local_prices n
+                FULL OUTER JOIN score_local_prices o ON o.place = n.place
+                WHERE n.median IS DISTINCT FROM o.median OR (n.ads >= 20) IS DISTINCT FROM (o.ads >= 20)
+            ), priced AS (
+                SELECT l.network, p.place, p.per_hour
+                FROM ad_links l
+                JOIN link_ads a ON a.ad_key = l.ad_key
+                JOIN _ad_prices p ON p.source = a.source AND p.ad_id = a.id AND p.version = a.version
+            ), touched AS (
+                SELECT DISTINCT network FROM priced WHERE place IN (SELECT place FROM moved)
+            )
+            SELECT r.network, MEDIAN(r.per_hour / m.median) AS ratio
+            FROM priced r JOIN _local_prices m ON m.place = r.place
+            WHERE r.network IN (SELECT network FROM touched) AND m.ads >= 20  -- as `structure_features`
+            GROUP BY r.network
+            UNION ALL
+            -- touched networks left with no price to compare: no part now (had they one before?)
+            SELECT network, CAST(NULL AS DOUBLE) FROM touched
+            """,
+        )
+        # (a margin below the floor: a value a rounding away from it is scored again, never missed)
+        above = (
+            "FALSE" if cheap_floor is None else f"GREATEST(0.0, 1.0 - ratio) > {float(cheap_floor)!r} - 1e-9"
+        )
         engine.table(
             "_score_networks",
             f"""
             SELECT network FROM {networks}
             UNION
-            SELECT DISTINCT l.network FROM ad_links l
-            JOIN link_ads a ON a.ad_key = l.ad_key
-            JOIN extractions e ON e.source = a.source AND e.ad_id = a.id AND e.version = a.version
-                 AND e.kind = 'place'
-            WHERE e.value IN (
-                SELECT COALESCE(n.place, o.place) FROM _local_prices n
-                FULL OUTER JOIN score_local_prices o ON o.place = n.place
-                WHERE n.median IS DISTINCT FROM o.median OR (n.ads >= 20) IS DISTINCT FROM (o.ads >= 20)
-            )
+            SELECT DISTINCT network FROM _price_networks
+            WHERE network IN (
+                      SELECT unit FROM score_parts WHERE level = 'network' AND feature = 'cheap_share'
+                  )
+               OR (ratio IS NOT NULL AND {above})
             """,
         )
         networks = "_score_networks"
