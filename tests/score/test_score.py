@@ -278,6 +278,20 @@ def test_a_units_own_lexicon_applies_to_stored_ads_after_rematch(
     assert {" ".join(re.findall(r"\w+", text)) for (text,) in said} == {"text only"}
 
 
+def _scores_snapshot(con: Any) -> tuple[list[tuple[object, ...]], ...]:
+    """Ad and network scores and score parts, sorted: what an incremental run must equal."""
+    return (
+        sorted(con.execute("SELECT ad_key, network, round(score, 12) FROM ad_scores").fetchall()),
+        sorted(con.execute("SELECT network, ads, round(score, 12) FROM network_scores").fetchall()),
+        sorted(
+            con.execute(
+                "SELECT level, unit, feature, round(value, 9), detail, round(contribution, 12)"
+                " FROM score_parts"
+            ).fetchall()
+        ),
+    )
+
+
 def test_scoring_only_what_a_link_run_changed_equals_scoring_everything(tmp_path: Path) -> None:
     folder = tmp_path / "c"
     generate(folder, 900, 23, images=False)
@@ -287,19 +301,6 @@ def test_scoring_only_what_a_link_run_changed_equals_scoring_everything(tmp_path
         days.append(tmp_path / f"day{d}.jsonl")
         days[-1].write_text("".join(part), encoding="utf-8")
 
-    def snapshot(store: Store) -> tuple[list[tuple[object, ...]], ...]:
-        con = store.connection
-        return (
-            sorted(con.execute("SELECT ad_key, network, round(score, 12) FROM ad_scores").fetchall()),
-            sorted(con.execute("SELECT network, ads, round(score, 12) FROM network_scores").fetchall()),
-            sorted(
-                con.execute(
-                    "SELECT level, unit, feature, round(value, 9), detail, round(contribution, 12)"
-                    " FROM score_parts"
-                ).fetchall()
-            ),
-        )
-
     with Store.open(tmp_path / "daily.duckdb") as store:
         rescored = []
         for day in days:
@@ -307,10 +308,10 @@ def test_scoring_only_what_a_link_run_changed_equals_scoring_everything(tmp_path
             relinked = link(store.connection, ALWAYS_INCREMENTAL).relinked
             report = score_store(store.connection, inputs_built=True, changed="_changed_networks")
             rescored.append((relinked, report.rescored))
-        daily = snapshot(store)
+        daily = _scores_snapshot(store.connection)
         assert rescored[-1][1] < report.ads, rescored  # the last day scored only what it changed
         score_store(store.connection)  # everything, from scratch
-        assert snapshot(store) == daily
+        assert _scores_snapshot(store.connection) == daily
 
 
 def test_a_moved_local_median_rescores_only_the_networks_whose_cheap_share_it_moves(tmp_path: Path) -> None:
@@ -333,18 +334,6 @@ def test_a_moved_local_median_rescores_only_the_networks_whose_cheap_share_it_mo
         write_ads(tmp_path / "d0.jsonl", [*market, *leads, dear]),
         write_ads(tmp_path / "d1.jsonl", [priced(f"n-{i}", phone(i, 346), 220) for i in range(31)]),
     ]
-
-    def snapshot(con: Any) -> tuple[list[tuple[object, ...]], ...]:
-        return (
-            sorted(con.execute("SELECT ad_key, network, round(score, 12) FROM ad_scores").fetchall()),
-            sorted(con.execute("SELECT network, ads, round(score, 12) FROM network_scores").fetchall()),
-            sorted(
-                con.execute(
-                    "SELECT level, unit, feature, round(value, 9), detail, round(contribution, 12)"
-                    " FROM score_parts"
-                ).fetchall()
-            ),
-        )
 
     def cheap_parts(con: Any) -> dict[str, float]:
         rows = con.execute(
@@ -369,9 +358,9 @@ def test_a_moved_local_median_rescores_only_the_networks_whose_cheap_share_it_mo
         assert {"cheap", "near"} <= scored  # their cheap_share moved: scored again
         assert "dear" not in scored and not scored & {f"m-{i}" for i in range(30)}  # below 0.2 both times
         assert cheap_parts(con) == {"cheap": 0.52, "near": 0.21}
-        incremental = snapshot(con)
+        incremental = _scores_snapshot(con)
         score_store(con)  # everything, from scratch
-        assert snapshot(con) == incremental
+        assert _scores_snapshot(con) == incremental
 
 
 def test_a_failed_scoring_run_is_caught_up_by_the_next(
