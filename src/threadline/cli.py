@@ -79,12 +79,17 @@ class CommandRefused(ValueError):
 _F = TypeVar("_F", bound=Callable[..., None])
 
 
-def _through_server(kind: str, secret: Callable[[dict[str, Any]], str] | None = None) -> Callable[[_F], _F]:
+def _through_server(
+    kind: str, secret: Callable[[dict[str, Any]], str] | None = None, *, told: bool = False
+) -> Callable[[_F], _F]:
     """Mark a command on a store: while a server holds its --db, the server runs it. ``kind``:
     'read'; 'write', which the server runs in its writer's queue; 'admin', a write that appends to
     the audit itself (`user`, `token`, `audit export`), which the server also runs holding the
     audit's lock, as it does for its own entries. ``secret(params)``: what the command reads from
-    the terminal or stdin (a new password), read here and handed over apart (`handoff.SECRET`)."""
+    the terminal or stdin (a new password), read here and handed over apart (`handoff.SECRET`).
+    ``told``: a write whose every change is in a `transaction` that says what it touches (an
+    ingest's batches, a link and score run), so that the server's kept answers of what it did
+    not touch outlive it (`serve._answers`)."""
 
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
@@ -114,6 +119,7 @@ def _through_server(kind: str, secret: Callable[[dict[str, Any]], str] | None = 
             fn(**params)
 
         command.served = kind  # type: ignore[attr-defined]
+        command.told = told  # type: ignore[attr-defined]
         return cast(_F, command)
 
     return decorate
@@ -163,6 +169,11 @@ def _resolve_command(names: Sequence[str]) -> click.Command:
             raise CommandRefused(f"no command {' '.join(names)}")
         command = sub
     return command
+
+
+def served_told(names: Sequence[str]) -> bool:
+    """Whether the write ``names`` tells what each of its changes touches (`_through_server`)."""
+    return bool(getattr(_resolve_command(names).callback, "told", False))
 
 
 def served_kind(names: Sequence[str]) -> str:
@@ -460,7 +471,7 @@ def extract(
 )
 @click.option("--link/--no-link", "do_link", default=True, show_default=True, help="Link after storing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-@_through_server("write")
+@_through_server("write", told=True)
 def ingest(
     ads: Path,
     db: Path,
@@ -541,7 +552,7 @@ def _echo_link(report: Any) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--hub-co-phones", type=click.IntRange(2), default=None, help="Phones that make a hub.")
 @click.option("--full", is_flag=True, help="Cluster every ad again, not only what changed.")
-@_through_server("write")
+@_through_server("write", told=True)
 def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
     """Link the ads of the store into persons and networks (incremental unless --full)."""
     from threadline.link import LinkParams

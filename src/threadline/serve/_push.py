@@ -320,7 +320,8 @@ async def _push(request: Request) -> dict[str, Any]:
         )
         return {"report": report, "answers": _answers(con, spool, report.run_id, records)}
 
-    done = await asyncio.wrap_future(ctx.writer.submit("push", job))
+    # Told: its batches say what they touch (ads), so kept views of networks outlive it.
+    done = await asyncio.wrap_future(ctx.writer.submit("push", job, told=True))
     report = done["report"]
     return {
         "batch": spool.stem,

@@ -43,7 +43,7 @@ from threadline.store._records import (
     ValueCount,
     utc_naive,
 )
-from threadline.store._tx import transaction
+from threadline.store._tx import ALL, touched, transaction
 from threadline.store.schema import (
     EXTRACTION_ROW,
     LATEST_VERSION,
@@ -533,7 +533,7 @@ class Store:
         self._check_writable()
         now = utc_now()
         con = self._con
-        with transaction(con, touches="ads"):  # nothing linked or scored changes here
+        with transaction(con, touches=("ads",)):  # nothing linked or scored changes here
             result = self._write(ads, quarantined, run_id, now, gone, token_id)
         return result
 
@@ -775,8 +775,21 @@ class Store:
         from threadline.store import hashlists
 
         hashlists.add_md5(self._con, md5s)
-        if len(ad_images) and hashlists.any_entries(self._con):
-            hashlists.match_images(self._con, set(ad_images.data["sha256"]), now=now)
+        if not len(ad_images):
+            return
+        # Which file the store shows for an image may change (a network's evidence names one).
+        touched(self._con, "images")
+        if hashlists.any_entries(self._con):
+            shas = sorted(set(ad_images.data["sha256"]))
+            hashlists.match_images(self._con, set(shas), now=now)
+            # An image matching a hash list flags the networks and hides the image where it is
+            # shown, whatever read it: for those who keep answers, this batch touches everything.
+            [(matched,)] = self._con.execute(
+                "SELECT EXISTS (SELECT 1 FROM hash_matches WHERE sha256 IN (SELECT unnest(?::VARCHAR[])))",
+                [shas],
+            ).fetchall()
+            if matched:
+                touched(self._con, ALL)
 
     def _insert_ads(self, rows: _Columns) -> None:
         """Insert the batch's ads, each long value cut into parts (`schema.text_parts`) here, so

@@ -2,56 +2,96 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
 import duckdb
 
-__all__ = ["Touches", "on_commit", "transaction"]
+__all__ = ["ALL", "Touches", "network_tags", "on_commit", "touched", "transaction"]
 
-# What a transaction may change, for those who keep answers (`serve._answers`): "ads" (an
-# ingest's batch: ads, versions, extractions, quarantine; nothing linked or scored), or "all".
-Touches = Literal["ads", "all"]
+# What a transaction may change, for those who keep answers (`serve._answers`): `ALL`, or a set
+# of tags naming what it changed, so that an answer that read none of it stays good:
+#
+# * ``"ads"``: ads as stored (versions, extractions, words, images, sightings, quarantine): an
+#   ingest's batch, which links and scores nothing;
+# * ``"images"``: ads' images (which paths the store shows for an image);
+# * ``"links"``: what a link or scoring run saved, somewhere (the queue's order, a search's hits);
+# * ``"net:N00000042"``: what linking and scoring saved for that network (its ads' links, its
+#   evidence, score, parts, summaries, movement; its persons'; its hubs' counts);
+# * nothing at all (an audit entry, which no kept answer reads).
+ALL: Literal["all"] = "all"
+Touches = frozenset[str] | Literal["all"]
 
-# Connections (by id) inside a `transaction` block now. (A second BEGIN cannot be tried and
-# caught: DuckDB aborts the open transaction when it fails.)
-_open: set[int] = set()
-# What to call after a connection's transaction commits (a server counts its writer's commits).
+# Connections (by id) inside a `transaction` block now, with what the block touches so far.
+# (A second BEGIN cannot be tried and caught: DuckDB aborts the open transaction when it fails.)
+_open: dict[int, set[str] | None] = {}  # None: everything
+# What to call before and after a connection's transaction commits (a server counts its
+# writer's commits): before, so that no answer read earlier is given once the commit is seen;
+# after, so that none read while it committed is kept.
 _after_commit: dict[int, Callable[[Touches], None]] = {}
 
 
 def on_commit(con: duckdb.DuckDBPyConnection, fn: Callable[[Touches], None] | None) -> None:
-    """Call ``fn(touches)`` after every `transaction` of ``con`` commits (None: no more)."""
+    """Call ``fn(touches)`` just before and just after every `transaction` of ``con`` commits
+    (None: no more)."""
     if fn is None:
         _after_commit.pop(id(con), None)
     else:
         _after_commit[id(con)] = fn
 
 
+def network_tags(networks: Iterable[str]) -> list[str]:
+    """The tags of what linking and scoring saved for ``networks``."""
+    return [f"net:{n}" for n in networks]
+
+
+def touched(con: duckdb.DuckDBPyConnection, *tags: str) -> None:
+    """Inside a `transaction` block of ``con``: it touches ``tags`` too (`ALL`: everything).
+    Outside one, nothing to say (there is no transaction to tell about)."""
+    if id(con) not in _open:
+        return
+    now = _open[id(con)]
+    if now is None:  # everything already
+        return
+    if ALL in tags:
+        _open[id(con)] = None
+    else:
+        now.update(tags)
+
+
+def _tell(con: duckdb.DuckDBPyConnection, touches: set[str] | None) -> None:
+    hook = _after_commit.get(id(con))
+    if hook is not None:
+        hook(ALL if touches is None else frozenset(touches))
+
+
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection, touches: Touches = "all") -> Iterator[None]:
+def transaction(
+    con: duckdb.DuckDBPyConnection, touches: Iterable[str] | Literal["all"] = ALL
+) -> Iterator[None]:
     """Run the block in one transaction: committed if it ends, rolled back if it raises (or is
     interrupted), so a failed step leaves the store as it was. ``touches`` says what it may
-    change (`Touches`), told to the `on_commit` hook.
+    change (`Touches`: `ALL`, or tags such as ``("ads",)``; a block can add to them with
+    `touched`), told to the `on_commit` hook.
 
     Inside a `transaction` block of the same connection, the block joins it: the outer commit
     stores both or neither (an analyst's act and its audit entry), and an error raised here
-    reaches the outer block, which rolls everything back (what the outer block said it touches
-    holds for both)."""
+    reaches the outer block, which rolls everything back. What the inner block says it touches
+    is added to the outer block's."""
     if id(con) in _open:
+        touched(con, *([ALL] if touches == ALL else touches))
         yield  # the caller's transaction: theirs to commit or roll back
         return
     con.execute("BEGIN TRANSACTION")
-    _open.add(id(con))
+    _open[id(con)] = None if touches == ALL else set(touches)
     try:
         yield
     except BaseException:
-        _open.discard(id(con))
+        _open.pop(id(con), None)
         con.execute("ROLLBACK")
         raise
-    _open.discard(id(con))
+    said = _open.pop(id(con), None)
+    _tell(con, said)  # before: answers read until now may not be given once this is seen
     con.execute("COMMIT")
-    hook = _after_commit.get(id(con))
-    if hook is not None:
-        hook(touches)
+    _tell(con, said)  # after: answers read while it committed are not kept
