@@ -11,7 +11,7 @@ from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
 from threadline.score.scorer import score_store
 from threadline.store import Store
-from threadline.store._tx import ALL, Touches, on_commit
+from threadline.store._tx import ALL, Touches, ad_tags, on_commit
 
 
 def _network_of(store: Store, ad_id: str) -> str:
@@ -42,7 +42,7 @@ def test_an_ad_joining_a_network_touches_that_network_only(tmp_path: Path) -> No
         new = [dict(ads[15], id="n3new", body=f"Zorbu kimalo fenta. {ads[15]['body'].rsplit('. ', 1)[1]}")]
         batch, linked, scored = _told(store, new, tmp_path, params)
         assert _network_of(store, "n3new") == joined  # the same phone: the same network
-    assert batch == {"ads"}  # the ingest's batch: ads as stored only
+    assert batch == {"ads", *ad_tags([("site0", "n3new")])}  # the ingest's batch: ads as stored only
     assert linked != ALL and scored != ALL
     assert {"links", f"net:{joined}"} <= linked and {"links", f"net:{joined}"} <= scored
     assert f"net:{other}" not in linked | scored

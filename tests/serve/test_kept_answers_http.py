@@ -35,6 +35,7 @@ class Served:
     folder: Path
     analyst: str  # read tokens
     supervisor: str
+    push: str  # the analyst's push token
     joined: str  # the network the new ad joins
     ads: dict[str, str]  # network -> SOURCE/ID of one of its ads
 
@@ -54,6 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             accounts.add_user(store, "sue", "supervisor", "correct horse battery staple", by=ADMIN)
             ana = tokens.add_token(store, "ana", "read", by=ADMIN)[0]
             sue = tokens.add_token(store, "sue", "read", by=ADMIN)[0]
+            push = tokens.add_token(store, "ana", "push", by=ADMIN)[0]
             ads = {
                 str(n): f"{s}/{i}"
                 for n, s, i in store.query(
@@ -63,8 +65,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             [(joined,)] = store.query("SELECT network FROM ad_links WHERE id = 'n3a0'")
     finally:
         del os.environ[audit.KEY_DIR_ENV]
-    with serving(db, env, folder / "server.log") as url:
-        yield Served(url, db, env, folder, ana, sue, str(joined), ads)
+    # Pushes are linked only when a test says so (`threadline link`): no run at a moment of its own.
+    quiet = ("--link-after", "3600", "--link-within", "3600")
+    with serving(db, env, folder / "server.log", *quiet) as url:
+        yield Served(url, db, env, folder, ana, sue, push, str(joined), ads)
 
 
 def _client(served: Served, token: str) -> httpx.Client:
@@ -94,7 +98,9 @@ def test_a_network_view_is_kept_through_commits_that_do_not_touch_it_and_read_ag
         before = _views(ana, networks)
         again = _views(ana, networks)
         assert all(a.headers[KEPT] == "kept" and a.content == before[n].content for n, a in again.items())
-        assert ana.get(f"/api/v1/ads/{served.ads[served.joined]}").headers[KEPT] == "read"
+        other = next(n for n in networks if n != served.joined)
+        for network in (served.joined, other):
+            assert ana.get(f"/api/v1/ads/{served.ads[network]}").headers[KEPT] == "read"
 
         # A new ad with the number of one network, and words that raise its score (youth language,
         # a new city), through the running server: its batch (ads as stored), then a link and
@@ -122,16 +128,63 @@ def test_a_network_view_is_kept_through_commits_that_do_not_touch_it_and_read_ag
         # Every other network kept its answer through the whole ingest.
         assert {n for n in networks if after[n].headers[KEPT] == "kept"} == set(networks) - {served.joined}
 
-        # An ad's view reads ads as stored: the batch made it stale; read again, it is kept until
-        # something touches ads or its network again.
+        # An ad's view is kept until a batch stores or sees that ad, or a run touches its network.
+        assert ana.get(f"/api/v1/ads/{served.ads[other]}").headers[KEPT] == "kept"
         path = f"/api/v1/ads/{served.ads[served.joined]}"
         first, second = ana.get(path), ana.get(path)
         assert (first.headers[KEPT], second.headers[KEPT]) == ("read", "kept")
         assert first.json()["network_score"] == after[served.joined].json()["summary"]["score"]
+        with _client(served, served.supervisor) as fresh_reader:
+            assert fresh_reader.get(path).content == first.content
+
+        # The same record ingested again is a sighting of its ad (no new version): that ad's view
+        # is read again, and the views of networks nothing touched are still kept.
+        new_path = "/api/v1/ads/site0/n3new"
+        once = ana.get(new_path)
+        assert ana.get(new_path).headers[KEPT] == "kept"
+        again = _threadline("ingest", str(more), "--db", str(served.db), "-q", env=served.env)
+        assert again.returncode == 0, again.stderr
+        twice = ana.get(new_path)
+        assert twice.headers[KEPT] == "read"
+        assert twice.json()["seen"]["sightings"] == once.json()["seen"]["sightings"] + 1
+        assert len(twice.json()["versions"]) == len(once.json()["versions"]) == 1
+        assert ana.get(f"/api/v1/networks/{other}").headers[KEPT] == "kept"
 
         # A supervisor's second read is kept for supervisors.
         assert sue.get(f"/api/v1/networks/{networks[0]}").headers[KEPT] == "kept"
     exported = _threadline("audit", "export", "--db", str(served.db), env=served.env)
     entries = [json.loads(line) for line in exported.stdout.splitlines()]
     reads = [e for e in entries if e["action"] == "read network" and e["actor"] == "ana"]
-    assert len(reads) == 3 * len(networks)  # every read audited, kept or not
+    assert len(reads) == 3 * len(networks) + 1  # every read audited, kept or not
+
+
+def test_a_phone_search_is_kept_through_pushes_of_other_numbers_and_read_again_for_its_own(
+    served: Served,
+) -> None:
+    with _client(served, served.analyst) as ana, _client(served, served.supervisor) as sue:
+
+        def search(client: httpx.Client, phone: str) -> httpx.Response:
+            answer = client.get("/api/v1/search", params={"q": phone})
+            assert answer.status_code == 200, answer.text
+            return answer
+
+        for k in (5, 7):
+            assert search(ana, phone_of(k)).headers[KEPT] == "read"
+            assert search(ana, phone_of(k)).headers[KEPT] == "kept"
+        names = search(ana, "Kabene")  # words: ranked over every ad
+        before = search(ana, phone_of(7)).json()["found"]["total_ads"]
+        pushed = httpx.post(
+            f"{served.url}/api/v1/ads",
+            headers={"Authorization": f"Bearer {served.push}"},
+            json=[{"id": "n7push", "source": "site1", "title": "Lotime", "location": "Reno",
+                   "body": f"Vubo tesk. Call {phone_of(7)}.", "posted_at": "2026-02-17T12:00:00Z"}],
+            timeout=120,
+        )  # fmt: skip
+        assert pushed.status_code == 200, pushed.text
+        assert [r["status"] for r in pushed.json()["records"]] == ["new"]
+        other, own = search(ana, phone_of(5)), search(ana, phone_of(7))
+        assert other.headers[KEPT] == "kept"  # nothing the push stored carries that number
+        assert own.headers[KEPT] == "read" and own.json()["found"]["total_ads"] == before + 1
+        assert search(ana, "Kabene").headers[KEPT] == "read" and names.status_code == 200
+        for phone, answer in ((phone_of(5), other), (phone_of(7), own)):
+            assert search(sue, phone).content == answer.content  # as a fresh read gives it

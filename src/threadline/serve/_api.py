@@ -31,7 +31,7 @@ from threadline.serve._auth import SIGNED_IN, Caller, GuardedRoute, caller, cont
 from threadline.serve._context import Context
 from threadline.service._common import naive_utc
 from threadline.service.roles import Action
-from threadline.store._tx import network_tags
+from threadline.store._tx import ad_tags, network_tags
 
 __all__ = [
     "hub_act",
@@ -293,10 +293,15 @@ async def ad(
         detail = read.ad_detail(cur, source, ad_id)
         if detail is None:
             raise HTTPException(404, f"no ad {source}:{ad_id}")
-        # Its versions, sightings and images' state are ads as stored; its network and scores,
-        # what linking and scoring saved for its network (any run, while it has none).
-        linked = network_tags([detail.network]) if detail.network else ["links"]
-        return to_json(detail), None, ("ads", *linked)
+        # Its versions, extractions and sightings are its own (a batch that stores or sees it
+        # touches it); its images' state depends on other ads showing them too; its network
+        # and scores, on what linking and scoring saved for its network (any run, while it has
+        # none).
+        tags = [*ad_tags([(source, ad_id)])]
+        tags += network_tags([detail.network]) if detail.network else ["links"]
+        if any(v.images for v in detail.versions):
+            tags.append("images")
+        return to_json(detail), None, tags
 
     def audit(ctx: Context, who: Caller, _: Any) -> None:
         _audit_read(ctx, who, "read ad", f"{source}:{ad_id}")
@@ -581,7 +586,8 @@ async def search(
         raise HTTPException(422, f"region: {region} is not a region phone numbers know")
 
     def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
-        return to_json(read.search(cur, q, limit=limit, offset=offset, region=region)), None, ("ads", "links")
+        uses: set[str] = set()  # what linking saved, the terms looked up; ads when words were ranked
+        return to_json(read.search(cur, q, limit=limit, offset=offset, region=region, uses=uses)), None, uses
 
     def audit(ctx: Context, who: Caller, _: Any) -> None:
         _audit_read(ctx, who, "search", q[:200], offset=offset)

@@ -8,13 +8,25 @@ from typing import Literal
 
 import duckdb
 
-__all__ = ["ALL", "Touches", "network_tags", "on_commit", "touched", "transaction"]
+__all__ = [
+    "ALL",
+    "Touches",
+    "ad_tags",
+    "network_tags",
+    "now_and_after_commit",
+    "on_commit",
+    "term_tags",
+    "touched",
+    "transaction",
+]
 
 # What a transaction may change, for those who keep answers (`serve._answers`): `ALL`, or a set
 # of tags naming what it changed, so that an answer that read none of it stays good:
 #
 # * ``"ads"``: ads as stored (versions, extractions, words, images, sightings, quarantine): an
-#   ingest's batch, which links and scores nothing;
+#   ingest's batch, which links and scores nothing; with it, ``"ad:…"`` (`ad_tags`) for each ad
+#   the batch stored or saw, and ``"term:…"`` (`term_tags`) for each identifier it indexed
+#   (``phone:+1…``, ``name:mia``: `threadline.store.text_index`);
 # * ``"images"``: ads' images (which paths the store shows for an image);
 # * ``"links"``: what a link or scoring run saved, somewhere (the queue's order, a search's hits);
 # * ``"net:N00000042"``: what linking and scoring saved for that network (its ads' links, its
@@ -39,6 +51,34 @@ def on_commit(con: duckdb.DuckDBPyConnection, fn: Callable[[Touches], None] | No
         _after_commit.pop(id(con), None)
     else:
         _after_commit[id(con)] = fn
+
+
+# What to call once more when a connection's open transaction ends (`now_and_after_commit`).
+_then: dict[int, list[Callable[[], None]]] = {}
+
+
+def now_and_after_commit(con: duckdb.DuckDBPyConnection, fn: Callable[[], None]) -> None:
+    """Call ``fn()`` now and, inside a `transaction` block of ``con``, again once its outermost
+    transaction has committed (or rolled back): for a cache of what the block changes, which
+    must not keep what a reader saw before the commit (a revoked token, a disabled user)."""
+    fn()
+    if id(con) in _open:
+        _then.setdefault(id(con), []).append(fn)
+
+
+def _ended(con: duckdb.DuckDBPyConnection) -> None:
+    for fn in _then.pop(id(con), ()):
+        fn()
+
+
+def ad_tags(keys: Iterable[tuple[str, str]]) -> list[str]:
+    """The tags of ads as stored, one per ``(source, id)`` (its versions, extractions, sightings)."""
+    return [f"ad:{len(source)}:{source}:{ad_id}" for source, ad_id in keys]
+
+
+def term_tags(terms: Iterable[str]) -> list[str]:
+    """The tags of terms of the words index (`threadline.store.text_index`): who carries them."""
+    return [f"term:{term}" for term in terms]
 
 
 def network_tags(networks: Iterable[str]) -> list[str]:
@@ -89,9 +129,15 @@ def transaction(
         yield
     except BaseException:
         _open.pop(id(con), None)
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        finally:
+            _ended(con)
         raise
     said = _open.pop(id(con), None)
     _tell(con, said)  # before: answers read until now may not be given once this is seen
-    con.execute("COMMIT")
+    try:
+        con.execute("COMMIT")
+    finally:
+        _ended(con)
     _tell(con, said)  # after: answers read while it committed are not kept
