@@ -1687,6 +1687,13 @@ def labels(db: Path) -> None:
     show_default=True,
     help="Seconds before a failed alert delivery is tried again (doubled each time).",
 )
+@click.option(
+    "--writer-nice",
+    type=click.IntRange(0, 19),
+    default=10,
+    show_default=True,
+    help="How much lower than the readers the writer (ingests, pushes, link runs) and its extraction run.",
+)
 def serve(
     db: Path,
     host: str,
@@ -1701,6 +1708,7 @@ def serve(
     link_after: float,
     link_within: float,
     alert_retry: float,
+    writer_nice: int,
 ) -> None:
     """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
     /login, or an API token), until interrupted. One server per store; it runs every change in
@@ -1721,6 +1729,7 @@ def serve(
                 link_after=link_after,
                 link_within=link_within,
                 alert_retry=alert_retry,
+                writer_nice=writer_nice,
             ),
             trusted_proxy=trusted_proxy,
             certfile=certfile,
