@@ -72,10 +72,11 @@ class Changes:
 
     def holds(self, seen: int, tags: Iterable[str]) -> bool:
         """Whether nothing that ``tags`` name was touched after the count ``seen``."""
-        if self._all > seen:
-            return False
-        last = self._last
-        return all(last.get(tag, 0) <= seen for tag in tags)
+        with self._lock:  # not half of a change of everything
+            if self._all > seen:
+                return False
+            last = self._last
+            return all(last.get(tag, 0) <= seen for tag in tags)
 
 
 class Answers:

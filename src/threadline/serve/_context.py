@@ -165,7 +165,7 @@ class Context:
         # up the writer (an ingest), which only records each outcome, and audits each attempt.
         self._deliverer = Deliverer(
             self.cursor,
-            lambda job: self.writer.submit("record alert deliveries", job),
+            lambda job: self.writer.submit("record alert deliveries", job, told=True),
             self.settings.workspace_url,
             poll=self.settings.alert_poll,
             retry=self.settings.alert_retry,
