@@ -79,12 +79,17 @@ class CommandRefused(ValueError):
 _F = TypeVar("_F", bound=Callable[..., None])
 
 
-def _through_server(kind: str, secret: Callable[[dict[str, Any]], str] | None = None) -> Callable[[_F], _F]:
+def _through_server(
+    kind: str, secret: Callable[[dict[str, Any]], str] | None = None, *, told: bool = False
+) -> Callable[[_F], _F]:
     """Mark a command on a store: while a server holds its --db, the server runs it. ``kind``:
     'read'; 'write', which the server runs in its writer's queue; 'admin', a write that appends to
     the audit itself (`user`, `token`, `audit export`), which the server also runs holding the
     audit's lock, as it does for its own entries. ``secret(params)``: what the command reads from
-    the terminal or stdin (a new password), read here and handed over apart (`handoff.SECRET`)."""
+    the terminal or stdin (a new password), read here and handed over apart (`handoff.SECRET`).
+    ``told``: a write whose every change is in a `transaction` that says what it touches (an
+    ingest's batches, a link and score run), so that the server's kept answers of what it did
+    not touch outlive it (`serve._answers`)."""
 
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
@@ -114,6 +119,7 @@ def _through_server(kind: str, secret: Callable[[dict[str, Any]], str] | None = 
             fn(**params)
 
         command.served = kind  # type: ignore[attr-defined]
+        command.told = told  # type: ignore[attr-defined]
         return cast(_F, command)
 
     return decorate
@@ -163,6 +169,11 @@ def _resolve_command(names: Sequence[str]) -> click.Command:
             raise CommandRefused(f"no command {' '.join(names)}")
         command = sub
     return command
+
+
+def served_told(names: Sequence[str]) -> bool:
+    """Whether the write ``names`` tells what each of its changes touches (`_through_server`)."""
+    return bool(getattr(_resolve_command(names).callback, "told", False))
 
 
 def served_kind(names: Sequence[str]) -> str:
@@ -471,7 +482,7 @@ def extract(
 )
 @click.option("--link/--no-link", "do_link", default=True, show_default=True, help="Link after storing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-@_through_server("write")
+@_through_server("write", told=True)
 def ingest(
     ads: Path,
     db: Path,
@@ -552,7 +563,7 @@ def _echo_link(report: Any) -> None:
 @click.option("--db", "db", type=_STORE, required=True, help="Store file.")
 @click.option("--hub-co-phones", type=click.IntRange(2), default=None, help="Phones that make a hub.")
 @click.option("--full", is_flag=True, help="Cluster every ad again, not only what changed.")
-@_through_server("write")
+@_through_server("write", told=True)
 def link_command(db: Path, hub_co_phones: int | None, full: bool) -> None:
     """Link the ads of the store into persons and networks (incremental unless --full)."""
     from threadline.link import LinkParams
@@ -1687,6 +1698,13 @@ def labels(db: Path) -> None:
     show_default=True,
     help="Seconds before a failed alert delivery is tried again (doubled each time).",
 )
+@click.option(
+    "--writer-nice",
+    type=click.IntRange(0, 19),
+    default=10,
+    show_default=True,
+    help="How much lower than the readers the writer (ingests, pushes, link runs) and its extraction run.",
+)
 def serve(
     db: Path,
     host: str,
@@ -1701,6 +1719,7 @@ def serve(
     link_after: float,
     link_within: float,
     alert_retry: float,
+    writer_nice: int,
 ) -> None:
     """Serve the store as the analysts' workspace: a JSON API under /api/v1 (sign in with POST
     /login, or an API token), until interrupted. One server per store; it runs every change in
@@ -1721,6 +1740,7 @@ def serve(
                 link_after=link_after,
                 link_within=link_within,
                 alert_retry=alert_retry,
+                writer_nice=writer_nice,
             ),
             trusted_proxy=trusted_proxy,
             certfile=certfile,

@@ -21,7 +21,7 @@ from threadline.store._records import Known
 if TYPE_CHECKING:
     from threadline.extract.regions import SourceRegions
 
-__all__ = ["Job", "Outcome", "default_extract", "exit_with", "extract_in", "one_line", "run_job"]
+__all__ = ["Job", "Outcome", "default_extract", "exit_with", "extract_in", "one_line", "run_job", "warm"]
 
 Extract = Callable[[Ad], Extraction]
 
@@ -74,8 +74,13 @@ NICE_ENV = "THREADLINE_WORKER_NICE"  # how much lower extraction workers run (a 
 
 def exit_with(pid: int) -> None:
     """Pool initializer: make this worker exit as soon as process ``pid`` (the ingest) is gone,
-    and run it ``$THREADLINE_WORKER_NICE`` steps nicer (a server that ingests while analysts
-    read sets it, so that extraction takes the cores the readers leave).
+    and run it ``$THREADLINE_WORKER_NICE`` steps nicer than that process (a server that ingests
+    while analysts read sets it, so that extraction takes the cores the readers leave).
+
+    Nicer than the ingest's process, not than whatever started the worker: a server's workers
+    are started from its writer's thread, which runs that many steps nicer already, and the
+    fork server and its workers inherit that; adding the steps again put them at the lowest
+    priority there is (19), where analysts reading left a crawler's pushes almost no CPU.
 
     A pool's workers do not notice their parent dying: after a ``kill -9`` of the ingest they would
     wait for work for ever, each holding its memory (and the fork server alive). A daemon thread
@@ -84,7 +89,13 @@ def exit_with(pid: int) -> None:
     threading.Thread(target=_exit_when_gone, args=(pid,), name="exit-with-ingest", daemon=True).start()
     nice = os.environ.get(NICE_ENV, "").strip()
     if nice.isdigit() and int(nice) > 0:
-        os.nice(int(nice))
+        try:
+            base = os.getpriority(os.PRIO_PROCESS, pid)  # the ingest's (its main thread's)
+        except OSError:  # gone already: the thread above ends this worker
+            return
+        target = min(base + int(nice), 19)
+        if os.getpriority(os.PRIO_PROCESS, 0) < target:
+            os.setpriority(os.PRIO_PROCESS, 0, target)
 
 
 def _exit_when_gone(pid: int) -> None:
@@ -105,6 +116,24 @@ def _exit_when_gone(pid: int) -> None:
             os._exit(1)
         except PermissionError:
             pass
+
+
+def warm() -> int:
+    """Load what extraction loads on first use (the gazetteer, phone numbers' metadata, the
+    lexicon) by extracting one made-up ad, so that a worker kept for a server's pushes answers
+    its first push as fast as the next; returns the worker's pid."""
+    from datetime import UTC, datetime
+
+    ad = Ad(
+        id="warm-up",
+        source="warm-up",
+        title="New in town",
+        body="Sweet and discreet, call 713-555-0142 or write to warm@example.com, insta @warm_up.",
+        location="Houston, TX",
+        captured_at=datetime.now(UTC),
+    )
+    default_extract(ad)
+    return os.getpid()
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from threadline.extract.regions import SourceRegions, checked_region, installation_region
-from threadline.ingest._work import Extract, Job, Outcome, exit_with, extract_in, one_line, run_job
+from threadline.ingest._work import Extract, Job, Outcome, exit_with, extract_in, one_line, run_job, warm
 from threadline.ingest.readers import RawRecord, read_records
 from threadline.ingest.validate import Invalid, Validator
 from threadline.model import Ad
@@ -228,6 +228,15 @@ class Workers:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
         )
+
+    def warm(self) -> None:
+        """Start the workers now and have each load what extraction loads on first use
+        (`_work.warm`), without waiting for them: a server's pool for pushes, started while it
+        is quiet, answers its first push as fast as the next."""
+        if self._pool is None:
+            return
+        for _ in range(self._workers):  # one task each, as a pool starts a worker per task waiting
+            self._pool.submit(warm)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Replace ``broken`` unless that was done already (one break fails many jobs)."""

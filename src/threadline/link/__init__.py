@@ -35,7 +35,7 @@ from threadline.link.steps import (
     phone_groups,
 )
 from threadline.link.text import text_pairs
-from threadline.store._tx import transaction
+from threadline.store._tx import ALL, network_tags, touched, transaction
 from threadline.store.schema import insert_row
 
 __all__ = [
@@ -118,7 +118,10 @@ def link(
         if affected <= total * params.incremental_max_share:
             scope = "_affected"
     link_components(engine, scope, params)
-    with transaction(con):
+    # What the run touches, for those who keep answers (`store._tx.Touches`): the networks it
+    # clustered again and those it changed otherwise (`_save`, `save_corroboration`); a full
+    # run, everything.
+    with transaction(con, touches=("links",) if scope else ALL):
         relinked = _save(con, scope)
         save_corroboration(con)
         follow_networks(con)  # cases following a network take in its new ads, with a notice
@@ -268,6 +271,7 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
         CREATE OR REPLACE TEMP TABLE _hub_new AS SELECT * FROM _hub_rows EXCEPT SELECT * FROM link_hubs
         """
     )
+    _touch_hub_holders(con)
     con.execute("DELETE FROM link_hubs WHERE (kind, value) IN (SELECT (kind, value) FROM _hub_gone)")
     con.execute("INSERT INTO link_hubs SELECT * FROM _hub_new")
     con.execute(
@@ -276,10 +280,41 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
         SELECT network FROM _old_networks UNION SELECT DISTINCT network FROM new_ad_links
         """
     )
+    touched(con, *network_tags(n for (n,) in con.execute("SELECT network FROM _changed_networks").fetchall()))
     con.execute("DELETE FROM link_evidence WHERE network IN (SELECT network FROM _changed_networks)")
     con.execute("INSERT INTO link_evidence SELECT * FROM new_link_evidence")
     [(relinked,)] = con.execute("SELECT COUNT(*) FROM new_ad_links").fetchall()
     return int(relinked)
+
+
+def _touch_hub_holders(con: duckdb.DuckDBPyConnection) -> None:
+    """Tell the run's transaction (`touched`) the networks whose ads carry a hub whose saved row
+    changes now (``_hub_gone`` and ``_hub_new``, before ``link_hubs`` is rewritten): a network's
+    view lists the hubs its ads carry with their counts (`read.networks.network_hubs`: hubs,
+    and images beside other numbers), though the run may not cluster it again. Rows that are no
+    hub before or after, and no image, are shown nowhere."""
+    rows = con.execute(
+        """
+        WITH moved AS (
+            SELECT kind, value, is_hub FROM link_hubs
+            WHERE (kind, value) IN (SELECT (kind, value) FROM _hub_gone)
+            UNION ALL
+            SELECT kind, value, is_hub FROM _hub_new
+        ),
+        shown AS (
+            -- a phone's hub value names its tenure ("+18005550199 from 2026-08-01"); a text
+            -- hub's, its two sentences (its ads carry the first)
+            SELECT DISTINCT CASE WHEN kind = 'text' THEN 'sentence' ELSE kind END AS kind,
+                   split_part(value, ' ', 1) AS value
+            FROM moved WHERE is_hub OR kind = 'image'
+        )
+        SELECT DISTINCT l.network
+        FROM extractions e
+        JOIN shown s ON s.kind = e.kind AND s.value = e.value
+        JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id
+        """
+    ).fetchall()
+    touched(con, *network_tags(n for (n,) in rows))
 
 
 def _report(con: duckdb.DuckDBPyConnection, seconds: float, relinked: int) -> LinkReport:

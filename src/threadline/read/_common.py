@@ -53,12 +53,14 @@ def linked_ads(
     *,
     limit: int | None,
     offset: int = 0,
+    uses: set[str] | None = None,
 ) -> tuple[tuple[AdRow, ...], int]:
     """The ads whose ``(source, id)`` the query ``keys`` gives, as `AdRow`, latest first from
     ``offset`` (up to ``limit``), and how many there are.
 
     An ad's *date* is when it was posted, else captured; its *place* the first place extraction
-    read from its latest version, else its location as given."""
+    read from its latest version, else its location as given. ``uses``: gets ``"ads"`` when the
+    rows were put together from the ads as stored (not from what scoring saved for lists)."""
     # Linked ads are read from the rows scoring runs save for lists (``ad_summary``): one scan
     # of a narrow table. When it lacks one of the ads, or holds it as an earlier link run left
     # it (stored without linking, or linked since the last scoring run), they are all put
@@ -86,6 +88,8 @@ def linked_ads(
     wanted, found = page[0][0], page[0][1]
     if wanted == found:
         return ad_rows([row[2:] for row in page if row[2] is not None]), int(found)
+    if uses is not None:
+        uses.add("ads")
     rows = con.execute(
         f"""
         WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k),

@@ -125,15 +125,35 @@ class AdDetail:
 def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDetail | None:
     """Every version of the ad (source, ad_id), what was extracted from its latest, its images'
     paths, its network and person and their scores; None if the store has no such ad."""
+    # The rows as stored, and the parts of long values (`store.schema.text_parts`) put back
+    # together here: the ``ads`` view would put together every ad's parts to find this one's.
     rows = con.execute(
         """
         SELECT version, title, body, url, posted_at, captured_at, location, fields, file, line, ingested_at
-        FROM ads WHERE source = ? AND id = ? ORDER BY version
+        FROM ad_rows WHERE source = ? AND id = ? ORDER BY version
         """,
         [source, ad_id],
     ).fetchall()
     if not rows:
         return None
+    long: dict[tuple[int, str], str] = {}
+    for version, column, text in con.execute(
+        "SELECT version, col, string_agg(text, '' ORDER BY part) FROM ad_text_parts"
+        " WHERE source = ? AND id = ? AND col IN ('title', 'body', 'url', 'location', 'fields')"
+        " GROUP BY version, col",
+        [source, ad_id],
+    ).fetchall():
+        long[(version, column)] = text
+    if long:
+        columns = {"title": 1, "body": 2, "url": 3, "location": 6, "fields": 7}
+        patched = []
+        for row in rows:
+            values = list(row)
+            for column, at in columns.items():
+                if (row[0], column) in long:
+                    values[at] = long[(row[0], column)]
+            patched.append(tuple(values))
+        rows = patched
     images: dict[int, list[tuple[str, str]]] = {}
     for version, path, sha in con.execute(
         "SELECT version, path, sha256 FROM ad_images WHERE source = ? AND ad_id = ?"
@@ -221,26 +241,32 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
 
 def ad_seen(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> Seen:
     """The sightings of the ad ``(source, ad_id)`` summed up (see `Seen`)."""
+    # One scan of the sightings: per version shown, and the reports of the ad gone one by one.
     spans: dict[int, tuple[datetime, datetime, int]] = {}
-    for version, first, last, n in con.execute(
-        "SELECT version, min(seen_at), max(seen_at), count(*) FROM sightings"
-        " WHERE source = ? AND id = ? AND NOT gone GROUP BY version ORDER BY version",
-        [source, ad_id],
-    ).fetchall():
-        spans[int(version)] = (first, last, int(n))
-    row = con.execute(
+    gone: list[datetime] = []
+    tokens: set[int] = set()
+    n = 0
+    for version, is_gone, first, last, count, times, pushed in con.execute(
         """
-        WITH s AS (SELECT * FROM sightings WHERE source = ? AND id = ?),
-        shown AS (SELECT min(seen_at) AS first, max(seen_at) AS last FROM s WHERE NOT gone)
-        SELECT any_value(shown.first), any_value(shown.last), count(*),
-               min(s.seen_at) FILTER (WHERE s.gone AND (shown.last IS NULL OR s.seen_at >= shown.last)),
-               list(DISTINCT s.token_id ORDER BY s.token_id) FILTER (WHERE s.token_id IS NOT NULL)
-        FROM s, shown
+        SELECT version, gone, min(seen_at), max(seen_at), count(*),
+               list(seen_at) FILTER (WHERE gone),
+               list(DISTINCT token_id) FILTER (WHERE token_id IS NOT NULL)
+        FROM sightings WHERE source = ? AND id = ? GROUP BY version, gone
         """,
         [source, ad_id],
-    ).fetchone()
-    first, last, n, removed, tokens = row if row else (None, None, 0, None, None)
-    return Seen(first, last, int(n or 0), spans, removed, tuple(int(t) for t in tokens or ()))
+    ).fetchall():
+        n += int(count)
+        tokens.update(int(t) for t in pushed or ())
+        if is_gone:
+            gone.extend(t for t in times or () if t is not None)
+        else:
+            spans[int(version)] = (first, last, int(count))
+    spans = dict(sorted(spans.items()))
+    shown_first = min((s[0] for s in spans.values() if s[0] is not None), default=None)
+    shown_last = max((s[1] for s in spans.values() if s[1] is not None), default=None)
+    # Removed on: the first report of the ad gone after the last time it was seen on show.
+    removed = min((t for t in gone if shown_last is None or t >= shown_last), default=None)
+    return Seen(shown_first, shown_last, n, spans, removed, tuple(sorted(tokens)))
 
 
 def version_changes(before: AdVersion, after: AdVersion) -> list[tuple[str, str, str]]:

@@ -452,14 +452,19 @@ def network_persons(
     return [(person, int(n), list(names or [])) for person, n, names in rows]
 
 
-def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple[str, str, int, str | None]]:
+def network_evidence(
+    con: duckdb.DuckDBPyConnection, network: str, *, uses: set[str] | None = None
+) -> list[tuple[str, str, int, str | None]]:
     """(kind, value, ads, detail) of what links ``network``'s ads, most shared first. An image is
-    named by a path the store keeps for it (its SHA-256 goes to the detail)."""
+    named by a path the store keeps for it (its SHA-256 goes to the detail; ``uses`` then gets
+    ``"images"``: another ad may bring another path)."""
     rows = con.execute(
         "SELECT kind, value, ads, detail FROM link_evidence WHERE network = ? ORDER BY ads DESC, kind, value",
         [network],
     ).fetchall()
     shas = sorted({sha for k, v, _, _ in rows if k in ("image", "similar_image") for sha in v.split()})
+    if shas and uses is not None:
+        uses.add("images")
     paths = dict(
         con.execute(
             "SELECT sha256, MIN(path) FROM ad_images WHERE sha256 IN (SELECT unnest(?)) GROUP BY sha256",
@@ -479,7 +484,11 @@ def network_evidence(con: duckdb.DuckDBPyConnection, network: str) -> list[tuple
 
 
 def network_hubs(
-    con: duckdb.DuckDBPyConnection, network: str, *, values: tuple[str, list[Any]] | None = None
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    *,
+    values: tuple[str, list[Any]] | None = None,
+    uses: set[str] | None = None,
 ) -> list[tuple[str, str, int, int, str | None]]:
     """(kind, value, ads, other phones, marked by) of hubs in ``network``'s ads: not used to link,
     or only with other evidence (a text hub, and an image beside more numbers than one owner's
@@ -495,6 +504,8 @@ def network_hubs(
     # a network linked since, or a store scored before they were saved, its ads' sentences are
     # read (a scan of every sentence extraction).
     saved_texts = relation == _SAVED_VALUES and _texts_saved(con)
+    if not saved_texts and uses is not None:
+        uses.add("ads")  # the ads' sentences, as stored
     live_texts = (
         ""
         if saved_texts
@@ -533,11 +544,21 @@ def _texts_saved(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def network_ads(
-    con: duckdb.DuckDBPyConnection, network: str, limit: int | None = None, offset: int = 0
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    limit: int | None = None,
+    offset: int = 0,
+    *,
+    uses: set[str] | None = None,
 ) -> tuple[list[AdRow], int]:
     """``network``'s ads, latest first (up to ``limit`` from ``offset``), and how many it has."""
     ads, total = linked_ads(
-        con, "SELECT source, id FROM ad_links WHERE network = ?", [network], limit=limit, offset=offset
+        con,
+        "SELECT source, id FROM ad_links WHERE network = ?",
+        [network],
+        limit=limit,
+        offset=offset,
+        uses=uses,
     )
     return list(ads), total
 
@@ -655,17 +676,24 @@ def network(
     *,
     ads_limit: int | None = 20,
     ads_offset: int = 0,
+    uses: set[str] | None = None,
 ) -> NetworkView | None:
     """Everything about one network: its id now (an id merged away or split names the group it
     went to), score and reasons, persons, identifiers, ads (a page, latest first), evidence,
-    hubs, movement, itinerary and circuits, decisions and labels. None: no such network."""
+    hubs, movement, itinerary and circuits, decisions and labels. None: no such network.
+
+    ``uses`` gets what the view read besides what linking, scoring and analysts saved (for
+    those who keep answers, `threadline.store._tx.Touches`): ``"ads"`` when it read ads as
+    stored (a network linked and not scored since), ``"images"`` when it named image files."""
     current, lineage = resolve(con, "network", network_id.strip().upper())
     values = _values(con, current)  # saved, or worked out from the ads: once for the view
+    if values[0] != _SAVED_VALUES and uses is not None:
+        uses.add("ads")
     persons = network_persons(con, current, values=values)
     if not persons:
         return None
     summary = queue_row(con, current)
-    ads, total = network_ads(con, current, ads_limit, ads_offset)
+    ads, total = network_ads(con, current, ads_limit, ads_offset, uses=uses)
     in_force = {
         int(r[0])
         for r in con.execute(
@@ -680,8 +708,8 @@ def network(
         persons=tuple((p, n, tuple(names)) for p, n, names in persons),
         identifiers=tuple(network_identifiers(con, current, values=values)),
         ads=Page(tuple(ads), total, ads_offset, ads_limit),
-        evidence=tuple(network_evidence(con, current)),
-        hubs=tuple(network_hubs(con, current, values=values)),
+        evidence=tuple(network_evidence(con, current, uses=uses)),
+        hubs=tuple(network_hubs(con, current, values=values, uses=uses)),
         movement=network_movement(con, current),
         itinerary=tuple(network_itinerary(con, current)),
         circuits=tuple(network_circuits(con, current)),

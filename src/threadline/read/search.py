@@ -18,6 +18,7 @@ import duckdb
 
 from threadline.link.lineage import resolve
 from threadline.read._common import AdRow, Page, linked_ads
+from threadline.store._tx import ad_tags, term_tags
 from threadline.store.text_index import terms_sql, value_terms
 
 __all__ = [
@@ -87,15 +88,29 @@ def interpretations(value: str, region: str = "US") -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
-def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region: str = "US") -> FindResult:
+def find(
+    con: duckdb.DuckDBPyConnection,
+    value: str,
+    *,
+    limit: int = 20,
+    region: str = "US",
+    uses: set[str] | None = None,
+) -> FindResult:
     """The ads and networks ``value`` touches: an ad id (SOURCE:ID), a network or person id
     (N…/P…), a phone in any format, an e-mail, a handle (``platform:name``, ``@name`` or
-    ``name``) or a self-stated name (any case). Values are found in any version of an ad."""
+    ``name``) or a self-stated name (any case). Values are found in any version of an ad.
+
+    ``uses`` gets what the answer read (`threadline.store._tx.Touches`): what linking and
+    scoring saved (``"links"``), the terms looked up (``"term:…"``), the ad asked for by id,
+    and ``"ads"`` when it read ads as stored beyond those."""
+    uses = uses if uses is not None else set()
+    uses.add("links")
     text = value.strip()
     matched: list[tuple[str, str]] = []
     keys: set[tuple[str, str]] = set()
     m = _AD_REF.match(text)
     if m:
+        uses.update(ad_tags([(m[1], m[2])]))
         hit = con.execute(
             "SELECT DISTINCT source, id FROM ads WHERE source = ? AND id = ?", [m[1], m[2]]
         ).fetchall()
@@ -118,6 +133,7 @@ def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region:
     name_term = value_terms("name", text)
     handle_term = value_terms("handle-name", handle_name) if handle_name else None
     terms = [*exact, name_term, *([handle_term] if handle_term else [])]
+    uses.update(term_tags(terms))
     rows = con.execute(
         f"""
         SELECT DISTINCT t.term, d.source, d.id
@@ -148,7 +164,7 @@ def find(con: duckdb.DuckDBPyConnection, value: str, *, limit: int = 20, region:
     if not keys:
         return FindResult(text, (), (), 0, (), ())
     pairs_param = [[[s, i] for s, i in sorted(keys)]]
-    ads, _ = linked_ads(con, _KEYS, pairs_param, limit=limit)
+    ads, _ = linked_ads(con, _KEYS, pairs_param, limit=limit, uses=uses)
     # The matched ads' networks (with their scores) and persons, in one pass over the links.
     linked = con.execute(
         f"""
@@ -285,18 +301,22 @@ def search(
     limit: int = 20,
     offset: int = 0,
     region: str = "US",
+    uses: set[str] | None = None,
 ) -> SearchResult:
     """Everything ``query`` may mean at once: an identifier, name or id (`find`), words of the
     ads' text (`search_text`, paged by ``limit`` and ``offset``), the start of a place's name
     (`search_places`). Each part is empty where the query found nothing as that; a query read as a
-    phone, an e-mail or an id is not looked for as words."""
+    phone, an e-mail or an id is not looked for as words. ``uses``: see `find` (words are
+    ranked over every ad: a search for words reads ``"ads"``)."""
+    uses = uses if uses is not None else set()
     text = query.strip()
     if not text:
         return SearchResult(query, FindResult(text, (), (), 0, (), ()), (), Page((), 0, offset, limit), ())
-    found = find(con, text, limit=limit, region=region)
+    found = find(con, text, limit=limit, region=region, uses=uses)
     terms: tuple[str, ...] = ()
     hits: Page[TextHit] = Page((), 0, offset, limit)
     if not any(kind not in ("name", "handle") for kind, _ in found.matched):
         # (A phone, an e-mail or an id is not: its pieces as words, "555", "com", are in most ads.)
+        uses.add("ads")
         terms, hits = search_text(con, text, limit=limit, offset=offset)
     return SearchResult(text, found, terms, hits, tuple(search_places(con, text)))

@@ -40,7 +40,7 @@ from threadline.score.movement import movement_steps
 from threadline.score.saved import refresh_network_summary, save_movement
 from threadline.score.structure import local_prices, scope_tables, structure_features
 from threadline.score.weights import Weights, load_weights
-from threadline.store._tx import transaction
+from threadline.store._tx import ALL, network_tags, touched, transaction
 from threadline.store.schema import insert_row
 
 __all__ = [
@@ -352,7 +352,12 @@ def score_store(
     # one, replaced temporary tables are kept until the commit: see `link.link`).
     build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
     score_tables(engine, weights, model)
-    with transaction(con):
+    # What the run touches, for those who keep answers (`store._tx.Touches`): the networks it
+    # scores again (and their persons and ads), or everything.
+    with transaction(con, touches=("links",) if scope else ALL):
+        if scope:
+            nets = con.execute("SELECT network FROM _score_networks").fetchall()
+            touched(con, *network_tags(n for (n,) in nets))
         con.execute("DELETE FROM score_local_prices")
         con.execute("INSERT INTO score_local_prices SELECT place, median, ads FROM _local_prices")
         if scope:

@@ -15,8 +15,7 @@ import dataclasses
 import json
 import math
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -32,6 +31,7 @@ from threadline.serve._auth import SIGNED_IN, Caller, GuardedRoute, caller, cont
 from threadline.serve._context import Context
 from threadline.service._common import naive_utc
 from threadline.service.roles import Action
+from threadline.store._tx import ad_tags, network_tags
 
 __all__ = [
     "hub_act",
@@ -109,32 +109,26 @@ def _encode(value: Any) -> bytes:
 async def _kept_read(
     request: Request,
     key: tuple[Any, ...],
-    compute: Callable[[duckdb.DuckDBPyConnection], tuple[Any, Any]],
+    compute: Callable[[duckdb.DuckDBPyConnection], tuple[Any, Any, Iterable[str]]],
     audit: Callable[[Context, Caller, Any], None],
-    *,
-    reads_ads: bool = False,
 ) -> Response:
-    """A read whose answer is the same for every caller: ``compute(cursor)`` gives (JSON value,
-    meta) and its encoded answer is kept until the store changes (`_answers`); ``audit(ctx,
+    """A read whose answer is the same for every caller of a role: ``compute(cursor)`` gives
+    (JSON value, meta, tags: what it read, as `threadline.store._tx.Touches` names it) and its
+    encoded answer is kept until a commit touches one of its tags (`_answers`); ``audit(ctx,
     caller, meta)`` records the read every time, kept answer or not. ``X-Threadline-Answer``
-    says which (``kept`` or ``read``), for load tests. ``reads_ads``: the answer reads ads as
-    stored (their versions, extractions or words), which an ingest's batches change before its
-    link run; other answers read what linking and scoring saved."""
+    says which (``kept`` or ``read``), for load tests."""
     ctx = context(request)
     who = caller(request)
 
     def run() -> Response:
         writer = ctx.writer
-        # before reading
-        generation = (writer.generation, writer.ads_generation if reads_ads else 0)
-        busy = writer.running is not None
-        answer = ctx.answers.get(key, generation, busy)
-        kept = answer is not None
-        if answer is None:
-            made = time.monotonic()
-            value, meta = compute(ctx.cursor())
-            answer = Answer(_encode(value), meta, generation, made, busy)
-            ctx.answers.put(key, answer)
+
+        def read(seen: int, busy: bool, made: float) -> Answer:
+            value, meta, tags = compute(ctx.cursor())
+            return Answer(_encode(value), meta, seen, frozenset(tags), made, busy)
+
+        # Per role: an answer read for one role is never shown to another.
+        answer, kept = ctx.answers.get_or_read((who.role, *key), writer.changes, lambda: writer.untold, read)
         audit(ctx, who, answer.meta)
         return Response(
             answer.body,
@@ -190,7 +184,7 @@ async def networks(
         _utc(t) for t in (date_from, date_to, new_since, removed_since)
     )
 
-    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
         page = read.queue(
             cur,
             date_from=date_from,
@@ -215,7 +209,8 @@ async def networks(
         flagged = flagged_networks(cur, [str(item["network"]) for item in answer["items"]])
         for item in answer["items"]:
             item["hash_matched_images"] = flagged.get(str(item["network"]), 0)
-        return answer, None
+        # Any link or scoring run may reorder the queue; ads reported gone are sightings.
+        return answer, None, ("links", "ads") if removed_since is not None else ("links",)
 
     filters = {
         "date_from": date_from,
@@ -247,11 +242,14 @@ async def network(
 ) -> Any:
     """Persons, identifiers, ads, evidence, hubs, score and reasons, movement, decisions, labels."""
 
-    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
-        view = read.network(cur, network_id, ads_limit=ads_limit, ads_offset=ads_offset)
+    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
+        uses: set[str] = set()  # what it read besides what linking and scoring saved for it
+        view = read.network(cur, network_id, ads_limit=ads_limit, ads_offset=ads_offset, uses=uses)
         if view is None:
             raise HTTPException(404, f"no network {network_id}")
-        return to_json(view), view.network
+        # Stale once a run touches the network it is now, or the one asked for (ids merged away
+        # or split name another), or what else it read.
+        return to_json(view), view.network, {*network_tags((view.network, network_id)), *uses}
 
     def audit(ctx: Context, who: Caller, current: Any) -> None:
         _audit_read(ctx, who, "read network", current, asked=network_id)
@@ -271,11 +269,11 @@ async def network_graph(
     analyst's merge); hubs flagged (shown, not followed). At most ``cap`` nodes, persons first;
     ``left_out`` counts by kind what did not fit. As cytoscape.js reads elements."""
 
-    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
         graph = read.network_graph(cur, network_id, cap)
         if graph is None:
             raise HTTPException(404, f"no network {network_id}")
-        return read.graph_json(graph), graph.network
+        return read.graph_json(graph), graph.network, ("links", "ads")  # it reads the ads' values too
 
     def audit(ctx: Context, who: Caller, current: Any) -> None:
         _audit_read(ctx, who, "read network graph", current, asked=network_id, cap=cap)
@@ -291,16 +289,24 @@ async def ad(
 ) -> Any:
     """Every version of the ad, what was extracted with its spans, indicators, images, its network."""
 
-    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
         detail = read.ad_detail(cur, source, ad_id)
         if detail is None:
             raise HTTPException(404, f"no ad {source}:{ad_id}")
-        return to_json(detail), None
+        # Its versions, extractions and sightings are its own (a batch that stores or sees it
+        # touches it); its images' state depends on other ads showing them too; its network
+        # and scores, on what linking and scoring saved for its network (any run, while it has
+        # none).
+        tags = [*ad_tags([(source, ad_id)])]
+        tags += network_tags([detail.network]) if detail.network else ["links"]
+        if any(v.images for v in detail.versions):
+            tags.append("images")
+        return to_json(detail), None, tags
 
     def audit(ctx: Context, who: Caller, _: Any) -> None:
         _audit_read(ctx, who, "read ad", f"{source}:{ad_id}")
 
-    return await _kept_read(request, ("ad", source, ad_id), compute, audit, reads_ads=True)
+    return await _kept_read(request, ("ad", source, ad_id), compute, audit)
 
 
 @guarded(router, "GET", "/api/v1/images/{sha256}", Action.REVEAL_IMAGE, summary="One image an ad refers to")
@@ -579,13 +585,14 @@ async def search(
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise HTTPException(422, f"region: {region} is not a region phone numbers know")
 
-    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
-        return to_json(read.search(cur, q, limit=limit, offset=offset, region=region)), None
+    def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
+        uses: set[str] = set()  # what linking saved, the terms looked up; ads when words were ranked
+        return to_json(read.search(cur, q, limit=limit, offset=offset, region=region, uses=uses)), None, uses
 
     def audit(ctx: Context, who: Caller, _: Any) -> None:
         _audit_read(ctx, who, "search", q[:200], offset=offset)
 
-    return await _kept_read(request, ("search", q, limit, offset, region), compute, audit, reads_ads=True)
+    return await _kept_read(request, ("search", q, limit, offset, region), compute, audit)
 
 
 @guarded(router, "GET", "/api/v1/hubs", Action.READ, summary="Hubs")

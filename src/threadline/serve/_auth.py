@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute
 
 from threadline.serve._context import Context
 from threadline.service import accounts, roles, sessions, tokens
-from threadline.service._common import Actor
+from threadline.service._common import Actor, accounts_epoch, naive_utc, sha256_hex
 from threadline.service.roles import Action
 
 __all__ = [
@@ -116,15 +116,71 @@ def _unauthorised(reason: str) -> HTTPException:
     return HTTPException(401, reason, headers={"WWW-Authenticate": 'Bearer realm="threadline"'})
 
 
+class Known:
+    """Tokens and sessions found good lately, so that a request does not look its caller up in
+    the store each time (two queries, and a write a minute). One is taken again while nothing
+    that could end it has happened since (`accounts_epoch`: a user disabled, a password set, a
+    token revoked, a session ended, in this process, which alone writes the store), it has not
+    expired nor idled out, and its last use was recorded less than a minute ago; else it is
+    looked up again (which records the use)."""
+
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], tuple[int, Any]] = {}
+
+    def token(self, ctx: Context, token: str) -> tokens.TokenUse | None:
+        key = ("token", sha256_hex(token))
+        at = naive_utc(None)
+        found = self._kept.get(key)
+        if found is not None and found[0] == accounts_epoch():
+            use: tokens.TokenUse = found[1]
+            if (
+                use.expires_at is not None
+                and at < use.expires_at
+                and use.last_used is not None
+                and at - use.last_used < tokens.TOUCH_EVERY
+            ):
+                return use
+        epoch = accounts_epoch()  # before the lookup: a change during it makes this stale
+        use_now = tokens.lookup_token(ctx.cursor(), token, books=ctx.books)  # books: to record its use
+        self._keep(key, epoch, use_now)
+        return use_now
+
+    def session(self, ctx: Context, session_id: str) -> sessions.Session | None:
+        key = ("session", sha256_hex(session_id))
+        at = naive_utc(None)
+        found = self._kept.get(key)
+        if found is not None and found[0] == accounts_epoch():
+            session: sessions.Session = found[1]
+            if (
+                at < session.expires_at
+                and at < session.last_seen + sessions.SESSION_IDLE
+                and at - session.last_seen < sessions.TOUCH_EVERY
+            ):
+                return session
+        epoch = accounts_epoch()
+        now = sessions.lookup_session(ctx.cursor(), session_id, books=ctx.books)  # books: to record the time
+        self._keep(key, epoch, now)
+        return now
+
+    def _keep(self, key: tuple[str, str], epoch: int, found: Any) -> None:
+        if found is None:
+            self._kept.pop(key, None)  # unknown ones are not kept: each is looked up
+            return
+        if len(self._kept) >= self.MAX:
+            self._kept.clear()
+        self._kept[key] = (epoch, found)
+
+
 def _identify(ctx: Context, request: Request) -> Caller:
     where = origin(request)
-    cur = ctx.cursor()
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorised("the Authorization header is not 'Bearer TOKEN'")
-        use = tokens.lookup_token(cur, token.strip(), books=ctx.books)  # books: to record its use
+        use = ctx.known.token(ctx, token.strip())
         if use is None:
             raise _unauthorised("unknown, expired or revoked token")
         return Caller(
@@ -133,7 +189,7 @@ def _identify(ctx: Context, request: Request) -> Caller:
     session_id = request.cookies.get(cookie_name(request))
     if not session_id:
         raise _unauthorised("sign in (POST /login) or send 'Authorization: Bearer TOKEN'")
-    session = sessions.lookup_session(cur, session_id, books=ctx.books)  # books: to record the time
+    session = ctx.known.session(ctx, session_id)
     if session is None:
         raise _unauthorised("the session has ended: sign in again")
     return Caller(Actor(session.user.name, "user", where), session.user.role, session=session)

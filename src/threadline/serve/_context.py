@@ -79,6 +79,7 @@ class Context:
     readers: Readers = field(init=False)
     books: threading.Lock = field(default_factory=threading.Lock)
     answers: Answers = field(default_factory=lambda: Answers(_answers_bytes()))  # until the store changes
+    known: Any = None  # tokens and sessions found good lately (`_auth.Known`)
     _queued: list[_Pending] = field(default_factory=list)  # audit entries waiting for a batch
     _queued_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -92,6 +93,9 @@ class Context:
 
             os.environ.setdefault(NICE_ENV, str(self.settings.writer_nice))
         self.readers = Readers(self.store.connection)
+        from threadline.serve._auth import Known
+
+        self.known = Known()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This request thread's cursor: reads see the last committed state."""
@@ -161,7 +165,7 @@ class Context:
         # up the writer (an ingest), which only records each outcome, and audits each attempt.
         self._deliverer = Deliverer(
             self.cursor,
-            lambda job: self.writer.submit("record alert deliveries", job),
+            lambda job: self.writer.submit("record alert deliveries", job, told=True),
             self.settings.workspace_url,
             poll=self.settings.alert_poll,
             retry=self.settings.alert_retry,

@@ -73,7 +73,7 @@ def create_local_app(ctx: Context) -> Starlette:
     actor = os_actor()
 
     async def run_command(request: Request) -> JSONResponse:
-        from threadline.cli import CommandRefused, run_served, served_kind
+        from threadline.cli import CommandRefused, run_served, served_kind, served_told
 
         if _over_tcp(request.scope):
             return JSONResponse({"error": "not found"}, status_code=404)
@@ -110,7 +110,8 @@ def create_local_app(ctx: Context) -> Starlette:
 
         if kind in ("write", "admin"):
             job = run_admin if kind == "admin" else run
-            result = await asyncio.wrap_future(ctx.writer.submit(f"cli {' '.join(names)}", job))
+            told = kind == "write" and served_told(names)
+            result = await asyncio.wrap_future(ctx.writer.submit(f"cli {' '.join(names)}", job, told=told))
         else:
             result = await run_in_threadpool(lambda: run(ctx.cursor()))
         return JSONResponse(result)

@@ -45,16 +45,19 @@ from threadline.ingest.pipeline import Workers
 from threadline.ingest.readers import load_json
 from threadline.serve._api import relink
 from threadline.serve._auth import GuardedRoute, caller, context, guarded
+from threadline.serve._context import Context
 from threadline.service.roles import Action
 from threadline.store._records import Quarantined
 
-__all__ = ["MAX_RECORDS", "PATH", "RateLimits", "install", "router", "spool_folder"]
+__all__ = ["MAX_RECORDS", "PATH", "WORKERS", "RateLimits", "install", "prepare", "router", "spool_folder"]
 
 router = APIRouter(route_class=GuardedRoute)
 
 PATH = "/api/v1/ads"
 MAX_RECORDS = 10_000  # records in one push: larger batches are refused (send several)
 _WORKER_AT = 100  # records in a push from which extraction runs in a worker process
+# The pushes' extraction processes: a push of 500 is cut in as many parts, extracted at once.
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +313,9 @@ async def _push(request: Request) -> dict[str, Any]:
         # `Settings.writer_nice`; kept from push to push, as starting one costs more than a batch):
         # in this process it would hold the interpreter the readers' requests need.
         pool = _extraction_pool(request.app) if len(records) >= _WORKER_AT else None
-        report = ingest_file(spool, store, workers=0, token_id=who.token_id, pool=pool)
+        # A batch per worker, each at least _WORKER_AT records (a transaction each).
+        per = max(_WORKER_AT, -(-len(records) // WORKERS)) if pool is not None else len(records)
+        report = ingest_file(spool, store, workers=0, token_id=who.token_id, pool=pool, batch_size=per)
         report = dataclasses.replace(report, read=len(records), quarantined=report.quarantined + len(refused))
         ctx.audit(
             who.actor,
@@ -321,7 +326,8 @@ async def _push(request: Request) -> dict[str, Any]:
         )
         return {"report": report, "answers": _answers(con, spool, report.run_id, records)}
 
-    done = await asyncio.wrap_future(ctx.writer.submit("push", job))
+    # Told: its batches say what they touch (ads), so kept views of networks outlive it.
+    done = await asyncio.wrap_future(ctx.writer.submit("push", job, told=True))
     report = done["report"]
     return {
         "batch": spool.stem,
@@ -352,9 +358,23 @@ def install(app: Any, rate: float, burst: float) -> None:
 
 
 def _extraction_pool(app: Any) -> Workers:
-    """The pushes' extraction process, started by the first large push (on the writer's thread,
-    the only one that uses it); it exits with the server (`ingest._work.exit_with`)."""
+    """The pushes' extraction processes, started by the first large push, or when the server
+    starts (`prepare`), on the writer's thread, the only one that uses them; they exit with the
+    server (`ingest._work.exit_with`)."""
     if app.state.push_pool is None:
-        app.state.push_pool = Workers(1)
+        app.state.push_pool = Workers(WORKERS)
     pool: Workers = app.state.push_pool
     return pool
+
+
+def prepare(app: Any, ctx: Context) -> None:
+    """When a push token is active, start the pushes' extraction processes now, warmed, while
+    the server is quiet: started by the first push instead, they would load Python and the
+    extractors' data while analysts read, at the low priority of the writer's work, and the
+    crawler's first pushes would wait tens of seconds."""
+    from threadline.service.tokens import list_tokens
+
+    if not any(t.scope == "push" and t.state() == "active" for t in list_tokens(ctx.cursor())):
+        return
+    # A job of the writer's, which alone uses the pool; it writes nothing (told: touches none).
+    ctx.writer.submit("start push extraction", lambda con: _extraction_pool(app).warm(), told=True)

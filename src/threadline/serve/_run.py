@@ -96,6 +96,9 @@ def run(
             sessions.purge_expired_sessions(store.connection)
             app = create_app(ctx)
             ctx.start()
+            from threadline.serve import _push
+
+            _push.prepare(app, ctx)  # crawlers' first pushes find their extraction ready
             config = uvicorn.Config(
                 wrap(app, ctx, tls=tls),
                 host=host,

@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from threadline.store._tx import Touches, on_commit
+from threadline.serve._answers import Changes
+from threadline.store._tx import ALL, on_commit
 
 __all__ = ["REFUSALS", "Readers", "Writer"]
 
@@ -48,27 +49,24 @@ class Writer:
         self._guard = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
         self.running: str | None = None  # what the writer does now, for the health check
-        # Jobs finished and transactions committed so far: kept answers of reads made before the
-        # last are stale (`_answers`). An ingest commits batch after batch within its one job,
-        # changing ads and their words but nothing linked or scored until its link run: those
-        # commits are counted apart (``ads_generation``), so that the queue and network views
-        # stay kept while an ingest runs, and ads and searches do not.
-        self.generation = 0
-        self.ads_generation = 0
-        on_commit(con, self._committed)
+        # What its commits touched (`_answers`): each `transaction` on its connection tells,
+        # and a job whose writes are not all told so counts as a change of everything when it
+        # ends (and, while it runs, kept answers are given only for a short while: ``untold``).
+        self.changes = Changes()
+        self.untold = False
+        on_commit(con, self.changes.touch)
 
     def start(self) -> None:
         self._thread.start()
 
-    def _committed(self, touches: Touches) -> None:
-        if touches == "ads":
-            self.ads_generation += 1
-        else:
-            self.generation += 1
-
-    def submit(self, name: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+    def submit(
+        self, name: str, fn: Callable[[duckdb.DuckDBPyConnection], T], *, told: bool = False
+    ) -> Future[T]:
+        """Queue ``fn(connection)``. ``told``: every write it makes is in a `transaction` block
+        that says what it touches (an ingest's batches, a link and score run), so its end does
+        not count as a change of everything."""
         future: Future[T] = Future()
-        self._jobs.put((name, fn, future))
+        self._jobs.put((name, fn, future, told))
         return future
 
     def submit_relink(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
@@ -85,7 +83,7 @@ class Writer:
                 self._relink = None  # from now on, a new change needs a new run
             return fn(con)
 
-        self._jobs.put(("relink", run, future))
+        self._jobs.put(("relink", run, future, True))
         return future
 
     @property
@@ -103,10 +101,11 @@ class Writer:
             job = self._jobs.get()
             if job is _STOP:
                 return
-            name, fn, future = job
+            name, fn, future, told = job
             if not future.set_running_or_notify_cancel():
                 continue
             self.running = name
+            self.untold = not told
             try:
                 future.set_result(fn(self._con))
             except BaseException as exc:  # handed to whoever waits; the writer goes on
@@ -114,7 +113,9 @@ class Writer:
                     _log.exception("writer job %s failed", name)
                 future.set_exception(exc)
             finally:
-                self.generation += 1  # before `running` clears: no reader sees idle and the old count
+                if not told:  # before `untold` clears: no reader sees idle and the old count
+                    self.changes.touch(ALL)
+                self.untold = False
                 self.running = None
                 self._forget_run_tables(name)
 

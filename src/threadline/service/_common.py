@@ -12,11 +12,14 @@ from pathlib import Path
 import duckdb
 
 from threadline.store import Store
+from threadline.store._tx import now_and_after_commit
 
 __all__ = [
     "ACTOR_KINDS",
     "Actor",
     "StoreLike",
+    "accounts_changed",
+    "accounts_epoch",
     "connection",
     "naive_utc",
     "os_actor",
@@ -78,3 +81,23 @@ def naive_utc(now: datetime | None) -> datetime:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Counts the changes that can end a session or a token's use (a user disabled, a password set, a
+# token revoked, a session ended), in this process: a server that keeps callers it looked up
+# (`threadline.serve._auth`) looks them up again once it moved.
+_accounts = [0]
+
+
+def accounts_changed(store: StoreLike) -> None:
+    """Say that sessions, tokens or users change in the transaction open on ``store`` (now, and
+    again once it commits)."""
+
+    def bump() -> None:
+        _accounts[0] += 1
+
+    now_and_after_commit(connection(store), bump)
+
+
+def accounts_epoch() -> int:
+    return _accounts[0]

@@ -29,7 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from threadline.service import audit
-from threadline.service._common import Actor, StoreLike, connection, naive_utc
+from threadline.service._common import Actor, StoreLike, accounts_changed, connection, naive_utc
 from threadline.service.roles import ROLES
 from threadline.store._tx import transaction
 
@@ -192,6 +192,7 @@ def disable_user(store: StoreLike, name: str, *, by: Actor, now: datetime | None
     con = connection(store)
     at = naive_utc(now)
     with transaction(con):
+        accounts_changed(con)  # for servers that keep callers they looked up
         user = _existing(store, name)
         con.execute("UPDATE users SET disabled = true WHERE name = ?", [name])
         con.execute("DELETE FROM sessions WHERE user_name = ?", [name])
@@ -204,6 +205,7 @@ def enable_user(store: StoreLike, name: str, *, by: Actor, now: datetime | None 
     con = connection(store)
     at = naive_utc(now)
     with transaction(con):
+        accounts_changed(con)  # for servers that keep callers they looked up
         user = _existing(store, name)
         con.execute("UPDATE users SET disabled = false WHERE name = ?", [name])
         audit.append_within(store, by, "user enable", name, {"was_disabled": user.disabled}, now=at)
@@ -223,6 +225,7 @@ def set_password(
     password_hash = hasher.hash(check_password(password))
     con = connection(store)
     with transaction(con):
+        accounts_changed(con)  # for servers that keep callers they looked up
         _existing(store, name)
         con.execute(
             "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE name = ?",
@@ -238,6 +241,7 @@ def enrol_totp(store: StoreLike, name: str, *, by: Actor, now: datetime | None =
     secret = pyotp.random_base32()
     con = connection(store)
     with transaction(con):
+        accounts_changed(con)  # for servers that keep callers they looked up
         _existing(store, name)
         con.execute("UPDATE users SET totp_secret = ?, totp_last_step = NULL WHERE name = ?", [secret, name])
         audit.append_within(store, by, "user totp", name, now=now)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from threadline.service import audit
-from threadline.service._common import Actor, StoreLike, connection, naive_utc, sha256_hex
+from threadline.service._common import Actor, StoreLike, accounts_changed, connection, naive_utc, sha256_hex
 from threadline.service.accounts import AccountError, User, get_user
 from threadline.store._tx import transaction
 
@@ -110,6 +110,7 @@ def end_session(store: StoreLike, session_id: str, origin: str, *, now: datetime
     con = connection(store)
     id_hash = sha256_hex(session_id)
     with transaction(con):
+        accounts_changed(con)  # for servers that keep callers they looked up
         rows = con.execute("SELECT user_name FROM sessions WHERE id_hash = ?", [id_hash]).fetchall()
         if not rows:
             return False
@@ -129,4 +130,6 @@ def purge_expired_sessions(store: StoreLike, *, now: datetime | None = None) -> 
         )
         .fetchall()
     )
+    if rows:
+        accounts_changed(store)
     return len(rows)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from threadline.service import audit
-from threadline.service._common import Actor, StoreLike, connection, naive_utc, sha256_hex
+from threadline.service._common import Actor, StoreLike, accounts_changed, connection, naive_utc, sha256_hex
 from threadline.service.accounts import AccountError, User, get_user
 from threadline.service.roles import SCOPES
 from threadline.store._tx import transaction
@@ -74,6 +74,8 @@ class TokenUse:
     scope: str
     token_id: int
     sources: tuple[str, ...] | None = None  # the sources it may push ads of; None: any
+    expires_at: datetime | None = None
+    last_used: datetime | None = None  # as recorded now (at most a minute old)
 
 
 _COLUMNS = (
@@ -166,6 +168,7 @@ def revoke_token(store: StoreLike, token_id: int, *, by: Actor, now: datetime | 
     at = naive_utc(now)
     con = connection(store)
     with transaction(con):
+        accounts_changed(con)  # for servers that keep callers they looked up
         info = _get(store, token_id)
         if info.revoked_at is not None:
             raise AccountError(f"token T{token_id} was revoked at {info.revoked_at:%Y-%m-%d %H:%M} UTC")
@@ -208,4 +211,5 @@ def lookup_token(
     if last_used is None or at - last_used >= TOUCH_EVERY:
         with books or nullcontext():
             con.execute("UPDATE api_tokens SET last_used = ? WHERE token_id = ?", [at, token_id])
-    return TokenUse(user, scope, int(token_id), _sources(sources))
+        last_used = at
+    return TokenUse(user, scope, int(token_id), _sources(sources), expires_at, last_used)

@@ -43,7 +43,7 @@ from threadline.store._records import (
     ValueCount,
     utc_naive,
 )
-from threadline.store._tx import transaction
+from threadline.store._tx import ALL, ad_tags, term_tags, touched, transaction
 from threadline.store.schema import (
     EXTRACTION_ROW,
     LATEST_VERSION,
@@ -55,7 +55,7 @@ from threadline.store.schema import (
     text_parts,
     utc_now,
 )
-from threadline.store.text_index import index_ads
+from threadline.store.text_index import IDENTIFIER_TERMS, index_ads
 
 __all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError", "StoreTooNewError"]
 
@@ -533,7 +533,7 @@ class Store:
         self._check_writable()
         now = utc_now()
         con = self._con
-        with transaction(con, touches="ads"):  # nothing linked or scored changes here
+        with transaction(con, touches=("ads",)):  # nothing linked or scored changes here
             result = self._write(ads, quarantined, run_id, now, gone, token_id)
         return result
 
@@ -547,10 +547,9 @@ class Store:
         token_id: int | None = None,
     ) -> BatchResult:
         # Decided inside the transaction: what is stored now is what this batch is compared to.
-        known = self.known_hashes(
-            [(item[0].source, item[0].id) for item in items] + [(g.source, g.id) for g in gone],
-            {item[2] for item in items},
-        )
+        keys = [(item[0].source, item[0].id) for item in items] + [(g.source, g.id) for g in gone]
+        touched(self._con, *ad_tags(set(keys)))  # each ad stored or seen (a sighting) here
+        known = self.known_hashes(keys, {item[2] for item in items})
         sightings = _Columns(_SIGHTINGS.names)
         quarantined = list(quarantined)
         ads = _Columns(_ADS.names)
@@ -775,8 +774,21 @@ class Store:
         from threadline.store import hashlists
 
         hashlists.add_md5(self._con, md5s)
-        if len(ad_images) and hashlists.any_entries(self._con):
-            hashlists.match_images(self._con, set(ad_images.data["sha256"]), now=now)
+        if not len(ad_images):
+            return
+        # Which file the store shows for an image may change (a network's evidence names one).
+        touched(self._con, "images")
+        if hashlists.any_entries(self._con):
+            shas = sorted(set(ad_images.data["sha256"]))
+            hashlists.match_images(self._con, set(shas), now=now)
+            # An image matching a hash list flags the networks and hides the image where it is
+            # shown, whatever read it: for those who keep answers, this batch touches everything.
+            [(matched,)] = self._con.execute(
+                "SELECT EXISTS (SELECT 1 FROM hash_matches WHERE sha256 IN (SELECT unnest(?::VARCHAR[])))",
+                [shas],
+            ).fetchall()
+            if matched:
+                touched(self._con, ALL)
 
     def _insert_ads(self, rows: _Columns) -> None:
         """Insert the batch's ads, each long value cut into parts (`schema.text_parts`) here, so
@@ -849,6 +861,18 @@ class Store:
         self._con.register("_batch_word_values", values)
         try:
             index_ads(self._con, "_batch_word_keys", "_batch_word_values", keep_words=keep_words)
+            # Who carries these identifiers changes (a search for one of them reads it again);
+            # the terms as the index spells them, by the index's own SQL.
+            terms = self._con.execute(
+                f"""
+                WITH v AS (
+                    SELECT DISTINCT 0 AS doc, kind, value FROM _batch_word_values
+                    WHERE kind IN ('phone', 'email', 'handle', 'name')
+                )
+                SELECT DISTINCT term FROM ({IDENTIFIER_TERMS})
+                """
+            ).fetchall()
+            touched(self._con, *term_tags(t for (t,) in terms))
         finally:
             self._con.unregister("_batch_word_keys")
             self._con.unregister("_batch_word_values")

@@ -300,7 +300,8 @@ class Deliverer:
         def job(con: duckdb.DuckDBPyConnection) -> None:
             now = utc_now()
             try:
-                with self._books, transaction(con):
+                # No kept answer of a server reads deliveries or the audit: touches nothing.
+                with self._books, transaction(con, touches=()):
                     entries: AuditEntries = []
                     for o in outcomes:
                         if o.error is None:
