@@ -21,6 +21,7 @@ import json
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -130,39 +131,50 @@ class Known:
         self._kept: dict[tuple[str, str], tuple[int, Any]] = {}
 
     def token(self, ctx: Context, token: str) -> tokens.TokenUse | None:
-        key = ("token", sha256_hex(token))
-        at = naive_utc(None)
-        found = self._kept.get(key)
-        if found is not None and found[0] == accounts_epoch():
-            use: tokens.TokenUse = found[1]
-            if (
+        def fresh(use: tokens.TokenUse, at: datetime) -> bool:
+            return (
                 use.expires_at is not None
                 and at < use.expires_at
                 and use.last_used is not None
                 and at - use.last_used < tokens.TOUCH_EVERY
-            ):
-                return use
-        epoch = accounts_epoch()  # before the lookup: a change during it makes this stale
-        use_now = tokens.lookup_token(ctx.cursor(), token, books=ctx.books)  # books: to record its use
-        self._keep(key, epoch, use_now)
-        return use_now
+            )
+
+        found: tokens.TokenUse | None = self._known(
+            ("token", sha256_hex(token)),
+            fresh,
+            lambda: tokens.lookup_token(ctx.cursor(), token, books=ctx.books),  # books: to record its use
+        )
+        return found
 
     def session(self, ctx: Context, session_id: str) -> sessions.Session | None:
-        key = ("session", sha256_hex(session_id))
-        at = naive_utc(None)
-        found = self._kept.get(key)
-        if found is not None and found[0] == accounts_epoch():
-            session: sessions.Session = found[1]
-            if (
+        def fresh(session: sessions.Session, at: datetime) -> bool:
+            return (
                 at < session.expires_at
                 and at < session.last_seen + sessions.SESSION_IDLE
                 and at - session.last_seen < sessions.TOUCH_EVERY
-            ):
-                return session
-        epoch = accounts_epoch()
-        now = sessions.lookup_session(ctx.cursor(), session_id, books=ctx.books)  # books: to record the time
-        self._keep(key, epoch, now)
-        return now
+            )
+
+        found: sessions.Session | None = self._known(
+            ("session", sha256_hex(session_id)),
+            fresh,
+            lambda: sessions.lookup_session(
+                ctx.cursor(), session_id, books=ctx.books
+            ),  # books: to record the time
+        )
+        return found
+
+    def _known(
+        self, key: tuple[str, str], fresh: Callable[[Any, datetime], bool], lookup: Callable[[], Any]
+    ) -> Any:
+        """The caller kept under ``key`` if no account change happened since and ``fresh`` says it
+        still holds now; else ``lookup()`` (which records the use), kept for next time."""
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == accounts_epoch() and fresh(kept[1], naive_utc(None)):
+            return kept[1]
+        epoch = accounts_epoch()  # before the lookup: a change during it makes this stale
+        found = lookup()
+        self._keep(key, epoch, found)
+        return found
 
     def _keep(self, key: tuple[str, str], epoch: int, found: Any) -> None:
         if found is None:
