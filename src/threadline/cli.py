@@ -1208,8 +1208,8 @@ def find(value: str, db: Path, limit: int, region: str) -> None:
     what = "; ".join(f"{kind} {v}" for kind, v in found.matched)
     click.echo(
         _clean(
-            f"{value.strip()}: {what}: {found.total_ads:,} ads, {len(found.networks):,} networks, "
-            f"{len(found.persons):,} persons"
+            f"{value.strip()}: {what}: {found.total_ads:,} ads, {found.total_networks:,} networks, "
+            f"{found.total_persons:,} persons"
         )
     )
     click.echo("  networks (highest priority first):")

@@ -239,3 +239,42 @@ def test_the_index_is_rewritten_in_word_order_as_it_grows(
         assert text_index._sorted_rows(con) == len(terms) == rows
         text_index.index_ads(con, "one")  # a few rows since: not rewritten
         assert text_index._unsorted(con) == 0 and text_index._sorted_rows(con) == rows
+
+
+def test_networks_and_persons_touched_are_paged_in_priority_order(con: duckdb.DuckDBPyConnection) -> None:
+    # The name carried by the most networks: its networks and persons come a page at a time, every
+    # page in the whole list's order, with the totals of the whole list.
+    name = con.execute(
+        "SELECT lower(e.value) FROM extractions e JOIN ad_links l ON l.source = e.source AND l.id = e.ad_id"
+        " WHERE e.kind = 'name' GROUP BY lower(e.value) ORDER BY COUNT(DISTINCT l.network) DESC, 1 LIMIT 1"
+    ).fetchall()[0][0]
+    whole = read.find(con, name, limit=1)
+    assert whole.total_networks == len(whole.networks) >= 3
+    assert whole.total_persons == len(whole.persons) >= 3
+    linked = con.execute(
+        "SELECT COUNT(DISTINCT network), COUNT(DISTINCT person) FROM ad_links l"
+        " JOIN (SELECT unnest(?) AS ref) r ON r.ref = l.source || ':' || l.id",
+        [sorted(_carriers_of_name(con, name))],
+    ).fetchone()
+    assert linked == (whole.total_networks, whole.total_persons)
+    # Highest priority first: scored before unscored, then by logit.
+    logits = [n.logit for n in whole.networks]
+    scored = [x for x in logits if x is not None]
+    assert scored == sorted(scored, reverse=True)
+    assert logits[: len(scored)] == scored
+    pages = []
+    for start in range(0, whole.total_networks + 2, 2):
+        page = read.find(con, name, limit=1, groups=2, groups_offset=start)
+        assert (page.total_networks, page.total_persons) == (whole.total_networks, whole.total_persons)
+        assert page.networks == whole.networks[start : start + 2]
+        assert page.persons == whole.persons[start : start + 2]
+        assert page.groups_offset == start
+        pages.append(page)
+    assert sum(len(p.networks) for p in pages) == whole.total_networks
+
+
+def _carriers_of_name(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    rows = con.execute(
+        "SELECT DISTINCT source, ad_id FROM extractions WHERE kind = 'name' AND lower(value) = ?", [name]
+    ).fetchall()
+    return {f"{s}:{i}" for s, i in rows}

@@ -131,6 +131,48 @@ def test_search_reads_a_phone_typed_in_any_format_and_groups_what_it_found(serve
     assert "(718) 555-0143" in searched and "zzyzx qqqq" in searched
 
 
+def test_the_networks_and_persons_a_search_touches_come_a_page_at_a_time(server: Server) -> None:
+    # A hub's number touches thousands of networks: the page and the API list them a page at a time
+    # (highest priority first), with the totals. Here: the self-stated name most networks share.
+    with _client(server) as client:
+        queue = client.get("/api/v1/networks", params={"limit": 40}).json()
+        names = set()
+        for row in queue["items"]:
+            view = client.get(f"/api/v1/networks/{row['network']}").json()
+            names.update(name for _, _, said in view["persons"] for name in said)
+        found = {
+            name: client.get("/api/v1/search", params={"q": name}).json()["found"] for name in sorted(names)
+        }
+        name, whole = max(found.items(), key=lambda kv: (kv[1]["total_networks"], kv[0]))
+        assert whole["total_networks"] == len(whole["networks"]) >= 2
+        rest = client.get("/api/v1/search", params={"q": name, "groups": 1, "groups_offset": 1}).json()[
+            "found"
+        ]
+        first = client.get("/search", params={"q": name})
+        second = client.get("/search", params={"q": name, "groups": 1})
+    assert (rest["total_networks"], rest["total_persons"]) == (
+        whole["total_networks"],
+        whole["total_persons"],
+    )
+    assert rest["networks"] == whole["networks"][1:2] and rest["persons"] == whole["persons"][1:2]
+    assert first.status_code == second.status_code == 200
+    listed = [re.findall(r'href="/networks/(N\d+)"', _networks_table(page.text)) for page in (first, second)]
+    assert listed[0] == [n["network"] for n in whole["networks"]] and 'rel="prev"' not in first.text
+    # a page from the second network on links back and still counts them all
+    assert listed[1] == [n["network"] for n in whole["networks"][1:]]
+    assert (
+        'rel="prev"' in second.text and f'<span class="count">{whole["total_networks"]}</span>' in second.text
+    )
+    searched = [d for action, obj, d in _audit_of(server, "ana") if action == "search" and obj == name]
+    assert {"groups": 1} in [{k: v for k, v in d.items() if k == "groups"} for d in searched]
+
+
+def _networks_table(html: str) -> str:
+    found = re.search(r'<table class="hits networks">.*?</table>', html, re.S)
+    assert found, html
+    return found.group(0)
+
+
 def test_the_search_box_is_on_every_page_and_slash_reaches_it(
     tab: Any, server: Server, shots: Path, dialogs: list[str]
 ) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 
@@ -51,8 +50,11 @@ class FindResult:
     matched: tuple[tuple[str, str], ...]  # (kind, value) the query was read as and found under
     ads: tuple[AdRow, ...]  # up to the limit, latest first
     total_ads: int
-    networks: tuple[NetworkHit, ...]  # every network touched, highest priority first
-    persons: tuple[str, ...]
+    networks: tuple[NetworkHit, ...]  # networks touched, highest priority first: the page asked for
+    persons: tuple[str, ...]  # persons touched, by id: the page asked for
+    total_networks: int = 0  # every network touched
+    total_persons: int = 0
+    groups_offset: int = 0  # where ``networks`` and ``persons`` start in the whole lists
 
 
 # The (source, id) pairs of a list parameter [[source, id], ...] as a relation.
@@ -95,10 +97,16 @@ def find(
     limit: int = 20,
     region: str = "US",
     uses: set[str] | None = None,
+    groups: int | None = None,
+    groups_offset: int = 0,
 ) -> FindResult:
     """The ads and networks ``value`` touches: an ad id (SOURCE:ID), a network or person id
     (N…/P…), a phone in any format, an e-mail, a handle (``platform:name``, ``@name`` or
     ``name``) or a self-stated name (any case). Values are found in any version of an ad.
+
+    ``limit`` bounds the ads listed (the latest); ``groups`` and ``groups_offset`` page the
+    networks (highest priority first) and persons (by id) touched, all of them without
+    ``groups``: a hub's number touches thousands, and their totals are always given.
 
     ``uses`` gets what the answer read (`threadline.store._tx.Touches`): what linking and
     scoring saved (``"links"``), the terms looked up (``"term:…"``), the ad asked for by id,
@@ -165,35 +173,45 @@ def find(
         return FindResult(text, (), (), 0, (), ())
     pairs_param = [[[s, i] for s, i in sorted(keys)]]
     ads, _ = linked_ads(con, _KEYS, pairs_param, limit=limit, uses=uses)
-    # The matched ads' networks (with their scores) and persons, in one pass over the links.
-    linked = con.execute(
-        f"""
-        SELECT l.network, l.person, COUNT(*) AS matched, MIN(n.ads), MIN(n.logit), MIN(n.score)
-        FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
-        LEFT JOIN network_scores n ON n.network = l.network
-        GROUP BY l.network, l.person
+    # The matched ads' networks (with their scores) and persons, ordered and paged in the query:
+    # by priority (scored first), then ads matched, then id.
+    page = "" if groups is None else f"LIMIT {max(0, int(groups))}"
+    page += f" OFFSET {max(0, int(groups_offset))}" if groups_offset else ""
+    found_sql = f"""
+        WITH found AS (
+            SELECT l.network, l.person
+            FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
+        )"""
+    totals = con.execute(
+        f"{found_sql} SELECT COUNT(DISTINCT network), COUNT(DISTINCT person) FROM found", pairs_param
+    ).fetchone()
+    nets = con.execute(
+        f"""{found_sql}
+        SELECT f.network, n.ads, f.matched, n.logit, n.score
+        FROM (SELECT network, COUNT(*) AS matched FROM found GROUP BY network) f
+        LEFT JOIN network_scores n ON n.network = f.network
+        ORDER BY n.logit IS NULL, n.logit DESC, f.matched DESC, f.network
+        {page}
         """,
         pairs_param,
     ).fetchall()
-    by_network: dict[str, list[Any]] = {}
-    for network, _, hits, size, logit, score in linked:
-        row = by_network.setdefault(network, [network, size, 0, logit, score])
-        row[2] += hits
-    nets = sorted(
-        by_network.values(),
-        key=lambda r: (r[3] is None, -(r[3] or 0.0), -r[2], r[0]),  # logit (scored first), matched, id
-    )
-    persons = sorted({(person,) for _, person, *_ in linked})
+    persons = con.execute(
+        f"{found_sql} SELECT DISTINCT person FROM found ORDER BY person {page}", pairs_param
+    ).fetchall()
+    total_networks, total_persons = (int(totals[0]), int(totals[1])) if totals else (0, 0)
     return FindResult(
         text,
         tuple(sorted(matched)),
         ads,
         len(keys),
         tuple(
-            NetworkHit(n, int(total) if total is not None else int(k), int(k), logit, score)
-            for n, total, k, logit, score in nets
+            NetworkHit(n, int(size) if size is not None else int(k), int(k), logit, score)
+            for n, size, k, logit, score in nets
         ),
         tuple(p for (p,) in persons),
+        total_networks,
+        total_persons,
+        max(0, int(groups_offset)),
     )
 
 
@@ -302,17 +320,20 @@ def search(
     offset: int = 0,
     region: str = "US",
     uses: set[str] | None = None,
+    groups: int | None = None,
+    groups_offset: int = 0,
 ) -> SearchResult:
     """Everything ``query`` may mean at once: an identifier, name or id (`find`), words of the
     ads' text (`search_text`, paged by ``limit`` and ``offset``), the start of a place's name
     (`search_places`). Each part is empty where the query found nothing as that; a query read as a
-    phone, an e-mail or an id is not looked for as words. ``uses``: see `find` (words are
-    ranked over every ad: a search for words reads ``"ads"``)."""
+    phone, an e-mail or an id is not looked for as words. ``uses``, ``groups`` and
+    ``groups_offset``: see `find` (words are ranked over every ad: a search for words reads
+    ``"ads"``)."""
     uses = uses if uses is not None else set()
     text = query.strip()
     if not text:
         return SearchResult(query, FindResult(text, (), (), 0, (), ()), (), Page((), 0, offset, limit), ())
-    found = find(con, text, limit=limit, region=region, uses=uses)
+    found = find(con, text, limit=limit, region=region, uses=uses, groups=groups, groups_offset=groups_offset)
     terms: tuple[str, ...] = ()
     hits: Page[TextHit] = Page((), 0, offset, limit)
     if not any(kind not in ("name", "handle") for kind, _ in found.matched):

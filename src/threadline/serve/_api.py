@@ -580,19 +580,41 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Offset = 0,
     region: Annotated[str, Query(pattern=r"^[A-Z]{2}$", description="Region of a number without +.")] = "US",
+    groups: Annotated[
+        int, Query(ge=1, le=1000, description="Networks and persons touched per page (totals are given).")
+    ] = 100,
+    groups_offset: Annotated[
+        int, Query(ge=0, le=_MAX_OFFSET, description="Networks and persons to skip.")
+    ] = 0,
 ) -> Any:
-    """An identifier in any format, a name, an ad / network / person id, words, a place's name."""
+    """An identifier in any format, a name, an ad / network / person id, words, a place's name.
+    ``limit`` and ``offset`` page the ads with the words; ``groups`` and ``groups_offset`` the
+    networks (highest priority first) and persons the identifier touches."""
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise HTTPException(422, f"region: {region} is not a region phone numbers know")
 
     def compute(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any, Iterable[str]]:
         uses: set[str] = set()  # what linking saved, the terms looked up; ads when words were ranked
-        return to_json(read.search(cur, q, limit=limit, offset=offset, region=region, uses=uses)), None, uses
+        found = read.search(
+            cur,
+            q,
+            limit=limit,
+            offset=offset,
+            region=region,
+            uses=uses,
+            groups=groups,
+            groups_offset=groups_offset,
+        )
+        return to_json(found), None, uses
 
     def audit(ctx: Context, who: Caller, _: Any) -> None:
-        _audit_read(ctx, who, "search", q[:200], offset=offset)
+        _audit_read(
+            ctx, who, "search", q[:200], offset=offset, **({"groups": groups_offset} if groups_offset else {})
+        )
 
-    return await _kept_read(request, ("search", q, limit, offset, region), compute, audit)
+    return await _kept_read(
+        request, ("search", q, limit, offset, region, groups, groups_offset), compute, audit
+    )
 
 
 @guarded(router, "GET", "/api/v1/hubs", Action.READ, summary="Hubs")

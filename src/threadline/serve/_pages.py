@@ -385,11 +385,7 @@ def queue_form(params: dict[str, str]) -> QueueForm:
         except ValueError:
             problems.append(f"{name.replace('_', ' ')}: {value!r} is not understood, left out")
             del shown[name]
-    try:
-        offset = max(0, min(int(params.get("offset", "0") or 0), 10**9))
-    except ValueError:
-        offset = 0
-    return QueueForm(shown, filters, problems, offset)
+    return QueueForm(shown, filters, problems, _offset(params.get("offset")))
 
 
 @page("GET", "/", Action.READ)
@@ -958,16 +954,13 @@ async def search_page(request: Request) -> Response:
     networks, persons and ads; ads holding its words (paged); places whose name starts with it.
     The same `read.search` as ``GET /api/v1/search``, audited as it is."""
     q = request.query_params.get("q", "").strip()[:_MAX_QUERY]
-    try:
-        offset = max(0, min(int(request.query_params.get("offset", "0") or 0), 10**9))
-    except ValueError:
-        offset = 0
+    offset, groups_at = (_offset(request.query_params.get(name)) for name in ("offset", "groups"))
     if not q:
         return render(request, "search.html", q="", result=None, before=None, after=None)
 
     def run(cur: duckdb.DuckDBPyConnection) -> read.SearchResult:
-        found = read.search(cur, q, limit=PAGE_SIZE, offset=offset)
-        _audit_read(request, "search", q[:200], offset=offset)
+        found = read.search(cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at)
+        _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
         return found
 
     result: read.SearchResult = await _read(request, run)
@@ -975,9 +968,18 @@ async def search_page(request: Request) -> Response:
     cases = await _open_cases(request)
 
     def at(start: int) -> str:
-        return "/search?" + urlencode({"q": q, "offset": start})
+        return "/search?" + urlencode(
+            {"q": q, "offset": start, **({"groups": groups_at} if groups_at else {})}
+        )
 
-    empty = not (result.found.matched or result.found.total_ads or words.total or result.places)
+    def groups_page(start: int) -> str:
+        return "/search?" + urlencode({"q": q, **({"offset": offset} if offset else {}), "groups": start})
+
+    found = result.found
+    shown = max(len(found.networks), len(found.persons))
+    more = groups_at + shown < max(found.total_networks, found.total_persons)
+    groups = _paging(groups_page, groups_at, shown, more)
+    empty = not (found.matched or found.total_ads or words.total or result.places)
     return render(
         request,
         "search.html",
@@ -985,6 +987,7 @@ async def search_page(request: Request) -> Response:
         result=result,
         empty=empty,
         cases=cases,
+        groups=groups,
         **_paging(at, offset, len(words.items), offset + len(words.items) < words.total),
     )
 
