@@ -114,16 +114,38 @@ def _paging(at: Callable[[int], str], offset: int, shown: int, more: bool) -> di
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A page: ``template`` with ``values``, who is signed in (always shown) and the session's
-    CSRF token for the page's forms."""
+    CSRF token for the page's forms. The template is rendered (and the alerts' count read) on a
+    worker thread as the response is sent, never on the event loop: a large page must not hold
+    up every other request's reading and writing."""
     who: Caller | None = getattr(request.state, "caller", None)
     csrf = who.session.csrf_token if who is not None and who.session is not None else None
-    unread = _unread(request, who)
-    html = (
-        _templates()
-        .get_template(template)
-        .render(me=who, csrf=csrf, csrf_field=CSRF_FIELD, unread_alerts=unread, **values)
-    )
-    return HTMLResponse(html, status_code=status)
+
+    def page() -> bytes:
+        unread = _unread(request, who)
+        html = (
+            _templates()
+            .get_template(template)
+            .render(me=who, csrf=csrf, csrf_field=CSRF_FIELD, unread_alerts=unread, **values)
+        )
+        return html.encode("utf-8")
+
+    return _Page(page, status)
+
+
+class _Page(HTMLResponse):
+    """An HTML response whose body is made on a worker thread when it is sent (see `render`);
+    its headers (cookies, caching) can be set before, as on any response."""
+
+    def __init__(self, make: Callable[[], bytes], status: int) -> None:
+        super().__init__(b"", status_code=status)
+        self._make: Callable[[], bytes] | None = make
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._make is not None:
+            make, self._make = self._make, None
+            self.body = await run_in_threadpool(make)
+            self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)
 
 
 def _unread(request: Request, who: Caller | None) -> int | None:
@@ -440,12 +462,12 @@ async def _network_view(
     nodes = _graph_nodes(request.query_params.get("nodes"))
     hubs_shown = _hubs_shown(request.query_params.get("hubs"))
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.NetworkView | None, dict[str, str], Any, Any]:
+    def run(cur: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         from threadline.link.text import text_hub_examples
 
         view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
         if view is None:
-            return None, {}, None, None
+            return None
         _audit_read(request, "read network", view.network, asked=network_id)
         graph = read.network_graph(cur, view.network, nodes, view=view)
         assert graph is not None  # the view found its persons
@@ -460,15 +482,20 @@ async def _network_view(
         )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
         shown = view.hubs[:hubs_shown]
-        texts = text_hub_examples(cur, [value for kind, value, *_ in shown if kind == "text"])
-        return view, texts, drawn, timeline(read.network_activity(cur, view.network), persons)
+        return {
+            "view": view,
+            "texts": text_hub_examples(cur, [value for kind, value, *_ in shown if kind == "text"]),
+            "drawn": drawn,
+            "activity": timeline(read.network_activity(cur, view.network), persons),
+            "hash_matched": _flagged_networks(cur, [view.network]).get(view.network, 0),
+            "cases": read.cases(cur, status="open"),
+            "in_cases": read.network_cases(cur, view.network),
+        }
 
-    view, texts, drawn, activity = await _read(request, run)
-    if view is None:
+    found = await _read(request, run)  # one trip to a worker thread for all the page reads
+    if found is None:
         raise HTTPException(404, f"no network {network_id}")
-    matched = await _read(request, lambda cur: _flagged_networks(cur, [view.network]).get(view.network, 0))
-    cases = await _open_cases(request)
-    in_cases = await _read(request, lambda cur: read.network_cases(cur, view.network))
+    view, drawn = found["view"], found["drawn"]
     ads = view.ads
     here = f"/networks/{_q(view.network)}"
     writer = context(request).writer
@@ -476,15 +503,12 @@ async def _network_view(
         request,
         "network.html",
         status=status,
-        view=view,
-        texts=texts,
+        **found,
         hubs=view.hubs[:hubs_shown],
         all_hubs_href=f"{here}?hubs=all#hubs",
-        drawn=drawn,
         more_nodes=min(
             MAX_GRAPH_NODES, sum(drawn["graph"]["left_out"].values()) + len(drawn["graph"]["nodes"])
         ),
-        activity=activity,
         asked=network_id,
         **_paging(
             lambda start: f"{here}?offset={start}",
@@ -494,12 +518,9 @@ async def _network_view(
         ),
         offset=offset,
         labels=LABELS,
-        cases=cases,
-        in_cases=in_cases,
         problem=problem,
         done=done if _DONE_ACT.fullmatch(done) else None,
         relinking=writer.running is not None or writer.pending > 0,
-        hash_matched=matched,
     )
 
 
