@@ -415,16 +415,15 @@ async def queue_page(request: Request) -> Response:
     """Networks by priority, each row saying why it ranks; filters, pages, keyboard (static JS)."""
     form = queue_form({k: v for k, v in request.query_params.items()})
 
-    def run(cur: duckdb.DuckDBPyConnection) -> read.Page[read.NetworkRow]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.Page[read.NetworkRow], Any, Any]:
         found = read.queue(cur, **form.filters, limit=PAGE_SIZE, offset=form.offset, reasons=3)
         said = {k: str(v) for k, v in form.filters.items() if k != "sort"}
         sort = form.filters.get("sort", "priority")
         _audit_read(request, "read queue", None, **said, sort=sort, offset=form.offset)
-        return found
+        matched = _flagged_networks(cur, [n.network for n in found.items])
+        return found, read.cases(cur, status="open"), matched
 
-    found = await _read(request, run)
-    cases = await _open_cases(request)
-    matched = await _read(request, lambda cur: _flagged_networks(cur, [n.network for n in found.items]))
+    found, cases, matched = await _read(request, run)  # one trip to a worker thread
 
     def at(offset: int) -> str:
         return "/?" + urlencode({**form.shown, "offset": offset})
@@ -529,12 +528,6 @@ def _flagged_networks(cur: duckdb.DuckDBPyConnection, networks: list[str]) -> di
     from threadline.store.hashlists import flagged_networks
 
     return flagged_networks(cur, networks)
-
-
-async def _open_cases(request: Request) -> list[read.CaseRow]:
-    """The open cases, for the "add to case" forms (the queue's selection, a network page)."""
-    found: list[read.CaseRow] = await _read(request, lambda cur: read.cases(cur, status="open"))
-    return found
 
 
 _DONE_ACT = re.compile(r"[DL]\d{1,12}( revoked)?")
@@ -979,14 +972,13 @@ async def search_page(request: Request) -> Response:
     if not q:
         return render(request, "search.html", q="", result=None, before=None, after=None)
 
-    def run(cur: duckdb.DuckDBPyConnection) -> read.SearchResult:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.SearchResult, list[read.CaseRow]]:
         found = read.search(cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at)
         _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
-        return found
+        return found, read.cases(cur, status="open")
 
-    result: read.SearchResult = await _read(request, run)
+    result, cases = await _read(request, run)  # one trip to a worker thread
     words = result.text
-    cases = await _open_cases(request)
 
     def at(start: int) -> str:
         return "/search?" + urlencode(
