@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -131,7 +131,9 @@ def test_search_reads_a_phone_typed_in_any_format_and_groups_what_it_found(serve
     assert "(718) 555-0143" in searched and "zzyzx qqqq" in searched
 
 
-def test_the_networks_and_persons_a_search_touches_come_a_page_at_a_time(server: Server) -> None:
+def test_the_networks_and_persons_a_search_touches_come_a_page_at_a_time(
+    server: Server, tab: Any, shots: Path
+) -> None:
     # A hub's number touches thousands of networks: the page and the API list them a page at a time
     # (highest priority first), with the totals. Here: the self-stated name most networks share.
     with _client(server) as client:
@@ -163,6 +165,14 @@ def test_the_networks_and_persons_a_search_touches_come_a_page_at_a_time(server:
     assert (
         'rel="prev"' in second.text and f'<span class="count">{whole["total_networks"]}</span>' in second.text
     )
+    # in the browser: the pager's links move through the networks
+    _sign_in(tab, server)
+    tab.goto("/search?" + urlencode({"q": name, "groups": 1}))
+    assert tab.locator("table.networks tbody tr").count() == min(whole["total_networks"] - 1, 50)
+    _screenshot(tab, shots, "search-networks-paged.png")
+    tab.locator("a[rel=prev]").first.click()
+    tab.wait_for_url(re.compile(r".*/search\?.*"))
+    assert tab.locator("table.networks tbody tr").count() == min(whole["total_networks"], 50)
     searched = [d for action, obj, d in _audit_of(server, "ana") if action == "search" and obj == name]
     assert {"groups": 1} in [{k: v for k, v in d.items() if k == "groups"} for d in searched]
 
