@@ -227,6 +227,20 @@ def test_short_lines_are_skipped_and_repeats_are_one_value_with_every_span() -> 
     assert find_sentences([("fields.about", "Sweet and discreet always")], []) == []
 
 
+def test_a_sentences_first_span_is_its_first_sighting_title_first() -> None:
+    # Linking reads a sentence's position from its first span alone (`text._text_sentences`).
+    rng = random.Random(7)
+    lines = ["No rush relaxing time", "Call me for fun tonight", "Sweet and discreet always", "Ask for Mia"]
+    for _ in range(200):
+        title = ". ".join(rng.choices(lines, k=rng.randint(0, 3)))
+        body = ". ".join(rng.choices(lines, k=rng.randint(0, 6)))
+        found = find_sentences(list(Ad(source="s", id="x", title=title, body=body).texts()), [])
+        for f in found:
+            order = [(0 if s.field == "title" else 1, s.start) for s in f.spans]
+            assert order[0] == min(order), (title, body, f.spans)
+        assert len({f.value for f in found}) == len(found)
+
+
 def test_masks_come_from_the_other_extractors_spans() -> None:
     text = "Ask for Sasha at the front desk"
     found = [Found("name", "Sasha", (Span("body", 8, 13),))]

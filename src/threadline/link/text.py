@@ -79,16 +79,18 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
     perms, rows = params.text_minhash_perms, params.text_minhash_rows
     if rows < 1 or perms < rows or perms % rows:
         raise ValueError(f"{perms} MinHash permutations do not split into bands of {rows} rows")
-    # Each ad's distinct sentences, with the position of their first sighting (title first).
+    # Each ad's distinct sentences, with the position of their first sighting (title first). An
+    # ad's version holds one "sentence" finding per distinct sentence, whose first span is its
+    # first sighting (`extract.sentences.find_sentences` reads the title, then the body, each from
+    # its start): that span's row is the sentence, with no aggregate over every sentence row.
     engine.table(
         "_text_sentences",
         """
         SELECT l.ad_key, l.source, CAST(e.value AS BIGINT) AS h,
-               MIN(CASE WHEN e.field = 'title' THEN 0 ELSE 1000000000 END + e.span_start) AS pos
+               CASE WHEN e.field = 'title' THEN 0 ELSE 1000000000 END + e.span_start AS pos
         FROM extractions e
         JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind = 'sentence'
-        GROUP BY l.ad_key, l.source, CAST(e.value AS BIGINT)
+        WHERE e.kind = 'sentence' AND e.span_index = 0
         """,
     )
     _boilerplate(engine, params)

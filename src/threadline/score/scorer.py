@@ -117,38 +117,45 @@ def _ad_signs(engine: Engine, weights: Weights, lexicon: Lexicon) -> None:
     styles = engine.json_text("e.detail", "styles")  # the JSON list's text
     minor = engine.json_text("e.detail", "minor")
     said = engine.json_text("e.detail", "text")
+    # One pass over the extractions for the three kinds read below (each finding's first span).
+    engine.table(
+        "_ad_found",
+        """
+        SELECT s.ad_key, e.kind, e.value, e.detail
+        FROM score_ads s
+        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+        WHERE e.kind IN ('indicator', 'phone', 'age') AND e.span_index = 0
+        """,
+    )
     engine.table(
         "_ad_raw",
         f"""
         WITH lex AS (
-            SELECT s.ad_key, l.category, l.weight,
+            SELECT e.ad_key, l.category, l.weight,
                    e.value || ' ' || COALESCE({said}, '') AS entry,
                    row_number() OVER (
-                       PARTITION BY s.ad_key, l.category ORDER BY l.weight DESC, e.value
+                       PARTITION BY e.ad_key, l.category ORDER BY l.weight DESC, e.value
                    ) AS rank
-            FROM score_ads s
-            JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
+            FROM _ad_found e
             JOIN _lexicon l ON l.entry = e.value
-            WHERE e.kind = 'indicator' AND e.span_index = 0
+            WHERE e.kind = 'indicator'
         )
         SELECT ad_key, 'lexicon:' || category AS feature, weight AS value, entry AS detail
         FROM lex WHERE rank = 1 AND weight > 0
         UNION ALL
         SELECT p.ad_key, 'obscured_phone', 1.0, MIN(p.phone || ' ' || {styles})
         FROM score_phones p
-        JOIN score_ads s ON s.ad_key = p.ad_key
-        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
-             AND e.kind = 'phone' AND e.value = p.phone AND e.span_index = 0
+        JOIN _ad_found e ON e.ad_key = p.ad_key AND e.kind = 'phone' AND e.value = p.phone
         WHERE {obfuscated} = 'true'
         GROUP BY p.ad_key
         UNION ALL
-        SELECT s.ad_key, 'minor_age', 1.0, 'age ' || MIN(e.value)
-        FROM score_ads s
-        JOIN extractions e ON e.source = s.source AND e.ad_id = s.id AND e.version = s.version
-        WHERE e.kind = 'age' AND {minor} = 'true' AND e.span_index = 0
-        GROUP BY s.ad_key
+        SELECT e.ad_key, 'minor_age', 1.0, 'age ' || MIN(e.value)
+        FROM _ad_found e
+        WHERE e.kind = 'age' AND {minor} = 'true'
+        GROUP BY e.ad_key
         """,
     )
+    engine.drop("_ad_found")
     engine.table(
         "_ad_parts",
         """
