@@ -421,7 +421,7 @@ async def queue_page(request: Request) -> Response:
         sort = form.filters.get("sort", "priority")
         _audit_read(request, "read queue", None, **said, sort=sort, offset=form.offset)
         matched = _flagged_networks(cur, [n.network for n in found.items])
-        return found, read.cases(cur, status="open"), matched
+        return found, read.case_choices(cur), matched
 
     found, cases, matched = await _read(request, run)  # one trip to a worker thread
 
@@ -487,7 +487,7 @@ async def _network_view(
             "drawn": drawn,
             "activity": timeline(read.network_activity(cur, view.network), persons),
             "hash_matched": _flagged_networks(cur, [view.network]).get(view.network, 0),
-            "cases": read.cases(cur, status="open"),
+            "cases": read.case_choices(cur),
             "in_cases": read.network_cases(cur, view.network),
         }
 
@@ -972,10 +972,10 @@ async def search_page(request: Request) -> Response:
     if not q:
         return render(request, "search.html", q="", result=None, before=None, after=None)
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.SearchResult, list[read.CaseRow]]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.SearchResult, list[read.CaseChoice]]:
         found = read.search(cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at)
         _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
-        return found, read.cases(cur, status="open")
+        return found, read.case_choices(cur)
 
     result, cases = await _read(request, run)  # one trip to a worker thread
     words = result.text
