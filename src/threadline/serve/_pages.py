@@ -293,10 +293,12 @@ async def _kept(
     key: tuple[Any, ...],
     fn: Callable[[duckdb.DuckDBPyConnection], tuple[Any, Iterable[str]] | None],
     audit: Callable[[Any], None],
+    *,
+    tags: Iterable[str] = _PAGE_TAGS,
 ) -> Any:
-    """A page's reads ``fn(cursor)`` (its values and the tags of what they read beyond
-    `_PAGE_TAGS`; None: nothing found), kept as the API's answers are (`_answers`, per role) until
-    a commit touches what they read, so that twenty analysts opening the same page cost one read;
+    """A page's reads ``fn(cursor)`` (its values and the tags of what they read beyond ``tags``;
+    None: nothing found), kept as the API's answers are (`_answers`, per role) until a commit
+    touches what they read, so that twenty analysts opening the same page cost one read;
     ``audit(values)`` records the read every time, kept or not. None when nothing was found (not
     kept, not audited)."""
     from threadline.serve._answers import Answer
@@ -311,10 +313,10 @@ async def _kept(
             found = fn(ctx.cursor())
             if found is None:
                 raise _NotFound
-            values, tags = found
+            values, read_tags = found
             # Counted against the answers' bound by the size of its text (the objects are larger).
             size = 2 * len(repr(values))
-            return Answer(b"", values, seen, frozenset((*_PAGE_TAGS, *tags)), made, busy, size)
+            return Answer(b"", values, seen, frozenset((*tags, *read_tags)), made, busy, size)
 
         try:
             answer, _ = ctx.answers.get_or_read(
@@ -1033,12 +1035,19 @@ async def search_page(request: Request) -> Response:
     if not q:
         return render(request, "search.html", q="", result=None, before=None, after=None)
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.SearchResult, list[read.CaseChoice]]:
-        found = read.search(cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at)
-        _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
-        return found, read.case_choices(cur)
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Iterable[str]]:
+        uses: set[str] = set()  # what linking saved, the terms looked up; ads when words were ranked
+        found = read.search(
+            cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at, uses=uses
+        )
+        return (found, read.case_choices(cur)), uses
 
-    result, cases = await _read(request, run)  # one trip to a worker thread
+    def audit(_: Any) -> None:
+        _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
+
+    # Kept as the API's search is: until a commit touches what it read (`uses`), not any ingest.
+    key = ("search", q, offset, groups_at)
+    result, cases = await _kept(request, key, run, audit, tags=())  # one trip to a worker thread
     words = result.text
 
     def at(start: int) -> str:
