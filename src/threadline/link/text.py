@@ -419,7 +419,7 @@ def text_hub_examples(con: duckdb.DuckDBPyConnection, values: Sequence[str]) -> 
     if not hashes:
         return {}
     known = _SENTENCE_TEXTS
-    text = {h: known[h] for h in hashes if h in known}
+    text = {h: t for h in hashes if (t := known.get(h)) is not None}  # (another thread may clear it)
     missing = [h for h in hashes if h not in text]
     if missing:
         rows = con.execute(
