@@ -319,6 +319,40 @@ def test_a_network_page_lists_its_hubs_with_most_ads_and_all_on_asking(server: S
     assert "list all</a>" in pages["hubs=3"] and "list all</a>" not in pages["hubs=all"]
 
 
+def _read_networks(server: Server, network: str) -> int:
+    keys = {**os.environ, audit.KEY_DIR_ENV: str(server.db.parent / "keys")}
+    log = _threadline("audit", "export", "--db", str(server.db), env=keys, timeout=120)  # through the server
+    assert log.returncode == 0, log.stderr
+    entries = [json.loads(line) for line in log.stdout.splitlines() if line.strip()]
+    mine = [(e["actor"], e["action"], e["object"]) for e in entries]
+    return mine.count(("ana", "read network", network))
+
+
+def test_a_network_page_read_again_is_audited_each_time_and_an_act_on_it_shows_at_once(
+    server: Server,
+) -> None:
+    """Its reads are kept (`_pages._kept`) until a commit touches what they read: the same page
+    twice is the same page, audited twice; an analyst's act shows on the next one."""
+    with httpx.Client(base_url=server.url) as client:
+        _form_login(client)
+        network = client.get("/api/v1/networks", params={"limit": 2}).json()["items"][1]["network"]
+        before = _read_networks(server, network)
+        first, again = (client.get(f"/networks/{network}") for _ in range(2))
+        assert first.status_code == again.status_code == 200
+        assert _read_networks(server, network) == before + 2
+        assert first.text == again.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', again.text)
+        assert csrf
+        done = client.post(
+            f"/networks/{network}/label",
+            data={"csrf_token": csrf.group(1), "label": "unsure", "note": "kept pages, read again"},
+        )
+        assert done.status_code == 303, done.text
+        after = client.get(done.headers["location"])
+    assert after.status_code == 200 and "kept pages, read again" in after.text
+    assert "kept pages, read again" not in again.text
+
+
 # -- in the browser ---------------------------------------------------------------------------------
 
 

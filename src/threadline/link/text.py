@@ -406,18 +406,34 @@ def boilerplate_examples(engine: Engine) -> None:
     )
 
 
+# Sentence hashes' masked texts found so far. A sentence's value is the hash of its masked text
+# (`threadline.extract.sentences`), so a hash names one text in every store, and sentence
+# extractions are never deleted: a text found once is the answer for good. (A hash not found is
+# not kept: an ad stored later may bring it.) Looking one up scans every sentence extraction.
+_SENTENCE_TEXTS: dict[str, str] = {}
+_SENTENCE_TEXTS_MAX = 200_000
+
+
 def text_hub_examples(con: duckdb.DuckDBPyConnection, values: Sequence[str]) -> dict[str, str]:
     """The readable (masked) form of text hubs as `hubs` lists them (``"H1 H2"``: the sentences
     of a pair, each a sentence hash), for display: ``"first sentence / second sentence"``."""
     hashes = sorted({h for value in values for h in value.split()})
     if not hashes:
         return {}
-    rows = con.execute(
-        """
-        SELECT value, MIN(json_extract_string(detail, '$.text')) FROM extractions
-        WHERE kind = 'sentence' AND value IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY value
-        """,
-        [hashes],
-    ).fetchall()
-    text = {h: t for h, t in rows if t}
+    known = _SENTENCE_TEXTS
+    text = {h: t for h in hashes if (t := known.get(h)) is not None}  # (another thread may clear it)
+    missing = [h for h in hashes if h not in text]
+    if missing:
+        rows = con.execute(
+            """
+            SELECT value, MIN(json_extract_string(detail, '$.text')) FROM extractions
+            WHERE kind = 'sentence' AND value IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY value
+            """,
+            [missing],
+        ).fetchall()
+        found = {h: t for h, t in rows if t}
+        text.update(found)
+        if len(known) + len(found) > _SENTENCE_TEXTS_MAX:
+            known.clear()
+        known.update(found)
     return {value: " / ".join(text.get(h, "?") for h in value.split()) for value in values}

@@ -56,6 +56,7 @@ from threadline.read.ads import (
 from threadline.read.audit import audit_actions, audit_entries
 from threadline.read.cases import (
     CaseAd,
+    CaseChoice,
     CaseMember,
     CaseNote,
     CaseNotice,
@@ -63,6 +64,7 @@ from threadline.read.cases import (
     CaseView,
     case,
     case_ads,
+    case_choices,
     cases,
     network_cases,
 )
@@ -103,6 +105,7 @@ __all__ = [
     "AdRow",
     "AdVersion",
     "CaseAd",
+    "CaseChoice",
     "CaseMember",
     "CaseNote",
     "CaseNotice",
@@ -140,6 +143,7 @@ __all__ = [
     "audit_entries",
     "case",
     "case_ads",
+    "case_choices",
     "cases",
     "decision_list",
     "find",

@@ -12,6 +12,7 @@ from threadline.link.cases import FOLLOWED, LINK_RUN
 
 __all__ = [
     "CaseAd",
+    "CaseChoice",
     "CaseMember",
     "CaseNote",
     "CaseNotice",
@@ -19,6 +20,7 @@ __all__ = [
     "CaseView",
     "case",
     "case_ads",
+    "case_choices",
     "cases",
 ]
 
@@ -35,6 +37,18 @@ class CaseRow:
     ads: int  # ads in the case now
     networks: int  # networks those ads are in now
     notes: int
+
+    @property
+    def ref(self) -> str:
+        return f"C{self.case_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChoice:
+    """A case as a form offers it (the pages' "add to case"): its reference and name only."""
+
+    case_id: int
+    name: str
 
     @property
     def ref(self) -> str:
@@ -130,6 +144,15 @@ def cases(con: duckdb.DuckDBPyConnection, *, status: str | None = None) -> list[
     """Every case (or those of ``status``), newest first."""
     where, params = ("WHERE c.status = ?", [status]) if status else ("", [])
     return [_row(r) for r in con.execute(f"{_ROWS} {where} ORDER BY c.case_id DESC", params).fetchall()]
+
+
+def case_choices(con: duckdb.DuckDBPyConnection, *, status: str | None = "open") -> list[CaseChoice]:
+    """The cases (those of ``status``: open ones by default) as `cases` lists them, newest first,
+    with their reference and name only: what a page's case picker shows, without counting every
+    case's ads and networks (a join with every link, on every page)."""
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    rows = con.execute(f"SELECT case_id, name FROM cases {where} ORDER BY case_id DESC", params).fetchall()
+    return [CaseChoice(int(case_id), str(name)) for case_id, name in rows]
 
 
 _ADS = """

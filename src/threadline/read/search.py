@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 from threadline.link.lineage import resolve
 from threadline.read._common import AdRow, Page, linked_ads
@@ -60,6 +61,9 @@ class FindResult:
 # The (source, id) pairs of a list parameter [[source, id], ...] as a relation.
 _KEYS = "SELECT k[1] AS source, k[2] AS id FROM (SELECT unnest(CAST(? AS VARCHAR[][])) AS k)"
 
+_FOUND_KEYS = "_find_keys"  # the ads a look-up found, registered on its cursor (`find`)
+_SEARCH_HITS = "_search_hits"  # the words index's rows a search reads, registered (`search`)
+
 _AD_REF = re.compile(r"^([^:\s]+):(\S+)$")
 _UNIT = re.compile(r"^[NP]\d+$")
 
@@ -90,6 +94,19 @@ def interpretations(value: str, region: str = "US") -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
+def _lookup_terms(text: str, region: str) -> tuple[dict[str, tuple[str, str]], str, str | None, str]:
+    """The terms `find` looks ``text`` up under: (term -> (kind, value) of each identifier it may
+    be, the name's term, the handle's name's term (None: no name), that name)."""
+    pairs = [(k, v) for k, v in interpretations(text, region) if k != "handle-name"]
+    handle_name = text.lower().lstrip("@")
+    # Identifiers are looked up in the words index, where each ad's identifiers of every version
+    # are terms (store.text_index): a look-up of a few terms, not a scan of every extraction.
+    exact = {value_terms(k, v): (k, v) for k, v in pairs if k != "name"}
+    name_term = value_terms("name", text)
+    handle_term = value_terms("handle-name", handle_name) if handle_name else None
+    return exact, name_term, handle_term, handle_name
+
+
 def find(
     con: duckdb.DuckDBPyConnection,
     value: str,
@@ -99,6 +116,7 @@ def find(
     uses: set[str] | None = None,
     groups: int | None = None,
     groups_offset: int = 0,
+    hits: str | None = None,
 ) -> FindResult:
     """The ads and networks ``value`` touches: an ad id (SOURCE:ID), a network or person id
     (N…/P…), a phone in any format, an e-mail, a handle (``platform:name``, ``@name`` or
@@ -110,7 +128,9 @@ def find(
 
     ``uses`` gets what the answer read (`threadline.store._tx.Touches`): what linking and
     scoring saved (``"links"``), the terms looked up (``"term:…"``), the ad asked for by id,
-    and ``"ads"`` when it read ads as stored beyond those."""
+    and ``"ads"`` when it read ads as stored beyond those. ``hits``: a relation holding the
+    words index's rows (term, doc, tf) of the terms looked up (`search` reads them once for
+    both its look-ups), else the index itself is read."""
     uses = uses if uses is not None else set()
     uses.add("links")
     text = value.strip()
@@ -133,19 +153,13 @@ def find(
         if hit:
             matched.append((column, unit if current == unit else f"{unit}, merged into {current}"))
             keys.update((s, i) for s, i in hit)
-    pairs = [(k, v) for k, v in interpretations(text, region) if k != "handle-name"]
-    handle_name = text.lower().lstrip("@")
-    # Identifiers are looked up in the words index, where each ad's identifiers of every version
-    # are terms (store.text_index): a look-up of a few terms, not a scan of every extraction.
-    exact = {value_terms(k, v): (k, v) for k, v in pairs if k != "name"}
-    name_term = value_terms("name", text)
-    handle_term = value_terms("handle-name", handle_name) if handle_name else None
+    exact, name_term, handle_term, handle_name = _lookup_terms(text, region)
     terms = [*exact, name_term, *([handle_term] if handle_term else [])]
     uses.update(term_tags(terms))
     rows = con.execute(
         f"""
         SELECT DISTINCT t.term, d.source, d.id
-        FROM search_terms t JOIN search_docs d ON d.doc = t.doc
+        FROM {hits or "search_terms"} t JOIN search_docs d ON d.doc = t.doc
         WHERE t.term IN ({", ".join("?" for _ in terms)})
         """,
         terms,
@@ -171,34 +185,49 @@ def find(
     matched = list(dict.fromkeys(matched))
     if not keys:
         return FindResult(text, (), (), 0, (), ())
-    pairs_param = [[[s, i] for s, i in sorted(keys)]]
-    ads, _ = linked_ads(con, _KEYS, pairs_param, limit=limit, uses=uses)
-    # The matched ads' networks (with their scores) and persons, ordered and paged in the query:
-    # by priority (scored first), then ads matched, then id.
-    page = "" if groups is None else f"LIMIT {max(0, int(groups))}"
-    page += f" OFFSET {max(0, int(groups_offset))}" if groups_offset else ""
-    found_sql = f"""
-        WITH found AS (
+    # The keys go to the engine once, as a table this cursor alone sees (thousands for a common
+    # name: a list parameter is converted again by every query that takes it).
+    ordered = sorted(keys)
+    con.register(
+        _FOUND_KEYS,
+        pa.table({"source": [s for s, _ in ordered], "id": [i for _, i in ordered]}),
+    )
+    try:
+        ads, _ = linked_ads(con, f"SELECT source, id FROM {_FOUND_KEYS}", [], limit=limit, uses=uses)
+        # The matched ads' networks and persons, read once (one join of every link).
+        found = con.execute(
+            f"""
             SELECT l.network, l.person
-            FROM ad_links l JOIN ({_KEYS}) k ON k.source = l.source AND k.id = l.id
-        )"""
-    totals = con.execute(
-        f"{found_sql} SELECT COUNT(DISTINCT network), COUNT(DISTINCT person) FROM found", pairs_param
-    ).fetchone()
-    nets = con.execute(
-        f"""{found_sql}
-        SELECT f.network, n.ads, f.matched, n.logit, n.score
-        FROM (SELECT network, COUNT(*) AS matched FROM found GROUP BY network) f
-        LEFT JOIN network_scores n ON n.network = f.network
-        ORDER BY n.logit IS NULL, n.logit DESC, f.matched DESC, f.network
-        {page}
-        """,
-        pairs_param,
-    ).fetchall()
-    persons = con.execute(
-        f"{found_sql} SELECT DISTINCT person FROM found ORDER BY person {page}", pairs_param
-    ).fetchall()
-    total_networks, total_persons = (int(totals[0]), int(totals[1])) if totals else (0, 0)
+            FROM ad_links l JOIN {_FOUND_KEYS} k ON k.source = l.source AND k.id = l.id
+            """
+        ).fetchall()
+    finally:
+        con.unregister(_FOUND_KEYS)
+    matched_in: dict[str, int] = {}
+    for network, _ in found:
+        if network is not None:
+            matched_in[network] = matched_in.get(network, 0) + 1
+    persons = sorted({person for _, person in found if person is not None})
+    # The networks with their scores, by priority (scored first), then ads matched, then id;
+    # paged in the query, as the persons (by id) are here.
+    start = max(0, int(groups_offset))
+    page = "" if groups is None else f"LIMIT {max(0, int(groups))}"
+    page += f" OFFSET {start}" if groups_offset else ""
+    nets = (
+        con.execute(
+            f"""
+            SELECT f.network, n.ads, f.matched, n.logit, n.score
+            FROM (SELECT unnest(?::VARCHAR[]) AS network, unnest(?::BIGINT[]) AS matched) f
+            LEFT JOIN network_scores n ON n.network = f.network
+            ORDER BY n.logit IS NULL, n.logit DESC, f.matched DESC, f.network
+            {page}
+            """,
+            [list(matched_in), list(matched_in.values())],
+        ).fetchall()
+        if matched_in
+        else []
+    )
+    shown = persons[start:] if groups is None else persons[start : start + max(0, int(groups))]
     return FindResult(
         text,
         tuple(sorted(matched)),
@@ -208,10 +237,10 @@ def find(
             NetworkHit(n, int(size) if size is not None else int(k), int(k), logit, score)
             for n, size, k, logit, score in nets
         ),
-        tuple(p for (p,) in persons),
-        total_networks,
-        total_persons,
-        max(0, int(groups_offset)),
+        tuple(shown),
+        len(matched_in),
+        len(persons),
+        start,
     )
 
 
@@ -260,13 +289,25 @@ def search_text(
 ) -> tuple[tuple[str, ...], Page[TextHit]]:
     """Ads whose latest version holds every word of ``text`` (any case, accents ignored), best
     first by BM25, one page of them, with the words looked for."""
-    terms = query_terms(con, text)
+    return _search_text(con, text, query_terms(con, text), limit=limit, offset=offset)
+
+
+def _search_text(
+    con: duckdb.DuckDBPyConnection,
+    text: str,
+    terms: list[str],
+    *,
+    limit: int,
+    offset: int,
+    index: str | None = None,
+) -> tuple[tuple[str, ...], Page[TextHit]]:
+    """`search_text` of ``text``, whose words are ``terms``; ``index``: as `find`'s ``hits``."""
     if not terms:
         return (), Page((), 0, offset, limit)
     marks = ", ".join("?" for _ in terms)
     rows = con.execute(
         f"""
-        WITH hits AS (SELECT term, doc, tf FROM search_terms WHERE term IN ({marks})),
+        WITH hits AS (SELECT term, doc, tf FROM {index or "search_terms"} WHERE term IN ({marks})),
         df AS (SELECT term, COUNT(*) AS df FROM hits GROUP BY term),
         stats AS (SELECT COUNT(*) AS n, GREATEST(AVG(terms), 1) AS avglen FROM search_docs),
         scored AS (
@@ -286,7 +327,7 @@ def search_text(
     ).fetchall()
     total = int(rows[0][-1]) if rows else 0
     if not rows and offset:
-        _, whole = search_text(con, text, limit=1)
+        _, whole = _search_text(con, text, terms, limit=1, offset=0, index=index)
         total = whole.total
     ads, _ = linked_ads(con, _KEYS, [[[r[0], r[1]] for r in rows]], limit=None)
     by_ref = {(a.source, a.id): a for a in ads}
@@ -333,11 +374,43 @@ def search(
     text = query.strip()
     if not text:
         return SearchResult(query, FindResult(text, (), (), 0, (), ()), (), Page((), 0, offset, limit), ())
-    found = find(con, text, limit=limit, region=region, uses=uses, groups=groups, groups_offset=groups_offset)
-    terms: tuple[str, ...] = ()
-    hits: Page[TextHit] = Page((), 0, offset, limit)
-    if not any(kind not in ("name", "handle") for kind, _ in found.matched):
-        # (A phone, an e-mail or an id is not: its pieces as words, "555", "com", are in most ads.)
-        uses.add("ads")
-        terms, hits = search_text(con, text, limit=limit, offset=offset)
+    # A query that cannot be read as a phone, an e-mail or an id is looked for as words too: the
+    # index's rows of its words and of its terms as an identifier are then read in one scan.
+    words: list[str] | None = None
+    shared: str | None = None
+    exact, name_term, handle_term, _ = _lookup_terms(text, region)
+    if not (
+        _AD_REF.match(text)
+        or _UNIT.match(text.upper())
+        or any(kind in ("phone", "email") for kind, _ in exact.values())
+    ):
+        words = query_terms(con, text)
+        wanted = list(dict.fromkeys([*exact, name_term, *([handle_term] if handle_term else []), *words]))
+        rows = con.execute(
+            f"SELECT term, doc, tf FROM search_terms WHERE term IN ({', '.join('?' for _ in wanted)})", wanted
+        ).to_arrow_table()
+        con.register(_SEARCH_HITS, rows)
+        shared = _SEARCH_HITS
+    try:
+        found = find(
+            con,
+            text,
+            limit=limit,
+            region=region,
+            uses=uses,
+            groups=groups,
+            groups_offset=groups_offset,
+            hits=shared,
+        )
+        terms: tuple[str, ...] = ()
+        hits: Page[TextHit] = Page((), 0, offset, limit)
+        if not any(kind not in ("name", "handle") for kind, _ in found.matched):
+            # (A phone, an e-mail or an id is not: its pieces as words, "555", "com", are in most ads.)
+            uses.add("ads")
+            if words is None:
+                words = query_terms(con, text)
+            terms, hits = _search_text(con, text, words, limit=limit, offset=offset, index=shared)
+    finally:
+        if shared is not None:
+            con.unregister(shared)
     return SearchResult(text, found, terms, hits, tuple(search_places(con, text)))

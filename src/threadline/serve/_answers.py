@@ -40,12 +40,17 @@ __all__ = ["Answer", "Answers", "Changes"]
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    body: bytes  # the encoded JSON
+    body: bytes  # the encoded JSON (a page's kept reads: empty, the values in ``meta``)
     meta: Any  # what the route needs besides the body (the object its audit entry names)
     seen: int  # the writer's count of changes when the read began (`Changes.count`)
     tags: frozenset[str]  # what it read (see above)
     made: float  # monotonic time the read began
     busy: bool  # a job whose writes are not told was running when the read began
+    size: int | None = None  # bytes it holds, counted against the bound (None: the body's length)
+
+    @property
+    def weight(self) -> int:
+        return len(self.body) if self.size is None else self.size
 
 
 class Changes:
@@ -141,18 +146,18 @@ class Answers:
             reading.set()
 
     def put(self, key: Hashable, answer: Answer) -> None:
-        size = len(answer.body)
+        size = answer.weight
         if size > self.max_bytes // 16:  # one huge answer must not push out everything else
             return
         with self._lock:
             old = self._kept.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                self._bytes -= old.weight
             self._kept[key] = answer
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _, dropped = self._kept.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                self._bytes -= dropped.weight
 
     def __len__(self) -> int:
         return len(self._kept)

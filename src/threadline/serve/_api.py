@@ -62,17 +62,46 @@ AdRef = Annotated[str, Field(min_length=3, max_length=600, description="An ad: S
 _PART_KEYS = ("level", "feature", "value", "detail", "contribution")  # read.ScorePart, in order
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # as they are (exactly these types: no subclass)
+
+
+_Shape = tuple[tuple[str, ...], tuple[str, ...]] | None
+_SHAPES: dict[type, _Shape] = {}
+
+
+def _shape(cls: type) -> _Shape:
+    """A dataclass's fields and public properties, in order (None: not a dataclass). Once per
+    class: a page of networks holds thousands of dataclass values."""
+    if cls in _SHAPES:
+        return _SHAPES[cls]
+    shape: _Shape = None
+    if dataclasses.is_dataclass(cls):
+        fields = tuple(f.name for f in dataclasses.fields(cls))
+        properties = tuple(
+            name
+            for name, attribute in vars(cls).items()
+            if isinstance(attribute, property) and not name.startswith("_")
+        )
+        shape = fields, properties
+    _SHAPES[cls] = shape
+    return shape
+
+
 def to_json(value: Any) -> Any:
     """What the read API returns, as JSON: dataclasses as objects (their properties too, such as
     a decision's ``ref``), tuples as lists, times as ISO 8601 UTC."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    shape = None if isinstance(value, type) else _shape(kind)
+    if shape is not None:
+        fields, properties = shape
+        out = {name: to_json(getattr(value, name)) for name in fields}
         parts = out.get("parts")
         if isinstance(parts, list) and all(isinstance(p, list) and len(p) == len(_PART_KEYS) for p in parts):
             out["parts"] = [dict(zip(_PART_KEYS, p, strict=True)) for p in parts]  # read.ScorePart tuples
-        for name, attribute in vars(type(value)).items():
-            if isinstance(attribute, property) and not name.startswith("_"):
-                out[name] = to_json(getattr(value, name))
+        for name in properties:
+            out[name] = to_json(getattr(value, name))
         return out
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}

@@ -33,6 +33,7 @@ from threadline.serve._pages import PageRoute, _q, render
 from threadline.serve._watch import alert_json
 from threadline.serve._watch_pages import alert_entries, alert_row
 from threadline.service.roles import Action
+from threadline.store._tx import transaction
 
 __all__ = ["pages", "render_note", "router"]
 
@@ -387,10 +388,17 @@ async def case_page(request: Request, ref: str) -> Response:
     )
     if view is None:
         raise HTTPException(404, f"no case {ref}")
+
     # Remembered after the read (this page shows what was new before it was opened), by the
     # writer in its turn: the page does not wait behind a long ingest for it. The writer runs jobs
     # in order, so any act this reader posts next finds it done.
-    context(request).writer.submit("case opened", lambda con: opened(con, case_id, who.name))
+    # It touches nothing a kept answer reads (`_answers`): told so, it does not count as a change of
+    # everything (which would drop every kept answer at each case page).
+    def remember(con: duckdb.DuckDBPyConnection) -> None:
+        with transaction(con, touches=()):
+            opened(con, case_id, who.name)
+
+    context(request).writer.submit("case opened", remember, told=True)
     done = request.query_params.get("done", "")[:200]
     problem = request.query_params.get("problem", "")[:300]
     return render(

@@ -18,7 +18,7 @@ import math
 import re
 import secrets
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -52,6 +52,7 @@ from threadline.serve._drawings import drawing_data, timeline
 from threadline.serve._markup import Span, describe, highlight, source_link, visible
 from threadline.service import accounts, sessions
 from threadline.service.roles import Action
+from threadline.store._tx import network_tags
 
 __all__ = ["CSRF_FIELD", "PAGE_SIZE", "STATIC", "PageRoute", "login_page", "router", "static_files"]
 
@@ -277,6 +278,59 @@ async def _read(request: Request, fn: Callable[[duckdb.DuckDBPyConnection], Any]
     return await run_in_threadpool(lambda: fn(ctx.cursor()))
 
 
+class _NotFound(Exception):
+    """A kept page read found nothing (not kept: it may be there on the next read)."""
+
+
+# What a page's kept reads (`_kept`) may read: everything linking and scoring saved, and the ads as
+# stored (an ingest's batch touches "ads", a link or score run "links"); anything else that
+# changes (an analyst's act, a case, a hash list) is a change of everything (`_answers`).
+_PAGE_TAGS = ("links", "ads")
+
+
+async def _kept(
+    request: Request,
+    key: tuple[Any, ...],
+    fn: Callable[[duckdb.DuckDBPyConnection], tuple[Any, Iterable[str]] | None],
+    audit: Callable[[Any], None],
+    *,
+    tags: Iterable[str] = _PAGE_TAGS,
+) -> Any:
+    """A page's reads ``fn(cursor)`` (its values and the tags of what they read beyond ``tags``;
+    None: nothing found), kept as the API's answers are (`_answers`, per role) until a commit
+    touches what they read, so that twenty analysts opening the same page cost one read;
+    ``audit(values)`` records the read every time, kept or not. None when nothing was found (not
+    kept, not audited)."""
+    from threadline.serve._answers import Answer
+
+    ctx = context(request)
+    who = caller(request)
+
+    def run() -> Any:
+        writer = ctx.writer
+
+        def read(seen: int, busy: bool, made: float) -> Answer:
+            found = fn(ctx.cursor())
+            if found is None:
+                raise _NotFound
+            values, read_tags = found
+            # Counted against the answers' bound as about what its objects hold: some 3 to 4 times
+            # its text (a network page's, measured with tracemalloc).
+            size = 4 * len(repr(values))
+            return Answer(b"", values, seen, frozenset((*tags, *read_tags)), made, busy, size)
+
+        try:
+            answer, _ = ctx.answers.get_or_read(
+                ("page", who.role, *key), writer.changes, lambda: writer.untold, read
+            )
+        except _NotFound:
+            return None
+        audit(answer.meta)
+        return answer.meta
+
+    return await run_in_threadpool(run)
+
+
 # -- sign in and out -----------------------------------------------------------------------------
 
 _LOGIN_ERRORS = {
@@ -415,15 +469,18 @@ async def queue_page(request: Request) -> Response:
     """Networks by priority, each row saying why it ranks; filters, pages, keyboard (static JS)."""
     form = queue_form({k: v for k, v in request.query_params.items()})
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.Page[read.NetworkRow], Any, Any]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Iterable[str]]:
         found = read.queue(cur, **form.filters, limit=PAGE_SIZE, offset=form.offset, reasons=3)
+        matched = _flagged_networks(cur, [n.network for n in found.items])
+        return (found, read.case_choices(cur), matched), ()
+
+    def audit(_: Any) -> None:
         said = {k: str(v) for k, v in form.filters.items() if k != "sort"}
         sort = form.filters.get("sort", "priority")
         _audit_read(request, "read queue", None, **said, sort=sort, offset=form.offset)
-        matched = _flagged_networks(cur, [n.network for n in found.items])
-        return found, read.cases(cur, status="open"), matched
 
-    found, cases, matched = await _read(request, run)  # one trip to a worker thread
+    key = ("queue", tuple(sorted((k, str(v)) for k, v in form.filters.items())), form.offset)
+    found, cases, matched = await _kept(request, key, run, audit)  # one trip to a worker thread
 
     def at(offset: int) -> str:
         return "/?" + urlencode({**form.shown, "offset": offset})
@@ -461,13 +518,13 @@ async def _network_view(
     nodes = _graph_nodes(request.query_params.get("nodes"))
     hubs_shown = _hubs_shown(request.query_params.get("hubs"))
 
-    def run(cur: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], Iterable[str]] | None:
         from threadline.link.text import text_hub_examples
 
-        view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset)
+        uses: set[str] = set()  # what it read besides what linking and scoring saved, and the ads
+        view = read.network(cur, network_id, ads_limit=PAGE_SIZE, ads_offset=offset, uses=uses)
         if view is None:
             return None
-        _audit_read(request, "read network", view.network, asked=network_id)
         graph = read.network_graph(cur, view.network, nodes, view=view)
         assert graph is not None  # the view found its persons
         persons = [p for p, _, _ in view.persons]
@@ -481,17 +538,24 @@ async def _network_view(
         )
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
         shown = view.hubs[:hubs_shown]
-        return {
+        values = {
             "view": view,
             "texts": text_hub_examples(cur, [value for kind, value, *_ in shown if kind == "text"]),
             "drawn": drawn,
             "activity": timeline(read.network_activity(cur, view.network), persons),
             "hash_matched": _flagged_networks(cur, [view.network]).get(view.network, 0),
-            "cases": read.cases(cur, status="open"),
+            "cases": read.case_choices(cur),
             "in_cases": read.network_cases(cur, view.network),
         }
+        # Stale once a run touches the network it is now or the one asked for (ids merged away
+        # or split name another), as the API's view of it.
+        return values, {*network_tags((view.network, network_id)), *uses}
 
-    found = await _read(request, run)  # one trip to a worker thread for all the page reads
+    def audit(values: dict[str, Any]) -> None:
+        _audit_read(request, "read network", values["view"].network, asked=network_id)
+
+    key = ("network", network_id, offset, nodes, hubs_shown)
+    found = await _kept(request, key, run, audit)  # one trip to a worker thread for all the page reads
     if found is None:
         raise HTTPException(404, f"no network {network_id}")
     view, drawn = found["view"], found["drawn"]
@@ -972,12 +1036,19 @@ async def search_page(request: Request) -> Response:
     if not q:
         return render(request, "search.html", q="", result=None, before=None, after=None)
 
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[read.SearchResult, list[read.CaseRow]]:
-        found = read.search(cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at)
-        _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
-        return found, read.cases(cur, status="open")
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[Any, Iterable[str]]:
+        uses: set[str] = set()  # what linking saved, the terms looked up; ads when words were ranked
+        found = read.search(
+            cur, q, limit=PAGE_SIZE, offset=offset, groups=PAGE_SIZE, groups_offset=groups_at, uses=uses
+        )
+        return (found, read.case_choices(cur)), uses
 
-    result, cases = await _read(request, run)  # one trip to a worker thread
+    def audit(_: Any) -> None:
+        _audit_read(request, "search", q[:200], offset=offset, **({"groups": groups_at} if groups_at else {}))
+
+    # Kept as the API's search is: until a commit touches what it read (`uses`), not any ingest.
+    key = ("search", q, offset, groups_at)
+    result, cases = await _kept(request, key, run, audit, tags=())  # one trip to a worker thread
     words = result.text
 
     def at(start: int) -> str:

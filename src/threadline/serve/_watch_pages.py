@@ -40,9 +40,9 @@ _KIND_NAMES = {
 async def _watchlist_view(
     request: Request, status: int = 200, problem: str | None = None, typed: dict[str, str] | None = None
 ) -> Response:
-    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[watch.Entry], list[read.CaseRow]]:
+    def run(cur: duckdb.DuckDBPyConnection) -> tuple[list[watch.Entry], list[read.CaseChoice]]:
         found = watch.entries(cur)
-        cases = read.cases(cur, status="open")  # an entry's case is chosen among these
+        cases = read.case_choices(cur)  # an entry's case is chosen among these
         _audit_read(request, "read watchlist", None)
         return found, cases
 
