@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from test_link import ALWAYS_INCREMENTAL, independents, ingest_and_link, networks, persons, phone, write_ads
 
+from threadline.engine import DuckDBEngine
 from threadline.ingest import ingest_file
 from threadline.link import LinkParams, link
 from threadline.link.decisions import mark_hub
+from threadline.link.steps import _phone_tenures
 from threadline.store import Store
 
 START = datetime(2026, 8, 1, 18, 0, tzinfo=UTC)
@@ -215,3 +219,36 @@ def test_incremental_runs_equal_full_runs_as_late_ads_extend_bridge_and_split_te
     # first ad; the daily store's ids follow its history, link/lineage.py).
     with ingest_and_link(tmp_path, "batch", *files, params=ALWAYS_INCREMENTAL) as batch:
         assert _by_members(_snapshot(batch)) == _by_members(final)
+
+
+class _WindowEngine(DuckDBEngine):
+    """DuckDB running the steps as an engine without as-of joins would (Spark: a window)."""
+
+    dialect = "window"
+
+
+def test_the_as_of_join_gives_the_tenures_a_running_window_gives() -> None:
+    # DuckDB places each sighting in its tenure with an as-of join; other engines with a running
+    # maximum. Random sightings, with many at one instant and silences around the gap, must come
+    # out the same both ways (and the gap must matter: several tenures per number).
+    rng = random.Random(11)
+    rows = []
+    for ad_key in range(3000):
+        number = f"+1713555{rng.randrange(300):04d}"
+        day = rng.choice([rng.randrange(0, 900), rng.randrange(0, 900) + 0.5, 45 * rng.randrange(20)])
+        seen = None if rng.random() < 0.05 else START.replace(tzinfo=None) + timedelta(days=day)
+        rows.append((ad_key, "phone", number, seen))
+        if rng.random() < 0.1:
+            rows.append((ad_key, "email", f"x{ad_key % 7}@example.com", seen))
+    got = []
+    for engine_type in (DuckDBEngine, _WindowEngine):
+        con = duckdb.connect()
+        con.execute(
+            "CREATE TEMP TABLE link_sightings (ad_key BIGINT, kind VARCHAR, plain VARCHAR, seen_at TIMESTAMP)"
+        )
+        con.executemany("INSERT INTO link_sightings VALUES (?, ?, ?, ?)", rows)
+        _phone_tenures(engine_type(con), LinkParams())
+        got.append(sorted(con.execute("SELECT * FROM link_ids").fetchall(), key=repr))
+    assert got[0] == got[1]
+    tenures = {value for _, kind, value, _ in got[0] if kind == "phone" and " from " in value}
+    assert len(tenures) > 2 * len({number for _, kind, number, _ in rows if kind == "phone"})

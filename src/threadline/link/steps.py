@@ -227,6 +227,29 @@ def _phone_tenures(engine: Engine, params: LinkParams) -> None:
     if not isinstance(gap, int) or isinstance(gap, bool) or gap < 1:
         # Tenures are named by their first day: two tenures starting on one day would share a name.
         raise ValueError(f"phone_tenure_gap_days must be a whole number of days >= 1, not {gap!r}")
+    # A sighting after a long enough silence starts a tenure; each sighting belongs to the last
+    # start up to it (in time order, then by ad: of sightings at one instant only the first can
+    # start a tenure, so "the last start at or before its time" is the same thing). DuckDB finds
+    # it with an as-of join (one sort); other engines with a running maximum over the window.
+    starts = f"previous IS NULL OR seen_at >= previous + INTERVAL '{gap}' DAY"
+    if engine.dialect == "duckdb":
+        tenures = f"""
+        starts AS (
+            SELECT plain, seen_at AS start FROM dated WHERE {starts}
+        ), tenures AS (
+            SELECT d.ad_key, d.plain, s.start AS first_seen
+            FROM dated d ASOF JOIN starts s ON s.plain = d.plain AND d.seen_at >= s.start
+        )"""
+    else:
+        tenures = f"""
+        tenures AS (
+            SELECT ad_key, plain,
+                   MAX(CASE WHEN {starts} THEN seen_at END) OVER (
+                       PARTITION BY plain ORDER BY seen_at, ad_key
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                   ) AS first_seen
+            FROM dated
+        )"""
     engine.table(
         "link_ids",
         f"""
@@ -235,17 +258,7 @@ def _phone_tenures(engine: Engine, params: LinkParams) -> None:
                    LAG(seen_at) OVER (PARTITION BY plain ORDER BY seen_at, ad_key) AS previous
             FROM link_sightings
             WHERE kind = 'phone' AND seen_at IS NOT NULL
-        ), tenures AS (
-            -- A sighting after a long enough silence starts a tenure; each sighting belongs to the
-            -- last start up to it (times only grow along the window, so that is the latest one).
-            SELECT ad_key, plain,
-                   MAX(CASE WHEN previous IS NULL OR seen_at >= previous + INTERVAL '{gap}' DAY
-                            THEN seen_at END) OVER (
-                       PARTITION BY plain ORDER BY seen_at, ad_key
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-                   ) AS first_seen
-            FROM dated
-        )
+        ), {tenures}
         SELECT ad_key, 'phone' AS kind,
                plain || ' from ' || CAST(CAST(first_seen AS DATE) AS STRING) AS value, plain
         FROM tenures
