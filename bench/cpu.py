@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,8 +32,8 @@ from typing import Any
 import httpx
 import psutil
 
-from pages import PASSWORD, _cases, _serve, _sign_in
-from serve import OUT, _cli, _samples
+from pages import _sign_in, largest_and_cases, serve_copy
+from serve import OUT, _samples
 
 ROUTES = (
     "queue",
@@ -118,30 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     corpus = args.corpus or args.store.parent / "corpus"
     keys = args.store.parent / "keys"
 
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
-    work = args.work / "cpu.duckdb"
-    shutil.copy(args.store, work)
-    env = {**os.environ, "THREADLINE_KEY_DIR": str(args.work / "keys")}
-    if not args.kept:
-        env["THREADLINE_ANSWERS_MB"] = "0"
-    if keys.exists():
-        shutil.copytree(keys, args.work / "keys")
-    _cli("user", "add", "bench", "--role", "analyst", "--password-stdin", "--db", str(work),
-         stdin=PASSWORD + "\n", env=env)  # fmt: skip
-    token = _cli("token", "add", "--user", "bench", "--scope", "read", "--db", str(work), env=env).strip()
-
-    server, url = _serve(work, env, args.work / "server.log")
+    kept = {} if args.kept else {"THREADLINE_ANSWERS_MB": "0"}
+    server, url, token, work, env = serve_copy(args.store, keys, args.work, "cpu.duckdb", kept)
     rows: list[dict[str, Any]] = []
     try:
         proc = psutil.Process(server.pid)
         samples = _samples(url, token, corpus)
         headers = {"Authorization": f"Bearer {token}"}
-        [largest] = httpx.get(
-            f"{url}/api/v1/networks", params={"sort": "size", "limit": "1"}, headers=headers, timeout=120
-        ).json()["items"]
-        samples["largest"] = [str(largest["network"])]
-        samples["cases"] = _cases(url, token, samples["networks"], work, env)
+        largest_and_cases(url, token, samples, work, env)
         random.Random(5).shuffle(samples["ads"])
         with (
             httpx.Client(base_url=url, timeout=600) as browser,

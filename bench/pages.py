@@ -285,6 +285,38 @@ def _cases(url: str, token: str, networks: list[str], work: Path, env: dict[str,
     return [ref]
 
 
+def serve_copy(
+    store: Path, keys: Path, work_dir: Path, name: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, str, Path, dict[str, str]]:
+    """A copy of ``store`` (and its audit keys) served from ``work_dir``, with a user and a read
+    token named "bench": (server, url, token, the copy, the environment the CLI needs)."""
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    work = work_dir / name
+    shutil.copy(store, work)
+    env = {**os.environ, "THREADLINE_KEY_DIR": str(work_dir / "keys"), **(extra_env or {})}
+    if keys.exists():
+        shutil.copytree(keys, work_dir / "keys")
+    _cli("user", "add", "bench", "--role", "analyst", "--password-stdin", "--db", str(work),
+         stdin=PASSWORD + "\n", env=env)  # fmt: skip
+    token = _cli("token", "add", "--user", "bench", "--scope", "read", "--db", str(work), env=env).strip()
+    server, url = _serve(work, env, work_dir / "server.log")
+    return server, url, token, work, env
+
+
+def largest_and_cases(
+    url: str, token: str, samples: dict[str, list[str]], work: Path, env: dict[str, str]
+) -> Any:
+    """Adds the largest network and the cases to ``samples``; gives the largest network's row."""
+    headers = {"Authorization": f"Bearer {token}"}
+    [largest] = httpx.get(
+        f"{url}/api/v1/networks", params={"sort": "size", "limit": "1"}, headers=headers, timeout=120
+    ).json()["items"]
+    samples["largest"] = [str(largest["network"])]
+    samples["cases"] = _cases(url, token, samples["networks"], work, env)
+    return largest
+
+
 def main(argv: list[str] | None = None) -> int:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
@@ -316,27 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     corpus = args.corpus or args.store.parent / "corpus"
     keys = args.keys or args.store.parent / "keys"
 
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
-    work = args.work / "pages.duckdb"
-    shutil.copy(args.store, work)
-    env = {**os.environ, "THREADLINE_KEY_DIR": str(args.work / "keys")}
-    if keys.exists():
-        shutil.copytree(keys, args.work / "keys")
-    _cli("user", "add", "bench", "--role", "analyst", "--password-stdin", "--db", str(work),
-         stdin=PASSWORD + "\n", env=env)  # fmt: skip
-    token = _cli("token", "add", "--user", "bench", "--scope", "read", "--db", str(work), env=env).strip()
-
-    server, url = _serve(work, env, args.work / "server.log")
+    server, url, token, work, env = serve_copy(args.store, keys, args.work, "pages.duckdb")
     results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
     try:
         samples = _samples(url, token, corpus)
-        headers = {"Authorization": f"Bearer {token}"}
-        [largest] = httpx.get(
-            f"{url}/api/v1/networks", params={"sort": "size", "limit": "1"}, headers=headers, timeout=120
-        ).json()["items"]
-        samples["largest"] = [str(largest["network"])]
-        samples["cases"] = _cases(url, token, samples["networks"], work, env)
+        largest = largest_and_cases(url, token, samples, work, env)
         results["largest_network"] = {"network": largest["network"], "ads": largest.get("ads")}
         print(f"pages of {url}: largest network {largest['network']} ({largest.get('ads')} ads)", flush=True)
 
