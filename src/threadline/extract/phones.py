@@ -197,7 +197,8 @@ def _joins(gap: str) -> bool:
 _CUE_BEFORE = re.compile(
     r"(?<![^\W_])(?:(?P<room>room|suite|rm|apt|unit|hab|habitacion)|size|zip|age|edad|ext|ft|feet|"
     r"i-|us-|hwy|highway|route|exit|no|nr|cp|postcode|near|(?P<id>id|ref|reference|listing|order|"
-    r"post|ad|pin|code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio))"
+    r"post|ad|pin|code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio|"
+    r"license|licence|lic|permit|registration|serial|member|vat|abn))"
     r"[ \t:#.]{0,3}\Z"
 )
 
@@ -542,6 +543,8 @@ class _Chain:
             if k is None:
                 continue
             j = k - 1
+            if i < j and (groups[i].weak or groups[j].weak) and _stray_letter(groups, i, j):
+                continue
             digits = self.digits[start : start + length]
             # (typed, region, doubt, digits of international prefix before the country code)
             readings: list[tuple[str, str, float, int]] = []
@@ -594,6 +597,21 @@ def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
     if i < j and groups[i].weak and not groups[i + 1].styles:
         return True
     return i < j and groups[j].weak and not groups[j - 1].styles
+
+
+def _stray_letter(groups: list[_Group], i: int, j: int) -> bool:
+    """Whether groups i..j begin or end with a lone look-alike letter beside a block of plain
+    digits: "347 1234567 o scrivimi", "11 2345 6789 o 11 6789 2345" (Italian and Spanish "o" is
+    "or"). Spelled or spaced numbers keep theirs ("o two o seven ...", "O 1 4 7")."""
+    first, second = groups[i], groups[i + 1]
+    if _lone_letter(first) and not second.styles and len(second.digits) >= 2:
+        return True
+    last, before = groups[j], groups[j - 1]
+    return _lone_letter(last) and not before.styles and len(before.digits) >= 2
+
+
+def _lone_letter(g: _Group) -> bool:
+    return g.weak and len(g.digits) == 1 and "letters" in g.styles
 
 
 def _after_plus(low: str, g: _Group) -> bool:
