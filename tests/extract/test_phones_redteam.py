@@ -316,6 +316,20 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("MX", "cincuenta y cinco, doce, treinta y cuatro, cincuenta y seis, setenta y ocho", (MX_CDMX,)),
     ("AR", "api.whatsapp.com/send?phone=5491123456789", (AR_MOB,)),
     ("AR", "once veintitres cuarenta y cinco sesenta y siete ochenta y nueve", (AR_BA,)),
+    # Pairs and hundreds in words, as locals say them: Spanish hundreds ("seiscientos doce"),
+    # Italian and German teens, tens and their one-word compounds.
+    ("ES", "seiscientos doce, treinta y cuatro, cincuenta y seis, setenta y ocho", (ES_M1,)),
+    ("ES", "seiscientos doce 34 56 78", (ES_M1,)),
+    ("ES", "seiscientos setenta y ocho, noventa, doce, treinta y cuatro", (ES_M2,)),
+    ("ES", "novecientos once veintitres cuarenta y cinco sesenta y siete", (ES_MAD,)),
+    ("ES", "seiscientas doce, 345 678", (ES_M1,)),
+    ("DE", "null eins sieben sechs, zwölf, vierunddreißig, sechsundfünfzig, achtundsiebzig", (DE_M2,)),
+    ("DE", "null eins fünf sieben, vierundachtzig, zweiundsechzig, neunundsiebzig, neununddreißig", (DE_M1,)),
+    ("DE", "null dreißig zwölf vierunddreißig sechsundfünfzig achtundsiebzig", (DE_BER,)),
+    ("IT", "tre quattro sette, dodici, trentaquattro, cinquantasei, sette", (IT_M1,)),
+    ("IT", "tre quattro sette uno due tre quarantacinque sessantasette", (IT_M1,)),
+    ("IT", "zero due, dodici, trentaquattro, cinquantasei, settantotto", (IT_MI,)),
+    ("IT", "tre tre tre, dodici, trentaquattro, cinque, sei, sette", (IT_M2,)),
 ]
 
 
@@ -415,9 +429,30 @@ NEGATIVE: list[tuple[str, str]] = [
     ("DE", "Musterstraße 12, 10115 Berlin"),
     ("ES", "Calle Mayor 12, 3º 2ª, 28013 Madrid"),
     ("MX", "Col. Juárez 123, CP 06600"),
+    ("ES", "quinientos euros la hora, seiscientos la noche"),
+    ("DE", "ich bin zweiundzwanzig, zwanzig Euro, dreißig Minuten"),
+    ("IT", "venti anni, trenta minuti, cento euro, dodici ore"),
+    ("US", "grande venti latte, elf on the shelf"),
 ]
 
 
 @pytest.mark.parametrize(("region", "text"), NEGATIVE, ids=[f"{r}:{t[:40]}" for r, t in NEGATIVE])
 def test_digits_that_are_no_phone_are_not_read(region: str, text: str) -> None:
     assert phones(text, region) == []
+
+
+def test_words_in_pairs_and_hundreds_have_their_styles() -> None:
+    spanish = styles_of("seiscientos doce, treinta y cuatro, cincuenta y seis, setenta y ocho", "ES")
+    assert {"words_hundreds", "words_tens"} <= spanish
+    assert "words_tens" in styles_of(
+        "null eins sieben sechs, zwölf, vierunddreißig, sechsundfünfzig, achtundsiebzig", "DE"
+    )
+    assert "words_tens" in styles_of("tre quattro sette, dodici, trentaquattro, cinquantasei, sette", "IT")
+
+
+def test_a_lone_or_after_a_number_is_not_in_its_span() -> None:
+    text = "chiamami al 347 1234567 o scrivimi"
+    [found] = find_phones([("body", text)], "IT")
+    span = found.spans[0]
+    assert text[span.start : span.end] == "347 1234567"
+    assert found.detail["styles"] == []

@@ -39,7 +39,16 @@ from itertools import pairwise
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
-from threadline.extract.phone_grammar import CANDIDATE, MULTIPLIER, QUANTITY, SOUND, TENS, Piece, classify
+from threadline.extract.phone_grammar import (
+    CANDIDATE,
+    HUNDRED,
+    MULTIPLIER,
+    QUANTITY,
+    SOUND,
+    TENS,
+    Piece,
+    classify,
+)
 from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
@@ -297,7 +306,7 @@ def _split_soundalikes(chain: list[_Group]) -> list[list[_Group]]:
     return [p for p in parts if p]
 
 
-_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_other", "words_tens", "leet"})
+_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_other", "words_tens", "words_hundreds", "leet"})
 
 
 def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
@@ -392,7 +401,31 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
         ):
             continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
         expanded.append(g)
+    if any(HUNDRED in g.styles for g in expanded):
+        return _join_hundreds(low, expanded)
     return expanded
+
+
+def _join_hundreds(low: str, groups: list[_Group]) -> list[_Group]:
+    """ "seiscientos doce" is 612, "seiscientos treinta y cuatro" 634, "ciento cinco" 105: a Spanish
+    hundreds word takes the spelled number under a hundred after it (space only between them)."""
+    out: list[_Group] = []
+    for g in groups:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and HUNDRED in prev.styles
+            and 1 <= len(g.digits) <= 2
+            and g.digits != "0"
+            and g.styles & {"words_es", "words_tens"}
+            and g.start - prev.end <= 2
+            and low[prev.end : g.start].isspace()
+        ):
+            digits = prev.digits[: 3 - len(g.digits)] + g.digits
+            out[-1] = _Group(prev.start, g.end, digits, False, (prev.styles | g.styles) - {HUNDRED})
+            continue
+        out.append(g)
+    return out
 
 
 # Sized for the distinct numbers of many thousand ads (a few hundred bytes each, a few MB in all):
@@ -772,7 +805,7 @@ def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, i
     styles: set[str] = set()
     for g in groups:
         styles |= g.styles
-    styles -= {"quantity", TENS, SOUND}
+    styles -= {"quantity", TENS, SOUND, HUNDRED}
     original = norm.original[span[0] : span[1]]
     if "\u20e3" in original:
         styles.add("keycap")
