@@ -330,6 +330,33 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("IT", "tre quattro sette uno due tre quarantacinque sessantasette", (IT_M1,)),
     ("IT", "zero due, dodici, trentaquattro, cinquantasei, settantotto", (IT_MI,)),
     ("IT", "tre tre tre, dodici, trentaquattro, cinque, sei, sette", (IT_M2,)),
+    # Numbers beside prices, stats, hours and each other.
+    ("US", "312 555 0123 ☎️ 24/7", (US1,)),
+    ("US", "312 555 0123 2 girls available", (US1,)),
+    ("US", "age 22 312 555 0123", (US1,)),
+    ("US", "150 312-555-0123", (US1,)),
+    ("US", "22yo 5'5 125lbs 36dd-26-36 text 312 555 0123", (US1,)),
+    ("US", "3125550123/7025550147", (US1, US2)),
+    ("US", "incall 200 outcall 300 312 555 0123", (US1,)),
+    ("US", "40 312 555 0123 36", (US1,)),
+    ("GB", "07911 123456 (text only) or 0207 946 0123", (GB_M1, GB_LON)),
+    ("GB", "Tel: 07911 123 456 | 24/7 | £150", (GB_M1,)),
+    ("AU", "04 91 57 01 56", (AU_M1,)),
+    ("IN", "9876543210, 8123456789", (IN_M1, IN_M2)),
+    # "Rs", "EUR", "h" before an amount belong to it, not to the number before them.
+    ("IN", "Call Sapna 98765-43210 Rs.5000", (IN_M1,)),
+    ("IN", "81234 56789 Rs 3000 only", (IN_M2,)),
+    ("IT", "347 1234567 h 24", (IT_M1,)),
+    ("IT", "disponibile h24 347 1234567", (IT_M1,)),
+    ("DE", "0176 12345678 EUR 150", (DE_M2,)),
+    # Germans group 015x mobiles after the four-digit prefix, whatever `phonenumbers` prints.
+    ("DE", "0157 84627939", (DE_M1,)),
+    ("DE", "0176 12345678 0157 84627939", (DE_M2, DE_M1)),
+    ("DE", "0157 84627939 0176 12345678", (DE_M2, DE_M1)),
+    # Mexico's old mobile "1" after the country code, still in WhatsApp links and old ads.
+    ("MX", "wa.me/5215512345678", (MX_CDMX,)),
+    ("MX", "+521 55 1234 5678", (MX_CDMX,)),
+    ("US", "mexicana, whatsapp +5215512345678", (MX_CDMX,)),
 ]
 
 
@@ -433,6 +460,10 @@ NEGATIVE: list[tuple[str, str]] = [
     ("DE", "ich bin zweiundzwanzig, zwanzig Euro, dreißig Minuten"),
     ("IT", "venti anni, trenta minuti, cento euro, dodici ore"),
     ("US", "grande venti latte, elf on the shelf"),
+    ("IN", "Rs 3000 1 hour, Rs.5000 2 hours, Rs 10000 night"),
+    ("IT", "100 h 24, 150 h 48"),
+    ("US", "1 h 150, 2 h 250, USD 600 overnight"),
+    ("DE", "1 h 150 EUR, 2 h 250 EUR, 24 h 1000 EUR"),
 ]
 
 

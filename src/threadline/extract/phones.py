@@ -59,6 +59,8 @@ _UNIT_SPACED = re.compile(
     r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
 )
 _CURRENCY = frozenset("$£€¥₹💰💵💲💸")
+_UNIT_BEFORE = frozenset({"rs", "usd", "gbp", "eur", "h"})
+_DIGIT_NEXT = re.compile(r"[ .:]{0,2}\d")
 _PER_UNIT = re.compile(r"(?:hr|h|hour|hora|night|noche|nacht|notte|min|hh|visit|session)(?![^\W_])")
 # What may stand between the pieces of one number: any symbol, space, bracket or emoji (not a
 # currency sign other than "$", not "%"), and a few filler words.
@@ -127,6 +129,8 @@ def possible_lengths(region: str) -> frozenset[int]:
     lengths |= {n + cc for n in national}
     if region == "AR":
         lengths |= {n + 2 for n in national} | {n + 3 for n in national}  # "011 15 ...": trunk and 15
+    if region == "MX":
+        lengths |= {n + cc + 1 for n in national}  # "52 1 55 ...": the old mobile "1"
     return frozenset(n for n in lengths if n >= 7)
 
 
@@ -234,7 +238,10 @@ def _is_quantity(low: str, g: _Group) -> bool:
         return len(g.digits) == 1  # feet: 5'6
     if after[0] in '"″':
         return len(g.digits) <= 2  # inches: 34"
-    return _UNIT_SPACED.match(after) is not None
+    unit = _UNIT_SPACED.match(after)
+    # A currency or "h" before digits is the next amount's ("98765-43210 Rs.5000", "347 1234567
+    # h 24"), not this number's unit.
+    return unit is not None and not (unit.group() in _UNIT_BEFORE and _DIGIT_NEXT.match(after, unit.end()))
 
 
 def _cue(low: str, g: _Group) -> int:
@@ -461,6 +468,9 @@ def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | Non
                 prev_digit = False
         if offset > 0:
             breaks.add(offset)  # between a typed country code / trunk prefix and the rest
+    nsn = phonenumbers.national_significant_number(num)
+    if num.country_code == 49 and nsn.startswith("15") and len(nsn) == 11 and typed.endswith(nsn):
+        breaks.add(len(typed) - len(nsn) + 3)  # "0157 84627939": 015x mobiles as Germans group them
     return phonenumbers.format_number(num, PhoneNumberFormat.E164), frozenset(breaks)
 
 
@@ -583,6 +593,8 @@ class _Chain:
             readings: list[tuple[str, str, float, int]] = []
             if plus:
                 readings.append(("+" + digits, home, 0.0, 0))
+                if length == 13 and digits.startswith("521"):
+                    readings.append(("+52" + digits[3:], home, 0.0, 1))  # Mexico's old mobile "1"
             else:
                 edge_weak = _stray_edge(groups, i, j)
                 for r in regions:
@@ -601,6 +613,8 @@ class _Chain:
                 cc = _country_code(home)
                 if cc and digits.startswith(cc) and length - len(cc) >= 7:
                     readings.append(("+" + digits, home, 0.25, 0))  # "91 98765 43210"
+                    if cc == "52" and length == 13 and digits[2] == "1":
+                        readings.append(("+52" + digits[3:], home, 0.25, 1))  # "wa.me/5215512345678"
             best: tuple[float, str, bool] | None = None
             for typed, r, doubt, skip in readings:
                 if best is not None and best[0] <= doubt:
