@@ -357,6 +357,32 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("MX", "wa.me/5215512345678", (MX_CDMX,)),
     ("MX", "+521 55 1234 5678", (MX_CDMX,)),
     ("US", "mexicana, whatsapp +5215512345678", (MX_CDMX,)),
+    # Quotes, brackets and arrows around groups; "oh" counts among spelled words; "area code".
+    ("US", "702 'five five five' 0147", (US2,)),
+    ("US", '"702" "555" "0147"', (US2,)),
+    ("US", "[702] [555] [0147]", (US2,)),
+    ("US", "702 → 555 → 0147", (US2,)),
+    ("US", "seven oh to 555 oh won for seven", (US2,)),
+    ("US", "area code 702 then 555 0147", (US2,)),
+    ("US", "area code 702, 555-0147", (US2,)),
+    ("US", "s1x 0h f0ur 555 0188", ("+16045550188",)),
+    ("US", "31ght 3 tw0 555 0166", (US6,)),
+    ("GB", "o seven nine double one one two three four five six", (GB_M1,)),
+    ("GB", "07911 onetwothree fourfivesix", (GB_M1,)),
+    ("GB", "+44 (0) 79 11 12 34 56", (GB_M1,)),
+    ("GB", "0 7911 123 456", (GB_M1,)),
+    ("DE", "0157-846-279-39", (DE_M1,)),
+    ("DE", "+49 1 5 7 8 4 6 2 7 9 3 9", (DE_M1,)),
+    ("IT", "(+39) 347 1234567", (IT_M1,)),
+    ("IN", "98765 432lO", (IN_M1,)),
+    ("IN", "+91 98 76 54 32 10", (IN_M1,)),
+    ("AU", "(04) 9157 0156", (AU_M1,)),
+    ("AU", "0061 491 570 156", (AU_M1,)),
+    ("AR", "+54 9 351 412-3456", (AR_CBA_MOB,)),
+    ("AR", "351 15 412 3456", (AR_CBA_MOB,)),
+    ("MX", "cinco cinco, uno dos, tres cuatro, cinco seis, siete ocho", (MX_CDMX,)),
+    ("MX", "55🔥1234🔥5678", (MX_CDMX,)),
+    ("ES", "seis1dos 3cuatro5 seis7ocho", (ES_M1,)),
 ]
 
 
@@ -464,6 +490,10 @@ NEGATIVE: list[tuple[str, str]] = [
     ("IT", "100 h 24, 150 h 48"),
     ("US", "1 h 150, 2 h 250, USD 600 overnight"),
     ("DE", "1 h 150 EUR, 2 h 250 EUR, 24 h 1000 EUR"),
+    ("US", "oh to be 22 for 555 days"),
+    ("US", "oh oh oh to the 555 for 4 won"),
+    ("US", "she is 5' 2\" and 5' 0147 is not a height"),
+    ("US", "promo code 7025550147"),
 ]
 
 

@@ -210,7 +210,7 @@ def _joins(gap: str) -> bool:
 _CUE_BEFORE = re.compile(
     r"(?<![^\W_])(?:(?P<room>room|suite|rm|apt|unit|hab|habitacion)|size|zip|age|edad|ext|ft|feet|"
     r"i-|us-|hwy|highway|route|exit|no|nr|cp|postcode|near|(?P<id>id|ref|reference|listing|order|"
-    r"post|ad|pin|code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio|"
+    r"post|ad|pin|(?<!area )code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio|"
     r"license|licence|lic|permit|registration|serial|member|vat|abn))"
     r"[ \t:#.]{0,3}\Z"
 )
@@ -235,9 +235,9 @@ def _is_quantity(low: str, g: _Group) -> bool:
     if after[0] == "/":
         return _PER_UNIT.match(after, 1) is not None  # "300/hr", "150/h"
     if after[0] in "'′":
-        return len(g.digits) == 1  # feet: 5'6
+        return len(g.digits) == 1 and not g.styles  # feet: 5'6 (but "'five five five'" is quoted)
     if after[0] in '"″':
-        return len(g.digits) <= 2  # inches: 34"
+        return len(g.digits) <= 2 and not g.styles  # inches: 34"
     unit = _UNIT_SPACED.match(after)
     # A currency or "h" before digits is the next amount's ("98765-43210 Rs.5000", "347 1234567
     # h 24"), not this number's unit.
@@ -292,13 +292,18 @@ def _masked(low: str, end: int) -> bool:
     return _MASKED.match(low, end, min(len(low), end + 24)) is not None
 
 
-def _split_soundalikes(chain: list[_Group]) -> list[list[_Group]]:
+def _split_soundalikes(low: str, chain: list[_Group]) -> list[list[_Group]]:
     """Sound-alikes ("to", "for", "won") are digits only inside a clearly spelled run: with at
-    least three number words in the chain and never at its start. Elsewhere they are words, and
-    end the chain."""
+    least three number words in the chain ("oh" counts) and never at its start. Elsewhere they
+    are words, and end the chain."""
     if not any(SOUND in g.styles for g in chain):
         return [chain]
-    spelled = sum(1 for g in chain if SOUND not in g.styles and g.styles & _SPELLED_STYLES)
+    spelled = sum(
+        1
+        for g in chain
+        if SOUND not in g.styles
+        and (g.styles & _SPELLED_STYLES or ("letters" in g.styles and low[g.start : g.end] == "oh"))
+    )
     if spelled >= 3:
         k = 0
         while k < len(chain) and SOUND in chain[k].styles:
@@ -356,7 +361,7 @@ def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
             continue
         if _masked(low, whole[-1].end):
             continue  # "0254 123 … click to reveal": the site hid the rest
-        for chain in _split_soundalikes(whole):
+        for chain in _split_soundalikes(low, whole):
             expanded = _expand(low, chain)
             if expanded and not all(g.weak and not g.cued for g in expanded):
                 result.append(expanded)
