@@ -383,6 +383,10 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("MX", "cinco cinco, uno dos, tres cuatro, cinco seis, siete ocho", (MX_CDMX,)),
     ("MX", "55🔥1234🔥5678", (MX_CDMX,)),
     ("ES", "seis1dos 3cuatro5 seis7ocho", (ES_M1,)),
+    # A round number is still a number when it is not one of a list.
+    ("US", "call 310 550 1200", ("+13105501200",)),
+    ("US", "call 212 555 0100 after 8", ("+12125550100",)),
+    ("GB", "020 7946 0000", ("+442079460000",)),
 ]
 
 
@@ -494,6 +498,25 @@ NEGATIVE: list[tuple[str, str]] = [
     ("US", "oh oh oh to the 555 for 4 won"),
     ("US", "she is 5' 2\" and 5' 0147 is not a height"),
     ("US", "promo code 7025550147"),
+    # Lists of round prices, whatever area codes their last three happen to be.
+    ("US", "rates 200 300 500 800 1200"),
+    ("US", "rates 250 350 450 650 1250"),
+    ("US", "$200 300 500 800 1200"),
+    ("GB", "rates 150 250 350 500 1200"),
+    ("CA", "rates 200 350 500 1000"),
+    ("DE", "Preise: 30 Min 100, 60 Min 150, 120 Min 280"),
+    ("DE", "Kennziffer 123 456 789"),
+    ("IT", "Tariffe 100 150 200 300 500"),
+    ("IT", "misure 90 60 90, altezza 1 70, peso 55"),
+    ("ES", "tarifas 70 100 150 250 500"),
+    ("ES", "ref. anuncio 3129445566"),
+    ("AR", "tarifas 25.000 / 40.000 / 70.000"),
+    ("AR", "departamento en Av. Santa Fe 2345 piso 11 depto 4"),
+    ("MX", "tarifas 1500 2800 6000 8000"),
+    ("IN", "age 22 height 5 4 weight 52 figure 34 28 36"),
+    ("IN", "2000 3000 5000 10000"),
+    ("US", "5 4 120 36DD 24 36 23 yo"),
+    ("AU", "level 12 45 Clarence St Sydney 2000"),
 ]
 
 

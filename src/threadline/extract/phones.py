@@ -638,7 +638,11 @@ class _Chain:
                     and _regrouped_ok(low, groups, i, j, typed[0] == "+" or digits[0] == "1")
                 ):
                     best = (doubt + _REGROUPED, layout[0], True)
-            if best is not None and not _sham(digits, groups[i : j + 1]):
+            if (
+                best is not None
+                and not _sham(digits, groups[i : j + 1])
+                and not _round_list(low, groups, i, j)
+            ):
                 found.append((j, best[1], plus, best[0], best[2]))
         return found
 
@@ -684,6 +688,28 @@ def _sham(digits: str, groups: list[_Group]) -> bool:
     # number ("0 1 1 2 3 4 5 6 7 8 9") is left alone.
     step = values[1] - values[0]
     return step in (1, -1) and all(b - a == step for a, b in pairwise(values[:6]))
+
+
+def _round_list(low: str, groups: list[_Group], i: int, j: int) -> bool:
+    """Whether groups i..j are round amounts of a price list ("rates 200 300 500 800 1200" is no
+    +1 500 800 1200): three or more plain groups that all end in 0, and two of them in 00 or a
+    round group beside them joined the same way."""
+    if j - i < 2:
+        return False
+    hundreds = 0
+    for g in groups[i : j + 1]:
+        if g.styles or not g.digits.endswith("0") or len(g.digits) > 4:
+            return False
+        hundreds += g.digits.endswith("00")
+    if hundreds >= 2:
+        return True
+    gap = low[groups[i].end : groups[i + 1].start]
+    for a, b in ((i - 1, i), (j, j + 1)):
+        if a >= 0 and b < len(groups):
+            nxt = groups[b] if b != i else groups[a]
+            if nxt.digits.endswith("0") and not nxt.styles and low[groups[a].end : groups[b].start] == gap:
+                return True
+    return False
 
 
 @lru_cache(maxsize=256)
