@@ -540,3 +540,19 @@ def test_a_lone_or_after_a_number_is_not_in_its_span() -> None:
     span = found.spans[0]
     assert text[span.start : span.end] == "347 1234567"
     assert found.detail["styles"] == []
+
+
+@pytest.mark.parametrize(
+    ("region", "text"),
+    [("DE", "0157/84627939"), ("DE", "030 / 12345678"), ("IT", "347/1234567"), ("IT", "02 / 12345678")],
+)
+def test_the_slash_after_an_area_code_is_a_printed_form_not_obscuring(region: str, text: str) -> None:
+    [found] = find_phones([("body", text)], region)
+    assert found.detail == {"obfuscated": False, "styles": []}
+
+
+def test_double_and_triple_are_not_filler() -> None:
+    styles = styles_of("ring oh seven four double oh, one two three, four five six", "GB")
+    assert "words_mult" in styles
+    assert "filler" not in styles
+    assert "separators" in styles_of("713 / 555 / 0142", "US")

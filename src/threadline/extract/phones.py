@@ -844,6 +844,7 @@ def _chain_readings(
 
 
 _TWO_SYMBOLS = re.compile(r"[^\w\s.()\-]{2}")
+_MULTIPLIER_WORD = re.compile(r"double|triple|doble")
 
 
 def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, int]) -> set[str]:
@@ -858,8 +859,12 @@ def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, i
         styles.add("unicode")  # fullwidth, circled, bold, Arabic-Indic ... digits
     if sum(1 for g in groups if len(g.digits) == 1 and low[g.start : g.end].isdigit()) >= 5:
         styles.add("spaced")
-    for a, b in pairwise(groups):
+    for k, (a, b) in enumerate(pairwise(groups)):
         gap = low[a.end : b.start].replace("(0)", "")
+        if k == 0 and gap.strip(" ") == "/" and not a.styles and not b.styles:
+            continue  # "0157/84627939", "347 / 1234567": the area code's slash, printed so there
+        if _MULTIPLIER_WORD.search(gap):
+            gap = _MULTIPLIER_WORD.sub("", gap)  # "four double oh": the words are the digits'
         if not _PLAIN_GAP.fullmatch(gap):
             styles.add("filler" if any(c.isalpha() or not c.isascii() for c in gap) else "separators")
             if any(c in _ODD_SYMBOLS for c in gap) or _TWO_SYMBOLS.search(gap):
