@@ -387,6 +387,16 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("US", "call 310 550 1200", ("+13105501200",)),
     ("US", "call 212 555 0100 after 8", ("+12125550100",)),
     ("GB", "020 7946 0000", ("+442079460000",)),
+    # Italy dials the 0 of its landlines, even where a "(0)" is written after +39; a mobile has none.
+    ("IT", "+39 (0)2 1234 5678", (IT_MI,)),
+    ("IT", "0039 (0)6 12345678", (IT_RM,)),
+    ("IT", "+39 (0) 347 1234567", (IT_M1,)),
+    ("GB", "+44 (0)161 496 0321", (GB_MAN,)),
+    ("AR", "(0351) 15-412-3456", (AR_CBA_MOB,)),
+    ("MX", "01 55 1234 5678", (MX_CDMX,)),
+    ("ES", "(+34) 612 34 56 78", (ES_M1,)),
+    ("IN", "98765 43210 / 98765 43211", (IN_M1, "+919876543211")),
+    ("US", "+1 51-45-55 0123", ("+15145550123",)),
 ]
 
 
@@ -556,3 +566,42 @@ def test_double_and_triple_are_not_filler() -> None:
     assert "words_mult" in styles
     assert "filler" not in styles
     assert "separators" in styles_of("713 / 555 / 0142", "US")
+
+
+@pytest.mark.parametrize(
+    ("region", "text"),
+    [
+        ("DE", "030 1234 5678"),
+        ("DE", "+49 89 123 456 78"),
+        ("DE", "0157 8462 7939"),
+        ("GB", "07911 123 456"),
+        ("GB", "0207 946 0123"),
+        ("IT", "339 123 45 67"),
+        ("IT", "347 12 34 567"),
+        ("ES", "+34 91 123 45 67"),
+        ("ES", "0034-612-345-678"),
+        ("MX", "55-12-34-56-78"),
+        ("AR", "11 23 45 67 89"),
+    ],
+)
+def test_a_countrys_own_grouping_is_not_regrouped(region: str, text: str) -> None:
+    """The area code or mobile prefix whole and the rest in twos to fours is how these countries
+    write numbers, though `phonenumbers` prints them otherwise: not an obscured number."""
+    [found] = find_phones([("body", text)], region)
+    assert "regrouped" not in found.detail["styles"]
+
+
+@pytest.mark.parametrize(
+    ("region", "text"),
+    [
+        ("US", "832 5550 166"),
+        ("US", "713 555 01 42"),
+        ("GB", "+44 (0) 79 11 12 34 56"),
+        ("IT", "34 71 23 45 67"),
+        ("AU", "(04) 9157 0156"),
+        ("IN", "+91 98 76 54 32 10"),
+    ],
+)
+def test_a_grouping_across_the_area_code_is_regrouped(region: str, text: str) -> None:
+    [found] = find_phones([("body", text)], region)
+    assert "regrouped" in found.detail["styles"]

@@ -268,6 +268,8 @@ def _veto_end(low: str, g: _Group) -> int:
         return 0
     text = m.group()
     measurements = text.count("-") == 2 and not text[:4].isdigit()
+    if measurements and _AFTER_CODE.search(low, max(0, g.start - 6), g.start):
+        return 0  # "+1 51-45-55 0123": digits after a country code are a number's
     parts = [int(p) for p in _DIGIT_RUN.findall(text)]
     if ":" in text or measurements or len(parts) == 4 or _date_like(parts):
         return m.end()
@@ -275,6 +277,7 @@ def _veto_end(low: str, g: _Group) -> int:
 
 
 _DATE_SEPARATORS = frozenset("-/.:")
+_AFTER_CODE = re.compile(r"\+\d{1,3}[ \-]?\Z")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
@@ -410,6 +413,12 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
             and low[g.start - 1 : g.start] == "("
             and low[g.end : g.end + 1] == ")"
             and _after_idd(low, chain, k)
+            # Italy dials the 0 of its landlines: "+39 (0)2 …" is +39 02 (a mobile has none).
+            and not (
+                chain[k - 1].digits.lstrip("0") == "39"
+                and chain[k + 1 : k + 2]
+                and chain[k + 1].digits[0] != "3"
+            )
         ):
             continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
         expanded.append(g)
@@ -923,10 +932,43 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[s
                 if plus_at >= 0:
                     start = norm.span(plus_at, plus_at + 1)[0]
             styles = _styles(norm, low, used, (start, end))
-            if regrouped:
+            if regrouped and not _customary(e164, tuple(len(g.digits) for g in used)):
                 styles.add("regrouped")
             found.append((e164, start, end, frozenset(styles)))
     return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _customary(e164: str, sizes: tuple[int, ...]) -> bool:
+    """Whether digit groups of ``sizes`` (country code and trunk included, as typed) are how the
+    number's own country groups it, though `phonenumbers` prints it otherwise: the area code or
+    mobile prefix whole, the rest in groups of two to four ("030 1234 5678", "07911 123 456",
+    "339 123 45 67", "612 345 678", "55 12 34 56 78"; Madrid's "91 123 45 67", London's "0207
+    946 0123"). North America groups its numbers one way only: "832 5550 166" is regrouped."""
+    num = phonenumbers.parse(e164)
+    if num.country_code == 1:
+        return False
+    nsn = phonenumbers.national_significant_number(num)
+    offset = sum(sizes) - len(nsn)
+    bounds = []
+    pos = -offset
+    for size in sizes[:-1]:
+        pos += size
+        if pos > 0:
+            bounds.append(pos)
+    printed = phonenumbers.format_number(num, PhoneNumberFormat.INTERNATIONAL).split(" ", 1)[1]
+    area = len("".join(c for c in re.split(r"[ \-]", printed, maxsplit=1)[0] if c.isdigit()))
+    areas = {area}
+    if num.country_code == 34 and nsn[:2] in ("91", "93"):
+        areas.add(2)
+    if num.country_code == 44 and nsn.startswith("20"):
+        areas.add(3)
+    if num.country_code == 49 and nsn.startswith("15"):
+        areas.add(3)  # "0157 8462 7939"
+    if not bounds or bounds[0] not in areas:
+        return False
+    ends = [*bounds, len(nsn)]
+    return all(2 <= b - a <= 4 for a, b in pairwise(ends))
 
 
 # Short texts (titles, a site's phone or age field) recur across ads far more than bodies do:
