@@ -527,6 +527,22 @@ NEGATIVE: list[tuple[str, str]] = [
     ("IN", "2000 3000 5000 10000"),
     ("US", "5 4 120 36DD 24 36 23 yo"),
     ("AU", "level 12 45 Clarence St Sydney 2000"),
+    # Number words that are prices, times, ages and counts.
+    ("US", "one on one, two girls, three hours, four play, five stars"),
+    ("US", "available from ten thirty to eleven forty five, seven days"),
+    ("US", "one fifty for an hour, two fifty for two hours, four hundred for three"),
+    ("US", "I'm twenty two, five foot six, one twenty pounds, thirty four C"),
+    ("US", "big b00bs 36DD, l0l, s3xy h0t"),
+    ("GB", "room two oh four, floor two, building six"),
+    ("GB", "call me for two, text me for three, see me for eight"),
+    ("ES", "cinco minutos, diez minutos, quince minutos, veinte minutos, media hora"),
+    ("MX", "diez, veinte, treinta, cuarenta, cincuenta"),
+    ("ES", "seiscientos euros, setecientos la noche, ochocientos con salida"),
+    ("AR", "hasta las once, desde las nueve, doce horas"),
+    ("DE", "null Problemo, eins zwei drei, vier fünf sechs"),
+    ("IT", "dodici ore, ventiquattro ore su ventiquattro, sette giorni su sette"),
+    ("IN", "I I I I I I I I I I"),
+    ("AU", "O.O.O.O.O.O.O.O.O.O"),
 ]
 
 
