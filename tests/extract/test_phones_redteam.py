@@ -397,6 +397,19 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("ES", "(+34) 612 34 56 78", (ES_M1,)),
     ("IN", "98765 43210 / 98765 43211", (IN_M1, "+919876543211")),
     ("US", "+1 51-45-55 0123", ("+15145550123",)),
+    # ... but a number word after a spelled number, before a word, is a word of the sentence.
+    ("US", "call seven one three five five five zero one four two five star service", ("+17135550142",)),
+    ("US", "1 7 1 3 5 5 5 0 1 4 2", ("+17135550142",)),
+    ("GB", "oh seven nine eleven, twelve thirty four fifty six", (GB_M1,)),
+    ("DE", "null eins sieben sechs 123 456 78", (DE_M2,)),
+    ("US", "312 triple 5 0123", (US1,)),
+    ("MX", "cinco cinco doble uno dos tres cuatro cinco seis siete", ("+525511234567",)),
+    ("US", "7hree one 7wo 555 0123", (US1,)),
+    ("US", "312.555.O1Z3", (US1,)),
+    ("US", "3 I 2 5 5 5 0 I 2 3", (US1,)),
+    ("US", "THREE👏ONE👏TWO👏FIVE👏FIVE👏FIVE👏ZERO👏ONE👏TWO👏THREE", (US1,)),
+    ("US", "threeonetwo.fivefivefive.zeroonetwothree", (US1,)),
+    ("US", "three twelve, five five five, zero one twenty three", (US1,)),
 ]
 
 
@@ -543,6 +556,13 @@ NEGATIVE: list[tuple[str, str]] = [
     ("IT", "dodici ore, ventiquattro ore su ventiquattro, sette giorni su sette"),
     ("IN", "I I I I I I I I I I"),
     ("AU", "O.O.O.O.O.O.O.O.O.O"),
+    # A spelled or spaced run with a digit too many (or too few) is no number: any reading of part
+    # of it is a guess at which digit is the typo.
+    ("US", "seven one three five five five zero one four two three"),
+    ("US", "7 1 3 5 5 5 0 1 4 2 5"),
+    ("US", "5 3 1 2 5 5 5 0 1 2 3"),
+    ("US", "312 555 O double one 2 3"),
+    ("GB", "oh seven nine one one, double one, two three four five six"),
 ]
 
 

@@ -553,11 +553,13 @@ _REGROUPED = 0.25  # doubt added to a reading whose groups are not where a print
 class _Chain:
     """A chain's digits laid end to end, so any run of whole tokens is one slice."""
 
-    __slots__ = ("digits", "groups", "index_at", "low", "offsets", "plus", "weights")
+    __slots__ = ("digits", "groups", "index_at", "low", "offsets", "plus", "uniform", "weights", "words")
 
-    def __init__(self, low: str, groups: list[_Group]) -> None:
+    def __init__(self, low: str, groups: list[_Group], words: tuple[bool, bool] = (False, False)) -> None:
         self.low = low
         self.groups = groups
+        self.words = words
+        self.uniform: tuple[list[bool], list[bool]] | None = None
         self.digits = "".join(g.digits for g in groups)
         offsets = [0]
         # weights[k]: the digits groups 0..k-1 count for, a weak group ("oh", "I", a room number)
@@ -572,6 +574,49 @@ class _Chain:
         self.index_at = {o: k for k, o in enumerate(offsets)}
         # Whether a "+" is typed before each group: asked twice per chain position otherwise.
         self.plus = [_after_plus(low, g) for g in groups]
+
+    def stray_digits(self, i: int, j: int) -> bool:
+        """Whether groups i..j are a piece of a longer run of single digits joined alike that
+        leaves a few digits over at the chain's end or start ("seven one three five five five
+        zero one four two three": a digit too many, no number to read). A word after or before
+        the chain makes the digits over likely words ("... four two five star service")."""
+        groups = self.groups
+        n = len(groups)
+        if self.uniform is None:
+            self.uniform = self._uniform()
+        to_end, from_start = self.uniform
+        gap = self._gap
+        if (
+            i < j < n - 1
+            and n - 1 - j < _MIN_DIGITS
+            and not self.words[0]
+            and to_end[j]
+            and gap(j - 1) == gap(j)
+        ):
+            return True
+        return 0 < i < min(j, _MIN_DIGITS) and not self.words[1] and from_start[i] and gap(i) == gap(i - 1)
+
+    def _gap(self, k: int) -> str:
+        """The text between groups k and k + 1."""
+        return self.low[self.groups[k].end : self.groups[k + 1].start]
+
+    def _uniform(self) -> tuple[list[bool], list[bool]]:
+        """For each group: whether it and every group after it (before it) are single real
+        digits joined by one and the same gap."""
+        groups = self.groups
+        n = len(groups)
+        single = [len(g.digits) == 1 and not g.weak and g.digits.isdigit() for g in groups]
+        to_end = [False] * n
+        from_start = [False] * n
+        to_end[n - 1] = single[n - 1]
+        for k in range(n - 2, -1, -1):
+            to_end[k] = single[k] and to_end[k + 1] and (k + 2 == n or self._gap(k) == self._gap(k + 1))
+        from_start[0] = single[0]
+        for k in range(1, n):
+            from_start[k] = (
+                single[k] and from_start[k - 1] and (k == 1 or self._gap(k - 1) == self._gap(k - 2))
+            )
+        return to_end, from_start
 
     def numbers_from(
         self, i: int, regions: tuple[str, ...], lengths: tuple[int, ...]
@@ -601,6 +646,8 @@ class _Chain:
                 continue
             j = k - 1
             if i < j and (groups[i].weak or groups[j].weak) and _stray_letter(groups, i, j):
+                continue
+            if (len(groups[j].digits) == 1 or len(groups[i].digits) == 1) and self.stray_digits(i, j):
                 continue
             digits = self.digits[start : start + length]
             # (typed, region, doubt, digits of international prefix before the country code)
@@ -803,10 +850,20 @@ def _numbers_in_chain(
     end = groups[-1].end
     shape = tuple((g.start - base, g.end - base, g.digits, g.weak, g.styles, g.cued) for g in groups)
     read = _chain_readings if end - base <= _CACHED_CHAIN else _chain_readings.__wrapped__
+    # Whether a word follows the chain (or precedes it): a spelled digit beside it is then as
+    # likely a word of the sentence ("... zero one four two five star service").
+    words = (
+        _WORD_NEXT.match(low, end) is not None,
+        _WORD_BEFORE.search(low, max(0, groups[0].start - 3), groups[0].start) is not None,
+    )
     return [
         (e164, groups[i : j + 1], plus, regrouped)
-        for e164, i, j, plus, regrouped in read(low[base:end], shape, region)
+        for e164, i, j, plus, regrouped in read(low[base:end], shape, region, words)
     ]
+
+
+_WORD_NEXT = re.compile(r"[ \t]*[^\W\d_]")
+_WORD_BEFORE = re.compile(r"[^\W\d_][ \t]*\Z")
 
 
 _CACHED_CHAIN = 120  # characters; a longer chain (hostile noise, mostly) is read every time
@@ -814,13 +871,17 @@ _CACHED_CHAIN = 120  # characters; a longer chain (hostile noise, mostly) is rea
 
 @lru_cache(maxsize=16384)
 def _chain_readings(
-    low: str, shape: tuple[tuple[int, int, str, bool, frozenset[str], int], ...], region: str
+    low: str,
+    shape: tuple[tuple[int, int, str, bool, frozenset[str], int], ...],
+    region: str,
+    words: tuple[bool, bool] = (False, False),
 ) -> tuple[tuple[str, int, int, bool, bool], ...]:
     """(E.164, first and last group, '+' typed, regrouped) of each number of the chain of groups
-    ``shape`` (`_Group` fields, offsets in ``low``)."""
+    ``shape`` (`_Group` fields, offsets in ``low``); ``words``: whether a word follows and
+    precedes the chain."""
     groups = [_Group(*g) for g in shape]
     regions, lengths = _readings_of(region)
-    chain = _Chain(low, groups)
+    chain = _Chain(low, groups, words)
     weights = chain.weights
     n = len(groups)
     # best[i] = (digits covered from group i on, chosen reading (j, E.164, plus, regrouped) or None)
