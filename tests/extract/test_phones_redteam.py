@@ -410,6 +410,13 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("US", "THREE👏ONE👏TWO👏FIVE👏FIVE👏FIVE👏ZERO👏ONE👏TWO👏THREE", (US1,)),
     ("US", "threeonetwo.fivefivefive.zeroonetwothree", (US1,)),
     ("US", "three twelve, five five five, zero one twenty three", (US1,)),
+    # Québec ads spell in French: digits and one-word teens, never the compound tens.
+    ("CA", "quatre un six cinq cinq cinq zéro un trois quatre", (CA1,)),
+    ("CA", "514 cinq cinq cinq 0192", (CA3,)),
+    ("CA", "cinq un quatre, cinq cinq cinq, zéro un neuf deux", (CA3,)),
+    ("CA", "cinq-un-quatre-cinq-cinq-cinq-zéro-un-neuf-deux", (CA3,)),
+    ("CA", "Appelle-moi au 514 555 0192, un bisou", (CA3,)),
+    ("CA", "un massage 514 555 0192", (CA3,)),
 ]
 
 
@@ -563,6 +570,10 @@ NEGATIVE: list[tuple[str, str]] = [
     ("US", "5 3 1 2 5 5 5 0 1 2 3"),
     ("US", "312 555 O double one 2 3"),
     ("GB", "oh seven nine one one, double one, two three four five six"),
+    ("CA", "cinq un quatre, cinq cinq cinq, zéro un, quatre-vingt-douze"),
+    ("CA", "Nouvelle à Montréal, 22 ans, un appartement neuf, sept jours sur sept, 160 la demi-heure"),
+    ("CA", "dix-sept ans, dix-huit, dix-neuf"),
+    ("US", "seize the day, un deux trois"),
 ]
 
 

@@ -4,12 +4,12 @@ One word of an ad (a run of letters and digits, see `classify`) stands for digit
 
 - digits, or digits with look-alike letters among them (``7l3``, ``Ol42``, ``7135S5O142``: ``O o`` for 0,
   ``l I i`` for 1, ``S`` for 5, ``B`` for 8, ``Z`` for 2; ``S B Z`` only inside a run of digits);
-- number words, alone or run together, English or Spanish: single digits (``seven``, ``oh``),
-  teens and tens (``fifteen``, ``forty``; ``twentysix`` run together), ``hundred`` (``00``),
-  ``veinticuatro``; Italian and German teens, tens and compounds (``dodici``, ``trentaquattro``,
-  ``zwölf``, ``vierunddreißig``); Spanish hundreds (``seiscientos``, joined by the chain to the
-  pair after it: ``seiscientos doce`` is 612); digits glued to them (``seven1eight``) and one stray
-  letter before them (``usix02``);
+- number words, alone or run together, English or Spanish (German, Italian and French digits
+  too): single digits (``seven``, ``oh``), teens and tens (``fifteen``, ``forty``; ``twentysix``
+  run together), ``hundred`` (``00``), ``veinticuatro``; Italian and German teens, tens and
+  compounds (``dodici``, ``trentaquattro``, ``zwölf``, ``vierunddreißig``); Spanish hundreds
+  (``seiscientos``, joined by the chain to the pair after it: ``seiscientos doce`` is 612); digits
+  glued to them (``seven1eight``) and one stray letter before them (``usix02``);
 - leet spellings of number words (``f1ve``, ``zer0``, ``s3ven``, ``n1ne``, ``e1even``);
 - a sound-alike (``to``/``too`` 2, ``for``/``fore`` 4, ``ate`` 8, ``won`` 1), which is a digit only
   where the run around it is clearly a spelled number (the chain decides, see `phones`);
@@ -121,15 +121,27 @@ _HUNDREDS_ES = {
 _LOOKALIKE = {"oh": "0", "o": "0", "l": "1", "i": "1"}
 SOUNDALIKES = {"to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8", "won": "1"}
 _MULTIPLIERS = {"double": 2, "doble": 2, "triple": 3}
-_WORDS_OTHER = {**_WORDS_DE, **_WORDS_IT}
+# French digits and the teens that are one word, as Québec ads spell them ("cinq un quatre").
+# Not "dix" or the tens: "dix-sept" (17), "quatre-vingt-douze" (92) are read word by word
+# otherwise, into wrong digits.
+_WORDS_FR = {
+    "zéro": "0", "un": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6",
+    "sept": "7", "huit": "8", "neuf": "9",
+}  # fmt: skip
+_TEENS_FR = {"onze": "11", "douze": "12", "treize": "13", "quatorze": "14", "quinze": "15", "seize": "16"}
+_WORDS_OTHER = {**_WORDS_DE, **_WORDS_IT, **_WORDS_FR}
 _TEENS.update(_PAIRS_OTHER)
+_TEENS.update(_TEENS_FR)
 _DIGIT_OF = {
     **_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS, **_HUNDREDS_ES, **_LOOKALIKE,
 }  # fmt: skip
 _UNITS_1_9 = frozenset(w for w, d in {**_WORDS_EN, **_WORDS_ES}.items() if d != "0")
 # Number words that are also ordinary words ("once" is Spanish 11, "due" Italian 2, "null" German
 # 0): alone they are weak, like a look-alike letter.
-_WEAK_WORDS = frozenset({"once", "due", "sei", "tre", "null", "otto", "acht", "nove", "elf", "venti"})
+_WEAK_WORDS = frozenset(
+    {"once", "due", "sei", "tre", "null", "otto", "acht", "nove", "elf", "venti"}
+    | {"un", "sept", "neuf", "seize"}  # French: "un" is also "a", "neuf" "new", "seize" English
+)
 _TEENS["once"] = "11"
 _DIGIT_OF["once"] = "11"
 
