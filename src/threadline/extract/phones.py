@@ -376,6 +376,7 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
     expanded: list[_Group] = []
     factor = 1
     skip_next = False
+    hundreds = False  # a Spanish hundreds word is among the groups (see `_join_hundreds`)
     for k, g in enumerate(chain):
         if skip_next:
             skip_next = False
@@ -422,9 +423,9 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
         ):
             continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
         expanded.append(g)
-    if any(HUNDRED in g.styles for g in expanded):
-        return _join_hundreds(low, expanded)
-    return expanded
+        if HUNDRED in g.styles:
+            hundreds = True
+    return _join_hundreds(low, expanded) if hundreds else expanded
 
 
 def _join_hundreds(low: str, groups: list[_Group]) -> list[_Group]:
@@ -852,16 +853,24 @@ def _numbers_in_chain(
     read = _chain_readings if end - base <= _CACHED_CHAIN else _chain_readings.__wrapped__
     # Whether a word follows the chain (or precedes it): a spelled digit beside it is then as
     # likely a word of the sentence ("... zero one four two five star service").
-    words = (
-        _WORD_NEXT.match(low, end) is not None,
-        _WORD_BEFORE.search(low, max(0, groups[0].start - 3), groups[0].start) is not None,
-    )
+    # Only a run of single digits at an end can have digits over (see `_Chain.stray_digits`).
+    first = groups[0]
+    words = _NO_WORDS
+    if len(groups) > 2 and (
+        (len(groups[-1].digits) == 1 and len(groups[-2].digits) == 1)
+        or (len(first.digits) == 1 and len(groups[1].digits) == 1)
+    ):
+        words = (
+            _WORD_NEXT.match(low, end) is not None,
+            _WORD_BEFORE.search(low, max(0, first.start - 3), first.start) is not None,
+        )
     return [
         (e164, groups[i : j + 1], plus, regrouped)
         for e164, i, j, plus, regrouped in read(low[base:end], shape, region, words)
     ]
 
 
+_NO_WORDS = (False, False)
 _WORD_NEXT = re.compile(r"[ \t]*[^\W\d_]")
 _WORD_BEFORE = re.compile(r"[^\W\d_][ \t]*\Z")
 
@@ -929,10 +938,16 @@ def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, i
         styles.add("unicode")  # fullwidth, circled, bold, Arabic-Indic ... digits
     if sum(1 for g in groups if len(g.digits) == 1 and low[g.start : g.end].isdigit()) >= 5:
         styles.add("spaced")
-    for k, (a, b) in enumerate(pairwise(groups)):
+    first = True
+    for a, b in pairwise(groups):
         gap = low[a.end : b.start].replace("(0)", "")
-        if k == 0 and gap.strip(" ") == "/" and not a.styles and not b.styles:
+        if _PLAIN_GAP.fullmatch(gap):
+            first = False
+            continue
+        if first and gap.strip(" ") == "/" and not a.styles and not b.styles:
+            first = False
             continue  # "0157/84627939", "347 / 1234567": the area code's slash, printed so there
+        first = False
         if _MULTIPLIER_WORD.search(gap):
             gap = _MULTIPLIER_WORD.sub("", gap)  # "four double oh": the words are the digits'
         if not _PLAIN_GAP.fullmatch(gap):
