@@ -417,6 +417,20 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("CA", "cinq-un-quatre-cinq-cinq-cinq-zéro-un-neuf-deux", (CA3,)),
     ("CA", "Appelle-moi au 514 555 0192, un bisou", (CA3,)),
     ("CA", "un massage 514 555 0192", (CA3,)),
+    # A height with a decimal before the number is no list the number is a piece of.
+    ("ES", "1,65 612 345 678", (ES_M1,)),
+    ("ES", "1.65 612 345 678", (ES_M1,)),
+    ("IT", "1,70 339 123 45 67", ("+393391234567",)),
+    ("DE", "Berlin 10115 0176 12345678", (DE_M2,)),
+    ("ES", "Madrid 28013 612 34 56 78", (ES_M1,)),
+    ("MX", "CP 06600 55 1234 5678", (MX_CDMX,)),
+    ("AU", "NSW 2000 0491 570 156", (AU_M1,)),
+    ("IN", "400053 98765 43210", (IN_M1,)),
+    ("US", "36 24 36 713 555 0142", ("+17135550142",)),
+    ("IN", "+91-098765-43210", (IN_M1,)),
+    # Sound-alikes after a whole number are words: "... oh zero for for" is no number that
+    # takes them as its last digits (it was +18555010044).
+    ("US", "sweet SIX one EIGHT, Five FIVE FIVE, O ONE Oh zero for for", ("+16185550100",)),
 ]
 
 
@@ -574,6 +588,9 @@ NEGATIVE: list[tuple[str, str]] = [
     ("CA", "Nouvelle à Montréal, 22 ans, un appartement neuf, sept jours sur sept, 160 la demi-heure"),
     ("CA", "dix-sept ans, dix-huit, dix-neuf"),
     ("US", "seize the day, un deux trois"),
+    # Another country's number read from a national number and a stray digit: no.
+    ("ES", "612 345 678 9"),
+    ("ES", "tel 612 345 678 9 whatsapp"),
 ]
 
 

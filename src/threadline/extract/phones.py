@@ -530,9 +530,25 @@ def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool)
     for before, after in ((i - 1, i), (j, j + 1)):
         if before >= 0 and after < len(chain):
             a, b = chain[before], chain[after]
-            if low[a.end : b.start] in gaps and not a.weak and not b.weak:
+            if (
+                low[a.end : b.start] in gaps
+                and not a.weak
+                and not b.weak
+                and not _decimal(low, chain, before)
+            ):
                 return False
     return True
+
+
+def _decimal(low: str, chain: list[_Group], k: int) -> bool:
+    """Whether group ``k`` is the fraction of a decimal before a number ("1,65 612 345 678": a
+    height, not the last of a list of numbers)."""
+    return (
+        k > 0
+        and len(chain[k].digits) == 2
+        and len(chain[k - 1].digits) == 1
+        and low[chain[k - 1].end : chain[k].start] in (",", ".")
+    )
 
 
 def _fallback_fits(region: str, digits: str) -> bool:
@@ -568,7 +584,9 @@ class _Chain:
         weights = [0.0]
         for g in groups:
             offsets.append(offsets[-1] + len(g.digits))
-            weights.append(weights[-1] + (0.5 if g.weak else len(g.digits)))
+            # A sound-alike ("for", "to") a quarter: "... oh zero for for" is a number and two
+            # words, not a number one digit later that takes them.
+            weights.append(weights[-1] + ((0.25 if SOUND in g.styles else 0.5) if g.weak else len(g.digits)))
         self.offsets = offsets
         self.weights = weights
         # Every group has at least one digit, so offsets are strictly increasing.
@@ -690,7 +708,9 @@ class _Chain:
                     # Another country's number regrouped must start with a real group ("0207 946
                     # 0311") or North America's "1", not a stray digit: "5'0 ☎️ 773-555-0153" is no
                     # UK 07735 550153.
+                    # Nor end in a stray digit: "612 345 678 9" in a Spanish ad is no US number.
                     (r == home or typed[0] == "+" or len(groups[i].digits) > 1 or groups[i].digits == "1")
+                    and (r == home or typed[0] == "+" or len(groups[j].digits) > 1 or groups[i].digits == "1")
                     and (best is None or best[0] > doubt + _REGROUPED)
                     and _regrouped_ok(low, groups, i, j, typed[0] == "+" or digits[0] == "1")
                 ):
@@ -803,9 +823,12 @@ def _trunk_zero(region: str) -> bool:
 _TRUNK_OPTIONAL = frozenset({"IN", "AR"})
 
 
+_FOREIGN = 0.6  # the doubt of a reading in another country than the ad's
+
+
 def _doubt(region: str, home: str, digits: str) -> float | None:
     if region != home:
-        return 0.6  # more than a weak group is worth: a reading at home never loses to it
+        return _FOREIGN  # more than a weak group is worth: a reading at home never loses to it
     if _trunk_zero(region) and digits[0] != "0":
         return 0.25 if region in _TRUNK_OPTIONAL else None
     return 0.0
