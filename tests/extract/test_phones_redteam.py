@@ -431,6 +431,10 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     # Sound-alikes after a whole number are words: "... oh zero for for" is no number that
     # takes them as its last digits (it was +18555010044).
     ("US", "sweet SIX one EIGHT, Five FIVE FIVE, O ONE Oh zero for for", ("+16185550100",)),
+    # Dingbat digits NFKC keeps as they are.
+    ("US", "❼❶❸ ❺❺❺ ⓿❶❹❷", ("+17135550142",)),
+    ("US", "➐➊➌-➎➎➎-⓿➊➍➋", ("+17135550142",)),
+    ("GB", "⓿❼❾❶❶ ❶❷❸❹❺❻", (GB_M1,)),
 ]
 
 

@@ -1,9 +1,10 @@
 """Text normalisation that remembers where every character came from.
 
-Advertisers write digits as fullwidth ``７１３``, mathematical bold ``𝟕``, circled ``⑦``, keycap emoji
-``7️⃣`` or other scripts' digits, and hide zero-width characters between them. Extractors work on the
-normalised text (NFKC, every decimal digit as ASCII, invisible characters removed) and map what they
-find back to offsets in the text as posted, so evidence spans always point at the original.
+Advertisers write digits as fullwidth ``７１３``, mathematical bold ``𝟕``, circled ``⑦`` or ``❼``,
+keycap emoji ``7️⃣`` or other scripts' digits, and hide zero-width characters between them.
+Extractors work on the normalised text (NFKC, every decimal digit as ASCII, invisible characters
+removed) and map what they find back to offsets in the text as posted, so evidence spans always
+point at the original.
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def _map_char(ch: str) -> str:
     if digit is not None:
         return str(digit)
     mapped = unicodedata.normalize("NFKC", ch)
+    if mapped == ch and (digit := unicodedata.digit(ch, None)) is not None:
+        return str(digit)  # dingbat digits NFKC keeps: "❼❶❸", "➐➊➌", "⓿"
     # NFKC can turn one character into several ("½" -> "1⁄2"); any digits it yields in another
     # script are mapped too.
     if mapped != ch and not mapped.isascii():
