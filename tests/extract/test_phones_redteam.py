@@ -673,3 +673,18 @@ def test_a_countrys_own_grouping_is_not_regrouped(region: str, text: str) -> Non
 def test_a_grouping_across_the_area_code_is_regrouped(region: str, text: str) -> None:
     [found] = find_phones([("body", text)], region)
     assert "regrouped" in found.detail["styles"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "7\u03361\u03363\u0336 5\u03365\u03365\u0336 0\u03361\u03364\u03362\u0336",
+        "7\u03321\u03323\u0332-555-0142",
+    ],
+)
+def test_struck_through_or_underlined_digits_are_read_with_their_style(text: str) -> None:
+    [found] = find_phones([("body", f"call {text} now")], "US")
+    assert found.value == "+17135550142"
+    span = found.spans[0]
+    assert f"call {text} now"[span.start : span.end] == text
+    assert found.detail["styles"] == ["strokes"]

@@ -946,6 +946,7 @@ def _chain_readings(
 
 
 _TWO_SYMBOLS = re.compile(r"[^\w\s.()\-]{2}")
+_STROKES = frozenset("\u0332\u0333\u0335\u0336\u0337\u0338")
 _MULTIPLIER_WORD = re.compile(r"double|triple|doble")
 
 
@@ -957,8 +958,11 @@ def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, i
     original = norm.original[span[0] : span[1]]
     if "\u20e3" in original:
         styles.add("keycap")
-    if not original.isascii() and any(unicode_digit(c) for c in original):
-        styles.add("unicode")  # fullwidth, circled, bold, Arabic-Indic ... digits
+    if not original.isascii():
+        if any(unicode_digit(c) for c in original):
+            styles.add("unicode")  # fullwidth, circled, bold, Arabic-Indic ... digits
+        if any(c in _STROKES for c in original):
+            styles.add("strokes")  # struck through or underlined: "7̶1̶3̶", "7̲1̲3̲"
     if sum(1 for g in groups if len(g.digits) == 1 and low[g.start : g.end].isdigit()) >= 5:
         styles.add("spaced")
     first = True

@@ -33,8 +33,12 @@ __all__ = [
 ]
 
 # Characters that carry no visible content and are used to break up identifiers for filters:
-# variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM.
-_INVISIBLE = frozenset("\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f")
+# variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM, and
+# the combining strokes of "fancy text" (underline, strikethrough, slash: "7̶1̶3̶", "7̲1̲3̲").
+_INVISIBLE = frozenset(
+    "\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f"
+    "\u0332\u0333\u0335\u0336\u0337\u0338"
+)
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
