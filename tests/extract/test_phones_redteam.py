@@ -435,6 +435,14 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("US", "❼❶❸ ❺❺❺ ⓿❶❹❷", ("+17135550142",)),
     ("US", "➐➊➌-➎➎➎-⓿➊➍➋", ("+17135550142",)),
     ("GB", "⓿❼❾❶❶ ❶❷❸❹❺❻", (GB_M1,)),
+    # A number word that is also a word, beside a block of digits, is the word: Italian "sei" (you
+    # are), "tre"; French "un" (a). They were +3934712345676 and +3933471234567.
+    ("IT", "347 1234567 sei bellissima", (IT_M1,)),
+    ("IT", "tre 347 1234567", (IT_M1,)),
+    ("CA", "un 514 555 0192 deux", (CA3,)),
+    ("IT", "diciotto anni 347 1234567", (IT_M1,)),
+    ("DE", "vierundzwanzig 0176 12345678", (DE_M2,)),
+    ("ES", "seiscientos 612 34 56 78", (ES_M1,)),
 ]
 
 

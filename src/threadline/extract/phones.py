@@ -733,9 +733,10 @@ def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
 
 
 def _stray_letter(groups: list[_Group], i: int, j: int) -> bool:
-    """Whether groups i..j begin or end with a lone look-alike letter beside a block of plain
-    digits: "347 1234567 o scrivimi", "11 2345 6789 o 11 6789 2345" (Italian and Spanish "o" is
-    "or"). Spelled or spaced numbers keep theirs ("o two o seven ...", "O 1 4 7")."""
+    """Whether groups i..j begin or end with a lone look-alike letter or weak number word beside
+    a block of plain digits: "347 1234567 o scrivimi", "11 2345 6789 o 11 6789 2345" (Italian and
+    Spanish "o" is "or"), "347 1234567 sei bellissima" ("you are"). Spelled or spaced numbers keep
+    theirs ("o two o seven ...", "O 1 4 7")."""
     first, second = groups[i], groups[i + 1]
     if _lone_letter(first) and not second.styles and len(second.digits) >= 2:
         return True
@@ -744,7 +745,8 @@ def _stray_letter(groups: list[_Group], i: int, j: int) -> bool:
 
 
 def _lone_letter(g: _Group) -> bool:
-    return g.weak and len(g.digits) == 1 and "letters" in g.styles
+    """A look-alike letter or a number word that is also a word ("o", "i", "tre", "sei", "un")."""
+    return g.weak and len(g.digits) <= 2 and bool(g.styles)
 
 
 def _after_plus(low: str, g: _Group) -> bool:
