@@ -443,6 +443,17 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("IT", "diciotto anni 347 1234567", (IT_M1,)),
     ("DE", "vierundzwanzig 0176 12345678", (DE_M2,)),
     ("ES", "seiscientos 612 34 56 78", (ES_M1,)),
+    # Italian and German numbers have many lengths: an age, a count or hours after the number are
+    # not its last digits (they were +39347123456725, +3934712345672, +49301234567822).
+    ("IT", "347 1234567 25 anni", (IT_M1,)),
+    ("IT", "347 1234567 2 ragazze", (IT_M1,)),
+    ("IT", "chiamami 347 1234567 24 ore", (IT_M1,)),
+    ("IT", "347 1234567 - 22", (IT_M1,)),
+    ("DE", "030 12345678 - 22", (DE_BER,)),
+    ("DE", "0176 12345678 24 Std", (DE_M2,)),
+    ("IT", "347 1234567 ore 10-22", (IT_M1,)),
+    ("DE", "0176 12345678 Uhrzeit nach Absprache", (DE_M2,)),
+    ("US", "text 713-555-0142 girls only", ("+17135550142",)),
 ]
 
 

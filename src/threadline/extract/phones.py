@@ -58,6 +58,11 @@ _UNIT_SPACED = re.compile(
     r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|h|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|eur|"
     r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
 )
+# Words that make a small number before them an age, a duration, a price or a count ("25 anni",
+# "24 ore", "2 ragazze"); after a longer group ("347 1234567 ore 10-22") they are the next words.
+_UNIT_SMALL = re.compile(
+    r"(?:anni|ore|jahre|std|stunden|uhr|minuti|minuten|euro|girls?|ragazze|chicas)(?![^\W_])"
+)
 _CURRENCY = frozenset("$£€¥₹💰💵💲💸")
 _UNIT_BEFORE = frozenset({"rs", "usd", "gbp", "eur", "h"})
 _DIGIT_NEXT = re.compile(r"[ .:]{0,2}\d")
@@ -239,6 +244,8 @@ def _is_quantity(low: str, g: _Group) -> bool:
     if after[0] in '"″':
         return len(g.digits) <= 2 and not g.styles  # inches: 34"
     unit = _UNIT_SPACED.match(after)
+    if unit is None and len(g.digits) <= 3:
+        return _UNIT_SMALL.match(after) is not None
     # A currency or "h" before digits is the next amount's ("98765-43210 Rs.5000", "347 1234567
     # h 24"), not this number's unit.
     return unit is not None and not (unit.group() in _UNIT_BEFORE and _DIGIT_NEXT.match(after, unit.end()))
@@ -721,7 +728,26 @@ class _Chain:
                 and not _round_list(low, groups, i, j)
             ):
                 found.append((j, best[1], plus, best[0], best[2]))
+        if len(found) > 1:
+            found = self._no_tails(i, found)
         return found
+
+    def _no_tails(
+        self, i: int, found: list[tuple[int, str, bool, float, bool]]
+    ) -> list[tuple[int, str, bool, float, bool]]:
+        """Drop the regrouped readings that are a number printed as such plus one or two digits
+        set apart by another symbol: "030 12345678 - 22", "347 1234567 - 22" are a number and an
+        age, not a German or Italian number two digits longer (both valid). Joined alike
+        ("030-12345-6") or by a space the digits are the number's."""
+        printed = max((j for j, _, _, _, regrouped in found if not regrouped), default=-1)
+        if printed < 0 or printed + 1 >= len(self.groups):
+            return found
+        inside = {self._gap(k) for k in range(i, printed)}
+        tail = self._gap(printed)
+        if tail in inside or not tail.strip():
+            return found  # "0049-30-12345 6": a space before the last group is still the number's
+        end = self.offsets[printed + 1]
+        return [f for f in found if not (f[4] and f[0] > printed and self.offsets[f[0] + 1] - end <= 2)]
 
 
 def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
