@@ -54,14 +54,13 @@ from threadline.model import Found, Span
 
 __all__ = ["find_phones", "possible_lengths"]
 
+# Units after a number that make it a quantity. The "small" ones only after a number of at most
+# three digits ("25 anni", "24 ore", "2 ragazze"); after a longer group ("347 1234567 ore 10-22")
+# they are the next words.
 _UNIT_SPACED = re.compile(
     r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|h|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|eur|"
-    r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
-)
-# Words that make a small number before them an age, a duration, a price or a count ("25 anni",
-# "24 ore", "2 ragazze"); after a longer group ("347 1234567 ore 10-22") they are the next words.
-_UNIT_SMALL = re.compile(
-    r"(?:anni|ore|jahre|std|stunden|uhr|minuti|minuten|euro|girls?|ragazze|chicas)(?![^\W_])"
+    r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees|"
+    r"(?P<small>anni|ore|jahre|std|stunden|uhr|minuti|minuten|euro|girls?|ragazze|chicas))(?![^\W_])"
 )
 _CURRENCY = frozenset("$£€¥₹💰💵💲💸")
 _UNIT_BEFORE = frozenset({"rs", "usd", "gbp", "eur", "h"})
@@ -244,8 +243,8 @@ def _is_quantity(low: str, g: _Group) -> bool:
     if after[0] in '"″':
         return len(g.digits) <= 2 and not g.styles  # inches: 34"
     unit = _UNIT_SPACED.match(after)
-    if unit is None and len(g.digits) <= 3:
-        return _UNIT_SMALL.match(after) is not None
+    if unit is not None and unit.group("small") and len(g.digits) > 3:
+        return False
     # A currency or "h" before digits is the next amount's ("98765-43210 Rs.5000", "347 1234567
     # h 24"), not this number's unit.
     return unit is not None and not (unit.group() in _UNIT_BEFORE and _DIGIT_NEXT.match(after, unit.end()))
