@@ -4,10 +4,12 @@ One word of an ad (a run of letters and digits, see `classify`) stands for digit
 
 - digits, or digits with look-alike letters among them (``7l3``, ``Ol42``, ``7135S5O142``: ``O o`` for 0,
   ``l I i`` for 1, ``S`` for 5, ``B`` for 8, ``Z`` for 2; ``S B Z`` only inside a run of digits);
-- number words, alone or run together, English or Spanish: single digits (``seven``, ``oh``),
-  teens and tens (``fifteen``, ``forty``; ``twentysix`` run together), ``hundred`` (``00``),
-  ``veinticuatro``; digits glued to them (``seven1eight``) and one stray letter before them
-  (``usix02``);
+- number words, alone or run together, English or Spanish (German, Italian and French digits
+  too): single digits (``seven``, ``oh``), teens and tens (``fifteen``, ``forty``; ``twentysix``
+  run together), ``hundred`` (``00``), ``veinticuatro``; Italian and German teens, tens and
+  compounds (``dodici``, ``trentaquattro``, ``zwölf``, ``vierunddreißig``); Spanish hundreds
+  (``seiscientos``, joined by the chain to the pair after it: ``seiscientos doce`` is 612); digits
+  glued to them (``seven1eight``) and one stray letter before them (``usix02``);
 - leet spellings of number words (``f1ve``, ``zer0``, ``s3ven``, ``n1ne``, ``e1even``);
 - a sound-alike (``to``/``too`` 2, ``for``/``fore`` 4, ``ate`` 8, ``won`` 1), which is a digit only
   where the run around it is clearly a spelled number (the chain decides, see `phones`);
@@ -26,6 +28,7 @@ from functools import lru_cache
 
 __all__ = [
     "CANDIDATE",
+    "HUNDRED",
     "MULTIPLIER",
     "QUANTITY",
     "SOUND",
@@ -37,6 +40,7 @@ __all__ = [
 # Internal markers carried in a piece's styles (never reported): a tens word that may take the
 # next digit word ("forty two" is 42), and a sound-alike that needs a spelled run around it.
 TENS = "_tens"
+HUNDRED = "_hundred"  # a Spanish hundreds word ("seiscientos") that may take the pair after it
 SOUND = "_sound"
 QUANTITY: frozenset[str] = frozenset({"quantity"})
 MULTIPLIER = "*"  # digits value of a "double"/"triple" token, followed by the factor
@@ -76,16 +80,68 @@ _TENS = {
     "setenta": "70", "ochenta": "80", "noventa": "90",
 }  # fmt: skip
 _HUNDREDS = {"hundred": "00", "thousand": "000", "cien": "100"}
+# Italian and German teens and tens, and their compounds written as one word ("trentaquattro",
+# "ventotto", "vierunddreißig"), as ads in those countries write a number in pairs.
+_IT_TENS = ("venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta", "ottanta", "novanta")
+_IT_UNITS = ("uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove")
+_DE_TENS = {
+    "zwanzig": "2", "dreißig": "3", "dreissig": "3", "vierzig": "4", "fünfzig": "5", "fuenfzig": "5",
+    "sechzig": "6", "siebzig": "7", "achtzig": "8", "neunzig": "9",
+}  # fmt: skip
+_DE_UNITS = {
+    "ein": "1", "zwei": "2", "drei": "3", "vier": "4", "fünf": "5", "fuenf": "5", "sechs": "6",
+    "sieben": "7", "acht": "8", "neun": "9",
+}  # fmt: skip
+_PAIRS_OTHER = {
+    "dieci": "10", "undici": "11", "dodici": "12", "tredici": "13", "quattordici": "14",
+    "quindici": "15", "sedici": "16", "diciassette": "17", "diciotto": "18", "diciannove": "19",
+    "zehn": "10", "elf": "11", "zwölf": "12", "zwoelf": "12", "dreizehn": "13", "vierzehn": "14",
+    "fünfzehn": "15", "fuenfzehn": "15", "sechzehn": "16", "siebzehn": "17", "achtzehn": "18",
+    "neunzehn": "19",
+    **{t: f"{k + 2}0" for k, t in enumerate(_IT_TENS)},
+    **{
+        (t[:-1] if u[0] in "uo" else t) + u: f"{k + 2}{n + 1}"
+        for k, t in enumerate(_IT_TENS)
+        for n, u in enumerate(_IT_UNITS)
+    },
+    **{t + "tré": f"{k + 2}3" for k, t in enumerate(_IT_TENS)},
+    **{t: d + "0" for t, d in _DE_TENS.items()},
+    **{u + "und" + t: d + e for t, d in _DE_TENS.items() for u, e in _DE_UNITS.items()},
+}  # fmt: skip
+# Spanish hundreds: "seiscientos doce" is 612 (the chain joins the hundreds to the pair after it,
+# see `phones`); alone "seiscientos" is 600.
+_HUNDREDS_ES = {
+    "ciento": "100", "doscientos": "200", "doscientas": "200", "trescientos": "300",
+    "trescientas": "300", "cuatrocientos": "400", "cuatrocientas": "400", "quinientos": "500",
+    "quinientas": "500", "seiscientos": "600", "seiscientas": "600", "setecientos": "700",
+    "setecientas": "700", "ochocientos": "800", "ochocientas": "800", "novecientos": "900",
+    "novecientas": "900",
+}  # fmt: skip
 # Letters that read as digits: "O" for zero, "l" and "I" for one. Alone they are weak evidence.
 _LOOKALIKE = {"oh": "0", "o": "0", "l": "1", "i": "1"}
 SOUNDALIKES = {"to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8", "won": "1"}
 _MULTIPLIERS = {"double": 2, "doble": 2, "triple": 3}
-_WORDS_OTHER = {**_WORDS_DE, **_WORDS_IT}
-_DIGIT_OF = {**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS, **_LOOKALIKE}
+# French digits and the teens that are one word, as Québec ads spell them ("cinq un quatre").
+# Not "dix" or the tens: "dix-sept" (17), "quatre-vingt-douze" (92) are read word by word
+# otherwise, into wrong digits.
+_WORDS_FR = {
+    "zéro": "0", "un": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6",
+    "sept": "7", "huit": "8", "neuf": "9",
+}  # fmt: skip
+_TEENS_FR = {"onze": "11", "douze": "12", "treize": "13", "quatorze": "14", "quinze": "15", "seize": "16"}
+_WORDS_OTHER = {**_WORDS_DE, **_WORDS_IT, **_WORDS_FR}
+_TEENS.update(_PAIRS_OTHER)
+_TEENS.update(_TEENS_FR)
+_DIGIT_OF = {
+    **_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS, **_HUNDREDS_ES, **_LOOKALIKE,
+}  # fmt: skip
 _UNITS_1_9 = frozenset(w for w, d in {**_WORDS_EN, **_WORDS_ES}.items() if d != "0")
 # Number words that are also ordinary words ("once" is Spanish 11, "due" Italian 2, "null" German
 # 0): alone they are weak, like a look-alike letter.
-_WEAK_WORDS = frozenset({"once", "due", "sei", "tre", "null", "otto", "acht", "nove"})
+_WEAK_WORDS = frozenset(
+    {"once", "due", "sei", "tre", "null", "otto", "acht", "nove", "elf", "venti"}
+    | {"un", "sept", "neuf", "seize"}  # French: "un" is also "a", "neuf" "new", "seize" English
+)
 _TEENS["once"] = "11"
 _DIGIT_OF["once"] = "11"
 
@@ -135,7 +191,9 @@ CANDIDATE = re.compile(
     r"(?<![a-z0-9])(?<![^\W_])(?:[a-z]*+[^\W\d_]*+\d[^\W_]*+|"
     + rf"(?:{_trie({**_DIGIT_OF, **SOUNDALIKES, **_MULTIPLIERS})}){{1,80}}(?![^\W_]))"
 )
-_WORD_UNIT = _alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS})
+_WORD_UNIT = _alternatives(
+    {**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS, **_HUNDREDS_ES}
+)
 _WORDS_ONLY = re.compile(rf"(?:{_WORD_UNIT}|oh){{1,20}}")
 _WORD_PIECE = re.compile(rf"{_WORD_UNIT}|oh")
 _DIGIT_RUN = re.compile(r"[0-9]+")
@@ -185,6 +243,11 @@ def _spelled(token: str, offset: int) -> Piece | None:
             words += 1
         elif piece in _TEENS or piece in _TENS or piece in _HUNDREDS:
             styles.add("words_tens")
+            words += 1
+        elif piece in _HUNDREDS_ES:
+            if k < len(pieces):
+                return None  # "seiscientosdoce": not written so, and never read as 60012
+            styles.update(("words_hundreds", HUNDRED))
             words += 1
         elif piece in _LOOKALIKE:
             styles.add("letters")

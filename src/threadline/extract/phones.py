@@ -39,17 +39,32 @@ from itertools import pairwise
 import phonenumbers
 from phonenumbers import PhoneNumberFormat
 
-from threadline.extract.phone_grammar import CANDIDATE, MULTIPLIER, QUANTITY, SOUND, TENS, Piece, classify
+from threadline.extract.phone_grammar import (
+    CANDIDATE,
+    HUNDRED,
+    MULTIPLIER,
+    QUANTITY,
+    SOUND,
+    TENS,
+    Piece,
+    classify,
+)
 from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
 __all__ = ["find_phones", "possible_lengths"]
 
+# Units after a number that make it a quantity. The "small" ones only after a number of at most
+# three digits ("25 anni", "24 ore", "2 ragazze"); after a longer group ("347 1234567 ore 10-22")
+# they are the next words.
 _UNIT_SPACED = re.compile(
     r"(?:y/?o|yrs?|years?|hh|hrs?|hours?|h|mins?|minutes?|ft|feet|lbs?|kg|cm|roses?|usd|gbp|eur|"
-    r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees)(?![^\W_])"
+    r"dollars?|bucks|donation|anos|años|hs|horas?|pesos|rs|rupees|"
+    r"(?P<small>anni|ore|jahre|std|stunden|uhr|minuti|minuten|euro|girls?|ragazze|chicas))(?![^\W_])"
 )
 _CURRENCY = frozenset("$£€¥₹💰💵💲💸")
+_UNIT_BEFORE = frozenset({"rs", "usd", "gbp", "eur", "h"})
+_DIGIT_NEXT = re.compile(r"[ .:]{0,2}\d")
 _PER_UNIT = re.compile(r"(?:hr|h|hour|hora|night|noche|nacht|notte|min|hh|visit|session)(?![^\W_])")
 # What may stand between the pieces of one number: any symbol, space, bracket or emoji (not a
 # currency sign other than "$", not "%"), and a few filler words.
@@ -118,6 +133,8 @@ def possible_lengths(region: str) -> frozenset[int]:
     lengths |= {n + cc for n in national}
     if region == "AR":
         lengths |= {n + 2 for n in national} | {n + 3 for n in national}  # "011 15 ...": trunk and 15
+    if region == "MX":
+        lengths |= {n + cc + 1 for n in national}  # "52 1 55 ...": the old mobile "1"
     return frozenset(n for n in lengths if n >= 7)
 
 
@@ -197,7 +214,8 @@ def _joins(gap: str) -> bool:
 _CUE_BEFORE = re.compile(
     r"(?<![^\W_])(?:(?P<room>room|suite|rm|apt|unit|hab|habitacion)|size|zip|age|edad|ext|ft|feet|"
     r"i-|us-|hwy|highway|route|exit|no|nr|cp|postcode|near|(?P<id>id|ref|reference|listing|order|"
-    r"post|ad|pin|code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio))"
+    r"post|ad|pin|(?<!area )code|sku|ticket|invoice|account|acct|tracking|anzeige|annuncio|anuncio|"
+    r"license|licence|lic|permit|registration|serial|member|vat|abn))"
     r"[ \t:#.]{0,3}\Z"
 )
 
@@ -221,10 +239,15 @@ def _is_quantity(low: str, g: _Group) -> bool:
     if after[0] == "/":
         return _PER_UNIT.match(after, 1) is not None  # "300/hr", "150/h"
     if after[0] in "'′":
-        return len(g.digits) == 1  # feet: 5'6
+        return len(g.digits) == 1 and not g.styles  # feet: 5'6 (but "'five five five'" is quoted)
     if after[0] in '"″':
-        return len(g.digits) <= 2  # inches: 34"
-    return _UNIT_SPACED.match(after) is not None
+        return len(g.digits) <= 2 and not g.styles  # inches: 34"
+    unit = _UNIT_SPACED.match(after)
+    if unit is not None and unit.group("small") and len(g.digits) > 3:
+        return False
+    # A currency or "h" before digits is the next amount's ("98765-43210 Rs.5000", "347 1234567
+    # h 24"), not this number's unit.
+    return unit is not None and not (unit.group() in _UNIT_BEFORE and _DIGIT_NEXT.match(after, unit.end()))
 
 
 def _cue(low: str, g: _Group) -> int:
@@ -251,6 +274,8 @@ def _veto_end(low: str, g: _Group) -> int:
         return 0
     text = m.group()
     measurements = text.count("-") == 2 and not text[:4].isdigit()
+    if measurements and _AFTER_CODE.search(low, max(0, g.start - 6), g.start):
+        return 0  # "+1 51-45-55 0123": digits after a country code are a number's
     parts = [int(p) for p in _DIGIT_RUN.findall(text)]
     if ":" in text or measurements or len(parts) == 4 or _date_like(parts):
         return m.end()
@@ -258,6 +283,7 @@ def _veto_end(low: str, g: _Group) -> int:
 
 
 _DATE_SEPARATORS = frozenset("-/.:")
+_AFTER_CODE = re.compile(r"\+\d{1,3}[ \-]?\Z")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
@@ -275,13 +301,18 @@ def _masked(low: str, end: int) -> bool:
     return _MASKED.match(low, end, min(len(low), end + 24)) is not None
 
 
-def _split_soundalikes(chain: list[_Group]) -> list[list[_Group]]:
+def _split_soundalikes(low: str, chain: list[_Group]) -> list[list[_Group]]:
     """Sound-alikes ("to", "for", "won") are digits only inside a clearly spelled run: with at
-    least three number words in the chain and never at its start. Elsewhere they are words, and
-    end the chain."""
+    least three number words in the chain ("oh" counts) and never at its start. Elsewhere they
+    are words, and end the chain."""
     if not any(SOUND in g.styles for g in chain):
         return [chain]
-    spelled = sum(1 for g in chain if SOUND not in g.styles and g.styles & _SPELLED_STYLES)
+    spelled = sum(
+        1
+        for g in chain
+        if SOUND not in g.styles
+        and (g.styles & _SPELLED_STYLES or ("letters" in g.styles and low[g.start : g.end] == "oh"))
+    )
     if spelled >= 3:
         k = 0
         while k < len(chain) and SOUND in chain[k].styles:
@@ -296,7 +327,7 @@ def _split_soundalikes(chain: list[_Group]) -> list[list[_Group]]:
     return [p for p in parts if p]
 
 
-_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_other", "words_tens", "leet"})
+_SPELLED_STYLES = frozenset({"words_en", "words_es", "words_other", "words_tens", "words_hundreds", "leet"})
 
 
 def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
@@ -339,7 +370,7 @@ def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
             continue
         if _masked(low, whole[-1].end):
             continue  # "0254 123 … click to reveal": the site hid the rest
-        for chain in _split_soundalikes(whole):
+        for chain in _split_soundalikes(low, whole):
             expanded = _expand(low, chain)
             if expanded and not all(g.weak and not g.cued for g in expanded):
                 result.append(expanded)
@@ -351,6 +382,7 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
     expanded: list[_Group] = []
     factor = 1
     skip_next = False
+    hundreds = False  # a Spanish hundreds word is among the groups (see `_join_hundreds`)
     for k, g in enumerate(chain):
         if skip_next:
             skip_next = False
@@ -388,10 +420,40 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
             and low[g.start - 1 : g.start] == "("
             and low[g.end : g.end + 1] == ")"
             and _after_idd(low, chain, k)
+            # Italy dials the 0 of its landlines: "+39 (0)2 …" is +39 02 (a mobile has none).
+            and not (
+                chain[k - 1].digits.lstrip("0") == "39"
+                and chain[k + 1 : k + 2]
+                and chain[k + 1].digits[0] != "3"
+            )
         ):
             continue  # "+44 (0)20 7946 0041": the bracketed trunk 0 is not dialled
         expanded.append(g)
-    return expanded
+        if HUNDRED in g.styles:
+            hundreds = True
+    return _join_hundreds(low, expanded) if hundreds else expanded
+
+
+def _join_hundreds(low: str, groups: list[_Group]) -> list[_Group]:
+    """ "seiscientos doce" is 612, "seiscientos treinta y cuatro" 634, "ciento cinco" 105: a Spanish
+    hundreds word takes the spelled number under a hundred after it (space only between them)."""
+    out: list[_Group] = []
+    for g in groups:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and HUNDRED in prev.styles
+            and 1 <= len(g.digits) <= 2
+            and g.digits != "0"
+            and g.styles & {"words_es", "words_tens"}
+            and g.start - prev.end <= 2
+            and low[prev.end : g.start].isspace()
+        ):
+            digits = prev.digits[: 3 - len(g.digits)] + g.digits
+            out[-1] = _Group(prev.start, g.end, digits, False, (prev.styles | g.styles) - {HUNDRED})
+            continue
+        out.append(g)
+    return out
 
 
 # Sized for the distinct numbers of many thousand ads (a few hundred bytes each, a few MB in all):
@@ -427,6 +489,9 @@ def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | Non
                 prev_digit = False
         if offset > 0:
             breaks.add(offset)  # between a typed country code / trunk prefix and the rest
+    nsn = phonenumbers.national_significant_number(num)
+    if num.country_code == 49 and nsn.startswith("15") and len(nsn) == 11 and typed.endswith(nsn):
+        breaks.add(len(typed) - len(nsn) + 3)  # "0157 84627939": 015x mobiles as Germans group them
     return phonenumbers.format_number(num, PhoneNumberFormat.E164), frozenset(breaks)
 
 
@@ -471,9 +536,25 @@ def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool)
     for before, after in ((i - 1, i), (j, j + 1)):
         if before >= 0 and after < len(chain):
             a, b = chain[before], chain[after]
-            if low[a.end : b.start] in gaps and not a.weak and not b.weak:
+            if (
+                low[a.end : b.start] in gaps
+                and not a.weak
+                and not b.weak
+                and not _decimal(low, chain, before)
+            ):
                 return False
     return True
+
+
+def _decimal(low: str, chain: list[_Group], k: int) -> bool:
+    """Whether group ``k`` is the fraction of a decimal before a number ("1,65 612 345 678": a
+    height, not the last of a list of numbers)."""
+    return (
+        k > 0
+        and len(chain[k].digits) == 2
+        and len(chain[k - 1].digits) == 1
+        and low[chain[k - 1].end : chain[k].start] in (",", ".")
+    )
 
 
 def _fallback_fits(region: str, digits: str) -> bool:
@@ -495,11 +576,13 @@ _REGROUPED = 0.25  # doubt added to a reading whose groups are not where a print
 class _Chain:
     """A chain's digits laid end to end, so any run of whole tokens is one slice."""
 
-    __slots__ = ("digits", "groups", "index_at", "low", "offsets", "plus", "weights")
+    __slots__ = ("digits", "groups", "index_at", "low", "offsets", "plus", "uniform", "weights", "words")
 
-    def __init__(self, low: str, groups: list[_Group]) -> None:
+    def __init__(self, low: str, groups: list[_Group], words: tuple[bool, bool] = (False, False)) -> None:
         self.low = low
         self.groups = groups
+        self.words = words
+        self.uniform: tuple[list[bool], list[bool]] | None = None
         self.digits = "".join(g.digits for g in groups)
         offsets = [0]
         # weights[k]: the digits groups 0..k-1 count for, a weak group ("oh", "I", a room number)
@@ -507,13 +590,58 @@ class _Chain:
         weights = [0.0]
         for g in groups:
             offsets.append(offsets[-1] + len(g.digits))
-            weights.append(weights[-1] + (0.5 if g.weak else len(g.digits)))
+            # A sound-alike ("for", "to") a quarter: "... oh zero for for" is a number and two
+            # words, not a number one digit later that takes them.
+            weights.append(weights[-1] + ((0.25 if SOUND in g.styles else 0.5) if g.weak else len(g.digits)))
         self.offsets = offsets
         self.weights = weights
         # Every group has at least one digit, so offsets are strictly increasing.
         self.index_at = {o: k for k, o in enumerate(offsets)}
         # Whether a "+" is typed before each group: asked twice per chain position otherwise.
         self.plus = [_after_plus(low, g) for g in groups]
+
+    def stray_digits(self, i: int, j: int) -> bool:
+        """Whether groups i..j are a piece of a longer run of single digits joined alike that
+        leaves a few digits over at the chain's end or start ("seven one three five five five
+        zero one four two three": a digit too many, no number to read). A word after or before
+        the chain makes the digits over likely words ("... four two five star service")."""
+        groups = self.groups
+        n = len(groups)
+        if self.uniform is None:
+            self.uniform = self._uniform()
+        to_end, from_start = self.uniform
+        gap = self._gap
+        if (
+            i < j < n - 1
+            and n - 1 - j < _MIN_DIGITS
+            and not self.words[0]
+            and to_end[j]
+            and gap(j - 1) == gap(j)
+        ):
+            return True
+        return 0 < i < min(j, _MIN_DIGITS) and not self.words[1] and from_start[i] and gap(i) == gap(i - 1)
+
+    def _gap(self, k: int) -> str:
+        """The text between groups k and k + 1."""
+        return self.low[self.groups[k].end : self.groups[k + 1].start]
+
+    def _uniform(self) -> tuple[list[bool], list[bool]]:
+        """For each group: whether it and every group after it (before it) are single real
+        digits joined by one and the same gap."""
+        groups = self.groups
+        n = len(groups)
+        single = [len(g.digits) == 1 and not g.weak and g.digits.isdigit() for g in groups]
+        to_end = [False] * n
+        from_start = [False] * n
+        to_end[n - 1] = single[n - 1]
+        for k in range(n - 2, -1, -1):
+            to_end[k] = single[k] and to_end[k + 1] and (k + 2 == n or self._gap(k) == self._gap(k + 1))
+        from_start[0] = single[0]
+        for k in range(1, n):
+            from_start[k] = (
+                single[k] and from_start[k - 1] and (k == 1 or self._gap(k - 1) == self._gap(k - 2))
+            )
+        return to_end, from_start
 
     def numbers_from(
         self, i: int, regions: tuple[str, ...], lengths: tuple[int, ...]
@@ -542,11 +670,17 @@ class _Chain:
             if k is None:
                 continue
             j = k - 1
+            if i < j and (groups[i].weak or groups[j].weak) and _stray_letter(groups, i, j):
+                continue
+            if (len(groups[j].digits) == 1 or len(groups[i].digits) == 1) and self.stray_digits(i, j):
+                continue
             digits = self.digits[start : start + length]
             # (typed, region, doubt, digits of international prefix before the country code)
             readings: list[tuple[str, str, float, int]] = []
             if plus:
                 readings.append(("+" + digits, home, 0.0, 0))
+                if length == 13 and digits.startswith("521"):
+                    readings.append(("+52" + digits[3:], home, 0.0, 1))  # Mexico's old mobile "1"
             else:
                 edge_weak = _stray_edge(groups, i, j)
                 for r in regions:
@@ -565,6 +699,8 @@ class _Chain:
                 cc = _country_code(home)
                 if cc and digits.startswith(cc) and length - len(cc) >= 7:
                     readings.append(("+" + digits, home, 0.25, 0))  # "91 98765 43210"
+                    if cc == "52" and length == 13 and digits[2] == "1":
+                        readings.append(("+52" + digits[3:], home, 0.25, 1))  # "wa.me/5215512345678"
             best: tuple[float, str, bool] | None = None
             for typed, r, doubt, skip in readings:
                 if best is not None and best[0] <= doubt:
@@ -578,14 +714,39 @@ class _Chain:
                     # Another country's number regrouped must start with a real group ("0207 946
                     # 0311") or North America's "1", not a stray digit: "5'0 ☎️ 773-555-0153" is no
                     # UK 07735 550153.
+                    # Nor end in a stray digit: "612 345 678 9" in a Spanish ad is no US number.
                     (r == home or typed[0] == "+" or len(groups[i].digits) > 1 or groups[i].digits == "1")
+                    and (r == home or typed[0] == "+" or len(groups[j].digits) > 1 or groups[i].digits == "1")
                     and (best is None or best[0] > doubt + _REGROUPED)
                     and _regrouped_ok(low, groups, i, j, typed[0] == "+" or digits[0] == "1")
                 ):
                     best = (doubt + _REGROUPED, layout[0], True)
-            if best is not None and not _sham(digits, groups[i : j + 1]):
+            if (
+                best is not None
+                and not _sham(digits, groups[i : j + 1])
+                and not _round_list(low, groups, i, j)
+            ):
                 found.append((j, best[1], plus, best[0], best[2]))
+        if len(found) > 1:
+            found = self._no_tails(i, found)
         return found
+
+    def _no_tails(
+        self, i: int, found: list[tuple[int, str, bool, float, bool]]
+    ) -> list[tuple[int, str, bool, float, bool]]:
+        """Drop the regrouped readings that are a number printed as such plus one or two digits
+        set apart by another symbol: "030 12345678 - 22", "347 1234567 - 22" are a number and an
+        age, not a German or Italian number two digits longer (both valid). Joined alike
+        ("030-12345-6") or by a space the digits are the number's."""
+        printed = max((j for j, _, _, _, regrouped in found if not regrouped), default=-1)
+        if printed < 0 or printed + 1 >= len(self.groups):
+            return found
+        inside = {self._gap(k) for k in range(i, printed)}
+        tail = self._gap(printed)
+        if tail in inside or not tail.strip():
+            return found  # "0049-30-12345 6": a space before the last group is still the number's
+        end = self.offsets[printed + 1]
+        return [f for f in found if not (f[4] and f[0] > printed and self.offsets[f[0] + 1] - end <= 2)]
 
 
 def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
@@ -594,6 +755,23 @@ def _stray_edge(groups: list[_Group], i: int, j: int) -> bool:
     if i < j and groups[i].weak and not groups[i + 1].styles:
         return True
     return i < j and groups[j].weak and not groups[j - 1].styles
+
+
+def _stray_letter(groups: list[_Group], i: int, j: int) -> bool:
+    """Whether groups i..j begin or end with a lone look-alike letter or weak number word beside
+    a block of plain digits: "347 1234567 o scrivimi", "11 2345 6789 o 11 6789 2345" (Italian and
+    Spanish "o" is "or"), "347 1234567 sei bellissima" ("you are"). Spelled or spaced numbers keep
+    theirs ("o two o seven ...", "O 1 4 7")."""
+    first, second = groups[i], groups[i + 1]
+    if _lone_letter(first) and not second.styles and len(second.digits) >= 2:
+        return True
+    last, before = groups[j], groups[j - 1]
+    return _lone_letter(last) and not before.styles and len(before.digits) >= 2
+
+
+def _lone_letter(g: _Group) -> bool:
+    """A look-alike letter or a number word that is also a word ("o", "i", "tre", "sei", "un")."""
+    return g.weak and len(g.digits) <= 2 and bool(g.styles)
 
 
 def _after_plus(low: str, g: _Group) -> bool:
@@ -614,6 +792,28 @@ def _sham(digits: str, groups: list[_Group]) -> bool:
     # number ("0 1 1 2 3 4 5 6 7 8 9") is left alone.
     step = values[1] - values[0]
     return step in (1, -1) and all(b - a == step for a, b in pairwise(values[:6]))
+
+
+def _round_list(low: str, groups: list[_Group], i: int, j: int) -> bool:
+    """Whether groups i..j are round amounts of a price list ("rates 200 300 500 800 1200" is no
+    +1 500 800 1200): three or more plain groups that all end in 0, and two of them in 00 or a
+    round group beside them joined the same way."""
+    if j - i < 2:
+        return False
+    hundreds = 0
+    for g in groups[i : j + 1]:
+        if g.styles or not g.digits.endswith("0") or len(g.digits) > 4:
+            return False
+        hundreds += g.digits.endswith("00")
+    if hundreds >= 2:
+        return True
+    gap = low[groups[i].end : groups[i + 1].start]
+    for a, b in ((i - 1, i), (j, j + 1)):
+        if a >= 0 and b < len(groups):
+            nxt = groups[b] if b != i else groups[a]
+            if nxt.digits.endswith("0") and not nxt.styles and low[groups[a].end : groups[b].start] == gap:
+                return True
+    return False
 
 
 @lru_cache(maxsize=256)
@@ -650,9 +850,12 @@ def _trunk_zero(region: str) -> bool:
 _TRUNK_OPTIONAL = frozenset({"IN", "AR"})
 
 
+_FOREIGN = 0.6  # the doubt of a reading in another country than the ad's
+
+
 def _doubt(region: str, home: str, digits: str) -> float | None:
     if region != home:
-        return 0.6  # more than a weak group is worth: a reading at home never loses to it
+        return _FOREIGN  # more than a weak group is worth: a reading at home never loses to it
     if _trunk_zero(region) and digits[0] != "0":
         return 0.25 if region in _TRUNK_OPTIONAL else None
     return 0.0
@@ -698,10 +901,28 @@ def _numbers_in_chain(
     end = groups[-1].end
     shape = tuple((g.start - base, g.end - base, g.digits, g.weak, g.styles, g.cued) for g in groups)
     read = _chain_readings if end - base <= _CACHED_CHAIN else _chain_readings.__wrapped__
+    # Whether a word follows the chain (or precedes it): a spelled digit beside it is then as
+    # likely a word of the sentence ("... zero one four two five star service").
+    # Only a run of single digits at an end can have digits over (see `_Chain.stray_digits`).
+    first = groups[0]
+    words = _NO_WORDS
+    if len(groups) > 2 and (
+        (len(groups[-1].digits) == 1 and len(groups[-2].digits) == 1)
+        or (len(first.digits) == 1 and len(groups[1].digits) == 1)
+    ):
+        words = (
+            _WORD_NEXT.match(low, end) is not None,
+            _WORD_BEFORE.search(low, max(0, first.start - 3), first.start) is not None,
+        )
     return [
         (e164, groups[i : j + 1], plus, regrouped)
-        for e164, i, j, plus, regrouped in read(low[base:end], shape, region)
+        for e164, i, j, plus, regrouped in read(low[base:end], shape, region, words)
     ]
+
+
+_NO_WORDS = (False, False)
+_WORD_NEXT = re.compile(r"[ \t]*[^\W\d_]")
+_WORD_BEFORE = re.compile(r"[^\W\d_][ \t]*\Z")
 
 
 _CACHED_CHAIN = 120  # characters; a longer chain (hostile noise, mostly) is read every time
@@ -709,13 +930,17 @@ _CACHED_CHAIN = 120  # characters; a longer chain (hostile noise, mostly) is rea
 
 @lru_cache(maxsize=16384)
 def _chain_readings(
-    low: str, shape: tuple[tuple[int, int, str, bool, frozenset[str], int], ...], region: str
+    low: str,
+    shape: tuple[tuple[int, int, str, bool, frozenset[str], int], ...],
+    region: str,
+    words: tuple[bool, bool] = (False, False),
 ) -> tuple[tuple[str, int, int, bool, bool], ...]:
     """(E.164, first and last group, '+' typed, regrouped) of each number of the chain of groups
-    ``shape`` (`_Group` fields, offsets in ``low``)."""
+    ``shape`` (`_Group` fields, offsets in ``low``); ``words``: whether a word follows and
+    precedes the chain."""
     groups = [_Group(*g) for g in shape]
     regions, lengths = _readings_of(region)
-    chain = _Chain(low, groups)
+    chain = _Chain(low, groups, words)
     weights = chain.weights
     n = len(groups)
     # best[i] = (digits covered from group i on, chosen reading (j, E.164, plus, regrouped) or None)
@@ -748,22 +973,37 @@ def _chain_readings(
 
 
 _TWO_SYMBOLS = re.compile(r"[^\w\s.()\-]{2}")
+_STROKES = frozenset("\u0332\u0333\u0335\u0336\u0337\u0338")
+_MULTIPLIER_WORD = re.compile(r"double|triple|doble")
 
 
 def _styles(norm: Normalised, low: str, groups: list[_Group], span: tuple[int, int]) -> set[str]:
     styles: set[str] = set()
     for g in groups:
         styles |= g.styles
-    styles -= {"quantity", TENS, SOUND}
+    styles -= {"quantity", TENS, SOUND, HUNDRED}
     original = norm.original[span[0] : span[1]]
     if "\u20e3" in original:
         styles.add("keycap")
-    if not original.isascii() and any(unicode_digit(c) for c in original):
-        styles.add("unicode")  # fullwidth, circled, bold, Arabic-Indic ... digits
+    if not original.isascii():
+        if any(unicode_digit(c) for c in original):
+            styles.add("unicode")  # fullwidth, circled, bold, Arabic-Indic ... digits
+        if any(c in _STROKES for c in original):
+            styles.add("strokes")  # struck through or underlined: "7̶1̶3̶", "7̲1̲3̲"
     if sum(1 for g in groups if len(g.digits) == 1 and low[g.start : g.end].isdigit()) >= 5:
         styles.add("spaced")
+    first = True
     for a, b in pairwise(groups):
         gap = low[a.end : b.start].replace("(0)", "")
+        if _PLAIN_GAP.fullmatch(gap):
+            first = False
+            continue
+        if first and gap.strip(" ") == "/" and not a.styles and not b.styles:
+            first = False
+            continue  # "0157/84627939", "347 / 1234567": the area code's slash, printed so there
+        first = False
+        if _MULTIPLIER_WORD.search(gap):
+            gap = _MULTIPLIER_WORD.sub("", gap)  # "four double oh": the words are the digits'
         if not _PLAIN_GAP.fullmatch(gap):
             styles.add("filler" if any(c.isalpha() or not c.isascii() for c in gap) else "separators")
             if any(c in _ODD_SYMBOLS for c in gap) or _TWO_SYMBOLS.search(gap):
@@ -822,10 +1062,43 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[s
                 if plus_at >= 0:
                     start = norm.span(plus_at, plus_at + 1)[0]
             styles = _styles(norm, low, used, (start, end))
-            if regrouped:
+            if regrouped and not _customary(e164, tuple(len(g.digits) for g in used)):
                 styles.add("regrouped")
             found.append((e164, start, end, frozenset(styles)))
     return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _customary(e164: str, sizes: tuple[int, ...]) -> bool:
+    """Whether digit groups of ``sizes`` (country code and trunk included, as typed) are how the
+    number's own country groups it, though `phonenumbers` prints it otherwise: the area code or
+    mobile prefix whole, the rest in groups of two to four ("030 1234 5678", "07911 123 456",
+    "339 123 45 67", "612 345 678", "55 12 34 56 78"; Madrid's "91 123 45 67", London's "0207
+    946 0123"). North America groups its numbers one way only: "832 5550 166" is regrouped."""
+    num = phonenumbers.parse(e164)
+    if num.country_code == 1:
+        return False
+    nsn = phonenumbers.national_significant_number(num)
+    offset = sum(sizes) - len(nsn)
+    bounds = []
+    pos = -offset
+    for size in sizes[:-1]:
+        pos += size
+        if pos > 0:
+            bounds.append(pos)
+    printed = phonenumbers.format_number(num, PhoneNumberFormat.INTERNATIONAL).split(" ", 1)[1]
+    area = len("".join(c for c in re.split(r"[ \-]", printed, maxsplit=1)[0] if c.isdigit()))
+    areas = {area}
+    if num.country_code == 34 and nsn[:2] in ("91", "93"):
+        areas.add(2)
+    if num.country_code == 44 and nsn.startswith("20"):
+        areas.add(3)
+    if num.country_code == 49 and nsn.startswith("15"):
+        areas.add(3)  # "0157 8462 7939"
+    if not bounds or bounds[0] not in areas:
+        return False
+    ends = [*bounds, len(nsn)]
+    return all(2 <= b - a <= 4 for a, b in pairwise(ends))
 
 
 # Short texts (titles, a site's phone or age field) recur across ads far more than bodies do:

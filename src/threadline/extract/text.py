@@ -1,9 +1,10 @@
 """Text normalisation that remembers where every character came from.
 
-Advertisers write digits as fullwidth ``７１３``, mathematical bold ``𝟕``, circled ``⑦``, keycap emoji
-``7️⃣`` or other scripts' digits, and hide zero-width characters between them. Extractors work on the
-normalised text (NFKC, every decimal digit as ASCII, invisible characters removed) and map what they
-find back to offsets in the text as posted, so evidence spans always point at the original.
+Advertisers write digits as fullwidth ``７１３``, mathematical bold ``𝟕``, circled ``⑦`` or ``❼``,
+keycap emoji ``7️⃣`` or other scripts' digits, and hide zero-width characters between them.
+Extractors work on the normalised text (NFKC, every decimal digit as ASCII, invisible characters
+removed) and map what they find back to offsets in the text as posted, so evidence spans always
+point at the original.
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ __all__ = [
 ]
 
 # Characters that carry no visible content and are used to break up identifiers for filters:
-# variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM.
-_INVISIBLE = frozenset("\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f")
+# variation selectors, the keycap combining mark, zero-width spaces/joiners, soft hyphen, BOM, and
+# the combining strokes of "fancy text" (underline, strikethrough, slash: "7̶1̶3̶", "7̲1̲3̲").
+_INVISIBLE = frozenset(
+    "\ufe0e\ufe0f\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f"
+    "\u0332\u0333\u0335\u0336\u0337\u0338"
+)
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -112,6 +117,8 @@ def _map_char(ch: str) -> str:
     if digit is not None:
         return str(digit)
     mapped = unicodedata.normalize("NFKC", ch)
+    if mapped == ch and (digit := unicodedata.digit(ch, None)) is not None:
+        return str(digit)  # dingbat digits NFKC keeps: "❼❶❸", "➐➊➌", "⓿"
     # NFKC can turn one character into several ("½" -> "1⁄2"); any digits it yields in another
     # script are mapped too.
     if mapped != ch and not mapped.isascii():
