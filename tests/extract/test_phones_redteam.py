@@ -454,6 +454,10 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("IT", "347 1234567 ore 10-22", (IT_M1,)),
     ("DE", "0176 12345678 Uhrzeit nach Absprache", (DE_M2,)),
     ("US", "text 713-555-0142 girls only", ("+17135550142",)),
+    # A touring advertiser's North American number spelled in tens in an ad placed in the UK: a
+    # spelled last digit is no stray digit (only a printed one is: "612 345 678 9" below).
+    ("GB", "WhatsApp sixty-four six, fiftyfive five, zero nineteen three | Outcall", ("+16465550193",)),
+    ("GB", "TXT sixty four six fifty five five oh one nine three", ("+16465550193",)),
 ]
 
 

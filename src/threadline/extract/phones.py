@@ -714,9 +714,15 @@ class _Chain:
                     # Another country's number regrouped must start with a real group ("0207 946
                     # 0311") or North America's "1", not a stray digit: "5'0 ☎️ 773-555-0153" is no
                     # UK 07735 550153.
-                    # Nor end in a stray digit: "612 345 678 9" in a Spanish ad is no US number.
+                    # Nor end in a stray printed digit: "612 345 678 9" in a Spanish ad is no US
+                    # number (a spelled last digit is no stray: "... zero nineteen three").
                     (r == home or typed[0] == "+" or len(groups[i].digits) > 1 or groups[i].digits == "1")
-                    and (r == home or typed[0] == "+" or len(groups[j].digits) > 1 or groups[i].digits == "1")
+                    and (
+                        r == home
+                        or typed[0] == "+"
+                        or len(groups[j].digits) > 1
+                        or not low[groups[j].start].isdigit()
+                    )
                     and (best is None or best[0] > doubt + _REGROUPED)
                     and _regrouped_ok(low, groups, i, j, typed[0] == "+" or digits[0] == "1")
                 ):
