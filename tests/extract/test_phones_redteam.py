@@ -458,6 +458,8 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     # spelled last digit is no stray digit (only a printed one is: "612 345 678 9" below).
     ("GB", "WhatsApp sixty-four six, fiftyfive five, zero nineteen three | Outcall", ("+16465550193",)),
     ("GB", "TXT sixty four six fifty five five oh one nine three", ("+16465550193",)),
+    # ... and North America's "1" written before a number makes a last printed digit no stray.
+    ("AR", "llamame al 1-416-55501-2 3 Solo WhatsApp", ("+14165550123",)),
 ]
 
 

@@ -715,12 +715,14 @@ class _Chain:
                     # 0311") or North America's "1", not a stray digit: "5'0 ☎️ 773-555-0153" is no
                     # UK 07735 550153.
                     # Nor end in a stray printed digit: "612 345 678 9" in a Spanish ad is no US
-                    # number (a spelled last digit is no stray: "... zero nineteen three").
+                    # number (a spelled last digit is no stray: "... zero nineteen three"), unless
+                    # it starts with North America's "1" ("1-416-55501-2 3").
                     (r == home or typed[0] == "+" or len(groups[i].digits) > 1 or groups[i].digits == "1")
                     and (
                         r == home
                         or typed[0] == "+"
                         or len(groups[j].digits) > 1
+                        or groups[i].digits == "1"
                         or not low[groups[j].start].isdigit()
                     )
                     and (best is None or best[0] > doubt + _REGROUPED)
