@@ -149,15 +149,13 @@ async def _kept_read(
     ctx = context(request)
     who = caller(request)
 
+    def read(cur: duckdb.DuckDBPyConnection, seen: int, busy: bool, made: float) -> Answer:
+        value, meta, tags = compute(cur)
+        return Answer(_encode(value), meta, seen, frozenset(tags), made, busy)
+
     def run() -> Response:
-        writer = ctx.writer
-
-        def read(seen: int, busy: bool, made: float) -> Answer:
-            value, meta, tags = compute(ctx.cursor())
-            return Answer(_encode(value), meta, seen, frozenset(tags), made, busy)
-
         # Per role: an answer read for one role is never shown to another.
-        answer, kept = ctx.answers.get_or_read((who.role, *key), writer.changes, lambda: writer.untold, read)
+        answer, kept = ctx.kept((who.role, *key), read)
         audit(ctx, who, answer.meta)
         return Response(
             answer.body,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from threadline.serve._answers import Answers
+from threadline.serve._answers import Answer, Answers
 from threadline.serve._http import DEFAULT_MAX_BODY
 from threadline.serve._writer import Readers, Writer
 from threadline.service._common import Actor
@@ -100,6 +100,17 @@ class Context:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This request thread's cursor: reads see the last committed state."""
         return self.readers.cursor()
+
+    def kept(
+        self, key: Hashable, read: Callable[[duckdb.DuckDBPyConnection, int, bool, float], Answer]
+    ) -> tuple[Answer, bool]:
+        """The answer kept for ``key`` while nothing it read changed (`Answers.get_or_read`, with
+        this server's writer's changes), else ``read(cursor, seen, busy, made)``'s on this
+        thread's cursor; True when it was kept."""
+        writer = self.writer
+        return self.answers.get_or_read(
+            key, writer.changes, lambda: writer.untold, lambda *at: read(self.cursor(), *at)
+        )
 
     def audit(
         self,

@@ -306,23 +306,19 @@ async def _kept(
     ctx = context(request)
     who = caller(request)
 
+    def read(cur: duckdb.DuckDBPyConnection, seen: int, busy: bool, made: float) -> Answer:
+        found = fn(cur)
+        if found is None:
+            raise _NotFound
+        values, read_tags = found
+        # Counted against the answers' bound as about what its objects hold: some 3 to 4 times
+        # its text (a network page's, measured with tracemalloc).
+        size = 4 * len(repr(values))
+        return Answer(b"", values, seen, frozenset((*tags, *read_tags)), made, busy, size)
+
     def run() -> Any:
-        writer = ctx.writer
-
-        def read(seen: int, busy: bool, made: float) -> Answer:
-            found = fn(ctx.cursor())
-            if found is None:
-                raise _NotFound
-            values, read_tags = found
-            # Counted against the answers' bound as about what its objects hold: some 3 to 4 times
-            # its text (a network page's, measured with tracemalloc).
-            size = 4 * len(repr(values))
-            return Answer(b"", values, seen, frozenset((*tags, *read_tags)), made, busy, size)
-
         try:
-            answer, _ = ctx.answers.get_or_read(
-                ("page", who.role, *key), writer.changes, lambda: writer.untold, read
-            )
+            answer, _ = ctx.kept(("page", who.role, *key), read)
         except _NotFound:
             return None
         audit(answer.meta)
