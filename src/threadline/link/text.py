@@ -74,7 +74,8 @@ def minhash_coefficients(params: LinkParams) -> list[tuple[int, int]]:
 def text_pairs(engine: Engine, params: LinkParams) -> None:
     """Tables ``text_boilerplate`` and ``text_pairs`` (see the module docstring).
 
-    Needs ``link_ads`` and ``link_ids`` (`steps.build_inputs`) and the store's ``extractions``.
+    Needs ``link_ads``, ``link_ids`` and ``link_phone_ids`` (`steps.build_inputs`, `steps.detect_hubs`)
+    and the store's ``extractions``.
     """
     perms, rows = params.text_minhash_perms, params.text_minhash_rows
     if rows < 1 or perms < rows or perms % rows:
@@ -193,8 +194,8 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
     engine.table(
         "_text_holders",
         f"""
-        SELECT s.h, COUNT(DISTINCT p.plain) AS holders
-        FROM _text_sets s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+        SELECT s.h, COUNT(DISTINCT p.pid) AS holders
+        FROM _text_sets s JOIN link_phone_ids p ON p.ad_key = s.ad_key
         CROSS JOIN _text_total t
         WHERE s.sentence = {order_kind} AND s.surprise < LN(CAST(t.ads AS DOUBLE))
         GROUP BY s.h
@@ -363,7 +364,7 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
                       AND share > {params.text_boilerplate_share} AS by_share
             FROM per_source
         ), phones AS (
-            SELECT ad_key, COUNT(DISTINCT plain) AS n FROM link_ids WHERE kind = 'phone' GROUP BY ad_key
+            SELECT ad_key, COUNT(*) AS n FROM link_phone_ids GROUP BY ad_key
         ), counted AS (
             -- The distinct phones beside a sentence (a costly distinct aggregate) decide only for
             -- sentences some source keeps by share, and only where the sum of each carrier's phone
@@ -371,11 +372,10 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
             SELECT s.h FROM _text_sentences s JOIN phones p ON p.ad_key = s.ad_key
             WHERE s.h IN (SELECT h FROM shared WHERE NOT by_share)
             GROUP BY s.h HAVING SUM(p.n) >= {params.text_boilerplate_co_phones}
-        ), carriers AS (
-            SELECT s.ad_key, s.h FROM _text_sentences s JOIN counted c ON c.h = s.h
         ), co AS (
-            SELECT s.h, COUNT(DISTINCT p.plain) AS co_phones
-            FROM carriers s JOIN link_ids p ON p.ad_key = s.ad_key AND p.kind = 'phone'
+            SELECT s.h, COUNT(DISTINCT p.pid) AS co_phones
+            FROM _text_sentences s JOIN link_phone_ids p ON p.ad_key = s.ad_key
+            WHERE s.h IN (SELECT h FROM counted)
             GROUP BY s.h
         ), dropped AS (
             SELECT w.h, w.source, w.ads, w.share, co.co_phones
