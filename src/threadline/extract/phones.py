@@ -492,7 +492,7 @@ def _join_hundreds(low: str, groups: list[_Group]) -> list[_Group]:
 # Sized for the distinct numbers of many thousand ads (a few hundred bytes each, a few MB in all):
 # the 20,000-ad benchmark corpus holds 5,119, which a smaller cache read in a cycle never keeps.
 @lru_cache(maxsize=16384)
-def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | None:
+def _layout(number_digits: str, region: str) -> tuple[str, tuple[int, ...]] | None:
     """Validate; return (E.164, digit positions where a printed form of the number breaks)."""
     try:
         num = phonenumbers.parse(number_digits, region)
@@ -525,10 +525,11 @@ def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | Non
     nsn = phonenumbers.national_significant_number(num)
     if num.country_code == 49 and nsn.startswith("15") and len(nsn) == 11 and typed.endswith(nsn):
         breaks.add(len(typed) - len(nsn) + 3)  # "0157 84627939": 015x mobiles as Germans group them
-    return phonenumbers.format_number(num, PhoneNumberFormat.E164), frozenset(breaks)
+    # A tuple, not a set: cached, it is then untracked by the garbage collector (see `_style_key`).
+    return phonenumbers.format_number(num, PhoneNumberFormat.E164), tuple(sorted(breaks))
 
 
-def _plausible_grouping(groups: list[_Group], breaks: frozenset[int], skip: int = 0) -> bool:
+def _plausible_grouping(groups: list[_Group], breaks: tuple[int, ...], skip: int = 0) -> bool:
     """Whether the token boundaries fall where a printed form of the number has them, or between
     single digits (spelled or spaced styles). ``skip`` digits of international prefix ("00",
     "011") come before the digits the breaks count."""
@@ -1086,14 +1087,14 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
     ]
 
 
-def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[str]], ...]:
+def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, ...]], ...]:
     """(E.164, start, end in ``text``, styles) of each number read in one text, in order."""
     norm = normalise(text)
     low = lower_same_length(norm.text)
     runs, weight = _runs(low)
     if weight < _MIN_DIGITS - 1:
         return ()  # too few digits for a number, counting weak ones ("i", "to", "for") as half
-    found: list[tuple[str, int, int, frozenset[str]]] = []
+    found: list[tuple[str, int, int, tuple[str, ...]]] = []
     chains = [chain for run in runs for chain in _chains_of_run(low, run)]
     for chain in chains:
         if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
@@ -1110,7 +1111,9 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[s
             styles = _styles(norm, low, used, (start, end))
             if regrouped and not _customary(e164, tuple(len(g.digits) for g in used)):
                 styles.add("regrouped")
-            found.append((e164, start, end, frozenset(styles)))
+            # A tuple, not a set: cached for short texts, it is then untracked by the garbage
+            # collector (see `_style_key`).
+            found.append((e164, start, end, tuple(sorted(styles))))
     return tuple(found)
 
 
