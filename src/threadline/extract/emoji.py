@@ -153,13 +153,13 @@ def find_emoji(texts: Iterable[tuple[str, str]]) -> list[Found]:
 _CACHE_MAX_CHARS = 20_000
 _SHORT_TEXT = 120
 
-_Emoji = tuple[str, str, list[int], list[int]]
+_Emoji = tuple[str, str, tuple[int, ...], tuple[int, ...]]
 
 
-def emoji_in(text: str) -> tuple[tuple[str, str, list[int], list[int]], ...]:
+def emoji_in(text: str) -> tuple[tuple[str, str, tuple[int, ...], tuple[int, ...]], ...]:
     """(name, sequence as first written, starts, ends) of every emoji in one text, in order of
-    first appearance: what `find_emoji` reads, without making its `Found` objects (the lists are
-    shared with a cache, not to be changed)."""
+    first appearance: what `find_emoji` reads, without making its `Found` objects (shared with a
+    cache)."""
     return _emoji_of(text)
 
 
@@ -181,7 +181,8 @@ def _emoji_in_short(text: str) -> tuple[_Emoji, ...]:
 
 def _scan(text: str) -> tuple[_Emoji, ...]:
     """(name, sequence as first written, starts, ends) of every emoji in ``text``, in order of
-    first appearance (the lists are not to be changed: the result is cached)."""
+    first appearance (cached: tuples, which the garbage collector then stops tracking, where
+    lists would stay tracked for as long as the cache keeps them)."""
     names, pattern = _table()
     # Per occurrence, only list appends run in Python: `split` with one capturing group returns
     # text and clusters alternately, and their offsets are running sums of lengths (computed in C).
@@ -189,7 +190,7 @@ def _scan(text: str) -> tuple[_Emoji, ...]:
     parts = pattern.split(text)
     if len(parts) == 1:
         return ()
-    found: dict[str, _Emoji] = {}
+    found: dict[str, tuple[str, str, list[int], list[int]]] = {}
     bounds = list(accumulate(map(len, parts)))
     clusters = parts[1::2]
     for cluster, name, start, end in zip(
@@ -208,4 +209,6 @@ def _scan(text: str) -> tuple[_Emoji, ...]:
                 got = found[nm] = (nm, cluster[i:j], [], [])
             got[2].append(start + i)
             got[3].append(start + j)
-    return tuple(found.values())
+    return tuple(
+        (name, cluster, tuple(starts), tuple(ends)) for name, cluster, starts, ends in found.values()
+    )

@@ -295,7 +295,7 @@ def _names_of(text: str, reading: str) -> tuple[tuple[Sighting, ...], Sighting |
     if reading == "title":
         got = _title_name(t)
         if got is not None:
-            title_name = (_name_value(t, *got), *norm.span(*got), {"cue": "title"})
+            title_name = (_name_value(t, *got), *norm.span(*got), (("cue", "title"),))
     return tuple(seen.items), title_name
 
 

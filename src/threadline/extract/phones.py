@@ -46,7 +46,6 @@ from threadline.extract.phone_grammar import (
     QUANTITY,
     SOUND,
     TENS,
-    Piece,
     classify,
 )
 from threadline.extract.text import Normalised, lower_same_length, normalise
@@ -118,6 +117,33 @@ class _Group:
         self.cued = cued
 
 
+# The styles of a token as a small number in what the caches keep (a line's runs, a chain's
+# groups): a tuple holding a frozenset stays tracked by the garbage collector for as long as it is
+# cached, and every full collection walks all of them (most of the objects a pass over new ads
+# leaves in the caches were these); a tuple of numbers and strings is untracked. Styles are sets of
+# the grammar's few style names, so there are few distinct ones (a few dozen in practice); past
+# `_MAX_STYLE_IDS` a set is kept as itself.
+_STYLE_IDS: dict[frozenset[str], int] = {QUANTITY: 0}
+_STYLE_SETS: list[frozenset[str]] = [QUANTITY]  # index: id; QUANTITY's is its own object's
+_MAX_STYLE_IDS = 4096
+_StyleKey = int | frozenset[str]
+Token = tuple[int, int, str, bool, _StyleKey]  # a `Piece` with its styles as `_style_key` gives
+
+
+def _style_key(styles: frozenset[str]) -> _StyleKey:
+    key = _STYLE_IDS.get(styles)
+    if key is None:
+        if len(_STYLE_SETS) >= _MAX_STYLE_IDS:
+            return styles
+        key = _STYLE_IDS[styles] = len(_STYLE_SETS)
+        _STYLE_SETS.append(styles)
+    return key
+
+
+def _styles_of(key: _StyleKey) -> frozenset[str]:
+    return _STYLE_SETS[key] if isinstance(key, int) else key
+
+
 @lru_cache(maxsize=256)
 def possible_lengths(region: str) -> frozenset[int]:
     """Digit counts a number of ``region`` can have as typed: national, with trunk 0, with country code."""
@@ -148,13 +174,14 @@ def _runs(low: str) -> tuple[list[list[_Group]], float]:
     runs: list[list[_Group]] = []
     weight = 0.0
     offset = 0
+    sets = _STYLE_SETS
     for line in low.split("\n"):
         line_runs, line_weight = _line_runs_cached(line) if len(line) <= _CACHED_LINE else _line_runs(line)
         weight += line_weight  # multiples of 0.5: the sum is exact in any order
         runs.extend(
             [
-                _Group(start + offset, end + offset, digits, weak, styles)
-                for start, end, digits, weak, styles in run
+                _Group(start + offset, end + offset, digits, weak, sets[key] if isinstance(key, int) else key)
+                for start, end, digits, weak, key in run
             ]
             for run in line_runs
         )
@@ -162,14 +189,17 @@ def _runs(low: str) -> tuple[list[list[_Group]], float]:
     return runs, weight
 
 
-def _line_runs(low: str) -> tuple[tuple[tuple[Piece, ...], ...], float]:
-    """`_runs` of one line, its tokens as plain tuples (offsets in the line).
+def _line_runs(low: str) -> tuple[tuple[tuple[Token, ...], ...], float]:
+    """`_runs` of one line, its tokens as plain tuples (offsets in the line, styles as
+    `_style_key` gives them).
 
     Runs with too few digits for any number (most of an ad: ages, prices, "I", "to") are dropped
     before the closer look, which only ever splits a run further."""
-    runs: list[tuple[Piece, ...]] = []
-    run: list[Piece] = []
+    runs: list[tuple[Token, ...]] = []
+    run: list[Token] = []
+    style_ids = _STYLE_IDS
     run_digits = 0
+    run_end = 0  # where the last piece of `run` ends
     weight = 0.0
     for m in CANDIDATE.finditer(low):
         token = m.group()
@@ -178,14 +208,17 @@ def _line_runs(low: str) -> tuple[tuple[tuple[Piece, ...], ...], float]:
             continue  # the "o" of "24 y/o"
         for start, end, digits, weak, styles in classify(token):
             start += base
-            weight += 0.5 if weak else len(digits)
+            count = len(digits)
+            weight += 0.5 if weak else count
             # `_joins_at`, inlined: this runs for every token of every ad.
-            if run and not (start - run[-1][1] <= _MAX_GAP and _joins(low[run[-1][1] : start])):
+            if run and (start - run_end > _MAX_GAP or not _joins(low[run_end:start])):
                 if run_digits >= _MIN_DIGITS:
                     runs.append(tuple(run))
                 run, run_digits = [], 0
-            run.append((start, base + end, digits, weak, styles))
-            run_digits += len(digits)
+            run_end = base + end
+            key = style_ids.get(styles)
+            run.append((start, run_end, digits, weak, _style_key(styles) if key is None else key))
+            run_digits += count
     if run_digits >= _MIN_DIGITS:
         runs.append(tuple(run))
     return tuple(runs), weight
@@ -459,7 +492,7 @@ def _join_hundreds(low: str, groups: list[_Group]) -> list[_Group]:
 # Sized for the distinct numbers of many thousand ads (a few hundred bytes each, a few MB in all):
 # the 20,000-ad benchmark corpus holds 5,119, which a smaller cache read in a cycle never keeps.
 @lru_cache(maxsize=16384)
-def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | None:
+def _layout(number_digits: str, region: str) -> tuple[str, tuple[int, ...]] | None:
     """Validate; return (E.164, digit positions where a printed form of the number breaks)."""
     try:
         num = phonenumbers.parse(number_digits, region)
@@ -492,10 +525,11 @@ def _layout(number_digits: str, region: str) -> tuple[str, frozenset[int]] | Non
     nsn = phonenumbers.national_significant_number(num)
     if num.country_code == 49 and nsn.startswith("15") and len(nsn) == 11 and typed.endswith(nsn):
         breaks.add(len(typed) - len(nsn) + 3)  # "0157 84627939": 015x mobiles as Germans group them
-    return phonenumbers.format_number(num, PhoneNumberFormat.E164), frozenset(breaks)
+    # A tuple, not a set: cached, it is then untracked by the garbage collector (see `_style_key`).
+    return phonenumbers.format_number(num, PhoneNumberFormat.E164), tuple(sorted(breaks))
 
 
-def _plausible_grouping(groups: list[_Group], breaks: frozenset[int], skip: int = 0) -> bool:
+def _plausible_grouping(groups: list[_Group], breaks: tuple[int, ...], skip: int = 0) -> bool:
     """Whether the token boundaries fall where a printed form of the number has them, or between
     single digits (spelled or spaced styles). ``skip`` digits of international prefix ("00",
     "011") come before the digits the breaks count."""
@@ -907,7 +941,9 @@ def _numbers_in_chain(
     """
     base = max(0, groups[0].start - 2)
     end = groups[-1].end
-    shape = tuple((g.start - base, g.end - base, g.digits, g.weak, g.styles, g.cued) for g in groups)
+    shape = tuple(
+        (g.start - base, g.end - base, g.digits, g.weak, _style_key(g.styles), g.cued) for g in groups
+    )
     read = _chain_readings if end - base <= _CACHED_CHAIN else _chain_readings.__wrapped__
     # Whether a word follows the chain (or precedes it): a spelled digit beside it is then as
     # likely a word of the sentence ("... zero one four two five star service").
@@ -939,14 +975,17 @@ _CACHED_CHAIN = 120  # characters; a longer chain (hostile noise, mostly) is rea
 @lru_cache(maxsize=16384)
 def _chain_readings(
     low: str,
-    shape: tuple[tuple[int, int, str, bool, frozenset[str], int], ...],
+    shape: tuple[tuple[int, int, str, bool, _StyleKey, int], ...],
     region: str,
     words: tuple[bool, bool] = (False, False),
 ) -> tuple[tuple[str, int, int, bool, bool], ...]:
     """(E.164, first and last group, '+' typed, regrouped) of each number of the chain of groups
-    ``shape`` (`_Group` fields, offsets in ``low``); ``words``: whether a word follows and
-    precedes the chain."""
-    groups = [_Group(*g) for g in shape]
+    ``shape`` (`_Group` fields, offsets in ``low``, styles as `_style_key` gives them); ``words``:
+    whether a word follows and precedes the chain."""
+    groups = [
+        _Group(start, end, digits, weak, _styles_of(key), cued)
+        for start, end, digits, weak, key, cued in shape
+    ]
     regions, lengths = _readings_of(region)
     chain = _Chain(low, groups, words)
     weights = chain.weights
@@ -1048,14 +1087,14 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
     ]
 
 
-def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[str]], ...]:
+def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, ...]], ...]:
     """(E.164, start, end in ``text``, styles) of each number read in one text, in order."""
     norm = normalise(text)
     low = lower_same_length(norm.text)
     runs, weight = _runs(low)
     if weight < _MIN_DIGITS - 1:
         return ()  # too few digits for a number, counting weak ones ("i", "to", "for") as half
-    found: list[tuple[str, int, int, frozenset[str]]] = []
+    found: list[tuple[str, int, int, tuple[str, ...]]] = []
     chains = [chain for run in runs for chain in _chains_of_run(low, run)]
     for chain in chains:
         if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
@@ -1072,7 +1111,9 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, frozenset[s
             styles = _styles(norm, low, used, (start, end))
             if regrouped and not _customary(e164, tuple(len(g.digits) for g in used)):
                 styles.add("regrouped")
-            found.append((e164, start, end, frozenset(styles)))
+            # A tuple, not a set: cached for short texts, it is then untracked by the garbage
+            # collector (see `_style_key`).
+            found.append((e164, start, end, tuple(sorted(styles))))
     return tuple(found)
 
 

@@ -282,7 +282,10 @@ class Accumulator:
 
 
 # What an extractor read in one text: (value, start, end, detail), offsets in the text as posted.
-Sighting = tuple[str, int, int, dict[str, Any]]
+# The detail as its items, not a dict: sightings are cached, and a tuple holding a dict stays
+# tracked by the garbage collector for as long as the cache keeps it (one of pairs is untracked);
+# `Accumulator.add_sightings` makes each its own dict.
+Sighting = tuple[str, int, int, tuple[tuple[str, Any], ...]]
 
 
 class Sightings:
@@ -297,7 +300,7 @@ class Sightings:
 
     def add(self, value: str, norm: Normalised, start: int, end: int, detail: dict[str, Any]) -> None:
         """A sighting at ``[start, end)`` of the normalised text ``norm``."""
-        self.items.append((value, *norm.span(start, end), detail))
+        self.items.append((value, *norm.span(start, end), tuple(detail.items())))
 
 
 _Args = TypeVarTuple("_Args")
