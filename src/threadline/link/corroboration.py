@@ -170,24 +170,31 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         raise ValueError("corroboration_u_sample must be at least 2 records (one pair)")
     # Whole seconds since 1970 (posting times carry no fractions of a second here).
     epoch = engine.epoch("l.posted_at")
+    # One pass over the extractions: each dated ad's location city and stated ages. A table of
+    # its own: inside one statement with the records below, DuckDB's plan for the whole took
+    # longer (1M ads, three runs under load: 3.3-4.8 s against 2.9-4.0 s; the same rows).
+    engine.table(
+        "_corr_facts",
+        """
+        SELECT l.ad_key,
+               MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
+               MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
+               COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
+        FROM extractions e
+        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+        WHERE e.kind IN ('place', 'age') AND l.posted_at IS NOT NULL
+        GROUP BY l.ad_key
+        """,
+    )
     engine.table(
         "_corr_records",
         f"""
-        WITH facts AS (  -- one pass over the extractions: the location's city, the stated ages
-            SELECT l.ad_key,
-                   MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
-                   MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
-                   COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
-            FROM extractions e
-            JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-            WHERE e.kind IN ('place', 'age') AND l.posted_at IS NOT NULL
-            GROUP BY l.ad_key
-        ), records AS (
+        WITH records AS (
             SELECT n.ad_key, n.name, f.city, CASE WHEN f.ages = 1 THEN f.age END AS age,
                    CAST({epoch} AS BIGINT) AS posted
             FROM link_names n
             JOIN link_ads l ON l.ad_key = n.ad_key
-            JOIN facts f ON f.ad_key = n.ad_key
+            JOIN _corr_facts f ON f.ad_key = n.ad_key
             WHERE f.city IS NOT NULL
         )
         -- Ids in the order of (ad, name), numbered per ad: no window over all records, which
@@ -267,7 +274,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         WHERE b.rank = 1
         """,
     )
-    engine.drop("_corr_records", "_corr_sample", "_corr_names", "_corr_predictions")
+    engine.drop("_corr_facts", "_corr_records", "_corr_sample", "_corr_names", "_corr_predictions")
 
 
 def _predict(engine: Engine, params: LinkParams, records: int) -> str:

@@ -38,8 +38,9 @@ STRUCTURE_FEATURES = (
 
 
 def local_prices(engine: Engine) -> None:
-    """Table ``_local_prices(place, median, ads)``: every stored ad's hourly price (its latest
-    version) by the place its site lists it in (the local market, whatever is being scored).
+    """Table ``_local_prices(place, median, ads)``: every linked ad's hourly price (its latest
+    version, from ``link_ads``: `link.steps.build_inputs`) by the place its site lists it in (the
+    local market, whatever is being scored).
 
     Also ``_ad_prices(source, ad_id, version, per_hour, place)``: each priced latest version with
     the place `structure_features` gives it (the site's, else the first named), which
@@ -53,7 +54,7 @@ def local_prices(engine: Engine) -> None:
         WITH priced AS (
             SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
             FROM extractions e
-            JOIN latest_ads a ON a.source = e.source AND a.id = e.ad_id AND a.version = e.version
+            JOIN link_ads a ON a.source = e.source AND a.id = e.ad_id AND a.version = e.version
             WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
             GROUP BY e.source, e.ad_id, e.version
         ), placed AS (
