@@ -7,12 +7,34 @@ every identifier shown to an analyst can be traced back to the characters the ad
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["KINDS", "Ad", "Extraction", "Found", "Span"]
+__all__ = ["KINDS", "Ad", "Extraction", "Found", "Span", "pickled_by_fields"]
+
+_T = TypeVar("_T")
+
+
+def pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Class decorator for a frozen, slotted dataclass of two fields or more that crosses process
+    boundaries by the thousand (ads to ingest's workers, their extractions back): pickled as the
+    class and its field values, read in one C call, instead of by the state functions `dataclass`
+    makes, which call `fields()` for every object (three times slower to pickle the extractions
+    of a batch)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if len(names) < 2:
+        raise TypeError(f"{cls.__name__}: pickled_by_fields needs two fields or more")
+    values = operator.attrgetter(*names)  # a tuple of the values, for two names or more
+
+    def __reduce__(self: _T) -> tuple[Any, ...]:
+        return (cls, values(self))
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
+
 
 # Kinds of extracted value, in the order the `extract` command writes them. "indicator" is a
 # lexicon entry's id (extract/lexicon.py). "sentence" (a masked sentence's hash, for near-duplicate
@@ -35,6 +57,7 @@ KINDS = (
 )
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Span:
     """Characters ``[start, end)`` of one text of an ad, as posted (before any normalisation).
@@ -51,6 +74,7 @@ class Span:
         return ad.text(self.field)[self.start : self.end]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Found:
     """One extracted value with the evidence for it.
@@ -67,6 +91,7 @@ class Found:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Ad:
     """One version of one ad, validated against the input contract (docs/DESIGN.md section 2)."""
@@ -106,6 +131,7 @@ class Ad:
                 yield f"fields.{key}", value
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Extraction:
     """Everything extracted from one ad."""

@@ -49,10 +49,11 @@ def extract_unstorable(ad: Ad) -> Extraction:
 
 
 def extract_unsendable(ad: Ad) -> Extraction:
-    """Returns what cannot be sent back from a worker process (a function in its detail)."""
+    """Returns what cannot be sent back from a worker process: a function in an image's detail
+    (the details of other finds travel as JSON, where it would become its name)."""
     extraction = extract_phone_words(ad)
     if "UNSENDABLE" in ad.body:
-        bad = Found("phone", "+17135550198", (), {"how": lambda: None})
+        bad = Found("image", "0" * 64, (Span("images[0]", 0, 0),), {"how": lambda: None})
         return Extraction(ad.source, ad.id, (*extraction.found, bad), "US")
     return extraction
 

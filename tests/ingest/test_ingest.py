@@ -28,6 +28,7 @@ from PIL import Image
 
 from threadline.ingest import IngestReport, content_hash, ingest_file, read_ads, read_records, validate
 from threadline.ingest._work import Job, run_job
+from threadline.ingest.pipeline import MIN_PART
 from threadline.ingest.readers import MAX_LINE_BYTES
 from threadline.ingest.validate import MAX_FIELD_BYTES, Invalid
 from threadline.model import Ad, Extraction, Found, Span
@@ -379,6 +380,45 @@ def test_the_pool_and_in_process_extraction_store_the_same(tmp_path: Path) -> No
             rows.append(store.query("SELECT id, version, content_hash FROM ads ORDER BY id"))
             assert store.top_values("phone", 1)[0].ads == 3
     assert rows[0] == rows[1]
+
+
+def extract_with_pids(ad: Ad) -> Extraction:
+    """`extract_phones`, each find saying which process extracted it."""
+    found = extract_phones(ad).found
+    found = tuple(Found(f.kind, f.value, f.spans, {"pid": os.getpid()}) for f in found)
+    return Extraction(ad.source, ad.id, found, "US")
+
+
+def test_every_worker_extracts_a_part_of_one_batch_and_the_store_gets_every_row_in_order(
+    tmp_path: Path,
+) -> None:
+    # Two phones in most ads, a find without spans in some: every row of every find travels.
+    records = [
+        ad_record(f"a{i}", f"(713) 555-{i:04d} or (832) 555-{i % 7:04d}" if i % 5 else f"(713) 555-{i:04d}")
+        for i in range(2 * MIN_PART + 100)
+    ]
+    path = write_lines(tmp_path / "ads.jsonl", records)
+    db = tmp_path / "w2.duckdb"
+    # One batch of 2 * MIN_PART ads, extracted in two parts at once, then one of 100 in one part.
+    report = ingest(path, db, workers=2, batch_size=2 * MIN_PART, extract=extract_with_pids)
+    assert counts_of(report) == (len(records), len(records), 0, 0, 0)
+    with Store.open(db, read_only=True) as store:
+        rows = store.query(
+            "SELECT a.line, e.value, e.span_start, e.detail->>'$.pid' FROM ads a"
+            " JOIN extractions e ON e.source = a.source AND e.ad_id = a.id AND e.version = a.version"
+            " ORDER BY a.line, e.found_index"
+        )
+    # Each ad's own phones, at their own places, in the order they were found.
+    expected = [
+        (n + 1, "+1" + "".join(m.groups()), m.start())
+        for n, record in enumerate(records)
+        for m in _PHONE.finditer(record["body"])
+    ]
+    assert [row[:3] for row in rows] == expected
+    # The first batch's halves were extracted side by side, one by each worker.
+    first_half = {pid for line, _, _, pid in rows if line <= MIN_PART}
+    second_half = {pid for line, _, _, pid in rows if MIN_PART < line <= 2 * MIN_PART}
+    assert len(first_half) == len(second_half) == 1 and first_half != second_half
 
 
 # -- CSV ------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ so these tests do not depend on the extractors.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from threadline.model import Ad, Extraction, Found, Span
 from threadline.store import (
     LATEST_VERSION,
     QUARANTINE_RAW_BYTES,
+    PackedExtraction,
     Quarantined,
     SchemaTooNewError,
     Store,
@@ -228,7 +230,8 @@ def test_a_second_process_cannot_open_the_store_for_writing(tmp_path: Path) -> N
 # -- writing --------------------------------------------------------------------------------------
 
 
-def test_an_ad_and_its_extraction_round_trip(store: Store) -> None:
+@pytest.mark.parametrize("packed", [False, True], ids=["found", "packed"])
+def test_an_ad_and_its_extraction_round_trip(store: Store, packed: bool) -> None:
     posted = datetime(2024, 5, 1, 21, 30, tzinfo=timezone(timedelta(hours=-5)))
     ad = make_ad(
         url="https://example.org/ad/a1",
@@ -252,8 +255,11 @@ def test_an_ad_and_its_extraction_round_trip(store: Store) -> None:
         },
     )
     phone = Found("phone", PHONE, (Span("body", 5, 19), Span("fields.phone", 0, 12)), {"obfuscated": False})
-    extraction = Extraction("site", "a1", (phone, image), "US")
-    result = store.write_batch([StoredAd(ad, "h1", "/corpus/ads.jsonl", 7, extraction)])
+    notice = Found("notice", "field_cut", (), {"field": "body", "kept": 12})  # a find without spans
+    extraction = Extraction("site", "a1", (phone, image, notice), "US")
+    # As ingest's workers send it: packed into rows, through a pickle, as between processes.
+    written = pickle.loads(pickle.dumps(PackedExtraction.of(extraction))) if packed else extraction
+    result = store.write_batch([StoredAd(ad, "h1", "/corpus/ads.jsonl", 7, written)])
     assert (result.new_ads, result.new_versions, result.unchanged, result.versions) == (1, 0, 0, (1,))
 
     back = store.ad("site", "a1")

@@ -309,13 +309,12 @@ def _extract_rows(regions: SourceRegions, batches: Iterator[pa.RecordBatch]) -> 
 
     from threadline.ingest._work import Outcome, extract_hashed, extract_in
     from threadline.ingest.validate import Validator
-    from threadline.store._records import utc_naive
+    from threadline.store._records import dumps, utc_naive
     from threadline.store._store import (
         _AD_IMAGES,
         QUARANTINE_RAW_BYTES,
         Store,
         _Columns,
-        _dumps,
         _truncate_utf8,
     )
     from threadline.store.schema import EXTRACTION_ROW
@@ -357,9 +356,9 @@ def _extract_rows(regions: SourceRegions, batches: Iterator[pa.RecordBatch]) -> 
                     posted_at=utc_naive(ad.posted_at),
                     captured_at=utc_naive(ad.captured_at),
                     location=ad.location,
-                    images=_dumps(list(ad.images)),
-                    fields=_dumps(ad.fields),
-                    extra=_dumps(ad.extra),
+                    images=dumps(list(ad.images)),
+                    fields=dumps(ad.fields),
+                    extra=dumps(ad.extra),
                     region=extraction.region,
                     x=[dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)],
                     ai=[

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from threadline.ingest.validate import content_hash
-from threadline.model import Ad, Extraction
-from threadline.store._records import Known
+from threadline.model import Ad, Extraction, pickled_by_fields
+from threadline.store._records import Known, PackedExtraction
 
 if TYPE_CHECKING:
     from threadline.extract.regions import SourceRegions
@@ -56,6 +56,7 @@ class Job:
         return Job(self.ads[start:stop], self.known[start:stop], self.extract)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one ad: hashed, and extracted unless its content was already stored.
@@ -65,7 +66,7 @@ class Outcome:
 
     content_hash: str | None = None
     image_sha256: tuple[str, ...] = ()
-    extraction: Extraction | None = None
+    extraction: Extraction | PackedExtraction | None = None  # packed where it was extracted
     error: str | None = None
 
 
@@ -170,13 +171,13 @@ def extract_hashed(ad: Ad, hashed: Outcome, extract: Extract) -> Outcome:
     """``hashed`` (see `hash_ad`) with the ad's extraction, or with the quarantine reason when an
     extractor fails on it."""
     try:
-        extraction = extract(ad)
+        packed = PackedExtraction.of(extract(ad))
     except Exception as exc:
         # One ad that breaks an extractor must not stop the file; quarantined, it is retried
         # (and stored) by the next ingest once the extractor is fixed.
         reason = one_line(f"extraction failed: {type(exc).__name__}: {exc}")
         return Outcome(hashed.content_hash, hashed.image_sha256, error=reason)
-    return Outcome(hashed.content_hash, hashed.image_sha256, extraction)
+    return Outcome(hashed.content_hash, hashed.image_sha256, packed)
 
 
 def run_job(job: Job) -> list[Outcome]:

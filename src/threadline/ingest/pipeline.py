@@ -21,6 +21,7 @@ and skips what is stored, without extracting it again.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
@@ -189,6 +190,10 @@ def read_ads(path: str | os.PathLike[str]) -> Iterator[tuple[Ad | str, int, int,
 # hostile image, the kernel's out-of-memory killer): quarantined, so the rest of the file goes on.
 CRASHED = "extraction crashed its worker process (killed, or out of memory)"
 
+# The fewest ads a batch's extraction is split into for one worker (`Workers.submit_parts`):
+# below it, the cost of sending a part to a process outweighs running the parts side by side.
+MIN_PART = 250
+
 
 @dataclass(frozen=True, slots=True)
 class _Submitted:
@@ -243,6 +248,17 @@ class Workers:
         if broken is self._pool:
             broken.shutdown(wait=True)
             self._pool = self._start()
+
+    def submit_parts(self, job: Job) -> list[_Submitted]:
+        """Submit ``job`` in up to one part per worker, each at least `MIN_PART` ads, so that
+        every worker extracts a part of each batch: a batch is stored once all of it is
+        extracted, and a file of a few batches would otherwise wait on one worker per batch
+        (adding 10,000 ads in two batches of 5,000 waited 8.5 s for the first, 4.3 s split)."""
+        parts = min(self._workers, len(job.ads) // MIN_PART)
+        if parts <= 1:
+            return [self.submit(job)]
+        bounds = [len(job.ads) * k // parts for k in range(parts + 1)]
+        return [self.submit(job.part(start, stop)) for start, stop in itertools.pairwise(bounds)]
 
     def submit(self, job: Job) -> _Submitted:
         pool = self._pool
@@ -355,13 +371,13 @@ def ingest_file(
     # Enough batches in flight to keep every worker busy while the main process reads and
     # writes; few enough that memory does not grow with the file.
     in_flight = max(2, workers + 1)
-    pending: deque[tuple[_Batch, _Submitted]] = deque()
+    pending: deque[tuple[_Batch, list[_Submitted]]] = deque()
     own_pool = pool is None
     pool = Workers(workers) if pool is None else pool
 
     def write_oldest() -> None:
-        batch, submitted = pending.popleft()
-        outcomes = pool.result(submitted)
+        batch, parts = pending.popleft()
+        outcomes = [outcome for submitted in parts for outcome in pool.result(submitted)]
         _write(store, batch, outcomes, name, run_id, totals, token_id)
         if progress is not None:
             progress(totals.read, batch.end_offset, total_bytes)
@@ -380,7 +396,7 @@ def ingest_file(
                 [known.get((ad.source, ad.id)) for _, ad in batch.valid],
                 extract_fn,
             )
-            pending.append((batch, pool.submit(job)))
+            pending.append((batch, pool.submit_parts(job)))
             while len(pending) >= in_flight:
                 write_oldest()
         while pending:

@@ -37,10 +37,12 @@ from threadline.store._records import (
     GoneReport,
     IngestRun,
     Known,
+    PackedExtraction,
     Quarantined,
     SourceSetting,
     StoredAd,
     ValueCount,
+    dumps,
     utc_naive,
 )
 from threadline.store._tx import ALL, ad_tags, term_tags, touched, transaction
@@ -62,8 +64,6 @@ __all__ = ["QUARANTINE_RAW_BYTES", "Store", "StoreBusyError", "StoreError", "Sto
 # Enough of a bad record to see what went wrong without letting one huge line bloat the file.
 QUARANTINE_RAW_BYTES = 4096
 
-_IMAGE_FIELD = re.compile(r"images\[(\d+)\]\Z")
-
 
 class StoreError(RuntimeError):
     """A store file that cannot be used as asked (wrong schema, opened read-only, ...)."""
@@ -75,20 +75,6 @@ class StoreBusyError(StoreError):
 
 class StoreTooNewError(StoreError, SchemaTooNewError):
     """The file was written by a newer Threadline: no reading or migrating it can help."""
-
-
-def _json_default(value: Any) -> Any:
-    # Extractors may hand back numpy scalars (image sizes, hash qualities); keep them as numbers.
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
 def _truncate_utf8(text: str, limit: int) -> str:
@@ -600,9 +586,9 @@ class Store:
                 utc_naive(ad.posted_at),
                 utc_naive(ad.captured_at),
                 ad.location,
-                _dumps(list(ad.images)),
-                _dumps(ad.fields),
-                _dumps(ad.extra),
+                dumps(list(ad.images)),
+                dumps(ad.fields),
+                dumps(ad.extra),
                 extraction.region if extraction is not None else None,
                 file,
                 line,
@@ -687,37 +673,20 @@ class Store:
             self._con.unregister("_batch_copies")
 
     @staticmethod
-    def _add_extraction(rows: _Columns, ad: Ad, version: int, extraction: Extraction) -> None:
-        for found_index, found in enumerate(extraction.found):
-            detail = _dumps(found.detail)
-            if not found.spans:
-                rows.add(
-                    ad.source,
-                    ad.id,
-                    version,
-                    found_index,
-                    0,
-                    found.kind,
-                    found.value,
-                    None,
-                    None,
-                    None,
-                    detail,
-                )
-            for span_index, span in enumerate(found.spans):
-                rows.add(
-                    ad.source,
-                    ad.id,
-                    version,
-                    found_index,
-                    span_index,
-                    found.kind,
-                    found.value,
-                    span.field,
-                    span.start,
-                    span.end,
-                    detail,
-                )
+    def _add_extraction(
+        rows: _Columns, ad: Ad, version: int, extraction: Extraction | PackedExtraction
+    ) -> None:
+        packed = extraction if isinstance(extraction, PackedExtraction) else PackedExtraction.of(extraction)
+        if not packed.rows:
+            return
+        # Column by column: a batch of 5,000 ads has some 100,000 rows.
+        count = len(packed.rows)
+        data = rows.data
+        data["source"].extend([ad.source] * count)
+        data["ad_id"].extend([ad.id] * count)
+        data["version"].extend([version] * count)
+        for name, values in zip(EXTRACTION_ROW.names[3:], zip(*packed.rows, strict=True), strict=True):
+            data[name].extend(values)
 
     @staticmethod
     def _add_images(
@@ -725,28 +694,24 @@ class Store:
         images: dict[str, tuple[Any, ...]],
         ad: Ad,
         version: int,
-        extraction: Extraction,
+        extraction: Extraction | PackedExtraction,
         image_sha256: tuple[str, ...],
         md5s: dict[str, str] | None = None,
     ) -> None:
         if not ad.images:
             return
-        by_position: dict[int, Found] = {}
-        for found in extraction.found:
-            if found.kind != "image":
-                continue
-            for span in found.spans:
-                match = _IMAGE_FIELD.match(span.field)
-                if match:
-                    by_position[int(match.group(1))] = found
+        packed = extraction if isinstance(extraction, PackedExtraction) else PackedExtraction.of(extraction)
+        by_position: dict[int, tuple[str, dict[str, Any]]] = {}
+        for position, value, found_detail in packed.images:
+            by_position[position] = (value, found_detail)
         for position, path in enumerate(ad.images):
             image = by_position.get(position)
-            detail = image.detail if image is not None else {}
+            detail = image[1] if image is not None else {}
             sha256: str | None
             if position < len(image_sha256):
                 sha256 = image_sha256[position]
             else:
-                sha256 = _str_or_none(detail.get("sha256")) or (image.value if image is not None else None)
+                sha256 = _str_or_none(detail.get("sha256")) or (image[0] if image is not None else None)
             if not sha256:
                 raise ValueError(
                     f"{ad.source}/{ad.id} images[{position}]: no SHA-256 given or extracted "
