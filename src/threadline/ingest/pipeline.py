@@ -192,7 +192,7 @@ CRASHED = "extraction crashed its worker process (killed, or out of memory)"
 
 # The fewest ads a batch's extraction is split into for one worker (`Workers.submit_parts`):
 # below it, the cost of sending a part to a process outweighs running the parts side by side.
-MIN_PART = 250
+MIN_PART = 100
 
 
 @dataclass(frozen=True, slots=True)

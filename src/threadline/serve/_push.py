@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 from fastapi import APIRouter, HTTPException, Request
 
-from threadline.ingest.pipeline import Workers
+from threadline.ingest.pipeline import MIN_PART, Workers
 from threadline.ingest.readers import load_json
 from threadline.serve._api import relink
 from threadline.serve._auth import GuardedRoute, caller, context, guarded
@@ -55,8 +55,9 @@ router = APIRouter(route_class=GuardedRoute)
 
 PATH = "/api/v1/ads"
 MAX_RECORDS = 10_000  # records in one push: larger batches are refused (send several)
-_WORKER_AT = 100  # records in a push from which extraction runs in a worker process
-# The pushes' extraction processes: a push of 500 is cut in as many parts, extracted at once.
+_WORKER_AT = MIN_PART  # records in a push from which extraction runs in a worker process
+# The pushes' extraction processes: a push of 500 is cut in as many parts, extracted at once
+# (`Workers.submit_parts`), and stored in one transaction.
 WORKERS = min(2, os.cpu_count() or 1)
 
 
@@ -313,9 +314,9 @@ async def _push(request: Request) -> dict[str, Any]:
         # `Settings.writer_nice`; kept from push to push, as starting one costs more than a batch):
         # in this process it would hold the interpreter the readers' requests need.
         pool = _extraction_pool(request.app) if len(records) >= _WORKER_AT else None
-        # A batch per worker, each at least _WORKER_AT records (a transaction each).
-        per = max(_WORKER_AT, -(-len(records) // WORKERS)) if pool is not None else len(records)
-        report = ingest_file(spool, store, workers=0, token_id=who.token_id, pool=pool, batch_size=per)
+        report = ingest_file(
+            spool, store, workers=0, token_id=who.token_id, pool=pool, batch_size=len(records)
+        )
         report = dataclasses.replace(report, read=len(records), quarantined=report.quarantined + len(refused))
         ctx.audit(
             who.actor,
