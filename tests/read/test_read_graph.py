@@ -12,7 +12,7 @@ import pytest
 
 from threadline.link import link
 from threadline.link.decisions import record_merge
-from threadline.read import network_activity, network_graph, network_places
+from threadline.read import network_activity, network_graph, place_coordinates
 from threadline.read.networks import network_itinerary, person_itineraries
 from threadline.score.scorer import score_store
 from threadline.store import Store
@@ -145,10 +145,18 @@ def test_activity_counts_every_dated_ad_and_places_have_coordinates(con: duckdb.
     ).fetchall()
     assert dated > 0 and sum(a.ads for a in activity) == dated
     assert [a.day for a in activity] == sorted(a.day for a in activity)
-    places = network_places(con, network)
     stays = network_itinerary(con, network)
-    assert stays and {s.place for s in stays} <= set(places)
+    places = place_coordinates(con, [*(s.place for s in stays), "Nowhere, ZZ"])
+    assert stays and set(places) == {s.place for s in stays}  # a place no ad names is left out
     assert all(-90 <= lat <= 90 and -180 <= lon <= 180 for lat, lon in places.values())
+    # As extraction read them: the coordinates of each place's finds.
+    for place, (lat, lon) in places.items():
+        [(found_lat, found_lon)] = con.execute(
+            "SELECT DISTINCT CAST(detail->>'$.lat' AS DOUBLE), CAST(detail->>'$.lon' AS DOUBLE)"
+            " FROM extractions WHERE kind = 'place' AND value = ?",
+            [place],
+        ).fetchall()
+        assert (lat, lon) == (found_lat, found_lon)
 
 
 def test_near_duplicate_texts_link_two_persons_or_are_counted_on_one(con: duckdb.DuckDBPyConnection) -> None:

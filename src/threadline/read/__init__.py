@@ -77,7 +77,7 @@ from threadline.read.graph import (
     graph_json,
     network_activity,
     network_graph,
-    network_places,
+    place_coordinates,
 )
 from threadline.read.networks import (
     SORTS,
@@ -158,8 +158,8 @@ __all__ = [
     "network_activity",
     "network_cases",
     "network_graph",
-    "network_places",
     "person_itineraries",
+    "place_coordinates",
     "queue",
     "search",
     "version_changes",

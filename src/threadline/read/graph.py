@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -32,7 +33,7 @@ __all__ = [
     "graph_json",
     "network_activity",
     "network_graph",
-    "network_places",
+    "place_coordinates",
 ]
 
 DEFAULT_GRAPH_CAP = 150  # nodes drawn: beyond that a browser's layout is slow and nobody reads it
@@ -344,19 +345,23 @@ def network_activity(con: duckdb.DuckDBPyConnection, network: str) -> list[Activ
     return [Activity(p, d, int(n)) for p, d, n in rows]
 
 
-def network_places(con: duckdb.DuckDBPyConnection, network: str) -> dict[str, tuple[float, float]]:
-    """(latitude, longitude) of each place ``network``'s ads name, as extraction read it from its
-    gazetteer."""
+def place_coordinates(
+    con: duckdb.DuckDBPyConnection, places: Iterable[str]
+) -> dict[str, tuple[float, float]]:
+    """(latitude, longitude) of each of ``places`` (place values, ``"Houston, TX, US"``) as
+    extraction read it from its gazetteer; a place no ad names is left out."""
+    wanted = sorted(set(places))
+    if not wanted:
+        return {}
     rows = con.execute(
         """
-        SELECT e.value, MIN(CAST(json_extract(e.detail, '$.lat') AS DOUBLE)),
-               MIN(CAST(json_extract(e.detail, '$.lon') AS DOUBLE))
-        FROM ad_links l
-        JOIN extractions e ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE l.network = ? AND e.kind = 'place'
-        GROUP BY e.value
+        SELECT value, MIN(CAST(json_extract(detail, '$.lat') AS DOUBLE)),
+               MIN(CAST(json_extract(detail, '$.lon') AS DOUBLE))
+        FROM extractions
+        WHERE kind = 'place' AND value IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY value
         """,
-        [network],
+        [wanted],
     ).fetchall()
     return {
         place: (float(lat), float(lon)) for place, lat, lon in rows if lat is not None and lon is not None

@@ -524,14 +524,10 @@ async def _network_view(
         graph = read.network_graph(cur, view.network, nodes, view=view)
         assert graph is not None  # the view found its persons
         persons = [p for p, _, _ in view.persons]
-        drawn = drawing_data(
-            graph,
-            view.itinerary,
-            view.circuits,
-            read.network_places(cur, view.network),
-            view.network,
-            read.person_itineraries(cur, view.network),
-        )
+        person_stays = read.person_itineraries(cur, view.network)
+        stays = [*view.itinerary, *(stay for own in person_stays.values() for stay in own)]
+        places = context(request).coordinates.of(cur, {stay.place for stay in stays})
+        drawn = drawing_data(graph, view.itinerary, view.circuits, places, view.network, person_stays)
         # A text hub is named by its sentences' hashes: the page shows the sentences (masked).
         shown = view.hubs[:hubs_shown]
         values = {
