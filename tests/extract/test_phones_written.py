@@ -527,6 +527,24 @@ def test_spans_point_at_the_original_text() -> None:
     assert text[span.start : span.end] == written
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "+52 1 (55) 1234 5678",
+        "+52 1 55 1234 5678",
+        "+521 55 1234 5678",
+        "+52 1 55 12345678",
+        "+52-1-55-1234-5678",
+    ],
+)
+@pytest.mark.parametrize("region", ["MX", "US"])
+def test_mexicos_old_mobile_one_is_in_the_span_not_in_the_number(written: str, region: str) -> None:
+    text = f"Llámame {written} besos"
+    [f] = find_phones([("body", text)], region)
+    assert f.value == "+525512345678"
+    assert [text[s.start : s.end] for s in f.spans] == [written]
+
+
 # --- and still not ---------------------------------------------------------------------------------
 
 _NOT_PHONES = {

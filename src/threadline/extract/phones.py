@@ -529,6 +529,11 @@ def _layout(number_digits: str, region: str) -> tuple[str, tuple[int, ...]] | No
     return phonenumbers.format_number(num, PhoneNumberFormat.E164), tuple(sorted(breaks))
 
 
+# A reading's "skip" that says the digit after Mexico's country code, the old mobile "1", is
+# typed but not in the number (the other skips count international prefix digits before it).
+_MX_ONE = -1
+
+
 def _plausible_grouping(groups: list[_Group], breaks: tuple[int, ...], skip: int = 0) -> bool:
     """Whether the token boundaries fall where a printed form of the number has them, or between
     single digits (spelled or spaced styles). ``skip`` digits of international prefix ("00",
@@ -714,7 +719,7 @@ class _Chain:
             if plus:
                 readings.append(("+" + digits, home, 0.0, 0))
                 if length == 13 and digits.startswith("521"):
-                    readings.append(("+52" + digits[3:], home, 0.0, 1))  # Mexico's old mobile "1"
+                    readings.append(("+52" + digits[3:], home, 0.0, _MX_ONE))  # Mexico's old mobile "1"
             else:
                 edge_weak = _stray_edge(groups, i, j)
                 for r in regions:
@@ -734,7 +739,7 @@ class _Chain:
                 if cc and digits.startswith(cc) and length - len(cc) >= 7:
                     readings.append(("+" + digits, home, 0.25, 0))  # "91 98765 43210"
                     if cc == "52" and length == 13 and digits[2] == "1":
-                        readings.append(("+52" + digits[3:], home, 0.25, 1))  # "wa.me/5215512345678"
+                        readings.append(("+52" + digits[3:], home, 0.25, _MX_ONE))  # "wa.me/5215512345678"
             best: tuple[float, str, bool] | None = None
             for typed, r, doubt, skip in readings:
                 if best is not None and best[0] <= doubt:
@@ -742,7 +747,10 @@ class _Chain:
                 layout = _layout(typed, r)
                 if layout is None:
                     continue
-                if _plausible_grouping(groups[i : j + 1], layout[1], skip):
+                breaks = layout[1]
+                if skip == _MX_ONE:  # the dropped "1" is typed after "52": "+52 1 (55) 1234 5678"
+                    breaks, skip = (3, *(b if b <= 2 else b + 1 for b in breaks)), 0
+                if _plausible_grouping(groups[i : j + 1], breaks, skip):
                     best = (doubt, layout[0], False)
                 elif (
                     # Another country's number regrouped must start with a real group ("0207 946
