@@ -103,6 +103,11 @@ class PackedExtraction:
                         images.append((int(match.group(1)), found.value, found.detail))
         return cls(extraction.region, tuple(rows), tuple(images))
 
+    @classmethod
+    def of_either(cls, extraction: Extraction | PackedExtraction) -> PackedExtraction:
+        """``extraction`` packed, unless it is already."""
+        return extraction if isinstance(extraction, PackedExtraction) else cls.of(extraction)
+
 
 class StoredAd(NamedTuple):
     """One validated ad with what the store needs to keep it, as `Store.write_batch` takes it.

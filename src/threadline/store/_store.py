@@ -599,8 +599,9 @@ class Store:
                 for position, (path, sha256) in enumerate(zip(ad.images, image_sha256, strict=True)):
                     ad_images.add(ad.source, ad.id, version, position, path, sha256)
                 continue
-            self._add_extraction(extractions, ad, version, extraction)
-            self._add_images(ad_images, images, ad, version, extraction, image_sha256, md5s)
+            packed = PackedExtraction.of_either(extraction)
+            self._add_extraction(extractions, ad, version, packed)
+            self._add_images(ad_images, images, ad, version, packed, image_sha256, md5s)
 
         watched = self._watched_ads(ads, now)  # before long texts are cut into parts
         self._insert_ads(ads)
@@ -676,7 +677,7 @@ class Store:
     def _add_extraction(
         rows: _Columns, ad: Ad, version: int, extraction: Extraction | PackedExtraction
     ) -> None:
-        packed = extraction if isinstance(extraction, PackedExtraction) else PackedExtraction.of(extraction)
+        packed = PackedExtraction.of_either(extraction)
         if not packed.rows:
             return
         # Column by column: a batch of 5,000 ads has some 100,000 rows.
@@ -700,7 +701,7 @@ class Store:
     ) -> None:
         if not ad.images:
             return
-        packed = extraction if isinstance(extraction, PackedExtraction) else PackedExtraction.of(extraction)
+        packed = PackedExtraction.of_either(extraction)
         by_position: dict[int, tuple[str, dict[str, Any]]] = {}
         for position, value, found_detail in packed.images:
             by_position[position] = (value, found_detail)
