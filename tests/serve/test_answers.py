@@ -135,39 +135,3 @@ def test_a_read_that_fails_lets_the_next_caller_read() -> None:
         "net 9", changes, lambda: False, lambda s, b, m: Answer(b"now", None, s, frozenset(), m, b)
     )
     assert (answer.body, kept) == (b"now", False)
-
-
-def test_at_most_readers_reads_run_at_once_and_a_kept_answer_does_not_wait_for_them() -> None:
-    changes, answers = Changes(), Answers(readers=2)
-    answers.put("queue", _answer(b"q", changes.count))
-    release = threading.Event()
-    lock = threading.Lock()
-    running, most, done = [0], [0], []
-
-    def slow(seen: int, busy: bool, made: float) -> Answer:
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        release.wait(timeout=60)
-        with lock:
-            running[0] -= 1
-        return Answer(b"net", None, seen, frozenset({"links"}), made, busy)
-
-    def read(key: str) -> None:
-        answer, _ = answers.get_or_read(key, changes, lambda: False, slow)
-        done.append(answer.body)
-
-    threads = [threading.Thread(target=read, args=(f"net {k}",)) for k in range(5)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 30
-    while running[0] < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)  # the other three, had they a turn, would be reading by now
-    assert (running[0], most[0]) == (2, 2)
-    kept, was_kept = answers.get_or_read("queue", changes, lambda: False, slow)  # no turn needed
-    assert (kept.body, was_kept) == (b"q", True)
-    release.set()
-    for t in threads:
-        t.join(timeout=60)
-    assert done == [b"net"] * 5 and most[0] == 2

@@ -20,17 +20,12 @@ command line, a test's raw SQL) counts as touching everything when it ends, and 
 answer is given for at most ``busy_seconds`` after it was read.
 
 Reads of one key at once are read once (the others wait for that read, then check it as any kept
-answer). At most ``readers`` reads run at once (twice the cores by default): with twenty analysts
-at work, twenty reads side by side only take turns at the interpreter's lock, and every request
-waits behind all of them, a kept answer too; past the limit a read waits its turn, and a kept
-answer is given at once. Each read is audited whether its answer was kept or not (the routes do
-it, not this cache). Kept answers are bounded in total bytes, the least recently used dropped
-first.
+answer). Each read is audited whether its answer was kept or not (the routes do it, not this
+cache). Kept answers are bounded in total bytes, the least recently used dropped first.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -92,16 +87,12 @@ class Changes:
 class Answers:
     """A bounded map from a route's key to its last `Answer`."""
 
-    def __init__(
-        self, max_bytes: int = 64 * 2**20, busy_seconds: float = 5.0, readers: int | None = None
-    ) -> None:
+    def __init__(self, max_bytes: int = 64 * 2**20, busy_seconds: float = 5.0) -> None:
         self.max_bytes, self.busy_seconds = max_bytes, busy_seconds
         self._kept: OrderedDict[Hashable, Answer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self._reading: dict[Hashable, threading.Event] = {}  # keys being read now
-        self.readers = 2 * (os.cpu_count() or 1) if readers is None else readers
-        self._turns = threading.Semaphore(self.readers)  # reads running at once
         self.hits = self.misses = 0
 
     def get(self, key: Hashable, changes: Changes, busy: bool) -> Answer | None:
@@ -144,10 +135,9 @@ class Answers:
                     break
             reading.wait(timeout=60)  # then look again: kept by that read, or read it here
         try:
-            with self._turns:  # (so a read must not ask for another answer: it could wait for ever)
-                # The count before reading: a commit told after this makes the answer stale.
-                seen, running, made = changes.count, busy(), time.monotonic()
-                answer = read(seen, running, made)
+            # The count before reading: a commit told after this makes the answer stale.
+            seen, running, made = changes.count, busy(), time.monotonic()
+            answer = read(seen, running, made)
             self.put(key, answer)
             return answer, False
         finally:
