@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -186,8 +187,22 @@ def test_a_noisy_megabyte_costs_what_the_limit_costs(mixture: tuple[list[int], f
 
 def test_the_linearity_check_fails_for_a_quadratic_stage() -> None:
     def quadratic(text: str) -> None:
-        for i in range(0, len(text), 8):
-            text.find("#", i)  # never there: every search runs to the end
+        # CPU time that grows with the square of the text, spun on the clock the check reads: 16
+        # times as much for four times the text, however loaded the machine. (A real quadratic
+        # search, `text.find` from every 8th character, cost 16 times in theory and under 10 in
+        # one loaded CI run, below the check's bound: the check passed it once in its three tries.)
+        end = time.process_time() + 0.004 * (len(text) / 50_000) ** 2
+        while time.process_time() < end:
+            pass
 
     with pytest.raises(AssertionError):
         assert_drawn_linear(quadratic, lambda size, i: "ab" * (size // 2), 200_000)
+
+
+def test_the_linearity_check_passes_a_linear_stage() -> None:
+    def linear(text: str) -> None:
+        end = time.process_time() + 0.004 * len(text) / 50_000
+        while time.process_time() < end:
+            pass
+
+    assert_drawn_linear(linear, lambda size, i: "ab" * (size // 2), 200_000)
