@@ -66,7 +66,7 @@ class Outcome:
 
     content_hash: str | None = None
     image_sha256: tuple[str, ...] = ()
-    extraction: Extraction | PackedExtraction | None = None  # packed where it was extracted
+    extraction: PackedExtraction | None = None  # packed where it was extracted
     error: str | None = None
 
 

@@ -674,10 +674,7 @@ class Store:
             self._con.unregister("_batch_copies")
 
     @staticmethod
-    def _add_extraction(
-        rows: _Columns, ad: Ad, version: int, extraction: Extraction | PackedExtraction
-    ) -> None:
-        packed = PackedExtraction.of_either(extraction)
+    def _add_extraction(rows: _Columns, ad: Ad, version: int, packed: PackedExtraction) -> None:
         if not packed.rows:
             return
         # Column by column: a batch of 5,000 ads has some 100,000 rows.
@@ -695,13 +692,12 @@ class Store:
         images: dict[str, tuple[Any, ...]],
         ad: Ad,
         version: int,
-        extraction: Extraction | PackedExtraction,
+        packed: PackedExtraction,
         image_sha256: tuple[str, ...],
         md5s: dict[str, str] | None = None,
     ) -> None:
         if not ad.images:
             return
-        packed = PackedExtraction.of_either(extraction)
         by_position: dict[int, tuple[str, dict[str, Any]]] = {}
         for position, value, found_detail in packed.images:
             by_position[position] = (value, found_detail)
