@@ -365,6 +365,8 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("US", "seven oh to 555 oh won for seven", (US2,)),
     ("US", "area code 702 then 555 0147", (US2,)),
     ("US", "area code 702, 555-0147", (US2,)),
+    ("US", "Area code 702 number 555 0147", (US2,)),
+    ("US", "area code is 702 # is 555 0147", (US2,)),
     ("US", "s1x 0h f0ur 555 0188", ("+16045550188",)),
     ("US", "31ght 3 tw0 555 0166", (US6,)),
     ("GB", "o seven nine double one one two three four five six", (GB_M1,)),

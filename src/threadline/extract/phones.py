@@ -66,8 +66,8 @@ _UNIT_BEFORE = frozenset({"rs", "usd", "gbp", "eur", "h"})
 _DIGIT_NEXT = re.compile(r"[ .:]{0,2}\d")
 _PER_UNIT = re.compile(r"(?:hr|h|hour|hora|night|noche|nacht|notte|min|hh|visit|session)(?![^\W_])")
 # What may stand between the pieces of one number: any symbol, space, bracket or emoji (not a
-# currency sign other than "$", not "%"), and a few filler words.
-_GAP = re.compile(r"(?:[^\w£€¥₹%]|_|dash|dot|and|then|space|hyphen|y|guion|punto)*")
+# currency sign other than "$", not "%"), and a few filler words ("area code 713 number 555 0142").
+_GAP = re.compile(r"(?:[^\w£€¥₹%]|_|dash|dot|and|then|space|hyphen|y|guion|punto|number|num|is)*")
 _PLAIN_GAP = re.compile(r"[ \-.()+]*")
 # Symbols the old filters never expected between digits: the "symbols" style.
 _ODD_SYMBOLS = frozenset("@$'\"`^!?&;=|#")
