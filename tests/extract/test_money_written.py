@@ -52,6 +52,14 @@ def test_ranges_are_one_price_with_a_minimum_and_a_maximum(text: str, want: list
             [(100, 100, 15, "qv 100"), (140, 140, 30, "hh 140"), (220, 220, 60, "1 hr 220")],
         ),
         ("$300 for 2 hrs", [(300, 300, 120, "$300 for 2 hrs")]),
+        # "half" alone in a rate table is half an hour; "half day" and "half price" are not.
+        (
+            "$100 qv / $160 half / $250 hr",
+            [(100, 100, 15, "$100 qv"), (160, 160, 30, "$160 half"), (250, 250, 60, "$250 hr")],
+        ),
+        ("half: $120", [(120, 120, 30, "half: $120")]),
+        ("$100 half day special", [(100, 100, None, "$100")]),
+        ("half price $100 for new clients", [(100, 100, None, "$100")]),
     ],
 )
 def test_per_duration_prices(text: str, want: list[object]) -> None:

@@ -45,6 +45,8 @@ _NOT_BARE = frozenset({48, 72, 96})  # "48 hrs notice", "72 hours"
 # A duration. Groups: half hour, quick visit, n hours, n minutes.
 _DURATION = (
     r"(?:(?P<{p}half>hhr|hh|half[ \t-]{{0,2}}(?:an?[ \t]{{1,2}})?(?:hour|hr)s?"
+    # "half" alone, as rate tables write it ("$80 qv / $120 half / $200 hr"), not "half day".
+    r"|half(?![ \t-]{{0,2}}(?:day|night|price|off|of|the|an?|hour|hr)(?![a-z]))"
     r"|media[ \t]{{1,2}}hora|mezz['’]?[ \t]?ora"
     r"|(?:1/2|1⁄2)[ \t]{{0,2}}(?:hour|hr|h)s?)"
     r"|(?P<{p}qv>qv|qk|quick[ \t]{{0,2}}(?:visit|v)|quickie)"
@@ -76,7 +78,7 @@ _CODED = frozenset({"🌹", "r", "rose", "roses", "donation", "donations"})
 # durations (with their counts).
 _AFTER_FIRST = frozenset("$£€🌹.,ugedbqr/pfa-h1ot0123456789mxli")
 _DURATION_WORDS = frozenset(
-    "hh hhr hour hours hr hrs h hourly qv qk visit v quickie min mins minute minutes m"
+    "hh hhr half hour hours hr hrs h hourly qv qk visit v quickie min mins minute minutes m"
     " hora horas ora minutos minuti".split()
 )
 _GAP_CHARS = " \t:=@.–—-$£€🌹"
