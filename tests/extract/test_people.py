@@ -108,6 +108,12 @@ def test_name_then_aqui(text: str, expected: list[str]) -> None:
         ("Sexy Latina new in town", "", []),
         # A title that starts with a city that is also a name gives way to the name the text states.
         ("CHARLOTTE 💗 LUNA", "Luna here 💗", ["Luna"]),
+        # Up to five known descriptions before the name; a word-like name in lower case is one.
+        ("NEW IN TOWN 🔥 Sexy Latina Mary Jane 21yo 💋", "", ["Mary Jane"]),
+        ("Brand new girl Mia (age: 20)", "", ["Mia"]),
+        ("ebony goddess Diamond 25 y/o", "", ["Diamond"]),
+        ("Exotic Beauty Aaliyah 🌴 22", "", ["Aaliyah"]),
+        ("New girl in town Scranton Mei", "", []),  # an unknown word before it: not a title name
     ],
 )
 def test_title_that_starts_with_a_name(title: str, body: str, expected: list[str]) -> None:
@@ -223,7 +229,15 @@ def test_numbers_that_are_not_ages(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("title", "expected"),
-    [("MEI 27 😘 MEDICAL CENTER", ["27"]), ("Camila, 31", ["31"]), ("Mia 24/7", []), ("Mia 150 roses", [])],
+    [
+        ("MEI 27 😘 MEDICAL CENTER", ["27"]),
+        ("Camila, 31", ["31"]),
+        ("Exotic Beauty Aaliyah 🌴 22", ["22"]),  # symbols and emoji between
+        ("Lexi - 22 - incall", ["22"]),
+        ("Mia 24/7", []),
+        ("Mia 150 roses", []),
+        ("Mia in 22 minutes", []),  # a word between
+    ],
 )
 def test_age_after_the_name_a_title_starts_with(title: str, expected: list[str]) -> None:
     assert [f.value for f in find_ages([("title", title)])] == expected

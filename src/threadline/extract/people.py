@@ -93,6 +93,8 @@ _NOT_NAMES = frozenset(
     january february march august september october november december
     gentlemen gentleman guys bae hun dear darling love lover gorgeous playful exotic busty classy
     elite vip upscale beautiful pretty cute lovely stunning naughty wild ts tv hi hello hey updated
+    beauty town city fresh sensual seductive juicy big little tiny best top hottie cutie doll
+    blond bbw milf busty curvaceous slender fit athletic natural tattooed
     bumped reposted thai brazilian russian polish dominican colombian mexican cuban korean japanese
     chinese filipina black white mixed italian french spanish indian arab persian european ukrainian
     """.split()
@@ -128,8 +130,8 @@ _AFTER_NAME = (
     (" aqu", re.compile(r" aqu[ií](?![^\W\d_])"), "aquí"),  # "Ana Sofia aquí"
 )
 # A title that starts with the name ("MEI 27 😘 NORTH SIDE", "Sweet Crystal - city center",
-# "💕💕 LILY 💕💕"): up to two descriptions, then a listed name.
-_TITLE_WORDS = 3
+# "💕💕 LILY 💕💕", "NEW IN TOWN Sexy Latina Mary Jane"): up to five descriptions, then a listed name.
+_TITLE_WORDS = 6
 _NAME_BEFORE = re.compile(r"(?<![^\W\d_])[^\W\d_]{2,20}[ \t]{0,2}$")
 _NAME_BEFORE_SECOND = re.compile(r"(?<![^\W\d_])(?P<word>[^\W\d_]{2,20})[ \-]$")
 _NAME_FIELDS = frozenset({"fields.name", "fields.nickname", "fields.display_name", "fields.alias"})
@@ -300,9 +302,10 @@ def _names_of(text: str, reading: str) -> tuple[tuple[Sighting, ...], Sighting |
 
 
 def _title_name(t: str) -> tuple[int, int] | None:
-    """Where the name a title starts with is, if it starts with one (after at most two words of
-    description). Listed names only; the ones that are also words need a capital, and give way to
-    a name right after them ("EBONY YUKI", "Ebony Valentina": the first is a description)."""
+    """Where the name a title starts with is, if it starts with one (after at most five words of
+    description, each a known one). Listed names only; the ones that are also words need a capital
+    (in lower case they are descriptions too), and give way to a name right after them ("EBONY
+    YUKI", "Ebony Valentina": the first is a description)."""
     words = list(_words_outside_tags(t, 80))[: _TITLE_WORDS + 1]
     names = first_names()
     for i, m in enumerate(words[:_TITLE_WORDS]):
@@ -314,7 +317,7 @@ def _title_name(t: str) -> tuple[int, int] | None:
             return None
         if low in _AMBIGUOUS_NAMES:
             if not word[:1].isupper():
-                return None
+                continue  # "ebony goddess Diamond": in lower case a description
             following = words[i + 1].group().lower() if i + 1 < len(words) else ""
             if following in names and following not in _AMBIGUOUS_NAMES:
                 continue
@@ -358,6 +361,7 @@ _NAMED_BEFORE = re.compile(
 # brackets or closing a clause. Anything else after the number ("Mia 60 qv", "Candy 24/7") leaves
 # it unread.
 _LISTED_NAME_BEFORE = re.compile(r"(?<![^\W\d_])(?P<name>[A-Z][a-z]{1,20})[ \t]{1,2}(?P<open>\([ \t]?)?\Z")
+_NO_WORD = re.compile(r"[^\w\n]*")  # between a title's name and its age: "Aaliyah 🌴 22", "Lexi - 22"
 _CLAUSE_END = re.compile(r"[ \t]?(?:[,.!;]|\)|\n|\Z)")
 _FIELD_AGE = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
 # Ages in words: "twenty-four", "twenty four", "twentyfour", "nineteen", "veinticuatro",
@@ -440,7 +444,7 @@ def _ages_of(text: str, reading: str) -> tuple[Sighting, ...]:
         if unit is None and cue is None and reading == "title" and not _NOT_AN_AGE_AFTER.match(low, end):
             # "MEI 27 😘", "Camila, 31": a title that is a name and a number.
             name = _title_name(t)
-            if name is not None and 0 < start - name[1] <= 3 and not t[name[1] : start].strip(" ,-"):
+            if name is not None and 0 < start - name[1] <= 6 and _NO_WORD.fullmatch(t, name[1], start):
                 seen.add(str(age), norm, name[0], end, {"minor": age < 18, "cue": "name"})
                 continue
         if unit is None and cue is None and not _NOT_AN_AGE_AFTER.match(low, end):
