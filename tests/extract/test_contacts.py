@@ -189,6 +189,9 @@ def test_spans_always_lie_inside_the_text(text: str) -> None:
         ("x.com/ruby_x", ["twitter:ruby_x"]),
         ("onlyfans.com/rubylane", ["onlyfans:rubylane"]),
         ("OF: rubylane", ["onlyfans:rubylane"]),
+        ("FOLLOW MY OF -> rubylane", ["onlyfans:rubylane"]),
+        ("wickr: ruby_lane", ["wickr:ruby_lane"]),
+        ("Wickr me - ruby_lane", ["wickr:ruby_lane"]),
         ("kik: ruby_lane", ["kik:ruby_lane"]),
         ("SC/IG: ruby_lane", ["snapchat:ruby_lane", "instagram:ruby_lane"]),
         ("mysite.example.net", ["site:mysite.example.net"]),
@@ -205,6 +208,8 @@ def test_handles_and_sites(text: str, expected: list[str]) -> None:
     "text",
     [
         "one of rubylane",  # "of" is the word; only "OF:" is OnlyFans
+        "PROOF: realpics",  # "OF" ends a word
+        "TIRED OF: games",  # the word "of" in capitals
         "Columbia, SC area",  # a state code, not Snapchat
         "tg rubylane",  # ambiguous cue without punctuation
         "snap me",

@@ -104,7 +104,7 @@ _LOCAL_STOP = frozenset(
 
 # Handle cue words: written straight before "@name.more" they introduce a handle.
 _CUE_LOCALS = frozenset(
-    {"ig", "sc", "snap", "snapchat", "insta", "instagram", "tg", "telegram", "kik", "twitter"}
+    {"ig", "sc", "snap", "snapchat", "insta", "instagram", "tg", "telegram", "kik", "twitter", "wickr"}
 )
 
 
@@ -339,6 +339,7 @@ _HANDLE_LENGTHS: dict[str, tuple[int, int]] = {
     "fansly": (1, 32),
     "tiktok": (2, 32),
     "kik": (2, 32),
+    "wickr": (3, 32),  # Wickr Me, once the app of choice for these ads
 }
 _HANDLE_CHARS = re.compile(r"[a-z0-9._-]+")
 
@@ -379,9 +380,10 @@ _CUES: dict[str, str] = {
     "fansly": "fansly",
     "kik": "kik",
     "tiktok": "tiktok",
+    "wickr": "wickr",
 }
 _AMBIGUOUS_CUES = frozenset({"sc", "tg", "tele", "of", "x"})
-_CUE_ALTS = "snapchat|snap|sc|instagram|insta|ig|telegram|tele|tg|twitter|x|onlyfans|fansly|kik|tiktok"
+_CUE_ALTS = "snapchat|snap|sc|instagram|insta|ig|telegram|tele|tg|twitter|x|onlyfans|fansly|kik|tiktok|wickr"
 _NEXT_CUE = rf"(?:👻|(?<![a-z0-9])(?:{_CUE_ALTS})(?![a-z0-9]))"
 _SEP_CHARS = r"[:=>~|→➡👉\-–—]"
 _HANDLE_TAIL = (
@@ -392,7 +394,7 @@ _HANDLE_TAIL = (
 _MORE_CUES = rf"(?:[ \t]{{0,2}}+[/&,+|][ \t]{{0,2}}+{_NEXT_CUE}){{0,3}}+"
 # The first cue's words as a prefix tree (in the same order within each first letter, so the
 # same words match): the engine tries one branch per position instead of every word.
-_CUE_TRIE = "s(?:napchat|nap|c)|i(?:nstagram|nsta|g)|t(?:elegram|ele|g|witter|iktok)|x|onlyfans|fansly|kik"
+_CUE_TRIE = "s(?:napchat|nap|c)|i(?:nstagram|nsta|g)|t(?:elegram|ele|g|witter|iktok)|x|onlyfans|fansly|kik|wickr"
 # Two expressions, because one alternation of the ghost emoji and the words defeats the engine's
 # fast scan for the first character (4 µs per ad becomes 10 µs).
 _HANDLE_CUES = (
@@ -403,16 +405,19 @@ _CUE_SPLIT = re.compile(rf"👻|{_CUE_ALTS}")
 # "OF" (OnlyFans) only in capitals and only with punctuation before the name: "of" is the word.
 # Runs on the normalised text before lower-casing.
 _OF_CUE = re.compile(
-    rf"OF(?![A-Za-z0-9])(?P<sep>[ \t]{{0,3}}+(?:{_SEP_CHARS}|@)[ \t]{{0,3}}+(?:@[ \t]{{0,2}}+)?)"
+    rf"(?<![A-Za-z0-9])OF(?![A-Za-z0-9])(?P<sep>[ \t]{{0,3}}+(?:{_SEP_CHARS}|@){{1,2}}+[ \t]{{0,3}}+(?:@[ \t]{{0,2}}+)?)"
     r"(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.-]{0,39}+)"
 )
+# The capitalised word right before "OF", which must be one that leads to a profile ("MY OF: mia").
+_WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Z]{1,12})[ \t]{1,2}\Z")
+_BEFORE_OF = frozenset({"my", "on", "me", "and", "check", "follow", "sub", "subscribe", "to", "the", "or"})
 _EXPLICIT_SEP = frozenset(":=>~|→➡👉-–—@")
 # Words that follow a cue in ordinary sentences ("snap me", "IG below") and are never handles.
 _HANDLE_STOP = frozenset(
     """
     me only add and or is at for on the a an my in bio link below above same too also dm message
     msg follow name username user handle id please pls plz no yes available now here there if to
-    with sc ig snap snapchat insta instagram tg telegram kik verified verify ok
+    with sc ig snap snapchat insta instagram tg telegram kik wickr verified verify ok
     """.split()
 )
 
@@ -485,7 +490,7 @@ def find_handles(texts: Iterable[tuple[str, str]]) -> list[Found]:
     """Platform handles and personal sites as lower-case ``platform:handle`` / ``site:host``.
 
     Platforms: ``snapchat``, ``instagram``, ``telegram``, ``whatsapp`` (``whatsapp:+<digits>`` from
-    wa.me links), ``twitter`` (also x.com), ``onlyfans``, ``fansly``, ``tiktok``, ``kik``; any other
+    wa.me links), ``twitter`` (also x.com), ``onlyfans``, ``fansly``, ``tiktok``, ``kik``, ``wickr``; any other
     URL or domain gives ``site:<host>`` (``site:linktr.ee/<name>`` for link-in-bio pages).
 
     >>> [f.value for f in find_handles([("body", "SC/IG: ruby_lane")])]
@@ -511,6 +516,9 @@ def _handles_of(text: str) -> tuple[Sighting, ...]:
             cue_words = _CUE_SPLIT.findall(m.group("cues"))
             _add_cue_handles(seen, norm, low, m, cue_words, taken)
     for m in _OF_CUE.finditer(norm.text):
+        before = _WORD_BEFORE.search(norm.text, max(0, m.start() - 24), m.start())
+        if before is not None and before.group(1).lower() not in _BEFORE_OF:
+            continue  # "TIRED OF: games", "PROOF OF: age": the word "of" in capitals
         _add_cue_handles(seen, norm, low, m, ["of"], taken)
     for m in _url_matches(low):
         if taken.overlaps(m.start(), m.end()):
