@@ -366,6 +366,10 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("US", "area code 702 then 555 0147", (US2,)),
     ("US", "area code 702, 555-0147", (US2,)),
     ("US", "Area code 702 number 555 0147", (US2,)),
+    # Words after a whole number that a masking site also writes, here with nothing to show.
+    ("US", "Call me now 702-555-0147 see you soon", (US2,)),
+    ("US", "702-555-0147 view my pics", (US2,)),
+    ("US", "702-555-0147 ver fotos", (US2,)),
     ("US", "area code is 702 # is 555 0147", (US2,)),
     ("US", "s1x 0h f0ur 555 0188", ("+16045550188",)),
     ("US", "31ght 3 tw0 555 0166", (US6,)),
@@ -519,6 +523,7 @@ NEGATIVE: list[tuple[str, str]] = [
     ("GB", "+44 7911 ••••••"),
     ("GB", "34-24-36, size 8, 5ft 7"),
     ("DE", "0176 123… Nummer anzeigen"),
+    ("US", "call 702 555 01.. see number"),
     ("DE", "90-60-90, 1,70 m, 55 kg, 25 Jahre"),
     ("DE", "Mo-Sa 10-22 Uhr, 150,- Euro"),
     ("DE", "PLZ 10115 Berlin, ab 20.12. bis 03.01."),

@@ -91,11 +91,15 @@ _DATE_TIME = re.compile(
     r"|(?<![\d/.:\-])(?:[0-2]?\d[:.][0-5]\d[ \t]*[\-–/][ \t]*[0-2]?\d[:.][0-5]\d"
     r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?)(?!\d|[:.]\d)"
 )
-# A number the site masked: digits followed by "XX", "**", "…" or "click to reveal".
+# A number the site masked: digits followed by "XX", "**", "…" or "click to reveal". "See", "view"
+# and "ver" only with what they would show ("see number", "ver número"): "253-555-0101 see you" is
+# a whole number.
 _MASKED = re.compile(
     r"(?:[\-.]?(?:x{2,}|\*{2,}|#{2,}|•{2,})|[ \t]+x{3,}(?![^\W_]))"
-    r"|[ \t\-.]*\(?(?:click|tap|show|reveal|view|see|ver|mostrar|mostra|vedi|haz clic|nummer|anzeigen|"
-    r"número|numero|afficher)(?![^\W_])"
+    r"|[ \t\-.…]*\(?(?:(?:click|tap|reveal|haz clic|anzeigen|afficher)"
+    r"|(?:show|view|see|ver|mostrar|mostra|vedi)[ \t]{1,2}(?:(?:the|full|whole|my|el|il)[ \t]{1,2})?"
+    r"(?:number|phone|no|num|digits|n[uú]mero|nummer|tel[eé]fono|tel)"
+    r"|(?:nummer|n[uú]mero)[ \t]{1,2}(?:anzeigen|ver|mostrar|vedi|mostra|afficher|zeigen))(?![^\W_])"
 )
 
 
