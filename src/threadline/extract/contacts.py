@@ -394,7 +394,9 @@ _HANDLE_TAIL = (
 _MORE_CUES = rf"(?:[ \t]{{0,2}}+[/&,+|][ \t]{{0,2}}+{_NEXT_CUE}){{0,3}}+"
 # The first cue's words as a prefix tree (in the same order within each first letter, so the
 # same words match): the engine tries one branch per position instead of every word.
-_CUE_TRIE = "s(?:napchat|nap|c)|i(?:nstagram|nsta|g)|t(?:elegram|ele|g|witter|iktok)|x|onlyfans|fansly|kik|wickr"
+_CUE_TRIE = (
+    "s(?:napchat|nap|c)|i(?:nstagram|nsta|g)|t(?:elegram|ele|g|witter|iktok)|x|onlyfans|fansly|kik|wickr"
+)
 # Two expressions, because one alternation of the ghost emoji and the words defeats the engine's
 # fast scan for the first character (4 µs per ad becomes 10 µs).
 _HANDLE_CUES = (
@@ -405,7 +407,8 @@ _CUE_SPLIT = re.compile(rf"👻|{_CUE_ALTS}")
 # "OF" (OnlyFans) only in capitals and only with punctuation before the name: "of" is the word.
 # Runs on the normalised text before lower-casing.
 _OF_CUE = re.compile(
-    rf"(?<![A-Za-z0-9])OF(?![A-Za-z0-9])(?P<sep>[ \t]{{0,3}}+(?:{_SEP_CHARS}|@){{1,2}}+[ \t]{{0,3}}+(?:@[ \t]{{0,2}}+)?)"
+    rf"(?<![A-Za-z0-9])OF(?![A-Za-z0-9])"
+    rf"(?P<sep>[ \t]{{0,3}}+(?:{_SEP_CHARS}|@){{1,2}}+[ \t]{{0,3}}+(?:@[ \t]{{0,2}}+)?)"
     r"(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.-]{0,39}+)"
 )
 # The capitalised word right before "OF", which must be one that leads to a profile ("MY OF: mia").
@@ -490,8 +493,8 @@ def find_handles(texts: Iterable[tuple[str, str]]) -> list[Found]:
     """Platform handles and personal sites as lower-case ``platform:handle`` / ``site:host``.
 
     Platforms: ``snapchat``, ``instagram``, ``telegram``, ``whatsapp`` (``whatsapp:+<digits>`` from
-    wa.me links), ``twitter`` (also x.com), ``onlyfans``, ``fansly``, ``tiktok``, ``kik``, ``wickr``; any other
-    URL or domain gives ``site:<host>`` (``site:linktr.ee/<name>`` for link-in-bio pages).
+    wa.me links), ``twitter`` (also x.com), ``onlyfans``, ``fansly``, ``tiktok``, ``kik``, ``wickr``;
+    any other URL or domain gives ``site:<host>`` (``site:linktr.ee/<name>`` for link-in-bio pages).
 
     >>> [f.value for f in find_handles([("body", "SC/IG: ruby_lane")])]
     ['snapchat:ruby_lane', 'instagram:ruby_lane']
