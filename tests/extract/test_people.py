@@ -231,7 +231,7 @@ def test_numbers_that_are_not_ages(text: str) -> None:
     ("title", "expected"),
     [
         ("MEI 27 😘 MEDICAL CENTER", ["27"]),
-        ("Camila, 31", ["31"]),
+        ("Camila 💋 31", ["31"]),
         ("Exotic Beauty Aaliyah 🌴 22", ["22"]),  # symbols and emoji between
         ("Lexi - 22 - incall", ["22"]),
         ("Mia 24/7", []),
@@ -350,3 +350,26 @@ def test_words_of_an_html_tag_are_never_a_name() -> None:
         assert found.value == name and text[span.start : span.end] == name, text
     [titled] = find_names([("title", '<a href="/x" title="Ruby">Luna</a> new in town')])
     assert titled.value == "Luna"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "age"),
+    [
+        ("Meet Tiffany, 19, new in Denver", ["Tiffany"], ["19"]),
+        ("Tiffany (19) just got to Houston", ["Tiffany"], ["19"]),
+        ("Tiffany, 19, just arrived", ["Tiffany"], ["19"]),
+        ("Call for Tiffany 19yo", ["Tiffany"], ["19"]),
+        ("Come see Tiffany tonight", ["Tiffany"], []),
+        ("Say hi to Tiffany", ["Tiffany"], []),
+        ("Introducing Tiffany, a sweet 19 year old", ["Tiffany"], ["19"]),
+        # Not names: an unlisted or common word after "meet", a city or a weekday before an age.
+        ("Meet me at the hotel", [], []),
+        ("meet friendly girls", [], []),
+        ("Houston, 22, just arrived", [], []),
+        ("Monday, 12, ok", [], []),
+        ("Paris, 24, 25 Dec", [], []),
+    ],
+)
+def test_names_introduced_or_followed_by_an_age(text: str, name: list[str], age: list[str]) -> None:
+    assert names(text) == name
+    assert ages(text) == age

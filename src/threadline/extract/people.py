@@ -113,6 +113,11 @@ _NAME_CUES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("nombre", r"nombre[ \t]{1,3}es(?![a-z])", 3),  # mi nombre es
         ("call", r"call[ \t]{1,3}me(?![a-z])", 2),
         ("ask", r"ask[ \t]{1,3}for(?![a-z])", 2),
+        ("call", r"call[ \t]{1,3}for(?![a-z])", 2),
+        ("introduc", r"introducing(?![a-z])", 2),
+        ("meet", r"meet(?![a-z])", 1),
+        ("see", r"come[ \t]{1,3}see(?![a-z])", 1),
+        ("hi", r"say[ \t]{1,3}hi[ \t]{1,3}to(?![a-z])", 1),
         (
             "",
             r"i(?:[ \t]{0,2}['’]?[ \t]{0,2}m|[ \t]{1,3}am|t[ \t]{0,2}['’]?[ \t]{0,2}s)(?![a-z])",
@@ -273,6 +278,14 @@ def _names_of(text: str, reading: str) -> tuple[tuple[Sighting, ...], Sighting |
                 value = word.title() if second is None else _name_value(t, start, second)
                 cue = " ".join(m.group("cue").split())
                 seen.add(value, norm, start, second or end, {"cue": cue})
+    # "Tiffany (19)", "Tiffany, 19, new in town": a listed name that an age stands alone after.
+    for m in _TWO_DIGITS.finditer(t):
+        if MIN_AGE <= int(m.group()) <= MAX_AGE:
+            at = _listed_name_before(t, *m.span())
+            if at is not None:
+                word = _FIELD_WORD.match(t, at)
+                if word is not None and _accept_name(word.group(), 1):
+                    seen.add(word.group().title(), norm, at, word.end(), {"cue": "age"})
     for literal, pattern, cue in _AFTER_NAME:
         if literal not in low:
             continue
@@ -360,7 +373,7 @@ _NAMED_BEFORE = re.compile(
 # "Valentina (23)", "Lexi 18, fresh": a listed first name with a capital, then the number alone in
 # brackets or closing a clause. Anything else after the number ("Mia 60 qv", "Candy 24/7") leaves
 # it unread.
-_LISTED_NAME_BEFORE = re.compile(r"(?<![^\W\d_])(?P<name>[A-Z][a-z]{1,20})[ \t]{1,2}(?P<open>\([ \t]?)?\Z")
+_LISTED_NAME_BEFORE = re.compile(r"(?<![^\W\d_])(?P<name>[A-Z][a-z]{1,20}),?[ \t]{1,2}(?P<open>\([ \t]?)?\Z")
 _NO_WORD = re.compile(r"[^\w\n]*")  # between a title's name and its age: "Aaliyah 🌴 22", "Lexi - 22"
 _CLAUSE_END = re.compile(r"[ \t]?(?:[,.!;]|\)|\n|\Z)")
 _FIELD_AGE = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
