@@ -283,9 +283,9 @@ def _names_of(text: str, reading: str) -> tuple[tuple[Sighting, ...], Sighting |
         if MIN_AGE <= int(m.group()) <= MAX_AGE:
             at = _listed_name_before(t, *m.span())
             if at is not None:
-                word = _FIELD_WORD.match(t, at)
-                if word is not None and _accept_name(word.group(), 1):
-                    seen.add(word.group().title(), norm, at, word.end(), {"cue": "age"})
+                named = _FIELD_WORD.match(t, at)
+                if named is not None and _accept_name(named.group(), 1):
+                    seen.add(named.group().title(), norm, at, named.end(), {"cue": "age"})
     for literal, pattern, cue in _AFTER_NAME:
         if literal not in low:
             continue
