@@ -179,15 +179,19 @@ def test_image_admission_thresholds_are_parameters(tmp_path: Path) -> None:
 STOCK_CITIES = ["Houston, TX", "Dallas, TX", "Austin, TX", "Denver, CO", "Miami, FL", "Atlanta, GA"]
 
 
-def stock_advertisers(photo: str, names: list[str], first: int = 0) -> list[dict[str, Any]]:
+def stock_advertisers(
+    photo: str, names: list[str], first: int = 0, ages: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Independent advertisers, each with her own two numbers (call and text: where numbers go in
-    pairs, one owner's photo may be beside two), name and city, all showing one stock ``photo``."""
+    pairs, one owner's photo may be beside two), name, age (``ages``, else 21 + her number) and
+    city, all showing one stock ``photo``."""
     return [
         {
             "id": f"adv-{i}",
             "source": "site",
             "title": f"{name} in {STOCK_CITIES[i % 6]}",
-            "body": f"Hi, I'm {name}, {21 + i}. Call (415) 555-01{i:02d} or text (628) 555-01{i:02d}.",
+            "body": f"Hi, I'm {name}, {ages[i - first] if ages else 21 + i}. "
+            f"Call (415) 555-01{i:02d} or text (628) 555-01{i:02d}.",
             "location": STOCK_CITIES[i % 6],
             "posted_at": f"2026-02-{1 + i:02d}T20:00:00Z",
             "images": [photo],
@@ -288,18 +292,39 @@ def test_a_stock_photo_of_unrelated_advertisers_needs_corroboration(tmp_path: Pa
 
 
 def test_a_stock_photo_joins_two_groups_only_with_something_that_agrees(tmp_path: Path) -> None:
-    # Two of the stock photo's users state the same name ("Mia", in Houston and in Miami): the
-    # photo and the name agree, and they are joined; the others stay apart. The holders of the
-    # photo are judged pairwise, not only against its first holder.
+    # Two of the stock photo's users state the same name and age ("Mia", 24, in Houston and in
+    # Miami): the photo and the name agree, and they are joined; the others stay apart. The
+    # holders of the photo are judged pairwise, not only against its first holder.
     corpus = tmp_path / "corpus"
     stock = f"img/{noise_photo(corpus / 'img' / 'stock.jpg', seed=21).name}"
     names = ["Ruby", "Mia", "Jade", "Luna", "Mia", "Rose"]
-    with linked(tmp_path, write_ads(corpus / "ads.jsonl", stock_advertisers(stock, names))) as store:
+    ages = [21, 24, 22, 23, 24, 26]
+    with linked(
+        tmp_path, write_ads(corpus / "ads.jsonl", stock_advertisers(stock, names, ages=ages))
+    ) as store:
         networks = clusters(store, "network")
         assert networks["adv-1"] == networks["adv-4"]
         assert len({networks[f"adv-{i}"] for i in range(6)}) == 5
         [(ads,)] = store.query("SELECT ads FROM link_evidence WHERE kind = 'image'")
         assert ads == 2
+
+
+@pytest.mark.parametrize(("age", "joined"), [(25, True), (31, False)])
+def test_a_shared_name_agrees_only_with_an_age_a_year_apart_at_most(
+    tmp_path: Path, age: int, joined: bool
+) -> None:
+    # Two Mias with the stock photo: 24 and 25 may be one woman a birthday later; 24 and 31 are
+    # two women who both call themselves Mia.
+    corpus = tmp_path / "corpus"
+    stock = f"img/{noise_photo(corpus / 'img' / 'stock.jpg', seed=21).name}"
+    names = ["Ruby", "Mia", "Jade", "Luna", "Mia", "Rose"]
+    ages = [21, 24, 22, 23, age, 26]
+    with linked(
+        tmp_path, write_ads(corpus / "ads.jsonl", stock_advertisers(stock, names, ages=ages))
+    ) as store:
+        networks = clusters(store, "network")
+        assert (networks["adv-1"] == networks["adv-4"]) is joined
+        assert len({networks[f"adv-{i}"] for i in range(6)}) == (5 if joined else 6)
 
 
 def test_incremental_runs_equal_a_full_run_as_a_photo_turns_weak(tmp_path: Path) -> None:
@@ -318,7 +343,7 @@ def test_incremental_runs_equal_a_full_run_as_a_photo_turns_weak(tmp_path: Path)
         + her_ads(f"img/{noise_photo(corpus / 'img' / 'k.jpg', seed=22).name}"),
         [
             *({**ad, "id": f"{ad['id']}-again", "posted_at": "2026-02-20T20:00:00Z"} for ad in nina),
-            *stock_advertisers(stock, ["Jade"], 6),
+            *stock_advertisers(stock, ["Jade"], 6, ages=[23]),  # the age of the first Jade (adv-2)
         ],
     ]
     params = LinkParams(incremental_max_share=1.0)
@@ -347,7 +372,7 @@ def test_incremental_runs_equal_a_full_run_as_a_photo_turns_weak(tmp_path: Path)
     assert groups(incremental) == groups(once)
     assert incremental["adv-0"] == incremental["adv-0b"] and incremental["her-jan"] == incremental["her-jun"]
     # Nina (adv-4) posted again under the same numbers: one network, apart from the others; a
-    # second Jade (adv-6) shows the photo in the last run: the name agrees, she joins the first.
+    # second Jade (adv-6) shows the photo in the last run: name and age agree, she joins the first.
     assert incremental["adv-4"] == incremental["adv-4-again"]
     assert len({incremental[f"adv-{i}"] for i in range(6)}) == 6
     assert incremental["adv-6"] == incremental["adv-2"]

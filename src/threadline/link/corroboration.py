@@ -159,7 +159,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
     """Table ``corroboration_pairs(ad_a, ad_b, match_probability, detail, name, city)`` (see the
     module docstring).
 
-    Needs ``link_ads`` and ``link_names`` (`steps.build_inputs`) and the store's ``extractions``.
+    Needs ``link_ads``, ``link_names`` and ``link_facts`` (`steps.build_inputs`).
     splink runs on a DuckDB engine's connection; another engine would hand splink its own backend
     (splink's ``SparkAPI`` for a Spark engine).
     """
@@ -170,22 +170,6 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         raise ValueError("corroboration_u_sample must be at least 2 records (one pair)")
     # Whole seconds since 1970 (posting times carry no fractions of a second here).
     epoch = engine.epoch("l.posted_at")
-    # One pass over the extractions: each dated ad's location city and stated ages. A table of
-    # its own: inside one statement with the records below, DuckDB's plan for the whole took
-    # longer (1M ads, three runs under load: 3.3-4.8 s against 2.9-4.0 s; the same rows).
-    engine.table(
-        "_corr_facts",
-        """
-        SELECT l.ad_key,
-               MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
-               MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
-               COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
-        FROM extractions e
-        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind IN ('place', 'age') AND l.posted_at IS NOT NULL
-        GROUP BY l.ad_key
-        """,
-    )
     engine.table(
         "_corr_records",
         f"""
@@ -194,8 +178,8 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
                    CAST({epoch} AS BIGINT) AS posted
             FROM link_names n
             JOIN link_ads l ON l.ad_key = n.ad_key
-            JOIN _corr_facts f ON f.ad_key = n.ad_key
-            WHERE f.city IS NOT NULL
+            JOIN link_facts f ON f.ad_key = n.ad_key
+            WHERE f.city IS NOT NULL AND l.posted_at IS NOT NULL
         )
         -- Ids in the order of (ad, name), numbered per ad: no window over all records, which
         -- would gather them on one task of a cluster engine. An ad's names are far fewer than 2^20.
@@ -274,7 +258,7 @@ def corroboration_pairs(engine: Engine, params: LinkParams) -> None:
         WHERE b.rank = 1
         """,
     )
-    engine.drop("_corr_facts", "_corr_records", "_corr_sample", "_corr_names", "_corr_predictions")
+    engine.drop("_corr_records", "_corr_sample", "_corr_names", "_corr_predictions")
 
 
 def _predict(engine: Engine, params: LinkParams, records: int) -> str:

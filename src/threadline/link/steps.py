@@ -146,7 +146,7 @@ def _values(n: int) -> str:
 
 def build_inputs(engine: Engine, params: LinkParams | None = None) -> None:
     """Link inputs from the store: ``link_ads``, ``link_sightings``, ``link_ids``, ``link_names``,
-    ``link_images``.
+    ``link_facts`` (an ad's location city and stated ages), ``link_images``.
 
     ``link_images(ad_key, sha256, pdq, pdq_quality, phash)`` holds only the images that may link
     (``params``: `LinkParams.pdq_min_quality` and `LinkParams.image_min_side`; the defaults when
@@ -188,6 +188,21 @@ def build_inputs(engine: Engine, params: LinkParams | None = None) -> None:
         FROM extractions e
         JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
         WHERE e.kind = 'name'
+        """,
+    )
+    # One pass over the extractions for each ad's location city and stated ages (``age`` its
+    # youngest, ``ages`` how many different): corroboration and weak joins read them.
+    engine.table(
+        "link_facts",
+        """
+        SELECT l.ad_key,
+               MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
+               MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
+               COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
+        FROM extractions e
+        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
+        WHERE e.kind IN ('place', 'age')
+        GROUP BY l.ad_key
         """,
     )
     # The one place images enter linking. A file that failed to decode has no PDQ (its SHA-256
@@ -707,7 +722,8 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     popular text copied from a well-performing ad, a photo from the same stock. It joins them when
     something independent agrees: a second kind of weak link between the same two cores (text and
     photo), two different photos each matching or shared (a re-uploaded set, not one chance
-    likeness), the same self-stated name in both, or posts in the same city within days of each
+    likeness), the same self-stated name in both (with ages a year apart at most where both
+    state one beside it), or posts in the same city within days of each
     other in two cities or more. A text joins on its own only when every piece the two ads share
     is beside no more phone numbers (``text_pairs.holders``) than one writer's text is
     (``text_own``, from the data) and what they share is no chance among all pairs of ads. A weak
@@ -767,10 +783,27 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
         FROM _weak_cores w CROSS JOIN text_own t WHERE w.x <> w.y GROUP BY w.x, w.y
         """,
     )
+    # Each name a core's ads state with the ages stated beside it (`link_facts`: an ad's one
+    # stated age), or once with no age when no ad of the core states one beside it.
+    engine.table(
+        "_core_name_ages",
+        """
+        SELECT DISTINCT c.component, n.name, CASE WHEN f.ages = 1 THEN f.age END AS age
+        FROM _cores c JOIN link_names n ON n.ad_key = c.node
+        LEFT JOIN link_facts f ON f.ad_key = c.node
+        """,
+    )
     engine.table(
         "_core_names",
-        "SELECT DISTINCT c.component, n.name FROM _cores c JOIN link_names n ON n.ad_key = c.node",
+        """
+        SELECT component, name, age FROM _core_name_ages WHERE age IS NOT NULL
+        UNION ALL
+        SELECT component, name, NULL AS age FROM _core_name_ages
+        GROUP BY component, name HAVING COUNT(age) = 0
+        """,
     )
+    # The same name, and the same age within a year where both state one: two Emilys of 27 and
+    # 35 who copied one text are two women.
     engine.table(
         "_weak_named",
         """
@@ -779,6 +812,7 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
         JOIN _core_names nx ON nx.component = p.x
         JOIN _core_names ny ON ny.component = p.y AND ny.name = nx.name
         WHERE p.kinds < 2 AND p.own_text = 0 AND p.photos < 2 AND p.not_phone = 1
+          AND (nx.age IS NULL OR ny.age IS NULL OR abs(nx.age - ny.age) <= 1)
         """,
     )
     # Together in two cities or more: both groups posted in the same city within the window of
