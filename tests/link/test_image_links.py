@@ -311,9 +311,7 @@ def test_a_stock_photo_joins_two_groups_only_with_something_that_agrees(tmp_path
 
 
 @pytest.mark.parametrize(("age", "joined"), [(24, True), (25, False), (31, False)])
-def test_a_shared_name_agrees_only_with_the_same_age(
-    tmp_path: Path, age: int, joined: bool
-) -> None:
+def test_a_shared_name_agrees_only_with_the_same_age(tmp_path: Path, age: int, joined: bool) -> None:
     # Two Mias with the stock photo: of the same age they may be one woman; of 25 or 31 beside
     # 24, two women who both call themselves Mia.
     corpus = tmp_path / "corpus"
