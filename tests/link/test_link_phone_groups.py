@@ -224,3 +224,37 @@ def test_a_number_that_turns_strong_joins_holders_no_change_touched(tmp_path: Pa
         assert (
             len({net[f"w{w}-{k}"] for w in range(3) for k in range(2)} | {net["desk-0"], net["desk-1"]}) == 1
         )
+
+
+def test_one_holder_has_two_numbers_even_where_most_numbers_stand_alone(tmp_path: Path) -> None:
+    # An archive where nearly every number is alone in its ads (the median holder is beside no
+    # other number), and a booking line whose ads show, once, the number it replaced ("NEW
+    # NUMBER ... (old ...)") and, once, a worker's own number: two groups. One holder's numbers
+    # are two at least (call and text, an old number and its new one), so that is no more than
+    # one holder's and the line stays a strong link: its eight ads are one network.
+    words = ["Sweet", "Classy", "Quiet", "Bubbly", "Tall", "Petite", "Curvy", "Shy"]
+    booking = [
+        {
+            "id": f"book-{i}",
+            "source": "site",
+            "title": f"{word} girl in Dallas",
+            "body": f"{word} and {words[i - 1].lower()} {i}. Call (469) 555-0160.",
+            "location": "Dallas, TX",
+            "posted_at": f"2026-03-{10 + i:02d}T20:00:00Z",
+        }
+        for i, word in enumerate(words)
+    ]
+    booking[0]["body"] += " NEW NUMBER, old (972) 555-0187."
+    booking[1]["body"] += " My own line (214) 555-0190."
+    with Store.open(tmp_path / "s.duckdb") as store:
+        ingest_file(write_ads(tmp_path / "ads.jsonl", booking + _others(30)), store, workers=0)
+        link(store.connection)
+        net = _networks(store)
+        assert len({net[f"book-{i}"] for i in range(8)}) == 1
+        assert len({net[f"ind-{i}"] for i in range(30)}) == 30
+        [(params,)] = store.connection.execute("SELECT params FROM link_runs").fetchall()
+        assert '"text_own_holders": 2' in params
+        weak = store.connection.execute(
+            "SELECT value FROM link_evidence WHERE kind = 'weak_phone' AND value LIKE '+14695550160%'"
+        ).fetchall()
+        assert weak == []

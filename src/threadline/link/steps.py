@@ -109,8 +109,8 @@ class LinkParams:
     text_min_surprise: float = 6.0
     # A near-duplicate text joins two groups on its own only when every piece they share is
     # its writer's own: beside no more phone numbers than this quantile of the numbers one trusted
-    # number is seen with (the median: a writer's text goes where her numbers go; see
-    # `text._text_hubs`). Held by more, it is a text others copy too, a hub, and needs something
+    # number is seen with (the median: a writer's text goes where her numbers go; never below two,
+    # see `text._text_hubs`). Held by more, it is a text others copy too, a hub, and needs something
     # independent to agree (`_weak_joins`).
     text_own_quantile: float = 0.5
     # Rounds of weak joins: each round judges the groups the last one made as wholes.
@@ -427,7 +427,7 @@ def phone_groups(engine: Engine) -> None:
     workers are his operation). P is then judged as a text or a photo is (`text._text_hubs`,
     `image_own`): one holder's text is beside ``text_own.holders`` numbers (the median, over
     trusted numbers, of the numbers in their ads, itself included; measured on the data each
-    run, 2 on every corpus measured so far), and a number whose numbers fall into more groups than
+    run, never below 2), and a number whose numbers fall into more groups than
     that (``groups > text_own.holders``) ties together more people than one holder's own text
     would, with nothing else to say they belong together. It joins two groups only when something
     independent agrees (`_weak_joins`: a text or a photo between the same two groups, posts

@@ -253,9 +253,13 @@ def _text_hubs(engine: Engine, params: LinkParams, order_kind: int) -> None:
     the archive: a writer's text goes where her numbers go, so her own text sits beside no more
     numbers than a typical number does. ``text_own.holders`` is the median, over the numbers
     trusted for linking, of the numbers seen in their ads (the number itself and the others: an
-    independent's one or two, more where operations rotate phones); a text beside more is held
-    by more than one writer. Whether sharing a text is chance is decided apart, by its surprise
-    (`LinkParams.text_min_surprise`).
+    independent's one or two, more where operations rotate phones), and never less than two: one
+    holder's numbers are two at least (a call and a text line, an old number and the new one it
+    announces), even in an archive where most numbers stand alone (measured 1 on a corpus written
+    apart from the generator, where an operation's booking line beside its old number and one
+    worker's number then came out weak, and its 52 ads fell into 45 networks). A text beside more
+    is held by more than one writer. Whether sharing a text is chance is decided apart, by its
+    surprise (`LinkParams.text_min_surprise`).
 
     Hubs are listed as the two sentences' hashes (``"H1 H2"``; one hash without sentence pairs),
     the value an analyst marks (`mark-hub text`): a text marked a hub counts as held by everyone,
@@ -265,7 +269,7 @@ def _text_hubs(engine: Engine, params: LinkParams, order_kind: int) -> None:
     engine.table(
         "text_own",
         f"""
-        SELECT COALESCE(MAX(m), 1) AS holders FROM (
+        SELECT GREATEST(COALESCE(MAX(m), 1), 2) AS holders FROM (
             SELECT percentile_disc({params.text_own_quantile}) WITHIN GROUP (ORDER BY co_phones + 1) AS m
             FROM hubs WHERE kind = 'phone' AND NOT is_hub
         ) q
