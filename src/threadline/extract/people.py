@@ -362,13 +362,15 @@ _AGE_CUE = re.compile(
 )
 # After "I'm 24": things that make the number a time, money, height, weight or cup size.
 _NOT_AN_AGE_AFTER = re.compile(
-    r"[ \t]{0,2}(?:/|%|\$|'|\"|:|[.,]\d|h(?:rs?|ours?)?(?![a-z])|min|lbs?|kg|cm|ft|feet|inch|in(?![a-z])"
-    r"|roses?|dollars?|usd|pm|am(?![a-z])|x[ \t]*\d|-[ \t]*\d|k(?![a-z])|dd+(?![a-z])|[a-h](?![a-z]))"
+    r"[ \t]{0,2}(?:/|%|\$|'|\"|:|[.,]\d|h(?:h|rs?|ours?)?(?![a-z])|qv|half|min|lbs?|kg|cm|ft|feet|inch"
+    r"|in(?![a-z])|roses?|dollars?|usd|pm|am(?![a-z])|x[ \t]*\d|-[ \t]*\d|k(?![a-z])|dd+(?![a-z])"
+    r"|[a-h](?![a-z]))"
 )
-# "Hi, I'm Mia, 24." / "my name is Ruby 21": a self-stated name, then the age.
+# "Hi, I'm Mia, 24." / "my name is Ruby 21" / "Meet Chelsea, 23": a stated name, then the age.
 _NAMED_BEFORE = re.compile(
     r"(?<![A-Za-z])(?:[Ii][ \t]{0,2}['’]?[ \t]{0,2}[Mm]|[Ii][ \t]{1,3}am|[Mm]y[ \t]{1,3}name[ \t]{1,3}is"
-    r"|[Cc]all[ \t]{1,3}me|[Ss]oy|[Ii]t['’]s)[ \t]{1,3}[A-Z][a-z]{1,20}[ \t]{0,2},?[ \t]{0,2}\Z"
+    r"|[Cc]all[ \t]{1,3}(?:me|for)|[Aa]sk[ \t]{1,3}for|[Mm]eet|[Ii]ntroducing|[Ss]oy|[Ii]t['’]s)"
+    r"[ \t]{1,3}[A-Z][a-z]{1,20}[ \t]{0,2},?[ \t]{0,2}\Z"
 )
 # "Valentina (23)", "Lexi 18, fresh": a listed first name with a capital, then the number alone in
 # brackets or closing a clause. Anything else after the number ("Mia 60 qv", "Candy 24/7") leaves
