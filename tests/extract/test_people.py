@@ -363,6 +363,7 @@ def test_words_of_an_html_tag_are_never_a_name() -> None:
         ("Say hi to Tiffany", ["Tiffany"], []),
         ("Introducing Tiffany, a sweet 19 year old", ["Tiffany"], ["19"]),
         ("Meet Chelsea, 23, pretty face", ["Chelsea"], ["23"]),  # a place's name too: the cue says
+        ("Madison (19) just got to San Antonio", ["Madison"], ["19"]),  # and the brackets
         # Not names: an unlisted or common word after "meet", a city or a weekday before an age.
         ("Meet me at the hotel", [], []),
         ("meet friendly girls", [], []),

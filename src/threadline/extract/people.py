@@ -490,10 +490,10 @@ def _listed_name_before(t: str, start: int, end: int) -> int | None:
     m = _LISTED_NAME_BEFORE.search(t, max(0, start - 26), start)
     if m is None or m.group("name").lower() not in first_names():
         return None
+    if m.group("open"):  # "Madison (19)": a place's name too, but no place is written so
+        return m.start() if t[end : end + 2].lstrip(" \t")[:1] == ")" else None
     if is_city_name(m.group("name")):
         return None  # "Paris 24, 25 Dec": a place and a date
-    if m.group("open"):
-        return m.start() if t[end : end + 2].lstrip(" \t")[:1] == ")" else None
     return m.start() if _CLAUSE_END.match(t, end) else None
 
 
