@@ -93,6 +93,7 @@ bench: install
 	$(BIN)/python bench/phones.py
 	$(BIN)/python bench/link.py
 	$(BIN)/python bench/link.py --popular-shares 0,0.1,0.3,0.5 --images both --skip-scale
+	$(BIN)/python bench/link_independent.py
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/score.py --popular-shares 0,0.1,0.3,0.5 --images both
 	$(BIN)/python bench/repeat.py

@@ -1,0 +1,1 @@
+"""Corpora with their truth for the tests and the benchmarks (bench/ puts tests/ on its path)."""
