@@ -385,3 +385,61 @@ def test_a_run_affecting_most_of_the_store_takes_one_full_pass(tmp_path: Path) -
         ingest_file(write_ads(tmp_path / "b.jsonl", _operation(6, 8, 1)), store, workers=0)
         report = link(store.connection)  # the operation is 9 of 11 ads: over the 30% cap
         assert report.relinked == report.ads == 11
+
+
+def _rotating_booker() -> list[list[dict[str, Any]]]:
+    """An operation's booking line rotates from A to B (one ad shows both, under Skye's name);
+    Mia, 22, works under both numbers and never beside the change; Jade only under B. Then an
+    independent Mia, 22, elsewhere. Two batches: before and after the rotation."""
+    a, b = phone(60, 469), phone(61, 469)
+
+    def ad(i: str, who: str, age: int, line: str, day: int) -> dict[str, Any]:
+        return {
+            "id": f"op-{i}",
+            "source": "site",
+            "title": f"{who} new in town",
+            "body": f"Meet {who}, {age}, pretty and sweet. Ask the manager, call {line}.",
+            "location": CITIES[day % 3],
+            "posted_at": f"2026-03-{day:02d}T20:00:00Z",
+        }
+
+    before = [ad("s1", "Skye", 24, a, 1), ad("s2", "Skye", 24, a, 3), ad("m1", "Mia", 22, a, 2)]
+    before.append(ad("m2", "Mia", 22, a, 4))
+    after = [ad("s3", "Skye", 24, f"{b}, new number (old {a})", 8), ad("s4", "Skye", 24, b, 10)]
+    after += [ad("m3", "Mia", 22, b, 11), ad("m4", "Mia", 22, b, 12), ad("x1", "Jade", 25, b, 13)]
+    after.append(
+        {
+            "id": "ind-mia",
+            "source": "site",
+            "title": "Mia here",
+            "body": f"Meet Mia, 22. Independent, call me at {phone(62, 305)}.",
+            "location": "Miami, FL",
+            "posted_at": "2026-03-11T20:00:00Z",
+        }
+    )
+    return [before, after]
+
+
+def test_one_name_and_age_is_one_person_across_a_rotated_line(tmp_path: Path) -> None:
+    batches = _rotating_booker()
+    files = [write_ads(tmp_path / f"b{n}.jsonl", batch) for n, batch in enumerate(batches)]
+    with ingest_and_link(tmp_path, "once", *files) as store:
+        net, per = networks(store), persons(store)
+        op = [ad["id"] for batch in batches for ad in batch if ad["id"].startswith("op-")]
+        assert len({net[i] for i in op}) == 1
+        assert net["ind-mia"] != net["op-m1"]
+        # Mia, 22, under A and under B: one person; Skye: one; Jade: another.
+        assert len({per[f"op-m{k}"] for k in range(1, 5)}) == 1
+        assert len({per[f"op-s{k}"] for k in range(1, 5)}) == 1
+        assert len({per["op-m1"], per["op-s1"], per["op-x1"]}) == 3
+        assert per["ind-mia"] != per["op-m1"]
+        rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+        once = _groups(rows)
+    # Incremental runs, batch by batch, give the same networks and persons.
+    store = Store.open(tmp_path / "inc.duckdb")
+    with store:
+        for f in files:
+            ingest_file(f, store, workers=0)
+            link(store.connection, ALWAYS_INCREMENTAL)
+        rows = store.connection.execute("SELECT source, id, network, person FROM ad_links").fetchall()
+        assert _groups(rows) == once

@@ -525,7 +525,8 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
     Networks join ads over every trusted (non-hub) identifier, image, near-duplicate text (an
     operation's template: one writer, possibly many persons) and analyst merge. Persons
     join, inside a network, ads that show the same photos, or the same identifier under the same
-    self-stated name, or an identifier only ever used under one name (an independent's phone).
+    self-stated name, or an identifier only ever used under one name (an independent's phone), or
+    the same one name and one age.
     """
     # Every holder of a trusted value or image is linked to the others, so a scope closed under
     # links holds all of them or none: the values are read for the scope's ads only.
@@ -654,7 +655,17 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         engine.connected_components("net_edges", "_net_nodes", "networks")
     cut = separate(engine)  # analysts' "not linked" and splits: cut the fewest links (constraints)
     # Identifiers used under exactly one name (or none) identify one person; others (an
-    # operation's shared phone) only together with the name.
+    # operation's shared phone) only together with the name. Inside a network, the ads that state
+    # one name and one age, the same both, are one person too: a worker whose booking line
+    # rotates keeps her name and age across its numbers.
+    engine.table(
+        "_one_name_age",
+        """
+        SELECT n.ad_key, MIN(n.name) AS name, MIN(f.age) AS age
+        FROM link_names n JOIN link_facts f ON f.ad_key = n.ad_key AND f.ages = 1
+        GROUP BY n.ad_key HAVING COUNT(DISTINCT n.name) = 1
+        """,
+    )
     engine.table(
         "_person_edges_all",
         """
@@ -671,6 +682,10 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
                'named_' || kind AS kind, value || ' ' || name AS value
         FROM named WHERE name IS NOT NULL
         UNION ALL SELECT a, b, kind, value FROM _image_edges
+        UNION ALL
+        SELECT p.ad_key AS a, MIN(p.ad_key) OVER (PARTITION BY w.component, p.name, p.age) AS b,
+               'name_age' AS kind, p.name || ' ' || CAST(p.age AS STRING) AS value
+        FROM _one_name_age p JOIN networks w ON w.node = p.ad_key
         """,
     )
     engine.table("person_edges", _within("_person_edges_all", scope))
