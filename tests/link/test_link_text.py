@@ -547,6 +547,40 @@ def test_a_hub_text_joins_two_groups_seen_together_in_two_cities(tmp_path: Path)
         assert len({net[f"copy-{i}-0"] for i in range(30)} | {net["op-a1"]}) == 31
 
 
+def test_two_groups_that_meet_twice_but_mostly_post_apart_are_not_joined(tmp_path: Path) -> None:
+    # Two copiers of the popular text meet in Denver and in Miami within a day, but each posts
+    # four more times in other cities at other times: two women touring one region, not one
+    # operation moving its persons together (at least half the smaller group's posts must be).
+    tours = {
+        "a": (
+            "Odalys",
+            11,
+            [("Austin, TX", 14), ("Dallas, TX", 17), ("Houston, TX", 20), ("Phoenix, AZ", 23)],
+        ),
+        "b": (
+            "Yesenia",
+            12,
+            [("Boston, MA", 15), ("Chicago, IL", 18), ("Seattle, WA", 21), ("Portland, OR", 24)],
+        ),
+    }
+    met = [
+        ad("t-a1", "Odalys", 702, 11, "Denver, CO", 3),
+        ad("t-b1", "Yesenia", 702, 12, "Denver, CO", 4),
+        ad("t-a2", "Odalys", 702, 11, "Miami, FL", 10),
+        ad("t-b2", "Yesenia", 702, 12, "Miami, FL", 11),
+    ]
+    apart = [
+        ad(f"t-{who}{k}", name, 702, n, city, day)
+        for who, (name, n, stops) in tours.items()
+        for k, (city, day) in enumerate(stops, 3)
+    ]
+    with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(30) + met + apart, LARGE) as store:
+        net = networks(store)
+        assert len({net[f"t-a{k}"] for k in range(1, 7)}) == 1
+        assert len({net[f"t-b{k}"] for k in range(1, 7)}) == 1
+        assert net["t-a1"] != net["t-b1"]
+
+
 def test_text_hubs_are_listed_explained_and_an_analysts_mark_decides(tmp_path: Path) -> None:
     copiers = 30
     with ingest_and_link(tmp_path, independent_ads(300) + copier_ads(copiers), LARGE) as store:

@@ -638,11 +638,9 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
     engine.table(
         "_ad_visits",
         """
-        SELECT l.ad_key, MIN(e.value) AS city, MIN(l.seen_at) AS seen_at
-        FROM link_ads l
-        JOIN extractions e ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind = 'place' AND e.field = 'location' AND l.seen_at IS NOT NULL
-        GROUP BY l.ad_key
+        SELECT l.ad_key, f.city, l.seen_at
+        FROM link_ads l JOIN link_facts f ON f.ad_key = l.ad_key
+        WHERE f.city IS NOT NULL AND l.seen_at IS NOT NULL
         """,
     )
     # Groups joined in one round are judged as wholes in the next: their names and photos
@@ -834,24 +832,36 @@ def _weak_joins(engine: Engine, params: LinkParams) -> None:
     )
     # Together in two cities or more: both groups posted in the same city within the window of
     # each other, in at least two cities (an operation moves its persons together; two strangers
-    # who copied one text meet in one city now and then, rarely in two).
+    # who copied one text meet in one city now and then, rarely in two), and at least half the
+    # placed ads of the smaller group were beside the other's so (two operations touring one
+    # region's few cities meet in two of them within weeks, but most of the time apart).
     window = max(1, math.ceil(params.corroboration_window_days))
     engine.table(
         "_weak_met",
         f"""
-        SELECT x, y FROM (
-            SELECT DISTINCT p.x, p.y, vx.city
-            FROM _weak_core_pairs p
-            JOIN _cores cx ON cx.component = p.x
-            JOIN _ad_visits vx ON vx.ad_key = cx.node
-            JOIN _cores cy ON cy.component = p.y
-            JOIN _ad_visits vy ON vy.ad_key = cy.node AND vy.city = vx.city
+        WITH judged AS (
+            SELECT p.x, p.y FROM _weak_core_pairs p
             LEFT JOIN _weak_named n ON n.x = p.x AND n.y = p.y
             WHERE p.kinds < 2 AND p.own_text = 0 AND p.photos < 2 AND n.x IS NULL
-              AND vy.seen_at BETWEEN vx.seen_at - INTERVAL '{window}' DAY
+        ), visits AS (
+            SELECT c.component, v.ad_key, v.city, v.seen_at
+            FROM _cores c JOIN _ad_visits v ON v.ad_key = c.node
+        ), met AS (
+            SELECT DISTINCT j.x, j.y, vx.ad_key AS ad_x, vy.ad_key AS ad_y, vx.city
+            FROM judged j
+            JOIN visits vx ON vx.component = j.x
+            JOIN visits vy ON vy.component = j.y AND vy.city = vx.city
+            WHERE vy.seen_at BETWEEN vx.seen_at - INTERVAL '{window}' DAY
                                  AND vx.seen_at + INTERVAL '{window}' DAY
-        ) m
-        GROUP BY x, y HAVING COUNT(*) >= 2
+        ), placed AS (
+            SELECT component, COUNT(*) AS ads FROM visits GROUP BY component
+        )
+        SELECT m.x, m.y
+        FROM met m JOIN placed px ON px.component = m.x JOIN placed py ON py.component = m.y
+        GROUP BY m.x, m.y, px.ads, py.ads
+        HAVING COUNT(DISTINCT m.city) >= 2
+           AND CASE WHEN px.ads <= py.ads THEN COUNT(DISTINCT m.ad_x) * 2 >= px.ads
+                    ELSE COUNT(DISTINCT m.ad_y) * 2 >= py.ads END
         """,
     )
     engine.table(
