@@ -216,7 +216,29 @@ def test_a_network_shows_persons_identifiers_ads_and_evidence(con: duckdb.DuckDB
     assert read.network(con, "N99999999") is None
 
 
-def test_a_network_reads_its_saved_movement_as_a_fresh_computation_gives_it(copy: Path) -> None:
+def _touring(path: Path) -> Path:
+    """One independent going round Houston, Dallas and Austin, three days in each, twice and back
+    to Houston: a circuit of her own (the synthetic corpus has none once nothing false joins it)."""
+    cities = ["Houston, TX", "Dallas, TX", "Austin, TX"] * 2 + ["Houston, TX"]
+    ads = [
+        {
+            "id": f"tour-{k}",
+            "source": "site",
+            "title": "Odessa on tour",
+            "body": f"Odessa here, visiting {city.split(',')[0]} this week. Call (832) 555-0166.",
+            "location": city,
+            "posted_at": f"2026-03-{1 + 3 * k:02d}T20:00:00Z",
+        }
+        for k, city in enumerate(cities)
+    ]
+    path.write_text("".join(json.dumps(ad) + "\n" for ad in ads), encoding="utf-8")
+    return path
+
+
+def test_a_network_reads_its_saved_movement_as_a_fresh_computation_gives_it(
+    copy: Path, tmp_path: Path
+) -> None:
+    build(copy, _touring(tmp_path / "tour.jsonl"))
     with duckdb.connect(str(copy)) as con:
         saved = {
             r.network: read.network(con, r.network, ads_limit=0) for r in read.queue(con, limit=None).items
