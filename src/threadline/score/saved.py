@@ -83,6 +83,23 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
     the text hubs `threadline.read.networks.network_hubs` also lists: copied sentences are in
     most networks' ads, and a queue filter on them would keep nearly every network)."""
     where = f"WHERE network IN (SELECT network FROM {networks})" if networks else ""
+    # The extractions the summaries read, of every version of the networks' ads: one pass over
+    # the store's extractions, not one per summary.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _summary_ext AS
+        WITH r AS (
+            SELECT r.source, r.id, r.version, COALESCE(r.posted_at, r.captured_at) AS dated
+            FROM ad_rows r JOIN (SELECT DISTINCT source, id FROM ad_links {where}) o USING (source, id)
+        )
+        SELECT e.source, e.ad_id, e.version, e.kind, e.value, e.found_index, e.span_index, r.dated
+        FROM extractions e
+        JOIN r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+        WHERE e.kind IN ('place', 'phone', 'email', 'handle', 'name', 'image')
+           OR (e.kind = 'sentence'
+               AND e.value IN (SELECT split_part(value, ' ', 1) FROM link_hubs WHERE kind = 'text'))
+        """
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _summary_ads AS
@@ -98,7 +115,7 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
             JOIN ads a ON a.source = m.source AND a.id = m.id AND a.version = m.version
         ), place AS (
             SELECT e.source, e.ad_id, arg_min(e.value, e.found_index) AS place
-            FROM extractions e
+            FROM _summary_ext e
             JOIN rows s ON s.source = e.source AND s.id = e.ad_id AND s.version = e.version
             WHERE e.kind = 'place' AND e.span_index = 0
             GROUP BY e.source, e.ad_id
@@ -125,10 +142,9 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
         INSERT INTO network_values
         SELECT s.network, s.person, e.kind, e.value, COUNT(DISTINCT s.ad_key),
                COUNT(DISTINCT s.ad_key) FILTER (WHERE e.version = s.version),
-               MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
-        FROM extractions e
+               MIN(e.dated), MAX(e.dated)
+        FROM _summary_ext e
         JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
-        JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
         WHERE e.kind IN ('phone', 'email', 'handle', 'name', 'image')
         GROUP BY s.network, s.person, e.kind, e.value
         """
@@ -140,10 +156,9 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
         INSERT INTO network_values
         SELECT s.network, s.person, 'text', e.value, COUNT(DISTINCT s.ad_key),
                COUNT(DISTINCT s.ad_key) FILTER (WHERE e.version = s.version),
-               MIN(COALESCE(r.posted_at, r.captured_at)), MAX(COALESCE(r.posted_at, r.captured_at))
-        FROM extractions e
+               MIN(e.dated), MAX(e.dated)
+        FROM _summary_ext e
         JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
-        JOIN ad_rows r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
         WHERE e.kind = 'sentence'
           AND e.value IN (SELECT split_part(value, ' ', 1) FROM link_hubs WHERE kind = 'text')
         GROUP BY s.network, s.person, e.value
@@ -178,3 +193,4 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
         """
     )
     con.execute("DROP TABLE _summary_ads")
+    con.execute("DROP TABLE _summary_ext")

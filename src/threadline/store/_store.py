@@ -604,6 +604,7 @@ class Store:
             self._add_images(ad_images, images, ad, version, packed, image_sha256, md5s)
 
         watched = self._watched_ads(ads, now)  # before long texts are cut into parts
+        texts = self._texts(ads)
         self._insert_ads(ads)
         self._insert("extractions", extractions, EXTRACTION_ROW)
         if images:
@@ -639,7 +640,7 @@ class Store:
             gone_kept += 1
         self._insert_sightings(sightings, once=token_id is not None)
         self._copy_extractions(copies)
-        self._index_words(ads, extractions, keep_words=watched is not None)
+        self._index_words(texts, extractions, keep_words=watched is not None)
         if watched is not None:
             try:
                 self._match_watchlists(watched, extractions, ad_images, now)
@@ -812,17 +813,33 @@ class Store:
             for name in ("_watch_ads", "_watch_ext", "_watch_images"):
                 con.unregister(name)
 
-    def _index_words(self, ads: _Columns, extractions: _Columns, *, keep_words: bool = False) -> None:
+    @staticmethod
+    def _texts(ads: _Columns) -> pa.Table:
+        """The batch's new versions' keys and indexed text, taken before long texts are cut into
+        parts (`_insert_ads` replaces them in ``ads``)."""
+        return pa.table(
+            {
+                name: pa.array(ads.data[name], _ADS.field(name).type)
+                for name in ("source", "id", "version", "title", "body", "location")
+            }
+        )
+
+    def _index_words(self, texts: pa.Table, extractions: _Columns, *, keep_words: bool = False) -> None:
         """Index the words and identifiers of the batch's new ads and versions (`text_index`),
-        in its transaction, from the batch's own extractions."""
-        if not len(ads):
+        in its transaction, from the batch's own texts and extractions."""
+        if not len(texts):
             return
-        keys = pa.table({"source": ads.data["source"], "id": ads.data["id"]})
         values = extractions.table(EXTRACTION_ROW).select(["source", "ad_id", "kind", "value"])
-        self._con.register("_batch_word_keys", keys)
+        self._con.register("_batch_word_texts", texts)
         self._con.register("_batch_word_values", values)
         try:
-            index_ads(self._con, "_batch_word_keys", "_batch_word_values", keep_words=keep_words)
+            index_ads(
+                self._con,
+                "_batch_word_texts",
+                "_batch_word_values",
+                texts="_batch_word_texts",
+                keep_words=keep_words,
+            )
             # Who carries these identifiers changes (a search for one of them reads it again);
             # the terms as the index spells them, by the index's own SQL.
             terms = self._con.execute(
@@ -836,7 +853,7 @@ class Store:
             ).fetchall()
             touched(self._con, *term_tags(t for (t,) in terms))
         finally:
-            self._con.unregister("_batch_word_keys")
+            self._con.unregister("_batch_word_texts")
             self._con.unregister("_batch_word_values")
 
     def _insert(self, table: str, rows: _Columns, schema: pa.Schema, suffix: str = "") -> int:

@@ -1134,6 +1134,25 @@ _HASH_LISTS: tuple[str, ...] = (
 )
 
 
+# What the offline geocoder says of each phone prefix (the number less its last four digits),
+# kept so that a scoring run geocodes only prefixes it has not met (`score.movement`): the
+# geocoder's data and the places gazetteer take a second to load in every process otherwise.
+# ``country`` NULL: the geocoder places no number of the prefix in a country.
+_PHONE_HOMES: tuple[str, ...] = (
+    """
+    CREATE TABLE phone_homes (
+        prefix  VARCHAR PRIMARY KEY,
+        country VARCHAR,
+        region  VARCHAR,
+        lat     DOUBLE,
+        lon     DOUBLE,
+        level   VARCHAR,  -- city, region or country
+        label   VARCHAR
+    )
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1155,6 +1174,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(18, "cases: members per ad, followed networks, notices, notes, analysts", _CASES),
     Migration(19, "watchlist entries, their values and photos; alerts, reads and deliveries", _WATCHLISTS),
     Migration(20, "hash lists, images' MD5s, hash-list matches and their reports", _HASH_LISTS),
+    Migration(21, "the geocoder's home of each phone prefix met", _PHONE_HOMES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -93,6 +93,7 @@ def index_ads(
     keys: str | None = None,
     values: str | None = None,
     *,
+    texts: str | None = None,
     keep_words: bool = False,
 ) -> int:
     """Index the latest version of the ads whose ``(source, id)`` the relation ``keys`` lists
@@ -103,7 +104,10 @@ def index_ads(
     ``values``: a relation ``(source, ad_id, kind, value)`` of the extractions of the versions
     just stored (a batch has them at hand): the identifiers of earlier versions are carried over
     from the ads' earlier index entries, and no extraction is read back from the store. Without
-    it, every version's identifiers are read from ``extractions``. ``keep_words``: leave the temporary
+    it, every version's identifiers are read from ``extractions``. ``texts``: a relation
+    ``(source, id, version, title, body, location)`` holding the latest version of each keyed ad
+    (a batch's new versions: versions only grow), read instead of joining the store's ``ads``
+    (a scan of every stored ad's row per batch). ``keep_words``: leave the temporary
     table ``_ti_docs(doc, source, id, version, words)`` of the ads indexed, for the watchlists to
     match the batch's words without cutting its text again (the caller drops it)."""
     old = None
@@ -129,11 +133,12 @@ def index_ads(
             con.execute("DELETE FROM search_terms WHERE doc IN (SELECT unnest(?))", [old])
             con.execute("DELETE FROM search_docs WHERE doc IN (SELECT unnest(?))", [old])
     text = f"left(concat_ws(' ', a.title, a.body, a.location), {INDEXED_CHARS})"
+    rows = f"{texts} a" if texts else "ads a JOIN _ti_keys k ON k.source = a.source AND k.id = a.id"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _ti_docs AS
         SELECT nextval('search_doc_ids') AS doc, a.source, a.id, a.version, {terms_sql(text)} AS words
-        FROM ads a JOIN _ti_keys k ON k.source = a.source AND k.id = a.id
+        FROM {rows}
         QUALIFY a.version = max(a.version) OVER (PARTITION BY a.source, a.id)
         """
     )
