@@ -328,6 +328,34 @@ def test_the_migration_fills_what_scoring_runs_save(copy: Path) -> None:
         assert len(saved["network_values"]) > 300 and len(saved["ad_summary"]) > 400
 
 
+def test_summaries_saved_run_by_run_are_those_of_one_full_pass(copy: Path) -> None:
+    """The store was scored in two runs, the second only over the networks it changed (and the
+    networks linked no more dropped): its saved summaries are what one pass over every network
+    computes."""
+    from click.testing import CliRunner
+
+    from threadline.cli import cli
+    from threadline.score.saved import refresh_network_summary
+
+    # An analyst merges two networks: one of the two ids is linked no more.
+    with duckdb.connect(str(copy), read_only=True) as con:
+        (a, b) = con.execute(
+            "SELECT arg_min(source || ':' || id, id), network FROM ad_links GROUP BY network"
+            " ORDER BY network LIMIT 2"
+        ).fetchall()
+    result = CliRunner().invoke(cli, ["merge", "--db", str(copy), "--analyst", "t", a[0], b[0]])
+    assert result.exit_code == 0, result.output
+    tables = ("ad_summary", "network_values", "network_summary")
+    with duckdb.connect(str(copy)) as con:
+        gone = {a[1], b[1]} - {n for (n,) in con.execute("SELECT DISTINCT network FROM ad_links").fetchall()}
+        assert len(gone) == 1
+        saved = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+        refresh_network_summary(con)
+        for table in tables:
+            assert sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == saved[table], table
+        assert len(saved["network_summary"]) >= 40
+
+
 def test_the_networks_command_filters_and_sorts_as_the_queue(store: Path) -> None:
     import re
 

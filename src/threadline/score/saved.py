@@ -125,17 +125,23 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
         FROM rows s LEFT JOIN place p ON p.source = s.source AND p.ad_id = s.id
         """
     )
+    if networks:
+        # The networks summarised before and linked no more: every summary table holds only
+        # networks ``network_summary`` lists (one anti-join, not one per table).
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _summary_gone AS
+            SELECT network FROM {networks}
+            UNION
+            SELECT network FROM network_summary WHERE network NOT IN (SELECT network FROM ad_links)
+            """
+        )
     for table in ("ad_summary", "network_values", "network_summary"):
         if networks:
-            con.execute(
-                f"""
-                DELETE FROM {table}
-                WHERE network IN (SELECT network FROM {networks})
-                   OR network NOT IN (SELECT network FROM ad_links)
-                """
-            )
+            con.execute(f"DELETE FROM {table} WHERE network IN (SELECT network FROM _summary_gone)")
         else:
             con.execute(f"DELETE FROM {table}")
+    con.execute("DROP TABLE IF EXISTS _summary_gone")
     con.execute("INSERT INTO ad_summary SELECT * FROM _summary_ads")
     con.execute(
         """
