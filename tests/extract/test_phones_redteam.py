@@ -372,6 +372,9 @@ POSITIVE: list[tuple[str, str, tuple[str, ...]]] = [
     ("US", "702-555-0147 ver fotos", (US2,)),
     ("US", "area code is 702 # is 555 0147", (US2,)),
     ("US", "s1x 0h f0ur 555 0188", ("+16045550188",)),
+    # Leet words glued to plain words and digits: "zer0" + "one" + "4" + "two".
+    ("US", "702 555 zer0one4two", ("+17025550142",)),
+    ("US", "seven0two f1ve5five 0147", (US2,)),
     ("US", "31ght 3 tw0 555 0166", (US6,)),
     ("GB", "o seven nine double one one two three four five six", (GB_M1,)),
     ("GB", "07911 onetwothree fourfivesix", (GB_M1,)),
@@ -642,6 +645,22 @@ def test_words_in_pairs_and_hundreds_have_their_styles() -> None:
         "null eins sieben sechs, zwölf, vierunddreißig, sechsundfünfzig, achtundsiebzig", "DE"
     )
     assert "words_tens" in styles_of("tre quattro sette, dodici, trentaquattro, cinquantasei, sette", "IT")
+
+
+@pytest.mark.parametrize(
+    "written", ["(seven oh two) 555 0147", "(7 0 2) 555 0147", "(seven 0 two) five55 0147", "(702) 555 0147"]
+)
+def test_an_area_code_in_brackets_keeps_its_bracket_in_the_span(written: str) -> None:
+    text = f"call {written} now"
+    [found] = find_phones([("body", text)], "US")
+    assert found.value == US2
+    span = found.spans[0]
+    assert text[span.start : span.end] == written
+
+
+def test_leet_among_words_needs_every_piece_to_be_a_number() -> None:
+    for text in ("b4 gr8 2nite 713 one4all l8r 4ever", "no1 2day 555 s3x 0h n0"):
+        assert [f.value for f in find_phones([("body", text)], "US")] == [], text
 
 
 def test_a_lone_or_after_a_number_is_not_in_its_span() -> None:

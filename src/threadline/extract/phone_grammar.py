@@ -287,6 +287,37 @@ def _leet(token: str) -> Piece | None:
     return None
 
 
+def _leet_among_digits(token: str) -> Piece | None:
+    """Number words, some in leet, run together with plain digits ("zer0one4two": 0142): the
+    whole token must be such pieces, with at least one leet word (a word holding a digit).
+    Segmented left to right, a digit read as itself before as a leet letter."""
+    if len(token) > 40 or not any(c.isdigit() for c in token) or not any(c.isalpha() for c in token):
+        return None
+    words = [token.translate(table) for table in (_LEET_I, _LEET_L)]
+    # best[i]: (digits, leet used) of the first segmentation reaching i
+    best: list[tuple[str, bool] | None] = [None] * (len(token) + 1)
+    best[0] = ("", False)
+    for i in range(len(token)):
+        here = best[i]
+        if here is None:
+            continue
+        digits, leet = here
+        if token[i].isdigit() and best[i + 1] is None:
+            best[i + 1] = (digits + token[i], leet)
+        for word in words:
+            m = _WORD_PIECE.match(word, i)
+            if m is None:
+                continue
+            piece = token[i : m.end()]
+            if not any(c.isalpha() for c in piece) or best[m.end()] is not None:
+                continue
+            best[m.end()] = (digits + _DIGIT_OF[m.group()], leet or any(c.isdigit() for c in piece))
+    end = best[len(token)]
+    if end is None or not end[1]:
+        return None
+    return (0, len(token), end[0], False, frozenset({"leet"}))
+
+
 @lru_cache(maxsize=16384)
 def classify(token: str) -> tuple[Piece, ...]:
     """Digit-bearing pieces of one lower-cased word: (offset, end, digits, weak, styles) each.
@@ -304,7 +335,7 @@ def classify(token: str) -> tuple[Piece, ...]:
         return (spelled,)
     if _CUP.fullmatch(token):
         return ((0, len(token), "", True, QUANTITY),)  # a cup size, "34b", "36dd": not 348
-    mixed = _look_mix(token) or _leet(token)
+    mixed = _look_mix(token) or _leet(token) or _leet_among_digits(token)
     if mixed is not None:
         return (mixed,)
     if (

@@ -1113,8 +1113,8 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, 
             continue  # an age, a time, a price: too few digits for any number
         for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):
             first = used[0].start
-            if first and low[first - 1] == "(" and low.startswith(")", used[0].end):
-                first -= 1  # "(713) 555-0142": the bracket belongs to the evidence
+            if first and low[first - 1] == "(" and any(low.startswith(")", g.end) for g in used):
+                first -= 1  # "(713) 555-0142", "(seven one three) ...": the bracket is evidence
             start, end = norm.span(first, used[-1].end)
             if plus:  # keep the "+" in the evidence
                 plus_at = norm.text.rfind("+", max(0, used[0].start - 2), used[0].start)
