@@ -86,3 +86,28 @@ def test_a_full_run_touches_everything(tmp_path: Path) -> None:
         link(store.connection, LinkParams(), full=True)
         on_commit(store.connection, None)
     assert told and told[-1] == ALL
+
+
+def test_with_nobody_listening_a_run_saves_the_same_and_works_out_no_tags(tmp_path: Path) -> None:
+    """A command-line run has nobody keeping answers: it skips what only they read, and stores
+    the same as a run that tells them."""
+    from threadline.store._tx import listened
+
+    tables = ("ad_links", "link_evidence", "link_hubs", "search_terms", "ad_scores")
+    saved = []
+    for told in (False, True):
+        with Store.open(tmp_path / f"{told}.duckdb") as store:
+            con = store.connection
+            assert not listened(con)
+            if told:
+                on_commit(con, lambda touches: None)
+                assert listened(con)
+            try:
+                ingest_file(write_jsonl(tmp_path / "a.jsonl", ads_apart()), store, workers=0)
+                link(con, LinkParams())
+                score_store(con, inputs_built=True, changed="_changed_networks")
+            finally:
+                on_commit(con, None)
+            assert not listened(con)
+            saved.append({t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables})
+    assert saved[0] == saved[1] and saved[0]["ad_links"]

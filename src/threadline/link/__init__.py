@@ -35,7 +35,7 @@ from threadline.link.steps import (
     phone_groups,
 )
 from threadline.link.text import text_pairs
-from threadline.store._tx import ALL, network_tags, touched, transaction
+from threadline.store._tx import ALL, listened, network_tags, touched, transaction
 from threadline.store.schema import insert_row
 
 __all__ = [
@@ -292,7 +292,9 @@ def _touch_hub_holders(con: duckdb.DuckDBPyConnection) -> None:
     changes now (``_hub_gone`` and ``_hub_new``, before ``link_hubs`` is rewritten): a network's
     view lists the hubs its ads carry with their counts (`read.networks.network_hubs`: hubs,
     and images beside other numbers), though the run may not cluster it again. Rows that are no
-    hub before or after, and no image, are shown nowhere."""
+    hub before or after, and no image, are shown nowhere. Nothing to do where nobody listens."""
+    if not listened(con):
+        return
     rows = con.execute(
         """
         WITH moved AS (

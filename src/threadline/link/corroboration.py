@@ -62,7 +62,7 @@ import duckdb
 
 from threadline.engine import DuckDBEngine, Engine
 from threadline.link.steps import LinkParams
-from threadline.store._tx import network_tags, touched
+from threadline.store._tx import listened, network_tags, touched
 
 __all__ = [
     "M_PROBABILITIES",
@@ -310,19 +310,20 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
     """
     corroboration_evidence(DuckDBEngine(con))
     # The networks whose rows change, for those who keep answers (`store._tx.touched`).
-    changed = con.execute(
-        """
-        WITH old AS (
-            SELECT * FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')
-        )
-        SELECT DISTINCT network FROM (
-            (SELECT * FROM old EXCEPT ALL SELECT * FROM new_corroboration_evidence)
-            UNION ALL
-            (SELECT * FROM new_corroboration_evidence EXCEPT ALL SELECT * FROM old)
-        )
-        """
-    ).fetchall()
-    touched(con, *network_tags(n for (n,) in changed))
+    if listened(con):
+        changed = con.execute(
+            """
+            WITH old AS (
+                SELECT * FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')
+            )
+            SELECT DISTINCT network FROM (
+                (SELECT * FROM old EXCEPT ALL SELECT * FROM new_corroboration_evidence)
+                UNION ALL
+                (SELECT * FROM new_corroboration_evidence EXCEPT ALL SELECT * FROM old)
+            )
+            """
+        ).fetchall()
+        touched(con, *network_tags(n for (n,) in changed))
     con.execute("DELETE FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')")
     con.execute("INSERT INTO link_evidence SELECT * FROM new_corroboration_evidence")
 

@@ -45,7 +45,7 @@ from threadline.store._records import (
     dumps,
     utc_naive,
 )
-from threadline.store._tx import ALL, ad_tags, term_tags, touched, transaction
+from threadline.store._tx import ALL, ad_tags, listened, term_tags, touched, transaction
 from threadline.store.schema import (
     EXTRACTION_ROW,
     LATEST_VERSION,
@@ -841,7 +841,9 @@ class Store:
                 keep_words=keep_words,
             )
             # Who carries these identifiers changes (a search for one of them reads it again);
-            # the terms as the index spells them, by the index's own SQL.
+            # the terms as the index spells them, by the index's own SQL (for those who listen).
+            if not listened(self._con):
+                return
             terms = self._con.execute(
                 f"""
                 WITH v AS (

@@ -12,6 +12,7 @@ __all__ = [
     "ALL",
     "Touches",
     "ad_tags",
+    "listened",
     "network_tags",
     "now_and_after_commit",
     "on_commit",
@@ -84,6 +85,12 @@ def term_tags(terms: Iterable[str]) -> list[str]:
 def network_tags(networks: Iterable[str]) -> list[str]:
     """The tags of what linking and scoring saved for ``networks``."""
     return [f"net:{n}" for n in networks]
+
+
+def listened(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether anyone is told what ``con``'s transactions touch (`on_commit`): a caller may skip
+    working out tags nobody reads (a command-line run, with no server keeping answers)."""
+    return id(con) in _after_commit
 
 
 def touched(con: duckdb.DuckDBPyConnection, *tags: str) -> None:
