@@ -278,7 +278,7 @@ class Home:
 
 def _region_named(description: str, country: str) -> str | None:
     """The state or province code of ``country`` that ``description`` names ("Texas" -> "TX"),
-    from the region names the places gazetteer already holds."""
+    from the region names the places module holds (`places._regions`, without its cities)."""
     from threadline.extract.places import _fold, _regions
 
     for where, region in _regions().get(_fold(description), ()):

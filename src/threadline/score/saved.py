@@ -165,8 +165,7 @@ def refresh_network_summary(con: duckdb.DuckDBPyConnection, networks: str | None
                MIN(e.dated), MAX(e.dated)
         FROM _summary_ext e
         JOIN _summary_ads s ON s.source = e.source AND s.id = e.ad_id
-        WHERE e.kind = 'sentence'
-          AND e.value IN (SELECT split_part(value, ' ', 1) FROM link_hubs WHERE kind = 'text')
+        WHERE e.kind = 'sentence'  -- `_summary_ext` holds only those sentences
         GROUP BY s.network, s.person, e.value
         """
     )
