@@ -25,6 +25,7 @@ from threadline.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.cases import follow_networks
 from threadline.link.corroboration import corroboration_pairs, save_corroboration
 from threadline.link.incremental import affected_ads
+from threadline.link.kept import KEPT
 from threadline.link.lineage import inherit_ids
 from threadline.link.steps import (
     LinkParams,
@@ -98,10 +99,11 @@ def link(
     # run leaves them, which is harmless (the next run would give the same keys).
     assign_ad_keys(con)
     last = con.execute("SELECT params FROM link_runs ORDER BY finished DESC LIMIT 1").fetchall()
-    build_inputs(engine, params)
+    # Each ad's inputs are kept in the store and read again for new versions only (`kept`).
+    build_inputs(engine, params, kept="rebuild" if full else "update")
     detect_hubs(engine, params)
     image_pairs(engine, params)
-    text_pairs(engine, params)
+    text_pairs(engine, params, sentences=KEPT["sentences"])
     phone_groups(engine)  # phones beside unrelated numbers: weak links
     corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
     # What the run used: its parameters and the thresholds it measured on the data. Either

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from threadline.engine import Engine
 from threadline.link.constraints import separate
@@ -144,7 +145,82 @@ def _values(n: int) -> str:
     return "(VALUES " + ", ".join(f"({i})" for i in range(n)) + ") AS t(i)"
 
 
-def build_inputs(engine: Engine, params: LinkParams | None = None) -> None:
+INPUT_KINDS = (*ID_KINDS, "name", "place", "age", "sentence", "price")  # the kinds `input_rows` reads
+
+
+def input_rows(engine: Engine, ads: str, extractions: str = "extractions") -> dict[str, str]:
+    """SQL of each ad's link inputs read from the store's ``extractions`` (or a relation of some
+    of them: those of `INPUT_KINDS` of the ads at least), for the ads of the
+    relation ``ads(ad_key, source, id, version)`` (each ad once, in the version to read): the
+    inputs of an ad depend on that version's extractions alone, so they can be kept per ad
+    (`link.kept`) and read again only for new versions.
+
+    ``ids(ad_key, kind, plain)``: the identifiers an ad shows; ``names(ad_key, name)``;
+    ``facts(ad_key, city, age, ages)``: its location city and stated ages (``age`` its youngest,
+    ``ages`` how many different); ``sentences(ad_key, source, h, pos)``: its distinct sentences
+    (`link.text`) with the position of their first sighting, title first; ``prices(ad_key,
+    source, ad_id, version, per_hour, site_place, place)``: its median hourly price with the place
+    its site lists it in, else the first it names (`score.structure.local_prices`).
+    """
+    on = f"JOIN {ads} l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version"
+    kinds = ", ".join(f"'{k}'" for k in ID_KINDS)
+    per_hour = engine.json_text("e.detail", "per_hour")
+    place_source = engine.json_text("e.detail", "source")
+    return {
+        "ids": f"""
+            SELECT DISTINCT l.ad_key, e.kind, e.value AS plain
+            FROM {extractions} e {on} WHERE e.kind IN ({kinds})
+        """,
+        "names": f"SELECT DISTINCT l.ad_key, e.value AS name FROM {extractions} e {on} WHERE e.kind = 'name'",
+        # One pass over the extractions for the location city and the ages: corroboration and
+        # weak joins read them.
+        "facts": f"""
+            SELECT l.ad_key,
+                   MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
+                   MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
+                   COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
+            FROM {extractions} e {on}
+            WHERE e.kind IN ('place', 'age')
+            GROUP BY l.ad_key
+        """,
+        # An ad's version holds one "sentence" finding per distinct sentence, whose first span is
+        # its first sighting (`extract.sentences.find_sentences` reads the title, then the body,
+        # each from its start): that span's row is the sentence, with no aggregate over every
+        # sentence row.
+        "sentences": f"""
+            SELECT l.ad_key, l.source, CAST(e.value AS BIGINT) AS h,
+                   CAST(CASE WHEN e.field = 'title' THEN 0 ELSE 1000000000 END + e.span_start AS BIGINT)
+                   AS pos
+            FROM {extractions} e {on}
+            WHERE e.kind = 'sentence' AND e.span_index = 0
+        """,
+        "prices": f"""
+            WITH priced AS (
+                SELECT l.ad_key, l.source, l.id, l.version,
+                       MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
+                FROM {extractions} e {on}
+                WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
+                GROUP BY l.ad_key, l.source, l.id, l.version
+            ), placed AS (
+                SELECT e.source, e.ad_id, e.version,
+                       MIN(e.value) FILTER (WHERE {place_source} = 'location') AS site_place,
+                       MIN(e.value) AS any_place
+                FROM {extractions} e
+                JOIN priced r ON r.source = e.source AND r.id = e.ad_id AND r.version = e.version
+                WHERE e.kind = 'place'
+                GROUP BY e.source, e.ad_id, e.version
+            )
+            SELECT r.ad_key, r.source, r.id AS ad_id, r.version, r.per_hour, p.site_place,
+                   COALESCE(p.site_place, p.any_place) AS place
+            FROM priced r
+            LEFT JOIN placed p ON p.source = r.source AND p.ad_id = r.id AND p.version = r.version
+        """,
+    }
+
+
+def build_inputs(
+    engine: Engine, params: LinkParams | None = None, *, kept: Literal["update", "rebuild"] | None = None
+) -> None:
     """Link inputs from the store: ``link_ads``, ``link_sightings``, ``link_ids``, ``link_names``,
     ``link_facts`` (an ad's location city and stated ages), ``link_images``.
 
@@ -158,6 +234,10 @@ def build_inputs(engine: Engine, params: LinkParams | None = None) -> None:
     extracted, with the time the ad was seen. ``link_ids(ad_key, kind, value, plain)`` holds them
     as extracted too (``value = plain``) until `detect_hubs` replaces it with the values linking
     joins on, where a phone number's value is its tenure.
+
+    ``kept`` (a DuckDB store only): the per-ad inputs (`input_rows`) are read from the store's
+    kept copy (`link.kept`) instead of from every extraction, brought up to date first with the
+    versions that changed since (``"update"``) or read again whole (``"rebuild"``).
     """
     # When an ad was seen: when it was posted or, for a site that does not say, when it was
     # captured (the ad, and so its number, was in use then; a re-capture of an unchanged ad is no
@@ -170,41 +250,23 @@ def build_inputs(engine: Engine, params: LinkParams | None = None) -> None:
         FROM latest_ads a JOIN ad_keys k ON k.source = a.source AND k.id = a.id
         """,
     )
-    kinds = ", ".join(f"'{k}'" for k in ID_KINDS)
+    if kept:
+        from threadline.link.kept import KEPT, keep_inputs
+
+        keep_inputs(engine, rebuild=kept == "rebuild")
+        rows = KEPT
+    else:
+        rows = {name: f"({sql})" for name, sql in input_rows(engine, "link_ads").items()}
     engine.table(
         "link_sightings",
         f"""
-        SELECT DISTINCT l.ad_key, e.kind, e.value AS plain, l.seen_at
-        FROM extractions e
-        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind IN ({kinds})
+        SELECT i.ad_key, i.kind, i.plain, l.seen_at
+        FROM {rows["ids"]} i JOIN link_ads l ON l.ad_key = i.ad_key
         """,
     )
     engine.table("link_ids", "SELECT ad_key, kind, plain AS value, plain FROM link_sightings")
-    engine.table(
-        "link_names",
-        """
-        SELECT DISTINCT l.ad_key, e.value AS name
-        FROM extractions e
-        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind = 'name'
-        """,
-    )
-    # One pass over the extractions for each ad's location city and stated ages (``age`` its
-    # youngest, ``ages`` how many different): corroboration and weak joins read them.
-    engine.table(
-        "link_facts",
-        """
-        SELECT l.ad_key,
-               MIN(e.value) FILTER (WHERE e.kind = 'place' AND e.field = 'location') AS city,
-               MIN(TRY_CAST(e.value AS INTEGER)) FILTER (WHERE e.kind = 'age') AS age,
-               COUNT(DISTINCT e.value) FILTER (WHERE e.kind = 'age') AS ages
-        FROM extractions e
-        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind IN ('place', 'age')
-        GROUP BY l.ad_key
-        """,
-    )
+    engine.table("link_names", f"SELECT ad_key, name FROM {rows['names']} n")
+    engine.table("link_facts", f"SELECT ad_key, city, age, ages FROM {rows['facts']} f")
     # The one place images enter linking. A file that failed to decode has no PDQ (its SHA-256
     # is provenance only: six failed downloads are one empty file, not one person).
     params = params or LinkParams()

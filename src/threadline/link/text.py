@@ -47,7 +47,7 @@ from collections.abc import Sequence
 import duckdb
 
 from threadline.engine import Engine
-from threadline.link.steps import LinkParams
+from threadline.link.steps import LinkParams, input_rows
 
 __all__ = ["MINHASH_PRIME", "boilerplate_examples", "minhash_coefficients", "text_hub_examples", "text_pairs"]
 
@@ -71,30 +71,21 @@ def minhash_coefficients(params: LinkParams) -> list[tuple[int, int]]:
     ]
 
 
-def text_pairs(engine: Engine, params: LinkParams) -> None:
+def text_pairs(engine: Engine, params: LinkParams, *, sentences: str | None = None) -> None:
     """Tables ``text_boilerplate`` and ``text_pairs`` (see the module docstring).
 
     Needs ``link_ads``, ``link_ids`` and ``link_phone_ids`` (`steps.build_inputs`, `steps.detect_hubs`)
-    and the store's ``extractions``.
+    and the store's ``extractions``, or ``sentences``: a relation of the latest versions' sentences
+    as `steps.input_rows` reads them (the store's kept copy: `link.kept`).
     """
     perms, rows = params.text_minhash_perms, params.text_minhash_rows
     if rows < 1 or perms < rows or perms % rows:
         raise ValueError(f"{perms} MinHash permutations do not split into bands of {rows} rows")
-    # Each ad's distinct sentences, with the position of their first sighting (title first). An
-    # ad's version holds one "sentence" finding per distinct sentence, whose first span is its
-    # first sighting (`extract.sentences.find_sentences` reads the title, then the body, each from
-    # its start): that span's row is the sentence, with no aggregate over every sentence row.
-    engine.table(
-        "_text_sentences",
-        """
-        SELECT l.ad_key, l.source, CAST(e.value AS BIGINT) AS h,
-               CASE WHEN e.field = 'title' THEN 0 ELSE 1000000000 END + e.span_start AS pos
-        FROM extractions e
-        JOIN link_ads l ON e.source = l.source AND e.ad_id = l.id AND e.version = l.version
-        WHERE e.kind = 'sentence' AND e.span_index = 0
-        """,
-    )
-    _boilerplate(engine, params)
+    # Each ad's distinct sentences, with the position of their first sighting (title first).
+    if sentences is None:
+        engine.table("_text_sentences", input_rows(engine, "link_ads")["sentences"])
+    src = sentences or "_text_sentences"
+    _boilerplate(engine, params, src)
     p = MINHASH_PRIME
     # What is compared: each ad's sentences less boilerplate and, if asked, each pair of
     # consecutive ones (the order a template keeps and a chance mix of stock lines does not). A pair
@@ -122,7 +113,7 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         f"""
         WITH kept AS (
             SELECT s.ad_key, s.h, s.pos
-            FROM _text_sentences s
+            FROM {src} s
             WHERE NOT EXISTS (SELECT 1 FROM text_boilerplate b WHERE b.h = s.h AND b.source = s.source)
         ), enough AS (
             SELECT ad_key FROM kept GROUP BY ad_key HAVING COUNT(*) >= {params.text_min_shared}
@@ -201,7 +192,7 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         GROUP BY s.h
         """,
     )
-    _text_hubs(engine, params, order_kind)
+    _text_hubs(engine, params, order_kind, src)
     engine.table(
         "text_pairs",
         f"""
@@ -231,7 +222,7 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
         """,
     )
     engine.drop(
-        "_text_sentences",
+        "_text_sentences",  # (made above when no relation was given)
         "_text_sets",
         "_text_minhash",
         "_text_bands",
@@ -244,7 +235,7 @@ def text_pairs(engine: Engine, params: LinkParams) -> None:
     )
 
 
-def _text_hubs(engine: Engine, params: LinkParams, order_kind: int) -> None:
+def _text_hubs(engine: Engine, params: LinkParams, order_kind: int, src: str) -> None:
     """Tables ``text_own(holders)``, ``_text_marks(h, is_hub)`` and the text rows of ``hubs``.
 
     A text is a hub like a phone: a piece of text (a sentence pair, the order a template keeps)
@@ -297,7 +288,7 @@ def _text_hubs(engine: Engine, params: LinkParams, order_kind: int) -> None:
             ), pairs AS (
                 -- consecutive as in `_text_sets`: once the source's boilerplate is dropped
                 SELECT ad_key, h, LAG(h) OVER (PARTITION BY ad_key ORDER BY pos) AS prev
-                FROM _text_sentences s
+                FROM {src} s
                 WHERE NOT EXISTS (
                     SELECT 1 FROM text_boilerplate b WHERE b.h = s.h AND b.source = s.source
                 )
@@ -345,7 +336,7 @@ def _text_hubs(engine: Engine, params: LinkParams, order_kind: int) -> None:
     engine.drop("_text_hub_rows")
 
 
-def _boilerplate(engine: Engine, params: LinkParams) -> None:
+def _boilerplate(engine: Engine, params: LinkParams, src: str) -> None:
     """Table ``text_boilerplate(h, source, ads, share, co_phones)``: the sentences dropped from the
     ads of each source, with their number of ads and share there, and the distinct phone numbers
     seen beside them anywhere where that number decided (NULL for a sentence every source carrying
@@ -361,7 +352,7 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
             SELECT source, COUNT(*) AS ads FROM link_ads GROUP BY source
         ), per_source AS (
             SELECT s.h, s.source, COUNT(*) AS ads, CAST(COUNT(*) AS DOUBLE) / MIN(t.ads) AS share
-            FROM _text_sentences s JOIN source_ads t ON t.source = s.source
+            FROM {src} s JOIN source_ads t ON t.source = s.source
             GROUP BY s.h, s.source
         ), shared AS (
             SELECT *, ads >= {params.text_boilerplate_min_ads}
@@ -373,12 +364,12 @@ def _boilerplate(engine: Engine, params: LinkParams) -> None:
             -- The distinct phones beside a sentence (a costly distinct aggregate) decide only for
             -- sentences some source keeps by share, and only where the sum of each carrier's phone
             -- count (an upper bound) reaches the threshold.
-            SELECT s.h FROM _text_sentences s JOIN phones p ON p.ad_key = s.ad_key
+            SELECT s.h FROM {src} s JOIN phones p ON p.ad_key = s.ad_key
             WHERE s.h IN (SELECT h FROM shared WHERE NOT by_share)
             GROUP BY s.h HAVING SUM(p.n) >= {params.text_boilerplate_co_phones}
         ), co AS (
             SELECT s.h, COUNT(DISTINCT p.pid) AS co_phones
-            FROM _text_sentences s JOIN link_phone_ids p ON p.ad_key = s.ad_key
+            FROM {src} s JOIN link_phone_ids p ON p.ad_key = s.ad_key
             WHERE s.h IN (SELECT h FROM counted)
             GROUP BY s.h
         ), dropped AS (

@@ -36,6 +36,7 @@ import duckdb
 
 from threadline.engine import DuckDBEngine, Engine, sql_literal, write_rows
 from threadline.extract.lexicon import Lexicon, default_lexicon
+from threadline.link.kept import KEPT
 from threadline.score.movement import movement_steps
 from threadline.score.saved import refresh_network_summary, save_movement
 from threadline.score.structure import local_prices, scope_tables, structure_features
@@ -227,14 +228,16 @@ def build_features(
     *,
     inputs_built: bool = False,
     networks: str | None = None,
+    prices: str | None = None,
 ) -> None:
     """Every input of a score: tables ``_ad_parts`` (ads' own signs) and ``_net_x`` (networks'),
-    for every linked ad, or for the networks listed in table ``networks(network)``."""
+    for every linked ad, or for the networks listed in table ``networks(network)``. ``prices``:
+    the ads' hourly prices kept by the store (`structure.local_prices`)."""
     if not inputs_built:
         from threadline.link.steps import build_inputs
 
         build_inputs(engine)
-    local_prices(engine)
+    local_prices(engine, prices)
     cheap = weights.features.get(("network", "cheap_share"))
     scope_tables(engine, networks, cheap.floor if cheap else None)
     structure_features(engine)
@@ -322,7 +325,8 @@ def score_store(
     """Score the linked ads and networks of the store behind ``con`` and save the scores.
 
     ``model`` defaults to the adopted fitted model, else the priors. ``inputs_built``: the link
-    inputs of this session are current (a link run just built them). ``changed``: a table of the
+    inputs of this session are current (a link run just built them, the store's kept inputs
+    current with them: `link.kept`). ``changed``: a table of the
     networks a link run changed (``network``); only they are scored again, unless the lexicon, the
     weights or the model differ from the last run's, which scores everything. A network's score
     depends only on its own ads, except for the local price medians, which are read over the
@@ -357,7 +361,9 @@ def score_store(
     engine = DuckDBEngine(con)
     # Features are temporary tables, made before the transaction that saves the scores (inside
     # one, replaced temporary tables are kept until the commit: see `link.link`).
-    build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope)
+    # A link run just made the inputs from the store's kept copy (`link.kept`), prices included.
+    prices = KEPT["prices"] if inputs_built else None
+    build_features(engine, weights, lexicon, inputs_built=inputs_built, networks=scope, prices=prices)
     score_tables(engine, weights, model)
     # What the run touches, for those who keep answers (`store._tx.Touches`): the networks it
     # scores again (and their persons and ads), or everything.

@@ -24,6 +24,7 @@ Hub phones (site footers, switchboards) are never counted: they are not the netw
 from __future__ import annotations
 
 from threadline.engine import Engine
+from threadline.link.steps import input_rows
 
 __all__ = ["STRUCTURE_FEATURES", "local_prices", "scope_tables", "structure_features"]
 
@@ -37,7 +38,7 @@ STRUCTURE_FEATURES = (
 )
 
 
-def local_prices(engine: Engine) -> None:
+def local_prices(engine: Engine, prices: str | None = None) -> None:
     """Table ``_local_prices(place, median, ads)``: every linked ad's hourly price (its latest
     version, from ``link_ads``: `link.steps.build_inputs`) by the place its site lists it in (the
     local market, whatever is being scored).
@@ -45,32 +46,14 @@ def local_prices(engine: Engine) -> None:
     Also ``_ad_prices(source, ad_id, version, per_hour, place)``: each priced latest version with
     the place `structure_features` gives it (the site's, else the first named), which
     `scope_tables` reads to find the networks a moved median rescores.
+
+    ``prices``: a relation of those prices as `link.steps.input_rows` reads them (the store's kept
+    copy: `link.kept`); read from the store's ``extractions`` when None.
     """
-    place_source = engine.json_text("e.detail", "source")
-    per_hour = engine.json_text("e.detail", "per_hour")
+    rows = prices or f"({input_rows(engine, 'link_ads')['prices']})"
     engine.table(
         "_ad_prices",
-        f"""
-        WITH priced AS (
-            SELECT e.source, e.ad_id, e.version, MEDIAN(CAST({per_hour} AS DOUBLE)) AS per_hour
-            FROM extractions e
-            JOIN link_ads a ON a.source = e.source AND a.id = e.ad_id AND a.version = e.version
-            WHERE e.kind = 'price' AND {per_hour} IS NOT NULL
-            GROUP BY e.source, e.ad_id, e.version
-        ), placed AS (
-            SELECT e.source, e.ad_id, e.version,
-                   MIN(e.value) FILTER (WHERE {place_source} = 'location') AS site_place,
-                   MIN(e.value) AS any_place
-            FROM extractions e
-            JOIN priced r ON r.source = e.source AND r.ad_id = e.ad_id AND r.version = e.version
-            WHERE e.kind = 'place'
-            GROUP BY e.source, e.ad_id, e.version
-        )
-        SELECT r.source, r.ad_id, r.version, r.per_hour, p.site_place,
-               COALESCE(p.site_place, p.any_place) AS place
-        FROM priced r
-        LEFT JOIN placed p ON p.source = r.source AND p.ad_id = r.ad_id AND p.version = r.version
-        """,
+        f"SELECT source, ad_id, version, per_hour, site_place, place FROM {rows} p",
     )
     engine.table(
         "_local_prices",

@@ -109,7 +109,7 @@ def touched(con: duckdb.DuckDBPyConnection, *tags: str) -> None:
 
 def _tell(con: duckdb.DuckDBPyConnection, touches: set[str] | None) -> None:
     hook = _after_commit.get(id(con))
-    if hook is not None:
+    if hook is not None and touches != set():  # a block that touches nothing read is not told
         hook(ALL if touches is None else frozenset(touches))
 
 

@@ -1153,6 +1153,36 @@ _PHONE_HOMES: tuple[str, ...] = (
 )
 
 
+# Each ad's link inputs as `link.steps.input_rows` reads them from its latest version's
+# extractions, kept so that a link run reads the extractions of new versions only (`link.kept`).
+# Filled by the first link run after this migration.
+_LINK_INPUTS: tuple[str, ...] = (
+    """
+    CREATE TABLE link_input_ads (
+        ad_key  BIGINT  NOT NULL,
+        version INTEGER NOT NULL  -- the version the ad's rows were read from
+    )
+    """,
+    "CREATE TABLE link_input_digest (digest VARCHAR NOT NULL)  -- of the SQL the rows were read by",
+    "CREATE TABLE link_input_ids (ad_key BIGINT NOT NULL, kind VARCHAR NOT NULL, plain VARCHAR NOT NULL)",
+    "CREATE TABLE link_input_names (ad_key BIGINT NOT NULL, name VARCHAR NOT NULL)",
+    "CREATE TABLE link_input_facts (ad_key BIGINT NOT NULL, city VARCHAR, age INTEGER, ages BIGINT)",
+    """
+    CREATE TABLE link_input_sentences (ad_key BIGINT NOT NULL, source VARCHAR NOT NULL, h BIGINT, pos BIGINT)
+    """,
+    """
+    CREATE TABLE link_input_prices (
+        ad_key     BIGINT  NOT NULL,
+        source     VARCHAR NOT NULL,
+        ad_id      VARCHAR NOT NULL,
+        version    INTEGER NOT NULL,
+        per_hour   DOUBLE,
+        site_place VARCHAR,
+        place      VARCHAR
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1175,6 +1205,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(19, "watchlist entries, their values and photos; alerts, reads and deliveries", _WATCHLISTS),
     Migration(20, "hash lists, images' MD5s, hash-list matches and their reports", _HASH_LISTS),
     Migration(21, "the geocoder's home of each phone prefix met", _PHONE_HOMES),
+    Migration(22, "each ad's link inputs kept, read again for new versions only", _LINK_INPUTS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,0 +1,101 @@
+"""Each ad's link inputs kept in the store, so that a link run reads the extractions of new
+versions only.
+
+What linking and scoring read from the extractions of an ad (`steps.input_rows`: its identifiers,
+names, city and ages, sentences and hourly prices) depends on that ad's latest version alone. A
+store keeps those rows per ad in ``link_input_*``, with the version they were read from in
+``link_input_ads``: a run reads again only the ads whose latest version is not the one kept (new
+ads and new versions) and forgets the rows of ads no longer there. At a million ads this is the
+difference between joining some 21 million extraction rows to the ads and reading a few thousand.
+
+The kept rows are what `steps.input_rows` gives over every ad, so a run reading them links as one
+reading the extractions (tested). Their SQL is kept with them (``link_input_digest``): rows read by
+another version of that SQL are all read again. A full run (`link.link` with ``full``) reads them
+all again too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from threadline.engine import DuckDBEngine, Engine
+from threadline.link.steps import INPUT_KINDS, input_rows
+from threadline.store._tx import transaction
+
+__all__ = ["KEPT", "keep_inputs"]
+
+# The store's table for each of `steps.input_rows`, and its columns.
+KEPT = {
+    "ids": "link_input_ids",
+    "names": "link_input_names",
+    "facts": "link_input_facts",
+    "sentences": "link_input_sentences",
+    "prices": "link_input_prices",
+}
+_COLUMNS = {
+    "ids": "ad_key, kind, plain",
+    "names": "ad_key, name",
+    "facts": "ad_key, city, age, ages",
+    "sentences": "ad_key, source, h, pos",
+    "prices": "ad_key, source, ad_id, version, per_hour, site_place, place",
+}
+
+
+def keep_inputs(engine: Engine, *, rebuild: bool = False) -> int:
+    """Bring the kept link inputs up to date with ``link_ads`` (`steps.build_inputs`); returns
+    how many ads were read again. ``rebuild``: read every ad again.
+
+    Saved in a transaction of its own, before the run's: the rows are right whatever becomes of
+    the run, as the ad keys it saves first are (`link.assign_ad_keys`)."""
+    if not isinstance(engine, DuckDBEngine):
+        raise TypeError("link inputs are kept in a DuckDB store only")
+    con = engine.con
+    rows = input_rows(engine, "_kept_new", "_kept_extractions")
+    read_by = repr((INPUT_KINDS, sorted(input_rows(engine, "ads").items())))
+    digest = hashlib.sha256(read_by.encode()).hexdigest()[:16]
+    [(kept_digest,)] = con.execute("SELECT MAX(digest) FROM link_input_digest").fetchall()
+    everything = rebuild or kept_digest != digest
+    with transaction(con, touches=()):
+        if everything:
+            for table in ("link_input_ads", *KEPT.values()):
+                con.execute(f"DELETE FROM {table}")
+            con.execute("DELETE FROM link_input_digest")
+            con.execute("INSERT INTO link_input_digest VALUES (?)", [digest])
+        engine.table(
+            "_kept_gone",
+            """
+            SELECT k.ad_key FROM link_input_ads k
+            LEFT JOIN link_ads l ON l.ad_key = k.ad_key AND l.version = k.version
+            WHERE l.ad_key IS NULL
+            """,
+        )
+        engine.table(
+            "_kept_new",
+            """
+            SELECT l.ad_key, l.source, l.id, l.version FROM link_ads l
+            LEFT JOIN link_input_ads k ON k.ad_key = l.ad_key AND k.version = l.version
+            WHERE k.ad_key IS NULL
+            """,
+        )
+        [(gone, new)] = con.execute(
+            "SELECT (SELECT COUNT(*) FROM _kept_gone), (SELECT COUNT(*) FROM _kept_new)"
+        ).fetchall()
+        if gone:
+            for table in ("link_input_ads", *KEPT.values()):
+                con.execute(f"DELETE FROM {table} WHERE ad_key IN (SELECT ad_key FROM _kept_gone)")
+        if new:
+            # One scan of the extractions for the rows of every input.
+            kinds = ", ".join(f"'{k}'" for k in INPUT_KINDS)
+            engine.table(
+                "_kept_extractions",
+                f"""
+                SELECT e.* FROM extractions e
+                JOIN _kept_new n ON n.source = e.source AND n.id = e.ad_id AND n.version = e.version
+                WHERE e.kind IN ({kinds})
+                """,
+            )
+            for name, sql in rows.items():
+                con.execute(f"INSERT INTO {KEPT[name]} ({_COLUMNS[name]}) {sql}")
+            con.execute("INSERT INTO link_input_ads (ad_key, version) SELECT ad_key, version FROM _kept_new")
+    engine.drop("_kept_gone", "_kept_new", "_kept_extractions")
+    return int(new)
