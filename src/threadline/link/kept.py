@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 
+import duckdb
+
 from threadline.engine import DuckDBEngine, Engine
 from threadline.link.steps import INPUT_KINDS, input_rows
 from threadline.store._tx import transaction
@@ -50,17 +52,18 @@ def keep_inputs(engine: Engine, *, rebuild: bool = False) -> int:
     if not isinstance(engine, DuckDBEngine):
         raise TypeError("link inputs are kept in a DuckDB store only")
     con = engine.con
-    rows = input_rows(engine, "_kept_new", "_kept_extractions")
     read_by = repr((INPUT_KINDS, sorted(input_rows(engine, "ads").items())))
     digest = hashlib.sha256(read_by.encode()).hexdigest()[:16]
     [(kept_digest,)] = con.execute("SELECT MAX(digest) FROM link_input_digest").fetchall()
-    everything = rebuild or kept_digest != digest
     with transaction(con, touches=()):
-        if everything:
-            for table in ("link_input_ads", *KEPT.values()):
+        if rebuild or kept_digest != digest:
+            # Every ad, read straight from the extractions.
+            for table in ("link_input_ads", "link_input_digest", *KEPT.values()):
                 con.execute(f"DELETE FROM {table}")
-            con.execute("DELETE FROM link_input_digest")
             con.execute("INSERT INTO link_input_digest VALUES (?)", [digest])
+            _insert(con, input_rows(engine, "link_ads"), "link_ads")
+            [(new,)] = con.execute("SELECT COUNT(*) FROM link_ads").fetchall()
+            return int(new)
         engine.table(
             "_kept_gone",
             """
@@ -84,18 +87,26 @@ def keep_inputs(engine: Engine, *, rebuild: bool = False) -> int:
             for table in ("link_input_ads", *KEPT.values()):
                 con.execute(f"DELETE FROM {table} WHERE ad_key IN (SELECT ad_key FROM _kept_gone)")
         if new:
-            # One scan of the extractions for the rows of every input.
+            # One scan of the extractions for the rows of every input; of the JSON details, only
+            # those the inputs read (prices' rates, places' sources).
             kinds = ", ".join(f"'{k}'" for k in INPUT_KINDS)
             engine.table(
                 "_kept_extractions",
                 f"""
-                SELECT e.* FROM extractions e
+                SELECT e.source, e.ad_id, e.version, e.kind, e.value, e.field, e.span_index, e.span_start,
+                       CASE WHEN e.kind IN ('price', 'place') THEN e.detail END AS detail
+                FROM extractions e
                 JOIN _kept_new n ON n.source = e.source AND n.id = e.ad_id AND n.version = e.version
                 WHERE e.kind IN ({kinds})
                 """,
             )
-            for name, sql in rows.items():
-                con.execute(f"INSERT INTO {KEPT[name]} ({_COLUMNS[name]}) {sql}")
-            con.execute("INSERT INTO link_input_ads (ad_key, version) SELECT ad_key, version FROM _kept_new")
+            _insert(con, input_rows(engine, "_kept_new", "_kept_extractions"), "_kept_new")
     engine.drop("_kept_gone", "_kept_new", "_kept_extractions")
     return int(new)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, rows: dict[str, str], ads: str) -> None:
+    """Keep ``rows`` (`steps.input_rows`) of the ads of ``ads``."""
+    for name, sql in rows.items():
+        con.execute(f"INSERT INTO {KEPT[name]} ({_COLUMNS[name]}) {sql}")
+    con.execute(f"INSERT INTO link_input_ads (ad_key, version) SELECT ad_key, version FROM {ads}")
