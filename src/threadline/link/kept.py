@@ -21,25 +21,18 @@ import hashlib
 import duckdb
 
 from threadline.engine import DuckDBEngine, Engine
-from threadline.link.steps import INPUT_KINDS, input_rows
+from threadline.link.steps import INPUT_DETAIL_KINDS, INPUT_KINDS, input_rows
 from threadline.store._tx import transaction
 
 __all__ = ["KEPT", "keep_inputs"]
 
-# The store's table for each of `steps.input_rows`, and its columns.
+# The store's table for each of `steps.input_rows` (its columns named as that SQL names them).
 KEPT = {
     "ids": "link_input_ids",
     "names": "link_input_names",
     "facts": "link_input_facts",
     "sentences": "link_input_sentences",
     "prices": "link_input_prices",
-}
-_COLUMNS = {
-    "ids": "ad_key, kind, plain",
-    "names": "ad_key, name",
-    "facts": "ad_key, city, age, ages",
-    "sentences": "ad_key, source, h, pos",
-    "prices": "ad_key, source, ad_id, version, per_hour, site_place, place",
 }
 
 
@@ -52,7 +45,7 @@ def keep_inputs(engine: Engine, *, rebuild: bool = False) -> int:
     if not isinstance(engine, DuckDBEngine):
         raise TypeError("link inputs are kept in a DuckDB store only")
     con = engine.con
-    read_by = repr((INPUT_KINDS, sorted(input_rows(engine, "ads").items())))
+    read_by = repr((INPUT_KINDS, INPUT_DETAIL_KINDS, sorted(input_rows(engine, "ads").items())))
     digest = hashlib.sha256(read_by.encode()).hexdigest()[:16]
     [(kept_digest,)] = con.execute("SELECT MAX(digest) FROM link_input_digest").fetchall()
     with transaction(con, touches=()):
@@ -90,11 +83,12 @@ def keep_inputs(engine: Engine, *, rebuild: bool = False) -> int:
             # One scan of the extractions for the rows of every input; of the JSON details, only
             # those the inputs read (prices' rates, places' sources).
             kinds = ", ".join(f"'{k}'" for k in INPUT_KINDS)
+            detailed = ", ".join(f"'{k}'" for k in INPUT_DETAIL_KINDS)
             engine.table(
                 "_kept_extractions",
                 f"""
                 SELECT e.source, e.ad_id, e.version, e.kind, e.value, e.field, e.span_index, e.span_start,
-                       CASE WHEN e.kind IN ('price', 'place') THEN e.detail END AS detail
+                       CASE WHEN e.kind IN ({detailed}) THEN e.detail END AS detail
                 FROM extractions e
                 JOIN _kept_new n ON n.source = e.source AND n.id = e.ad_id AND n.version = e.version
                 WHERE e.kind IN ({kinds})
@@ -108,5 +102,5 @@ def keep_inputs(engine: Engine, *, rebuild: bool = False) -> int:
 def _insert(con: duckdb.DuckDBPyConnection, rows: dict[str, str], ads: str) -> None:
     """Keep ``rows`` (`steps.input_rows`) of the ads of ``ads``."""
     for name, sql in rows.items():
-        con.execute(f"INSERT INTO {KEPT[name]} ({_COLUMNS[name]}) {sql}")
+        con.execute(f"INSERT INTO {KEPT[name]} BY NAME {sql}")
     con.execute(f"INSERT INTO link_input_ads (ad_key, version) SELECT ad_key, version FROM {ads}")

@@ -146,6 +146,7 @@ def _values(n: int) -> str:
 
 
 INPUT_KINDS = (*ID_KINDS, "name", "place", "age", "sentence", "price")  # the kinds `input_rows` reads
+INPUT_DETAIL_KINDS = ("price", "place")  # the kinds whose JSON detail `input_rows` reads
 
 
 def input_rows(engine: Engine, ads: str, extractions: str = "extractions") -> dict[str, str]:
