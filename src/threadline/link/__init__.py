@@ -233,6 +233,13 @@ def result_tables(engine: Engine) -> None:
         JOIN link_ads a ON a.ad_key = t.ad_a
         JOIN link_ads b ON b.ad_key = t.ad_b
         WHERE t.rank = 1
+        UNION ALL
+        -- two persons made one by her name (`steps._namesakes`): their first ads, and why
+        SELECT l.network, 'namesake', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2, n.reason
+        FROM person_namesakes n
+        JOIN new_ad_links l ON l.ad_key = n.x
+        JOIN link_ads a ON a.ad_key = n.x
+        JOIN link_ads b ON b.ad_key = n.y
         """,
     )
 

@@ -589,7 +589,8 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
     operation's template: one writer, possibly many persons) and analyst merge. Persons
     join, inside a network, ads that show the same photos, or the same identifier under the same
     self-stated name, or an identifier only ever used under one name (an independent's phone), or
-    the same one name and one age.
+    the same one name and one age; the persons those make join when they state one name and share
+    an age or a city with no age against it (`_namesakes`).
     """
     # Every holder of a trusted value or image is linked to the others, so a scope closed under
     # links holds all of them or none: the values are read for the scope's ads only.
@@ -771,7 +772,74 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
             FROM _person_members
             """,
         )
-    engine.connected_components("person_edges", "_net_nodes", "persons")
+    engine.connected_components("person_edges", "_net_nodes", "_persons_by_ads")
+    _namesakes(engine)
+    engine.table(
+        "_person_edges_named",
+        "SELECT a, b FROM person_edges UNION ALL SELECT x AS a, y AS b FROM person_namesakes",
+    )
+    engine.connected_components("_person_edges_named", "_net_nodes", "persons")
+
+
+def _namesakes(engine: Engine) -> None:
+    """Table ``person_namesakes(x, y, name, reason)``: two persons of one network (``x < y``, each
+    its smallest ad key) that are one woman by her name.
+
+    Inside one operation, the ads of one name are one woman's unless their ages say otherwise: a
+    burner's stops under new numbers keep the name she works under. Two persons of one network
+    join when they state one name, no age of one is beside an age of the other without one in
+    common, and they share an age or a city (one name in two cities with no age is as often two
+    women of a large operation). Persons are those the ads' own links made (`link_components`),
+    judged pair by pair on what each holds, so the order of the pairs decides nothing.
+    """
+    engine.table(
+        "_person_traits",
+        """
+        SELECT p.component AS person, w.component AS network, n.name, CAST(NULL AS INTEGER) AS age,
+               CAST(NULL AS STRING) AS city
+        FROM _persons_by_ads p JOIN networks w ON w.node = p.node JOIN link_names n ON n.ad_key = p.node
+        UNION
+        SELECT p.component, w.component, NULL, CASE WHEN f.ages = 1 THEN f.age END, f.city
+        FROM _persons_by_ads p JOIN networks w ON w.node = p.node JOIN link_facts f ON f.ad_key = p.node
+        """,
+    )
+    engine.table(
+        "_person_named_pairs",
+        """
+        SELECT a.person AS x, b.person AS y, MIN(a.name) AS name
+        FROM _person_traits a
+        JOIN _person_traits b ON b.network = a.network AND b.name = a.name AND a.person < b.person
+        GROUP BY a.person, b.person
+        """,
+    )
+    engine.table(
+        "_person_pair_agree",
+        """
+        SELECT p.x, p.y, p.name,
+               COUNT(DISTINCT ax.age) AS ages_x, COUNT(DISTINCT ay.age) AS ages_y,
+               COUNT(DISTINCT CASE WHEN ax.age = ay.age THEN ax.age END) AS same_age,
+               MIN(CASE WHEN ax.age = ay.age THEN ax.age END) AS age
+        FROM _person_named_pairs p
+        LEFT JOIN _person_traits ax ON ax.person = p.x AND ax.age IS NOT NULL
+        LEFT JOIN _person_traits ay ON ay.person = p.y AND ay.age IS NOT NULL
+        GROUP BY p.x, p.y, p.name
+        """,
+    )
+    engine.table(
+        "person_namesakes",
+        """
+        SELECT g.x, g.y, g.name,
+               'name ' || g.name || CASE WHEN g.same_age > 0
+                    THEN ', age ' || CAST(g.age AS STRING)
+                    ELSE ', ' || MIN(cy.city) || ', no age against it' END AS reason
+        FROM _person_pair_agree g
+        LEFT JOIN _person_traits cx ON cx.person = g.x AND cx.city IS NOT NULL
+        LEFT JOIN _person_traits cy ON cy.person = g.y AND cy.city = cx.city
+        WHERE g.same_age > 0 OR (g.ages_x = 0 OR g.ages_y = 0)
+        GROUP BY g.x, g.y, g.name, g.same_age, g.age
+        HAVING g.same_age > 0 OR COUNT(cy.city) > 0
+        """,
+    )
 
 
 def _net_edges(engine: Engine) -> None:
