@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from link import bcubed
 from threadline.link import DuckDBEngine, LinkParams
-from threadline.link.corroboration import corroboration_pairs
-from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components
+from threadline.link.corroboration import corroboration_pairs, orphan_pairs
+from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components, phone_groups
 from threadline.link.text import text_pairs
 
 THRESHOLDS = (0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
@@ -45,7 +45,10 @@ def quality(db: Path, corpus: Path) -> dict[str, Any]:
     detect_hubs(engine, params)
     image_pairs(engine, params)
     text_pairs(engine, params)
-    link_components(engine)
+    phone_groups(engine)
+    corroboration_pairs(engine, params)
+    orphan_pairs(engine)
+    link_components(engine, None, params)
     t0 = time.perf_counter()
     corroboration_pairs(engine, LinkParams(corroboration_min_probability=min(THRESHOLDS)))
     seconds = time.perf_counter() - t0

@@ -199,3 +199,78 @@ def test_tiny_stores(tmp_path: Path) -> None:
         with ingest_and_link(tmp_path, f"t{k}", write_ads(tmp_path / f"t{k}.jsonl", ads)) as store:
             found = pairs(store.connection)
             assert all(a.split("-")[0] == b.split("-")[0] for a, b, _, _ in found)
+
+
+def orphan(ad_id: str, name: str, age: int, city: str, day: int, hour: int) -> dict[str, Any]:
+    """An ad with nothing to link it: no number, no handle ("text me on snap" without the name)."""
+    found = ad(ad_id, name, age, city, day, hour, "")
+    found["body"] = found["body"].replace("Call .", "Text me on snap only.")
+    return found
+
+
+ZARA = [  # one woman, three ads under her number, and one with no number between them
+    ad("zara-1", "Zara", 26, "Austin, TX", 20, 9, phone(11, 512)),
+    ad("zara-2", "Zara", 26, "Austin, TX", 21, 8, phone(11, 512)),
+    ad("zara-3", "Zara", 26, "Austin, TX", 23, 7, phone(11, 512)),
+]
+ZARA_ORPHAN = [orphan("zara-x", "Zara", 26, "Austin, TX", 22, 6)]
+NOOR = [  # one ad under her number corroborates the ad without one: too little
+    ad("noor-1", "Noor", 29, "Denver, CO", 30, 9, phone(12, 720)),
+    orphan("noor-x", "Noor", 29, "Denver, CO", 31, 9),
+]
+# A second Zara of 26 in Austin, under her own number, posting in the same days: the ad with no
+# number is corroborated by two groups now, and joins neither.
+ZARA_TWO = [
+    ad("zara2-1", "Zara", 26, "Austin, TX", 21, 11, phone(13, 737)),
+    ad("zara2-2", "Zara", 26, "Austin, TX", 23, 10, phone(13, 737)),
+]
+
+
+def persons_of(store: Store) -> dict[str, str]:
+    return dict(store.connection.execute("SELECT id, person FROM ad_links").fetchall())
+
+
+def test_an_ad_with_nothing_else_joins_the_one_group_that_corroborates_it(tmp_path: Path) -> None:
+    corpus = write_ads(tmp_path / "ads.jsonl", background() + ZARA + ZARA_ORPHAN + NOOR)
+    with ingest_and_link(tmp_path, "s", corpus) as store:
+        net, per = networks(store), persons_of(store)
+        assert net["zara-x"] == net["zara-1"] and per["zara-x"] == per["zara-1"]
+        assert net["noor-x"] != net["noor-1"]
+        [(network, value, detail)] = store.connection.execute(
+            "SELECT network, value, detail FROM link_evidence WHERE kind = 'corroborated'"
+        ).fetchall()
+        assert network == net["zara-1"]
+        assert value.startswith("site:zara-x site:zara-")
+        assert detail.startswith("p 0.99") and "name Zara" in detail and "age 26, Austin, TX, US" in detail
+        assert detail.endswith("; the first shows nothing else another ad shows")
+    # Two groups corroborate it: it joins neither, and the two groups stay apart.
+    corpus = write_ads(tmp_path / "two.jsonl", background() + ZARA + ZARA_ORPHAN + ZARA_TWO)
+    with ingest_and_link(tmp_path, "two", corpus) as store:
+        net = networks(store)
+        assert len({net["zara-x"], net["zara-1"], net["zara2-1"]}) == 3
+
+
+def test_corroborated_orphans_incrementally_as_in_one_full_run(tmp_path: Path) -> None:
+    batches = [background() + ZARA, ZARA_ORPHAN + NOOR, ZARA_TWO]
+    with Store.open(tmp_path / "daily.duckdb") as daily:
+        seen = []
+        for k, batch in enumerate(batches):
+            ingest_file(write_ads(tmp_path / f"b{k}.jsonl", batch), daily, workers=0)
+            report = link(daily.connection, ALWAYS_INCREMENTAL)
+            assert k == 0 or report.relinked < report.ads
+            net = networks(daily)
+            seen.append(net["zara-x"] == net["zara-1"] if "zara-x" in net else None)
+            rows = daily.connection.execute("SELECT id, network, person FROM ad_links ORDER BY id").fetchall()
+            ev = evidence_rows(daily.connection)
+            link(daily.connection, ALWAYS_INCREMENTAL, full=True)
+            assert (
+                daily.connection.execute("SELECT id, network, person FROM ad_links ORDER BY id").fetchall()
+                == rows
+            )
+            assert evidence_rows(daily.connection) == ev
+        # joined when it came, apart again when the second Zara made it ambiguous
+        assert seen == [None, True, False]
+
+
+def evidence_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    return con.execute("SELECT * FROM link_evidence ORDER BY ALL").fetchall()

@@ -63,6 +63,7 @@ OUTPUTS: dict[str, str] = {
     "link_hubs": "SELECT kind, value, ads, co_phones, names, detected, is_hub, marked_by FROM link_hubs",
     "link_text_pairs": "SELECT ad_a, ad_b, jaccard, shared, holders FROM link_text_pairs",
     "link_image_pairs": "SELECT sha_a, sha_b FROM link_image_pairs",
+    "link_orphan_pairs": "SELECT orphan, other, detail FROM link_orphan_pairs",
     "network_scores": "SELECT network, ads, logit, score, model FROM network_scores",
     "ad_scores": "SELECT ad_key, source, id, network, logit, score, model FROM ad_scores",
     "score_parts": "SELECT level, unit, feature, value, detail, x, contribution FROM score_parts",
@@ -84,8 +85,9 @@ OUTPUTS: dict[str, str] = {
     """,
 }
 # Outputs a run written before they existed lacks: loaded when present. Without them the store's
-# first scoring run scores everything (and saves them).
-OPTIONAL_OUTPUTS = frozenset({"score_movement", "score_itineraries", "score_circuits"})
+# first scoring run scores everything (and saves them); without the orphan pairs, the first link
+# run clusters again both ends of each (`link.incremental`).
+OPTIONAL_OUTPUTS = frozenset({"score_movement", "score_itineraries", "score_circuits", "link_orphan_pairs"})
 
 MANIFEST = "run.json"
 

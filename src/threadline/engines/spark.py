@@ -480,7 +480,7 @@ def run_spark(
     from threadline.extract.lexicon import default_lexicon
     from threadline.extract.regions import SourceRegions, installation_region
     from threadline.link import LinkParams, result_tables, run_params
-    from threadline.link.corroboration import corroboration_evidence, corroboration_pairs
+    from threadline.link.corroboration import corroboration_evidence, corroboration_pairs, orphan_pairs
     from threadline.link.steps import build_inputs, detect_hubs, image_pairs, link_components, phone_groups
     from threadline.link.text import text_pairs
     from threadline.score.scorer import _versions, build_features, prior_model, score_tables
@@ -621,7 +621,8 @@ def run_spark(
     image_pairs(engine, params)
     text_pairs(engine, params)
     phone_groups(engine)
-    corroboration_pairs(engine, params)  # evidence only, as in the local engine (splink on Spark)
+    corroboration_pairs(engine, params)  # as in the local engine (splink on Spark)
+    orphan_pairs(engine)
     link_components(engine, None, params)
     result_tables(engine)
     engine.table("ad_links", "SELECT * FROM new_ad_links")
@@ -634,6 +635,7 @@ def run_spark(
     )
     engine.table("link_text_pairs", "SELECT ad_a, ad_b, jaccard, shared, holders FROM text_pairs")
     engine.table("link_image_pairs", "SELECT sha_a, sha_b FROM image_pairs")
+    engine.table("link_orphan_pairs", "SELECT orphan, other, detail FROM orphan_pairs")
     [(ads, networks, persons, hubs)] = engine.query(
         """
         SELECT COUNT(*), COUNT(DISTINCT network), COUNT(DISTINCT person),

@@ -23,7 +23,7 @@ import duckdb
 
 from threadline.engine import DuckDBEngine, Engine, components_sql
 from threadline.link.cases import follow_networks
-from threadline.link.corroboration import corroboration_pairs, save_corroboration
+from threadline.link.corroboration import corroboration_pairs, orphan_pairs, save_corroboration
 from threadline.link.incremental import affected_ads
 from threadline.link.kept import KEPT
 from threadline.link.lineage import inherit_ids
@@ -105,7 +105,8 @@ def link(
     image_pairs(engine, params)
     text_pairs(engine, params, sentences=KEPT["sentences"])
     phone_groups(engine)  # phones beside unrelated numbers: weak links
-    corroboration_pairs(engine, params)  # evidence only: see link/corroboration.py
+    corroboration_pairs(engine, params)  # see link/corroboration.py
+    orphan_pairs(engine)  # ads with nothing else to link them, and what corroborates them
     # What the run used: its parameters and the thresholds it measured on the data. Either
     # changed since the last run, every pair is judged anew: a full run.
     used = run_params(engine, params)
@@ -234,6 +235,15 @@ def result_tables(engine: Engine) -> None:
         JOIN link_ads b ON b.ad_key = t.ad_b
         WHERE t.rank = 1
         UNION ALL
+        -- an ad with nothing else to link it, joined by corroboration (`corroboration.orphan_pairs`)
+        SELECT l.network, 'corroborated', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
+               e.value || '; the first shows nothing else another ad shows'
+        FROM net_edges e
+        JOIN new_ad_links l ON l.ad_key = e.a
+        JOIN link_ads a ON a.ad_key = e.a
+        JOIN link_ads b ON b.ad_key = e.b
+        WHERE e.kind = 'corroborated'
+        UNION ALL
         -- two persons made one by her name (`steps._namesakes`): their first ads, and why
         SELECT l.network, 'namesake', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2, n.reason
         FROM person_namesakes n
@@ -258,6 +268,8 @@ def _save(con: duckdb.DuckDBPyConnection, scope: str | None) -> int:
     con.execute("INSERT INTO link_image_pairs SELECT sha_a, sha_b FROM image_pairs")
     con.execute("DELETE FROM link_text_pairs")
     con.execute("INSERT INTO link_text_pairs SELECT ad_a, ad_b, jaccard, shared, holders FROM text_pairs")
+    con.execute("DELETE FROM link_orphan_pairs")
+    con.execute("INSERT INTO link_orphan_pairs SELECT orphan, other, detail FROM orphan_pairs")
     # Every cut of the last run is inside the scope (its ends are always affected): replace all.
     con.execute("DELETE FROM link_cuts")
     con.execute("INSERT INTO link_cuts SELECT decision_id, a, b, kind, value FROM link_cut_edges")

@@ -35,22 +35,24 @@ Output: ``corroboration_pairs(ad_a, ad_b, match_probability, detail, name, city)
 best-scoring name per ad pair, ``detail`` the reason in words ("name Kiara (1 in 4,000 ads), age
 23, Dallas, TX, US, 2 days apart").
 
-How it enters linking: as evidence only, never as an edge of networks or persons. On the quality
-corpus (seed 4242, 20k ads) nearly every pair it finds is already joined by phones, photos or text
-(7,413 of 7,449 pairs at 0.99, all of them right); of the 36 pairs between different networks only
-7 are one person, and as network edges they lower B-cubed precision from 0.9953 to 0.9939 for a
-recall gain of 0.0004. What other signals leave apart is mostly chance: namesakes of one age
-posting in one city in the same days. `save_corroboration` records the pairs in
-``link_evidence``: per network the corroborated name and city (``corroboration``), and every pair
-between two persons (``corroboration_lead``: a lead for an analyst, who can merge). The
-measurements: ``bench/link_corroboration.py``.
+How it enters linking: mostly as evidence. On the quality corpus (seed 4242, 20k ads) nearly
+every pair it finds is already joined by phones, photos or text (7,413 of 7,449 pairs at 0.99, all
+of them right); of the 36 pairs between different networks only 7 are one person, and as network
+edges they lower B-cubed precision from 0.9953 to 0.9939 for a recall gain of 0.0004. What other
+signals leave apart is mostly chance: namesakes of one age posting in one city in the same days.
+So two ads that each show something to link by are never joined by corroboration alone.
+`save_corroboration` records the pairs in ``link_evidence``: per network the corroborated name and
+city (``corroboration``), and every pair between two persons (``corroboration_lead``: a lead for an
+analyst, who can merge).
 
-Were it ever to join persons (inside a network, the only use that did not lose precision, for a
-person recall gain of 0.0003), ``_person_edges_all`` would add ``SELECT c.ad_a AS a, c.ad_b AS b,
-'corroboration' AS kind, c.detail AS value FROM corroboration_pairs c JOIN networks na ON na.node =
-c.ad_a JOIN networks nb ON nb.node = c.ad_b WHERE na.component = nb.component``, and an
-incremental run would have to cluster again both ends of every pair that appeared or went since
-the last run (as for ``_text_changes``), which needs the last run's pairs kept in the store.
+The one join it makes: an ad that shows nothing another ad shows (no number, or only the site's
+hotline; "text me on snap" without the handle) joins the group of the ads that corroborate it, when
+two of them or more do and they are all one group (`orphan_pairs`, `steps.link_components`; an
+incremental run clusters again both ends of every such pair that appeared, went or changed, with
+the last run's pairs kept in ``link_orphan_pairs``). On the generator's corpora without photos
+every such join was right (35, 30 and 40 at 0, 30 and 50% of copiers, one corroborating ad or
+more); on the corpus written apart from it, one of one was wrong (two operations' workers, one
+corroborating ad), hence two.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ __all__ = [
     "corroboration_evidence",
     "corroboration_pairs",
     "corroboration_settings",
+    "orphan_pairs",
     "save_corroboration",
 ]
 
@@ -293,6 +296,41 @@ def _predict(engine: Engine, params: LinkParams, records: int) -> str:
     finally:
         splink_logger.setLevel(was)
     return "_corr_predictions"
+
+
+def orphan_pairs(engine: Engine) -> None:
+    """Table ``orphan_pairs(orphan, other, detail)``: the corroboration pairs one end of which
+    (``orphan``) shows nothing another ad shows (no number, e-mail, handle or photo that is not a
+    hub and has a second holder) and the other end does.
+
+    An ad with nothing of its own to link by (no number, or only the site's hotline; "text me on
+    snap" without the handle) is joined to the group of the ads that state her uncommon name, age
+    and city within days, when those ads are all one group (`steps.link_components`): an orphan
+    between two groups joins neither. Two ads that show something to link by are never joined by
+    corroboration alone (on the quality corpus that loses more precision than it gains recall; see
+    the module). Needs ``corroboration_pairs``, ``_values`` and ``hubs`` (`steps.detect_hubs`).
+    """
+    engine.table(
+        "_linkable",
+        """
+        SELECT DISTINCT v.ad_key FROM _values v
+        JOIN hubs h ON h.kind = v.kind AND h.value = v.value
+        WHERE NOT h.is_hub AND h.ads > 1
+        """,
+    )
+    engine.table(
+        "orphan_pairs",
+        """
+        SELECT CASE WHEN la.ad_key IS NULL THEN c.ad_a ELSE c.ad_b END AS orphan,
+               CASE WHEN la.ad_key IS NULL THEN c.ad_b ELSE c.ad_a END AS other,
+               'p ' || CAST(floor(c.match_probability * 1000) / 1000 AS STRING) || ': ' || c.detail
+               AS detail
+        FROM corroboration_pairs c
+        LEFT JOIN _linkable la ON la.ad_key = c.ad_a
+        LEFT JOIN _linkable lb ON lb.ad_key = c.ad_b
+        WHERE (la.ad_key IS NULL AND lb.ad_key IS NOT NULL) OR (la.ad_key IS NOT NULL AND lb.ad_key IS NULL)
+        """,
+    )
 
 
 def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:

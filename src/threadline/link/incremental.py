@@ -92,6 +92,20 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
         """,
     )
     engine.table(
+        "_orphan_changes",
+        """
+        (SELECT orphan, other, detail FROM orphan_pairs
+         EXCEPT SELECT orphan, other, detail FROM link_orphan_pairs)
+        UNION ALL
+        (SELECT orphan, other, detail FROM link_orphan_pairs
+         EXCEPT SELECT orphan, other, detail FROM orphan_pairs)
+        """,
+    )
+    engine.table(
+        "_orphan_ends",
+        "SELECT orphan AS ad, other FROM orphan_pairs UNION ALL SELECT other, orphan FROM orphan_pairs",
+    )
+    engine.table(
         "_text_ends",
         "SELECT ad_a AS ad, ad_b AS other FROM text_pairs UNION ALL SELECT ad_b, ad_a FROM text_pairs",
     )
@@ -121,6 +135,10 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
         -- is), and an image index bucket can outgrow its cap: a pair between two unchanged ads
         -- can appear or disappear. Both ends of every pair that did are affected.
         SELECT ad_a FROM _text_changes UNION SELECT ad_b FROM _text_changes
+        UNION
+        -- corroboration pairs too (`corroboration.orphan_pairs`): a name grows more common, an ad
+        -- comes to show a number another ad shows
+        SELECT orphan FROM _orphan_changes UNION SELECT other FROM _orphan_changes
         UNION
         SELECT i.ad_key FROM _image_changes c JOIN link_images i ON i.sha256 = c.sha_a
         UNION
@@ -157,6 +175,10 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
     # Whole previous networks of the seeds, as a semi-join on the network: joining seed ads to
     # their network's ads row by row would square the size of a big network.
     engine.table("_near", _whole_networks("_seed_phones"))
+    # An orphan that joins a group (or leaves it) brings its name, age and city to the group's
+    # weak joins: its groups are followed along weak links below, and the groups those reach
+    # judged with their orphans' corroborating ads after.
+    _orphan_hops(engine)
     # A weak link (similar text or image) joins two groups only when corroborated, and what
     # corroborates it (the groups' names, their other weak links) changes with either group. A
     # core that changed is inside ``_near``; the cores at the other end of its weak links are
@@ -184,7 +206,25 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
             """,
         )
         engine.table("_near", _whole_networks("_hop"))
+    _orphan_hops(engine)
     engine.table("_affected", "SELECT ad_key FROM _near")
+
+
+def _orphan_hops(engine: Engine) -> None:
+    """Add to ``_near`` what an ad with nothing else to link it is judged with: it joins the one
+    group of the ads that corroborate it (`steps.link_components`), so it and all of them are in
+    the scope together. From a corroborating ad to the orphan, then to the orphan's other
+    corroborating ads; whole networks (adding an unchanged network whole keeps the scope closed).
+    """
+    for _ in range(2):
+        engine.table(
+            "_hop",
+            """
+            SELECT ad_key FROM _near
+            UNION SELECT e.other FROM _near n JOIN _orphan_ends e ON e.ad = n.ad_key
+            """,
+        )
+        engine.table("_near", _whole_networks("_hop"))
 
 
 def _whole_networks(seed: str) -> str:

@@ -121,6 +121,12 @@ class LinkParams:
     # corpus they would add more false links than true ones (see the module).
     corroboration_window_days: float = 3.0
     corroboration_min_probability: float = 0.99
+    # An ad that shows nothing another ad shows joins the one group whose ads corroborate it, when
+    # this many of them do (`link_components`, `corroboration.orphan_pairs`); 0: never.
+    orphan_min_corroborating: int = 2
+    # Persons of one network that state one name and share an age, or a city with no age against
+    # it, are one woman (`_namesakes`).
+    person_namesakes: bool = True
     # The prior: a person posts this many ads on average, so two random ads of N are one person
     # with probability this / N.
     corroboration_ads_per_person: float = 8.0
@@ -694,10 +700,41 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         """,
     )
     engine.table("_net_nodes", f"SELECT ad_key AS node FROM {scope or 'link_ads'}")
-    engine.table("_strong_edges", _within("_strong_edges_all", scope))
-    engine.connected_components("_strong_edges", "_net_nodes", "_cores")
-    engine.table("_weak_edges", _within("_weak_edges_all", scope))
+    engine.table("_strong_edges_held", _within("_strong_edges_all", scope))
+    engine.connected_components("_strong_edges_held", "_net_nodes", "_cores")
+    # An ad that shows nothing another ad shows joins the one group of the ads that corroborate it
+    # (`corroboration.orphan_pairs`: her uncommon name, age and city within days), when two of its
+    # ads or more do (one namesake of her age posting in her city is chance now and then: two
+    # operations' workers on a corpus written apart from the generator); between two groups,
+    # neither. Every corroborating ad is in the scope with it (`incremental`).
     params = params or LinkParams()
+    least = int(params.orphan_min_corroborating)
+    engine.table(
+        "_orphan_edges",
+        f"""
+        WITH judged AS (
+            SELECT p.orphan, MIN(p.other) AS other FROM orphan_pairs p
+            JOIN _cores co ON co.node = p.orphan
+            JOIN _cores c ON c.node = p.other
+            WHERE {least} > 0
+            GROUP BY p.orphan
+            HAVING COUNT(DISTINCT c.component) = 1 AND COUNT(DISTINCT p.other) >= {least}
+        )
+        SELECT j.orphan AS a, j.other AS b, 'corroborated' AS kind, p.detail AS value
+        FROM judged j JOIN orphan_pairs p ON p.orphan = j.orphan AND p.other = j.other
+        """,
+    )
+    engine.table(
+        "_strong_edges",
+        """
+        SELECT a, b, kind, value FROM _strong_edges_held
+        UNION ALL SELECT a, b, kind, value FROM _orphan_edges
+        """,
+    )
+    [(orphans,)] = engine.query("SELECT COUNT(*) FROM _orphan_edges")
+    if orphans:
+        engine.connected_components("_strong_edges", "_net_nodes", "_cores")
+    engine.table("_weak_edges", _within("_weak_edges_all", scope))
     # Where and when each ad was posted: the city its location field names, and its time.
     engine.table(
         "_ad_visits",
@@ -744,6 +781,7 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
                'named_' || kind AS kind, value || ' ' || name AS value
         FROM named WHERE name IS NOT NULL
         UNION ALL SELECT a, b, kind, value FROM _image_edges
+        UNION ALL SELECT a, b, kind, value FROM _orphan_edges
         UNION ALL
         SELECT p.ad_key AS a, MIN(p.ad_key) OVER (PARTITION BY w.component, p.name, p.age) AS b,
                'name_age' AS kind, p.name || ' ' || CAST(p.age AS STRING) AS value
@@ -773,7 +811,7 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
             """,
         )
     engine.connected_components("person_edges", "_net_nodes", "_persons_by_ads")
-    _namesakes(engine)
+    _namesakes(engine, params.person_namesakes)
     engine.table(
         "_person_edges_named",
         "SELECT a, b FROM person_edges UNION ALL SELECT x AS a, y AS b FROM person_namesakes",
@@ -781,7 +819,7 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
     engine.connected_components("_person_edges_named", "_net_nodes", "persons")
 
 
-def _namesakes(engine: Engine) -> None:
+def _namesakes(engine: Engine, on: bool = True) -> None:
     """Table ``person_namesakes(x, y, name, reason)``: two persons of one network (``x < y``, each
     its smallest ad key) that are one woman by her name.
 
@@ -827,7 +865,7 @@ def _namesakes(engine: Engine) -> None:
     )
     engine.table(
         "person_namesakes",
-        """
+        f"""
         SELECT g.x, g.y, g.name,
                'name ' || g.name || CASE WHEN g.same_age > 0
                     THEN ', age ' || CAST(g.age AS STRING)
@@ -835,7 +873,7 @@ def _namesakes(engine: Engine) -> None:
         FROM _person_pair_agree g
         LEFT JOIN _person_traits cx ON cx.person = g.x AND cx.city IS NOT NULL
         LEFT JOIN _person_traits cy ON cy.person = g.y AND cy.city = cx.city
-        WHERE g.same_age > 0 OR (g.ages_x = 0 OR g.ages_y = 0)
+        WHERE {"TRUE" if on else "FALSE"} AND (g.same_age > 0 OR g.ages_x = 0 OR g.ages_y = 0)
         GROUP BY g.x, g.y, g.name, g.same_age, g.age
         HAVING g.same_age > 0 OR COUNT(cy.city) > 0
         """,

@@ -1183,6 +1183,16 @@ _LINK_INPUTS: tuple[str, ...] = (
     """,
 )
 
+_ORPHAN_PAIRS: tuple[str, ...] = (
+    """
+    CREATE TABLE link_orphan_pairs (  -- the last run's `corroboration.orphan_pairs`
+        orphan BIGINT  NOT NULL,
+        other  BIGINT  NOT NULL,
+        detail VARCHAR NOT NULL  -- shown as evidence: a change must refresh the evidence
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1206,6 +1216,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "hash lists, images' MD5s, hash-list matches and their reports", _HASH_LISTS),
     Migration(21, "the geocoder's home of each phone prefix met", _PHONE_HOMES),
     Migration(22, "each ad's link inputs kept, read again for new versions only", _LINK_INPUTS),
+    Migration(23, "ads with nothing else to link them and the ads corroborating them", _ORPHAN_PAIRS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
