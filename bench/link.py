@@ -16,7 +16,9 @@ compared with its truth: network and person B-cubed, the largest predicted netwo
 true largest (and, since the true largest is usually an operation, the largest mostly-independent
 predicted network against the largest independent), the most true networks one predicted network
 mixes, and how many copiers of a popular text share a predicted network with another copier of
-the same text. A table is printed; results go to bench/out/link-sweep-results.json.
+the same text, and two bounds of person recall without photos (`_person_bounds`: joining a true
+person's ads only where they share an identifier, ``ids R``, or that or a name with an age or a
+city, ``name R``). A table is printed; results go to bench/out/link-sweep-results.json.
 """
 
 from __future__ import annotations
@@ -70,18 +72,19 @@ def _phone_union_find(store: Store) -> dict[tuple[str, str], str]:
              AND e.kind = 'phone'
         """
     ).fetchall()
-    parent: dict[object, object] = {}
-
-    def find(x: object) -> object:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]  # type: ignore[index]
-            x = parent[x]
-        return x
-
+    parent: dict[Any, Any] = {}
     for source, ad_id, value in rows:
         if value is not None:
-            parent[find((source, ad_id))] = find(value)
-    return {(s, i): str(find((s, i))) for s, i, _ in rows}
+            parent[_find(parent, (source, ad_id))] = _find(parent, value)
+    return {(s, i): str(_find(parent, (s, i))) for s, i, _ in rows}
+
+
+def _find(parent: dict[Any, Any], x: Any) -> Any:
+    """Union-find: the root of ``x`` (added as its own root if new), halving the path."""
+    while parent.setdefault(x, x) != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
 
 
 def _partition_quality(store: Store, corpus: Path) -> dict[str, object]:
@@ -179,6 +182,36 @@ def _copiers_joined(pred: dict[tuple[str, str], str], corpus: Path) -> dict[str,
     return {"copiers": len(text_of), "copiers_joined_to_another_copier": len(joined)}
 
 
+def _person_bounds(corpus: Path) -> dict[str, float]:
+    """Person recall a linker could reach without photos, if it knew each ad's true person and
+    joined two of its ads only on what they show: a number, e-mail or handle in common that is no
+    site's hotline (``ids``); or that, or one self-stated name with a stated age or the city in
+    common (``names``). Precision is 1 by construction; the figures bound what text can give."""
+    rows = [json.loads(line) for line in (corpus / "truth.jsonl").open()]
+    truth = {(r["source"], r["id"]): r["person"] for r in rows}
+    out = {}
+    for mode in ("ids", "names"):
+        parent: dict[Any, Any] = {}
+        first: dict[tuple[Any, ...], tuple[str, str]] = {}
+        for r in rows:
+            ad = (r["source"], r["id"])
+            _find(parent, ad)
+            keys: list[tuple[Any, ...]] = [("id", x) for x in r["phones"] if x not in r["hub_phones"]]
+            keys += [("id", x) for x in r["emails"] + r["handles"]]
+            if mode == "names":
+                for name in r["names"]:
+                    keys += [("age", name, age) for age in r["ages"]] + [("city", name, r["city"])]
+            for key in keys:
+                key = (r["person"], *key)
+                if key in first:
+                    parent[_find(parent, ad)] = _find(parent, first[key])
+                else:
+                    first[key] = ad
+        pred = {ad: str(_find(parent, ad)) for ad in truth}
+        out[mode] = bcubed(pred, truth)["recall"]
+    return out
+
+
 def sweep_one(ads: Path, name: str) -> dict[str, Any]:
     """Ingest (and so link) one sweep corpus into a fresh store and measure the partition."""
     db = OUT / f"{name}.duckdb"
@@ -194,6 +227,7 @@ def sweep_one(ads: Path, name: str) -> dict[str, Any]:
         **partition,
         **_mixing(pred, ads.parent),
         **_copiers_joined(pred, ads.parent),
+        "person_recall_bound": _person_bounds(ads.parent),
         "ingest_and_link_seconds": round(seconds, 1),
     }
 
@@ -240,7 +274,7 @@ def sweep(
 _HEADER = (
     f"{'popular':>7} {'images':>6} {'ads':>5} {'nets':>5} {'true':>5} {'net P':>6} {'net R':>6} "
     f"{'pers P':>6} {'pers R':>6} {'largest':>7} {'true':>5} {'mixed':>5} {'ind lg':>6} {'true':>5} "
-    f"{'copiers':>7} {'joined':>6} {'s':>5}"
+    f"{'copiers':>7} {'joined':>6} {'ids R':>6} {'name R':>6} {'s':>5}"
 )
 
 
@@ -253,6 +287,7 @@ def _row_line(row: dict[str, Any]) -> str:
         f"{row['largest_true_network']:>5} {row['most_true_networks_in_one']:>5} "
         f"{row['largest_predicted_independent_network']:>6} {row['largest_true_independent_network']:>5} "
         f"{row['copiers']:>7} {row['copiers_joined_to_another_copier']:>6} "
+        f"{row['person_recall_bound']['ids']:>6.3f} {row['person_recall_bound']['names']:>6.3f} "
         f"{row['ingest_and_link_seconds']:>5.1f}"
     )
 

@@ -123,3 +123,36 @@ def _partition(rows: list[tuple[str, str, str]]) -> tuple[set[frozenset[str]], s
         nets.setdefault(net, set()).add(ad_id)
         pers.setdefault(person, set()).add(ad_id)
     return {frozenset(v) for v in nets.values()}, {frozenset(v) for v in pers.values()}
+
+
+def test_a_woman_of_no_age_does_not_chain_two_namesakes_of_different_ages(tmp_path: Path) -> None:
+    # One operation in Troy with three numbers (a manager's notice lists them all); Kim posts under
+    # each, and under each a Mia: 22, 30 and one who states no age.
+    numbers = ["(248) 555-0141", "(248) 555-0142", "(248) 555-0143"]
+    ads = []
+    for i, (number, age) in enumerate(zip(numbers, (22, 30, None), strict=True)):
+        for k in range(2):
+            ads.append({**ad(f"mia-{i}-{k}", "Mia", 0, k, age=age), "body": _body("Mia", age, number)})
+            ads.append({**ad(f"kim-{i}-{k}", "Kim", 0, k), "body": _body("Kim", None, number)})
+    ads.append(
+        {
+            "id": "notice",
+            "source": "site",
+            "posted_at": "2026-09-01T08:00:00Z",
+            "title": "Our numbers",
+            "body": f"Call our girls at {', '.join(numbers)}. {FOOTER}",
+            "location": "Troy, MI",
+        }
+    )
+    with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "ads.jsonl", ads)) as store:
+        net, per = networks(store), persons(store)
+        assert len(set(net.values())) == 1
+        # Kim states no age anywhere and nobody of her name states one: one woman.
+        assert len({per[f"kim-{i}-{k}"] for i in range(3) for k in range(2)}) == 1
+        # The three Mias stay three: 22 and 30 disagree, and the one of no age would join both.
+        assert len({per[f"mia-{i}-0"] for i in range(3)}) == 3
+
+
+def _body(name: str, age: int | None, number: str) -> str:
+    stated = f" {age} years young." if age else ""
+    return f"Hey guys, my name is {name}.{stated} Text {number} to book. {FOOTER}"

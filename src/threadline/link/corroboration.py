@@ -310,10 +310,13 @@ def orphan_pairs(engine: Engine) -> None:
     corroboration alone (on the quality corpus that loses more precision than it gains recall; see
     the module). Needs ``corroboration_pairs``, ``_values`` and ``hubs`` (`steps.detect_hubs`).
     """
+    # Which ends of the pairs show something another ad shows (the pairs' ends only: few).
     engine.table(
         "_linkable",
         """
         SELECT DISTINCT v.ad_key FROM _values v
+        JOIN (SELECT ad_a AS ad_key FROM corroboration_pairs UNION SELECT ad_b FROM corroboration_pairs) e
+          ON e.ad_key = v.ad_key
         JOIN hubs h ON h.kind = v.kind AND h.value = v.value
         WHERE NOT h.is_hub AND h.ads > 1
         """,

@@ -220,11 +220,15 @@ def _orphan_hops(engine: Engine) -> None:
         engine.table(
             "_hop",
             """
-            SELECT ad_key FROM _near
-            UNION SELECT e.other FROM _near n JOIN _orphan_ends e ON e.ad = n.ad_key
+            SELECT DISTINCT e.other AS ad_key FROM _near n JOIN _orphan_ends e ON e.ad = n.ad_key
+            WHERE e.other NOT IN (SELECT ad_key FROM _near)
             """,
         )
-        engine.table("_near", _whole_networks("_hop"))
+        [(new,)] = engine.query("SELECT COUNT(*) FROM _hop")
+        if not new:
+            return
+        engine.table("_near_more", f"SELECT ad_key FROM _near UNION {_whole_networks('_hop')}")
+        engine.table("_near", "SELECT ad_key FROM _near_more")
 
 
 def _whole_networks(seed: str) -> str:

@@ -864,9 +864,9 @@ def _namesakes(engine: Engine, on: bool = True) -> None:
         """,
     )
     engine.table(
-        "person_namesakes",
+        "_namesake_candidates",
         f"""
-        SELECT g.x, g.y, g.name,
+        SELECT g.x, g.y, g.name, g.same_age, g.ages_x, g.ages_y,
                'name ' || g.name || CASE WHEN g.same_age > 0
                     THEN ', age ' || CAST(g.age AS STRING)
                     ELSE ', ' || MIN(cy.city) || ', no age against it' END AS reason
@@ -874,8 +874,32 @@ def _namesakes(engine: Engine, on: bool = True) -> None:
         LEFT JOIN _person_traits cx ON cx.person = g.x AND cx.city IS NOT NULL
         LEFT JOIN _person_traits cy ON cy.person = g.y AND cy.city = cx.city
         WHERE {"TRUE" if on else "FALSE"} AND (g.same_age > 0 OR g.ages_x = 0 OR g.ages_y = 0)
-        GROUP BY g.x, g.y, g.name, g.same_age, g.age
+        GROUP BY g.x, g.y, g.name, g.same_age, g.ages_x, g.ages_y, g.age
         HAVING g.same_age > 0 OR COUNT(cy.city) > 0
+        """,
+    )
+    # A person who states no age joins by a city only when the namesakes it would join state one
+    # age among them: Mia of 22 and Mia of 30 in one city stay two women, and a Mia of no age
+    # between them joins neither (she would chain them).
+    engine.table(
+        "_namesake_torn",
+        """
+        WITH ageless AS (
+            SELECT x AS z, y AS other FROM _namesake_candidates WHERE same_age = 0 AND ages_x = 0
+            UNION ALL
+            SELECT y AS z, x AS other FROM _namesake_candidates WHERE same_age = 0 AND ages_y = 0
+        )
+        SELECT a.z FROM ageless a JOIN _person_traits t ON t.person = a.other AND t.age IS NOT NULL
+        GROUP BY a.z HAVING COUNT(DISTINCT t.age) > 1
+        """,
+    )
+    engine.table(
+        "person_namesakes",
+        """
+        SELECT c.x, c.y, c.name, c.reason FROM _namesake_candidates c
+        LEFT JOIN _namesake_torn tx ON tx.z = c.x
+        LEFT JOIN _namesake_torn ty ON ty.z = c.y
+        WHERE c.same_age > 0 OR (tx.z IS NULL AND ty.z IS NULL)
         """,
     )
 
