@@ -966,7 +966,10 @@ def explain(network: str, db: Path, limit: int) -> None:
             )
             _evidence_lines([("phone", *e[1:]) for e in weak_phones], limit)
         if weak:
-            click.echo("  corroborated by name, age, city and time (shown, never used to link):")
+            click.echo(
+                "  corroborated by name, age, city and time (shown; they link only an ad that shows"
+                " nothing else, `corroborated` above):"
+            )
             _evidence_lines(weak, limit)
         hubs = q.network_hubs(con, network)
         if hubs:

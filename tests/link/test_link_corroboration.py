@@ -274,3 +274,30 @@ def test_corroborated_orphans_incrementally_as_in_one_full_run(tmp_path: Path) -
 
 def evidence_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     return con.execute("SELECT * FROM link_evidence ORDER BY ALL").fetchall()
+
+
+def test_an_orphan_reached_through_another_orphans_group_sees_all_its_groups(tmp_path: Path) -> None:
+    # zara-x is between two Zaras (ambiguous: alone). A week later the first Zara posts again, and
+    # an ad with no number comes beside those posts: it joins her. Linking it incrementally
+    # reaches the first Zara's group, from there zara-x, and from zara-x the second Zara's group,
+    # which must be judged too, or zara-x would see one group only and join it.
+    late = [
+        ad("zara-4", "Zara", 26, "Austin, TX", 34, 9, phone(11, 512)),
+        ad("zara-5", "Zara", 26, "Austin, TX", 35, 6, phone(11, 512)),
+    ]
+    later = [orphan("zara-y", "Zara", 26, "Austin, TX", 35, 9)]
+    batches = [background() + ZARA + late + ZARA_TWO + ZARA_ORPHAN, later]
+    with Store.open(tmp_path / "daily.duckdb") as daily:
+        for k, batch in enumerate(batches):
+            ingest_file(write_ads(tmp_path / f"b{k}.jsonl", batch), daily, workers=0)
+            report = link(daily.connection, ALWAYS_INCREMENTAL)
+            assert k == 0 or report.relinked < report.ads
+            rows = daily.connection.execute("SELECT id, network, person FROM ad_links ORDER BY id").fetchall()
+            link(daily.connection, ALWAYS_INCREMENTAL, full=True)
+            assert (
+                daily.connection.execute("SELECT id, network, person FROM ad_links ORDER BY id").fetchall()
+                == rows
+            )
+        net = networks(daily)
+        assert net["zara-y"] == net["zara-4"] == net["zara-1"]
+        assert len({net["zara-x"], net["zara-1"], net["zara2-1"]}) == 3

@@ -235,15 +235,6 @@ def result_tables(engine: Engine) -> None:
         JOIN link_ads b ON b.ad_key = t.ad_b
         WHERE t.rank = 1
         UNION ALL
-        -- an ad with nothing else to link it, joined by corroboration (`corroboration.orphan_pairs`)
-        SELECT l.network, 'corroborated', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2,
-               e.value || '; the first shows nothing else another ad shows'
-        FROM net_edges e
-        JOIN new_ad_links l ON l.ad_key = e.a
-        JOIN link_ads a ON a.ad_key = e.a
-        JOIN link_ads b ON b.ad_key = e.b
-        WHERE e.kind = 'corroborated'
-        UNION ALL
         -- two persons made one by her name (`steps._namesakes`): their first ads, and why
         SELECT l.network, 'namesake', a.source || ':' || a.id || ' ' || b.source || ':' || b.id, 2, n.reason
         FROM person_namesakes n

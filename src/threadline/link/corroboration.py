@@ -48,11 +48,12 @@ analyst, who can merge).
 The one join it makes: an ad that shows nothing another ad shows (no number, or only the site's
 hotline; "text me on snap" without the handle) joins the group of the ads that corroborate it, when
 two of them or more do and they are all one group (`orphan_pairs`, `steps.link_components`; an
-incremental run clusters again both ends of every such pair that appeared, went or changed, with
-the last run's pairs kept in ``link_orphan_pairs``). On the generator's corpora without photos
-every such join was right (35, 30 and 40 at 0, 30 and 50% of copiers, one corroborating ad or
-more); on the corpus written apart from it, one of one was wrong (two operations' workers, one
-corroborating ad), hence two.
+incremental run clusters again both ends of every such pair that appeared or went, with the last
+run's pairs kept in ``link_orphan_pairs``; the evidence of each join, whose probability moves with
+every new ad of the name, is written again for every network like the other corroboration rows).
+On the generator's corpora without photos every such join was right (35, 30 and 40 at 0, 30 and
+50% of copiers, one corroborating ad or more); on the corpus written apart from it, one of one was
+wrong (two operations' workers, one corroborating ad), hence two.
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ def _predict(engine: Engine, params: LinkParams, records: int) -> str:
 
 
 def orphan_pairs(engine: Engine) -> None:
-    """Table ``orphan_pairs(orphan, other, detail)``: the corroboration pairs one end of which
+    """Table ``orphan_pairs(orphan, other, detail, place)``: the corroboration pairs one end of which
     (``orphan``) shows nothing another ad shows (no number, e-mail, handle or photo that is not a
     hub and has a second holder) and the other end does.
 
@@ -327,7 +328,8 @@ def orphan_pairs(engine: Engine) -> None:
         SELECT CASE WHEN la.ad_key IS NULL THEN c.ad_a ELSE c.ad_b END AS orphan,
                CASE WHEN la.ad_key IS NULL THEN c.ad_b ELSE c.ad_a END AS other,
                'p ' || CAST(floor(c.match_probability * 1000) / 1000 AS STRING) || ': ' || c.detail
-               AS detail
+               AS detail,
+               c.name || ' in ' || c.city AS place
         FROM corroboration_pairs c
         LEFT JOIN _linkable la ON la.ad_key = c.ad_a
         LEFT JOIN _linkable lb ON lb.ad_key = c.ad_b
@@ -348,6 +350,8 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
       one person (``ads``), with the number of pairs and the strongest one.
     * ``corroboration_lead``: a pair whose ads are in two persons (of one network or two), listed
       under the network of each ad: value the two ads, detail the other ad's network and person.
+    * ``corroborated``: an ad with nothing else to link it (`orphan_pairs`) in the network of the
+      ads that corroborate it: value it and the first of them, detail the pair's probability.
     """
     corroboration_evidence(DuckDBEngine(con))
     # The networks whose rows change, for those who keep answers (`store._tx.touched`).
@@ -355,7 +359,8 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
         changed = con.execute(
             """
             WITH old AS (
-                SELECT * FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')
+                SELECT * FROM link_evidence
+                WHERE kind IN ('corroboration', 'corroboration_lead', 'corroborated')
             )
             SELECT DISTINCT network FROM (
                 (SELECT * FROM old EXCEPT ALL SELECT * FROM new_corroboration_evidence)
@@ -365,7 +370,9 @@ def save_corroboration(con: duckdb.DuckDBPyConnection) -> None:
             """
         ).fetchall()
         touched(con, *network_tags(n for (n,) in changed))
-    con.execute("DELETE FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead')")
+    con.execute(
+        "DELETE FROM link_evidence WHERE kind IN ('corroboration', 'corroboration_lead', 'corroborated')"
+    )
     con.execute("INSERT INTO link_evidence SELECT * FROM new_corroboration_evidence")
 
 
@@ -410,5 +417,19 @@ def corroboration_evidence(engine: Engine) -> None:
         UNION ALL
         SELECT net_b, 'corroboration_lead', pair, 2, reason || '; other ad in ' || net_a || ', ' || person_a
         FROM pairs WHERE person_a <> person_b AND net_a <> net_b
+        UNION ALL
+        -- an ad with nothing else to link it, in the network of the ads that corroborate it
+        -- (`orphan_pairs`): the first of them, and why
+        SELECT network, 'corroborated', pair, 2, reason || '; the first shows nothing else another ad shows'
+        FROM (
+            SELECT lo.network,
+                   lo.source || ':' || lo.id || ' ' || lp.source || ':' || lp.id AS pair, o.detail AS reason,
+                   row_number() OVER (PARTITION BY o.orphan ORDER BY o.other) AS rank
+            FROM orphan_pairs o
+            JOIN ad_links lo ON lo.ad_key = o.orphan
+            JOIN ad_links lp ON lp.ad_key = o.other
+            WHERE lo.network = lp.network
+        ) j
+        WHERE rank = 1
         """,
     )

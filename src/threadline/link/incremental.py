@@ -91,14 +91,15 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
         WHERE h.kind = 'image' AND NOT h.is_hub AND NOT {image_own("h")}
         """,
     )
+    # The pairs, not their probabilities or reasons: those move with every new ad of the name, and
+    # the evidence that shows them is written again for every network on each run
+    # (`corroboration.save_corroboration`).
     engine.table(
         "_orphan_changes",
         """
-        (SELECT orphan, other, detail FROM orphan_pairs
-         EXCEPT SELECT orphan, other, detail FROM link_orphan_pairs)
+        (SELECT orphan, other FROM orphan_pairs EXCEPT SELECT orphan, other FROM link_orphan_pairs)
         UNION ALL
-        (SELECT orphan, other, detail FROM link_orphan_pairs
-         EXCEPT SELECT orphan, other, detail FROM orphan_pairs)
+        (SELECT orphan, other FROM link_orphan_pairs EXCEPT SELECT orphan, other FROM orphan_pairs)
         """,
     )
     engine.table(
@@ -214,9 +215,11 @@ def _orphan_hops(engine: Engine) -> None:
     """Add to ``_near`` what an ad with nothing else to link it is judged with: it joins the one
     group of the ads that corroborate it (`steps.link_components`), so it and all of them are in
     the scope together. From a corroborating ad to the orphan, then to the orphan's other
-    corroborating ads; whole networks (adding an unchanged network whole keeps the scope closed).
+    corroborating ads, and on until nothing is added (a corroborating ad of one orphan can be
+    another's: every orphan in the scope must see all its groups); whole networks (adding an
+    unchanged network whole keeps the scope closed).
     """
-    for _ in range(2):
+    while True:
         engine.table(
             "_hop",
             """

@@ -720,7 +720,7 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
             GROUP BY p.orphan
             HAVING COUNT(DISTINCT c.component) = 1 AND COUNT(DISTINCT p.other) >= {least}
         )
-        SELECT j.orphan AS a, j.other AS b, 'corroborated' AS kind, p.detail AS value
+        SELECT j.orphan AS a, j.other AS b, 'corroborated' AS kind, p.place AS value
         FROM judged j JOIN orphan_pairs p ON p.orphan = j.orphan AND p.other = j.other
         """,
     )

@@ -1188,7 +1188,7 @@ _ORPHAN_PAIRS: tuple[str, ...] = (
     CREATE TABLE link_orphan_pairs (  -- the last run's `corroboration.orphan_pairs`
         orphan BIGINT  NOT NULL,
         other  BIGINT  NOT NULL,
-        detail VARCHAR NOT NULL  -- shown as evidence: a change must refresh the evidence
+        detail VARCHAR NOT NULL  -- the probability and reason the run read (not compared)
     )
     """,
 )
