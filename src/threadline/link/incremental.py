@@ -62,22 +62,9 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
     )
     engine.table(
         "_text_changes",
-        f"""
-        (SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM text_pairs
-         EXCEPT SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM link_text_pairs)
-        UNION ALL
-        (SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM link_text_pairs
-         EXCEPT SELECT ad_a, ad_b, jaccard, shared, {own} AS own FROM text_pairs)
-        """,
+        _changes("text_pairs", "link_text_pairs", f"ad_a, ad_b, jaccard, shared, {own} AS own"),
     )
-    engine.table(
-        "_image_changes",
-        """
-        (SELECT sha_a, sha_b FROM image_pairs EXCEPT SELECT sha_a, sha_b FROM link_image_pairs)
-        UNION ALL
-        (SELECT sha_a, sha_b FROM link_image_pairs EXCEPT SELECT sha_a, sha_b FROM image_pairs)
-        """,
-    )
+    engine.table("_image_changes", _changes("image_pairs", "link_image_pairs", "sha_a, sha_b"))
     # Both ends of every pair, as (one end, the other): equality joins only, since a join on
     # "a = x OR b = x" is a nested loop over all pairs.
     # A weak exact image (held beside more numbers than one owner's: `steps.image_own`) is a weak
@@ -94,14 +81,7 @@ def affected_ads(engine: Engine, params: LinkParams) -> None:
     # The pairs, not their probabilities or reasons: those move with every new ad of the name, and
     # the evidence that shows them is written again for every network on each run
     # (`corroboration.save_corroboration`).
-    engine.table(
-        "_orphan_changes",
-        """
-        (SELECT orphan, other FROM orphan_pairs EXCEPT SELECT orphan, other FROM link_orphan_pairs)
-        UNION ALL
-        (SELECT orphan, other FROM link_orphan_pairs EXCEPT SELECT orphan, other FROM orphan_pairs)
-        """,
-    )
+    engine.table("_orphan_changes", _changes("orphan_pairs", "link_orphan_pairs", "orphan, other"))
     engine.table(
         "_orphan_ends",
         "SELECT orphan AS ad, other FROM orphan_pairs UNION ALL SELECT other, orphan FROM orphan_pairs",
@@ -232,6 +212,16 @@ def _orphan_hops(engine: Engine) -> None:
             return
         engine.table("_near_more", f"SELECT ad_key FROM _near UNION {_whole_networks('_hop')}")
         engine.table("_near", "SELECT ad_key FROM _near_more")
+
+
+def _changes(now: str, last: str, columns: str) -> str:
+    """SQL: the rows (``columns``) of this run's table ``now`` not in the last run's ``last``, and
+    the other way round."""
+    return f"""
+        (SELECT {columns} FROM {now} EXCEPT SELECT {columns} FROM {last})
+        UNION ALL
+        (SELECT {columns} FROM {last} EXCEPT SELECT {columns} FROM {now})
+    """
 
 
 def _whole_networks(seed: str) -> str:
