@@ -156,3 +156,33 @@ def test_a_woman_of_no_age_does_not_chain_two_namesakes_of_different_ages(tmp_pa
 def _body(name: str, age: int | None, number: str) -> str:
     stated = f" {age} years young." if age else ""
     return f"Hey guys, my name is {name}.{stated} Text {number} to book. {FOOTER}"
+
+
+def test_a_notice_listing_two_womens_own_numbers_does_not_make_them_one_person(tmp_path: Path) -> None:
+    # Mia and Ruby each post under a number of their own; the manager's notice (no name) lists both
+    # numbers, which makes one network, and must not make one person of the two women through it.
+    mia, ruby = "(248) 555-0151", "(248) 555-0152"
+    ads = [{**ad(f"mia-{k}", "Mia", 0, k, age=22), "body": _body("Mia", 22, mia)} for k in range(2)] + [
+        {**ad(f"ruby-{k}", "Ruby", 0, k, age=25), "body": _body("Ruby", 25, ruby)} for k in range(2)
+    ]
+    ads.append(
+        {
+            "id": "notice",
+            "source": "site",
+            "posted_at": "2026-09-01T08:00:00Z",
+            "title": "Our girls",
+            "body": f"Book our girls: {mia} or {ruby}. {FOOTER}",
+            "location": "Troy, MI",
+        }
+    )
+    with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "ads.jsonl", ads)) as store:
+        net, per = networks(store), persons(store)
+        assert len(set(net.values())) == 1
+        assert per["mia-0"] == per["mia-1"] and per["ruby-0"] == per["ruby-1"]
+        assert per["mia-0"] != per["ruby-0"]
+        assert per["notice"] not in {per["mia-0"], per["ruby-0"]}
+    # A notice carrying one woman's number only is hers.
+    ads[-1] = {**ads[-1], "body": f"Book Mia's friend: {mia}. {FOOTER}"}
+    with ingest_and_link(tmp_path, "one", write_ads(tmp_path / "one.jsonl", ads)) as store:
+        net, per = networks(store), persons(store)
+        assert per["notice"] == per["mia-0"] and net["ruby-0"] != net["mia-0"]

@@ -772,10 +772,18 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
             SELECT t.ad_key, t.kind, t.value, n.name
             FROM _trusted_ids t LEFT JOIN link_names n ON n.ad_key = t.ad_key
         ), single AS (
-            SELECT kind, value FROM named GROUP BY kind, value HAVING COUNT(DISTINCT name) <= 1
+            SELECT kind, value, MIN(name) AS name FROM named
+            GROUP BY kind, value HAVING COUNT(DISTINCT name) <= 1
+        ), torn AS (
+            -- an ad that states no name and holds the values of two names (a manager's notice
+            -- listing the women's own numbers) is neither's: it would chain them into one person
+            SELECT n.ad_key FROM named n JOIN single s ON s.kind = n.kind AND s.value = n.value
+            WHERE n.name IS NULL GROUP BY n.ad_key HAVING COUNT(DISTINCT s.name) > 1
         )
         SELECT n.ad_key AS a, MIN(n.ad_key) OVER (PARTITION BY n.kind, n.value) AS b, n.kind, n.value
         FROM named n JOIN single s ON s.kind = n.kind AND s.value = n.value
+        LEFT JOIN torn t ON t.ad_key = n.ad_key
+        WHERE t.ad_key IS NULL
         UNION ALL
         SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY kind, value, name) AS b,
                'named_' || kind AS kind, value || ' ' || name AS value
