@@ -134,16 +134,7 @@ def test_a_woman_of_no_age_does_not_chain_two_namesakes_of_different_ages(tmp_pa
         for k in range(2):
             ads.append({**ad(f"mia-{i}-{k}", "Mia", 0, k, age=age), "body": _body("Mia", age, number)})
             ads.append({**ad(f"kim-{i}-{k}", "Kim", 0, k), "body": _body("Kim", None, number)})
-    ads.append(
-        {
-            "id": "notice",
-            "source": "site",
-            "posted_at": "2026-09-01T08:00:00Z",
-            "title": "Our numbers",
-            "body": f"Call our girls at {', '.join(numbers)}. {FOOTER}",
-            "location": "Troy, MI",
-        }
-    )
+    ads.append(_notice("Our numbers", f"Call our girls at {', '.join(numbers)}."))
     with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "ads.jsonl", ads)) as store:
         net, per = networks(store), persons(store)
         assert len(set(net.values())) == 1
@@ -151,6 +142,18 @@ def test_a_woman_of_no_age_does_not_chain_two_namesakes_of_different_ages(tmp_pa
         assert len({per[f"kim-{i}-{k}"] for i in range(3) for k in range(2)}) == 1
         # The three Mias stay three: 22 and 30 disagree, and the one of no age would join both.
         assert len({per[f"mia-{i}-0"] for i in range(3)}) == 3
+
+
+def _notice(title: str, text: str) -> dict[str, Any]:
+    """A manager's ad in Troy that states no name: the numbers it lists are the operation's."""
+    return {
+        "id": "notice",
+        "source": "site",
+        "posted_at": "2026-09-01T08:00:00Z",
+        "title": title,
+        "body": f"{text} {FOOTER}",
+        "location": "Troy, MI",
+    }
 
 
 def _body(name: str, age: int | None, number: str) -> str:
@@ -165,16 +168,7 @@ def test_a_notice_listing_two_womens_own_numbers_does_not_make_them_one_person(t
     ads = [{**ad(f"mia-{k}", "Mia", 0, k, age=22), "body": _body("Mia", 22, mia)} for k in range(2)] + [
         {**ad(f"ruby-{k}", "Ruby", 0, k, age=25), "body": _body("Ruby", 25, ruby)} for k in range(2)
     ]
-    ads.append(
-        {
-            "id": "notice",
-            "source": "site",
-            "posted_at": "2026-09-01T08:00:00Z",
-            "title": "Our girls",
-            "body": f"Book our girls: {mia} or {ruby}. {FOOTER}",
-            "location": "Troy, MI",
-        }
-    )
+    ads.append(_notice("Our girls", f"Book our girls: {mia} or {ruby}."))
     with ingest_and_link(tmp_path, "s", write_ads(tmp_path / "ads.jsonl", ads)) as store:
         net, per = networks(store), persons(store)
         assert len(set(net.values())) == 1
