@@ -54,9 +54,11 @@ def linked_ads(
     limit: int | None,
     offset: int = 0,
     uses: set[str] | None = None,
+    network: str | None = None,
 ) -> tuple[tuple[AdRow, ...], int]:
     """The ads whose ``(source, id)`` the query ``keys`` gives, as `AdRow`, latest first from
-    ``offset`` (up to ``limit``), and how many there are.
+    ``offset`` (up to ``limit``), and how many there are. ``network``: they are that network's
+    ads (the saved rows are then read for it alone, not joined to every saved ad).
 
     An ad's *date* is when it was posted, else captured; its *place* the first place extraction
     read from its latest version, else its location as given. ``uses``: gets ``"ads"`` when the
@@ -77,13 +79,14 @@ def linked_ads(
             -- saved for the ad's present network and person, and the version they were linked at
             JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network
                             AND l.person = s.person AND l.version = s.version
+            {"WHERE s.network = ?" if network is not None else ""}
         ),
         counts AS (SELECT (SELECT COUNT(*) FROM wanted) AS wanted, (SELECT COUNT(*) FROM saved) AS found),
         shown AS (SELECT * FROM saved ORDER BY date DESC NULLS LAST, source, id LIMIT ? OFFSET ?)
         SELECT c.wanted, c.found, p.* FROM counts c LEFT JOIN shown p ON true
         ORDER BY p.date DESC NULLS LAST, p.source, p.id
         """,
-        [*params, limit if limit is not None else 2**62, offset],
+        [*params, *([network] if network is not None else []), limit if limit is not None else 2**62, offset],
     ).fetchall()
     wanted, found = page[0][0], page[0][1]
     if wanted == found:

@@ -559,6 +559,7 @@ def network_ads(
         limit=limit,
         offset=offset,
         uses=uses,
+        network=network,
     )
     return list(ads), total
 
