@@ -419,9 +419,9 @@ def _values(con: duckdb.DuckDBPyConnection, network: str) -> tuple[str, list[Any
     """The relation of ``network``'s values (see above), and its parameters."""
     [(linked, saved)] = con.execute(
         """
-        SELECT (SELECT COUNT(*) FROM ad_links WHERE network = ?),
-               (SELECT COUNT(*) FROM ad_summary s
-                JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network AND l.version = s.version
+        WITH l AS (SELECT ad_key, version FROM ad_links WHERE network = ?)  -- one scan of the links
+        SELECT (SELECT COUNT(*) FROM l),
+               (SELECT COUNT(*) FROM ad_summary s JOIN l ON l.ad_key = s.ad_key AND l.version = s.version
                 WHERE s.network = ?)
         """,
         [network, network],
