@@ -171,8 +171,10 @@ def test_rows_are_plain_data(con: duckdb.DuckDBPyConnection) -> None:
 def test_a_network_shows_persons_identifiers_ads_and_evidence(con: duckdb.DuckDBPyConnection) -> None:
     ads = raw_ads(con)
     top = read.queue(con, sort="size", limit=1).items[0].network
-    view = read.network(con, top.lower(), ads_limit=5, ads_offset=2)
+    uses: set[str] = set()
+    view = read.network(con, top.lower(), ads_limit=5, ads_offset=2, uses=uses)
     assert view is not None and view.network == top and view.summary is not None
+    assert "ads" not in uses  # scored since linked: read from the rows scoring saved, not the ads
     own = {k: a for k, a in ads.items() if a.network == top}
     persons: dict[str, int] = defaultdict(int)
     for a in own.values():
