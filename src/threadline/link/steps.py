@@ -774,15 +774,16 @@ def link_components(engine: Engine, scope: str | None = None, params: LinkParams
         ), single AS (
             SELECT kind, value, MIN(name) AS name FROM named
             GROUP BY kind, value HAVING COUNT(DISTINCT name) <= 1
+        ), held AS (  -- each ad's identifiers used under one name, with that name
+            SELECT n.ad_key, n.kind, n.value, n.name, s.name AS owner
+            FROM named n JOIN single s ON s.kind = n.kind AND s.value = n.value
         ), torn AS (
             -- an ad that states no name and holds the values of two names (a manager's notice
             -- listing the women's own numbers) is neither's: it would chain them into one person
-            SELECT n.ad_key FROM named n JOIN single s ON s.kind = n.kind AND s.value = n.value
-            WHERE n.name IS NULL GROUP BY n.ad_key HAVING COUNT(DISTINCT s.name) > 1
+            SELECT ad_key FROM held WHERE name IS NULL GROUP BY ad_key HAVING COUNT(DISTINCT owner) > 1
         )
-        SELECT n.ad_key AS a, MIN(n.ad_key) OVER (PARTITION BY n.kind, n.value) AS b, n.kind, n.value
-        FROM named n JOIN single s ON s.kind = n.kind AND s.value = n.value
-        LEFT JOIN torn t ON t.ad_key = n.ad_key
+        SELECT h.ad_key AS a, MIN(h.ad_key) OVER (PARTITION BY h.kind, h.value) AS b, h.kind, h.value
+        FROM held h LEFT JOIN torn t ON t.ad_key = h.ad_key
         WHERE t.ad_key IS NULL
         UNION ALL
         SELECT ad_key AS a, MIN(ad_key) OVER (PARTITION BY kind, value, name) AS b,
