@@ -501,9 +501,18 @@ def _store(
         result = store.write_batch(
             [item for item, _ in items], quarantined, run_id=run_id, gone=gone or (), token_id=token_id
         )
-    except duckdb.FatalException as exc:
-        # DuckDB has invalidated the database (a checkpoint that ran out of memory): nothing more
-        # can be written by this process, whatever the record. What was committed is kept.
+    except (duckdb.FatalException, duckdb.TransactionException) as exc:
+        # DuckDB has invalidated the database (a checkpoint that ran out of memory), or a commit
+        # failed half way (out of memory while appending to the tables' indexes, which its
+        # rollback leaves holding the batch's keys: every later write of those ads would be
+        # refused as a duplicate). Nothing more can be written safely by this process, whatever
+        # the record; what was committed before is kept, and a store opened again is whole.
+        if isinstance(exc, duckdb.TransactionException) and "Failed to commit" not in str(exc):
+            raise
+        if isinstance(exc, duckdb.TransactionException):
+            # Closed, the store is not checkpointed: what this process holds in memory (the
+            # indexes) is not written over the file, and the next open replays the committed.
+            store.connection.execute("PRAGMA disable_checkpoint_on_shutdown")
         said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StoreError(
             f"the store stopped accepting writes and must be opened again ({said}); every batch "

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import duckdb
 
-__all__ = ["AdRow", "Page", "ScorePart", "ad_rows", "linked_ads", "score_parts"]
+__all__ = ["AdRow", "Page", "ScorePart", "ad_rows", "by_id", "linked_ads", "score_parts"]
 
 T = TypeVar("T")
 
@@ -42,6 +42,19 @@ class Page(Generic[T]):
     limit: int | None
 
 
+def by_id(table: str, column: str, among: str | None = None) -> str:
+    """A ``WITH hit AS MATERIALIZED (...)`` clause: the rows of ``table`` whose ``column`` is the
+    query's first parameter, or is among what the query ``among`` gives.
+
+    Materialized, the look-up is a query of its own, with no filter on another column pushed
+    into its scan: DuckDB uses a table's index (`store.schema._LOOKUP_INDEXES`) only when the one
+    filter of the scan is on the indexed column, and scans the whole table otherwise (a join
+    pushes a filter of its own). The caller filters ``hit`` by the rest (the source, the
+    version)."""
+    test = "= ?" if among is None else f"IN ({among})"
+    return f"WITH hit AS MATERIALIZED (SELECT * FROM {table} WHERE {column} {test})"
+
+
 def ad_rows(rows: list[tuple[Any, ...]]) -> tuple[AdRow, ...]:
     return tuple(AdRow(*row[:7]) for row in rows)
 
@@ -72,14 +85,19 @@ def linked_ads(
     page = con.execute(
         f"""
         WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k),
+        -- the saved rows looked up by the one column their index has (`by_id`), then their links
+        summary AS MATERIALIZED (
+            SELECT * FROM ad_summary
+            WHERE {"network = ?" if network is not None else "id IN (SELECT id FROM wanted)"}
+        ),
+        links AS MATERIALIZED (SELECT * FROM ad_links WHERE ad_key IN (SELECT ad_key FROM summary)),
         saved AS (
             SELECT s.source, s.id, s.date, s.place, s.url, s.network, s.person
-            FROM ad_summary s
+            FROM summary s
             JOIN wanted w ON w.source = s.source AND w.id = s.id
             -- saved for the ad's present network and person, and the version they were linked at
-            JOIN ad_links l ON l.ad_key = s.ad_key AND l.network = s.network
-                            AND l.person = s.person AND l.version = s.version
-            {"WHERE s.network = ?" if network is not None else ""}
+            JOIN links l ON l.ad_key = s.ad_key AND l.network = s.network
+                         AND l.person = s.person AND l.version = s.version
         ),
         counts AS (SELECT (SELECT COUNT(*) FROM wanted) AS wanted, (SELECT COUNT(*) FROM saved) AS found),
         shown AS (SELECT * FROM saved ORDER BY date DESC NULLS LAST, source, id LIMIT ? OFFSET ?)

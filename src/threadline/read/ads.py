@@ -10,6 +10,9 @@ from typing import Any
 
 import duckdb
 
+from threadline.read._common import by_id
+from threadline.store.schema import PARTED
+
 __all__ = [
     "MARKED_KINDS",
     "AdDetail",
@@ -127,25 +130,35 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
     paths, its network and person and their scores; None if the store has no such ad."""
     # The rows as stored, and the parts of long values (`store.schema.text_parts`) put back
     # together here: the ``ads`` view would put together every ad's parts to find this one's.
+    # Each table is read by the ad's id alone first (its index: `store.schema._LOOKUP_INDEXES`),
+    # then by the rest: a filter on a second column makes DuckDB scan the whole table.
     rows = con.execute(
-        """
+        f"""
+        {by_id("ad_rows", "id")}
         SELECT version, title, body, url, posted_at, captured_at, location, fields, file, line, ingested_at
-        FROM ad_rows WHERE source = ? AND id = ? ORDER BY version
+        FROM hit WHERE source = ? ORDER BY version
         """,
-        [source, ad_id],
+        [ad_id, source],
     ).fetchall()
     if not rows:
         return None
     long: dict[tuple[int, str], str] = {}
-    for version, column, text in con.execute(
-        "SELECT version, col, string_agg(text, '' ORDER BY part) FROM ad_text_parts"
-        " WHERE source = ? AND id = ? AND col IN ('title', 'body', 'url', 'location', 'fields')"
-        " GROUP BY version, col",
-        [source, ad_id],
-    ).fetchall():
+    columns = {"title": 1, "body": 2, "url": 3, "location": 6, "fields": 7}
+    # A value kept in parts is held in the row as its column's mark (`PARTED`): with no mark in
+    # any row, there are no parts to read.
+    marked = any(str(row[at]) == PARTED[column] for row in rows for column, at in columns.items())
+    for version, column, text in (
+        []
+        if not marked
+        else con.execute(
+            "SELECT version, col, string_agg(text, '' ORDER BY part) FROM ad_text_parts"
+            " WHERE source = ? AND id = ? AND col IN ('title', 'body', 'url', 'location', 'fields')"
+            " GROUP BY version, col",
+            [source, ad_id],
+        ).fetchall()
+    ):
         long[(version, column)] = text
     if long:
-        columns = {"title": 1, "body": 2, "url": 3, "location": 6, "fields": 7}
         patched = []
         for row in rows:
             values = list(row)
@@ -156,9 +169,9 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
         rows = patched
     images: dict[int, list[tuple[str, str]]] = {}
     for version, path, sha in con.execute(
-        "SELECT version, path, sha256 FROM ad_images WHERE source = ? AND ad_id = ?"
+        f"{by_id('ad_images', 'ad_id')} SELECT version, path, sha256 FROM hit WHERE source = ?"
         " ORDER BY version, position",
-        [source, ad_id],
+        [ad_id, source],
     ).fetchall():
         images.setdefault(version, []).append((path, sha))
     versions = tuple(
@@ -182,25 +195,24 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
     extracted = tuple(
         Extracted(*row)
         for row in con.execute(
-            """
-            SELECT kind, value, field, span_start, span_end, CAST(detail AS VARCHAR) FROM extractions
-            WHERE source = ? AND ad_id = ? AND version = ? AND kind <> 'sentence'
+            f"""
+            {by_id("extractions", "ad_id")}
+            SELECT kind, value, field, span_start, span_end, CAST(detail AS VARCHAR) FROM hit
+            WHERE source = ? AND version = ? AND kind <> 'sentence'
             ORDER BY found_index, span_index
             """,
-            [source, ad_id, latest],
+            [ad_id, source, latest],
         ).fetchall()
     )
+    # The link, then its scores by their keys (each a look-up in its table's primary key: a join
+    # would scan the table).
     link = con.execute(
-        """
-        SELECT l.network, l.person, s.logit, s.score, n.logit, n.score
-        FROM ad_links l
-        LEFT JOIN ad_scores s ON s.ad_key = l.ad_key
-        LEFT JOIN network_scores n ON n.network = l.network
-        WHERE l.source = ? AND l.id = ?
-        """,
-        [source, ad_id],
+        f"{by_id('ad_links', 'id')} SELECT ad_key, network, person FROM hit WHERE source = ?",
+        [ad_id, source],
     ).fetchall()
-    network, person, ad_logit, ad_score, net_logit, net_score = link[0] if link else (None,) * 6
+    ad_key, network, person = link[0] if link else (None, None, None)
+    ad_logit, ad_score = _one(con, "SELECT logit, score FROM ad_scores WHERE ad_key = ?", ad_key)
+    net_logit, net_score = _one(con, "SELECT logit, score FROM network_scores WHERE network = ?", network)
     place = next((e.value for e in extracted if e.kind == "place"), None)
     indicators = []
     for e in extracted:
@@ -239,6 +251,12 @@ def ad_detail(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> AdDeta
     )
 
 
+def _one(con: duckdb.DuckDBPyConnection, sql: str, key: Any) -> tuple[Any, Any]:
+    """The pair of values ``sql`` reads for ``key``; (None, None) without a key or a row."""
+    row = con.execute(sql, [key]).fetchone() if key is not None else None
+    return (row[0], row[1]) if row else (None, None)
+
+
 def ad_seen(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> Seen:
     """The sightings of the ad ``(source, ad_id)`` summed up (see `Seen`)."""
     # One scan of the sightings: per version shown, and the reports of the ad gone one by one.
@@ -247,13 +265,14 @@ def ad_seen(con: duckdb.DuckDBPyConnection, source: str, ad_id: str) -> Seen:
     tokens: set[int] = set()
     n = 0
     for version, is_gone, first, last, count, times, pushed in con.execute(
-        """
+        f"""
+        {by_id("sightings", "id")}
         SELECT version, gone, min(seen_at), max(seen_at), count(*),
                list(seen_at) FILTER (WHERE gone),
                list(DISTINCT token_id) FILTER (WHERE token_id IS NOT NULL)
-        FROM sightings WHERE source = ? AND id = ? GROUP BY version, gone
+        FROM hit WHERE source = ? GROUP BY version, gone
         """,
-        [source, ad_id],
+        [ad_id, source],
     ).fetchall():
         n += int(count)
         tokens.update(int(t) for t in pushed or ())

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from threadline.link.lineage import resolve
-from threadline.read._common import AdRow, Page, linked_ads
+from threadline.read._common import AdRow, Page, by_id, linked_ads
 from threadline.store._tx import ad_tags, term_tags
 from threadline.store.text_index import terms_sql, value_terms
 
@@ -158,9 +158,8 @@ def find(
     uses.update(term_tags(terms))
     rows = con.execute(
         f"""
-        SELECT DISTINCT t.term, d.source, d.id
-        FROM {hits or "search_terms"} t JOIN search_docs d ON d.doc = t.doc
-        WHERE t.term IN ({", ".join("?" for _ in terms)})
+        {by_id(hits or "search_terms", "term", ", ".join("?" for _ in terms))}
+        SELECT DISTINCT t.term, d.source, d.id FROM hit t JOIN search_docs d ON d.doc = t.doc
         """,
         terms,
     ).fetchall()
@@ -197,8 +196,8 @@ def find(
         # The matched ads' networks and persons, read once (one join of every link).
         found = con.execute(
             f"""
-            SELECT l.network, l.person
-            FROM ad_links l JOIN {_FOUND_KEYS} k ON k.source = l.source AND k.id = l.id
+            {by_id("ad_links", "id", f"SELECT id FROM {_FOUND_KEYS}")}
+            SELECT l.network, l.person FROM hit l JOIN {_FOUND_KEYS} k ON k.source = l.source AND k.id = l.id
             """
         ).fetchall()
     finally:
@@ -307,7 +306,10 @@ def _search_text(
     marks = ", ".join("?" for _ in terms)
     rows = con.execute(
         f"""
-        WITH hits AS (SELECT term, doc, tf FROM {index or "search_terms"} WHERE term IN ({marks})),
+        -- materialized: the words looked up through the index by term (`by_id`)
+        WITH hits AS MATERIALIZED (
+            SELECT term, doc, tf FROM {index or "search_terms"} WHERE term IN ({marks})
+        ),
         df AS (SELECT term, COUNT(*) AS df FROM hits GROUP BY term),
         stats AS (SELECT COUNT(*) AS n, GREATEST(AVG(terms), 1) AS avglen FROM search_docs),
         scored AS (

@@ -252,19 +252,38 @@ def hidden_images(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> dict[s
     if not asked:
         return {}
     hidden: dict[str, str] = {}
-    for sha, why in con.execute(
-        """
-        WITH asked AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS sha256)
-        SELECT sha256, 'hash_list' FROM hash_matches WHERE sha256 IN (SELECT sha256 FROM asked)
-        UNION
-        SELECT ai.sha256, 'minor'
-        FROM ad_images ai
-        JOIN extractions e ON e.source = ai.source AND e.ad_id = ai.ad_id
-        WHERE ai.sha256 IN (SELECT sha256 FROM asked)
-          AND e.kind = 'age' AND json_extract_string(e.detail, '$.minor') = 'true'
-        """,
+    # The ads showing them, then those ads' extractions looked up by their ids alone (the index
+    # of `schema._LOOKUP_INDEXES`; a join, or a second filter in the scan, reads every extraction).
+    shown = con.execute(
+        "SELECT DISTINCT source, ad_id, sha256 FROM ad_images WHERE sha256 IN (SELECT unnest(?::VARCHAR[]))",
         [asked],
-    ).fetchall():
+    ).fetchall()
+    ids = sorted({ad_id for _, ad_id, _ in shown})
+    minors = {
+        (source, ad_id)
+        for source, ad_id in (
+            []
+            if not ids
+            else con.execute(
+                """
+                WITH hit AS MATERIALIZED (
+                    SELECT source, ad_id, kind, detail FROM extractions
+                    WHERE ad_id IN (SELECT unnest(?::VARCHAR[]))
+                )
+                SELECT DISTINCT source, ad_id FROM hit
+                WHERE kind = 'age' AND json_extract_string(detail, '$.minor') = 'true'
+                """,
+                [ids],
+            ).fetchall()
+        )
+    }
+    for sha, why in [
+        *con.execute(
+            "SELECT sha256, 'hash_list' FROM hash_matches WHERE sha256 IN (SELECT unnest(?::VARCHAR[]))",
+            [asked],
+        ).fetchall(),
+        *((sha, "minor") for source, ad_id, sha in shown if (source, ad_id) in minors),
+    ]:
         if why == HASH_LIST or sha not in hidden:
             hidden[sha] = str(why)
     return hidden

@@ -1193,6 +1193,22 @@ _ORPHAN_PAIRS: tuple[str, ...] = (
     """,
 )
 
+# Indexes for the look-ups of one ad (its view, the ads a search found): DuckDB scans a table
+# whole unless the only filter pushed into its scan is an equality (or IN list) on one column with
+# an index of its own, so these are single-column indexes and the readers filter by that column
+# alone first (`threadline.read._common.by_id`), the rest afterwards. Ids are nearly unique across
+# sources: a look-up by id reads an ad's rows and few others'.
+_LOOKUP_INDEXES: tuple[str, ...] = (
+    "CREATE INDEX ad_rows_by_id ON ad_rows (id)",
+    "CREATE INDEX extractions_by_ad_id ON extractions (ad_id)",
+    "CREATE INDEX ad_links_by_id ON ad_links (id)",
+    "CREATE INDEX ad_summary_by_id ON ad_summary (id)",
+    "CREATE INDEX sightings_by_id ON sightings (id)",
+    "CREATE INDEX search_docs_by_doc ON search_docs (doc)",
+    "CREATE INDEX search_terms_by_term ON search_terms (term)",  # text_index.TERM_INDEX
+    "CREATE INDEX ad_images_by_ad_id ON ad_images (ad_id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1217,6 +1233,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(21, "the geocoder's home of each phone prefix met", _PHONE_HOMES),
     Migration(22, "each ad's link inputs kept, read again for new versions only", _LINK_INPUTS),
     Migration(23, "ads with nothing else to link them and the ads corroborating them", _ORPHAN_PAIRS),
+    Migration(24, "indexes for the look-ups of one ad by its id", _LOOKUP_INDEXES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
