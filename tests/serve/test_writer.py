@@ -13,7 +13,7 @@ import pytest
 
 from threadline.serve import Context
 from threadline.service import audit
-from threadline.store import Store
+from threadline.store import Store, StoreError
 
 
 @pytest.fixture
@@ -79,6 +79,32 @@ def test_jobs_run_one_at_a_time_in_order_and_a_failure_goes_to_its_caller(ctx: C
         futures[2].result(timeout=60)
     assert [f.result(timeout=60) for i, f in enumerate(futures) if i != 2] == [0, 1, 3, 4]
     assert order == [0, 1, 3, 4]
+
+
+def test_after_a_commit_that_failed_half_way_the_writer_writes_nothing_more(ctx: Context) -> None:
+    # DuckDB's rollback of a commit that ran out of memory leaves the keys in the indexes
+    # (`store._tx.failed_commit`); the same failure raised as DuckDB raises it, wrapped once as
+    # the ingest wraps it. Jobs before it ran; no job after it runs, each is refused with why.
+    def failing(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("INSERT INTO probe VALUES (7)")
+        try:
+            raise duckdb.TransactionException(
+                "TransactionContext Error: Failed to commit: failed to pin block"
+            )
+        except duckdb.TransactionException as exc:
+            raise RuntimeError("the store stopped accepting writes") from exc
+
+    def write(con: duckdb.DuckDBPyConnection) -> int:
+        con.execute("INSERT INTO probe VALUES (8)")
+        return _count(con)
+
+    assert ctx.writer.submit("before", write).result(timeout=60) == 2
+    with pytest.raises(RuntimeError):
+        ctx.writer.submit("failing", failing).result(timeout=60)
+    for _ in range(2):
+        with pytest.raises(StoreError, match="writes no more; restart it"):
+            ctx.writer.submit("after", write).result(timeout=60)
+    assert _count(ctx.cursor()) == 3  # the failing job's own row, and nothing of the refused ones
 
 
 def test_relinks_asked_for_while_one_waits_are_one_run(ctx: Context) -> None:

@@ -45,6 +45,7 @@ from threadline.model import Ad
 from threadline.store import kept_images
 from threadline.store._records import BatchResult, GoneReport, Quarantined, StoredAd
 from threadline.store._store import StoreError
+from threadline.store._tx import failed_commit, stop_checkpoints
 
 if TYPE_CHECKING:
     from threadline.store import Store
@@ -501,24 +502,20 @@ def _store(
         result = store.write_batch(
             [item for item, _ in items], quarantined, run_id=run_id, gone=gone or (), token_id=token_id
         )
-    except (duckdb.FatalException, duckdb.TransactionException) as exc:
-        # DuckDB has invalidated the database (a checkpoint that ran out of memory), or a commit
-        # failed half way (out of memory while appending to the tables' indexes, which its
-        # rollback leaves holding the batch's keys: every later write of those ads would be
-        # refused as a duplicate). Nothing more can be written safely by this process, whatever
-        # the record; what was committed before is kept, and a store opened again is whole.
-        if isinstance(exc, duckdb.TransactionException) and "Failed to commit" not in str(exc):
-            raise
-        if isinstance(exc, duckdb.TransactionException):
-            # Closed, the store is not checkpointed: what this process holds in memory (the
-            # indexes) is not written over the file, and the next open replays the committed.
-            store.connection.execute("PRAGMA disable_checkpoint_on_shutdown")
-        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreError(
-            f"the store stopped accepting writes and must be opened again ({said}); every batch "
-            "before this one is stored: run the same ingest again to go on"
-        ) from exc
     except Exception as exc:
+        # DuckDB has invalidated the database (a checkpoint that ran out of memory), or a commit
+        # failed half way (`failed_commit`: its rollback leaves the batch's keys in the indexes,
+        # so every later write of those ads would be refused as a duplicate). Nothing more can be
+        # written safely by this process, whatever the record; what was committed before is
+        # kept, and the store opened again is whole.
+        if isinstance(exc, duckdb.FatalException) or failed_commit(exc):
+            if not isinstance(exc, duckdb.FatalException):
+                stop_checkpoints(store.connection)
+            said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreError(
+                f"the store stopped accepting writes and must be opened again ({said}); every batch "
+                "before this one is stored: run the same ingest again to go on"
+            ) from exc
         if isinstance(exc, StoreError) or not items:
             raise  # the store itself cannot be written (not even quarantine rows)
         if len(items) == 1 and not quarantined:

@@ -31,7 +31,8 @@ from typing import Any, TypeVar
 import duckdb
 
 from threadline.serve._answers import Changes
-from threadline.store._tx import ALL, on_commit
+from threadline.store._store import StoreError
+from threadline.store._tx import ALL, failed_commit, on_commit, stop_checkpoints
 
 __all__ = ["REFUSALS", "Readers", "Writer"]
 
@@ -60,6 +61,7 @@ class Writer:
         # ends (and, while it runs, kept answers are given only for a short while: ``untold``).
         self.changes = Changes()
         self.untold = False
+        self.broken: str | None = None  # why it refuses every job, after a failed commit
         on_commit(con, self.changes.touch)
 
     def start(self) -> None:
@@ -113,10 +115,21 @@ class Writer:
             self.running = name
             self.untold = not told
             try:
+                if self.broken is not None:
+                    raise StoreError(self.broken)
                 future.set_result(fn(self._con))
             except BaseException as exc:  # handed to whoever waits; the writer goes on
                 if not isinstance(exc, REFUSALS):
                     _log.exception("writer job %s failed", name)
+                if self.broken is None and failed_commit(exc):
+                    # Nothing more is written, nor checkpointed, by this process (`failed_commit`):
+                    # what was committed before is in the file, whole when it is opened again.
+                    stop_checkpoints(self._con)
+                    self.broken = (
+                        "a commit failed half way (out of memory?): this server writes no more; "
+                        "restart it (everything committed before is kept)"
+                    )
+                    _log.error("writer: %s", self.broken)
                 future.set_exception(exc)
             finally:
                 if not told:  # before `untold` clears: no reader sees idle and the old count

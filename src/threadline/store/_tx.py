@@ -12,10 +12,12 @@ __all__ = [
     "ALL",
     "Touches",
     "ad_tags",
+    "failed_commit",
     "listened",
     "network_tags",
     "now_and_after_commit",
     "on_commit",
+    "stop_checkpoints",
     "term_tags",
     "touched",
     "transaction",
@@ -148,3 +150,25 @@ def transaction(
     finally:
         _ended(con)
     _tell(con, said)  # after: answers read while it committed are not kept
+
+
+def failed_commit(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was raised from, a COMMIT that DuckDB could not finish (out of
+    memory while appending the transaction to the tables and their indexes).
+
+    DuckDB 1.5's rollback of such a commit leaves the transaction's keys in the tables' indexes:
+    every later write of those rows is refused as a duplicate, and a checkpoint would write the
+    broken indexes into the file. The connection must not write again, nor checkpoint
+    (`stop_checkpoints`); the file opened again replays what was committed and is whole."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, duckdb.TransactionException) and "Failed to commit" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def stop_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
+    """Close ``con`` without writing what it holds in memory over the file (see `failed_commit`)."""
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
