@@ -18,7 +18,6 @@ from threadline import read
 from threadline.read._common import by_id
 from threadline.store import Store
 from threadline.store.schema import _LOOKUP_INDEXES, LONG_TEXT_BYTES
-from threadline.store.text_index import TERM_INDEX, compact
 
 
 def _plan(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> str:
@@ -52,13 +51,13 @@ def test_each_lookup_index_is_made_and_used(twins: Path) -> None:
         con = store.connection
         made = {name for (name,) in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
         wanted = {statement.split()[2] for statement in _LOOKUP_INDEXES}
-        assert wanted <= made and TERM_INDEX in wanted
+        assert wanted and wanted <= made
         for table, column, key, rest in [
             ("ad_rows", "id", "A1", "source = 'beta'"),
             ("extractions", "ad_id", "A1", "source = 'beta' AND version = 1"),
             ("ad_links", "id", "A1", "source = 'beta'"),
             ("sightings", "id", "A1", "source = 'beta'"),
-            ("search_terms", "term", "phone:+17135550111", "tf > 0"),
+            ("ad_summary", "id", "A1", "source = 'beta'"),
         ]:
             # The rest of the filter is not pushed into the look-up's scan.
             plan = _plan(con, f"{by_id(table, column)} SELECT * FROM hit WHERE {rest}", [key])
@@ -115,17 +114,3 @@ def test_a_phone_finds_its_ads_in_any_version_and_no_namesake_of_another_source(
         links = con.execute("SELECT network FROM ad_links WHERE source = 'alpha' AND id = 'A2'")
         [(network,)] = links.fetchall()
         assert [n.network for n in found.networks] == [network]
-
-
-def test_a_rewrite_of_the_words_index_keeps_its_index_by_term(twins: Path, tmp_path: Path) -> None:
-    db = tmp_path / "copy.duckdb"
-    db.write_bytes(twins.read_bytes())
-    with Store.open(db) as store:
-        con = store.connection
-        before = con.execute("SELECT term, doc, tf FROM search_terms ORDER BY ALL").fetchall()
-        assert compact(con) == len(before)
-        assert con.execute("SELECT term, doc, tf FROM search_terms ORDER BY ALL").fetchall() == before
-        made = con.execute("SELECT COUNT(*) FROM duckdb_indexes() WHERE index_name = ?", [TERM_INDEX])
-        assert made.fetchall()[0][0] == 1
-        plan = _plan(con, f"{by_id('search_terms', 'term')} SELECT * FROM hit", ["phone:+17135550133"])
-        assert "Index Scan" in plan

@@ -158,8 +158,9 @@ def find(
     uses.update(term_tags(terms))
     rows = con.execute(
         f"""
-        {by_id(hits or "search_terms", "term", ", ".join("?" for _ in terms))}
-        SELECT DISTINCT t.term, d.source, d.id FROM hit t JOIN search_docs d ON d.doc = t.doc
+        SELECT DISTINCT t.term, d.source, d.id
+        FROM {hits or "search_terms"} t JOIN search_docs d ON d.doc = t.doc
+        WHERE t.term IN ({", ".join("?" for _ in terms)})
         """,
         terms,
     ).fetchall()
@@ -306,10 +307,7 @@ def _search_text(
     marks = ", ".join("?" for _ in terms)
     rows = con.execute(
         f"""
-        -- materialized: the words looked up through the index by term (`by_id`)
-        WITH hits AS MATERIALIZED (
-            SELECT term, doc, tf FROM {index or "search_terms"} WHERE term IN ({marks})
-        ),
+        WITH hits AS (SELECT term, doc, tf FROM {index or "search_terms"} WHERE term IN ({marks})),
         df AS (SELECT term, COUNT(*) AS df FROM hits GROUP BY term),
         stats AS (SELECT COUNT(*) AS n, GREATEST(AVG(terms), 1) AS avglen FROM search_docs),
         scored AS (

@@ -26,19 +26,15 @@ platform), ``name:mia`` (names in lower case); those of every version of the ad,
 evidence of every number it ever gave (`value_terms`, `threadline.read.search.find`). A look-up
 by identifier then costs what a look-up by word does, not a scan of every extraction.
 
-Looking a term up reads ``search_terms`` by its ``term``. A rare term (an identifier, an unusual
-word: rows up to 2,048 or 0.1% of the table's, DuckDB's ``index_scan_max_count`` and
-``index_scan_percentage``) is found through the table's index by term (`TERM_INDEX`), when the
-term is the scan's one filter (`threadline.read._common.by_id`). A common word is read by a
-scan, and what helps there is each row group's smallest and largest value, which lets DuckDB
-skip every row group whose range misses the word, but only if rows are stored in ``term`` order.
-Writes append in the order ads arrive, so `index_ads` rewrites the table sorted (`compact`)
-whenever the rows appended since the last rewrite exceed `COMPACT_SHARE` of those sorted then
-(and `COMPACT_MIN_ROWS`): amortised, each row is rewritten a few times in its life, and a
-look-up reads the sorted row groups that hold the word plus the unsorted tail. (On 5.4 million
-rows, the index of 100,000 ads, a look-up took 34 ms unsorted; sorted, a few.) The row count of
-the last rewrite is kept as the table's comment, which nothing else uses. The index is dropped
-for a rewrite and made again after it, in one pass.
+Looking a word up reads ``search_terms`` by its ``term``, and DuckDB has no index that helps
+there; what it has is each row group's smallest and largest value, which lets it skip every row
+group whose range misses the word, but only if rows are stored in ``term`` order. Writes append
+in the order ads arrive, so `index_ads` rewrites the table sorted (`compact`) whenever the rows
+appended since the last rewrite exceed `COMPACT_SHARE` of those sorted then (and
+`COMPACT_MIN_ROWS`): amortised, each row is rewritten a few times in its life, and a look-up
+reads the sorted row groups that hold the word plus the unsorted tail. (On 5.4 million rows, the
+index of 100,000 ads, a look-up took 34 ms unsorted; sorted, a few.) The row count of the last
+rewrite is kept as the table's comment, which nothing else uses.
 """
 
 from __future__ import annotations
@@ -51,7 +47,6 @@ __all__ = [
     "IDENTIFIER_TERMS",
     "INDEXED_CHARS",
     "MAX_TERM_CHARS",
-    "TERM_INDEX",
     "compact",
     "index_ads",
     "terms_sql",
@@ -63,7 +58,6 @@ MAX_TERM_CHARS = 40
 COMPACT_SHARE = 0.25
 COMPACT_MIN_ROWS = 1_000_000
 _SORTED = "sorted rows: "  # the comment's prefix
-TERM_INDEX = "search_terms_by_term"  # made by the store's schema (`schema._LOOKUP_INDEXES`)
 _WORD = r"[\p{L}\p{N}]+"
 
 
@@ -117,9 +111,7 @@ def index_ads(
     table ``_ti_docs(doc, source, id, version, words)`` of the ads indexed, for the watchlists to
     match the batch's words without cutting its text again (the caller drops it)."""
     old = None
-    indexed = False
     if keys is None:
-        indexed = _drop_term_index(con)  # made again by `compact`, at once (not row by row)
         con.execute("DELETE FROM search_terms")
         con.execute("DELETE FROM search_docs")
         con.execute("CREATE OR REPLACE TEMP TABLE _ti_keys AS SELECT DISTINCT source, id FROM ad_rows")
@@ -181,7 +173,7 @@ def index_ads(
         con.execute("DROP TABLE _ti_docs")
     con.execute("DROP TABLE _ti_keys")
     if keys is None or _unsorted(con) >= max(COMPACT_MIN_ROWS, COMPACT_SHARE * _sorted_rows(con)):
-        compact(con, index=indexed)
+        compact(con)
     return int(count)
 
 
@@ -203,20 +195,8 @@ def _unsorted(con: duckdb.DuckDBPyConnection) -> int:
     return max(0, int(rows) - _sorted_rows(con))
 
 
-def _drop_term_index(con: duckdb.DuckDBPyConnection) -> bool:
-    """Drop the index of ``search_terms`` by term, if it has one (`TERM_INDEX`); whether it had."""
-    [(had,)] = con.execute(
-        "SELECT COUNT(*) FROM duckdb_indexes() WHERE index_name = ? AND schema_name = 'main'", [TERM_INDEX]
-    ).fetchall()
-    if had:
-        con.execute(f"DROP INDEX {TERM_INDEX}")
-    return bool(had)
-
-
-def compact(con: duckdb.DuckDBPyConnection, *, index: bool = False) -> int:
-    """Rewrite ``search_terms`` in term order (see the module's note); returns its rows. Its index
-    by term, if it has one (or if ``index``), is made again after the rewrite, in one pass."""
-    index = _drop_term_index(con) or index
+def compact(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite ``search_terms`` in term order (see the module's note); returns its rows."""
     con.execute("CREATE OR REPLACE TEMP TABLE _ti_sorted AS SELECT * FROM search_terms ORDER BY term, doc")
     con.execute("DELETE FROM search_terms")
     # DuckDB keeps the order of an INSERT's rows (preserve_insertion_order, the default).
@@ -224,6 +204,4 @@ def compact(con: duckdb.DuckDBPyConnection, *, index: bool = False) -> int:
     [(rows,)] = con.execute("SELECT COUNT(*) FROM _ti_sorted").fetchall()
     con.execute("DROP TABLE _ti_sorted")
     con.execute(f"COMMENT ON TABLE search_terms IS '{_SORTED}{int(rows)}'")
-    if index:
-        con.execute(f"CREATE INDEX {TERM_INDEX} ON search_terms (term)")
     return int(rows)
