@@ -85,7 +85,8 @@ def linked_ads(
     page = con.execute(
         f"""
         WITH wanted AS (SELECT DISTINCT source, id FROM ({keys}) AS k),
-        -- the saved rows looked up by the one column their index has (`by_id`), then their links
+        -- the saved rows read by one column alone (their id: through its index, `by_id`), then
+        -- their links by key (the primary key's index)
         summary AS MATERIALIZED (
             SELECT * FROM ad_summary
             WHERE {"network = ?" if network is not None else "id IN (SELECT id FROM wanted)"}

@@ -1204,7 +1204,6 @@ _LOOKUP_INDEXES: tuple[str, ...] = (
     "CREATE INDEX ad_links_by_id ON ad_links (id)",
     "CREATE INDEX ad_summary_by_id ON ad_summary (id)",
     "CREATE INDEX sightings_by_id ON sightings (id)",
-    "CREATE INDEX search_docs_by_doc ON search_docs (doc)",
     "CREATE INDEX ad_images_by_ad_id ON ad_images (ad_id)",
 )
 
