@@ -18,6 +18,7 @@ from threadline import read
 from threadline.read._common import by_id
 from threadline.store import Store
 from threadline.store.schema import _LOOKUP_INDEXES, LONG_TEXT_BYTES
+from threadline.store.text_index import ID_INDEX, index_ads
 
 
 def _plan(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> str:
@@ -114,3 +115,36 @@ def test_a_phone_finds_its_ads_in_any_version_and_no_namesake_of_another_source(
         links = con.execute("SELECT network FROM ad_links WHERE source = 'alpha' AND id = 'A2'")
         [(network,)] = links.fetchall()
         assert [n.network for n in found.networks] == [network]
+
+
+def _identifier_terms(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    words = "SELECT term, doc FROM search_terms WHERE contains(term, ':') ORDER BY ALL"
+    return con.execute(words).fetchall(), con.execute(
+        "SELECT term, doc FROM search_ids ORDER BY ALL"
+    ).fetchall()
+
+
+def test_the_identifiers_are_indexed_apart_after_new_versions_and_after_indexing_again(
+    twins: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(twins.read_bytes())
+    with Store.open(db) as store:
+        con = store.connection
+        terms, ids = _identifier_terms(con)
+        # Both numbers of the ad given a new version: the earlier one carried over.
+        phones = {t for t, _ in ids if t.startswith("phone:")}
+        assert phones == {
+            f"phone:+1{n}" for n in ("7135550111", "6465550122", "6465550199", "7135550133", "7135550175")
+        }
+        assert ids == terms
+        plan = _plan(
+            con, f"{by_id('search_ids', 'term')} SELECT * FROM hit WHERE doc > 0", ["phone:+17135550133"]
+        )
+        assert "Index Scan" in plan
+        assert index_ads(con) == 4  # every ad indexed again, in one statement
+        again, ids_again = _identifier_terms(con)
+        assert ids_again == again and [t for t, _ in ids_again] == [t for t, _ in ids]
+        made = con.execute("SELECT COUNT(*) FROM duckdb_indexes() WHERE index_name = ?", [ID_INDEX])
+        assert made.fetchall()[0][0] == 1
+        assert [(a.source, a.id) for a in read.search(con, "646 555 0122").found.ads] == [("beta", "A1")]

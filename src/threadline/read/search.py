@@ -156,11 +156,12 @@ def find(
     exact, name_term, handle_term, handle_name = _lookup_terms(text, region)
     terms = [*exact, name_term, *([handle_term] if handle_term else [])]
     uses.update(term_tags(terms))
+    # Every term here is an identifier's: without ``hits``, they are looked up in the index of
+    # identifier terms (`store.text_index`), by term alone (`by_id`).
     rows = con.execute(
         f"""
-        SELECT DISTINCT t.term, d.source, d.id
-        FROM {hits or "search_terms"} t JOIN search_docs d ON d.doc = t.doc
-        WHERE t.term IN ({", ".join("?" for _ in terms)})
+        {by_id(hits or "search_ids", "term", ", ".join("?" for _ in terms))}
+        SELECT DISTINCT t.term, d.source, d.id FROM hit t JOIN search_docs d ON d.doc = t.doc
         """,
         terms,
     ).fetchall()

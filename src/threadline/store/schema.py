@@ -1207,6 +1207,14 @@ _LOOKUP_INDEXES: tuple[str, ...] = (
     "CREATE INDEX ad_images_by_ad_id ON ad_images (ad_id)",
 )
 
+# The identifier terms of the words index again, with an index by term (text_index: an index of
+# every word cost every batch too much).
+_INDEXED_IDENTIFIER_TERMS: tuple[str, ...] = (
+    "CREATE TABLE search_ids (term VARCHAR NOT NULL, doc BIGINT NOT NULL)",
+    "INSERT INTO search_ids SELECT term, doc FROM search_terms WHERE contains(term, ':')",
+    "CREATE INDEX search_ids_by_term ON search_ids (term)",  # text_index.ID_INDEX
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ads, extractions, images, quarantine, ingest runs", _INITIAL),
     Migration(2, "latest_ads view", _LATEST_ADS),
@@ -1232,6 +1240,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(22, "each ad's link inputs kept, read again for new versions only", _LINK_INPUTS),
     Migration(23, "ads with nothing else to link them and the ads corroborating them", _ORPHAN_PAIRS),
     Migration(24, "indexes for the look-ups of one ad by its id", _LOOKUP_INDEXES),
+    Migration(25, "the identifiers of the words index, indexed by term", _INDEXED_IDENTIFIER_TERMS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
