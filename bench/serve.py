@@ -197,6 +197,18 @@ def main(argv: list[str] | None = None) -> int:
         _cli("ingest", str(folder / "base.jsonl"), "--db", str(store), "-q")
         print(f"store: {args.ads:,} ads made and ingested in {time.perf_counter() - t0:.0f}s", flush=True)
         (folder / ".done").touch()
+    # A folder made by an earlier run holds the bulk and small ingests that run asked for: what
+    # is timed is what its files hold, and the run says when that is less than asked.
+    with (folder / "bulk.jsonl").open("rb") as f:
+        bulk_ads = sum(1 for _ in f)
+    small = [p for p in (folder / f"small-{k}.jsonl" for k in range(args.small)) if p.exists()]
+    if bulk_ads != args.ingest or len(small) != args.small:
+        print(
+            f"{folder.name} was made for another run: {bulk_ads:,} ads ingested (--ingest "
+            f"{args.ingest:,}), {len(small)} small ingests (--small {args.small}); remove the folder "
+            "to make it for these",
+            flush=True,
+        )
     pushed = folder / f"push-{args.push}.jsonl"
     if args.push and not pushed.exists():  # a feed of its own: new ads, not new versions
         generate(folder / "push-corpus", args.push, args.seed + 7, images=False)
@@ -220,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy(store, idle_copy)
     t0 = time.perf_counter()
     _cli("ingest", str(folder / "bulk.jsonl"), "--db", str(idle_copy), "-q")
-    idle_ingest = args.ingest / (time.perf_counter() - t0)
+    idle_ingest = bulk_ads / (time.perf_counter() - t0)
     idle_copy.unlink()
-    print(f"ingest of {args.ingest:,} ads with no server: {idle_ingest:,.0f} ads/s", flush=True)
+    print(f"ingest of {bulk_ads:,} ads with no server: {idle_ingest:,.0f} ads/s", flush=True)
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -270,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             try:
                 _cli("ingest", str(folder / "bulk.jsonl"), "--db", str(work), "-q", env=env)
-                outcome["ads_per_s"] = args.ingest / (time.perf_counter() - t)
+                outcome["ads_per_s"] = bulk_ads / (time.perf_counter() - t)
             except RuntimeError as exc:
                 outcome["error"] = str(exc)
             finally:
@@ -317,11 +329,12 @@ def main(argv: list[str] | None = None) -> int:
 
         rss = [proc.memory_info().rss / 2**20]
         small_errors = 0
-        for k in range(args.small):
+        for path in small:
             try:
-                _cli("ingest", str(folder / f"small-{k}.jsonl"), "--db", str(work), "-q", env=env)
-            except RuntimeError:
+                _cli("ingest", str(path), "--db", str(work), "-q", env=env)
+            except RuntimeError as exc:
                 small_errors += 1
+                print(f"small ingest refused: {exc}", flush=True)
             rss.append(proc.memory_info().rss / 2**20)
         results["rss_mib"] = {
             "before": rss[0],
@@ -359,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     m = results["rss_mib"]
     growth = m["after"] / m["before"] - 1
     print(
-        f"server RSS over {args.small} ingests of {args.small_batch} ads: before {m['before']:,.0f} MiB, "
+        f"server RSS over {len(small)} ingest(s) of {args.small_batch} ads: before {m['before']:,.0f} MiB, "
         f"peak {m['peak']:,.0f}, after {m['after']:,.0f} ({growth:+.1%}; goal within +10%)"
         + (f"; {m['failed_ingests']} ingests refused" if m["failed_ingests"] else "")
     )
