@@ -124,7 +124,8 @@ class Writer:
                 if self.broken is None and failed_commit(exc):
                     # Nothing more is written, nor checkpointed, by this process (`failed_commit`):
                     # what was committed before is in the file, whole when it is opened again.
-                    stop_checkpoints(self._con)
+                    with contextlib.suppress(duckdb.Error):  # refusing the jobs matters more
+                        stop_checkpoints(self._con)
                     self.broken = (
                         "a commit failed half way (out of memory?): this server writes no more; "
                         "restart it (everything committed before is kept)"
