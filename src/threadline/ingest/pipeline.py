@@ -45,7 +45,7 @@ from threadline.model import Ad
 from threadline.store import kept_images
 from threadline.store._records import BatchResult, GoneReport, Quarantined, StoredAd
 from threadline.store._store import StoreError
-from threadline.store._tx import failed_commit, stop_checkpoints
+from threadline.store._tx import failed_commit
 
 if TYPE_CHECKING:
     from threadline.store import Store
@@ -509,8 +509,6 @@ def _store(
         # written safely by this process, whatever the record; what was committed before is
         # kept, and the store opened again is whole.
         if isinstance(exc, duckdb.FatalException) or failed_commit(exc):
-            if not isinstance(exc, duckdb.FatalException):
-                stop_checkpoints(store.connection)
             said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StoreError(
                 f"the store stopped accepting writes and must be opened again ({said}); every batch "

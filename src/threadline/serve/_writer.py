@@ -32,7 +32,7 @@ import duckdb
 
 from threadline.serve._answers import Changes
 from threadline.store._store import StoreError
-from threadline.store._tx import ALL, failed_commit, on_commit, stop_checkpoints
+from threadline.store._tx import ALL, failed_commit, on_commit
 
 __all__ = ["REFUSALS", "Readers", "Writer"]
 
@@ -122,10 +122,9 @@ class Writer:
                 if not isinstance(exc, REFUSALS):
                     _log.exception("writer job %s failed", name)
                 if self.broken is None and failed_commit(exc):
-                    # Nothing more is written, nor checkpointed, by this process (`failed_commit`):
-                    # what was committed before is in the file, whole when it is opened again.
-                    with contextlib.suppress(duckdb.Error):  # refusing the jobs matters more
-                        stop_checkpoints(self._con)
+                    # Nothing more is written by this process (`failed_commit`; nor checkpointed:
+                    # `transaction`): what was committed before is in the file, whole when it is
+                    # opened again.
                     self.broken = (
                         "a commit failed half way (out of memory?): this server writes no more; "
                         "restart it (everything committed before is kept)"

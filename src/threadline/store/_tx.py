@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -17,7 +18,6 @@ __all__ = [
     "network_tags",
     "now_and_after_commit",
     "on_commit",
-    "stop_checkpoints",
     "term_tags",
     "touched",
     "transaction",
@@ -147,6 +147,11 @@ def transaction(
     _tell(con, said)  # before: answers read until now may not be given once this is seen
     try:
         con.execute("COMMIT")
+    except duckdb.TransactionException as exc:
+        if failed_commit(exc):  # nothing this connection holds is written over the file
+            with contextlib.suppress(duckdb.Error):
+                con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        raise
     finally:
         _ended(con)
     _tell(con, said)  # after: answers read while it committed are not kept
@@ -158,8 +163,9 @@ def failed_commit(exc: BaseException | None) -> bool:
 
     DuckDB 1.5's rollback of such a commit leaves the transaction's keys in the tables' indexes:
     every later write of those rows is refused as a duplicate, and a checkpoint would write the
-    broken indexes into the file. The connection must not write again, nor checkpoint
-    (`stop_checkpoints`); the file opened again replays what was committed and is whole."""
+    broken indexes into the file. So `transaction` turns off the connection's checkpoint on close,
+    and its caller must not write on it again: the file opened again replays what was committed
+    and is whole."""
     seen = 0
     while exc is not None and seen < 8:
         if isinstance(exc, duckdb.TransactionException) and "Failed to commit" in str(exc):
@@ -167,8 +173,3 @@ def failed_commit(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return False
-
-
-def stop_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
-    """Close ``con`` without writing what it holds in memory over the file (see `failed_commit`)."""
-    con.execute("PRAGMA disable_checkpoint_on_shutdown")
