@@ -1,7 +1,7 @@
 """Look-ups of one ad by its id: through the tables' indexes, and the same answers as the tables.
 
 DuckDB uses an index only when the one filter of a scan is on the indexed column
-(`threadline.read._common.by_id`); these tests fail when a reader's look-up falls back to a scan
+(`threadline.store.schema.by_id`); these tests fail when a reader's look-up falls back to a scan
 of the whole table, and when reading by id alone first gives another ad's rows (two sources can
 use the same id)."""
 
@@ -15,9 +15,8 @@ import pytest
 from conftest import build
 
 from threadline import read
-from threadline.read._common import by_id
 from threadline.store import Store
-from threadline.store.schema import _LOOKUP_INDEXES, LONG_TEXT_BYTES
+from threadline.store.schema import _LOOKUP_INDEXES, LONG_TEXT_BYTES, by_id
 from threadline.store.text_index import ID_INDEX, index_ads
 
 

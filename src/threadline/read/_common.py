@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import duckdb
 
-__all__ = ["AdRow", "Page", "ScorePart", "ad_rows", "by_id", "linked_ads", "score_parts"]
+__all__ = ["AdRow", "Page", "ScorePart", "ad_rows", "linked_ads", "score_parts"]
 
 T = TypeVar("T")
 
@@ -40,19 +40,6 @@ class Page(Generic[T]):
     total: int
     offset: int
     limit: int | None
-
-
-def by_id(table: str, column: str, among: str | None = None) -> str:
-    """A ``WITH hit AS MATERIALIZED (...)`` clause: the rows of ``table`` whose ``column`` is the
-    query's first parameter, or is among what the query ``among`` gives.
-
-    Materialized, the look-up is a query of its own, with no filter on another column pushed
-    into its scan: DuckDB uses a table's index (`store.schema._LOOKUP_INDEXES`) only when the one
-    filter of the scan is on the indexed column, and scans the whole table otherwise (a join
-    pushes a filter of its own). The caller filters ``hit`` by the rest (the source, the
-    version)."""
-    test = "= ?" if among is None else f"IN ({among})"
-    return f"WITH hit AS MATERIALIZED (SELECT * FROM {table} WHERE {column} {test})"
 
 
 def ad_rows(rows: list[tuple[Any, ...]]) -> tuple[AdRow, ...]:

@@ -10,8 +10,7 @@ from typing import Any
 
 import duckdb
 
-from threadline.read._common import by_id
-from threadline.store.schema import PARTED
+from threadline.store.schema import PARTED, by_id
 
 __all__ = [
     "MARKED_KINDS",

@@ -17,8 +17,9 @@ import duckdb
 import pyarrow as pa
 
 from threadline.link.lineage import resolve
-from threadline.read._common import AdRow, Page, by_id, linked_ads
+from threadline.read._common import AdRow, Page, linked_ads
 from threadline.store._tx import ad_tags, term_tags
+from threadline.store.schema import by_id
 from threadline.store.text_index import terms_sql, value_terms
 
 __all__ = [

@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from threadline.extract.images import PDQ_MIN_QUALITY, pdq_bits_sql
-from threadline.store.schema import utc_now
+from threadline.store.schema import by_id, utc_now
 
 __all__ = [
     "HASH_LIST",
@@ -259,24 +259,18 @@ def hidden_images(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> dict[s
         [asked],
     ).fetchall()
     ids = sorted({ad_id for _, ad_id, _ in shown})
-    minors = {
-        (source, ad_id)
-        for source, ad_id in (
-            []
-            if not ids
-            else con.execute(
-                """
-                WITH hit AS MATERIALIZED (
-                    SELECT source, ad_id, kind, detail FROM extractions
-                    WHERE ad_id IN (SELECT unnest(?::VARCHAR[]))
-                )
-                SELECT DISTINCT source, ad_id FROM hit
-                WHERE kind = 'age' AND json_extract_string(detail, '$.minor') = 'true'
+    minors: set[tuple[str, str]] = set()
+    if ids:
+        minors = set(
+            con.execute(
+                f"""
+                {by_id("extractions", "ad_id", "SELECT unnest(?::VARCHAR[])")}
+                SELECT source, ad_id FROM hit GROUP BY ALL
+                HAVING bool_or(kind = 'age' AND json_extract_string(detail, '$.minor') = 'true')
                 """,
                 [ids],
             ).fetchall()
         )
-    }
     for sha, why in [
         *con.execute(
             "SELECT sha256, 'hash_list' FROM hash_matches WHERE sha256 IN (SELECT unnest(?::VARCHAR[]))",

@@ -38,6 +38,7 @@ __all__ = [
     "Migration",
     "SchemaTooNewError",
     "ads_insert",
+    "by_id",
     "current_version",
     "insert_row",
     "insert_sql",
@@ -1196,8 +1197,8 @@ _ORPHAN_PAIRS: tuple[str, ...] = (
 # Indexes for the look-ups of one ad (its view, the ads a search found): DuckDB scans a table
 # whole unless the only filter pushed into its scan is an equality (or IN list) on one column with
 # an index of its own, so these are single-column indexes and the readers filter by that column
-# alone first (`threadline.read._common.by_id`), the rest afterwards. Ids are nearly unique across
-# sources: a look-up by id reads an ad's rows and few others'.
+# alone first (`by_id`), the rest afterwards. Ids are nearly unique across sources: a look-up by
+# id reads an ad's rows and few others'.
 _LOOKUP_INDEXES: tuple[str, ...] = (
     "CREATE INDEX ad_rows_by_id ON ad_rows (id)",
     "CREATE INDEX extractions_by_ad_id ON extractions (ad_id)",
@@ -1206,6 +1207,21 @@ _LOOKUP_INDEXES: tuple[str, ...] = (
     "CREATE INDEX sightings_by_id ON sightings (id)",
     "CREATE INDEX ad_images_by_ad_id ON ad_images (ad_id)",
 )
+
+
+def by_id(table: str, column: str, among: str | None = None) -> str:
+    """A ``WITH hit AS MATERIALIZED (...)`` clause: the rows of ``table`` whose ``column`` is the
+    query's first parameter, or is among what the query ``among`` gives.
+
+    Materialized, the look-up is a query of its own, with no filter on another column pushed
+    into its scan: DuckDB uses a table's index (`_LOOKUP_INDEXES`) only when the one filter of
+    the scan is on the indexed column, and scans the whole table otherwise (a join pushes a
+    filter of its own). The caller filters ``hit`` by the rest (the source, the version). With
+    ``among`` (DuckDB 1.5.6), a WHERE on ``hit`` still reaches the look-up's scan and loses the
+    index: the rest is tested after a GROUP BY (HAVING), or by a join."""
+    test = "= ?" if among is None else f"IN ({among})"
+    return f"WITH hit AS MATERIALIZED (SELECT * FROM {table} WHERE {column} {test})"
+
 
 # The identifier terms of the words index again, with an index by term (text_index: an index of
 # every word cost every batch too much).

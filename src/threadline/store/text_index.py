@@ -28,7 +28,7 @@ platform), ``name:mia`` (names in lower case); those of every version of the ad,
 evidence of every number it ever gave (`value_terms`, `threadline.read.search.find`). They are
 in ``search_ids`` too, a tenth of the rows, whose index by term finds an identifier's ads without
 a scan (DuckDB uses it when the term is the one filter of the scan:
-`threadline.read._common.by_id`). An index of ``search_terms`` itself, kept up with every
+`threadline.store.schema.by_id`). An index of ``search_terms`` itself, kept up with every
 batch, cost an ingest 2 ms an ad at 100,000 ads (5.7 million terms); that of the identifiers
 alone (1 million) costs 0.3 ms.
 
