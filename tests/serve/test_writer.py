@@ -4,14 +4,17 @@ asked for while one waits in the queue are one run. Events, not clocks, order th
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
 from threadline.serve import Context
+from threadline.serve._app import create_app
 from threadline.service import audit
 from threadline.store import Store, StoreError
 
@@ -105,6 +108,22 @@ def test_after_a_commit_that_failed_half_way_the_writer_writes_nothing_more(ctx:
         with pytest.raises(StoreError, match="writes no more; restart it"):
             ctx.writer.submit("after", write).result(timeout=60)
     assert _count(ctx.cursor()) == 3  # the failing job's own row, and nothing of the refused ones
+    # The health check says so, for a supervisor to restart the server.
+    assert _health(ctx) == (503, "writer stopped")
+
+
+def _health(ctx: Context) -> tuple[int, str]:
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(ctx))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.get("/healthz")
+
+    answer = asyncio.run(get())
+    return answer.status_code, answer.json()["status"]
+
+
+def test_the_health_check_is_ok_while_the_writer_writes(ctx: Context) -> None:
+    assert _health(ctx) == (200, "ok")
 
 
 def test_relinks_asked_for_while_one_waits_are_one_run(ctx: Context) -> None:

@@ -104,8 +104,13 @@ def create_app(ctx: Context) -> FastAPI:
     return app
 
 
-def _healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def _healthz(request: Request) -> Response:
+    """200 while the server serves and writes; 503 once its writer has stopped after a failed
+    commit (it still serves reads, but a supervisor should restart it)."""
+    stopped = request.app.state.ctx.writer.broken
+    if stopped is not None:
+        return JSONResponse({"status": "writer stopped", "detail": stopped}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 def wrap(app: FastAPI, ctx: Context, *, tls: bool = False) -> ASGIApp:
