@@ -116,6 +116,8 @@ class Ad:
             return self.body
         if name == "location":
             return self.location or ""
+        if name == "url":
+            return self.url or ""
         if name.startswith("fields."):
             return self.fields.get(name[len("fields.") :], "")
         raise KeyError(name)

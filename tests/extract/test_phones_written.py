@@ -472,6 +472,98 @@ def test_written_by_hand(region: str, written: str, expected: str) -> None:
     assert phones(in_ad(region, written), region) == [expected]
 
 
+# Shapes other extractors' test suites and real ads show (written here with fictional numbers):
+# decoration around a whole number that looks like a site's mask, a sound-alike glued to digits,
+# a tens word before a numeral, "x" between the groups, symbol noise of several kinds.
+@pytest.mark.parametrize(
+    ("region", "written", "expected"),
+    [
+        ("US", "**713-555-0142**", "+17135550142"),
+        ("US", "713-555-0142**NEW**", "+17135550142"),
+        ("US", "##713-555-0142## text first", "+17135550142"),
+        ("US", "••713-555-0142••", "+17135550142"),
+        ("US", "**Mia713*555*0142**", "+17135550142"),
+        ("US", "713 555 0142 XXX", "+17135550142"),
+        ("GB", "text me on 07911 123456 xxx", "+447911123456"),
+        ("AU", "**0491 570 156**", "+61491570156"),
+        ("US", "Call 713-555-0142 - tap to call", "+17135550142"),
+        ("US", "713-555-0142 click the link for my pics", "+17135550142"),
+        ("US", "for80 5five5 zero1one9", "+14805550119"),
+        ("US", "u for80 555 01one9 90hr", "+14805550119"),
+        ("US", "seven one three five five five zero onefor two", "+17135550142"),
+        ("US", "seven one three five five five oh one fortwo", "+17135550142"),
+        ("US", "713 555 01 forty-2", "+17135550142"),
+        ("US", "seven thirteen five fifty five zero one forty-2", "+17135550142"),
+        ("US", "713 555 01 fifty5", "+17135550155"),
+        ("US", "713 555 01 f1fty5", "+17135550155"),
+        ("US", "713 555 zer0 one f0rty two", "+17135550142"),
+        ("US", "713x555x0142", "+17135550142"),
+        ("US", "hmu *713~*555~01**42", "+17135550142"),
+        ("AU", "04 91...570.156", "+61491570156"),
+        ("US", "text 713-555-\n0142 for info", "+17135550142"),
+        ("US", "Call me\n713\n555\n0142", "+17135550142"),
+        ("GB", "whatsapp\n07911\n123456", "+447911123456"),
+        ("IN", "contact8l23456789", "+918123456789"),
+        ("CA", "call 416 555\n0123 anytime", "+14165550123"),
+        ("ES", "Llámame\n612\n345\n678", "+34612345678"),
+        ("US", "call 310 550 1200", "+13105501200"),
+        ("US", "call713555O142", "+17135550142"),
+        # A sound-alike glued to the word next to a number is not a digit of it.
+        ("US", "713-555-0142for appointments", "+17135550142"),
+        ("US", "send a text to713-555-0142 first", "+17135550142"),
+        ("DE", "**0157 84627939**", "+4915784627939"),
+    ],
+)
+def test_decorated_glued_and_noisy_numbers(region: str, written: str, expected: str) -> None:
+    assert phonenumbers.is_valid_number(phonenumbers.parse(expected))
+    assert phones(in_ad(region, written), region) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("region", "written"),
+    [
+        ("US", "call 713-555-01** for rates"),
+        ("US", "713-555-01XX xxx"),
+        ("US", "**713-555-01**"),
+        ("GB", "07911 ****** xxx"),
+        ("US", "713 555 0142 .. click to reveal"),
+        ("US", "713 555 01 click here to see number"),
+        ("US", "2for1 special, 9to5 only, ask for Sixto"),
+        ("US", "34x24x36, 5x a week"),
+        ("US", "rates 150 - 200 / 300 . 400 ~ 500"),
+        ("US", "rates\n150\n200\n300\n400\n500"),
+        ("US", "posted 2026-\n12-05 10:30"),
+        # What the first cut of these rules misread (a red team's cases): a truncated number of a
+        # country whose numbers vary in length, dates and addresses over lines, counts and kisses
+        # between prices, codes ending in look-alike letters, a spaced numeral after a tens word.
+        ("DE", "Ruf an: 030 2345 67xx"),
+        ("IT", "Chiamami 347 1234 56** solo sms"),
+        ("DE", "030 2345 67.. click here"),
+        ("DE", "Datum: 04.06.\n2026 11:30"),
+        ("DE", "Posted\n08\n12\n2026\n17:30"),
+        ("IN", "Flat no\n2204\n400050\nMumbai"),
+        ("US", "#\n21345\n77002"),
+        ("US", "Rates 1x250 / 300 / 1000"),
+        ("GB", "Lucy xx 24 xx 350 xx 450 xx 1500"),
+        ("US", "350 x 450 x 1500"),
+        ("IN", "order ID ORD12345678o1"),
+        ("US", "ticket#A713555014l"),
+        ("US", "seven one three five five five zero one fifty 5 stars"),
+        # And a second red team's: lists one item a line, round amounts, id codes.
+        ("US", "Rates:\n250\n350\n1000"),
+        ("GB", "Age\n23\nRates\n250\n350\n1000\nxx"),
+        ("US", "at the hotel\nSuite\n212\n456\n7890\nbuilding B"),
+        ("MX", "Torre\n55\n1234\n5678"),
+        ("US", "Box 250x350x1000mm"),
+        ("US", "Rates 250 350 1000 click for pics"),
+        ("IN", "Roll no2023b01456"),
+        ("US", "Ticket no7135550l42"),
+    ],
+)
+def test_masks_deals_and_lists_stay_unread(region: str, written: str) -> None:
+    assert phones(in_ad(region, written), region) == []
+
+
 @pytest.mark.parametrize("written", ["room 1208 5550 101", "zip 41555 5010 1", "size 41555 5010 1"])
 def test_a_room_zip_or_size_does_not_start_a_regrouped_number(written: str) -> None:
     assert phones(written, "US") == []
@@ -666,3 +758,55 @@ def test_a_real_number_next_to_every_kind_of_distractor_is_read_alone() -> None:
                 written = render(n, how, rng)
                 text = f"24 yo, 5'6\", $200/hr, room 1208. {in_ad(region, written)} 2026-10-01 10:30"
                 assert phones(text, region) == [n.e164], text
+
+
+# --- the ad's address -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://7135550142.ads.example/escorts/new-in-town/30688875", ["+17135550142"]),
+        ("https://reviews.example/ad/houston/713-555-0142/1/310054", ["+17135550142"]),
+        ("https://ads.example/call-713.555.0142-now", ["+17135550142"]),
+        # An ad id, a date, a time, an address of digits, a mask: no number.
+        ("https://ads.example/houston/7135550142", []),
+        ("https://ads.example/view?id=7135550142&page=2", []),
+        ("https://ads.example/2026-12-05/10.30/mia", []),
+        ("http://192.168.10.15:8080/ads/1", []),
+        ("https://ads.example/r-u-b-y-23-23-23-23/30688875", []),
+        ("https://ads.example/seven-one-three-555-0142", []),
+        ("https://ads.example/ad/2026-713-555-0142", []),
+        ("https://ads.example/ad?session=713-555-0142-77", []),
+        ("https://ads.example/1-713-555-0142", ["+17135550142"]),
+        ("https://ads.example/rates-250-350-1000", []),
+        ("https://7135550142.cdn.example/photo.jpg", []),
+        ("https://ads.example/houston/212-2026-0528", []),
+    ],
+)
+def test_a_number_written_plainly_in_the_ads_address_is_read(url: str, expected: list[str]) -> None:
+    found = find_phones([], "US", url)
+    assert sorted(f.value for f in found) == expected
+    for f in found:
+        (span,) = f.spans
+        assert span.field == "url"
+        assert "".join(c for c in url[span.start : span.end] if c.isdigit()).endswith(f.value[-10:])
+
+
+def test_the_address_adds_a_span_to_the_number_the_text_holds() -> None:
+    from threadline.extract import extract_ad
+    from threadline.model import Ad
+
+    ad = Ad(
+        source="s",
+        id="1",
+        title="New in town",
+        body="Sweet and discreet. Call 713 555 0142, text 832-555-0199.",
+        url="https://reviews.example/ad/houston/713-555-0142/1",
+    )
+    phones_found = {f.value: f for f in extract_ad(ad, images=False).of_kind("phone")}
+    assert sorted(phones_found) == ["+17135550142", "+18325550199"]
+    fields = sorted(span.field for span in phones_found["+17135550142"].spans)
+    assert fields == ["body", "url"]
+    for span in phones_found["+17135550142"].spans:
+        assert ad.text(span.field)[span.start : span.end].replace(" ", "-") == "713-555-0142"

@@ -38,7 +38,7 @@ def extract_ad(ad: Ad, *, default_region: str = DEFAULT_REGION, images: bool = T
     region = (country_of_location(ad.location) if ad.location else None) or default_region
     texts, notices = within_budget(ad.texts())
     found: list[Found] = [
-        *find_phones(texts, region),
+        *find_phones(texts, region, ad.url),
         *find_emails(texts),
         *find_handles(texts),
         *find_names(texts),

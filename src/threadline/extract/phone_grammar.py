@@ -135,6 +135,7 @@ _TEENS.update(_TEENS_FR)
 _DIGIT_OF = {
     **_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER, **_TEENS, **_TENS, **_HUNDREDS, **_HUNDREDS_ES, **_LOOKALIKE,
 }  # fmt: skip
+_DIGITS_1_9 = frozenset("123456789")
 _UNITS_1_9 = frozenset(w for w, d in {**_WORDS_EN, **_WORDS_ES}.items() if d != "0")
 # Number words that are also ordinary words ("once" is Spanish 11, "due" Italian 2, "null" German
 # 0): alone they are weak, like a look-alike letter.
@@ -230,6 +231,9 @@ def _spelled(token: str, offset: int) -> Piece | None:
             value = value[0] + _DIGIT_OF[pieces[k + 1]]  # "twentysix": 26
             k += 1
             words += 1
+        elif piece in _TENS and k + 1 < len(pieces) and pieces[k + 1] in _DIGITS_1_9:
+            value = value[0] + pieces[k + 1]  # "fifty5": 55
+            k += 1
         k += 1
         digits.append(value)
         if piece in _WORDS_EN:
@@ -282,9 +286,15 @@ def _leet(token: str) -> Piece | None:
     for table in (_LEET_I, _LEET_L):
         word = token.translate(table)
         if _WORDS_ONLY.fullmatch(word):
-            digits = "".join(_DIGIT_OF[p] for p in _WORD_PIECE.findall(word))
-            return (0, len(token), digits, False, frozenset({"leet"}))
+            pieces = _WORD_PIECE.findall(word)
+            digits = "".join(_DIGIT_OF[p] for p in pieces)
+            # "f0rty" may take the unit word after it, as "forty" does ("f0rty two" is 42).
+            return (0, len(token), digits, False, _LEET_TENS if pieces[-1] in _TENS else _LEET)
     return None
+
+
+_LEET = frozenset({"leet"})
+_LEET_TENS = frozenset({"leet", TENS})
 
 
 def _leet_among_digits(token: str) -> Piece | None:
@@ -294,16 +304,18 @@ def _leet_among_digits(token: str) -> Piece | None:
     if len(token) > 40 or not any(c.isdigit() for c in token) or not any(c.isalpha() for c in token):
         return None
     words = [token.translate(table) for table in (_LEET_I, _LEET_L)]
-    # best[i]: (digits, leet used) of the first segmentation reaching i
-    best: list[tuple[str, bool] | None] = [None] * (len(token) + 1)
-    best[0] = ("", False)
+    # best[i]: (digits, leet used, ends with a tens word) of the first segmentation reaching i;
+    # a unit after a tens word takes its 0 ("f1fty5", "f1ftyfive": 55)
+    best: list[tuple[str, bool, bool] | None] = [None] * (len(token) + 1)
+    best[0] = ("", False, False)
     for i in range(len(token)):
         here = best[i]
         if here is None:
             continue
-        digits, leet = here
+        digits, leet, tens = here
         if token[i].isdigit() and best[i + 1] is None:
-            best[i + 1] = (digits + token[i], leet)
+            unit = tens and token[i] != "0"
+            best[i + 1] = ((digits[:-1] if unit else digits) + token[i], leet, False)
         for word in words:
             m = _WORD_PIECE.match(word, i)
             if m is None:
@@ -311,11 +323,67 @@ def _leet_among_digits(token: str) -> Piece | None:
             piece = token[i : m.end()]
             if not any(c.isalpha() for c in piece) or best[m.end()] is not None:
                 continue
-            best[m.end()] = (digits + _DIGIT_OF[m.group()], leet or any(c.isdigit() for c in piece))
+            value = _DIGIT_OF[m.group()]
+            unit = tens and m.group() in _UNITS_1_9
+            best[m.end()] = (
+                (digits[:-1] if unit else digits) + value,
+                leet or any(c.isdigit() for c in piece),
+                m.group() in _TENS,
+            )
     end = best[len(token)]
     if end is None or not end[1]:
         return None
-    return (0, len(token), end[0], False, frozenset({"leet"}))
+    return (0, len(token), end[0], False, _LEET_TENS if end[2] else _LEET)
+
+
+_GLUED_TAIL = re.compile(
+    r"(?:call|text|txt|contact|contacto|whatsapp|wa|wapp|tel|telf|phone|ph|mob|mobile|cell|ring|sms|dial|"
+    r"hmu|llama|llamame|chiamami|anrufen)([0-9][0-9oli]*[0-9oli])\Z"
+)
+_LETTERS = frozenset({"letters"})
+_COUNT_TIMES = re.compile(r"x[0-9]")
+_SOUND_PIECE = re.compile(_alternatives(SOUNDALIKES))
+_SINGLE_WORD_PIECE = re.compile(_alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER}) + "|oh")
+# A sound-alike glued to a group of three or more digits at the token's edge is the word before or
+# after the number, run on ("text for713-555-0142", "0142for appointments", "to832").
+_WORD_AT_DIGITS = re.compile(r"^(?:too|to|fore|for|ate|won)[0-9]{3}|[0-9]{3}(?:too|to|fore|for|ate|won)$")
+_DEAL = re.compile(r"[0-9]{1,2}(?:for|to|too)[0-9]{1,2}")  # "2for1", "9to5", "10to6": not digits
+
+
+def _glued_soundalike(token: str) -> Piece | None:
+    """Digits and number words with a sound-alike glued among them ("for80", "one9zerofor"): glued
+    to a number, "for" is a 4. With neither a digit nor two number words besides it ("zerofor",
+    a name such as "Sixto") it is a sound-alike, a digit only where the chain around it is
+    clearly spelled; a deal or a range ("2for1", "9to5") is no number."""
+    if len(token) > 40 or _DEAL.fullmatch(token) or _WORD_AT_DIGITS.search(token):
+        return None
+    # best[i]: (digits, number words, sound-alikes) of the first segmentation reaching i
+    best: list[tuple[str, int, int] | None] = [None] * (len(token) + 1)
+    best[0] = ("", 0, 0)
+    for i in range(len(token)):
+        here = best[i]
+        if here is None:
+            continue
+        digits, words, sounds = here
+        if token[i].isdigit():
+            if best[i + 1] is None:
+                best[i + 1] = (digits + token[i], words, sounds)
+            continue
+        for pattern, is_sound in ((_SINGLE_WORD_PIECE, False), (_SOUND_PIECE, True)):
+            m = pattern.match(token, i)
+            if m is None or best[m.end()] is not None:
+                continue
+            value = SOUNDALIKES[m.group()] if is_sound else _DIGIT_OF[m.group()]
+            best[m.end()] = (digits + value, words + (not is_sound), sounds + is_sound)
+    end = best[len(token)]
+    if end is None or not end[2]:
+        return None
+    words = end[1]
+    styles = {"soundalike"} | ({"words_run"} if words else set())
+    if words < 2 and not any(c.isdigit() for c in token):
+        # "zerofor", "sixto": a digit only inside a clearly spelled run, like "for" alone.
+        return (0, len(token), end[0], True, frozenset(styles | {SOUND}))
+    return (0, len(token), end[0], False, frozenset(styles))
 
 
 @lru_cache(maxsize=16384)
@@ -335,7 +403,7 @@ def classify(token: str) -> tuple[Piece, ...]:
         return (spelled,)
     if _CUP.fullmatch(token):
         return ((0, len(token), "", True, QUANTITY),)  # a cup size, "34b", "36dd": not 348
-    mixed = _look_mix(token) or _leet(token) or _leet_among_digits(token)
+    mixed = _look_mix(token) or _leet(token) or _leet_among_digits(token) or _glued_soundalike(token)
     if mixed is not None:
         return (mixed,)
     if (
@@ -348,10 +416,21 @@ def classify(token: str) -> tuple[Piece, ...]:
         and not stray[3]
     ):
         return (stray,)  # "usix02": one stray letter glued before spelled digits and digits
+    tail = _GLUED_TAIL.fullmatch(token)
+    if tail is not None:
+        digits = tail.group(1)
+        letters = sum(not c.isdigit() for c in digits)
+        if 1 <= letters <= 2 and len(digits) - letters >= 6:
+            # "contact98765432i0": a contact word glued before digits with look-alike letters
+            # among them (not an order or ticket code: "ORD12345678o1")
+            return ((tail.start(1), len(token), digits.translate(_LOOK_DIGIT), False, _LETTERS),)
     pieces: list[Piece] = []
     # Digit runs glued to other letters: "call713" is part of a number, "24yo" a quantity.
     for m in _DIGIT_RUN.finditer(token):
-        if UNIT_GLUED.match(token, m.end()):
+        if UNIT_GLUED.match(token, m.end()) or (
+            m.start() == 0 and m.end() == 1 and _COUNT_TIMES.match(token, m.end()) is not None
+        ):
+            # "24yo"; "1x250": a count, not a country code before "250 …"
             pieces.append((m.start(), m.end(), "", True, QUANTITY))
         else:
             pieces.append((m.start(), m.end(), m.group(), False, _NO_STYLE))

@@ -37,7 +37,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from threadline.extract.phone_grammar import (
     CANDIDATE,
@@ -51,7 +51,7 @@ from threadline.extract.phone_grammar import (
 from threadline.extract.text import Normalised, lower_same_length, normalise
 from threadline.model import Found, Span
 
-__all__ = ["find_phones", "possible_lengths"]
+__all__ = ["find_phones", "possible_lengths", "url_pieces"]
 
 # Units after a number that make it a quantity. The "small" ones only after a number of at most
 # three digits ("25 anni", "24 ore", "2 ragazze"); after a longer group ("347 1234567 ore 10-22")
@@ -91,16 +91,27 @@ _DATE_TIME = re.compile(
     r"|(?<![\d/.:\-])(?:[0-2]?\d[:.][0-5]\d[ \t]*[\-–/][ \t]*[0-2]?\d[:.][0-5]\d"
     r"|[0-2]?\d:[0-5]\d(?::[0-5]\d)?)(?!\d|[:.]\d)"
 )
-# A number the site masked: digits followed by "XX", "**", "…" or "click to reveal". "See", "view"
-# and "ver" only with what they would show ("see number", "ver número"): "253-555-0101 see you" is
-# a whole number.
-_MASKED = re.compile(
-    r"(?:[\-.]?(?:x{2,}|\*{2,}|#{2,}|•{2,})|[ \t]+x{3,}(?![^\W_]))"
-    r"|[ \t\-.…]*\(?(?:(?:click|tap|reveal|haz clic|anzeigen|afficher)"
+# A number the site masked: digits followed by "XX", "**", "…" or "click to reveal". The marks
+# and "click"/"tap" alone ("**", "##", "••", "xx", a spaced "xxx") are also how advertisers
+# decorate a whole number ("**713-555-0142**", "07911 123456 xxx", "713-555-0142 tap to call"):
+# after them a chain stands only as one whole number of the longest length its kind of number
+# has (`_at_longest`), since a masked German or Italian number ("030 2345 67xx") can still be a
+# valid shorter one. Words that say the number is hidden ("reveal", "show number", "ver número")
+# mask always; "see", "view", "ver" only with what they would show: "253-555-0101 see you" is a
+# whole number.
+_MASK_MARK = re.compile(
+    r"[\-.]?(?:x{2,}|\*{2,}|#{2,}|•{2,})|[ \t]+x{3,}(?![^\W_])"
+    r"|[ \t\-.…]*\(?(?:click|tap|haz clic|clic)(?![^\W_])"
+)
+_MASK_WORDS = re.compile(
+    r"[ \t\-.…]*\(?(?:(?:click|tap|haz clic|clic)(?:[ \t]{1,2}(?:here|aqu[ií]|ici))?[ \t]{1,2}"
+    r"(?:to|para|pour|per|zum)[ \t]{1,2}(?:reveal|show|see|view|display|unhide|ver|mostrar|afficher|vedere)"
+    r"|reveal|anzeigen|afficher"
     r"|(?:show|view|see|ver|mostrar|mostra|vedi)[ \t]{1,2}(?:(?:the|full|whole|my|el|il)[ \t]{1,2})?"
     r"(?:number|phone|no|num|digits|n[uú]mero|nummer|tel[eé]fono|tel)"
     r"|(?:nummer|n[uú]mero)[ \t]{1,2}(?:anzeigen|ver|mostrar|vedi|mostra|afficher|zeigen))(?![^\W_])"
 )
+_MASK_NONE, _MASK_BY_MARK, _MASK_BY_WORDS = 0, 1, 2
 
 
 class _Group:
@@ -242,7 +253,8 @@ def _joins_at(low: str, end: int, start: int) -> bool:
 @lru_cache(maxsize=4096)
 def _joins(gap: str) -> bool:
     # A line break ends a number: "near I-405" on one line and the phone on the next are two things.
-    return len(gap) <= _MAX_GAP and "\n" not in gap and _GAP.fullmatch(gap) is not None
+    # An "x" glued between groups joins them ("713x555x0142"); spaced it is a times or a kiss.
+    return gap == "x" or (len(gap) <= _MAX_GAP and "\n" not in gap and _GAP.fullmatch(gap) is not None)
 
 
 # Words that make a short number after them a room, a size, an age or an id ("room 1208", "size 4",
@@ -311,8 +323,8 @@ def _veto_end(low: str, g: _Group) -> int:
         return 0
     text = m.group()
     measurements = text.count("-") == 2 and not text[:4].isdigit()
-    if measurements and _AFTER_CODE.search(low, max(0, g.start - 6), g.start):
-        return 0  # "+1 51-45-55 0123": digits after a country code are a number's
+    if _AFTER_CODE.search(low, max(0, g.start - 10), g.start):
+        return 0  # "+1 51-45-55 0123", "+ 54.(0)11.2.34 …": digits after a country code are a number's
     parts = [int(p) for p in _DIGIT_RUN.findall(text)]
     if ":" in text or measurements or len(parts) == 4 or _date_like(parts):
         return m.end()
@@ -320,7 +332,7 @@ def _veto_end(low: str, g: _Group) -> int:
 
 
 _DATE_SEPARATORS = frozenset("-/.:")
-_AFTER_CODE = re.compile(r"\+\d{1,3}[ \-]?\Z")
+_AFTER_CODE = re.compile(r"\+[ \t]?\d{1,3}[ .\-]?(?:\(0\)[ .\-]?)?\Z")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
@@ -334,8 +346,45 @@ def _date_like(parts: list[int]) -> bool:
     return 1 <= a <= 31 and 1 <= b <= 31 and (a <= 12 or b <= 12)
 
 
-def _masked(low: str, end: int) -> bool:
-    return _MASKED.match(low, end, min(len(low), end + 24)) is not None
+def _masked(low: str, end: int) -> int:
+    """How the text after a chain says a site hid digits: `_MASK_NONE`, `_MASK_BY_MARK` or
+    `_MASK_BY_WORDS`."""
+    stop = min(len(low), end + 40)
+    if _MASK_WORDS.match(low, end, stop) is not None:
+        return _MASK_BY_WORDS
+    return _MASK_BY_MARK if _MASK_MARK.match(low, end, stop) is not None else _MASK_NONE
+
+
+_TYPE_DESC = {
+    PhoneNumberType.MOBILE: ("mobile",),
+    PhoneNumberType.FIXED_LINE: ("fixed_line",),
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: ("fixed_line", "mobile"),
+    PhoneNumberType.TOLL_FREE: ("toll_free",),
+    PhoneNumberType.PREMIUM_RATE: ("premium_rate",),
+    PhoneNumberType.VOIP: ("voip",),
+    PhoneNumberType.PERSONAL_NUMBER: ("personal_number",),
+    PhoneNumberType.PAGER: ("pager",),
+    PhoneNumberType.UAN: ("uan",),
+}
+
+
+@lru_cache(maxsize=4096)
+def _at_longest(e164: str) -> bool:
+    """Whether ``e164`` has the most digits a number of its country and kind can have: no digit
+    can have been hidden after it ("030 2345 67xx" is a valid Berlin number, and a masked one)."""
+    num = phonenumbers.parse(e164)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_number(num) or "")
+    if meta is None:
+        return False
+    lengths = [
+        n
+        for name in _TYPE_DESC.get(phonenumbers.number_type(num), ())
+        if (desc := getattr(meta, name, None)) is not None
+        for n in desc.possible_length or ()
+    ]
+    if not lengths and meta.general_desc is not None:
+        lengths = list(meta.general_desc.possible_length or ())
+    return bool(lengths) and len(phonenumbers.national_significant_number(num)) >= max(lengths)
 
 
 def _split_soundalikes(low: str, chain: list[_Group]) -> list[list[_Group]]:
@@ -377,7 +426,9 @@ def _after_idd(low: str, groups: list[_Group], k: int) -> bool:
     return k >= 2 and groups[k - 2].digits in ("00", "011", "0011")
 
 
-def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
+def _chains_of_run(low: str, groups: list[_Group]) -> list[tuple[list[_Group], bool]]:
+    """The chains of one run, each with whether only a reading of the whole chain stands (a mark
+    that may be a site's mask follows it: see `_MASK_MARK`)."""
     veto_end = 0
     chains: list[list[_Group]] = []
     current: list[_Group] = []
@@ -405,12 +456,14 @@ def _chains_of_run(low: str, groups: list[_Group]) -> list[list[_Group]]:
             continue
         if sum(len(g.digits) for g in whole) < _MIN_DIGITS:
             continue
-        if _masked(low, whole[-1].end):
+        mask = _masked(low, whole[-1].end)
+        if mask == _MASK_BY_WORDS:
             continue  # "0254 123 … click to reveal": the site hid the rest
         for chain in _split_soundalikes(low, whole):
             expanded = _expand(low, chain)
             if expanded and not all(g.weak and not g.cued for g in expanded):
-                result.append(expanded)
+                # "713-555-01XX" reads as no whole number, "**713-555-0142**" as one.
+                result.append((expanded, bool(mask) and chain[-1] is whole[-1]))
     return result
 
 
@@ -442,11 +495,15 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
             if (
                 len(nxt.digits) == 1
                 and nxt.digits != "0"
-                and nxt.styles & {"words_en", "words_es"}
+                and (
+                    nxt.styles & {"words_en", "words_es"}
+                    # a numeral only glued or hyphenated: "forty-2", not "01twenty 4 u"
+                    or (not nxt.styles and low[g.end : nxt.start] in ("", "-"))
+                )
                 and gap in ("", "y")
                 and nxt.start - g.end <= 3
             ):
-                # "forty two" is 42, "treinta y dos" 32.
+                # "forty two" is 42, "treinta y dos" 32, "forty-2" 42.
                 joined = g.digits[:-1] + nxt.digits  # the tens word's 0 becomes the unit
                 expanded.append(_Group(g.start, nxt.end, joined, False, g.styles | nxt.styles))
                 skip_next = True
@@ -574,7 +631,9 @@ def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool)
         if "," in gap and not a.styles and not b.styles:
             return False  # "1000, 3200, 40": a list of numbers, unless they are spelled
         gaps.add(gap)
-    if len(gaps) > 2:
+    # Lists of prices and sizes mix at most two plain separators; a number hidden in symbol noise
+    # ("*713~*555~01**42", "04 12...345.678") mixes more, one of them a run or an odd symbol.
+    if len(gaps) > 2 and (len(gaps) > 4 or not any(_NOISY_GAP.search(g) for g in gaps)):
         return False
     for before, after in ((i - 1, i), (j, j + 1)):
         if before >= 0 and after < len(chain):
@@ -587,6 +646,9 @@ def _regrouped_ok(low: str, chain: list[_Group], i: int, j: int, prefixed: bool)
             ):
                 return False
     return True
+
+
+_NOISY_GAP = re.compile(r"[*~#^=|_!;:'\"@]|([^\w\s])\1")
 
 
 def _decimal(low: str, chain: list[_Group], k: int) -> bool:
@@ -1079,12 +1141,15 @@ def unicode_digit(c: str) -> bool:
     return any(ch.isdigit() for ch in normalise(c).text)
 
 
-def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Found]:
+def find_phones(texts: Iterable[tuple[str, str]], region: str = "US", url: str | None = None) -> list[Found]:
     """Every phone number in ``texts`` ((field, text) pairs), as E.164 with its spans.
 
     ``region`` (ISO country code) is how numbers without a country code are read; numbers that are
     invalid there are also tried as US and UK numbers, which advertisers post across borders. A
     number typed with a country code ("+49 …", "0049 …", "011 44 …") is read as written.
+
+    ``url``, the ad's address, is read for numbers written plainly in it (see `url_pieces`), with
+    spans in the field ``"url"``.
     """
     by_number: dict[str, tuple[list[Span], set[str]]] = {}
     for field_name, text in texts:
@@ -1093,25 +1158,148 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US") -> list[Fo
             spans, all_styles = by_number.setdefault(e164, ([], set()))
             spans.append(Span(field_name, start, end))
             all_styles.update(styles)
+    for offset, piece in url_pieces(url) if url else ():
+        for e164, start, end, styles in _phones_in_short(piece, region):
+            # An address holds a number as typed, the whole piece, in its printed groups: not
+            # spelled, not an id's "91234-5678", not the tail of "2026-212-456-7890".
+            if (
+                not styles
+                and start == 0
+                and end == len(piece)
+                and e164.startswith(_CALLING_CODE[region])
+                and _printed_as(e164, piece)
+            ):
+                by_number.setdefault(e164, ([], set()))[0].append(Span("url", offset + start, offset + end))
     return [
         Found("phone", e164, tuple(spans), {"obfuscated": bool(styles), "styles": sorted(styles)})
         for e164, (spans, styles) in by_number.items()
     ]
 
 
+# A number broken over lines, as a scraped "<br>" leaves it: a line ending in a digit and a
+# dangling separator, continued by digits ("713-555-\n0142"), or a group of digits ending one
+# line and another starting the next, one of the two lines holding nothing else ("Call me\n713\n
+# 555\n0142"; not "room 312\n555 Main St").
+_DIGIT_AT_BREAK = re.compile(r"\d[\-. \t]*\n[ \t]*\d")
+_DANGLING = re.compile(r"\d[\-.][ \t]*(\n)[ \t]*\d")
+# A word that gives a number, then the text up to the group: the rest of its line and lines of
+# groups alone.
+_CONTACT_CUE = re.compile(
+    r"(?<![^\W_])(?:call|text|txt|phone|ph|tel|telf|telefono|teléfono|cell|mobile|mob|whatsapp|whats|wsp|wa|"
+    r"sms|ring|contact|contacto|dial|hmu|llama|llámame|llamame|chiama|chiamami|anrufen|ruf|handy)"
+    r"(?![^\W_])[^\n]*(?:\n[ \t]*\d{2,6}[ \t]*)*\n?[ \t]*\Z"
+)
+_GROUP_BREAK = re.compile(r"(?<!\w)\d{2,6}[ \t]*(\n)(?=[ \t]*(\d{2,6})(?!\w))")
+
+
+def _join_broken_lines(low: str) -> tuple[str, list[int]]:
+    """``low`` with the line breaks inside a broken number made spaces (same length, so every
+    offset stands), and where they were."""
+    breaks = [m.start(1) for m in _DANGLING.finditer(low)]
+    for m in _GROUP_BREAK.finditer(low):
+        # Groups ending and starting lines are a number only after a word that gives one ("call
+        # me\n713\n555\n0142"), not in a list ("Rates:\n250\n350\n1000", "Suite\n212\n456").
+        if _CONTACT_CUE.search(low, max(0, m.start() - 60), m.start()) is not None:
+            breaks.append(m.start(1))
+    if not breaks:
+        return low, breaks
+    chars = list(low)
+    for i in breaks:
+        chars[i] = " "
+    return "".join(chars), breaks
+
+
+def _round_amounts(groups: list[_Group]) -> bool:
+    """Three or more groups of plain digits, each a round amount ending in 00 or 50 ("250 350
+    1000", "150/250/500"): a list of prices or sizes, not a subscriber's number ("310 550 1200"
+    stays one)."""
+    return len(groups) >= 3 and all(not g.styles and g.digits[-2:] in ("00", "50") for g in groups)
+
+
+class _CallingCodes(dict[str, str]):
+    """Region -> "+" and its calling code ("US" -> "+1"), looked up once each."""
+
+    def __missing__(self, region: str) -> str:
+        code = phonenumbers.country_code_for_region(region)
+        self[region] = prefix = f"+{code}" if code else "+"
+        return prefix
+
+
+_CALLING_CODE = _CallingCodes()
+
+
+# Where an ad's address holds a phone: a host label of digits alone ("7135550142.site.com"), or
+# digits in groups joined by "-" or "." in the path or the query ("/houston/713-555-0142/…").
+# A path segment of digits alone is the site's ad id, never read.
+_URL_GROUPED = re.compile(r"(?<![0-9a-z])\+?\d{1,6}(?:[\-.]\d{1,6}){1,4}(?![0-9a-z])", re.IGNORECASE)
+_URL_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_MEDIA_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|mp4|webm|mov)(?:[?#]|\Z)", re.IGNORECASE)
+_URL_HINT = re.compile(r"\d[\-.]\d|\d{7}")
+_HOST_DIGITS = re.compile(r"(?:^|(?<=[/.@]))(\d{7,15})(?=\.)")
+
+
+@lru_cache(maxsize=1024)
+def _printed_as(e164: str, piece: str) -> bool:
+    """Whether ``piece`` is ``e164`` in one block of digits or in the groups its country prints it
+    in (nationally, or internationally with or without the country code)."""
+    sizes = [len(g) for g in _DIGIT_RUN.findall(piece)]
+    if len(sizes) == 1:
+        return True
+    num = phonenumbers.parse(e164)
+    for fmt in (PhoneNumberFormat.NATIONAL, PhoneNumberFormat.INTERNATIONAL):
+        printed = [len(g) for g in _DIGIT_RUN.findall(phonenumbers.format_number(num, fmt))]
+        if sizes in (printed, printed[1:]):
+            return True
+    return False
+
+
+def url_pieces(url: str) -> list[tuple[int, str]]:
+    """(offset, text) of each piece of ``url`` that may be a phone number written plainly."""
+    if _URL_HINT.search(url) is None or _MEDIA_FILE.search(url) is not None:
+        return []  # most addresses: no digits joined by "-" or ".", no long run of digits; a photo's
+    pieces: list[tuple[int, str]] = []
+    scheme_end = url.find("//")
+    host_end = url.find("/", scheme_end + 2) if scheme_end >= 0 else -1
+    if scheme_end >= 0:
+        host_stop = len(url) if host_end < 0 else host_end
+        pieces.extend((m.start(1), m.group(1)) for m in _HOST_DIGITS.finditer(url, scheme_end + 2, host_stop))
+    rest = 0 if host_end < 0 else host_end
+    for m in _URL_GROUPED.finditer(url, rest):
+        # At least 9 digits, and no year among the groups: "/roma/06-2026-0528" is a dated id.
+        if sum(c.isdigit() for c in m.group()) >= 9 and _URL_YEAR.search(m.group()) is None:
+            pieces.append((m.start(), m.group()))
+    return pieces
+
+
 def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, ...]], ...]:
     """(E.164, start, end in ``text``, styles) of each number read in one text, in order."""
     norm = normalise(text)
     low = lower_same_length(norm.text)
+    joined: list[int] = []
+    if "\n" in low and _DIGIT_AT_BREAK.search(low) is not None:
+        low, joined = _join_broken_lines(low)
     runs, weight = _runs(low)
     if weight < _MIN_DIGITS - 1:
         return ()  # too few digits for a number, counting weak ones ("i", "to", "for") as half
     found: list[tuple[str, int, int, tuple[str, ...]]] = []
     chains = [chain for run in runs for chain in _chains_of_run(low, run)]
-    for chain in chains:
+    for chain, whole_only in chains:
         if sum(len(g.digits) for g in chain) < _MIN_DIGITS:
             continue  # an age, a time, a price: too few digits for any number
         for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):
+            if whole_only and (used[0] is not chain[0] or used[-1] is not chain[-1] or not _at_longest(e164)):
+                continue
+            sizes = tuple(len(g.digits) for g in used)
+            if (
+                joined
+                and any(used[0].start < i < used[-1].end for i in joined)
+                and (
+                    (regrouped and not _customary(e164, sizes)) or not e164.startswith(_CALLING_CODE[region])
+                )
+            ):
+                continue  # over a line break only in its country's own groups (not a date)
+            if _round_amounts(used):
+                continue  # "250 350 1000", "350x450x1500": a price list or sizes
             first = used[0].start
             if first and low[first - 1] == "(" and any(low.startswith(")", g.end) for g in used):
                 first -= 1  # "(713) 555-0142", "(seven one three) ...": the bracket is evidence
@@ -1121,7 +1309,7 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, 
                 if plus_at >= 0:
                     start = norm.span(plus_at, plus_at + 1)[0]
             styles = _styles(norm, low, used, (start, end))
-            if regrouped and not _customary(e164, tuple(len(g.digits) for g in used)):
+            if regrouped and not _customary(e164, sizes):
                 styles.add("regrouped")
             # A tuple, not a set: cached for short texts, it is then untracked by the garbage
             # collector (see `_style_key`).
