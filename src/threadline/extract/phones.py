@@ -1178,8 +1178,9 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US", url: str |
 
 # A number broken over lines, as a scraped "<br>" leaves it: a line ending in a digit and a
 # dangling separator, continued by digits ("713-555-\n0142"), or a group of digits ending one
-# line and another starting the next, one of the two lines holding nothing else ("Call me\n713\n
-# 555\n0142"; not "room 312\n555 Main St").
+# line and another starting the next after a word that gives a number ("Call me\n713\n555\n0142";
+# not "Rates:\n250\n350\n1000", "room 312\n555 Main St"). A reading over a joined break must be
+# in the ad's own country and groups (`_phones_in`): a wrapped date is not one.
 _DIGIT_AT_BREAK = re.compile(r"\d[\-. \t]*\n[ \t]*\d")
 _DANGLING = re.compile(r"\d[\-.][ \t]*(\n)[ \t]*\d")
 # A word that gives a number, then the text up to the group: the rest of its line and lines of
