@@ -111,6 +111,8 @@ _MASK_WORDS = re.compile(
     r"(?:number|phone|no|num|digits|n[uú]mero|nummer|tel[eé]fono|tel)"
     r"|(?:nummer|n[uú]mero)[ \t]{1,2}(?:anzeigen|ver|mostrar|vedi|mostra|afficher|zeigen))(?![^\W_])"
 )
+# One expression, the words first: a chain is tested once.
+_MASK = re.compile(f"(?P<words>{_MASK_WORDS.pattern})|(?P<mark>{_MASK_MARK.pattern})")
 _MASK_NONE, _MASK_BY_MARK, _MASK_BY_WORDS = 0, 1, 2
 
 
@@ -349,10 +351,10 @@ def _date_like(parts: list[int]) -> bool:
 def _masked(low: str, end: int) -> int:
     """How the text after a chain says a site hid digits: `_MASK_NONE`, `_MASK_BY_MARK` or
     `_MASK_BY_WORDS`."""
-    stop = min(len(low), end + 40)
-    if _MASK_WORDS.match(low, end, stop) is not None:
-        return _MASK_BY_WORDS
-    return _MASK_BY_MARK if _MASK_MARK.match(low, end, stop) is not None else _MASK_NONE
+    m = _MASK.match(low, end, min(len(low), end + 40))
+    if m is None:
+        return _MASK_NONE
+    return _MASK_BY_WORDS if m.lastgroup == "words" else _MASK_BY_MARK
 
 
 _TYPE_DESC = {
@@ -1181,7 +1183,18 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US", url: str |
 # line and another starting the next after a word that gives a number ("Call me\n713\n555\n0142";
 # not "Rates:\n250\n350\n1000", "room 312\n555 Main St"). A reading over a joined break must be
 # in the ad's own country and groups (`_phones_in`): a wrapped date is not one.
-_DIGIT_AT_BREAK = re.compile(r"\d[\-. \t]*\n[ \t]*\d")
+_BREAK_DIGIT = re.compile(r"\n[ \t]*\d")  # led by a literal: found by a fast scan
+
+
+def _digit_at_break(low: str) -> bool:
+    """Whether a line of ``low`` ends in a digit (and separators) and the next starts with one."""
+    for m in _BREAK_DIGIT.finditer(low):
+        before = low[max(0, m.start() - 8) : m.start()].rstrip(" \t.-")
+        if before[-1:].isdigit():
+            return True
+    return False
+
+
 _DANGLING = re.compile(r"\d[\-.][ \t]*(\n)[ \t]*\d")
 # A word that gives a number, then the text up to the group: the rest of its line and lines of
 # groups alone.
@@ -1208,6 +1221,10 @@ def _join_broken_lines(low: str) -> tuple[str, list[int]]:
     for i in breaks:
         chars[i] = " "
     return "".join(chars), breaks
+
+
+def _sizes(groups: list[_Group]) -> tuple[int, ...]:
+    return tuple(len(g.digits) for g in groups)
 
 
 def _round_amounts(groups: list[_Group]) -> bool:
@@ -1277,7 +1294,7 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, 
     norm = normalise(text)
     low = lower_same_length(norm.text)
     joined: list[int] = []
-    if "\n" in low and _DIGIT_AT_BREAK.search(low) is not None:
+    if "\n" in low and _digit_at_break(low):
         low, joined = _join_broken_lines(low)
     runs, weight = _runs(low)
     if weight < _MIN_DIGITS - 1:
@@ -1290,16 +1307,16 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, 
         for e164, used, plus, regrouped in _numbers_in_chain(low, chain, region):
             if whole_only and (used[0] is not chain[0] or used[-1] is not chain[-1] or not _at_longest(e164)):
                 continue
-            sizes = tuple(len(g.digits) for g in used)
             if (
                 joined
                 and any(used[0].start < i < used[-1].end for i in joined)
                 and (
-                    (regrouped and not _customary(e164, sizes)) or not e164.startswith(_CALLING_CODE[region])
+                    (regrouped and not _customary(e164, _sizes(used)))
+                    or not e164.startswith(_CALLING_CODE[region])
                 )
             ):
                 continue  # over a line break only in its country's own groups (not a date)
-            if _round_amounts(used):
+            if used[0].digits[-1:] == "0" and _round_amounts(used):
                 continue  # "250 350 1000", "350x450x1500": a price list or sizes
             first = used[0].start
             if first and low[first - 1] == "(" and any(low.startswith(")", g.end) for g in used):
@@ -1310,7 +1327,7 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, 
                 if plus_at >= 0:
                     start = norm.span(plus_at, plus_at + 1)[0]
             styles = _styles(norm, low, used, (start, end))
-            if regrouped and not _customary(e164, sizes):
+            if regrouped and not _customary(e164, _sizes(used)):
                 styles.add("regrouped")
             # A tuple, not a set: cached for short texts, it is then untracked by the garbage
             # collector (see `_style_key`).
