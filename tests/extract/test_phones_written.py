@@ -493,6 +493,8 @@ def test_written_by_hand(region: str, written: str, expected: str) -> None:
         ("US", "seven one three five five five zero onefor two", "+17135550142"),
         ("US", "seven one three five five five oh one fortwo", "+17135550142"),
         ("US", "713 555 01 forty-2", "+17135550142"),
+        ("US", "713 555 01 forty 2.", "+17135550142"),
+        ("US", "eight three two five five five zero one ninety 9!", "+18325550199"),
         ("US", "seven thirteen five fifty five zero one forty-2", "+17135550142"),
         ("US", "713 555 01 fifty5", "+17135550155"),
         ("US", "713 555 01 f1fty5", "+17135550155"),

@@ -499,8 +499,15 @@ def _expand(low: str, chain: list[_Group]) -> list[_Group]:
                 and nxt.digits != "0"
                 and (
                     nxt.styles & {"words_en", "words_es"}
-                    # a numeral only glued or hyphenated: "forty-2", not "01twenty 4 u"
-                    or (not nxt.styles and low[g.end : nxt.start] in ("", "-"))
+                    # a numeral glued or hyphenated ("forty-2"), or spaced where it ends the chain
+                    # and no word follows ("01 forty 2."): not "01twenty 4 u", "fifty 5 stars"
+                    or (
+                        not nxt.styles
+                        and (
+                            low[g.end : nxt.start] in ("", "-")
+                            or (k + 2 == len(chain) and _WORD_NEXT.match(low, nxt.end) is None)
+                        )
+                    )
                 )
                 and gap in ("", "y")
                 and nxt.start - g.end <= 3
