@@ -213,6 +213,7 @@ UNIT_GLUED = re.compile(
 )
 
 _NO_STYLE: frozenset[str] = frozenset()
+_LETTERS = frozenset({"letters"})
 
 
 def _spelled(token: str, offset: int) -> Piece | None:
@@ -276,7 +277,7 @@ def _look_mix(token: str) -> Piece | None:
         return None  # "1990s", "20s", "100s": a plural, not a five
     # Mostly letters ("Ol4Z", "b2b") it is weak: a digit only among other digits of the run.
     weak = n_digits < 2 or n_digits < letters
-    return (0, len(token), token.translate(_LOOK_DIGIT), weak, frozenset({"letters"}))
+    return (0, len(token), token.translate(_LOOK_DIGIT), weak, _LETTERS)
 
 
 def _leet(token: str) -> Piece | None:
@@ -340,7 +341,6 @@ _GLUED_TAIL = re.compile(
     r"(?:call|text|txt|contact|contacto|whatsapp|wa|wapp|tel|telf|phone|ph|mob|mobile|cell|ring|sms|dial|"
     r"hmu|llama|llamame|chiamami|anrufen)([0-9][0-9oli]*[0-9oli])\Z"
 )
-_LETTERS = frozenset({"letters"})
 _COUNT_TIMES = re.compile(r"x[0-9]")
 _SOUND_PIECE = re.compile(_alternatives(SOUNDALIKES))
 _SINGLE_WORD_PIECE = re.compile(_alternatives({**_WORDS_EN, **_WORDS_ES, **_WORDS_OTHER}) + "|oh")

@@ -99,11 +99,11 @@ _DATE_TIME = re.compile(
 # valid shorter one. Words that say the number is hidden ("reveal", "show number", "ver número")
 # mask always; "see", "view", "ver" only with what they would show: "253-555-0101 see you" is a
 # whole number.
-_MASK_MARK = re.compile(
+_MASK_MARK = (
     r"[\-.]?(?:x{2,}|\*{2,}|#{2,}|•{2,})|[ \t]+x{3,}(?![^\W_])"
     r"|[ \t\-.…]*\(?(?:click|tap|haz clic|clic)(?![^\W_])"
 )
-_MASK_WORDS = re.compile(
+_MASK_WORDS = (
     r"[ \t\-.…]*\(?(?:(?:click|tap|haz clic|clic)(?:[ \t]{1,2}(?:here|aqu[ií]|ici))?[ \t]{1,2}"
     r"(?:to|para|pour|per|zum)[ \t]{1,2}(?:reveal|show|see|view|display|unhide|ver|mostrar|afficher|vedere)"
     r"|reveal|anzeigen|afficher"
@@ -112,7 +112,7 @@ _MASK_WORDS = re.compile(
     r"|(?:nummer|n[uú]mero)[ \t]{1,2}(?:anzeigen|ver|mostrar|vedi|mostra|afficher|zeigen))(?![^\W_])"
 )
 # One expression, the words first: a chain is tested once.
-_MASK = re.compile(f"(?P<words>{_MASK_WORDS.pattern})|(?P<mark>{_MASK_MARK.pattern})")
+_MASK = re.compile(f"(?P<words>{_MASK_WORDS})|(?P<mark>{_MASK_MARK})")
 _MASK_NONE, _MASK_BY_MARK, _MASK_BY_WORDS = 0, 1, 2
 
 
@@ -1175,7 +1175,7 @@ def find_phones(texts: Iterable[tuple[str, str]], region: str = "US", url: str |
                 not styles
                 and start == 0
                 and end == len(piece)
-                and e164.startswith(_CALLING_CODE[region])
+                and e164.startswith(_calling_code(region))
                 and _printed_as(e164, piece)
             ):
                 by_number.setdefault(e164, ([], set()))[0].append(Span("url", offset + start, offset + end))
@@ -1241,16 +1241,11 @@ def _round_amounts(groups: list[_Group]) -> bool:
     return len(groups) >= 3 and all(not g.styles and g.digits[-2:] in ("00", "50") for g in groups)
 
 
-class _CallingCodes(dict[str, str]):
-    """Region -> "+" and its calling code ("US" -> "+1"), looked up once each."""
-
-    def __missing__(self, region: str) -> str:
-        code = phonenumbers.country_code_for_region(region)
-        self[region] = prefix = f"+{code}" if code else "+"
-        return prefix
-
-
-_CALLING_CODE = _CallingCodes()
+@lru_cache(maxsize=256)
+def _calling_code(region: str) -> str:
+    """ "+" and ``region``'s calling code ("US" -> "+1"); "+" for a region without one."""
+    code = phonenumbers.country_code_for_region(region)
+    return f"+{code}" if code else "+"
 
 
 # Where an ad's address holds a phone: a host label of digits alone ("7135550142.site.com"), or
@@ -1319,7 +1314,7 @@ def _phones_in(text: str, region: str) -> tuple[tuple[str, int, int, tuple[str, 
                 and any(used[0].start < i < used[-1].end for i in joined)
                 and (
                     (regrouped and not _customary(e164, _sizes(used)))
-                    or not e164.startswith(_CALLING_CODE[region])
+                    or not e164.startswith(_calling_code(region))
                 )
             ):
                 continue  # over a line break only in its country's own groups (not a date)
